@@ -1,0 +1,107 @@
+"""leadmodel: an embeddable lead-and-contact domain library.
+
+Immutable entities (:class:`Lead`, :class:`Contact`, :class:`Account`,
+:class:`Opportunity`), value objects, statuses, custom fields and pure rules, with storage
+and notification reached through ports (:mod:`leadmodel.ports`).
+
+>>> import leadmodel
+>>> lead = leadmodel.Lead(id="L1", last_name="Ng", company="Acme")
+>>> leadmodel.from_json(leadmodel.Lead, leadmodel.to_json(lead)) == lead
+True
+"""
+
+from leadmodel.domain.account import ACCOUNT_SCHEMA, Account, AccountContactRelation
+from leadmodel.domain.activity import Activity
+from leadmodel.domain.changes import advance, regress, transition, update
+from leadmodel.domain.contact import CONTACT_SCHEMA, Contact
+from leadmodel.domain.errors import (
+    AlreadyConverted,
+    ConcurrencyError,
+    ConversionError,
+    ConvertedLeadError,
+    DuplicateBlocked,
+    FieldError,
+    InvalidConvertOptions,
+    InvalidValue,
+    LeadModelError,
+    MappingError,
+    RecordExists,
+    RecordNotFound,
+    TransitionError,
+    ValidationError,
+)
+from leadmodel.domain.events import LifecycleRegression, Notification
+from leadmodel.domain.fields import EntitySchema, FieldDef, FieldType, FieldValues, Scalar
+from leadmodel.domain.lead import LEAD_SCHEMA, ConversionRecord, Lead
+from leadmodel.domain.opportunity import OPPORTUNITY_SCHEMA, Opportunity
+from leadmodel.domain.status import (
+    DEFAULT_LEAD_PROCESS,
+    DEFAULT_OPPORTUNITY_PROCESS,
+    LeadProcess,
+    LeadStatus,
+    LifecycleStage,
+    OpportunityProcess,
+    OpportunityStage,
+    Transition,
+)
+from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
+from leadmodel.serialization import from_dict, from_json, to_dict, to_json
+
+__all__ = [
+    "ACCOUNT_SCHEMA",
+    "CONTACT_SCHEMA",
+    "DEFAULT_LEAD_PROCESS",
+    "DEFAULT_OPPORTUNITY_PROCESS",
+    "LEAD_SCHEMA",
+    "OPPORTUNITY_SCHEMA",
+    "Account",
+    "AccountContactRelation",
+    "Activity",
+    "Address",
+    "AlreadyConverted",
+    "ConcurrencyError",
+    "Contact",
+    "ConversionError",
+    "ConversionRecord",
+    "ConvertedLeadError",
+    "DuplicateBlocked",
+    "EmailAddress",
+    "EntitySchema",
+    "FieldDef",
+    "FieldError",
+    "FieldType",
+    "FieldValues",
+    "InvalidConvertOptions",
+    "InvalidValue",
+    "Lead",
+    "LeadModelError",
+    "LeadProcess",
+    "LeadStatus",
+    "LifecycleRegression",
+    "LifecycleStage",
+    "MappingError",
+    "Money",
+    "Notification",
+    "Opportunity",
+    "OpportunityProcess",
+    "OpportunityStage",
+    "PhoneNumber",
+    "RecordExists",
+    "RecordNotFound",
+    "Scalar",
+    "Transition",
+    "TransitionError",
+    "ValidationError",
+    "advance",
+    "from_dict",
+    "from_json",
+    "regress",
+    "to_dict",
+    "to_json",
+    "transition",
+    "update",
+]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,240 @@
+"""The ``leadmodel`` command.
+
+``leadmodel demo`` walks a few sample leads through the library: parse raw input into
+values, build and validate leads (showing every error of a bad row at once), check custom
+fields against a schema, store them in a unit of work, move them through statuses and the
+lifecycle, and serialise them to JSON and back.
+
+Exit codes: 0 success, 1 the demo found an inconsistency, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from typing import Any
+
+from leadmodel import (
+    DEFAULT_LEAD_PROCESS,
+    LEAD_SCHEMA,
+    Address,
+    EmailAddress,
+    FieldDef,
+    FieldError,
+    FieldType,
+    Lead,
+    LifecycleStage,
+    Money,
+    PhoneNumber,
+    ValidationError,
+    advance,
+    from_json,
+    to_json,
+    transition,
+)
+from leadmodel import (
+    __doc__ as _package_doc,
+)
+from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork, SequentialIds
+
+__all__ = ["main"]
+
+_VERSION = "0.1.0.dev0"
+_DEMO_NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
+
+
+def _sample_rows() -> list[dict[str, Any]]:
+    text = resources.files("leadmodel").joinpath("_data/sample_leads.json").read_text("utf-8")
+    rows: list[dict[str, Any]] = json.loads(text)
+    return rows
+
+
+def _attempt(path: str, parse: Callable[[], Any], errors: list[FieldError]) -> Any:
+    try:
+        return parse()
+    except ValidationError as exc:
+        errors.extend(FieldError(path, e.code, e.message) for e in exc.errors)
+        return None
+
+
+def _money(row: Mapping[str, Any]) -> Money | None:
+    if row.get("annual_revenue") is None:
+        return None
+    try:
+        amount = Decimal(row["annual_revenue"])
+    except InvalidOperation:
+        raise ValidationError(
+            "money",
+            [FieldError("", "invalid", f"{row['annual_revenue']!r} is not a number")],
+        ) from None
+    return Money(amount, row.get("currency") or "USD")
+
+
+def build_lead(row: Mapping[str, Any], lead_id: str, now: datetime) -> Lead:
+    """Parse one raw sample row into a lead; raise one ValidationError with every problem."""
+    errors: list[FieldError] = []
+    region = row.get("region") or "US"
+    email = (
+        _attempt("email", lambda: EmailAddress.parse(row["email"]), errors)
+        if row.get("email")
+        else None
+    )
+    phone = (
+        _attempt("phone", lambda: PhoneNumber.parse(row["phone"], region=region), errors)
+        if row.get("phone")
+        else None
+    )
+    revenue = _attempt("annual_revenue", lambda: _money(row), errors)
+    address = (
+        Address(city=row.get("city"), country=row.get("country"))
+        if row.get("city") or row.get("country")
+        else None
+    )
+    try:
+        lead = Lead(
+            id=lead_id,
+            first_name=row.get("first_name") or None,
+            last_name=row.get("last_name", ""),
+            company=row.get("company"),
+            is_person=bool(row.get("is_person", False)),
+            email=email,
+            phone=phone,
+            industry=row.get("industry"),
+            annual_revenue=revenue,
+            address=address,
+            source=row.get("source"),
+            custom={"visits": row.get("visits")},
+            created_at=now,
+            updated_at=now,
+        )
+    except ValidationError as exc:
+        errors.extend(exc.errors)
+        raise ValidationError("Lead", errors) from None
+    if errors:
+        raise ValidationError("Lead", errors)
+    return lead
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def run_demo(*, as_json: bool = False) -> int:
+    """Run the demo walk-through; return the exit code."""
+    ids = SequentialIds()
+    schema = LEAD_SCHEMA.with_custom(FieldDef("visits", FieldType.NUMBER, length=6, decimals=0))
+    say: Callable[[str], None] = (lambda _: None) if as_json else print
+    say("leadmodel demo: five raw sample leads, parsed, validated, stored, moved and serialised\n")
+
+    say("1. Parse and validate (values are parsed once; every bad field is reported at once)")
+    built: list[Lead] = []
+    rejected: list[dict[str, Any]] = []
+    for row in _sample_rows():
+        try:
+            lead = build_lead(row, ids("lead"), _DEMO_NOW)
+            schema.validate(lead)
+        except ValidationError as exc:
+            rejected.append({"row": row, "errors": [e.path + ": " + e.message for e in exc.errors]})
+            say(f"   rejected {row.get('first_name')!r}: {len(exc.errors)} problems")
+            for e in exc.errors:
+                say(f"     - {e.path} [{e.code}] {e.message}")
+            continue
+        built.append(lead)
+    say(f"   {len(built)} leads built, {len(rejected)} rejected\n")
+
+    say("2. Show the leads")
+    say(
+        _table(
+            [["id", "name", "company", "email", "phone", "revenue"]]
+            + [
+                [
+                    lead.id,
+                    lead.name,
+                    lead.company or "(person)",
+                    str(lead.email or ""),
+                    lead.phone.formatted() if lead.phone else "",
+                    str(lead.annual_revenue or ""),
+                ]
+                for lead in built
+            ]
+        )
+    )
+    say("")
+
+    say("3. Store them in a unit of work, then work them")
+    store = MemoryStore()
+    with MemoryUnitOfWork(store) as uow:
+        for lead in built:
+            uow.leads.add(lead)
+        uow.commit()
+    later = _DEMO_NOW + timedelta(days=2)
+    with MemoryUnitOfWork(store) as uow:
+        first = uow.leads.get(built[0].id)
+        assert first is not None  # noqa: S101 - stored just above
+        worked = transition(first, "Working - Contacted", process=DEFAULT_LEAD_PROCESS)
+        worked = advance(worked, LifecycleStage.MARKETING_QUALIFIED)
+        from leadmodel import update
+
+        worked = update(worked, updated_at=later, rating="Hot")
+        uow.leads.update(worked)
+        uow.commit()
+        stage = worked.lifecycle_stage.value if worked.lifecycle_stage else "-"
+        say(f"   {worked.id}: status {worked.status!r}, stage {stage}, rating {worked.rating}")
+    with MemoryUnitOfWork(store) as uow:
+        stored = list(uow.leads)
+        by_email = uow.leads.find_by_keys([f"email:{built[1].email}"])
+        found = [lead.id for lead in by_email]
+        say(f"   {len(stored)} leads stored; find_by_keys(email) -> {found}\n")
+
+    say("4. Serialise to JSON and back")
+    round_trips = [from_json(Lead, to_json(lead)) == lead for lead in stored]
+    say(f"   {sum(round_trips)}/{len(stored)} leads survive from_json(to_json(lead)) unchanged")
+    say("   " + to_json(stored[0])[:160] + " …")
+    ok = all(round_trips) and len(stored) == len(built)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "leads": [json.loads(to_json(lead)) for lead in stored],
+                    "rejected": rejected,
+                    "round_trip_ok": all(round_trips),
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        say("\nDone." if ok else "\nInconsistency found.")
+    return 0 if ok else 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="leadmodel", description=(_package_doc or "").splitlines()[0]
+    )
+    parser.add_argument("--version", action="version", version=f"leadmodel {_VERSION}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = commands.add_parser("demo", help="walk a few sample leads through the library")
+    demo.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``leadmodel`` console script; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        return run_demo(as_json=args.json)
+    parser.print_help(sys.stderr)
+    return 2

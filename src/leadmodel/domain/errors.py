@@ -1,0 +1,194 @@
+"""The one error hierarchy of leadmodel.
+
+Every error the library raises on purpose derives from :class:`LeadModelError`, and each
+concrete error also subclasses the builtin it behaves like (``ValidationError`` is a
+``ValueError``, ``RecordNotFound`` a ``LookupError``), so code that catches builtins keeps
+working. Errors carry the offending data as attributes; messages name the entity, the field
+and the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+__all__ = [
+    "AlreadyConverted",
+    "ConcurrencyError",
+    "ConversionError",
+    "ConvertedLeadError",
+    "DuplicateBlocked",
+    "FieldError",
+    "InvalidConvertOptions",
+    "InvalidValue",
+    "LeadModelError",
+    "MappingError",
+    "RecordExists",
+    "RecordNotFound",
+    "TransitionError",
+    "ValidationError",
+    "describe_value",
+]
+
+_MAX_SHOWN = 40
+
+
+def describe_value(value: object) -> str:
+    """Return a short, safe ``repr`` of *value* for an error message.
+
+    Long values are cut (a 10 MB string never lands in a message) and lone surrogates are
+    escaped, so the message itself can always be printed and logged.
+
+    >>> describe_value("x" * 100)
+    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' (100 characters)"
+    """
+    if isinstance(value, str):
+        if len(value) > _MAX_SHOWN:
+            shown = repr(value[:_MAX_SHOWN])[:-1] + "…" + repr(value[:1])[-1]
+            return f"{shown} ({len(value)} characters)"
+        return repr(value)
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a hostile __repr__ must not hide the real error
+        text = f"<{type(value).__name__}>"
+    if len(text) > _MAX_SHOWN * 2:
+        text = text[: _MAX_SHOWN * 2] + "…"
+    return text
+
+
+class LeadModelError(Exception):
+    """Base class of every error leadmodel raises on purpose."""
+
+
+@attrs.frozen
+class FieldError:
+    """One failed check: where (*path*), what kind (*code*) and a readable *message*.
+
+    *path* is a dotted path from the checked object (``"email"``, ``"address.city"``,
+    ``"custom.visits"``); *code* is a stable machine-readable word such as ``"required"``,
+    ``"too_long"``, ``"type"``, ``"blank"``, ``"control_character"`` or ``"invalid"``.
+    """
+
+    path: str
+    code: str
+    message: str
+
+
+class ValidationError(LeadModelError, ValueError):
+    """One or more values failed validation; :attr:`errors` lists every failure at once.
+
+    Attributes:
+        errors: every :class:`FieldError`, in field order.
+        entity: the name of the checked class or value kind (``"Lead"``, ``"email"``).
+    """
+
+    errors: tuple[FieldError, ...]
+    entity: str
+
+    def __init__(self, entity: str, errors: Iterable[FieldError]) -> None:
+        self.entity = entity
+        self.errors = tuple(errors)
+        details = "; ".join(f"{e.path}: {e.message}" for e in self.errors)
+        count = len(self.errors)
+        plural = "" if count == 1 else "s"
+        super().__init__(f"{entity}: {count} invalid field{plural}: {details}")
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The paths of the failed fields, in order."""
+        return tuple(e.path for e in self.errors)
+
+    def prefixed(self, prefix: str) -> ValidationError:
+        """Return a copy whose error paths start with ``prefix.``; for nested values."""
+        errors = [
+            attrs.evolve(e, path=f"{prefix}.{e.path}" if e.path else prefix) for e in self.errors
+        ]
+        return ValidationError(self.entity, errors)
+
+
+class InvalidValue(ValidationError):  # noqa: N818 - the DESIGN.md name
+    """A single value (an email address, a phone number, …) failed to parse.
+
+    Attributes:
+        kind: what was being parsed (``"email"``, ``"phone"``, ``"money"``).
+        value: the offending input.
+    """
+
+    kind: str
+    value: object
+
+    def __init__(self, kind: str, value: object, code: str, message: str) -> None:
+        self.kind = kind
+        self.value = value
+        super().__init__(kind, [FieldError("", code, f"{message} (got {describe_value(value)})")])
+
+
+class TransitionError(LeadModelError, ValueError):
+    """A status or lifecycle move that the process does not allow."""
+
+    def __init__(
+        self, message: str, *, entity_id: str = "", current: str = "", target: str = ""
+    ) -> None:
+        self.entity_id = entity_id
+        self.current = current
+        self.target = target
+        super().__init__(message)
+
+
+class ConvertedLeadError(LeadModelError, ValueError):
+    """A converted lead is read-only (Salesforce: ``CANNOT_UPDATE_CONVERTED_LEAD``)."""
+
+    def __init__(self, message: str, *, lead_id: str = "") -> None:
+        self.lead_id = lead_id
+        super().__init__(message)
+
+
+class ConversionError(LeadModelError, ValueError):
+    """A lead conversion could not be carried out."""
+
+
+class AlreadyConverted(ConversionError, ConvertedLeadError):  # noqa: N818 - CRM vocabulary
+    """The lead has been converted already; a lead converts once."""
+
+    def __init__(self, message: str, *, lead_id: str = "") -> None:
+        ConvertedLeadError.__init__(self, message, lead_id=lead_id)
+
+
+class InvalidConvertOptions(ConversionError):  # noqa: N818 - CRM vocabulary
+    """The conversion options contradict each other or the records they name."""
+
+
+class MappingError(LeadModelError, ValueError):
+    """A field mapping is inconsistent with the schemas it maps between."""
+
+
+class DuplicateBlocked(LeadModelError, ValueError):  # noqa: N818 - CRM vocabulary
+    """A duplicate rule whose action is ``block`` refused to save a record."""
+
+
+class RecordNotFound(LeadModelError, LookupError):  # noqa: N818 - CRM vocabulary
+    """No record with the given id is stored.
+
+    Attributes:
+        kind: the entity kind (``"lead"``, ``"contact"`` …).
+        record_id: the id that was looked up.
+    """
+
+    def __init__(self, kind: str, record_id: str) -> None:
+        self.kind = kind
+        self.record_id = record_id
+        super().__init__(f"no {kind} with id {describe_value(record_id)}")
+
+
+class RecordExists(LeadModelError, ValueError):  # noqa: N818 - CRM vocabulary
+    """A record with the same id is stored already (``add`` never overwrites)."""
+
+    def __init__(self, kind: str, record_id: str) -> None:
+        self.kind = kind
+        self.record_id = record_id
+        super().__init__(f"a {kind} with id {describe_value(record_id)} exists already")
+
+
+class ConcurrencyError(LeadModelError, RuntimeError):
+    """A record changed in storage since this unit of work read it; nothing was written."""

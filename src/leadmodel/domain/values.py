@@ -1,0 +1,358 @@
+"""Value objects: email addresses, phone numbers, money and postal addresses.
+
+Raw strings become values once, at the edge (``EmailAddress.parse``, ``PhoneNumber.parse``);
+entities only ever hold the parsed values, so nothing downstream parses twice.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any, Final, Self
+
+import attrs
+import email_validator
+import phonenumbers
+
+from leadmodel.domain import _checks
+from leadmodel.domain._currencies import ISO_4217
+from leadmodel.domain.errors import FieldError, InvalidValue, describe_value
+
+__all__ = ["Address", "EmailAddress", "Money", "PhoneNumber"]
+
+_MAX_EMAIL_INPUT: Final = 1024
+_MAX_PHONE_INPUT: Final = 250
+_DISPLAY_NAME_LENGTH: Final = 255
+_SEPARATORS: Final = re.compile(r"[\s,;]")
+_EXT_MARK: Final = ";ext="
+
+
+def _quote_display_name(name: str) -> str:
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _unquote_display_name(name: str) -> str:
+    inner = name[1:-1]
+    return re.sub(r"\\(.)", r"\1", inner)
+
+
+@attrs.frozen(repr=False)
+class EmailAddress:
+    """A syntactically valid email address, normalised for matching.
+
+    Build one with :meth:`parse`. Two addresses are equal when their normalised forms and
+    display names are; ``original`` (the text it was parsed from) is kept for audit only.
+
+    >>> email = EmailAddress.parse('"Doe, Jane" <Jane.Doe@Example.COM>')
+    >>> str(email), email.local, email.domain, email.display_name
+    ('jane.doe@example.com', 'jane.doe', 'example.com', 'Doe, Jane')
+    """
+
+    normalized: str
+    local: str
+    domain: str
+    display_name: str | None = None
+    original: str = attrs.field(default="", eq=False)
+
+    @classmethod
+    def parse(cls, text: object) -> Self:
+        """Parse *text* (``addr`` or ``Name <addr>``) into a normalised address.
+
+        Trims white space, takes the ``Name <addr>`` form, refuses text holding two
+        addresses, checks the syntax with ``email-validator`` (no network), lower-cases the
+        domain always and the local part only when it is ASCII (an internationalised local
+        part is kept as written, since its case may matter to the receiving server).
+
+        Raises:
+            InvalidValue: with code ``type``, ``blank``, ``too_long``, ``control_character``,
+                ``multiple`` or ``invalid``.
+        """
+        if not isinstance(text, str):
+            raise InvalidValue(
+                "email", text, "type", f"must be a string, not {type(text).__name__}"
+            )
+        if len(text) > _MAX_EMAIL_INPUT:
+            raise InvalidValue(
+                "email", text, "too_long", f"must be at most {_MAX_EMAIL_INPUT} characters"
+            )
+        stripped = text.strip()
+        if not stripped:
+            raise InvalidValue("email", text, "blank", "must not be blank")
+        problem = _checks.text_problem(stripped, _MAX_EMAIL_INPUT)
+        if problem is not None:
+            raise InvalidValue("email", text, problem[0], problem[1])
+        display_name: str | None = None
+        address = stripped
+        if stripped.endswith(">") and "<" in stripped:
+            cut = stripped.rfind("<")
+            address = stripped[cut + 1 : -1].strip()
+            display = stripped[:cut].strip()
+            if len(display) >= 2 and display.startswith('"') and display.endswith('"'):
+                display = _unquote_display_name(display).strip()
+            elif "@" in display or "<" in display or ">" in display:
+                raise InvalidValue("email", text, "multiple", "holds more than one address")
+            if len(display) > _DISPLAY_NAME_LENGTH:
+                raise InvalidValue(
+                    "email",
+                    text,
+                    "too_long",
+                    f"display name must be at most {_DISPLAY_NAME_LENGTH} characters",
+                )
+            display_name = display or None
+        if address.count("@") > 1:
+            raise InvalidValue("email", text, "multiple", "holds more than one address")
+        if _SEPARATORS.search(address):
+            raise InvalidValue("email", text, "invalid", "must not contain spaces, commas or ';'")
+        try:
+            valid = email_validator.validate_email(
+                address, check_deliverability=False, allow_smtputf8=True
+            )
+        except email_validator.EmailNotValidError as exc:
+            raise InvalidValue("email", text, "invalid", str(exc)) from None
+        local = valid.local_part
+        if local.isascii():
+            local = local.lower()
+        domain = valid.domain.lower()
+        return cls(
+            normalized=f"{local}@{domain}",
+            local=local,
+            domain=domain,
+            display_name=display_name,
+            original=text,
+        )
+
+    def formatted(self) -> str:
+        """The address with its display name, as ``"Name" <addr>`` (the JSON form)."""
+        if self.display_name is None:
+            return self.normalized
+        return f"{_quote_display_name(self.display_name)} <{self.normalized}>"
+
+    def __str__(self) -> str:
+        return self.normalized
+
+    def __repr__(self) -> str:
+        return f"EmailAddress.parse({self.formatted()!r})"
+
+
+@attrs.frozen(repr=False)
+class PhoneNumber:
+    """A possible phone number in E.164 form, with its extension.
+
+    Build one with :meth:`parse`. Equality is on the number and extension; ``raw`` (the
+    text it was parsed from) is kept for display and audit only.
+
+    >>> phone = PhoneNumber.parse("(415) 555-1234 ext. 12")
+    >>> str(phone), phone.extension, phone.region
+    ('+14155551234', '12', 'US')
+    >>> str(PhoneNumber.parse("0044 20 7946 0958"))
+    '+442079460958'
+    """
+
+    e164: str
+    extension: str | None = None
+    region: str | None = None
+    raw: str = attrs.field(default="", eq=False)
+
+    @classmethod
+    def parse(cls, text: object, *, region: str = "US") -> Self:
+        """Parse *text* as a phone number dialled from *region* (an ISO 3166 code).
+
+        Accepts ``+`` and ``00`` international prefixes, national formats of *region*,
+        extensions (``ext. 12``, ``x12``, ``;ext=12``) and ``tel:`` URIs. Refuses text that
+        cannot be a phone number of the region's numbering plan (too short, too long,
+        impossible country code).
+
+        Raises:
+            InvalidValue: with code ``type``, ``blank``, ``too_long``, ``region`` or
+                ``impossible``.
+        """
+        if not isinstance(text, str):
+            raise InvalidValue(
+                "phone", text, "type", f"must be a string, not {type(text).__name__}"
+            )
+        if not isinstance(region, str) or region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise InvalidValue("phone", region, "region", "unknown region code")
+        if len(text) > _MAX_PHONE_INPUT:
+            raise InvalidValue(
+                "phone", text, "too_long", f"must be at most {_MAX_PHONE_INPUT} characters"
+            )
+        stripped = text.strip()
+        if not stripped:
+            raise InvalidValue("phone", text, "blank", "must not be blank")
+        problem = _checks.text_problem(stripped, _MAX_PHONE_INPUT)
+        if problem is not None:
+            raise InvalidValue("phone", text, problem[0], problem[1])
+        candidate = "+" + stripped[2:].lstrip() if stripped.startswith("00") else stripped
+        try:
+            number = phonenumbers.parse(candidate, region.upper())
+        except phonenumbers.NumberParseException as exc:
+            raise InvalidValue("phone", text, "impossible", str(exc)) from None
+        if not phonenumbers.is_possible_number(number):
+            raise InvalidValue("phone", text, "impossible", "is not a possible phone number")
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        number_region = phonenumbers.region_code_for_number(number)
+        return cls(
+            e164=e164,
+            extension=number.extension or None,
+            region=number_region if number_region not in (None, "ZZ", "001") else None,
+            raw=text,
+        )
+
+    @property
+    def is_valid(self) -> bool:
+        """Whether the number is assigned in its country's plan (stricter than possible)."""
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse(self.e164)))
+
+    def formatted(self) -> str:
+        """The number with its extension, as ``+14155551234;ext=12`` (the JSON form)."""
+        if self.extension is None:
+            return self.e164
+        return f"{self.e164}{_EXT_MARK}{self.extension}"
+
+    def __str__(self) -> str:
+        return self.e164
+
+    def __repr__(self) -> str:
+        return f"PhoneNumber.parse({self.formatted()!r})"
+
+
+def _to_decimal(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    return value
+
+
+def _currency_errors(money: Any) -> list[FieldError]:
+    currency = money.currency
+    if isinstance(currency, str) and currency not in ISO_4217:
+        return [
+            FieldError(
+                "currency",
+                "unknown_currency",
+                f"must be an ISO 4217 code such as USD or EUR (got {describe_value(currency)})",
+            )
+        ]
+    return []
+
+
+_MONEY_CHECKS: Final = _checks.FieldChecks(
+    "Money",
+    required=[
+        ("amount", _checks.decimal_amount),
+        ("currency", _checks.text(3)),
+    ],
+    invariants=[
+        _checks.Invariant("obj.currency in {ns}codes", _currency_errors, {"codes": ISO_4217})
+    ],
+)
+
+
+@attrs.frozen(order=False)
+class Money:
+    """An amount in one currency; the amount is a ``Decimal``, never a float.
+
+    ``int`` amounts are taken as ``Decimal``. Adding or comparing two currencies is a
+    ``TypeError``, as in py-moneyed.
+
+    >>> total = Money(Decimal("19.90"), "EUR") + Money(Decimal("0.10"), "EUR")
+    >>> total
+    Money(amount=Decimal('20.00'), currency='EUR')
+    """
+
+    amount: Decimal = attrs.field(converter=_to_decimal)
+    currency: str
+
+    def __attrs_post_init__(self) -> None:
+        _MONEY_CHECKS.validate(self)
+
+    def _same_currency(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise TypeError(f"cannot combine {self.currency} with {other.currency}")
+
+    def __add__(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same_currency(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same_currency(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __mul__(self, factor: object) -> Money:
+        if isinstance(factor, bool) or not isinstance(factor, int | Decimal):
+            return NotImplemented
+        return Money(self.amount * factor, self.currency)
+
+    __rmul__ = __mul__
+
+    def __lt__(self, other: Money) -> bool:
+        self._same_currency(other)
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        self._same_currency(other)
+        return self.amount <= other.amount
+
+    def __gt__(self, other: Money) -> bool:
+        self._same_currency(other)
+        return self.amount > other.amount
+
+    def __ge__(self, other: Money) -> bool:
+        self._same_currency(other)
+        return self.amount >= other.amount
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+
+def _empty_address_errors(address: Any) -> list[FieldError]:
+    if all(getattr(address, part) is None for part in _ADDRESS_PARTS):
+        return [FieldError("", "empty", "has no part; use None for no address")]
+    return []
+
+
+_ADDRESS_PARTS: Final = ("street", "city", "state", "postal_code", "country")
+_ADDRESS_CHECKS: Final = _checks.FieldChecks(
+    "Address",
+    optional=[
+        ("street", _checks.text(255, multiline=True)),
+        ("city", _checks.text(40)),
+        ("state", _checks.text(80)),
+        ("postal_code", _checks.text(20)),
+        ("country", _checks.text(80)),
+    ],
+    invariants=[
+        _checks.Invariant(
+            " or ".join(f"obj.{part} is not None" for part in _ADDRESS_PARTS),
+            _empty_address_errors,
+        )
+    ],
+)
+
+
+@attrs.frozen
+class Address:
+    """A postal address with Salesforce's field lengths; ``None`` means a part is unknown.
+
+    The street may span lines. An address with no part at all is refused: use ``None``
+    for "no address".
+
+    >>> Address(city="Lyon", country="France").city
+    'Lyon'
+    """
+
+    street: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _ADDRESS_CHECKS.validate(self)

@@ -1,0 +1,197 @@
+"""Ports: what leadmodel needs from the host application, as ``typing.Protocol`` classes.
+
+The host implements these over its own storage and messaging (Django ORM, SQLAlchemy, an
+HTTP CRM …); leadmodel ships reference adapters in :mod:`leadmodel.adapters.memory`. Any
+class with the right methods satisfies a port: nothing needs to inherit from it.
+
+Repositories speak of whole entities. ``find_by_keys`` looks records up by *lookup keys*,
+short strings derived from a record (``"email:ada@example.org"``, ``"phone:+14155551234"``)
+that the adapter indexes; duplicate rules publish the keys they block on, so a host database
+can index exactly those (see :func:`lookup_keys`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self, TypeVar, runtime_checkable
+
+from leadmodel.domain.account import Account
+from leadmodel.domain.activity import Activity
+from leadmodel.domain.contact import Contact
+from leadmodel.domain.events import Notification
+from leadmodel.domain.lead import Lead
+from leadmodel.domain.opportunity import Opportunity
+
+__all__ = [
+    "AccountRepository",
+    "ActivityRepository",
+    "Clock",
+    "ContactRepository",
+    "IdGenerator",
+    "KeyFunction",
+    "LeadRepository",
+    "Notifier",
+    "OpportunityRepository",
+    "Repository",
+    "UnitOfWork",
+    "lookup_keys",
+]
+
+T = TypeVar("T")
+
+KeyFunction = Callable[[object], Iterable[str]]
+"""Derives the lookup keys of a record, for ``find_by_keys``."""
+
+
+def lookup_keys(record: object) -> tuple[str, ...]:
+    """The default lookup keys of a record: its email, phone and mobile, normalised.
+
+    >>> from leadmodel import Lead, EmailAddress
+    >>> lookup_keys(
+    ...     Lead(id="L1", last_name="Ng", company="Acme", email=EmailAddress.parse("NG@acme.com"))
+    ... )
+    ('email:ng@acme.com',)
+    """
+    keys: list[str] = []
+    email = getattr(record, "email", None)
+    if email is not None:
+        keys.append(f"email:{email}")
+    for name in ("phone", "mobile"):
+        phone = getattr(record, name, None)
+        if phone is not None:
+            keys.append(f"phone:{phone}")
+    subject_id = getattr(record, "subject_id", None)
+    if subject_id is not None:
+        keys.append(f"subject:{subject_id}")
+    return tuple(dict.fromkeys(keys))
+
+
+class Repository(Protocol[T]):
+    """Stores entities of one kind by id.
+
+    ``add`` refuses an id that exists (:class:`~leadmodel.RecordExists`); ``update`` and
+    ``remove`` refuse one that does not (:class:`~leadmodel.RecordNotFound`). Changes made
+    through a unit of work's repositories persist only on ``commit()``.
+    """
+
+    def get(self, record_id: str) -> T | None:
+        """The record with *record_id*, or ``None``."""
+        ...
+
+    def add(self, record: T) -> None:
+        """Store a new record."""
+        ...
+
+    def update(self, record: T) -> None:
+        """Replace the stored record that has the same id."""
+        ...
+
+    def remove(self, record_id: str) -> None:
+        """Delete the record with *record_id*."""
+        ...
+
+    def __iter__(self) -> Iterator[T]:
+        """Every record, in a stable order (by id)."""
+        ...
+
+    def find_by_keys(self, keys: Iterable[str]) -> list[T]:
+        """Every record having at least one of *keys*, each once, ordered by id."""
+        ...
+
+
+class LeadRepository(Repository[Lead], Protocol):
+    """Stores :class:`~leadmodel.Lead` records."""
+
+
+class ContactRepository(Repository[Contact], Protocol):
+    """Stores :class:`~leadmodel.Contact` records."""
+
+
+class AccountRepository(Repository[Account], Protocol):
+    """Stores :class:`~leadmodel.Account` records."""
+
+
+class OpportunityRepository(Repository[Opportunity], Protocol):
+    """Stores :class:`~leadmodel.Opportunity` records."""
+
+
+class ActivityRepository(Repository[Activity], Protocol):
+    """Stores :class:`~leadmodel.Activity` records.
+
+    ``find_by_keys(["subject:L1"])`` finds the activities of record ``L1``.
+    """
+
+
+class UnitOfWork(Protocol):
+    """One atomic use case: repositories whose changes persist together or not at all.
+
+    Use it as a context manager; changes persist only on :meth:`commit`, and leaving the
+    ``with`` block without committing (or with an exception) rolls back::
+
+        with uow:
+            uow.leads.add(lead)
+            uow.commit()
+    """
+
+    leads: LeadRepository
+    contacts: ContactRepository
+    accounts: AccountRepository
+    opportunities: OpportunityRepository
+    activities: ActivityRepository
+
+    def __enter__(self) -> Self:
+        """Begin the unit of work."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    def commit(self) -> None:
+        """Persist every change made since the unit of work began (or last committed).
+
+        Raises:
+            ConcurrencyError: a record changed in storage since it was read; nothing persists.
+        """
+        ...
+
+    def rollback(self) -> None:
+        """Discard every change made since the unit of work began (or last committed)."""
+        ...
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """Sends :class:`~leadmodel.Notification` values (email, chat, a task queue …)."""
+
+    def send(self, notification: Notification) -> None:
+        """Send one notification."""
+        ...
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Tells the time; services read it, pure functions take ``now`` as an argument."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware."""
+        ...
+
+
+@runtime_checkable
+class IdGenerator(Protocol):
+    """Makes new record ids; called with the entity kind (``ids("account")``).
+
+    Any ``Callable[[str], str]`` qualifies, so pure functions take it as ``ids``.
+    """
+
+    def __call__(self, kind: str) -> str:
+        """A new, unused id for a record of *kind*."""
+        ...

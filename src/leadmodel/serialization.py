@@ -1,0 +1,366 @@
+"""The one cattrs converter: entities, values, statuses and rules to and from JSON.
+
+Follows cattrs' preconf pattern: :func:`configure_converter` sets a converter up,
+:func:`make_converter` builds a fresh configured one (with ``forbid_extra_keys=True``), and
+a module-level default serves :func:`to_dict`, :func:`from_dict`, :func:`to_json` and
+:func:`from_json`. The default converter is never changed after it is built.
+
+The JSON form is plain and stable: decimals are strings (``"1250.00"``, never a float),
+datetimes ISO 8601 with their offset, dates ISO 8601, enums their value, email addresses and
+phone numbers their normalised text, tag sets sorted lists. Custom field values keep their
+exact type: strings, integers, booleans and ``null`` are JSON's own, and the rest are tagged
+(``{"$decimal": "1.50"}``, ``{"$date": "2026-01-31"}``, ``{"$datetime": "…+00:00"}``).
+
+Structuring is strict: a wrong type is an error (``5`` is not a string, ``"true"`` is not a
+boolean), unknown keys are refused, and every problem comes back at once in one
+:class:`~leadmodel.ValidationError` with the path of each.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final, TypeVar
+
+import cattrs
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+
+from leadmodel.domain.errors import (
+    FieldError,
+    InvalidValue,
+    LeadModelError,
+    ValidationError,
+    describe_value,
+)
+from leadmodel.domain.fields import FieldValues, Scalar
+from leadmodel.domain.values import EmailAddress, PhoneNumber
+
+__all__ = [
+    "configure_converter",
+    "converter",
+    "from_dict",
+    "from_json",
+    "make_converter",
+    "to_dict",
+    "to_json",
+]
+
+T = TypeVar("T")
+
+_MAX_JSON: Final = 64 * 1024 * 1024
+
+
+def _type_error(expected: str, value: object) -> TypeError:
+    return TypeError(f"must be {expected}, not {type(value).__name__} {describe_value(value)}")
+
+
+def _structure_str(value: object, _: type) -> str:
+    if not isinstance(value, str):
+        raise _type_error("a string", value)
+    return value
+
+
+def _structure_int(value: object, _: type) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _type_error("an integer", value)
+    return value
+
+
+def _structure_bool(value: object, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise _type_error("true or false", value)
+    return value
+
+
+def _structure_decimal(value: object, _: type) -> Decimal:
+    if isinstance(value, str):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            raise ValueError(f"is not a decimal number: {describe_value(value)}") from None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    raise _type_error('a decimal string such as "12.50"', value)
+
+
+def _structure_datetime(value: object, _: type) -> datetime:
+    if not isinstance(value, str):
+        raise _type_error("an ISO 8601 datetime string", value)
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"is not an ISO 8601 datetime: {describe_value(value)}") from None
+
+
+def _structure_date(value: object, _: type) -> date:
+    if not isinstance(value, str):
+        raise _type_error("an ISO 8601 date string", value)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"is not an ISO 8601 date: {describe_value(value)}") from None
+
+
+def _structure_email(value: object, _: type) -> EmailAddress:
+    return EmailAddress.parse(_structure_str(value, str))
+
+
+def _structure_phone(value: object, _: type) -> PhoneNumber:
+    return PhoneNumber.parse(_structure_str(value, str))
+
+
+_TAGS: Final = {"$decimal": Decimal, "$date": date, "$datetime": datetime}
+
+
+def _unstructure_scalar(value: Scalar) -> Any:
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    return value
+
+
+def _structure_scalar(value: object) -> Scalar:
+    if isinstance(value, dict):
+        if len(value) != 1:
+            raise ValueError(f"a tagged value has one key of {', '.join(_TAGS)}")
+        ((tag, text),) = value.items()
+        if tag == "$decimal":
+            return _structure_decimal(_structure_str(text, str), Decimal)
+        if tag == "$date":
+            return _structure_date(text, date)
+        if tag == "$datetime":
+            return _structure_datetime(text, datetime)
+        raise ValueError(
+            f"unknown value tag {describe_value(tag)}; expected one of {', '.join(_TAGS)}"
+        )
+    if value is None or isinstance(value, str | int):
+        return value
+    raise _type_error("a string, integer, boolean, null or tagged value", value)
+
+
+def _unstructure_values(values: FieldValues) -> dict[str, Any]:
+    return {key: _unstructure_scalar(value) for key, value in values.items()}
+
+
+def _structure_values(value: object, _: type) -> FieldValues:
+    if not isinstance(value, dict):
+        raise _type_error("an object of field values", value)
+    errors: list[FieldError] = []
+    decoded: dict[str, Scalar] = {}
+    for key, item in value.items():
+        try:
+            decoded[key] = _structure_scalar(item)
+        except (TypeError, ValueError) as exc:
+            errors.append(FieldError(str(key)[:80], "type", str(exc)))
+    if errors:
+        raise ValidationError("values", errors)
+    try:
+        return FieldValues(decoded)
+    except ValidationError as exc:
+        # FieldValues names its paths "custom.<key>"; the caller adds the real prefix.
+        raise ValidationError(
+            exc.entity,
+            [FieldError(e.path.removeprefix("custom."), e.code, e.message) for e in exc.errors],
+        ) from None
+
+
+def _is_frozenset(cls: Any) -> bool:
+    return cls is frozenset or typing.get_origin(cls) is frozenset
+
+
+def _is_sequence(cls: Any) -> bool:
+    origin = typing.get_origin(cls)
+    if origin is frozenset:
+        return True
+    args = typing.get_args(cls)
+    return origin is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _sequence_hook_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    item_type = typing.get_args(cls)[0]
+    build: Callable[[list[Any]], Any] = frozenset if typing.get_origin(cls) is frozenset else tuple
+    item_hook = conv.get_structure_hook(item_type)
+
+    def structure(value: object, _: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            raise _type_error("a JSON array", value)
+        items: list[Any] = []
+        errors: list[Exception] = []
+        for index, item in enumerate(value):
+            try:
+                items.append(item_hook(item, item_type))
+            except Exception as exc:  # noqa: BLE001 - collected and re-raised as a group
+                exc.add_note(IterableValidationNote(f"index {index}", index, item_type))
+                errors.append(exc)
+        if errors:
+            raise IterableValidationError("invalid items", errors, cls)
+        return build(items)
+
+    return structure
+
+
+def _unstructure_frozenset(value: frozenset[Any]) -> list[Any]:
+    return sorted(value, key=lambda item: (str(type(item)), str(item)))
+
+
+def configure_converter(conv: cattrs.Converter) -> None:
+    """Register leadmodel's hooks on *conv* (cattrs' preconf pattern).
+
+    Call it on a fresh converter before structuring anything with it: cattrs caches the
+    hooks of classes it has seen.
+    """
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(int, _structure_int)
+    conv.register_structure_hook(bool, _structure_bool)
+    conv.register_structure_hook(Decimal, _structure_decimal)
+    conv.register_unstructure_hook(Decimal, str)
+    conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_unstructure_hook(datetime, datetime.isoformat)
+    conv.register_structure_hook(date, _structure_date)
+    conv.register_unstructure_hook(date, date.isoformat)
+    conv.register_structure_hook(EmailAddress, _structure_email)
+    conv.register_unstructure_hook(EmailAddress, EmailAddress.formatted)
+    conv.register_structure_hook(PhoneNumber, _structure_phone)
+    conv.register_unstructure_hook(PhoneNumber, PhoneNumber.formatted)
+    conv.register_structure_hook(FieldValues, _structure_values)
+    conv.register_unstructure_hook(FieldValues, _unstructure_values)
+    conv.register_unstructure_hook_func(_is_frozenset, _unstructure_frozenset)
+    conv.register_structure_hook_factory(_is_sequence, _sequence_hook_factory)
+
+
+def make_converter() -> cattrs.Converter:
+    """Return a new converter configured for leadmodel, strict about extra keys.
+
+    Use it when you need to add hooks of your own; the default converter is never mutated.
+    """
+    conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    configure_converter(conv)
+    return conv
+
+
+converter: Final = make_converter()
+"""The default converter behind :func:`to_dict` and :func:`from_dict`. Do not register
+hooks on it; build your own with :func:`make_converter`."""
+
+
+def _collect(exc: BaseException, path: str, into: list[FieldError]) -> None:
+    """Flatten cattrs' exception groups (and our own errors) into field errors with paths."""
+
+    def join(part: str) -> str:
+        return f"{path}.{part}" if path else part
+
+    if isinstance(exc, ValidationError):
+        into.extend(
+            FieldError(join(e.path) if e.path else path, e.code, e.message) for e in exc.errors
+        )
+        return
+    if isinstance(exc, ForbiddenExtraKeysError):
+        into.extend(
+            FieldError(
+                join(str(key)[:80]), "unknown_field", f"{exc.cl.__name__} has no field {key!r:.80}"
+            )
+            for key in sorted(exc.extra_fields, key=str)
+        )
+        return
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        for sub in exc.exceptions:
+            sub_path = path
+            for note in getattr(sub, "__notes__", ()):
+                if isinstance(note, AttributeValidationNote):
+                    sub_path = join(note.name)
+                elif isinstance(note, IterableValidationNote):
+                    sub_path = f"{path}[{note.index}]"
+            _collect(sub, sub_path, into)
+        return
+    if isinstance(exc, KeyError):
+        into.append(FieldError(path, "required", "is required"))
+        return
+    if isinstance(exc, TypeError | ValueError | LeadModelError):
+        into.append(FieldError(path, "type" if isinstance(exc, TypeError) else "invalid", str(exc)))
+        return
+    into.append(FieldError(path, "invalid", f"{type(exc).__name__}: {exc}"))
+
+
+def to_dict(value: object) -> Any:
+    """Turn an entity, value, status or rule into plain JSON-ready data.
+
+    >>> from leadmodel import Lead
+    >>> to_dict(Lead(id="L1", last_name="Ng", company="Acme"))["last_name"]
+    'Ng'
+    """
+    return converter.unstructure(value)
+
+
+def from_dict(cls: type[T], data: object) -> T:
+    """Build a *cls* from plain data, checking every field.
+
+    Raises:
+        ValidationError: listing every unknown key, missing field and wrong or invalid
+            value, each with its path (``"address.city"``, ``"tags[2]"``).
+    """
+    if not isinstance(cls, type):
+        raise ValidationError(
+            "from_dict", [FieldError("cls", "type", f"must be a class, not {describe_value(cls)}")]
+        )
+    if not isinstance(data, Mapping) and _is_record_class(cls):
+        raise ValidationError(
+            cls.__name__, [FieldError("", "type", f"must be an object, not {type(data).__name__}")]
+        )
+    try:
+        return converter.structure(data, cls)
+    except ValidationError as exc:
+        raise ValidationError(cls.__name__, exc.errors) from None
+    except (cattrs.BaseValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        errors: list[FieldError] = []
+        _collect(exc, "", errors)
+        raise ValidationError(cls.__name__, errors) from None
+    except RecursionError:
+        raise ValidationError(
+            cls.__name__, [FieldError("", "too_deep", "data is nested too deeply")]
+        ) from None
+    except cattrs.errors.StructureHandlerNotFoundError as exc:  # pragma: no cover - defensive
+        raise ValidationError(cls.__name__, [FieldError("", "type", str(exc))]) from None
+
+
+def _is_record_class(cls: type) -> bool:
+    return hasattr(cls, "__attrs_attrs__")
+
+
+def to_json(value: object, *, indent: int | None = None) -> str:
+    """Serialise *value* to a JSON string (UTF-8 text, keys in field order).
+
+    >>> from leadmodel import Money
+    >>> to_json(Money(Decimal("9.90"), "EUR"))
+    '{"amount": "9.90", "currency": "EUR"}'
+    """
+    return json.dumps(to_dict(value), ensure_ascii=False, indent=indent)
+
+
+def from_json(cls: type[T], text: str | bytes) -> T:
+    """Build a *cls* from JSON text.
+
+    Raises:
+        InvalidValue: the text is not JSON (code ``malformed``) or too large.
+        ValidationError: the JSON does not describe a valid *cls* (see :func:`from_dict`).
+    """
+    if not isinstance(text, str | bytes | bytearray):
+        raise InvalidValue("json", text, "type", "must be str or bytes")
+    if len(text) > _MAX_JSON:
+        raise InvalidValue("json", text, "too_long", f"must be at most {_MAX_JSON} bytes")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidValue("json", text, "malformed", f"is not valid JSON: {exc}") from None
+    return from_dict(cls, data)

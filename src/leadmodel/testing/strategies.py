@@ -1,0 +1,404 @@
+"""Hypothesis strategies for leadmodel's entities and values, for your own property tests.
+
+Every strategy produces *valid* values (they construct without error), including
+non-ASCII names, internationalised email local parts and phone numbers of many countries.
+With hypothesis installed, ``st.from_type(Lead)`` uses these strategies automatically
+(through the ``hypothesis`` entry point).
+
+>>> from hypothesis import given
+>>> from leadmodel.testing.strategies import leads
+>>> @given(leads())
+... def test_every_lead_has_a_last_name(lead):
+...     assert lead.last_name
+>>> test_every_lead_has_a_last_name()
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Final
+
+import phonenumbers
+from hypothesis import strategies as st
+
+from leadmodel.domain.account import Account
+from leadmodel.domain.activity import Activity
+from leadmodel.domain.contact import Contact
+from leadmodel.domain.fields import FieldValues, Scalar
+from leadmodel.domain.lead import ConversionRecord, Lead
+from leadmodel.domain.opportunity import Opportunity
+from leadmodel.domain.status import (
+    DEFAULT_LEAD_PROCESS,
+    DEFAULT_OPPORTUNITY_PROCESS,
+    LifecycleStage,
+)
+from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
+
+__all__ = [
+    "accounts",
+    "activities",
+    "addresses",
+    "contacts",
+    "custom_values",
+    "emails",
+    "leads",
+    "moneys",
+    "names",
+    "opportunities",
+    "phones",
+    "record_ids",
+    "register_type_strategies",
+    "timestamps",
+]
+
+_REGIONS: Final = ("US", "GB", "DE", "FR", "IN", "BR", "JP", "AU", "BE", "ES", "CN", "ZA")
+_DOMAINS: Final = ("example.com", "acme.io", "mail.co.uk", "bücher.de", "société.fr", "gmail.com")
+_LETTERS: Final = st.characters(categories=("Lu", "Ll", "Lo"), exclude_characters="ªº")
+_ZONES: Final = (UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30)))
+
+
+def names(*, max_size: int = 40) -> st.SearchStrategy[str]:
+    """Person-name-like text in any script: letters joined by spaces, hyphens or apostrophes."""
+    word = st.text(_LETTERS, min_size=1, max_size=12)
+    joined = st.lists(word, min_size=1, max_size=3).flatmap(
+        lambda words: st.sampled_from([" ", "-", "'"]).map(lambda sep: sep.join(words))
+    )
+    return joined.map(lambda text: text[:max_size].strip(" -'") or "X")
+
+
+def record_ids(kind: str = "rec") -> st.SearchStrategy[str]:
+    """Record ids such as ``lead-1f3a``."""
+    return st.text("0123456789abcdef", min_size=1, max_size=12).map(lambda s: f"{kind}-{s}")
+
+
+def emails() -> st.SearchStrategy[EmailAddress]:
+    """Parsed email addresses, sometimes with a display name.
+
+    Local parts are mixed case, dotted or internationalised; some domains are too.
+    """
+    ascii_local = st.from_regex(
+        r"[A-Za-z0-9]{1,10}(\.[A-Za-z0-9]{1,8})?(\+[a-z]{1,5})?", fullmatch=True
+    )
+    intl_local = st.sampled_from(["josé", "müller", "用户", "θσερ", "ñandú"])
+    local = st.one_of(ascii_local, ascii_local, intl_local)
+    display = st.one_of(st.none(), names(max_size=30))
+
+    def build(parts: tuple[str, str, str | None]) -> EmailAddress:
+        loc, domain, name = parts
+        text = f"{loc}@{domain}" if name is None else f'"{name}" <{loc}@{domain}>'
+        return EmailAddress.parse(text)
+
+    return st.tuples(local, st.sampled_from(_DOMAINS), display).map(build)
+
+
+def _phone_from(region: str, digits: str, extension: str | None) -> PhoneNumber:
+    example = phonenumbers.example_number(region)
+    if example is None:  # pragma: no cover - every region listed has an example
+        raise ValueError(region)
+    national = str(example.national_number)
+    national = national[: -len(digits)] + digits if len(national) > len(digits) else national
+    text = f"+{example.country_code} {national}"
+    if extension:
+        text += f" ext. {extension}"
+    return PhoneNumber.parse(text)
+
+
+def phones() -> st.SearchStrategy[PhoneNumber]:
+    """Parsed phone numbers of a dozen countries, some with an extension."""
+    return st.builds(
+        _phone_from,
+        st.sampled_from(_REGIONS),
+        st.text("0123456789", min_size=4, max_size=4),
+        st.one_of(st.none(), st.text("0123456789", min_size=1, max_size=4)),
+    )
+
+
+def moneys() -> st.SearchStrategy[Money]:
+    """Amounts with up to two decimal places in a few currencies."""
+    amounts = st.decimals(
+        min_value=Decimal("-1e9"), max_value=Decimal("1e12"), places=2, allow_nan=False
+    )
+    return st.builds(Money, amounts, st.sampled_from(["USD", "EUR", "GBP", "JPY", "INR"]))
+
+
+def addresses() -> st.SearchStrategy[Address]:
+    """Addresses with at least one part; streets may span two lines."""
+    street = st.one_of(
+        st.none(),
+        names(max_size=60),
+        st.tuples(names(max_size=40), names(max_size=40)).map("\n".join),
+    )
+    return st.builds(
+        Address,
+        street=street,
+        city=st.one_of(st.none(), names(max_size=40)),
+        state=st.one_of(st.none(), names(max_size=40)),
+        postal_code=st.one_of(
+            st.none(), st.from_regex(r"[0-9A-Z]{3,6}( [0-9A-Z]{3})?", fullmatch=True)
+        ),
+        country=st.sampled_from(["France", "United States", "Deutschland", "日本"]),
+    )
+
+
+def timestamps() -> st.SearchStrategy[datetime]:
+    """Timezone-aware datetimes (UTC and fixed offsets), to the microsecond."""
+    return st.builds(
+        lambda moment, zone: moment.replace(tzinfo=UTC).astimezone(zone),
+        st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2040, 1, 1)),  # noqa: DTZ001
+        st.sampled_from(_ZONES),
+    )
+
+
+def custom_values() -> st.SearchStrategy[FieldValues]:
+    """Custom field values of every scalar type."""
+    scalars: st.SearchStrategy[Scalar] = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(10**17), max_value=10**17),
+        st.decimals(
+            allow_nan=False, allow_infinity=False, places=4, min_value=-(10**9), max_value=10**9
+        ),
+        st.dates(),
+        timestamps(),
+        names(max_size=60),
+    )
+    keys = st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True)
+    return st.dictionaries(keys, scalars, max_size=5).map(FieldValues)
+
+
+def _optional(strategy: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.one_of(st.none(), strategy)
+
+
+def _created_updated() -> st.SearchStrategy[tuple[datetime | None, datetime | None]]:
+    def pair(
+        created: datetime | None, delta: timedelta | None
+    ) -> tuple[datetime | None, datetime | None]:
+        if created is None:
+            return None, None
+        return created, (None if delta is None else created + delta)
+
+    return st.builds(
+        pair,
+        st.one_of(st.none(), timestamps()),
+        st.one_of(st.none(), st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=900))),
+    )
+
+
+_TEXT: Final = names
+
+
+def _conversions() -> st.SearchStrategy[ConversionRecord]:
+    return st.builds(
+        ConversionRecord,
+        account_id=record_ids("account"),
+        contact_id=record_ids("contact"),
+        opportunity_id=_optional(record_ids("opportunity")),
+        converted_at=timestamps(),
+        status=st.sampled_from([s.name for s in DEFAULT_LEAD_PROCESS.converted_statuses]),
+    )
+
+
+def leads(
+    *,
+    ids: st.SearchStrategy[str] | None = None,
+    custom: st.SearchStrategy[FieldValues] | None = None,
+    converted: st.SearchStrategy[bool] | None = None,
+) -> st.SearchStrategy[Lead]:
+    """Valid leads with most fields filled at random.
+
+    Args:
+        ids: strategy for ids (default ``lead-<hex>``).
+        custom: strategy for custom values (default :func:`custom_values`).
+        converted: whether the lead is converted (default: sometimes).
+    """
+    unconverted = [s.name for s in DEFAULT_LEAD_PROCESS.statuses if not s.is_converted]
+
+    def build(
+        fields: dict[str, object],
+        stamps: tuple[datetime | None, datetime | None],
+        conversion: ConversionRecord | None,
+    ) -> Lead:
+        created, updated = stamps
+        if conversion is not None:
+            fields["status"] = conversion.status
+        return Lead(created_at=created, updated_at=updated, converted=conversion, **fields)  # type: ignore[arg-type]
+
+    fields = st.fixed_dictionaries(
+        {
+            "id": ids if ids is not None else record_ids("lead"),
+            "first_name": _optional(names()),
+            "last_name": names(max_size=80),
+            "company": names(max_size=255),
+            "is_person": st.booleans(),
+            "title": _optional(names(max_size=128)),
+            "email": _optional(emails()),
+            "phone": _optional(phones()),
+            "mobile": _optional(phones()),
+            "website": _optional(st.sampled_from(["acme.com", "https://www.example.org/about"])),
+            "industry": _optional(
+                st.sampled_from(["Technology", "Retail", "Banking", "Education"])
+            ),
+            "annual_revenue": _optional(moneys()),
+            "employees": _optional(st.integers(min_value=0, max_value=500_000)),
+            "address": _optional(addresses()),
+            "source": _optional(
+                st.sampled_from(["Web", "Phone Inquiry", "Partner Referral", "Other"])
+            ),
+            "campaign_id": _optional(record_ids("campaign")),
+            "status": st.sampled_from(unconverted),
+            "rating": _optional(st.sampled_from(["Hot", "Warm", "Cold"])),
+            "owner_id": _optional(record_ids("user")),
+            "owner_is_queue": st.booleans(),
+            "team_id": _optional(record_ids("team")),
+            "tags": st.frozensets(names(max_size=20), max_size=4),
+            "description": _optional(
+                st.text(_LETTERS | st.sampled_from(" \n.,"), min_size=1, max_size=200).filter(
+                    lambda s: not s.isspace()
+                )
+            ),
+            "do_not_call": st.booleans(),
+            "email_opt_out": st.booleans(),
+            "lifecycle_stage": _optional(st.sampled_from(list(LifecycleStage))),
+            "custom": custom if custom is not None else custom_values(),
+        }
+    )
+    converted_flags = converted if converted is not None else st.sampled_from([False, False, True])
+    conversion = converted_flags.flatmap(lambda yes: _conversions() if yes else st.none())
+    return st.builds(build, fields, _created_updated(), conversion)
+
+
+def contacts(
+    *,
+    ids: st.SearchStrategy[str] | None = None,
+    custom: st.SearchStrategy[FieldValues] | None = None,
+) -> st.SearchStrategy[Contact]:
+    """Valid contacts with most fields filled at random."""
+
+    def build(
+        fields: dict[str, object], stamps: tuple[datetime | None, datetime | None]
+    ) -> Contact:
+        return Contact(created_at=stamps[0], updated_at=stamps[1], **fields)  # type: ignore[arg-type]
+
+    fields = st.fixed_dictionaries(
+        {
+            "id": ids if ids is not None else record_ids("contact"),
+            "first_name": _optional(names()),
+            "last_name": names(max_size=80),
+            "account_id": _optional(record_ids("account")),
+            "title": _optional(names(max_size=128)),
+            "email": _optional(emails()),
+            "phone": _optional(phones()),
+            "mobile": _optional(phones()),
+            "mailing_address": _optional(addresses()),
+            "source": _optional(st.sampled_from(["Web", "Trade Show", "Other"])),
+            "owner_id": _optional(record_ids("user")),
+            "description": _optional(names(max_size=200)),
+            "do_not_call": st.booleans(),
+            "email_opt_out": st.booleans(),
+            "lifecycle_stage": _optional(st.sampled_from(list(LifecycleStage))),
+            "tags": st.frozensets(names(max_size=20), max_size=4),
+            "custom": custom if custom is not None else custom_values(),
+        }
+    )
+    return st.builds(build, fields, _created_updated())
+
+
+def accounts(
+    *,
+    ids: st.SearchStrategy[str] | None = None,
+    custom: st.SearchStrategy[FieldValues] | None = None,
+) -> st.SearchStrategy[Account]:
+    """Valid accounts with most fields filled at random."""
+
+    def build(
+        fields: dict[str, object], stamps: tuple[datetime | None, datetime | None]
+    ) -> Account:
+        return Account(created_at=stamps[0], updated_at=stamps[1], **fields)  # type: ignore[arg-type]
+
+    fields = st.fixed_dictionaries(
+        {
+            "id": ids if ids is not None else record_ids("account"),
+            "name": names(max_size=255),
+            "website": _optional(st.sampled_from(["acme.com", "https://example.org"])),
+            "industry": _optional(st.sampled_from(["Technology", "Retail", "Banking"])),
+            "annual_revenue": _optional(moneys()),
+            "employees": _optional(st.integers(min_value=0, max_value=500_000)),
+            "phone": _optional(phones()),
+            "billing_address": _optional(addresses()),
+            "rating": _optional(st.sampled_from(["Hot", "Warm", "Cold"])),
+            "owner_id": _optional(record_ids("user")),
+            "parent_id": _optional(record_ids("parent")),
+            "source": _optional(st.sampled_from(["Web", "Other"])),
+            "custom": custom if custom is not None else custom_values(),
+        }
+    )
+    return st.builds(build, fields, _created_updated())
+
+
+def opportunities(
+    *,
+    ids: st.SearchStrategy[str] | None = None,
+    custom: st.SearchStrategy[FieldValues] | None = None,
+) -> st.SearchStrategy[Opportunity]:
+    """Valid opportunities at any stage of the default sales process."""
+
+    def build(
+        fields: dict[str, object], stamps: tuple[datetime | None, datetime | None]
+    ) -> Opportunity:
+        return Opportunity(created_at=stamps[0], updated_at=stamps[1], **fields)  # type: ignore[arg-type]
+
+    fields = st.fixed_dictionaries(
+        {
+            "id": ids if ids is not None else record_ids("opportunity"),
+            "name": names(max_size=120),
+            "account_id": _optional(record_ids("account")),
+            "contact_id": _optional(record_ids("contact")),
+            "stage": st.sampled_from([s.name for s in DEFAULT_OPPORTUNITY_PROCESS.stages]),
+            "amount": _optional(moneys()),
+            "close_date": _optional(
+                st.dates(min_value=date(2000, 1, 1), max_value=date(2040, 1, 1))
+            ),
+            "probability": _optional(st.integers(min_value=0, max_value=100)),
+            "source": _optional(st.sampled_from(["Web", "Other"])),
+            "campaign_id": _optional(record_ids("campaign")),
+            "owner_id": _optional(record_ids("user")),
+            "lost_reason": _optional(names(max_size=255)),
+            "custom": custom if custom is not None else custom_values(),
+        }
+    )
+    return st.builds(build, fields, _created_updated())
+
+
+def activities(
+    *,
+    ids: st.SearchStrategy[str] | None = None,
+    subject_ids: st.SearchStrategy[str] | None = None,
+) -> st.SearchStrategy[Activity]:
+    """Valid activities (page views, email opens, calls …) of some record."""
+    return st.builds(
+        Activity,
+        id=ids if ids is not None else record_ids("activity"),
+        subject_id=subject_ids if subject_ids is not None else record_ids("lead"),
+        kind=st.sampled_from(["page_view", "email_opened", "form_submitted", "call", "meeting"]),
+        occurred_at=timestamps(),
+        properties=custom_values(),
+    )
+
+
+def register_type_strategies() -> None:
+    """Register these strategies with ``st.from_type`` (the entry point calls this)."""
+    for cls, strategy in (
+        (Lead, leads()),
+        (Contact, contacts()),
+        (Account, accounts()),
+        (Opportunity, opportunities()),
+        (Activity, activities()),
+        (EmailAddress, emails()),
+        (PhoneNumber, phones()),
+        (Money, moneys()),
+        (Address, addresses()),
+        (FieldValues, custom_values()),
+    ):
+        st.register_type_strategy(cls, strategy)
