@@ -335,7 +335,8 @@ def from_dict(cls: type[T], data: object) -> T:
 
 
 def _is_record_class(cls: type) -> bool:
-    return hasattr(cls, "__attrs_attrs__")
+    """Classes whose JSON form is an object (values with a text form are not)."""
+    return hasattr(cls, "__attrs_attrs__") and cls not in (EmailAddress, PhoneNumber)
 
 
 def to_json(value: object, *, indent: int | None = None) -> str:

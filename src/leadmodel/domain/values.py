@@ -223,27 +223,26 @@ def _to_decimal(value: object) -> object:
     return value
 
 
-def _currency_errors(money: Any) -> list[FieldError]:
-    currency = money.currency
-    if isinstance(currency, str) and currency not in ISO_4217:
-        return [
-            FieldError(
-                "currency",
-                "unknown_currency",
-                f"must be an ISO 4217 code such as USD or EUR (got {describe_value(currency)})",
-            )
-        ]
-    return []
+def _currency_problem(value: object) -> _checks.Problem | None:
+    if not isinstance(value, str):
+        return "type", f"must be a string, not {type(value).__name__}"
+    if value not in ISO_4217:
+        return "unknown_currency", "must be an ISO 4217 code such as USD or EUR"
+    return None
 
 
 _MONEY_CHECKS: Final = _checks.FieldChecks(
     "Money",
     required=[
         ("amount", _checks.decimal_amount),
-        ("currency", _checks.text(3)),
-    ],
-    invariants=[
-        _checks.Invariant("obj.currency in {ns}codes", _currency_errors, {"codes": ISO_4217})
+        (
+            "currency",
+            _checks.Check(
+                _currency_problem,
+                "({v}.__class__ is str and {v} in {ns}codes)",
+                {"codes": ISO_4217},
+            ),
+        ),
     ],
 )
 
