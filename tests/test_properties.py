@@ -77,7 +77,9 @@ def test_custom_values_keep_their_exact_types(values):
     assert [type(v) for v in back.values()] == [type(v) for v in values.values()]
 
 
-@pytest.mark.parametrize(("cls", "strategy"), ENTITIES[:5], ids=[c.__name__ for c, _ in ENTITIES[:5]])
+@pytest.mark.parametrize(
+    ("cls", "strategy"), ENTITIES[:5], ids=[c.__name__ for c, _ in ENTITIES[:5]]
+)
 @given(data=st.data())
 def test_entities_are_frozen(cls, strategy, data):
     entity = data.draw(strategy)
@@ -86,7 +88,9 @@ def test_entities_are_frozen(cls, strategy, data):
         setattr(entity, field, None)
 
 
-@given(lst.leads(), st.sampled_from(["id", "last_name"]), st.sampled_from(["", " ", "\x00", None, 5]))
+@given(
+    lst.leads(), st.sampled_from(["id", "last_name"]), st.sampled_from(["", " ", "\x00", None, 5])
+)
 def test_evolve_revalidates(lead, field, bad):
     with pytest.raises(ValidationError) as caught:
         attrs.evolve(lead, **{field: bad})
@@ -122,7 +126,10 @@ def test_converted_leads_are_read_only(lead, stage):
             change()
 
 
-@given(lst.leads(converted=st.just(False)), st.sampled_from(["Working - Contacted", "Closed - Not Converted"]))
+@given(
+    lst.leads(converted=st.just(False)),
+    st.sampled_from(["Working - Contacted", "Closed - Not Converted"]),
+)
 def test_guarded_changes_never_mutate_their_argument(lead, status):
     before = copy.deepcopy(lead)
     update(lead, title="Changed")

@@ -179,8 +179,20 @@ def test_rules_round_trip():
     process_data = {
         "name": "P",
         "statuses": [
-            {"name": "New", "is_converted": False, "is_default": True, "is_closed": False, "order": 0},
-            {"name": "Won", "is_converted": True, "is_default": False, "is_closed": True, "order": 1},
+            {
+                "name": "New",
+                "is_converted": False,
+                "is_default": True,
+                "is_closed": False,
+                "order": 0,
+            },
+            {
+                "name": "Won",
+                "is_converted": True,
+                "is_default": False,
+                "is_closed": True,
+                "order": 1,
+            },
         ],
         "transitions": [{"source": "New", "targets": ["Won"]}],
     }

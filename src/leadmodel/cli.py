@@ -36,6 +36,7 @@ from leadmodel import (
     from_json,
     to_json,
     transition,
+    update,
 )
 from leadmodel import (
     __doc__ as _package_doc,
@@ -130,13 +131,9 @@ def _table(rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def run_demo(*, as_json: bool = False) -> int:
-    """Run the demo walk-through; return the exit code."""
+def _validate_samples(say: Callable[[str], None]) -> tuple[list[Lead], list[dict[str, Any]]]:
     ids = SequentialIds()
     schema = LEAD_SCHEMA.with_custom(FieldDef("visits", FieldType.NUMBER, length=6, decimals=0))
-    say: Callable[[str], None] = (lambda _: None) if as_json else print
-    say("leadmodel demo: five raw sample leads, parsed, validated, stored, moved and serialised\n")
-
     say("1. Parse and validate (values are parsed once; every bad field is reported at once)")
     built: list[Lead] = []
     rejected: list[dict[str, Any]] = []
@@ -145,75 +142,77 @@ def run_demo(*, as_json: bool = False) -> int:
             lead = build_lead(row, ids("lead"), _DEMO_NOW)
             schema.validate(lead)
         except ValidationError as exc:
-            rejected.append({"row": row, "errors": [e.path + ": " + e.message for e in exc.errors]})
+            rejected.append({"row": row, "errors": [f"{e.path}: {e.message}" for e in exc.errors]})
             say(f"   rejected {row.get('first_name')!r}: {len(exc.errors)} problems")
             for e in exc.errors:
                 say(f"     - {e.path} [{e.code}] {e.message}")
             continue
         built.append(lead)
     say(f"   {len(built)} leads built, {len(rejected)} rejected\n")
+    return built, rejected
 
+
+def _show(leads: Sequence[Lead], say: Callable[[str], None]) -> None:
     say("2. Show the leads")
-    say(
-        _table(
-            [["id", "name", "company", "email", "phone", "revenue"]]
-            + [
-                [
-                    lead.id,
-                    lead.name,
-                    lead.company or "(person)",
-                    str(lead.email or ""),
-                    lead.phone.formatted() if lead.phone else "",
-                    str(lead.annual_revenue or ""),
-                ]
-                for lead in built
-            ]
-        )
-    )
-    say("")
+    header = ["id", "name", "company", "email", "phone", "revenue"]
+    rows = [
+        [
+            lead.id,
+            lead.name,
+            lead.company or "(person)",
+            str(lead.email or ""),
+            lead.phone.formatted() if lead.phone else "",
+            str(lead.annual_revenue or ""),
+        ]
+        for lead in leads
+    ]
+    say(_table([header, *rows]) + "\n")
 
+
+def _store_and_work(leads: Sequence[Lead], say: Callable[[str], None]) -> list[Lead]:
     say("3. Store them in a unit of work, then work them")
     store = MemoryStore()
     with MemoryUnitOfWork(store) as uow:
-        for lead in built:
+        for lead in leads:
             uow.leads.add(lead)
         uow.commit()
-    later = _DEMO_NOW + timedelta(days=2)
     with MemoryUnitOfWork(store) as uow:
-        first = uow.leads.get(built[0].id)
-        assert first is not None  # noqa: S101 - stored just above
+        first = uow.leads.get(leads[0].id)
+        if first is None:  # pragma: no cover - stored just above
+            raise RuntimeError("the demo lost a lead")
         worked = transition(first, "Working - Contacted", process=DEFAULT_LEAD_PROCESS)
         worked = advance(worked, LifecycleStage.MARKETING_QUALIFIED)
-        from leadmodel import update
-
-        worked = update(worked, updated_at=later, rating="Hot")
+        worked = update(worked, updated_at=_DEMO_NOW + timedelta(days=2), rating="Hot")
         uow.leads.update(worked)
         uow.commit()
-        stage = worked.lifecycle_stage.value if worked.lifecycle_stage else "-"
-        say(f"   {worked.id}: status {worked.status!r}, stage {stage}, rating {worked.rating}")
+    stage = worked.lifecycle_stage.value if worked.lifecycle_stage else "-"
+    say(f"   {worked.id}: status {worked.status!r}, stage {stage}, rating {worked.rating}")
     with MemoryUnitOfWork(store) as uow:
         stored = list(uow.leads)
-        by_email = uow.leads.find_by_keys([f"email:{built[1].email}"])
-        found = [lead.id for lead in by_email]
-        say(f"   {len(stored)} leads stored; find_by_keys(email) -> {found}\n")
+        found = [lead.id for lead in uow.leads.find_by_keys([f"email:{leads[1].email}"])]
+    say(f"   {len(stored)} leads stored; find_by_keys(email) -> {found}\n")
+    return stored
 
+
+def run_demo(*, as_json: bool = False) -> int:
+    """Run the demo walk-through; return the exit code."""
+    say: Callable[[str], None] = (lambda _: None) if as_json else print
+    say("leadmodel demo: five raw sample leads, parsed, validated, stored, moved and serialised\n")
+    built, rejected = _validate_samples(say)
+    _show(built, say)
+    stored = _store_and_work(built, say)
     say("4. Serialise to JSON and back")
     round_trips = [from_json(Lead, to_json(lead)) == lead for lead in stored]
     say(f"   {sum(round_trips)}/{len(stored)} leads survive from_json(to_json(lead)) unchanged")
     say("   " + to_json(stored[0])[:160] + " …")
     ok = all(round_trips) and len(stored) == len(built)
     if as_json:
-        print(
-            json.dumps(
-                {
-                    "leads": [json.loads(to_json(lead)) for lead in stored],
-                    "rejected": rejected,
-                    "round_trip_ok": all(round_trips),
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
+        report = {
+            "leads": [json.loads(to_json(lead)) for lead in stored],
+            "rejected": rejected,
+            "round_trip_ok": all(round_trips),
+        }
+        print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         say("\nDone." if ok else "\nInconsistency found.")
     return 0 if ok else 1

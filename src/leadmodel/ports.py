@@ -135,11 +135,30 @@ class UnitOfWork(Protocol):
             uow.commit()
     """
 
-    leads: LeadRepository
-    contacts: ContactRepository
-    accounts: AccountRepository
-    opportunities: OpportunityRepository
-    activities: ActivityRepository
+    @property
+    def leads(self) -> LeadRepository:
+        """The leads, as this unit of work sees them."""
+        ...
+
+    @property
+    def contacts(self) -> ContactRepository:
+        """The contacts, as this unit of work sees them."""
+        ...
+
+    @property
+    def accounts(self) -> AccountRepository:
+        """The accounts, as this unit of work sees them."""
+        ...
+
+    @property
+    def opportunities(self) -> OpportunityRepository:
+        """The opportunities, as this unit of work sees them."""
+        ...
+
+    @property
+    def activities(self) -> ActivityRepository:
+        """The activities, as this unit of work sees them."""
+        ...
 
     def __enter__(self) -> Self:
         """Begin the unit of work."""

@@ -141,7 +141,9 @@ class TestLifecycle:
 
     def test_advance_from_nothing_or_other_reaches_any_stage(self):
         contact = Contact(id="C1", last_name="Ng")
-        assert advance(contact, LifecycleStage.SUBSCRIBER).lifecycle_stage is LifecycleStage.SUBSCRIBER
+        assert (
+            advance(contact, LifecycleStage.SUBSCRIBER).lifecycle_stage is LifecycleStage.SUBSCRIBER
+        )
         other = lead(lifecycle_stage=LifecycleStage.OTHER)
         assert advance(other, LifecycleStage.LEAD).lifecycle_stage is LifecycleStage.LEAD
 

@@ -153,7 +153,7 @@ class TestLead:
         assert "first_name" in message
 
     def test_refuses_email_as_a_raw_string(self):
-        with pytest.raises(ValidationError, match="EmailAddress.parse"):
+        with pytest.raises(ValidationError, match=r"EmailAddress\.parse"):
             full_lead(email="ada@example.org")
 
     def test_takes_tags_from_any_iterable(self):

@@ -41,7 +41,10 @@ def test_a_process_may_limit_transitions():
             LeadStatus("Qualified", is_converted=True, is_closed=True),
             LeadStatus("Unqualified", is_closed=True),
         ],
-        transitions=[Transition("New", {"Nurturing", "Unqualified"}), Transition("Nurturing", {"Unqualified"})],
+        transitions=[
+            Transition("New", {"Nurturing", "Unqualified"}),
+            Transition("Nurturing", {"Unqualified"}),
+        ],
     )
     assert process.allows("New", "Nurturing")
     assert not process.allows("Nurturing", "New")

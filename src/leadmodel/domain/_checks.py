@@ -259,25 +259,29 @@ class FieldChecks:
         self.fast_ok = _compile_fast(self.required, self.optional, self.invariants)
 
     def problems(self, obj: object) -> list[FieldError]:
-        """Return every failed check of *obj*, in field order, then the invariants'."""
+        """Return every failed check of *obj*, in field order, then the invariants'.
+
+        A check that itself fails on a hostile value (a ``__eq__`` that raises, say) is
+        reported as an ``invalid`` field rather than escaping.
+        """
         errors: list[FieldError] = []
         for name, check in self.required:
             value = getattr(obj, name)
             if value is None:
                 errors.append(FieldError(name, "required", "is required"))
-                continue
-            problem = check(value)
-            if problem is not None:
-                errors.append(_field_error(name, problem, value))
+            else:
+                errors.extend(_run_check(name, check, value))
         for name, check in self.optional:
             value = getattr(obj, name)
-            if value is None:
-                continue
-            problem = check(value)
-            if problem is not None:
-                errors.append(_field_error(name, problem, value))
+            if value is not None:
+                errors.extend(_run_check(name, check, value))
         for invariant in self.invariants:
-            errors.extend(invariant.errors(obj))
+            try:
+                errors.extend(invariant.errors(obj))
+            except Exception as exc:  # noqa: BLE001 - hostile values must not escape
+                errors.append(
+                    FieldError("", "invalid", f"could not be checked ({type(exc).__name__})")
+                )
         return errors
 
     def validate(self, obj: object) -> None:
@@ -287,6 +291,14 @@ class FieldChecks:
         errors = self.problems(obj)
         if errors:
             raise ValidationError(self.entity, errors)
+
+
+def _run_check(name: str, check: Check, value: object) -> list[FieldError]:
+    try:
+        problem = check(value)
+    except Exception as exc:  # noqa: BLE001 - hostile values must not escape
+        return [FieldError(name, "invalid", f"could not be checked ({type(exc).__name__})")]
+    return [] if problem is None else [_field_error(name, problem, value)]
 
 
 def _field_error(name: str, problem: Problem, value: object) -> FieldError:

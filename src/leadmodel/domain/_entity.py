@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
 from leadmodel.domain import _checks
 from leadmodel.domain._checks import Invariant
 from leadmodel.domain.errors import FieldError
-from leadmodel.domain.fields import EMPTY_VALUES, FieldValues, scalar_problems
+from leadmodel.domain.fields import EMPTY_VALUES, FieldValues, _scalar_problems
 from leadmodel.domain.status import LifecycleStage
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
 
@@ -21,7 +21,7 @@ def to_tags(value: object) -> frozenset[str]:
     """Take any iterable of tags (a list, set or tuple) as a frozenset; leave the rest to checks."""
     if isinstance(value, frozenset):
         return value
-    if isinstance(value, Iterable) and not isinstance(value, str | bytes):
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping):
         try:
             return frozenset(value)
         except TypeError:
@@ -38,7 +38,7 @@ def custom_errors(value: object) -> list[FieldError]:
     """The problems of a ``custom`` value that did not become ``FieldValues``."""
     if value.__class__ is FieldValues:
         return []
-    return scalar_problems(value)
+    return _scalar_problems(value)
 
 
 def _email_problem(value: object) -> _checks.Problem | None:

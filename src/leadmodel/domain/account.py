@@ -26,7 +26,8 @@ __all__ = ["ACCOUNT_SCHEMA", "Account", "AccountContactRelation"]
 
 
 def _self_parent_errors(account: Any) -> list[FieldError]:
-    if account.parent_id is not None and account.parent_id == account.id:
+    parent_id, own_id = account.parent_id, account.id
+    if isinstance(parent_id, str) and isinstance(own_id, str) and parent_id == own_id:
         return [FieldError("parent_id", "self_parent", "an account cannot be its own parent")]
     return []
 

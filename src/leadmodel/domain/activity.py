@@ -10,7 +10,7 @@ import attrs
 from leadmodel.domain import _checks
 from leadmodel.domain._entity import EMPTY_VALUES, to_custom
 from leadmodel.domain.errors import FieldError
-from leadmodel.domain.fields import FieldValues, scalar_problems
+from leadmodel.domain.fields import FieldValues, _scalar_problems
 
 __all__ = ["Activity"]
 
@@ -18,7 +18,7 @@ __all__ = ["Activity"]
 def _properties_errors(activity: Any) -> list[FieldError]:
     if activity.properties.__class__ is FieldValues:
         return []
-    return scalar_problems(activity.properties, "properties")
+    return _scalar_problems(activity.properties, "properties")
 
 
 _ACTIVITY_CHECKS: Final = _checks.FieldChecks(

@@ -93,7 +93,7 @@ def update(entity: EntityT, /, **changes: Any) -> EntityT:
             f"Lead {entity.id!r}: change the status with transition(), which checks the process",
             entity_id=entity.id,
             current=entity.status,
-            target=str(changes["status"]),
+            target=describe_value(changes["status"]),
         )
     if "lifecycle_stage" in changes:
         _check_forward(entity, changes["lifecycle_stage"])
@@ -126,7 +126,7 @@ def transition(lead: Lead, status: str, *, process: LeadProcess = DEFAULT_LEAD_P
             f"Lead {lead.id!r}: {describe_value(status)} is not a status of {process.name!r}",
             entity_id=lead.id,
             current=lead.status,
-            target=str(status)[:80],
+            target=describe_value(status),
         )
     if status == lead.status:
         return lead

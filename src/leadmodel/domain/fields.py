@@ -65,7 +65,7 @@ def _scalar_problem(value: object) -> tuple[str, str] | None:
     return "type", f"must be {allowed}, not {type(value).__name__}{hint}"
 
 
-def scalar_problems(values: object, prefix: str = "custom") -> list[FieldError]:
+def _scalar_problems(values: object, prefix: str = "custom") -> list[FieldError]:
     """Return every problem of *values* as a mapping of custom field names to scalars."""
     if isinstance(values, FieldValues):
         return []
@@ -120,10 +120,10 @@ class FieldValues(Mapping[str, Scalar]):
 
     def __init__(self, values: Mapping[str, Scalar] | None = None) -> None:
         data: object = {} if values is None else values
-        errors = scalar_problems(data)
+        errors = _scalar_problems(data)
         if errors:
             raise ValidationError("custom", errors)
-        assert isinstance(data, Mapping)  # noqa: S101 - scalar_problems proved it
+        assert isinstance(data, Mapping)  # noqa: S101 - _scalar_problems proved it
         self._data = {k: v for k, v in data.items() if v is not None}
         self._hash = None
 
@@ -134,7 +134,7 @@ class FieldValues(Mapping[str, Scalar]):
             return value
         if value is None:
             return EMPTY_VALUES
-        if isinstance(value, Mapping) and not scalar_problems(value):
+        if isinstance(value, Mapping) and not _scalar_problems(value):
             return cls(value)
         return value
 
@@ -319,7 +319,7 @@ class FieldDef:
     def __attrs_post_init__(self) -> None:
         errors = _field_def_problems(self)
         if errors:
-            raise ValidationError(f"FieldDef {self.name!r:.80}", errors)
+            raise ValidationError(f"FieldDef {describe_value(self.name)}", errors)
 
     @property
     def max_length(self) -> int | None:
@@ -482,7 +482,7 @@ class EntitySchema:
             f"{self.kind} schema",
             [
                 FieldError(
-                    str(path)[:200],
+                    path[:200] if isinstance(path, str) else "path",
                     "unknown_field",
                     f"{self.kind} has no field {describe_value(path)}",
                 )
@@ -494,7 +494,7 @@ class EntitySchema:
         custom = getattr(entity, "custom", None)
         if not isinstance(custom, Mapping):
             return (FieldError("custom", "type", f"{type(entity).__name__} has no custom fields"),)
-        errors: list[FieldError] = list(scalar_problems(custom))
+        errors: list[FieldError] = list(_scalar_problems(custom))
         if errors:
             return tuple(errors)
         defined = {fd.name: fd for fd in self.custom}

@@ -113,6 +113,13 @@ class Transition:
     targets: frozenset[str] = attrs.field(converter=_as_frozenset)
 
 
+def _process_problems(name: object, items: object, cls: type, path: str) -> list[FieldError]:
+    errors = _status_name_problems(name, "name")
+    if not isinstance(items, tuple) or not all(isinstance(item, cls) for item in items):
+        errors.append(FieldError(path, "type", f"must hold {cls.__name__} values only"))
+    return errors
+
+
 def _statuses(values: Iterable[LeadStatus]) -> tuple[LeadStatus, ...]:
     return tuple(values)
 
@@ -136,7 +143,9 @@ class LeadProcess:
     transitions: tuple[Transition, ...] | None = None
 
     def __attrs_post_init__(self) -> None:
-        errors: list[FieldError] = []
+        errors = _process_problems(self.name, self.statuses, LeadStatus, "statuses")
+        if errors:
+            raise ValidationError(f"LeadProcess {describe_value(self.name)}", errors)
         names = [s.name for s in self.statuses]
         if len(set(names)) != len(names):
             errors.append(FieldError("statuses", "duplicate", "status names must be unique"))
@@ -164,7 +173,7 @@ class LeadProcess:
             if name not in known
         )
         if errors:
-            raise ValidationError(f"LeadProcess {self.name!r:.80}", errors)
+            raise ValidationError(f"LeadProcess {describe_value(self.name)}", errors)
 
     @property
     def default(self) -> LeadStatus:
@@ -182,6 +191,8 @@ class LeadProcess:
 
     def get(self, name: str) -> LeadStatus | None:
         """The status called *name*, or ``None``."""
+        if not isinstance(name, str):
+            return None
         return next((s for s in self.statuses if s.name == name), None)
 
     def status(self, name: str) -> LeadStatus:
@@ -194,7 +205,7 @@ class LeadProcess:
         if found is None:
             choices = ", ".join(s.name for s in self.statuses)
             raise ValidationError(
-                f"LeadProcess {self.name!r:.80}",
+                f"LeadProcess {describe_value(self.name)}",
                 [
                     FieldError(
                         "status",
@@ -264,14 +275,16 @@ class OpportunityProcess:
     stages: tuple[OpportunityStage, ...] = attrs.field(converter=_stages)
 
     def __attrs_post_init__(self) -> None:
-        errors: list[FieldError] = []
+        errors = _process_problems(self.name, self.stages, OpportunityStage, "stages")
+        if errors:
+            raise ValidationError(f"OpportunityProcess {describe_value(self.name)}", errors)
         names = [s.name for s in self.stages]
         if not names:
             errors.append(FieldError("stages", "empty", "needs at least one stage"))
         if len(set(names)) != len(names):
             errors.append(FieldError("stages", "duplicate", "stage names must be unique"))
         if errors:
-            raise ValidationError(f"OpportunityProcess {self.name!r:.80}", errors)
+            raise ValidationError(f"OpportunityProcess {describe_value(self.name)}", errors)
 
     @property
     def default(self) -> OpportunityStage:
@@ -285,10 +298,10 @@ class OpportunityProcess:
             ValidationError: code ``unknown_stage`` when the process has no such stage.
         """
         for s in self.stages:
-            if s.name == name:
+            if isinstance(name, str) and s.name == name:
                 return s
         raise ValidationError(
-            f"OpportunityProcess {self.name!r:.80}",
+            f"OpportunityProcess {describe_value(self.name)}",
             [
                 FieldError(
                     "stage",

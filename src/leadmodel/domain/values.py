@@ -16,7 +16,7 @@ import phonenumbers
 
 from leadmodel.domain import _checks
 from leadmodel.domain._currencies import ISO_4217
-from leadmodel.domain.errors import FieldError, InvalidValue, describe_value
+from leadmodel.domain.errors import FieldError, InvalidValue
 
 __all__ = ["Address", "EmailAddress", "Money", "PhoneNumber"]
 

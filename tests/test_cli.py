@@ -1,0 +1,56 @@
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from leadmodel.cli import main
+
+
+def test_demo_walks_the_sample_leads(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "4 leads built, 1 rejected" in out
+    assert "last_name [blank]" in out
+    assert "4/4 leads survive" in out
+
+
+def test_demo_json_is_machine_readable(capsys):
+    assert main(["demo", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["round_trip_ok"] is True
+    assert len(report["leads"]) == 4
+    assert report["rejected"][0]["row"]["first_name"] == "Bob"
+
+
+def test_no_command_is_a_usage_error(capsys):
+    assert main([]) == 2
+    assert "usage" in capsys.readouterr().err
+
+
+def test_unknown_command_exits_2():
+    with pytest.raises(SystemExit) as caught:
+        main(["frobnicate"])
+    assert caught.value.code == 2
+
+
+@pytest.mark.skipif(shutil.which("leadmodel") is None, reason="console script not installed")
+def test_console_script_runs():
+    result = subprocess.run(
+        ["leadmodel", "demo"], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Done." in result.stdout
+
+
+def test_python_m_runs():
+    result = subprocess.run(
+        [sys.executable, "-m", "leadmodel", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("leadmodel ")
