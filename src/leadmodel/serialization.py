@@ -19,12 +19,14 @@ boolean), unknown keys are refused, and every problem comes back at once in one
 from __future__ import annotations
 
 import json
+import types
 import typing
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
+import attrs
 import cattrs
 from cattrs.errors import (
     AttributeValidationNote,
@@ -33,7 +35,12 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
+from cattrs.fns import identity
+from cattrs.gen import make_dict_structure_fn
 
+from leadmodel.domain.account import Account
+from leadmodel.domain.activity import Activity
+from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import (
     FieldError,
     InvalidValue,
@@ -41,7 +48,10 @@ from leadmodel.domain.errors import (
     ValidationError,
     describe_value,
 )
-from leadmodel.domain.fields import FieldValues, Scalar
+from leadmodel.domain.events import Notification
+from leadmodel.domain.fields import EMPTY_VALUES, FieldValues, Scalar
+from leadmodel.domain.lead import ConversionRecord, Lead
+from leadmodel.domain.opportunity import Opportunity
 from leadmodel.domain.values import EmailAddress, PhoneNumber
 
 __all__ = [
@@ -57,6 +67,9 @@ __all__ = [
 T = TypeVar("T")
 
 _MAX_JSON: Final = 64 * 1024 * 1024
+_SELF_CHECKING_ENTITIES: Final = frozenset(
+    {Lead, Contact, Account, Opportunity, Activity, ConversionRecord, Notification}
+)
 
 
 def _type_error(expected: str, value: object) -> TypeError:
@@ -155,6 +168,8 @@ def _unstructure_values(values: FieldValues) -> dict[str, Any]:
 
 
 def _structure_values(value: object, _: type) -> FieldValues:
+    if value == {} and value.__class__ is dict:
+        return EMPTY_VALUES
     if not isinstance(value, dict):
         raise _type_error("an object of field values", value)
     errors: list[FieldError] = []
@@ -211,6 +226,105 @@ def _sequence_hook_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, A
     return structure
 
 
+def _is_optional(cls: Any) -> bool:
+    args = typing.get_args(cls)
+    return (
+        typing.get_origin(cls) in (typing.Union, types.UnionType)
+        and len(args) == 2
+        and types.NoneType in args
+    )
+
+
+def _inner(cls: Any) -> Any:
+    return next(arg for arg in typing.get_args(cls) if arg is not types.NoneType)
+
+
+def _optional_structure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    # cattrs' generic Optional hook dispatches on every call; resolve the inner hook once.
+    inner = _inner(cls)
+    hook = conv.get_structure_hook(inner)
+
+    def structure(value: object, _: Any) -> Any:
+        return None if value is None else hook(value, inner)
+
+    return structure
+
+
+def _optional_unstructure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any], Any]:
+    hook = conv.get_unstructure_hook(_inner(cls))
+    if hook is identity:
+        return identity  # cattrs inlines identity hooks into the generated function
+
+    def unstructure(value: Any) -> Any:
+        return None if value is None else hook(value)
+
+    return unstructure
+
+
+_PASSTHROUGH: Final = frozenset(
+    {str, int, bool, str | None, int | None, bool | None, frozenset[str]}
+)
+_MISSING: Final = object()
+
+
+def _entity_structure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    """A fast path for entities, which check every field themselves when constructed.
+
+    Plain JSON scalars (and tag lists, which the constructor takes as a frozenset) go
+    straight to the constructor, whose checks refuse a wrong type; only dates, values,
+    enums and nested records need a hook. The function is generated once per class, as
+    attrs and cattrs generate theirs. Any failure re-runs cattrs' detailed structuring,
+    which reports every problem with its path.
+    """
+    attrs.resolve_types(cls)
+    fields = attrs.fields(cls)
+    namespace: dict[str, Any] = {
+        "cls": cls,
+        "M": _MISSING,
+        "names": frozenset(f.name for f in fields),
+        "required": tuple(f.name for f in fields if f.default is attrs.NOTHING),
+        "detailed": make_dict_structure_fn(
+            cls, conv, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=True
+        ),
+    }
+    arguments = []
+    for i, f in enumerate(fields):
+        if f.default is attrs.NOTHING:
+            value = f"data[{f.name!r}]"
+            missing = None
+        else:
+            namespace[f"D{i}"] = f.default
+            value = f"g({f.name!r}, D{i})"
+            missing = f"D{i}"
+        if f.type not in _PASSTHROUGH:
+            namespace[f"H{i}"] = conv.get_structure_hook(f.type)
+            namespace[f"T{i}"] = f.type
+            hooked = f"None if v{i} is None else H{i}(v{i}, T{i})"
+            if missing is None:
+                value = f"(None if (v{i} := data[{f.name!r}]) is None else H{i}(v{i}, T{i}))"
+            else:
+                value = f"({missing} if (v{i} := g({f.name!r}, M)) is M else {hooked})"
+        arguments.append(f"{f.name}={value}")
+    source = "\n".join(
+        [
+            "def structure(data, _):",
+            "    if data.__class__ is not dict or not names.issuperset(data):",
+            "        return detailed(data, cls)",
+            "    for name in required:",
+            "        if name not in data:",
+            "            return detailed(data, cls)",
+            "    g = data.get",
+            "    try:",
+            f"        return cls({', '.join(arguments)})",
+            "    except Exception:",
+            "        return detailed(data, cls)",
+        ]
+    )
+    exec(source, namespace)  # noqa: S102 - source built above from the class's own fields
+    function: Callable[[Any, Any], Any] = namespace["structure"]
+    return function
+
+
 def _unstructure_frozenset(value: frozenset[Any]) -> list[Any]:
     return sorted(value, key=lambda item: (str(type(item)), str(item)))
 
@@ -238,6 +352,11 @@ def configure_converter(conv: cattrs.Converter) -> None:
     conv.register_unstructure_hook(FieldValues, _unstructure_values)
     conv.register_unstructure_hook_func(_is_frozenset, _unstructure_frozenset)
     conv.register_structure_hook_factory(_is_sequence, _sequence_hook_factory)
+    conv.register_structure_hook_factory(_is_optional, _optional_structure_factory)
+    conv.register_structure_hook_factory(
+        lambda cls: cls in _SELF_CHECKING_ENTITIES, _entity_structure_factory
+    )
+    conv.register_unstructure_hook_factory(_is_optional, _optional_unstructure_factory)
 
 
 def make_converter() -> cattrs.Converter:
@@ -293,6 +412,10 @@ def _collect(exc: BaseException, path: str, into: list[FieldError]) -> None:
     into.append(FieldError(path, "invalid", f"{type(exc).__name__}: {exc}"))
 
 
+_HOOKS: dict[type, Callable[[Any, Any], Any]] = {}
+"""Structure hooks of the default converter, looked up once per class."""
+
+
 def to_dict(value: object) -> Any:
     """Turn an entity, value, status or rule into plain JSON-ready data.
 
@@ -314,12 +437,15 @@ def from_dict(cls: type[T], data: object) -> T:
         raise ValidationError(
             "from_dict", [FieldError("cls", "type", f"must be a class, not {describe_value(cls)}")]
         )
-    if not isinstance(data, Mapping) and _is_record_class(cls):
+    if not isinstance(data, dict) and not isinstance(data, Mapping) and _is_record_class(cls):
         raise ValidationError(
             cls.__name__, [FieldError("", "type", f"must be an object, not {type(data).__name__}")]
         )
     try:
-        return converter.structure(data, cls)
+        hook = _HOOKS.get(cls)
+        if hook is None:
+            hook = _HOOKS[cls] = converter.get_structure_hook(cls)
+        return hook(data, cls)  # type: ignore[no-any-return]
     except ValidationError as exc:
         raise ValidationError(cls.__name__, exc.errors) from None
     except (cattrs.BaseValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:

@@ -65,11 +65,17 @@ def _scalar_problem(value: object) -> tuple[str, str] | None:
     return "type", f"must be {allowed}, not {type(value).__name__}{hint}"
 
 
+# Valid custom field names seen so far: names repeat across records, so most checks are a
+# set look-up instead of a regex match. Bounded, so hostile input cannot grow it forever.
+_KNOWN_NAMES: set[str] = set()
+_KNOWN_NAMES_LIMIT: Final = 10_000
+
+
 def _scalar_problems(values: object, prefix: str = "custom") -> list[FieldError]:
     """Return every problem of *values* as a mapping of custom field names to scalars."""
     if isinstance(values, FieldValues):
         return []
-    if not isinstance(values, Mapping):
+    if values.__class__ is not dict and not isinstance(values, Mapping):
         return [
             FieldError(
                 prefix,
@@ -79,7 +85,12 @@ def _scalar_problems(values: object, prefix: str = "custom") -> list[FieldError]
         ]
     errors: list[FieldError] = []
     for key, value in values.items():
-        if not isinstance(key, str) or _NAME.fullmatch(key) is None:
+        if key in _KNOWN_NAMES:
+            pass
+        elif isinstance(key, str) and _NAME.fullmatch(key) is not None:
+            if len(_KNOWN_NAMES) < _KNOWN_NAMES_LIMIT:
+                _KNOWN_NAMES.add(key)
+        else:
             errors.append(
                 FieldError(
                     f"{prefix}.{key!s:.80}" if isinstance(key, str) else prefix,
@@ -134,8 +145,11 @@ class FieldValues(Mapping[str, Scalar]):
             return value
         if value is None:
             return EMPTY_VALUES
-        if isinstance(value, Mapping) and not _scalar_problems(value):
-            return cls(value)
+        if (value.__class__ is dict or isinstance(value, Mapping)) and not _scalar_problems(value):
+            values = object.__new__(cls)
+            values._data = {k: v for k, v in value.items() if v is not None}
+            values._hash = None
+            return values
         return value
 
     def __getitem__(self, key: str) -> Scalar:

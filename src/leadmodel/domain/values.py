@@ -6,6 +6,7 @@ entities only ever hold the parsed values, so nothing downstream parses twice.
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 from typing import Any, Final, Self
@@ -25,6 +26,80 @@ _MAX_PHONE_INPUT: Final = 250
 _DISPLAY_NAME_LENGTH: Final = 255
 _SEPARATORS: Final = re.compile(r"[\s,;]")
 _EXT_MARK: Final = ";ext="
+
+
+# A strict subset of RFC 5321 addresses that email-validator accepts unchanged apart from
+# case: dot-atom ASCII local part, LDH domain labels, an alphabetic TLD, within the length
+# limits, no IDNA ("--") labels and no special-use domain. Matching it skips the full
+# validator (35 µs) for the common case; tests prove both paths agree on it.
+_FAST_EMAIL: Final = re.compile(
+    r"([a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
+    r"@((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})"
+)
+# email-validator's special-use names are all top-level labels (arpa, local, test …); the
+# fast pattern needs a dot, so a domain is special-use exactly when its TLD is one.
+_SPECIAL_USE_TLDS: Final = frozenset(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+
+
+def _fast_ascii_email(address: str) -> tuple[str, str] | None:
+    if not address.isascii() or len(address) > 254:
+        return None
+    match = _FAST_EMAIL.fullmatch(address.lower())
+    if match is None:
+        return None
+    local, domain = match.group(1), match.group(2)
+    if len(local) > 64 or "--" in domain:
+        return None
+    if domain.rpartition(".")[2] in _SPECIAL_USE_TLDS:
+        return None
+    return local, domain
+
+
+# The common case of phone input, E.164 with an optional extension, parsed without
+# phonenumbers' general parser (12 µs): the same country-code extraction, and a fall back
+# to the general parser whenever the national number starts with a leading zero or with
+# what the country's metadata would strip as a national prefix. Tests prove the two agree.
+_E164_INPUT: Final = re.compile(r"\+([1-9][0-9]{6,16})(?:;ext=([0-9]{1,6}))?")
+_ALWAYS: Final = re.compile("")
+_NATIONAL_PREFIXES: dict[int, re.Pattern[str] | None] = {}
+
+
+def _national_prefix(country_code: int) -> re.Pattern[str] | None:
+    if country_code not in _NATIONAL_PREFIXES:
+        region = phonenumbers.region_code_for_country_code(country_code)
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+            country_code, region
+        )
+        if metadata is None:
+            pattern: re.Pattern[str] | None = _ALWAYS
+        elif metadata.national_prefix_for_parsing:
+            pattern = re.compile(metadata.national_prefix_for_parsing)
+        else:
+            pattern = None
+        _NATIONAL_PREFIXES[country_code] = pattern
+    return _NATIONAL_PREFIXES[country_code]
+
+
+def _fast_e164(text: str) -> phonenumbers.PhoneNumber | None:
+    match = _E164_INPUT.fullmatch(text)
+    if match is None:
+        return None
+    digits = match.group(1)
+    for size in (1, 2, 3):
+        country_code = int(digits[:size])
+        if country_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return None
+    national = digits[size:]
+    if len(national) < 2 or national[0] == "0":
+        return None
+    prefix = _national_prefix(country_code)
+    if prefix is not None and prefix.match(national):
+        return None
+    return phonenumbers.PhoneNumber(
+        country_code=country_code, national_number=int(national), extension=match.group(2)
+    )
 
 
 def _quote_display_name(name: str) -> str:
@@ -104,6 +179,16 @@ class EmailAddress:
             raise InvalidValue("email", text, "multiple", "holds more than one address")
         if _SEPARATORS.search(address):
             raise InvalidValue("email", text, "invalid", "must not contain spaces, commas or ';'")
+        fast = _fast_ascii_email(address)
+        if fast is not None:
+            local, domain = fast
+            return cls(
+                normalized=f"{local}@{domain}",
+                local=local,
+                domain=domain,
+                display_name=display_name,
+                original=text,
+            )
         try:
             valid = email_validator.validate_email(
                 address, check_deliverability=False, allow_smtputf8=True
@@ -151,7 +236,6 @@ class PhoneNumber:
 
     e164: str
     extension: str | None = None
-    region: str | None = None
     raw: str = attrs.field(default="", eq=False)
 
     @classmethod
@@ -184,20 +268,22 @@ class PhoneNumber:
         if problem is not None:
             raise InvalidValue("phone", text, problem[0], problem[1])
         candidate = "+" + stripped[2:].lstrip() if stripped.startswith("00") else stripped
-        try:
-            number = phonenumbers.parse(candidate, region.upper())
-        except phonenumbers.NumberParseException as exc:
-            raise InvalidValue("phone", text, "impossible", str(exc)) from None
+        number = _fast_e164(candidate)
+        if number is None:
+            try:
+                number = phonenumbers.parse(candidate, region.upper())
+            except phonenumbers.NumberParseException as exc:
+                raise InvalidValue("phone", text, "impossible", str(exc)) from None
         if not phonenumbers.is_possible_number(number):
             raise InvalidValue("phone", text, "impossible", "is not a possible phone number")
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        number_region = phonenumbers.region_code_for_number(number)
-        return cls(
-            e164=e164,
-            extension=number.extension or None,
-            region=number_region if number_region not in (None, "ZZ", "001") else None,
-            raw=text,
-        )
+        return cls(e164=e164, extension=number.extension or None, raw=text)
+
+    @functools.cached_property
+    def region(self) -> str | None:
+        """The ISO 3166 region the number belongs to (``None`` for non-geographic numbers)."""
+        found = phonenumbers.region_code_for_number(phonenumbers.parse(self.e164))
+        return found if found not in (None, "ZZ", "001") else None
 
     @property
     def is_valid(self) -> bool:
