@@ -34,6 +34,7 @@ from leadmodel.domain.status import (
     LifecycleStage,
 )
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
+from leadmodel.testing._hypothesis_hook import registrations
 
 __all__ = [
     "accounts",
@@ -388,17 +389,7 @@ def activities(
 
 
 def register_type_strategies() -> None:
-    """Register these strategies with ``st.from_type`` (the entry point calls this)."""
-    for cls, strategy in (
-        (Lead, leads()),
-        (Contact, contacts()),
-        (Account, accounts()),
-        (Opportunity, opportunities()),
-        (Activity, activities()),
-        (EmailAddress, emails()),
-        (PhoneNumber, phones()),
-        (Money, moneys()),
-        (Address, addresses()),
-        (FieldValues, custom_values()),
-    ):
-        st.register_type_strategy(cls, strategy)
+    """Register these strategies with ``st.from_type`` (the entry point does this lazily)."""
+    strategies = globals()
+    for cls, name in registrations():
+        st.register_type_strategy(cls, strategies[name]())
