@@ -163,8 +163,14 @@ def _structure_scalar(value: object) -> Scalar:
     raise _type_error("a string, integer, boolean, null or tagged value", value)
 
 
+_JSON_NATIVE: Final = frozenset({str, int, bool})
+
+
 def _unstructure_values(values: FieldValues) -> dict[str, Any]:
-    return {key: _unstructure_scalar(value) for key, value in values.items()}
+    return {
+        key: value if value.__class__ in _JSON_NATIVE else _unstructure_scalar(value)
+        for key, value in values.items()
+    }
 
 
 def _structure_values(value: object, _: type) -> FieldValues:
@@ -325,8 +331,15 @@ def _entity_structure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any
     return function
 
 
-def _unstructure_frozenset(value: frozenset[Any]) -> list[Any]:
-    return sorted(value, key=lambda item: (str(type(item)), str(item)))
+def _frozenset_unstructure_factory(cls: Any, _: cattrs.Converter) -> Callable[[Any], Any]:
+    # Sorted, so the same set always gives the same JSON (stable diffs and hashes).
+    if typing.get_args(cls) == (str,):
+        return sorted
+
+    def unstructure(value: frozenset[Any]) -> list[Any]:
+        return sorted(value, key=lambda item: (str(type(item)), str(item)))
+
+    return unstructure
 
 
 def configure_converter(conv: cattrs.Converter) -> None:
@@ -350,7 +363,7 @@ def configure_converter(conv: cattrs.Converter) -> None:
     conv.register_unstructure_hook(PhoneNumber, PhoneNumber.formatted)
     conv.register_structure_hook(FieldValues, _structure_values)
     conv.register_unstructure_hook(FieldValues, _unstructure_values)
-    conv.register_unstructure_hook_func(_is_frozenset, _unstructure_frozenset)
+    conv.register_unstructure_hook_factory(_is_frozenset, _frozenset_unstructure_factory)
     conv.register_structure_hook_factory(_is_sequence, _sequence_hook_factory)
     conv.register_structure_hook_factory(_is_optional, _optional_structure_factory)
     conv.register_structure_hook_factory(

@@ -210,3 +210,20 @@ class TestAddress:
         with pytest.raises(ValidationError) as caught:
             Address(city="x" * 41, postal_code="", country=3)  # type: ignore[arg-type]
         assert caught.value.paths == ("city", "postal_code", "country")
+
+
+class TestDirectConstruction:
+    def test_an_inconsistent_email_is_refused(self):
+        with pytest.raises(ValidationError) as caught:
+            EmailAddress(normalized="a@b.com", local="x", domain="b.com")
+        assert caught.value.errors[0].code == "inconsistent"
+
+    @pytest.mark.parametrize("e164", ["4155551234", "+0123", 5, None, "+1 415"])
+    def test_a_phone_that_is_not_e164_is_refused(self, e164):
+        with pytest.raises(ValidationError):
+            PhoneNumber(e164=e164)
+
+    def test_a_phone_extension_is_digits(self):
+        with pytest.raises(ValidationError):
+            PhoneNumber(e164="+14155551234", extension="12a")
+        assert PhoneNumber(e164="+14155551234", extension="12").extension == "12"

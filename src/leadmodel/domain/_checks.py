@@ -47,7 +47,7 @@ def text_problem(value: object, max_len: int, *, multiline: bool = False) -> Pro
         return "type", f"must be a string, not {_type_name(value)}"
     size = len(value)
     if size > max_len:
-        return "too_long", f"must be at most {max_len} characters, got {size}"
+        return "too_long", f"must be at most {max_len} characters, has {size}"
     if not value or value.isspace():
         return "blank", "must not be blank (use None for no value)"
     if not value.isprintable():

@@ -112,6 +112,35 @@ def _unquote_display_name(name: str) -> str:
     return re.sub(r"\\(.)", r"\1", inner)
 
 
+def _email_shape_errors(email: Any) -> list[FieldError]:
+    if not (
+        isinstance(email.normalized, str)
+        and isinstance(email.local, str)
+        and isinstance(email.domain, str)
+        and email.normalized == f"{email.local}@{email.domain}"
+        and "@" not in email.domain
+    ):
+        return [FieldError("", "inconsistent", "build email addresses with EmailAddress.parse")]
+    return []
+
+
+_EMAIL_CHECKS: Final = _checks.FieldChecks(
+    "EmailAddress",
+    required=[
+        ("normalized", _checks.text(_MAX_EMAIL_INPUT)),
+        ("local", _checks.text(_MAX_EMAIL_INPUT)),
+        ("domain", _checks.text(_MAX_EMAIL_INPUT)),
+    ],
+    optional=[("display_name", _checks.text(_DISPLAY_NAME_LENGTH))],
+    invariants=[
+        _checks.Invariant(
+            'obj.normalized == obj.local + "@" + obj.domain and "@" not in obj.domain',
+            _email_shape_errors,
+        )
+    ],
+)
+
+
 @attrs.frozen(repr=False)
 class EmailAddress:
     """A syntactically valid email address, normalised for matching.
@@ -129,6 +158,9 @@ class EmailAddress:
     domain: str
     display_name: str | None = None
     original: str = attrs.field(default="", eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        _EMAIL_CHECKS.validate(self)
 
     @classmethod
     def parse(cls, text: object) -> Self:
@@ -220,6 +252,47 @@ class EmailAddress:
         return f"EmailAddress.parse({self.formatted()!r})"
 
 
+_E164: Final = re.compile(r"\+[1-9][0-9]{1,18}")
+_EXTENSION: Final = re.compile(r"[0-9]{1,20}")
+
+
+def _e164_problem(value: object) -> _checks.Problem | None:
+    if isinstance(value, str) and _E164.fullmatch(value):
+        return None
+    return "invalid", "must be an E.164 number; build phone numbers with PhoneNumber.parse"
+
+
+def _extension_problem(value: object) -> _checks.Problem | None:
+    if isinstance(value, str) and _EXTENSION.fullmatch(value):
+        return None
+    return "invalid", "must be digits"
+
+
+_PHONE_CHECKS: Final = _checks.FieldChecks(
+    "PhoneNumber",
+    required=[
+        (
+            "e164",
+            _checks.Check(
+                _e164_problem,
+                "({v}.__class__ is str and {ns}e164({v}) is not None)",
+                {"e164": _E164.fullmatch},
+            ),
+        )
+    ],
+    optional=[
+        (
+            "extension",
+            _checks.Check(
+                _extension_problem,
+                "({v}.__class__ is str and {ns}ext({v}) is not None)",
+                {"ext": _EXTENSION.fullmatch},
+            ),
+        )
+    ],
+)
+
+
 @attrs.frozen(repr=False)
 class PhoneNumber:
     """A possible phone number in E.164 form, with its extension.
@@ -237,6 +310,9 @@ class PhoneNumber:
     e164: str
     extension: str | None = None
     raw: str = attrs.field(default="", eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        _PHONE_CHECKS.validate(self)
 
     @classmethod
     def parse(cls, text: object, *, region: str = "US") -> Self:
