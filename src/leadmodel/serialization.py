@@ -52,7 +52,7 @@ from leadmodel.domain.events import Notification
 from leadmodel.domain.fields import EMPTY_VALUES, FieldValues, Scalar
 from leadmodel.domain.lead import ConversionRecord, Lead
 from leadmodel.domain.opportunity import Opportunity
-from leadmodel.domain.values import EmailAddress, PhoneNumber
+from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
 
 __all__ = [
     "configure_converter",
@@ -68,7 +68,17 @@ T = TypeVar("T")
 
 _MAX_JSON: Final = 64 * 1024 * 1024
 _SELF_CHECKING_ENTITIES: Final = frozenset(
-    {Lead, Contact, Account, Opportunity, Activity, ConversionRecord, Notification}
+    {
+        Lead,
+        Contact,
+        Account,
+        Opportunity,
+        Activity,
+        ConversionRecord,
+        Notification,
+        Money,
+        Address,
+    }
 )
 
 
@@ -270,7 +280,6 @@ def _optional_unstructure_factory(cls: Any, conv: cattrs.Converter) -> Callable[
 _PASSTHROUGH: Final = frozenset(
     {str, int, bool, str | None, int | None, bool | None, frozenset[str]}
 )
-_MISSING: Final = object()
 
 
 def _entity_structure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
@@ -278,57 +287,37 @@ def _entity_structure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any
 
     Plain JSON scalars (and tag lists, which the constructor takes as a frozenset) go
     straight to the constructor, whose checks refuse a wrong type; only dates, values,
-    enums and nested records need a hook. The function is generated once per class, as
-    attrs and cattrs generate theirs. Any failure re-runs cattrs' detailed structuring,
-    which reports every problem with its path.
+    enums and nested records go through a hook. Any failure (a missing field, a bad value)
+    re-runs cattrs' detailed structuring, which reports every problem with its path.
     """
     attrs.resolve_types(cls)
     fields = attrs.fields(cls)
-    namespace: dict[str, Any] = {
-        "cls": cls,
-        "M": _MISSING,
-        "names": frozenset(f.name for f in fields),
-        "required": tuple(f.name for f in fields if f.default is attrs.NOTHING),
-        "detailed": make_dict_structure_fn(
-            cls, conv, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=True
-        ),
-    }
-    arguments = []
-    for i, f in enumerate(fields):
-        if f.default is attrs.NOTHING:
-            value = f"data[{f.name!r}]"
-            missing = None
-        else:
-            namespace[f"D{i}"] = f.default
-            value = f"g({f.name!r}, D{i})"
-            missing = f"D{i}"
-        if f.type not in _PASSTHROUGH:
-            namespace[f"H{i}"] = conv.get_structure_hook(f.type)
-            namespace[f"T{i}"] = f.type
-            hooked = f"None if v{i} is None else H{i}(v{i}, T{i})"
-            if missing is None:
-                value = f"(None if (v{i} := data[{f.name!r}]) is None else H{i}(v{i}, T{i}))"
-            else:
-                value = f"({missing} if (v{i} := g({f.name!r}, M)) is M else {hooked})"
-        arguments.append(f"{f.name}={value}")
-    source = "\n".join(
-        [
-            "def structure(data, _):",
-            "    if data.__class__ is not dict or not names.issuperset(data):",
-            "        return detailed(data, cls)",
-            "    for name in required:",
-            "        if name not in data:",
-            "            return detailed(data, cls)",
-            "    g = data.get",
-            "    try:",
-            f"        return cls({', '.join(arguments)})",
-            "    except Exception:",
-            "        return detailed(data, cls)",
-        ]
+    names = frozenset(f.name for f in fields)
+    defaults = {f.name: f.default for f in fields if f.default is not attrs.NOTHING}
+    hooked = tuple(
+        (f.name, conv.get_structure_hook(f.type), f.type)
+        for f in fields
+        if f.type not in _PASSTHROUGH
     )
-    exec(source, namespace)  # noqa: S102 - source built above from the class's own fields
-    function: Callable[[Any, Any], Any] = namespace["structure"]
-    return function
+    detailed = make_dict_structure_fn(
+        cls, conv, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=True
+    )
+
+    def structure(data: Any, _: Any) -> Any:
+        if data.__class__ is not dict or not names.issuperset(data):
+            return detailed(data, cls)
+        kwargs = defaults.copy()
+        kwargs.update(data)
+        try:
+            for name, hook, kind in hooked:
+                value = data.get(name)
+                if value is not None:
+                    kwargs[name] = hook(value, kind)
+            return cls(**kwargs)
+        except Exception:  # noqa: BLE001 - the detailed pass reports it properly
+            return detailed(data, cls)
+
+    return structure
 
 
 def _frozenset_unstructure_factory(cls: Any, _: cattrs.Converter) -> Callable[[Any], Any]:

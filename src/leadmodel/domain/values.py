@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from decimal import Decimal
-from typing import Any, Final, Self
+from typing import Any, Final, Self, TypeVar
 
 import attrs
 import email_validator
@@ -20,6 +20,8 @@ from leadmodel.domain._currencies import ISO_4217
 from leadmodel.domain.errors import FieldError, InvalidValue
 
 __all__ = ["Address", "EmailAddress", "Money", "PhoneNumber"]
+
+T = TypeVar("T")
 
 _MAX_EMAIL_INPUT: Final = 1024
 _MAX_PHONE_INPUT: Final = 250
@@ -100,6 +102,18 @@ def _fast_e164(text: str) -> phonenumbers.PhoneNumber | None:
     return phonenumbers.PhoneNumber(
         country_code=country_code, national_number=int(national), extension=match.group(2)
     )
+
+
+def _trusted(cls: type[T], **fields: object) -> T:
+    """Build a value whose fields a parser has just proved valid, skipping the re-check.
+
+    The same thing attrs' generated ``__init__`` does for a frozen slotted class, minus
+    ``__attrs_post_init__``; only the parsers here use it.
+    """
+    value = object.__new__(cls)
+    for name, field_value in fields.items():
+        object.__setattr__(value, name, field_value)
+    return value
 
 
 def _quote_display_name(name: str) -> str:
@@ -214,7 +228,8 @@ class EmailAddress:
         fast = _fast_ascii_email(address)
         if fast is not None:
             local, domain = fast
-            return cls(
+            return _trusted(
+                cls,
                 normalized=f"{local}@{domain}",
                 local=local,
                 domain=domain,
@@ -231,7 +246,8 @@ class EmailAddress:
         if local.isascii():
             local = local.lower()
         domain = valid.domain.lower()
-        return cls(
+        return _trusted(
+            cls,
             normalized=f"{local}@{domain}",
             local=local,
             domain=domain,
@@ -353,7 +369,7 @@ class PhoneNumber:
         if not phonenumbers.is_possible_number(number):
             raise InvalidValue("phone", text, "impossible", "is not a possible phone number")
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        return cls(e164=e164, extension=number.extension or None, raw=text)
+        return _trusted(cls, e164=e164, extension=number.extension or None, raw=text)
 
     @functools.cached_property
     def region(self) -> str | None:
