@@ -104,6 +104,20 @@ def _fast_e164(text: str) -> phonenumbers.PhoneNumber | None:
     )
 
 
+def _validated_email(address: str, text: str) -> tuple[str, str]:
+    """The normalised local part and domain of *address*, through email-validator."""
+    try:
+        valid = email_validator.validate_email(
+            address, check_deliverability=False, allow_smtputf8=True
+        )
+    except email_validator.EmailNotValidError as exc:
+        raise InvalidValue("email", text, "invalid", str(exc)) from None
+    local = valid.local_part
+    if local.isascii():
+        local = local.lower()
+    return local, valid.domain.lower()
+
+
 def _trusted(cls: type[T], **fields: object) -> T:
     """Build a value whose fields a parser has just proved valid, skipping the re-check.
 
@@ -225,27 +239,7 @@ class EmailAddress:
             raise InvalidValue("email", text, "multiple", "holds more than one address")
         if _SEPARATORS.search(address):
             raise InvalidValue("email", text, "invalid", "must not contain spaces, commas or ';'")
-        fast = _fast_ascii_email(address)
-        if fast is not None:
-            local, domain = fast
-            return _trusted(
-                cls,
-                normalized=f"{local}@{domain}",
-                local=local,
-                domain=domain,
-                display_name=display_name,
-                original=text,
-            )
-        try:
-            valid = email_validator.validate_email(
-                address, check_deliverability=False, allow_smtputf8=True
-            )
-        except email_validator.EmailNotValidError as exc:
-            raise InvalidValue("email", text, "invalid", str(exc)) from None
-        local = valid.local_part
-        if local.isascii():
-            local = local.lower()
-        domain = valid.domain.lower()
+        local, domain = _fast_ascii_email(address) or _validated_email(address, text)
         return _trusted(
             cls,
             normalized=f"{local}@{domain}",
