@@ -154,3 +154,50 @@ def test_leads_from_the_strategy_satisfy_the_standard_schema(lead):
 def test_opportunity_process_round_trips_through_dict():
     data = to_dict(DEFAULT_OPPORTUNITY_PROCESS)
     assert from_dict(OpportunityProcess, data) == DEFAULT_OPPORTUNITY_PROCESS
+
+
+@given(lst.emails())
+def test_email_normalisation_is_idempotent(email):
+    assert EmailAddress.parse(email.formatted()) == email
+    assert EmailAddress.parse(email.normalized).normalized == email.normalized
+
+
+@given(lst.phones())
+def test_phone_normalisation_is_idempotent(phone):
+    assert PhoneNumber.parse(phone.formatted()) == phone
+    assert PhoneNumber.parse(phone.e164).e164 == phone.e164
+
+
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True), st.integers(), max_size=6
+    ),
+    st.randoms(),
+)
+def test_custom_values_do_not_depend_on_insertion_order(values, random):
+    items = list(values.items())
+    random.shuffle(items)
+    shuffled = FieldValues(dict(items))
+    assert shuffled == FieldValues(values)
+    assert hash(shuffled) == hash(FieldValues(values))
+
+
+@given(st.lists(lst.leads(), max_size=6, unique_by=lambda lead: lead.id), st.randoms())
+def test_stored_leads_do_not_depend_on_insertion_order(records, random):
+    from leadmodel.adapters.memory import MemoryUnitOfWork
+
+    shuffled = list(records)
+    random.shuffle(shuffled)
+    views = []
+    for batch in (records, shuffled):
+        with MemoryUnitOfWork() as uow:
+            for record in batch:
+                uow.leads.add(record)
+            views.append(list(uow.leads))
+    assert views[0] == views[1]
+
+
+@given(lst.leads(converted=st.just(False)), lst.names(max_size=128))
+def test_update_is_idempotent(lead, title):
+    once = update(lead, title=title)
+    assert update(once, title=title) == once
