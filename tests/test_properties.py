@@ -170,7 +170,9 @@ def test_phone_normalisation_is_idempotent(phone):
 
 @given(
     st.dictionaries(
-        st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True), st.integers(), max_size=6
+        st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True),
+        st.integers(-(10**17), 10**17),
+        max_size=6,
     ),
     st.randoms(),
 )
