@@ -18,6 +18,7 @@ boolean), unknown keys are refused, and every problem comes back at once in one
 
 from __future__ import annotations
 
+import functools
 import json
 import types
 import typing
@@ -36,7 +37,7 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 from cattrs.fns import identity
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
@@ -55,6 +56,7 @@ from leadmodel.domain.opportunity import Opportunity
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
 
 __all__ = [
+    "FORMAT_VERSION",
     "configure_converter",
     "converter",
     "from_dict",
@@ -358,7 +360,58 @@ def configure_converter(conv: cattrs.Converter) -> None:
     conv.register_structure_hook_factory(
         lambda cls: cls in _SELF_CHECKING_ENTITIES, _entity_structure_factory
     )
+    conv.register_unstructure_hook_factory(_is_document, _document_unstructure_factory)
+    conv.register_structure_hook_factory(_is_document, _document_structure_factory)
     conv.register_unstructure_hook_factory(_is_optional, _optional_unstructure_factory)
+
+
+FORMAT_VERSION: Final = 1
+"""The ``"format"`` version that serialised rule documents and results carry."""
+
+
+def _is_document(cls: Any) -> bool:
+    return isinstance(cls, type) and cls in _documents()
+
+
+@functools.cache
+def _documents() -> frozenset[type]:
+    from leadmodel.rules.dedupe import DuplicateGroup, MatchEdge
+    from leadmodel.rules.matching import MatchingRule, MatchResult
+
+    return frozenset({MatchingRule, MatchResult, MatchEdge, DuplicateGroup})
+
+
+def _document_unstructure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any], Any]:
+    base = make_dict_unstructure_fn(cls, conv)
+
+    def unstructure(value: Any) -> Any:
+        return {"format": FORMAT_VERSION, **base(value)}
+
+    return unstructure
+
+
+def _document_structure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    base = make_dict_structure_fn(
+        cls, conv, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=True
+    )
+
+    def structure(data: Any, _: Any) -> Any:
+        if not isinstance(data, dict):
+            raise _type_error("an object", data)
+        if data.get("format") != FORMAT_VERSION:
+            raise ValidationError(
+                cls.__name__,
+                [
+                    FieldError(
+                        "format",
+                        "unsupported_format",
+                        f"must be {FORMAT_VERSION} (got {describe_value(data.get('format'))})",
+                    )
+                ],
+            )
+        return base({k: v for k, v in data.items() if k != "format"}, cls)
+
+    return structure
 
 
 def make_converter() -> cattrs.Converter:

@@ -1,0 +1,300 @@
+"""Finding duplicates: a whole table at once, or one record against an index.
+
+:func:`find_duplicates` blocks records on the rule's keys, compares the pairs that share a
+key, and clusters matches with union-find into :class:`DuplicateGroup` values whose order
+does not depend on the input order. :class:`DuplicateIndex` keeps records keyed for
+one-at-a-time checks (web capture, import).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Final
+
+import attrs
+
+from leadmodel.domain.errors import (
+    FieldError,
+    RecordExists,
+    RecordNotFound,
+    ValidationError,
+    describe_value,
+)
+from leadmodel.rules.matching import CompiledRule, MatchingRule, MatchResult, Prepared, record_id
+
+__all__ = ["DuplicateGroup", "DuplicateIndex", "MatchEdge", "Progress", "find_duplicates"]
+
+Progress = Callable[[str, int, int], None]
+"""Called as ``progress(stage, done, total)``; stages are ``"prepare"`` and ``"compare"``."""
+
+_PROGRESS_EVERY: Final = 10_000
+
+
+@attrs.frozen
+class MatchEdge:
+    """Two records the rule matched, and why (``a_id`` sorts before ``b_id`` in groups)."""
+
+    a_id: str
+    b_id: str
+    result: MatchResult
+
+
+@attrs.frozen
+class DuplicateGroup:
+    """Records that are duplicates of each other, directly or through a chain of matches.
+
+    ``ids`` is sorted and has at least two members; ``edges`` are the matches found
+    between them, sorted by their ids.
+    """
+
+    ids: tuple[str, ...]
+    edges: tuple[MatchEdge, ...]
+
+
+def _compiled(rule: MatchingRule | CompiledRule) -> CompiledRule:
+    if isinstance(rule, CompiledRule):
+        return rule
+    if isinstance(rule, MatchingRule):
+        return rule.compile()
+    raise ValidationError(
+        "find_duplicates",
+        [FieldError("rule", "type", f"must be a MatchingRule, not {type(rule).__name__}")],
+    )
+
+
+def _find(parents: list[int], i: int) -> int:
+    while parents[i] != i:
+        parents[i] = parents[parents[i]]
+        i = parents[i]
+    return i
+
+
+def find_duplicates(
+    records: Iterable[object],
+    rule: MatchingRule | CompiledRule,
+    *,
+    progress: Progress | None = None,
+) -> list[DuplicateGroup]:
+    """Group the duplicates among *records* (entities or mappings with an ``"id"``).
+
+    Records sharing a blocking key of the rule are compared; a key shared by more than
+    the rule's ``key_cap`` records is skipped as too common. Matches are clustered
+    transitively. The result does not depend on the order of *records*: groups are
+    ordered by their first id and hold no single record.
+
+    >>> from leadmodel import EmailAddress, Lead, STANDARD_LEAD_RULE
+    >>> leads = [
+    ...     Lead(
+    ...         id="3",
+    ...         first_name="Bob",
+    ...         last_name="Smith",
+    ...         company="Acme",
+    ...         email=EmailAddress.parse("bob@acme.com"),
+    ...     ),
+    ...     Lead(
+    ...         id="1",
+    ...         first_name="Robert",
+    ...         last_name="Smith",
+    ...         company="Acme Inc.",
+    ...         email=EmailAddress.parse("Bob@Acme.com"),
+    ...     ),
+    ...     Lead(id="2", first_name="Ann", last_name="Lee", company="Other"),
+    ... ]
+    >>> [group.ids for group in find_duplicates(leads, STANDARD_LEAD_RULE)]
+    [('1', '3')]
+
+    Raises:
+        ValidationError: a record without a string id, two records with the same id, or
+            a rule that is not a matching rule.
+    """
+    compiled = _compiled(rule)
+    if isinstance(records, str | bytes) or not isinstance(records, Iterable):
+        raise ValidationError(
+            "find_duplicates",
+            [
+                FieldError(
+                    "records",
+                    "type",
+                    f"must be an iterable of records, not {type(records).__name__}",
+                )
+            ],
+        )
+    items = list(records)
+    ids = [record_id(record) for record in items]
+    if len(set(ids)) != len(ids):
+        seen: set[str] = set()
+        repeated = sorted({i for i in ids if i in seen or seen.add(i)})  # type: ignore[func-returns-value]
+        raise ValidationError(
+            "find_duplicates",
+            [
+                FieldError(
+                    "records",
+                    "duplicate_id",
+                    f"ids must be unique; repeated: {describe_value(repeated[:10])}",
+                )
+            ],
+        )
+    # Sorting by id makes every later step independent of the input order.
+    order = sorted(range(len(items)), key=ids.__getitem__)
+    items = [items[i] for i in order]
+    ids = [ids[i] for i in order]
+    total = len(items)
+    prepared: list[Prepared] = []
+    buckets: dict[str, list[int]] = {}
+    for index, record in enumerate(items):
+        prepared.append(compiled.prepare(record))
+        for key in compiled.keys(record):
+            buckets.setdefault(key, []).append(index)
+        if progress is not None and (index + 1) % _PROGRESS_EVERY == 0:
+            progress("prepare", index + 1, total)
+    if progress is not None:
+        progress("prepare", total, total)
+    cap = compiled.rule.key_cap
+    pairs: set[tuple[int, int]] = set()
+    for members in buckets.values():
+        size = len(members)
+        if size < 2 or (cap is not None and size > cap):
+            continue
+        for x in range(size):
+            first = members[x]
+            for y in range(x + 1, size):
+                pairs.add((first, members[y]))
+    parents = list(range(total))
+    edges: list[tuple[int, int, MatchResult]] = []
+    pair_count = len(pairs)
+    for done, (i, j) in enumerate(sorted(pairs), start=1):
+        result = compiled.compare_prepared(prepared[i], prepared[j])
+        if result.is_match:
+            edges.append((i, j, result))
+            root_i, root_j = _find(parents, i), _find(parents, j)
+            if root_i != root_j:
+                parents[max(root_i, root_j)] = min(root_i, root_j)
+        if progress is not None and done % _PROGRESS_EVERY == 0:
+            progress("compare", done, pair_count)
+    if progress is not None:
+        progress("compare", pair_count, pair_count)
+    members_of: dict[int, list[int]] = {}
+    for index in range(total):
+        members_of.setdefault(_find(parents, index), []).append(index)
+    edges_of: dict[int, list[MatchEdge]] = {}
+    for i, j, result in edges:
+        edges_of.setdefault(_find(parents, i), []).append(MatchEdge(ids[i], ids[j], result))
+    return [
+        DuplicateGroup(ids=tuple(ids[i] for i in members), edges=tuple(edges_of[root]))
+        for root, members in sorted(members_of.items())
+        if len(members) > 1
+    ]
+
+
+class DuplicateIndex:
+    """Records kept by their blocking keys, for checking one record at a time.
+
+    ``matches(record)`` compares the record only with indexed records that share one of
+    its keys, so a check costs about the same against a thousand records or a million.
+
+    >>> from leadmodel import EmailAddress, Lead, STANDARD_LEAD_RULE
+    >>> index = DuplicateIndex(STANDARD_LEAD_RULE)
+    >>> index.add(
+    ...     Lead(
+    ...         id="1",
+    ...         first_name="Ann",
+    ...         last_name="Lee",
+    ...         company="Acme",
+    ...         email=EmailAddress.parse("ann@acme.com"),
+    ...     )
+    ... )
+    >>> new = Lead(
+    ...     id="2",
+    ...     first_name="Anne",
+    ...     last_name="Lee",
+    ...     company="Acme Corp",
+    ...     email=EmailAddress.parse("ANN@acme.com"),
+    ... )
+    >>> [(m.b_id, m.result.clause) for m in index.matches(new)]
+    [('1', 'first_name AND last_name AND email')]
+    """
+
+    def __init__(self, rule: MatchingRule | CompiledRule, records: Iterable[object] = ()) -> None:
+        self._rule = _compiled(rule)
+        self._prepared: dict[str, Prepared] = {}
+        self._keys_of: dict[str, tuple[str, ...]] = {}
+        self._by_key: dict[str, set[str]] = {}
+        for record in records:
+            self.add(record)
+
+    @property
+    def rule(self) -> MatchingRule:
+        """The matching rule the index applies."""
+        return self._rule.rule
+
+    def __len__(self) -> int:
+        return len(self._prepared)
+
+    def __contains__(self, record_id_: object) -> bool:
+        return record_id_ in self._prepared
+
+    def add(self, record: object) -> None:
+        """Index *record*; :class:`~leadmodel.RecordExists` if its id is indexed already."""
+        rid = record_id(record)
+        if rid in self._prepared:
+            raise RecordExists("record", rid)
+        self._insert(rid, record)
+
+    def _insert(self, rid: str, record: object) -> None:
+        self._prepared[rid] = self._rule.prepare(record)
+        keys = self._rule.keys(record)
+        self._keys_of[rid] = keys
+        for key in keys:
+            self._by_key.setdefault(key, set()).add(rid)
+
+    def remove(self, record_id_: str) -> None:
+        """Drop the record with this id; :class:`~leadmodel.RecordNotFound` if absent."""
+        if record_id_ not in self._prepared:
+            raise RecordNotFound("record", str(record_id_))
+        del self._prepared[record_id_]
+        for key in self._keys_of.pop(record_id_):
+            members = self._by_key[key]
+            members.discard(record_id_)
+            if not members:
+                del self._by_key[key]
+
+    def update(self, record: object) -> None:
+        """Re-index a changed record; :class:`~leadmodel.RecordNotFound` if absent."""
+        rid = record_id(record)
+        self.remove(rid)
+        self._insert(rid, record)
+
+    def candidates(self, record: object) -> list[str]:
+        """The ids sharing a key with *record* (skipping keys over the cap), sorted."""
+        cap = self._rule.rule.key_cap
+        found: set[str] = set()
+        for key in self._rule.keys(record):
+            members = self._by_key.get(key)
+            if members and (cap is None or len(members) <= cap):
+                found.update(members)
+        own = _optional_id(record)
+        found.discard(own)
+        return sorted(found)
+
+    def matches(self, record: object, *, limit: int | None = None) -> list[MatchEdge]:
+        """The indexed records that match *record*, best first (then by id).
+
+        *record* need not have an id yet (a web form submission); each edge's ``a_id``
+        is its id or ``""``.
+        """
+        own = _optional_id(record)
+        prepared = self._rule.prepare(record)
+        found = []
+        for candidate in self.candidates(record):
+            result = self._rule.compare_prepared(prepared, self._prepared[candidate])
+            if result.is_match:
+                found.append(MatchEdge(own, candidate, result))
+        found.sort(key=lambda edge: (-edge.result.score, edge.b_id))
+        return found if limit is None else found[:limit]
+
+
+def _optional_id(record: object) -> str:
+    try:
+        return record_id(record)
+    except ValidationError:
+        return ""

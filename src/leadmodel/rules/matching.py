@@ -1,0 +1,963 @@
+"""Matching rules: when are two records the same person or company?
+
+A :class:`MatchingRule` is data: :class:`FieldMatcher` items (a field, the comparison
+methods, a threshold, what a blank means) combined with Salesforce's filter logic
+(``"(1 AND 2 AND 3) OR (1 AND 2 AND 4)"``), plus the :class:`BlockingKey` specs that say
+which records are worth comparing at all. :func:`compare` applies a rule to two records and
+returns a :class:`MatchResult` that explains itself: the score of every field, the method
+that gave it, and the clause that matched.
+
+Comparison methods return 0–100 and work on normalised values (see
+:mod:`leadmodel.rules.normalize`): ``exact``, ``jaro_winkler``, ``edit_distance``,
+``initials``, ``name_variant``, ``phonetic``, ``acronym``, ``phone_sections`` and
+``token_set``. String metrics come from rapidfuzz.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, Literal
+
+import attrs
+from rapidfuzz import fuzz
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+from leadmodel.domain import _checks
+from leadmodel.domain.errors import FieldError, ValidationError, describe_value
+from leadmodel.domain.values import EmailAddress, PhoneNumber
+from leadmodel.rules import normalize as norm
+
+__all__ = [
+    "EXACT_EMAIL_OR_PHONE",
+    "METHODS",
+    "NORMALIZERS",
+    "STANDARD_ACCOUNT_RULE",
+    "STANDARD_CONTACT_RULE",
+    "STANDARD_LEAD_RULE",
+    "BlockingKey",
+    "CompiledRule",
+    "FieldMatcher",
+    "FieldScore",
+    "MatchResult",
+    "MatchingRule",
+    "compare",
+    "record_id",
+]
+
+# -- comparison methods ----------------------------------------------------------------
+
+
+def _exact(a: str, b: str) -> float:
+    return 100.0 if a == b else 0.0
+
+
+def _jaro_winkler(a: str, b: str) -> float:
+    return float(JaroWinkler.normalized_similarity(a, b) * 100)
+
+
+def _edit_distance(a: str, b: str) -> float:
+    return float(Levenshtein.normalized_similarity(a, b) * 100)
+
+
+def _initials(a: str, b: str) -> float:
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    short_words, long_words = short.split(), long.split()
+    if not short_words or any(len(word) != 1 for word in short_words):
+        return 0.0
+    if len(short_words) > len(long_words):
+        return 0.0
+    letters = [word[0] for word in long_words[: len(short_words)]]
+    return 100.0 if letters == short_words else 0.0
+
+
+def _name_variant(a: str, b: str) -> float:
+    if a == b:
+        return 100.0
+    variants_a, variants_b = norm.name_variants(a), norm.name_variants(b)
+    if b in variants_a or a in variants_b:
+        return 100.0
+    return 0.0
+
+
+def _phonetic(a: str, b: str) -> float:
+    key_a, key_b = norm.phonetic_key(a), norm.phonetic_key(b)
+    return 100.0 if key_a is not None and key_a == key_b else 0.0
+
+
+def _acronym(a: str, b: str) -> float:
+    if a == b:
+        return 100.0
+    for short, long in ((a, b), (b, a)):
+        words = long.split()
+        letters = short.replace(" ", "")
+        is_acronym = len(words) >= 2 and len(letters) == len(words)
+        if is_acronym and "".join(word[0] for word in words) == letters:
+            return 100.0
+    return 0.0
+
+
+_PHONE_WEIGHTS: Final = (10, 50, 30, 10)
+
+
+def _phone_sections(a: str, b: str) -> float:
+    sections_a, sections_b = norm.phone_sections(a), norm.phone_sections(b)
+    if sections_a is None or sections_b is None:
+        return 0.0
+    return float(
+        sum(
+            weight
+            for weight, x, y in zip(_PHONE_WEIGHTS, sections_a, sections_b, strict=True)
+            if x == y
+        )
+    )
+
+
+def _token_set(a: str, b: str) -> float:
+    return float(fuzz.token_set_ratio(a, b))
+
+
+METHODS: Final[Mapping[str, Callable[[str, str], float]]] = {
+    "exact": _exact,
+    "jaro_winkler": _jaro_winkler,
+    "edit_distance": _edit_distance,
+    "initials": _initials,
+    "name_variant": _name_variant,
+    "phonetic": _phonetic,
+    "acronym": _acronym,
+    "phone_sections": _phone_sections,
+    "token_set": _token_set,
+}
+"""The comparison methods by name; each takes two normalised values and returns 0–100."""
+
+# -- normalisers -------------------------------------------------------------------------
+
+
+def _as_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, EmailAddress):
+        return value.normalized
+    if isinstance(value, PhoneNumber):
+        return value.e164
+    if isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _email(value: object) -> str | None:
+    if isinstance(value, EmailAddress):
+        return value.normalized
+    return norm.normalize_email(value) if isinstance(value, str) else None
+
+
+def _email_domain(value: object) -> str | None:
+    if isinstance(value, EmailAddress | str):
+        return norm.email_domain_key(value)
+    return None
+
+
+def _phone(value: object) -> str | None:
+    if isinstance(value, PhoneNumber):
+        return value.e164
+    if isinstance(value, str):
+        try:
+            return PhoneNumber.parse(value).e164
+        except ValidationError:
+            return None
+    return None
+
+
+def _text_normalizer(
+    function: Callable[[str | None], str | None],
+) -> Callable[[object], str | None]:
+    def normalize(value: object) -> str | None:
+        return function(_as_text(value))
+
+    return normalize
+
+
+NORMALIZERS: Final[Mapping[str, Callable[[object], str | None]]] = {
+    "text": _text_normalizer(norm.normalize_text),
+    "person_name": _text_normalizer(norm.normalize_person_name),
+    "company": _text_normalizer(norm.normalize_company),
+    "street": _text_normalizer(norm.normalize_street),
+    "city": _text_normalizer(norm.normalize_city),
+    "postal_code": _text_normalizer(norm.normalize_postal_code),
+    "email": _email,
+    "email_domain": _email_domain,
+    "phone": _phone,
+}
+"""The normalisers by name; each turns a raw field value into a comparable string."""
+
+_DEFAULT_NORMALIZER: Final = {
+    "first_name": "person_name",
+    "last_name": "person_name",
+    "company": "company",
+    "name": "company",
+    "email": "email",
+    "phone": "phone",
+    "mobile": "phone",
+    "street": "street",
+    "city": "city",
+    "postal_code": "postal_code",
+}
+
+
+def _default_normalizer(field: str) -> str:
+    return _DEFAULT_NORMALIZER.get(field.rpartition(".")[2], "text")
+
+
+# -- rule values -------------------------------------------------------------------------
+
+_PATH: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _matcher_problems(matcher: FieldMatcher) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for name in ("field", *[f"aliases[{i}]" for i in range(len(matcher.aliases))]):
+        value = matcher.field if name == "field" else matcher.aliases[int(name[8:-1])]
+        if not isinstance(value, str) or _PATH.fullmatch(value) is None:
+            errors.append(
+                FieldError(
+                    name, "invalid", f"must be a dotted field path, not {describe_value(value)}"
+                )
+            )
+    if not matcher.methods:
+        errors.append(FieldError("methods", "empty", "needs at least one method"))
+    errors.extend(
+        FieldError(
+            "methods", "unknown_method", f"{describe_value(m)} is not one of {', '.join(METHODS)}"
+        )
+        for m in matcher.methods
+        if m not in METHODS
+    )
+    problem = _checks.integer(0, 100)(matcher.threshold)
+    if problem is not None:
+        errors.append(FieldError("threshold", problem[0], problem[1]))
+    if matcher.blank not in ("no_match", "match"):
+        errors.append(FieldError("blank", "invalid", "must be 'no_match' or 'match'"))
+    if matcher.normalizer is not None and matcher.normalizer not in NORMALIZERS:
+        errors.append(
+            FieldError(
+                "normalizer",
+                "unknown_normalizer",
+                f"{describe_value(matcher.normalizer)} is not one of {', '.join(NORMALIZERS)}",
+            )
+        )
+    return errors
+
+
+def _strings(values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+@attrs.frozen
+class FieldMatcher:
+    """One field of a matching rule (Salesforce's matching rule item).
+
+    Args:
+        field: a dotted path (``"email"``, ``"address.city"``, ``"custom.date_of_birth"``).
+        methods: comparison methods by name; the best score counts ("maximum" scoring).
+        threshold: the score (0–100) at which the field matches.
+        blank: what a blank value on either side means: ``"no_match"`` (Salesforce's
+            default) or ``"match"``.
+        normalizer: how values are normalised before comparing; by default inferred from
+            the field name (names, company, email, phone, street, city, postal code, text).
+        aliases: other paths to read on records that lack *field*, for cross-object
+            rules (``FieldMatcher("company", aliases=("name",))`` compares a lead's
+            company with an account's name).
+    """
+
+    field: str
+    methods: tuple[str, ...] = attrs.field(default=("exact",), converter=_strings)
+    threshold: int = 100
+    blank: Literal["no_match", "match"] = "no_match"
+    normalizer: str | None = None
+    aliases: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+
+    def __attrs_post_init__(self) -> None:
+        errors = _matcher_problems(self)
+        if errors:
+            raise ValidationError(f"FieldMatcher {describe_value(self.field)}", errors)
+
+    @property
+    def normalizer_name(self) -> str:
+        """The normaliser used: the given one, or the one the field name implies."""
+        return self.normalizer or _default_normalizer(self.field)
+
+
+_BLOCKING_TRANSFORMS: Final = (
+    "value",
+    "initial",
+    "metaphone",
+    "substr",
+    "phone_prefix",
+    "email_domain",
+)
+
+
+def _blocking_part_problem(part: object) -> str | None:
+    if not isinstance(part, str):
+        return f"must be a string, not {describe_value(part)}"
+    pieces = part.split(":")
+    if _PATH.fullmatch(pieces[0]) is None:
+        return f"{part!r} does not start with a field path"
+    transform = pieces[1] if len(pieces) > 1 else "value"
+    if transform not in _BLOCKING_TRANSFORMS:
+        return f"{part!r}: transform must be one of {', '.join(_BLOCKING_TRANSFORMS)}"
+    if transform == "substr":
+        if len(pieces) != 4 or not pieces[2].isdigit() or not pieces[3].isdigit():
+            return f"{part!r}: substr takes start and end, e.g. company:substr:2:5"
+        if not 1 <= int(pieces[2]) <= int(pieces[3]):
+            return f"{part!r}: substr positions count from 1 and end >= start"
+    elif len(pieces) > 2:
+        return f"{part!r}: {transform} takes no arguments"
+    return None
+
+
+@attrs.frozen
+class BlockingKey:
+    """A match key: records sharing a key are compared, others are not.
+
+    *parts* are ``"field"`` or ``"field:transform"`` specs, joined into one key; a record
+    gets the key only when every part is non-blank. Transforms: ``value`` (the normalised
+    value), ``initial`` (its first letter), ``metaphone`` (its phonetic code),
+    ``substr:START:END`` (characters START to END, from 1, as Salesforce's
+    ``Company(2,5)``), ``phone_prefix`` (the national number without its last four
+    digits) and ``email_domain`` (the email domain key: ``@domain``, or the whole
+    address for free-mail providers). Fields are normalised as a :class:`FieldMatcher`
+    on them would be.
+
+    >>> BlockingKey(("first_name:initial", "last_name:metaphone", "email")).parts[1]
+    'last_name:metaphone'
+    """
+
+    parts: tuple[str, ...] = attrs.field(converter=_strings)
+
+    def __attrs_post_init__(self) -> None:
+        errors = [FieldError("parts", "empty", "needs at least one part")] if not self.parts else []
+        for i, part in enumerate(self.parts):
+            problem = _blocking_part_problem(part)
+            if problem is not None:
+                errors.append(FieldError(f"parts[{i}]", "invalid", problem))
+        if errors:
+            raise ValidationError("BlockingKey", errors)
+
+
+_LOGIC_TOKEN: Final = re.compile(r"\s*(?:(\d+)|(AND|OR)\b|([()]))", re.IGNORECASE)
+_MAX_CLAUSES: Final = 256
+
+
+def _parse_logic(logic: str, count: int) -> tuple[frozenset[int], ...]:
+    """Salesforce filter logic over 1-based matcher numbers, as clauses (OR of ANDs)."""
+    tokens: list[str] = []
+    position = 0
+    text = logic.strip()
+    while position < len(text):
+        match = _LOGIC_TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise ValueError(
+                f"unexpected text at position {position}: {text[position : position + 10]!r}"
+            )
+        tokens.append((match.group(1) or match.group(2) or match.group(3)).upper())
+        position = match.end()
+        while position < len(text) and text[position].isspace():
+            position += 1
+    index = 0
+
+    def peek() -> str | None:
+        return tokens[index] if index < len(tokens) else None
+
+    def take() -> str:
+        nonlocal index
+        if index >= len(tokens):
+            raise ValueError("ends too early")
+        index += 1
+        return tokens[index - 1]
+
+    def expression() -> list[frozenset[int]]:
+        clauses = term()
+        while peek() == "OR":
+            take()
+            clauses = clauses + term()
+        return clauses
+
+    def term() -> list[frozenset[int]]:
+        clauses = factor()
+        while peek() == "AND":
+            take()
+            right = factor()
+            clauses = [a | b for a in clauses for b in right]
+            if len(clauses) > _MAX_CLAUSES:
+                raise ValueError(f"expands to more than {_MAX_CLAUSES} clauses")
+        return clauses
+
+    def factor() -> list[frozenset[int]]:
+        token = take()
+        if token == "(":  # noqa: S105 - a parenthesis, not a password
+            inner = expression()
+            if take() != ")":
+                raise ValueError("a '(' is not closed")
+            return inner
+        if token.isdigit():
+            number = int(token)
+            if not 1 <= number <= count:
+                raise ValueError(f"{number} is not a matcher number (1 to {count})")
+            return [frozenset({number - 1})]
+        raise ValueError(f"unexpected {token!r}")
+
+    clauses = expression()
+    if index != len(tokens):
+        raise ValueError(f"unexpected {tokens[index]!r}")
+    unique = list(dict.fromkeys(clauses))
+    return tuple(unique)
+
+
+def _rule_problems(rule: MatchingRule) -> list[FieldError]:
+    errors: list[FieldError] = []
+    problem = _checks.text_problem(rule.name, 80)
+    if problem is not None:
+        errors.append(FieldError("name", problem[0], problem[1]))
+    if not rule.matchers:
+        errors.append(FieldError("matchers", "empty", "needs at least one field matcher"))
+    if rule.logic is not None:
+        try:
+            _parse_logic(rule.logic, len(rule.matchers))
+        except (ValueError, TypeError, AttributeError) as exc:
+            errors.append(FieldError("logic", "invalid", f"{describe_value(rule.logic)}: {exc}"))
+    fields = {m.field for m in rule.matchers}
+    if rule.blank_ignored_with is not None and rule.blank_ignored_with not in fields:
+        errors.append(
+            FieldError(
+                "blank_ignored_with", "unknown_field", "must be the field of one of the matchers"
+            )
+        )
+    if rule.key_cap is not None:
+        problem = _checks.integer(2, 10**9)(rule.key_cap)
+        if problem is not None:
+            errors.append(FieldError("key_cap", problem[0], problem[1]))
+    return errors
+
+
+def _matchers(values: Sequence[FieldMatcher]) -> tuple[FieldMatcher, ...]:
+    return tuple(values)
+
+
+def _keys(values: Sequence[BlockingKey]) -> tuple[BlockingKey, ...]:
+    return tuple(values)
+
+
+@attrs.frozen
+class MatchingRule:
+    """When two records are duplicates: field matchers, filter logic and blocking keys.
+
+    Args:
+        name: the rule's name (it prefixes its blocking keys).
+        matchers: the fields compared; numbered from 1 in *logic*.
+        logic: Salesforce filter logic such as ``"(1 AND 2 AND 3) OR (1 AND 2 AND 4)"``
+            (``AND``, ``OR``, parentheses); ``None`` means all matchers must match.
+        transpose_names: also compare first and last names swapped (Salesforce does).
+        blank_ignored_with: in clauses that include the matcher of this field, blank
+            values of the other fields are ignored (Salesforce's rule for email).
+        blocking: the keys that pick the records worth comparing.
+        key_cap: in batch and index look-ups, a key shared by more records than this is
+            skipped as too common to mean anything (Odoo drops keys with 21+ matches);
+            ``None`` compares every record sharing a key.
+    """
+
+    name: str
+    matchers: tuple[FieldMatcher, ...] = attrs.field(converter=_matchers)
+    logic: str | None = None
+    transpose_names: bool = True
+    blank_ignored_with: str | None = None
+    blocking: tuple[BlockingKey, ...] = attrs.field(default=(), converter=_keys)
+    key_cap: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        errors = _rule_problems(self)
+        if errors:
+            raise ValidationError(f"MatchingRule {describe_value(self.name)}", errors)
+
+    @property
+    def clauses(self) -> tuple[frozenset[int], ...]:
+        """The logic as clauses: each a set of 0-based matcher indexes that must all match."""
+        if self.logic is None:
+            return (frozenset(range(len(self.matchers))),)
+        return _parse_logic(self.logic, len(self.matchers))
+
+    def compile(self) -> CompiledRule:
+        """Resolve fields, normalisers, methods and keys once, for comparing many records."""
+        return CompiledRule(self)
+
+
+@attrs.frozen
+class FieldScore:
+    """How one field compared.
+
+    Its best score, the method that gave it, and whether it matched (``None`` when a side
+    was blank).
+    """
+
+    field: str
+    score: int
+    method: str | None
+    matched: bool | None
+
+
+@attrs.frozen
+class MatchResult:
+    """The outcome of comparing two records under a rule, with its reasons.
+
+    Attributes:
+        is_match: whether the rule says the records are duplicates.
+        score: 0–100, the mean field score of the matched clause (or of every compared
+            field when nothing matched).
+        probability: the match probability in probabilistic mode, else ``None``.
+        field_scores: every field's score, in matcher order.
+        clause: the clause that matched, in field names (``"first_name AND last_name AND
+            email"``), or ``None``.
+    """
+
+    is_match: bool
+    score: int
+    probability: float | None
+    field_scores: tuple[FieldScore, ...]
+    clause: str | None
+
+
+# -- compiled rules ----------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def _fields_of(cls: Any) -> frozenset[str]:
+    if attrs.has(cls):
+        return frozenset(f.name for f in attrs.fields(cls))
+    return frozenset(name for name in dir(cls) if not name.startswith("_"))
+
+
+def _getter(path: str) -> Callable[[Any], object]:
+    parts = path.split(".")
+
+    def get(record: Any) -> object:
+        value: Any = record
+        for part in parts:
+            if value is None:
+                return None
+            if isinstance(value, Mapping):
+                value = value.get(part)
+            elif part in _fields_of(value.__class__):
+                # Fields only: a property such as Contact.name is not the company name.
+                value = getattr(value, part)
+            else:
+                return _ABSENT
+        return value
+
+    return get
+
+
+_ABSENT: Final = object()
+
+
+def _field_reader(matcher: FieldMatcher) -> Callable[[Any], object]:
+    getters = [_getter(path) for path in (matcher.field, *matcher.aliases)]
+    if len(getters) == 1:
+        only = getters[0]
+
+        def read_one(record: Any) -> object:
+            value = only(record)
+            return None if value is _ABSENT else value
+
+        return read_one
+
+    def read(record: Any) -> object:
+        for get in getters:
+            value = get(record)
+            if value is not _ABSENT and value is not None:
+                return value
+        return None
+
+    return read
+
+
+def record_id(record: object) -> str:
+    """The id of an entity or of a mapping with an ``"id"`` key.
+
+    Raises:
+        ValidationError: the record has no string id.
+    """
+    value = record.get("id") if isinstance(record, Mapping) else getattr(record, "id", None)
+    if not isinstance(value, str) or not value:
+        raise ValidationError(
+            "record",
+            [
+                FieldError(
+                    "id", "required", f"records need a string id (got {describe_value(value)})"
+                )
+            ],
+        )
+    return value
+
+
+Prepared = tuple[str | None, ...]
+
+
+class CompiledRule:
+    """A :class:`MatchingRule` ready to apply to many records.
+
+    Fields, normalisers and methods are resolved once. Build it with
+    :meth:`MatchingRule.compile`.
+    """
+
+    __slots__ = (
+        "_clauses",
+        "_comparators",
+        "_first",
+        "_key_parts",
+        "_last",
+        "_normalizers",
+        "_readers",
+        "_thresholds",
+        "rule",
+    )
+
+    def __init__(self, rule: MatchingRule) -> None:
+        if not isinstance(rule, MatchingRule):
+            raise ValidationError(
+                "CompiledRule",
+                [FieldError("rule", "type", f"must be a MatchingRule, not {type(rule).__name__}")],
+            )
+        self.rule = rule
+        matchers = rule.matchers
+        self._readers = tuple(_field_reader(m) for m in matchers)
+        self._normalizers = tuple(NORMALIZERS[m.normalizer_name] for m in matchers)
+        self._comparators = tuple(
+            tuple((name, METHODS[name]) for name in m.methods) for m in matchers
+        )
+        self._thresholds = tuple(m.threshold for m in matchers)
+        ignored = next(
+            (i for i, m in enumerate(matchers) if m.field == rule.blank_ignored_with), None
+        )
+        # Per clause, the matchers whose blank counts as a match: those marked so, plus
+        # (in clauses with the blank_ignored_with field) every other field of the clause.
+        blank_ok = {i for i, m in enumerate(matchers) if m.blank == "match"}
+        self._clauses = tuple(
+            (
+                clause,
+                frozenset(
+                    blank_ok | (clause - {ignored})
+                    if ignored is not None and ignored in clause
+                    else blank_ok
+                ),
+            )
+            for clause in rule.clauses
+        )
+        names = [m.field.rpartition(".")[2] for m in matchers]
+        self._first = names.index("first_name") if "first_name" in names else None
+        self._last = names.index("last_name") if "last_name" in names else None
+        if not rule.transpose_names:
+            self._first = self._last = None
+        self._key_parts = tuple(
+            tuple(_key_part(part) for part in key.parts) for key in rule.blocking
+        )
+
+    # -- preparing records ---------------------------------------------------------------
+
+    def prepare(self, record: object) -> Prepared:
+        """The normalised value of every matcher's field for *record* (``None`` = blank)."""
+        return tuple(
+            normalize(read(record))
+            for read, normalize in zip(self._readers, self._normalizers, strict=True)
+        )
+
+    def keys(self, record: object) -> tuple[str, ...]:
+        """The blocking keys of *record*, each prefixed with the rule name and key number."""
+        keys = []
+        name = self.rule.name
+        for number, parts in enumerate(self._key_parts, start=1):
+            values = []
+            for part in parts:
+                value = part(record)
+                if not value:
+                    break
+                values.append(value)
+            else:
+                keys.append(f"{name}#{number}:{'|'.join(values)}")
+        return tuple(keys)
+
+    # -- comparing -----------------------------------------------------------------------
+
+    def _field_scores(
+        self, a: Prepared, b: Prepared
+    ) -> list[tuple[float, str | None, bool | None]]:
+        scores: list[tuple[float, str | None, bool | None]] = []
+        for i, methods in enumerate(self._comparators):
+            x, y = a[i], b[i]
+            if x is None or y is None:
+                scores.append((0.0, None, None))
+                continue
+            best, best_method = -1.0, methods[0][0]
+            for method_name, method in methods:
+                value = 100.0 if x == y else method(x, y)
+                if value > best:
+                    best, best_method = value, method_name
+                    if best >= 100:
+                        break
+            scores.append((best, best_method, best >= self._thresholds[i]))
+        return scores
+
+    def _matched_clause(
+        self, scores: list[tuple[float, str | None, bool | None]]
+    ) -> frozenset[int] | None:
+        for clause, blank_ok in self._clauses:
+            for i in clause:
+                matched = scores[i][2]
+                if matched is True or (matched is None and i in blank_ok):
+                    continue
+                break
+            else:
+                if any(scores[i][2] is True for i in clause):
+                    return clause
+        return None
+
+    def _transposed(self, b: Prepared) -> Prepared | None:
+        first, last = self._first, self._last
+        if first is None or last is None or b[first] == b[last]:
+            return None
+        swapped = list(b)
+        swapped[first], swapped[last] = b[last], b[first]
+        return tuple(swapped)
+
+    def compare_prepared(self, a: Prepared, b: Prepared) -> MatchResult:
+        """Compare two prepared records (see :meth:`prepare`)."""
+        scores = self._field_scores(a, b)
+        clause = self._matched_clause(scores)
+        transposed = False
+        if clause is None:
+            swapped = self._transposed(b)
+            if swapped is not None:
+                swapped_scores = self._field_scores(a, swapped)
+                swapped_clause = self._matched_clause(swapped_scores)
+                if swapped_clause is not None:
+                    scores, clause, transposed = swapped_scores, swapped_clause, True
+        return self._result(scores, clause, transposed)
+
+    def _result(
+        self,
+        scores: list[tuple[float, str | None, bool | None]],
+        clause: frozenset[int] | None,
+        transposed: bool,
+    ) -> MatchResult:
+        matchers = self.rule.matchers
+        counted = sorted(clause) if clause is not None else range(len(scores))
+        compared = [scores[i][0] for i in counted if scores[i][2] is not None]
+        score = round(sum(compared) / len(compared)) if compared else 0
+        clause_text = None
+        if clause is not None:
+            clause_text = " AND ".join(matchers[i].field for i in sorted(clause))
+            if transposed:
+                clause_text += " (first and last names transposed)"
+        return MatchResult(
+            is_match=clause is not None,
+            score=score,
+            probability=None,
+            field_scores=tuple(
+                FieldScore(m.field, round(s[0]), s[1], s[2])
+                for m, s in zip(matchers, scores, strict=True)
+            ),
+            clause=clause_text,
+        )
+
+    def compare(self, a: object, b: object) -> MatchResult:
+        """Compare two records (entities or mappings)."""
+        return self.compare_prepared(self.prepare(a), self.prepare(b))
+
+
+def _key_part(spec: str) -> Callable[[object], str | None]:
+    pieces = spec.split(":")
+    path, transform = pieces[0], (pieces[1] if len(pieces) > 1 else "value")
+    matcher = FieldMatcher(path)
+    read, normalize = _field_reader(matcher), NORMALIZERS[matcher.normalizer_name]
+    if transform == "value":
+        return lambda record: normalize(read(record))
+    if transform == "initial":
+
+        def initial(record: object) -> str | None:
+            value = normalize(read(record))
+            return value[0] if value else None
+
+        return initial
+    if transform == "metaphone":
+        return lambda record: norm.phonetic_key(normalize(read(record)))
+    if transform == "email_domain":
+        return lambda record: _email_domain(read(record))
+    if transform == "substr":
+        start, end = int(pieces[2]) - 1, int(pieces[3])
+
+        def substring(record: object) -> str | None:
+            value = normalize(read(record))
+            return value.replace(" ", "")[start:end] or None if value else None
+
+        return substring
+
+    def phone_prefix(record: object) -> str | None:
+        value = _phone(read(record))
+        if value is None:
+            return None
+        _, area, exchange, _ = norm.phone_sections(value) or ("", "", "", "")
+        return (area + exchange) or None
+
+    return phone_prefix
+
+
+def compare(a: object, b: object, rule: MatchingRule | CompiledRule) -> MatchResult:
+    """Compare two records (entities or mappings with the rule's fields) under *rule*.
+
+    Symmetric: ``compare(a, b, rule)`` and ``compare(b, a, rule)`` agree on the match,
+    the score and the clause.
+
+    >>> from leadmodel import EmailAddress, Lead
+    >>> a = Lead(
+    ...     id="1",
+    ...     first_name="Bob",
+    ...     last_name="Smith",
+    ...     company="Acme Inc",
+    ...     email=EmailAddress.parse("bob@acme.com"),
+    ... )
+    >>> b = Lead(
+    ...     id="2",
+    ...     first_name="Robert",
+    ...     last_name="Smyth",
+    ...     company="ACME",
+    ...     email=EmailAddress.parse("BOB@acme.com"),
+    ... )
+    >>> result = compare(a, b, STANDARD_LEAD_RULE)
+    >>> result.is_match, result.clause
+    (True, 'first_name AND last_name AND email')
+    """
+    compiled = rule if isinstance(rule, CompiledRule) else CompiledRule(rule)
+    return compiled.compare(a, b)
+
+
+# -- presets -----------------------------------------------------------------------------
+
+_FIRST: Final = FieldMatcher(
+    "first_name", ("exact", "initials", "jaro_winkler", "name_variant"), threshold=85
+)
+_LAST: Final = FieldMatcher("last_name", ("exact", "edit_distance", "phonetic"), threshold=90)
+_TITLE: Final = FieldMatcher("title", ("acronym", "exact", "token_set"), threshold=50)
+_EMAIL: Final = FieldMatcher("email", ("exact",), threshold=100)
+_PHONE: Final = FieldMatcher("phone", ("phone_sections",), threshold=80)
+_PERSON_KEYS: Final = (
+    BlockingKey(("email",)),
+    BlockingKey(("first_name:initial", "last_name:metaphone", "company:substr:2:5")),
+    BlockingKey(("first_name:initial", "last_name:metaphone", "phone:phone_prefix")),
+    BlockingKey(("first_name:initial", "last_name:metaphone", "address.street:substr:1:6")),
+)
+_PERSON_LOGIC: Final = (
+    "(1 AND 2 AND 3 AND 4) OR (1 AND 2 AND 5) OR (1 AND 2 AND 6 AND 4) OR "
+    "(1 AND 2 AND 7 AND (8 OR 9 OR 6)) OR (1 AND 2 AND 7 AND 3) OR (1 AND 2 AND 3 AND 5) OR "
+    "(1 AND 2 AND 6)"
+)
+
+STANDARD_LEAD_RULE: Final = MatchingRule(
+    name="standard_lead",
+    matchers=(
+        _FIRST,
+        _LAST,
+        _TITLE,
+        FieldMatcher("company", ("acronym", "exact", "token_set"), threshold=70, aliases=("name",)),
+        _EMAIL,
+        _PHONE,
+        FieldMatcher(
+            "address.street", ("exact", "edit_distance"), threshold=80,
+            aliases=("mailing_address.street", "billing_address.street"),
+        ),
+        FieldMatcher(
+            "address.city", ("exact", "edit_distance"), threshold=85,
+            aliases=("mailing_address.city", "billing_address.city"),
+        ),
+        FieldMatcher(
+            "address.postal_code", ("exact",), threshold=100,
+            aliases=("mailing_address.postal_code", "billing_address.postal_code"),
+        ),
+    ),
+    logic=_PERSON_LOGIC,
+    blank_ignored_with="email",
+    blocking=_PERSON_KEYS,
+)  # fmt: skip
+"""Salesforce's standard lead matching rule: fuzzy first and last name (compared
+transposed too) with title, company, email, phone or mailing address, blanks ignored in the
+email clauses; match keys on email, and on first initial + Metaphone(last name) with
+company(2,5), phone prefix or street."""
+
+STANDARD_CONTACT_RULE: Final = attrs.evolve(
+    STANDARD_LEAD_RULE,
+    name="standard_contact",
+    matchers=tuple(
+        attrs.evolve(m, field=m.aliases[0], aliases=(m.field, *m.aliases[1:]))
+        if m.field.startswith("address.")
+        else m
+        for m in STANDARD_LEAD_RULE.matchers
+    ),
+    blocking=(
+        *_PERSON_KEYS[:3],
+        BlockingKey(
+            ("first_name:initial", "last_name:metaphone", "mailing_address.street:substr:1:6")
+        ),
+    ),
+)
+"""Salesforce's standard contact rule: the lead rule's equation over a contact's fields
+(mailing address); it reads a lead's address too, so leads and contacts cross-match."""
+
+STANDARD_ACCOUNT_RULE: Final = MatchingRule(
+    name="standard_account",
+    matchers=(
+        FieldMatcher("name", ("acronym", "exact", "token_set"), threshold=70, aliases=("company",)),
+        FieldMatcher(
+            "billing_address.street", ("exact", "edit_distance"), threshold=80,
+            aliases=("address.street",),
+        ),
+        FieldMatcher(
+            "billing_address.city", ("exact", "edit_distance"), threshold=85,
+            aliases=("address.city",),
+        ),
+        FieldMatcher(
+            "billing_address.postal_code", ("exact",), threshold=100,
+            aliases=("address.postal_code",),
+        ),
+        FieldMatcher("phone", ("phone_sections",), threshold=80),
+        FieldMatcher("website", ("exact",), threshold=100),
+    ),
+    logic="(1 AND 2) OR (1 AND 3 AND 4) OR (1 AND 5) OR (1 AND 6)",
+    blocking=(
+        BlockingKey(("name:substr:1:6", "billing_address.postal_code")),
+        BlockingKey(("name:substr:1:6", "billing_address.city")),
+        BlockingKey(("name:substr:1:6", "phone:phone_prefix")),
+        BlockingKey(("website",)),
+        BlockingKey(("name",)),
+    ),
+)  # fmt: skip
+"""Salesforce's standard account rule, approximated: a fuzzy account name with the billing
+street, city and postal code, the phone or the website."""
+
+EXACT_EMAIL_OR_PHONE: Final = MatchingRule(
+    name="exact_email_or_phone",
+    matchers=(
+        FieldMatcher("email", ("exact",), normalizer="email_domain"),
+        FieldMatcher("phone", ("exact",)),
+        FieldMatcher("mobile", ("exact",)),
+    ),
+    logic="1 OR 2 OR 3",
+    transpose_names=False,
+    blocking=(
+        BlockingKey(("email:email_domain",)),
+        BlockingKey(("phone",)),
+        BlockingKey(("mobile",)),
+    ),
+    key_cap=20,
+)
+"""Odoo's and Frappe's rule: the same email domain key (the whole address for free-mail
+providers, ``@domain`` otherwise) or the same E.164 phone or mobile; a key shared by more
+than 20 records is too common to count (Odoo's relevance guard)."""

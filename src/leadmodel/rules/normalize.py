@@ -1,0 +1,293 @@
+"""Normalisers for matching: pure functions from raw field values to comparable keys.
+
+Each is cached (names, companies and domains repeat across a table), and each is the one
+place its rule lives: matching rules, blocking keys and the duplicate index all call these.
+They accept ``None`` and return ``None`` (or an empty key) for blank input, so callers never
+special-case blanks.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+from typing import Final
+
+import jellyfish
+import phonenumbers
+from anyascii import anyascii
+from cleanco import prepare_default_terms
+from nicknames import NickNamer
+
+from leadmodel.domain.values import EmailAddress, PhoneNumber
+
+__all__ = [
+    "email_domain_key",
+    "free_email_domains",
+    "name_variants",
+    "normalize_city",
+    "normalize_company",
+    "normalize_email",
+    "normalize_person_name",
+    "normalize_postal_code",
+    "normalize_street",
+    "normalize_text",
+    "phone_sections",
+    "phonetic_key",
+]
+
+_CACHE: Final = 1 << 18
+_DROP: Final = re.compile(r"['’`.]")
+_SEPARATE: Final = re.compile(r"[^0-9a-z&]+")
+_NOT_LETTERS: Final = re.compile(r"[^a-z]+")
+_SPACES: Final = re.compile(r"\s+")
+
+
+@functools.cache
+def free_email_domains() -> frozenset[str]:
+    """The free-mail domains (and their common typos) shipped with leadmodel."""
+    text = resources.files("leadmodel").joinpath("_data/free_email_domains.txt").read_text("utf-8")
+    return frozenset(
+        line.strip().lower()
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+
+
+def normalize_email(email: EmailAddress | str | None) -> str | None:
+    """The normalised address (see :meth:`EmailAddress.parse`); ``None`` for blank or invalid."""
+    if email is None:
+        return None
+    if isinstance(email, EmailAddress):
+        return email.normalized
+    return _normalize_email_text(email)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _normalize_email_text(text: str) -> str | None:
+    try:
+        return EmailAddress.parse(text).normalized
+    except ValueError:
+        return None
+
+
+def email_domain_key(email: EmailAddress | str | None) -> str | None:
+    """The key under which email addresses count as the same organisation (Odoo's rule).
+
+    Company mail gives ``@domain`` (anyone at the same domain); free-mail providers give
+    the whole address (only the same mailbox).
+
+    >>> email_domain_key("Jane@Acme.com"), email_domain_key("jane.doe@gmail.com")
+    ('@acme.com', 'jane.doe@gmail.com')
+    """
+    normalized = normalize_email(email)
+    if normalized is None:
+        return None
+    domain = normalized.rpartition("@")[2]
+    if domain in free_email_domains():
+        return normalized
+    return "@" + domain
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def normalize_text(text: str | None) -> str | None:
+    """Transliterated, case-folded text with punctuation removed and spaces collapsed."""
+    if text is None:
+        return None
+    folded = _DROP.sub("", anyascii(text).casefold())
+    result = _SEPARATE.sub(" ", folded).strip()
+    return result or None
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def normalize_person_name(name: str | None) -> str | None:
+    """A person name for comparison: transliterated, case-folded, letters and single spaces.
+
+    >>> normalize_person_name("  Zoë O'Brien-Smith ")
+    'zoe obrien smith'
+    """
+    if name is None:
+        return None
+    folded = _DROP.sub("", anyascii(name).casefold())
+    result = _NOT_LETTERS.sub(" ", folded).strip()
+    return result or None
+
+
+@functools.cache
+def _legal_terms() -> tuple[frozenset[tuple[str, ...]], int]:
+    terms = frozenset(tuple(words) for _, words in prepare_default_terms())
+    return terms, max(len(t) for t in terms)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def normalize_company(name: str | None) -> str | None:
+    """A company name for comparison, with legal forms removed in many languages.
+
+    Transliterates, case-folds, drops punctuation, a leading "the" and trailing legal
+    suffixes (Inc, Corp, LLC, Ltd, GmbH, S.A., SARL, B.V. … from cleanco's term list,
+    repeatedly, so "Acme Holdings GmbH & Co. KG" loses "GmbH & Co KG").
+
+    >>> [normalize_company(n) for n in ("The Acme Corp.", "ACME, Inc", "Société Générale S.A.")]
+    ['acme', 'acme', 'societe generale']
+    """
+    if name is None:
+        return None
+    folded = _DROP.sub("", anyascii(name).casefold()).replace("&", " & ")
+    tokens = _SEPARATE.sub(" ", folded).split()
+    if len(tokens) > 1 and tokens[0] == "the":
+        tokens = tokens[1:]
+    terms, longest = _legal_terms()
+    stripped = True
+    while stripped and len(tokens) > 1:
+        stripped = False
+        for size in range(min(longest, len(tokens) - 1), 0, -1):
+            if tuple(tokens[-size:]) in terms:
+                tokens = tokens[:-size]
+                stripped = True
+                break
+    return " ".join(tokens) or None
+
+
+_STREET_WORDS: Final = {
+    "street": "st",
+    "str": "st",
+    "avenue": "ave",
+    "av": "ave",
+    "road": "rd",
+    "boulevard": "blvd",
+    "drive": "dr",
+    "lane": "ln",
+    "court": "ct",
+    "place": "pl",
+    "square": "sq",
+    "highway": "hwy",
+    "parkway": "pkwy",
+    "terrace": "ter",
+    "suite": "ste",
+    "apartment": "apt",
+    "building": "bldg",
+    "floor": "fl",
+    "north": "n",
+    "south": "s",
+    "east": "e",
+    "west": "w",
+    "northeast": "ne",
+    "northwest": "nw",
+    "southeast": "se",
+    "southwest": "sw",
+    "first": "1st",
+    "second": "2nd",
+    "third": "3rd",
+    "strasse": "str",
+    "straße": "str",
+}
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def normalize_street(street: str | None) -> str | None:
+    """A street line for comparison: common words abbreviated (Street → st, Suite → ste).
+
+    >>> normalize_street("123 North Main Street, Suite 4")
+    '123 n main st ste 4'
+    """
+    text = normalize_text(street)
+    if text is None:
+        return None
+    return " ".join(_STREET_WORDS.get(word, word) for word in text.split())
+
+
+def normalize_city(city: str | None) -> str | None:
+    """A city name for comparison ("Saint"/"St." folded to "st").
+
+    >>> normalize_city("St. Louis") == normalize_city("Saint Louis")
+    True
+    """
+    text = normalize_text(city)
+    if text is None:
+        return None
+    words = ["st" if word in ("saint", "ste", "sainte") else word for word in text.split()]
+    return " ".join(words)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def normalize_postal_code(code: str | None) -> str | None:
+    """A postal code without spaces or dashes, upper-case; a 9-digit US ZIP+4 keeps its ZIP.
+
+    >>> normalize_postal_code("sw1a 1aa"), normalize_postal_code("94105-1234")
+    ('SW1A1AA', '94105')
+    """
+    if code is None:
+        return None
+    compact = re.sub(r"[\s\-]", "", anyascii(code)).upper()
+    if len(compact) == 9 and compact.isdigit():
+        return compact[:5]
+    return compact or None
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def phonetic_key(text: str | None) -> str | None:
+    """A Metaphone code of a (person) name, for "sounds like" matching and blocking.
+
+    >>> phonetic_key("Smith") == phonetic_key("Smyth")
+    True
+    """
+    normalized = normalize_person_name(text)
+    if normalized is None:
+        return None
+    return jellyfish.metaphone(normalized.replace(" ", "")) or None
+
+
+@functools.cache
+def _namer() -> NickNamer:
+    return NickNamer()
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def name_variants(first_name: str | None) -> frozenset[str]:
+    """The name itself, the names it is a nickname of, and its own nicknames.
+
+    From the ``nicknames`` dataset, so Bob ≈ Robert and Jon ≈ Jonathan but Raj and Rajesh
+    are different names (as in Salesforce's Name Variant method).
+
+    >>> "robert" in name_variants("Bob"), "rajesh" in name_variants("Raj")
+    (True, False)
+    """
+    normalized = normalize_person_name(first_name)
+    if normalized is None:
+        return frozenset()
+    namer = _namer()
+    variants = {normalized}
+    variants.update(namer.canonicals_of(normalized))
+    variants.update(namer.nicknames_of(normalized))
+    return frozenset(variants)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _sections(e164: str) -> tuple[str, str, str, str]:
+    digits = e164.lstrip("+")
+    for size in (1, 2, 3):
+        if int(digits[:size]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            break
+    country, national = digits[:size], digits[size:]
+    line, rest = national[-4:], national[:-4]
+    exchange, area = rest[-3:], rest[:-3]
+    return country, area, exchange, line
+
+
+def phone_sections(phone: PhoneNumber | str | None) -> tuple[str, str, str, str] | None:
+    """A phone number as (country code, area code, exchange, line), Salesforce's sections.
+
+    Takes a :class:`PhoneNumber` or an E.164 string. The line is the last four digits
+    and the exchange the three before; the rest of the
+    national number is the area code (exact for North American numbers, an approximation
+    elsewhere, which is why Salesforce recommends this method for North American data).
+
+    >>> phone_sections(PhoneNumber.parse("+1 415 555 1234"))
+    ('1', '415', '555', '1234')
+    """
+    if phone is None:
+        return None
+    e164 = phone.e164 if isinstance(phone, PhoneNumber) else phone
+    if not e164.startswith("+") or not e164[1:].isdigit() or len(e164) < 4:
+        return None
+    return _sections(e164)
