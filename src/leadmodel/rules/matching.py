@@ -73,10 +73,13 @@ def _initials(a: str, b: str) -> float:
 
 
 def _name_variant(a: str, b: str) -> float:
+    # The same name, a nickname of the other, or two nicknames of one name (Bob ≈ Rob).
     if a == b:
         return 100.0
     variants_a, variants_b = norm.name_variants(a), norm.name_variants(b)
     if b in variants_a or a in variants_b:
+        return 100.0
+    if norm.canonical_names(a) & norm.canonical_names(b):
         return 100.0
     return 0.0
 
@@ -558,23 +561,20 @@ def _getter(path: str) -> Callable[[Any], object]:
 
 
 _ABSENT: Final = object()
+_MAX_READ: Final = 2_000
 
 
 def _field_reader(matcher: FieldMatcher) -> Callable[[Any], object]:
     getters = [_getter(path) for path in (matcher.field, *matcher.aliases)]
-    if len(getters) == 1:
-        only = getters[0]
-
-        def read_one(record: Any) -> object:
-            value = only(record)
-            return None if value is _ABSENT else value
-
-        return read_one
 
     def read(record: Any) -> object:
         for get in getters:
             value = get(record)
             if value is not _ABSENT and value is not None:
+                # Raw text is cut before normalising, so hostile 10 MB values neither
+                # cost time nor fill the normalisers' caches.
+                if isinstance(value, str) and len(value) > _MAX_READ:
+                    return value[:_MAX_READ]
                 return value
         return None
 
@@ -601,6 +601,8 @@ def record_id(record: object) -> str:
 
 
 Prepared = tuple[str | None, ...]
+MAX_COMPARED: Final = 500
+"""Values are compared on at most this many (normalised) characters."""
 
 
 class CompiledRule:
@@ -665,11 +667,18 @@ class CompiledRule:
     # -- preparing records ---------------------------------------------------------------
 
     def prepare(self, record: object) -> Prepared:
-        """The normalised value of every matcher's field for *record* (``None`` = blank)."""
-        return tuple(
-            normalize(read(record))
-            for read, normalize in zip(self._readers, self._normalizers, strict=True)
-        )
+        """The normalised value of every matcher's field for *record* (``None`` = blank).
+
+        Values are compared on their first 500 characters, so a hostile 10 MB value costs
+        no more than a long one.
+        """
+        values = []
+        for read, normalize in zip(self._readers, self._normalizers, strict=True):
+            value = normalize(read(record))
+            if value is not None and len(value) > MAX_COMPARED:
+                value = value[:MAX_COMPARED]
+            values.append(value)
+        return tuple(values)
 
     def keys(self, record: object) -> tuple[str, ...]:
         """The blocking keys of *record*, each prefixed with the rule name and key number."""
@@ -849,11 +858,13 @@ _LAST: Final = FieldMatcher("last_name", ("exact", "edit_distance", "phonetic"),
 _TITLE: Final = FieldMatcher("title", ("acronym", "exact", "token_set"), threshold=50)
 _EMAIL: Final = FieldMatcher("email", ("exact",), threshold=100)
 _PHONE: Final = FieldMatcher("phone", ("phone_sections",), threshold=80)
+# Salesforce's match keys start with the first initial; ours leave it out, so nicknames
+# with another initial (Bob and Robert, Peggy and Margaret) still meet for comparison.
 _PERSON_KEYS: Final = (
     BlockingKey(("email",)),
-    BlockingKey(("first_name:initial", "last_name:metaphone", "company:substr:2:5")),
-    BlockingKey(("first_name:initial", "last_name:metaphone", "phone:phone_prefix")),
-    BlockingKey(("first_name:initial", "last_name:metaphone", "address.street:substr:1:6")),
+    BlockingKey(("last_name:metaphone", "company:substr:2:5")),
+    BlockingKey(("last_name:metaphone", "phone:phone_prefix")),
+    BlockingKey(("last_name:metaphone", "address.street:substr:1:6")),
 )
 _PERSON_LOGIC: Final = (
     "(1 AND 2 AND 3 AND 4) OR (1 AND 2 AND 5) OR (1 AND 2 AND 6 AND 4) OR "
@@ -889,8 +900,8 @@ STANDARD_LEAD_RULE: Final = MatchingRule(
 )  # fmt: skip
 """Salesforce's standard lead matching rule: fuzzy first and last name (compared
 transposed too) with title, company, email, phone or mailing address, blanks ignored in the
-email clauses; match keys on email, and on first initial + Metaphone(last name) with
-company(2,5), phone prefix or street."""
+email clauses; match keys on email, and on Metaphone(last name) with company(2,5), phone
+prefix or street."""
 
 STANDARD_CONTACT_RULE: Final = attrs.evolve(
     STANDARD_LEAD_RULE,
@@ -903,9 +914,7 @@ STANDARD_CONTACT_RULE: Final = attrs.evolve(
     ),
     blocking=(
         *_PERSON_KEYS[:3],
-        BlockingKey(
-            ("first_name:initial", "last_name:metaphone", "mailing_address.street:substr:1:6")
-        ),
+        BlockingKey(("last_name:metaphone", "mailing_address.street:substr:1:6")),
     ),
 )
 """Salesforce's standard contact rule: the lead rule's equation over a contact's fields

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from importlib import resources
 from typing import Final
 
@@ -22,6 +23,7 @@ from nicknames import NickNamer
 from leadmodel.domain.values import EmailAddress, PhoneNumber
 
 __all__ = [
+    "canonical_names",
     "email_domain_key",
     "free_email_domains",
     "name_variants",
@@ -41,6 +43,14 @@ _DROP: Final = re.compile(r"['’`.]")
 _SEPARATE: Final = re.compile(r"[^0-9a-z&]+")
 _NOT_LETTERS: Final = re.compile(r"[^a-z]+")
 _SPACES: Final = re.compile(r"\s+")
+
+
+def _ascii(text: str) -> str:
+    """Transliterate to ASCII, dropping symbols and emoji (which anyascii would spell out)."""
+    if text.isascii():
+        return text
+    kept = "".join(c for c in text if unicodedata.category(c)[0] != "S")
+    return anyascii(kept)
 
 
 @functools.cache
@@ -94,7 +104,7 @@ def normalize_text(text: str | None) -> str | None:
     """Transliterated, case-folded text with punctuation removed and spaces collapsed."""
     if text is None:
         return None
-    folded = _DROP.sub("", anyascii(text).casefold())
+    folded = _DROP.sub("", _ascii(text).casefold())
     result = _SEPARATE.sub(" ", folded).strip()
     return result or None
 
@@ -108,7 +118,7 @@ def normalize_person_name(name: str | None) -> str | None:
     """
     if name is None:
         return None
-    folded = _DROP.sub("", anyascii(name).casefold())
+    folded = _DROP.sub("", _ascii(name).casefold())
     result = _NOT_LETTERS.sub(" ", folded).strip()
     return result or None
 
@@ -132,7 +142,7 @@ def normalize_company(name: str | None) -> str | None:
     """
     if name is None:
         return None
-    folded = _DROP.sub("", anyascii(name).casefold()).replace("&", " & ")
+    folded = _DROP.sub("", _ascii(name).casefold()).replace("&", " & ")
     tokens = _SEPARATE.sub(" ", folded).split()
     if len(tokens) > 1 and tokens[0] == "the":
         tokens = tokens[1:]
@@ -218,7 +228,7 @@ def normalize_postal_code(code: str | None) -> str | None:
     """
     if code is None:
         return None
-    compact = re.sub(r"[\s\-]", "", anyascii(code)).upper()
+    compact = re.sub(r"[\s\-]", "", _ascii(code)).upper()
     if len(compact) == 9 and compact.isdigit():
         return compact[:5]
     return compact or None
@@ -260,6 +270,19 @@ def name_variants(first_name: str | None) -> frozenset[str]:
     variants.update(namer.canonicals_of(normalized))
     variants.update(namer.nicknames_of(normalized))
     return frozenset(variants)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def canonical_names(first_name: str | None) -> frozenset[str]:
+    """The formal names *first_name* is a nickname of (``{"robert"}`` for "Bob").
+
+    >>> "robert" in canonical_names("Bob"), "robert" in canonical_names("Rob")
+    (True, True)
+    """
+    normalized = normalize_person_name(first_name)
+    if normalized is None:
+        return frozenset()
+    return frozenset(_namer().canonicals_of(normalized))
 
 
 @functools.lru_cache(maxsize=_CACHE)
