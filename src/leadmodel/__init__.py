@@ -58,6 +58,15 @@ from leadmodel.rules.matching import (
     MatchResult,
     compare,
 )
+from leadmodel.rules.merge import (
+    DEFAULT_SURVIVORSHIP,
+    FieldProvenance,
+    MergeResult,
+    Reparent,
+    Survivorship,
+    merge,
+    unmerge,
+)
 from leadmodel.serialization import from_dict, from_json, to_dict, to_json
 
 __all__ = [
@@ -65,6 +74,7 @@ __all__ = [
     "CONTACT_SCHEMA",
     "DEFAULT_LEAD_PROCESS",
     "DEFAULT_OPPORTUNITY_PROCESS",
+    "DEFAULT_SURVIVORSHIP",
     "EXACT_EMAIL_OR_PHONE",
     "LEAD_SCHEMA",
     "OPPORTUNITY_SCHEMA",
@@ -90,6 +100,7 @@ __all__ = [
     "FieldDef",
     "FieldError",
     "FieldMatcher",
+    "FieldProvenance",
     "FieldScore",
     "FieldType",
     "FieldValues",
@@ -105,6 +116,7 @@ __all__ = [
     "MatchEdge",
     "MatchResult",
     "MatchingRule",
+    "MergeResult",
     "Money",
     "Notification",
     "Opportunity",
@@ -113,7 +125,9 @@ __all__ = [
     "PhoneNumber",
     "RecordExists",
     "RecordNotFound",
+    "Reparent",
     "Scalar",
+    "Survivorship",
     "Transition",
     "TransitionError",
     "ValidationError",
@@ -122,10 +136,12 @@ __all__ = [
     "find_duplicates",
     "from_dict",
     "from_json",
+    "merge",
     "regress",
     "to_dict",
     "to_json",
     "transition",
+    "unmerge",
     "update",
 ]
 

@@ -361,7 +361,10 @@ def configure_converter(conv: cattrs.Converter) -> None:
         lambda cls: cls in _SELF_CHECKING_ENTITIES, _entity_structure_factory
     )
     conv.register_unstructure_hook_factory(_is_document, _document_unstructure_factory)
-    conv.register_structure_hook_factory(_is_document, _document_structure_factory)
+    conv.register_structure_hook_factory(_is_document_to_structure, _document_structure_factory)
+    conv.register_structure_hook_factory(
+        lambda cls: cls is _merge_result(), _merge_result_structure_factory
+    )
     conv.register_unstructure_hook_factory(_is_optional, _optional_unstructure_factory)
 
 
@@ -370,15 +373,56 @@ FORMAT_VERSION: Final = 1
 
 
 def _is_document(cls: Any) -> bool:
-    return isinstance(cls, type) and cls in _documents()
+    origin = typing.get_origin(cls) or cls
+    return isinstance(origin, type) and origin in _documents()
 
 
+def _is_document_to_structure(cls: Any) -> bool:
+    # The bare generic MergeResult is left to the kind-dispatching hook below.
+    return _is_document(cls) and cls is not _merge_result()
+
+
+# Rules import this module's callers, so the rule classes are looked up lazily.
 @functools.cache
 def _documents() -> frozenset[type]:
     from leadmodel.rules.dedupe import DuplicateGroup, MatchEdge
     from leadmodel.rules.matching import MatchingRule, MatchResult
+    from leadmodel.rules.merge import MergeResult
 
-    return frozenset({MatchingRule, MatchResult, MatchEdge, DuplicateGroup})
+    return frozenset({MatchingRule, MatchResult, MatchEdge, DuplicateGroup, MergeResult})
+
+
+@functools.cache
+def _merge_result() -> type:
+    from leadmodel.rules.merge import MergeResult
+
+    return MergeResult
+
+
+_MERGE_KINDS: Final[dict[str, type]] = {
+    "lead": Lead,
+    "contact": Contact,
+    "account": Account,
+    "opportunity": Opportunity,
+}
+
+
+def _merge_result_structure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    # MergeResult is generic over the entity; its "kind" says which entity to build.
+    def structure(data: Any, _: Any) -> Any:
+        if not isinstance(data, dict):
+            raise _type_error("an object", data)
+        kind = data.get("kind")
+        entity = _MERGE_KINDS.get(kind) if isinstance(kind, str) else None
+        if entity is None:
+            raise ValidationError(
+                "MergeResult",
+                [FieldError("kind", "invalid", f"must be one of {', '.join(_MERGE_KINDS)}")],
+            )
+        concrete = cls[entity]
+        return conv.get_structure_hook(concrete)(data, concrete)
+
+    return structure
 
 
 def _document_unstructure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any], Any]:
@@ -386,6 +430,17 @@ def _document_unstructure_factory(cls: Any, conv: cattrs.Converter) -> Callable[
 
     def unstructure(value: Any) -> Any:
         return {"format": FORMAT_VERSION, **base(value)}
+
+    if typing.get_origin(cls) is None and getattr(cls, "__parameters__", None):
+        # A generic result (MergeResult) unstructured from its runtime value: its
+        # entity fields follow the value's own type.
+        def unstructure_generic(value: Any) -> Any:
+            return {
+                "format": FORMAT_VERSION,
+                **{f.name: conv.unstructure(getattr(value, f.name)) for f in attrs.fields(cls)},
+            }
+
+        return unstructure_generic
 
     return unstructure
 
