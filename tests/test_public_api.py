@@ -22,6 +22,10 @@ PUBLIC_MODULES = [
     "leadmodel.domain.activity",
     "leadmodel.domain.events",
     "leadmodel.domain.changes",
+    "leadmodel.rules.normalize",
+    "leadmodel.rules.matching",
+    "leadmodel.rules.dedupe",
+    "leadmodel.rules.merge",
 ]
 
 
