@@ -11,7 +11,6 @@ from leadmodel import (
     Address,
     ConversionRecord,
     ConvertedLeadError,
-    EmailAddress,
     Lead,
     LifecycleStage,
     MergeResult,
@@ -91,10 +90,16 @@ class TestMerge:
         result = merge(
             [
                 lead("L1", address=Address(city="Paris")),
-                lead("L2", days=1, address=Address(street="1 rue de Rivoli", city="Paris", country="France")),
+                lead(
+                    "L2",
+                    days=1,
+                    address=Address(street="1 rue de Rivoli", city="Paris", country="France"),
+                ),
             ]
         )
-        assert result.survivor.address == Address(street="1 rue de Rivoli", city="Paris", country="France")
+        assert result.survivor.address == Address(
+            street="1 rue de Rivoli", city="Paris", country="France"
+        )
 
     def test_strategies_can_be_changed_per_field(self):
         result = merge(
@@ -119,7 +124,10 @@ class TestMerge:
 
     def test_custom_fields_merge_key_by_key(self):
         result = merge(
-            [lead("L1", custom={"visits": 3}), lead("L2", days=1, custom={"visits": 9, "tier": "Gold"})]
+            [
+                lead("L1", custom={"visits": 3}),
+                lead("L2", days=1, custom={"visits": 9, "tier": "Gold"}),
+            ]
         )
         assert dict(result.survivor.custom) == {"visits": 3, "tier": "Gold"}
         assert result.discarded_values("custom.visits") == {"L2": 9}
@@ -197,7 +205,9 @@ record_lists = st.one_of(
 
 def _value_survives(result, record, field, value):
     survivor = result.survivor
-    merged = survivor.custom.get(field[7:]) if field.startswith("custom.") else getattr(survivor, field)
+    merged = (
+        survivor.custom.get(field[7:]) if field.startswith("custom.") else getattr(survivor, field)
+    )
     if merged == value:
         return True
     if isinstance(merged, frozenset) and value <= merged:

@@ -15,7 +15,7 @@ Comparison methods return 0–100 and work on normalised values (see
 
 from __future__ import annotations
 
-import functools
+import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Literal
@@ -533,11 +533,23 @@ class MatchResult:
 # -- compiled rules ----------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=256)
-def _fields_of(cls: Any) -> frozenset[str]:
-    if attrs.has(cls):
-        return frozenset(f.name for f in attrs.fields(cls))
-    return frozenset(name for name in dir(cls) if not name.startswith("_"))
+_MAPPING: Final = frozenset({"<mapping>"})
+_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def _fields_of(cls: type) -> frozenset[str]:
+    """The readable fields of *cls* (attrs fields only), or ``_MAPPING`` for mappings."""
+    found = _FIELDS.get(cls)
+    if found is None:
+        if issubclass(cls, Mapping):
+            found = _MAPPING
+        elif attrs.has(cls):
+            found = frozenset(f.name for f in attrs.fields(cls))
+        else:
+            found = frozenset(name for name in dir(cls) if not name.startswith("_"))
+        if len(_FIELDS) < 1024:
+            _FIELDS[cls] = found
+    return found
 
 
 def _getter(path: str) -> Callable[[Any], object]:
@@ -548,9 +560,14 @@ def _getter(path: str) -> Callable[[Any], object]:
         for part in parts:
             if value is None:
                 return None
-            if isinstance(value, Mapping):
+            cls = value.__class__
+            if cls is dict:
                 value = value.get(part)
-            elif part in _fields_of(value.__class__):
+                continue
+            fields = _fields_of(cls)
+            if fields is _MAPPING:
+                value = value.get(part)
+            elif part in fields:
                 # Fields only: a property such as Contact.name is not the company name.
                 value = getattr(value, part)
             else:
@@ -564,21 +581,65 @@ _ABSENT: Final = object()
 _MAX_READ: Final = 2_000
 
 
-def _field_reader(matcher: FieldMatcher) -> Callable[[Any], object]:
-    getters = [_getter(path) for path in (matcher.field, *matcher.aliases)]
+def _entity_accessor(cls: type, path: str) -> Callable[[Any], object] | None:
+    """A fast reader of *path* on instances of the attrs class *cls*.
+
+    ``None`` when the class has no such field (the path is absent on it).
+    """
+    first, _, rest = path.partition(".")
+    if first not in _fields_of(cls):
+        return None
+    top = operator.attrgetter(first)
+    if not rest:
+        return top
+    nested = _getter(rest)
 
     def read(record: Any) -> object:
-        for get in getters:
-            value = get(record)
-            if value is not _ABSENT and value is not None:
+        value = top(record)
+        if value is None:
+            return None
+        found = nested(value)
+        return None if found is _ABSENT else found
+
+    return read
+
+
+def _field_reader(matcher: FieldMatcher) -> Callable[[Any], object]:
+    paths = (matcher.field, *matcher.aliases)
+    getters = [_getter(path) for path in paths]
+    # Per attrs class, the accessors of the paths it has, resolved once.
+    by_class: dict[type, tuple[Callable[[Any], object], ...]] = {}
+
+    def read(record: Any) -> object:
+        cls = record.__class__
+        accessors = by_class.get(cls)
+        if accessors is None:
+            if cls is dict or not attrs.has(cls):
+                accessors = ()
+            else:
+                found = [_entity_accessor(cls, path) for path in paths]
+                accessors = tuple(a for a in found if a is not None) or (_none,)
+                if len(by_class) < 64:
+                    by_class[cls] = accessors
+        values = (
+            (a(record) for a in accessors)
+            if accessors
+            else (None if (v := get(record)) is _ABSENT else v for get in getters)
+        )
+        for value in values:
+            if value is not None:
                 # Raw text is cut before normalising, so hostile 10 MB values neither
                 # cost time nor fill the normalisers' caches.
-                if isinstance(value, str) and len(value) > _MAX_READ:
+                if value.__class__ is str and len(value) > _MAX_READ:
                     return value[:_MAX_READ]
                 return value
         return None
 
     return read
+
+
+def _none(_: object) -> None:
+    return None
 
 
 def record_id(record: object) -> str:
@@ -587,7 +648,11 @@ def record_id(record: object) -> str:
     Raises:
         ValidationError: the record has no string id.
     """
-    value = record.get("id") if isinstance(record, Mapping) else getattr(record, "id", None)
+    cls = record.__class__
+    if cls is dict or (not attrs.has(cls) and isinstance(record, Mapping)):
+        value = record.get("id")  # type: ignore[attr-defined]
+    else:
+        value = getattr(record, "id", None)
     if not isinstance(value, str) or not value:
         raise ValidationError(
             "record",
@@ -620,6 +685,7 @@ class CompiledRule:
         "_last",
         "_normalizers",
         "_readers",
+        "_required",
         "_thresholds",
         "rule",
     )
@@ -656,12 +722,13 @@ class CompiledRule:
             for clause in rule.clauses
         )
         names = [m.field.rpartition(".")[2] for m in matchers]
+        self._required = tuple(sorted(frozenset.intersection(*rule.clauses)))
         self._first = names.index("first_name") if "first_name" in names else None
         self._last = names.index("last_name") if "last_name" in names else None
         if not rule.transpose_names:
             self._first = self._last = None
         self._key_parts = tuple(
-            tuple(_key_part(part) for part in key.parts) for key in rule.blocking
+            tuple(_key_part(part, matchers) for part in key.parts) for key in rule.blocking
         )
 
     # -- preparing records ---------------------------------------------------------------
@@ -682,18 +749,24 @@ class CompiledRule:
 
     def keys(self, record: object) -> tuple[str, ...]:
         """The blocking keys of *record*, each prefixed with the rule name and key number."""
+        return self.prepare_keyed(record)[1]
+
+    def prepare_keyed(self, record: object) -> tuple[Prepared, tuple[str, ...]]:
+        """:meth:`prepare` and :meth:`keys` at once, reading each field once."""
+        prepared = self.prepare(record)
         keys = []
         name = self.rule.name
         for number, parts in enumerate(self._key_parts, start=1):
             values = []
-            for part in parts:
-                value = part(record)
+            for index, read, transform in parts:
+                raw = prepared[index] if index is not None else read(record)
+                value = transform(raw) if raw else None
                 if not value:
                     break
                 values.append(value)
             else:
                 keys.append(f"{name}#{number}:{'|'.join(values)}")
-        return tuple(keys)
+        return prepared, tuple(keys)
 
     # -- comparing -----------------------------------------------------------------------
 
@@ -737,6 +810,30 @@ class CompiledRule:
         swapped = list(b)
         swapped[first], swapped[last] = b[last], b[first]
         return tuple(swapped)
+
+    def _passes_required(self, a: Prepared, b: Prepared) -> bool:
+        """False when a field every clause needs is compared and falls short."""
+        for i in self._required:
+            x, y = a[i], b[i]
+            if x is None or y is None or x == y:
+                continue
+            threshold = self._thresholds[i]
+            if all(method(x, y) < threshold for _, method in self._comparators[i]):
+                return False
+        return True
+
+    def match_prepared(self, a: Prepared, b: Prepared) -> MatchResult | None:
+        """The result when two prepared records match, else ``None`` (a faster test).
+
+        Fields that every clause needs (first and last name in the standard rules) are
+        checked first, so most non-matching pairs cost one or two comparisons.
+        """
+        if self._required and not self._passes_required(a, b):
+            swapped = self._transposed(b)
+            if swapped is None or not self._passes_required(a, swapped):
+                return None
+        result = self.compare_prepared(a, b)
+        return result if result.is_match else None
 
     def compare_prepared(self, a: Prepared, b: Prepared) -> MatchResult:
         """Compare two prepared records (see :meth:`prepare`)."""
@@ -783,41 +880,60 @@ class CompiledRule:
         return self.compare_prepared(self.prepare(a), self.prepare(b))
 
 
-def _key_part(spec: str) -> Callable[[object], str | None]:
+def _domain_key_of_normalized(email: str) -> str | None:
+    domain = email.rpartition("@")[2]
+    return email if domain in norm.free_email_domains() else "@" + domain
+
+
+def _phone_prefix(e164: str) -> str | None:
+    sections = norm.phone_sections(e164)
+    return (sections[1] + sections[2]) or None if sections else None
+
+
+def _substring(start: int, end: int) -> Callable[[str], str | None]:
+    def cut(value: str) -> str | None:
+        return value.replace(" ", "")[start:end] or None
+
+    return cut
+
+
+_KEY_NORMALIZER: Final = {"phone_prefix": "phone", "email_domain": "email"}
+
+
+def _key_part(
+    spec: str, matchers: Sequence[FieldMatcher]
+) -> tuple[int | None, Callable[[Any], str | None], Callable[[str], str | None]]:
+    """How to compute one part of a key.
+
+    From a matcher's prepared value when a matcher reads the same field the same way, else
+    by reading the record; then a transform.
+    """
     pieces = spec.split(":")
-    path, transform = pieces[0], (pieces[1] if len(pieces) > 1 else "value")
-    matcher = FieldMatcher(path)
-    read, normalize = _field_reader(matcher), NORMALIZERS[matcher.normalizer_name]
-    if transform == "value":
-        return lambda record: normalize(read(record))
-    if transform == "initial":
+    path, transform_name = pieces[0], (pieces[1] if len(pieces) > 1 else "value")
+    wanted = _KEY_NORMALIZER.get(transform_name) or FieldMatcher(path).normalizer_name
+    index = next(
+        (i for i, m in enumerate(matchers) if m.field == path and m.normalizer_name == wanted),
+        None,
+    )
+    reader, normalizer = _field_reader(FieldMatcher(path)), NORMALIZERS[wanted]
 
-        def initial(record: object) -> str | None:
-            value = normalize(read(record))
-            return value[0] if value else None
+    def read(record: Any) -> str | None:
+        return normalizer(reader(record))
 
-        return initial
-    if transform == "metaphone":
-        return lambda record: norm.phonetic_key(normalize(read(record)))
-    if transform == "email_domain":
-        return lambda record: _email_domain(read(record))
-    if transform == "substr":
-        start, end = int(pieces[2]) - 1, int(pieces[3])
-
-        def substring(record: object) -> str | None:
-            value = normalize(read(record))
-            return value.replace(" ", "")[start:end] or None if value else None
-
-        return substring
-
-    def phone_prefix(record: object) -> str | None:
-        value = _phone(read(record))
-        if value is None:
-            return None
-        _, area, exchange, _ = norm.phone_sections(value) or ("", "", "", "")
-        return (area + exchange) or None
-
-    return phone_prefix
+    transform: Callable[[str], str | None]
+    if transform_name == "initial":
+        transform = operator.itemgetter(0)
+    elif transform_name == "metaphone":
+        transform = norm.phonetic_key
+    elif transform_name == "substr":
+        transform = _substring(int(pieces[2]) - 1, int(pieces[3]))
+    elif transform_name == "phone_prefix":
+        transform = _phone_prefix
+    elif transform_name == "email_domain":
+        transform = _domain_key_of_normalized
+    else:
+        transform = str
+    return index, read, transform
 
 
 def compare(a: object, b: object, rule: MatchingRule | CompiledRule) -> MatchResult:
@@ -854,15 +970,20 @@ def compare(a: object, b: object, rule: MatchingRule | CompiledRule) -> MatchRes
 _FIRST: Final = FieldMatcher(
     "first_name", ("exact", "initials", "jaro_winkler", "name_variant"), threshold=85
 )
-_LAST: Final = FieldMatcher("last_name", ("exact", "edit_distance", "phonetic"), threshold=90)
+_LAST: Final = FieldMatcher(
+    "last_name", ("exact", "edit_distance", "jaro_winkler", "phonetic"), threshold=90
+)
 _TITLE: Final = FieldMatcher("title", ("acronym", "exact", "token_set"), threshold=50)
 _EMAIL: Final = FieldMatcher("email", ("exact",), threshold=100)
 _PHONE: Final = FieldMatcher("phone", ("phone_sections",), threshold=80)
 # Salesforce's match keys start with the first initial; ours leave it out, so nicknames
-# with another initial (Bob and Robert, Peggy and Margaret) still meet for comparison.
+# with another initial (Bob and Robert, Peggy and Margaret) still meet for comparison, and
+# use the whole normalised company rather than Company(2,5), whose blocks grow with the
+# table (every "Acme …" company shares "cme"); the exact phone is a key of its own.
 _PERSON_KEYS: Final = (
     BlockingKey(("email",)),
-    BlockingKey(("last_name:metaphone", "company:substr:2:5")),
+    BlockingKey(("phone",)),
+    BlockingKey(("last_name:metaphone", "company")),
     BlockingKey(("last_name:metaphone", "phone:phone_prefix")),
     BlockingKey(("last_name:metaphone", "address.street:substr:1:6")),
 )
@@ -878,7 +999,9 @@ STANDARD_LEAD_RULE: Final = MatchingRule(
         _FIRST,
         _LAST,
         _TITLE,
-        FieldMatcher("company", ("acronym", "exact", "token_set"), threshold=70, aliases=("name",)),
+        FieldMatcher(
+            "company", ("acronym", "exact", "edit_distance"), threshold=70, aliases=("name",)
+        ),
         _EMAIL,
         _PHONE,
         FieldMatcher(
@@ -900,8 +1023,8 @@ STANDARD_LEAD_RULE: Final = MatchingRule(
 )  # fmt: skip
 """Salesforce's standard lead matching rule: fuzzy first and last name (compared
 transposed too) with title, company, email, phone or mailing address, blanks ignored in the
-email clauses; match keys on email, and on Metaphone(last name) with company(2,5), phone
-prefix or street."""
+email clauses; match keys on email, phone, and on Metaphone(last name) with the company,
+the phone prefix or the street."""
 
 STANDARD_CONTACT_RULE: Final = attrs.evolve(
     STANDARD_LEAD_RULE,
@@ -913,7 +1036,7 @@ STANDARD_CONTACT_RULE: Final = attrs.evolve(
         for m in STANDARD_LEAD_RULE.matchers
     ),
     blocking=(
-        *_PERSON_KEYS[:3],
+        *_PERSON_KEYS[:4],
         BlockingKey(("last_name:metaphone", "mailing_address.street:substr:1:6")),
     ),
 )
