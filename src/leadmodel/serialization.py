@@ -360,6 +360,8 @@ def configure_converter(conv: cattrs.Converter) -> None:
     conv.register_structure_hook_factory(
         lambda cls: cls in _SELF_CHECKING_ENTITIES, _entity_structure_factory
     )
+    conv.register_structure_hook_func(_is_criterion, _structure_criterion)
+    conv.register_unstructure_hook_func(_is_criterion, _unstructure_criterion)
     conv.register_unstructure_hook_factory(_is_document, _document_unstructure_factory)
     conv.register_structure_hook_factory(_is_document_to_structure, _document_structure_factory)
     conv.register_structure_hook_factory(
@@ -469,6 +471,77 @@ def _document_structure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[A
     return structure
 
 
+_CRITERION_KEYS: Final = {
+    "condition": frozenset({"kind", "field", "op", "value"}),
+    "all": frozenset({"kind", "items"}),
+    "any": frozenset({"kind", "items"}),
+    "not": frozenset({"kind", "item"}),
+}
+
+
+def _unstructure_criterion(criterion: Any) -> dict[str, Any]:
+    from leadmodel.rules import criteria
+
+    if isinstance(criterion, criteria.Condition):
+        value = criterion.value
+        encoded = (
+            [_unstructure_scalar(v) for v in value]
+            if isinstance(value, tuple)
+            else _unstructure_scalar(value)
+        )
+        return {"kind": "condition", "field": criterion.field, "op": criterion.op, "value": encoded}
+    if isinstance(criterion, criteria.Not):
+        return {"kind": "not", "item": _unstructure_criterion(criterion.item)}
+    return {"kind": criterion.kind, "items": [_unstructure_criterion(i) for i in criterion.items]}
+
+
+def _structure_criterion(data: object, _: Any = None) -> Any:
+    # Criteria are a tagged union on "kind"; each class checks its own values.
+    from leadmodel.rules import criteria
+
+    if not isinstance(data, dict):
+        raise _type_error("a criterion object", data)
+    kind = data.get("kind")
+    allowed = _CRITERION_KEYS.get(kind) if isinstance(kind, str) else None
+    if allowed is None:
+        raise ValidationError(
+            "criterion",
+            [FieldError("kind", "invalid", f"must be one of {', '.join(_CRITERION_KEYS)}")],
+        )
+    extra = sorted(str(key) for key in data if key not in allowed)
+    if extra:
+        raise ValidationError(
+            "criterion",
+            [
+                FieldError(key[:80], "unknown_field", f"a {kind} has no field {key!r:.80}")
+                for key in extra
+            ],
+        )
+    if kind == "condition":
+        value = data.get("value")
+        decoded = (
+            tuple(_structure_scalar(v) for v in value)
+            if isinstance(value, list)
+            else _structure_scalar(value)
+        )
+        return criteria.Condition(data.get("field"), data.get("op"), decoded)  # type: ignore[arg-type]
+    if kind == "not":
+        return criteria.Not(_structure_criterion(data.get("item")))
+    items = data.get("items")
+    if not isinstance(items, list):
+        raise _type_error("a list of criteria", items)
+    group = criteria.All if kind == "all" else criteria.Any
+    return group([_structure_criterion(item) for item in items])
+
+
+def _is_criterion(cls: Any) -> bool:
+    from leadmodel.rules import criteria
+
+    return cls in (criteria.Condition, criteria.All, criteria.Any, criteria.Not) or (
+        cls == criteria.Criterion
+    )
+
+
 def make_converter() -> cattrs.Converter:
     """Return a new converter configured for leadmodel, strict about extra keys.
 
@@ -522,7 +595,7 @@ def _collect(exc: BaseException, path: str, into: list[FieldError]) -> None:
     into.append(FieldError(path, "invalid", f"{type(exc).__name__}: {exc}"))
 
 
-_HOOKS: dict[type, Callable[[Any, Any], Any]] = {}
+_HOOKS: dict[object, Callable[[Any, Any], Any]] = {}
 """Structure hooks of the default converter, looked up once per class."""
 
 
@@ -536,20 +609,27 @@ def to_dict(value: object) -> Any:
     return converter.unstructure(value)
 
 
-def from_dict(cls: type[T], data: object) -> T:
+@typing.overload
+def from_dict(cls: type[T], data: object) -> T: ...
+@typing.overload
+def from_dict(cls: types.UnionType, data: object) -> object: ...
+
+
+def from_dict(cls: type[T] | types.UnionType, data: object) -> T | object:
     """Build a *cls* from plain data, checking every field.
 
     Raises:
         ValidationError: listing every unknown key, missing field and wrong or invalid
             value, each with its path (``"address.city"``, ``"tags[2]"``).
     """
-    if not isinstance(cls, type):
+    if not (isinstance(cls, type | types.UnionType) or typing.get_origin(cls) is not None):
         raise ValidationError(
             "from_dict", [FieldError("cls", "type", f"must be a class, not {describe_value(cls)}")]
         )
+    name = getattr(cls, "__name__", None) or str(cls)[:80]
     if not isinstance(data, dict) and not isinstance(data, Mapping) and _is_record_class(cls):
         raise ValidationError(
-            cls.__name__, [FieldError("", "type", f"must be an object, not {type(data).__name__}")]
+            name, [FieldError("", "type", f"must be an object, not {type(data).__name__}")]
         )
     try:
         hook = _HOOKS.get(cls)
@@ -557,20 +637,20 @@ def from_dict(cls: type[T], data: object) -> T:
             hook = _HOOKS[cls] = converter.get_structure_hook(cls)
         return hook(data, cls)  # type: ignore[no-any-return]
     except ValidationError as exc:
-        raise ValidationError(cls.__name__, exc.errors) from None
+        raise ValidationError(name, exc.errors) from None
     except (cattrs.BaseValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
         errors: list[FieldError] = []
         _collect(exc, "", errors)
-        raise ValidationError(cls.__name__, errors) from None
+        raise ValidationError(name, errors) from None
     except RecursionError:
         raise ValidationError(
-            cls.__name__, [FieldError("", "too_deep", "data is nested too deeply")]
+            name, [FieldError("", "too_deep", "data is nested too deeply")]
         ) from None
     except cattrs.errors.StructureHandlerNotFoundError as exc:  # pragma: no cover - defensive
-        raise ValidationError(cls.__name__, [FieldError("", "type", str(exc))]) from None
+        raise ValidationError(name, [FieldError("", "type", str(exc))]) from None
 
 
-def _is_record_class(cls: type) -> bool:
+def _is_record_class(cls: Any) -> bool:
     """Classes whose JSON form is an object (values with a text form are not)."""
     return hasattr(cls, "__attrs_attrs__") and cls not in (EmailAddress, PhoneNumber)
 
@@ -585,7 +665,13 @@ def to_json(value: object, *, indent: int | None = None) -> str:
     return json.dumps(to_dict(value), ensure_ascii=False, indent=indent)
 
 
-def from_json(cls: type[T], text: str | bytes) -> T:
+@typing.overload
+def from_json(cls: type[T], text: str | bytes) -> T: ...
+@typing.overload
+def from_json(cls: types.UnionType, text: str | bytes) -> object: ...
+
+
+def from_json(cls: type[T] | types.UnionType, text: str | bytes) -> T | object:
     """Build a *cls* from JSON text.
 
     Raises:

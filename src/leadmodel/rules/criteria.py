@@ -1,0 +1,522 @@
+"""Criteria: conditions over a record's fields, as data.
+
+``Condition(field, op, value)`` tests one dotted field path (standard, custom or nested:
+``"source"``, ``"custom.visits"``, ``"address.country"``); ``All``, ``Any`` and ``Not``
+combine them. A criterion is checked for consistency when it is built (an operator with the
+wrong kind of value), and against an :class:`~leadmodel.EntitySchema` with
+:func:`check_criterion` (an unknown field, a date compared with a string), never first when
+it meets a record. :func:`evaluate` applies one to an entity or a mapping.
+
+Text comparisons ignore case, as Salesforce's do. Email and phone values compare by their
+normalised text, money by its amount, enums by their value, tags by membership. A value of
+another type than the condition's simply does not satisfy it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any as AnyType
+from typing import Final, Literal
+
+import attrs
+
+from leadmodel.domain import _checks
+from leadmodel.domain.errors import FieldError, ValidationError, describe_value
+from leadmodel.domain.fields import EntitySchema, FieldType, FieldValues, Scalar
+from leadmodel.domain.values import EmailAddress, Money, PhoneNumber
+
+__all__ = [
+    "OPERATORS",
+    "All",
+    "Any",
+    "Condition",
+    "Criterion",
+    "Not",
+    "check_criterion",
+    "evaluate",
+]
+
+Operator = Literal[
+    "eq",
+    "ne",
+    "in",
+    "not_in",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "between",
+    "contains",
+    "starts_with",
+    "ends_with",
+    "is_blank",
+    "is_not_blank",
+    "changed",
+]
+OPERATORS: Final = frozenset(Operator.__args__)  # type: ignore[attr-defined]
+"""Every condition operator."""
+
+_NO_VALUE: Final = frozenset({"is_blank", "is_not_blank", "changed"})
+_MANY: Final = frozenset({"in", "not_in"})
+_ORDERED: Final = frozenset({"gt", "gte", "lt", "lte"})
+_TEXT_OPS: Final = frozenset({"contains", "starts_with", "ends_with"})
+_PATH: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_SCALARS: Final = (str, int, Decimal, bool, date, datetime)
+
+
+def _scalar_problem(value: object) -> str | None:
+    if not isinstance(value, _SCALARS):
+        return f"must be a str, int, Decimal, bool, date or datetime, not {type(value).__name__}"
+    if isinstance(value, datetime) and value.utcoffset() is None:
+        return "datetimes must be timezone-aware"
+    if isinstance(value, str):
+        problem = _checks.text_problem(value, 1000)
+        if problem is not None and problem[0] != "blank":
+            return problem[1]
+    return None
+
+
+def _order_key(value: object) -> tuple[int, object]:
+    # Values of one family compare; families never mix (a date is not before a number).
+    if isinstance(value, bool):
+        return 0, value
+    if isinstance(value, int | Decimal):
+        return 1, value
+    if isinstance(value, datetime):
+        return 2, value
+    if isinstance(value, date):
+        return 3, value
+    return 4, value
+
+
+def _condition_problems(condition: Condition) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if not isinstance(condition.field, str) or _PATH.fullmatch(condition.field) is None:
+        errors.append(
+            FieldError(
+                "field",
+                "invalid",
+                f"must be a dotted field path, not {describe_value(condition.field)}",
+            )
+        )
+    op, value = condition.op, condition.value
+    if op not in OPERATORS:
+        errors.append(
+            FieldError(
+                "op",
+                "unknown_operator",
+                f"{describe_value(op)} is not one of {', '.join(sorted(OPERATORS))}",
+            )
+        )
+        return errors
+    if op in _NO_VALUE:
+        if value is not None:
+            errors.append(FieldError("value", "unexpected", f"{op} takes no value"))
+        return errors
+    if op in _MANY or op == "between":
+        if not isinstance(value, tuple) or not value:
+            errors.append(FieldError("value", "type", f"{op} takes a non-empty tuple of values"))
+            return errors
+        problems = [p for p in (_scalar_problem(v) for v in value) if p]
+        if problems:
+            errors.append(FieldError("value", "type", problems[0]))
+        elif op == "between":
+            if len(value) != 2:
+                errors.append(FieldError("value", "type", "between takes (low, high)"))
+            elif _order_key(value[0])[0] != _order_key(value[1])[0]:
+                errors.append(FieldError("value", "type", "between takes two values of one type"))
+            elif value[0] > value[1]:  # type: ignore[operator]
+                errors.append(FieldError("value", "out_of_range", "low must not exceed high"))
+        return errors
+    if value is None:
+        hint = " (use is_blank)" if op in ("eq", "ne") else ""
+        errors.append(FieldError("value", "required", f"{op} needs a value{hint}"))
+        return errors
+    problem = _scalar_problem(value)
+    if problem is not None:
+        errors.append(FieldError("value", "type", problem))
+    elif op in _TEXT_OPS and not isinstance(value, str):
+        errors.append(FieldError("value", "type", f"{op} compares text"))
+    elif op in _ORDERED and isinstance(value, bool):
+        errors.append(FieldError("value", "type", f"{op} does not order booleans"))
+    return errors
+
+
+def _values(value: object) -> object:
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+@attrs.frozen
+class Condition:
+    """A test of one field: ``Condition("custom.visits", "gte", 3)``.
+
+    Operators: ``eq``, ``ne``, ``in``, ``not_in`` (a tuple of values), ``gt``, ``gte``,
+    ``lt``, ``lte``, ``between`` (a ``(low, high)`` tuple, inclusive), ``contains``,
+    ``starts_with``, ``ends_with`` (text), ``is_blank``, ``is_not_blank`` and
+    ``changed`` (no value; true when the field differs from the *previous* record).
+
+    >>> Condition("source", "in", ("Web", "Partner Referral")).value
+    ('Web', 'Partner Referral')
+    """
+
+    field: str
+    op: Operator
+    value: Scalar | tuple[Scalar, ...] = attrs.field(default=None, converter=_values)
+    kind: Literal["condition"] = "condition"
+
+    def __attrs_post_init__(self) -> None:
+        errors = _condition_problems(self)
+        if errors:
+            raise ValidationError(f"Condition {describe_value(self.field)}", errors)
+
+    def compile(self) -> Callable[..., bool]:
+        """A function ``(record, previous=None) -> bool`` for applying this many times."""
+        return _compile(self)
+
+
+def _items(values: Sequence[Criterion]) -> tuple[Criterion, ...]:
+    return tuple(values)
+
+
+def _group_problems(items: object, name: str) -> list[FieldError]:
+    if not isinstance(items, tuple) or not items:
+        return [FieldError("items", "empty", f"{name} needs at least one criterion")]
+    return [
+        FieldError(
+            f"items[{i}]",
+            "type",
+            f"must be a Condition, All, Any or Not, not {type(item).__name__}",
+        )
+        for i, item in enumerate(items)
+        if not isinstance(item, Condition | All | Any | Not)
+    ]
+
+
+@attrs.frozen
+class All:
+    """True when every item is (Salesforce's AND)."""
+
+    items: tuple[Criterion, ...] = attrs.field(converter=_items)
+    kind: Literal["all"] = "all"
+
+    def __attrs_post_init__(self) -> None:
+        errors = _group_problems(self.items, "All")
+        if errors:
+            raise ValidationError("All", errors)
+
+    def compile(self) -> Callable[..., bool]:
+        """A function ``(record, previous=None) -> bool``."""
+        return _compile(self)
+
+
+@attrs.frozen
+class Any:
+    """True when at least one item is (Salesforce's OR)."""
+
+    items: tuple[Criterion, ...] = attrs.field(converter=_items)
+    kind: Literal["any"] = "any"
+
+    def __attrs_post_init__(self) -> None:
+        errors = _group_problems(self.items, "Any")
+        if errors:
+            raise ValidationError("Any", errors)
+
+    def compile(self) -> Callable[..., bool]:
+        """A function ``(record, previous=None) -> bool``."""
+        return _compile(self)
+
+
+@attrs.frozen
+class Not:
+    """True when its item is not."""
+
+    item: Criterion
+    kind: Literal["not"] = "not"
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.item, Condition | All | Any | Not):
+            raise ValidationError(
+                "Not",
+                [
+                    FieldError(
+                        "item", "type", f"must be a criterion, not {type(self.item).__name__}"
+                    )
+                ],
+            )
+
+    def compile(self) -> Callable[..., bool]:
+        """A function ``(record, previous=None) -> bool``."""
+        return _compile(self)
+
+
+Criterion = Condition | All | Any | Not
+"""Any criterion value."""
+
+# -- reading and comparing values -------------------------------------------------------------
+
+_ABSENT: Final = object()
+
+
+def _read(record: object, parts: Sequence[str]) -> object:
+    value: AnyType = record
+    for part in parts:
+        if value is None:
+            return None
+        if isinstance(value, Mapping):
+            value = value.get(part)
+        elif attrs.has(type(value)):
+            if part not in attrs.fields_dict(type(value)):
+                return None
+            value = getattr(value, part)
+        else:
+            return None
+    return value
+
+
+def _plain(value: object) -> object:
+    """A record value as the scalar criteria compare."""
+    if isinstance(value, EmailAddress):
+        return value.normalized
+    if isinstance(value, PhoneNumber):
+        return value.e164
+    if isinstance(value, Money):
+        return value.amount
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def _fold(value: object) -> object:
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _blank(value: object) -> bool:
+    return (
+        value is None
+        or (isinstance(value, frozenset | FieldValues | tuple) and not value)
+        or value == ""
+    )
+
+
+def _same(a: object, b: object) -> bool:
+    if _order_key(a)[0] != _order_key(b)[0]:
+        return False
+    return _fold(a) == _fold(b)
+
+
+def _compare(a: object, op: str, b: object) -> bool:
+    if _order_key(a)[0] != _order_key(b)[0] or isinstance(a, bool):
+        return False
+    x: AnyType = _fold(a)
+    y: AnyType = _fold(b)
+    try:
+        result = {"gt": x > y, "gte": x >= y, "lt": x < y}.get(op, x <= y)
+    except TypeError:  # aware and naive datetimes, say
+        return False
+    return bool(result)
+
+
+def _test(op: str, expected: object, actual: object) -> bool:
+    if op == "is_blank":
+        return _blank(actual)
+    if op == "is_not_blank":
+        return not _blank(actual)
+    if _blank(actual):
+        return op in ("ne", "not_in")
+    if isinstance(actual, frozenset):  # tags: membership
+        members = [_plain(m) for m in actual]
+        if op in ("eq", "contains", "in"):
+            wanted = expected if isinstance(expected, tuple) else (expected,)
+            return any(_same(m, w) for m in members for w in wanted)
+        if op in ("ne", "not_in"):
+            wanted = expected if isinstance(expected, tuple) else (expected,)
+            return not any(_same(m, w) for m in members for w in wanted)
+        return False
+    value = _plain(actual)
+    if op == "eq":
+        return _same(value, expected)
+    if op == "ne":
+        return not _same(value, expected)
+    if op == "in":
+        return any(_same(value, e) for e in expected)  # type: ignore[attr-defined]
+    if op == "not_in":
+        return not any(_same(value, e) for e in expected)  # type: ignore[attr-defined]
+    if op in _ORDERED:
+        return _compare(value, op, expected)
+    if op == "between":
+        bounds: tuple[object, ...] = expected  # type: ignore[assignment]
+        return _compare(value, "gte", bounds[0]) and _compare(value, "lte", bounds[1])
+    if not isinstance(value, str) or not isinstance(expected, str):
+        return False
+    text, part = value.casefold(), expected.casefold()
+    if op == "contains":
+        return part in text
+    if op == "starts_with":
+        return text.startswith(part)
+    return text.endswith(part)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile(criterion: Criterion) -> Callable[..., bool]:
+    if isinstance(criterion, Condition):
+        parts = tuple(criterion.field.split("."))
+        op, expected = criterion.op, criterion.value
+
+        if op == "changed":
+
+            def changed(record: object, previous: object = None) -> bool:
+                if previous is None:
+                    return False
+                return _plain(_read(record, parts)) != _plain(_read(previous, parts))
+
+            return changed
+
+        def condition(record: object, previous: object = None) -> bool:  # noqa: ARG001
+            return _test(op, expected, _read(record, parts))
+
+        return condition
+    if isinstance(criterion, All | Any):
+        tests = tuple(_compile(item) for item in criterion.items)
+        combine = all if isinstance(criterion, All) else any
+
+        def group(record: object, previous: object = None) -> bool:
+            return combine(test(record, previous) for test in tests)
+
+        return group
+    inner = _compile(criterion.item)
+
+    def negation(record: object, previous: object = None) -> bool:
+        return not inner(record, previous)
+
+    return negation
+
+
+def evaluate(criterion: Criterion, record: object, *, previous: object = None) -> bool:
+    """Whether *record* (an entity or a mapping) satisfies *criterion*.
+
+    *previous* is the record before an edit, for ``changed`` conditions (which are false
+    without it).
+
+    >>> from leadmodel import Lead
+    >>> lead = Lead(id="L1", last_name="Ng", company="Acme", source="Web", custom={"visits": 4})
+    >>> evaluate(
+    ...     All([Condition("source", "eq", "web"), Condition("custom.visits", "gte", 3)]), lead
+    ... )
+    True
+
+    Raises:
+        ValidationError: *criterion* is not a criterion.
+    """
+    if not isinstance(criterion, Condition | All | Any | Not):
+        raise ValidationError(
+            "evaluate",
+            [
+                FieldError(
+                    "criterion", "type", f"must be a criterion, not {type(criterion).__name__}"
+                )
+            ],
+        )
+    return _compile(criterion)(record, previous)
+
+
+# -- checking against a schema ---------------------------------------------------------------
+
+_TEXT_TYPES: Final = frozenset(
+    {
+        FieldType.TEXT,
+        FieldType.TEXTAREA,
+        FieldType.LONG_TEXT,
+        FieldType.PICKLIST,
+        FieldType.MULTI_PICKLIST,
+        FieldType.EMAIL,
+        FieldType.PHONE,
+        FieldType.URL,
+        FieldType.REFERENCE,
+    }
+)
+_NUMBER_TYPES: Final = frozenset({FieldType.NUMBER, FieldType.CURRENCY, FieldType.PERCENT})
+
+
+def _fits(field_type: FieldType, value: object) -> bool:
+    if field_type in _TEXT_TYPES:
+        return isinstance(value, str)
+    if field_type in _NUMBER_TYPES:
+        return isinstance(value, int | Decimal) and not isinstance(value, bool)
+    if field_type is FieldType.CHECKBOX:
+        return isinstance(value, bool)
+    if field_type is FieldType.DATE:
+        return isinstance(value, date) and not isinstance(value, datetime)
+    if field_type is FieldType.DATETIME:
+        return isinstance(value, datetime)
+    return False
+
+
+def _conditions(criterion: Criterion) -> list[Condition]:
+    if isinstance(criterion, Condition):
+        return [criterion]
+    if isinstance(criterion, Not):
+        return _conditions(criterion.item)
+    return [c for item in criterion.items for c in _conditions(item)]
+
+
+def check_criterion(criterion: Criterion, schema: EntitySchema) -> tuple[FieldError, ...]:
+    """Every problem of *criterion* against *schema*.
+
+    Unknown fields and values of the wrong type (a date compared with text, a choice a
+    restricted picklist does not have).
+
+    >>> from leadmodel import LEAD_SCHEMA
+    >>> [e.code for e in check_criterion(Condition("employees", "gt", "many"), LEAD_SCHEMA)]
+    ['type']
+    """
+    errors: list[FieldError] = []
+    for condition in _conditions(criterion):
+        path = condition.field
+        head = path.split(".")[0]
+        try:
+            field = schema.field(path if path.startswith("custom.") else head)
+        except ValidationError:
+            errors.append(FieldError(path, "unknown_field", f"{schema.kind} has no field {path!r}"))
+            continue
+        if field.type is FieldType.ADDRESS and "." in path:
+            field_type = FieldType.TEXT  # a part of an address is text
+        else:
+            field_type = field.type
+        if condition.op in _NO_VALUE:
+            continue
+        values = condition.value if isinstance(condition.value, tuple) else (condition.value,)
+        if condition.op in _TEXT_OPS and field_type not in _TEXT_TYPES:
+            errors.append(
+                FieldError(
+                    path, "type", f"{condition.op} needs a text field, {path} is {field_type.value}"
+                )
+            )
+            continue
+        for value in values:
+            if not _fits(field_type, value):
+                errors.append(
+                    FieldError(
+                        path,
+                        "type",
+                        f"{describe_value(value)} cannot be compared with a {field_type.value}",
+                    )
+                )
+                break
+            listed = condition.op in ("eq", "ne", "in", "not_in")
+            if field.restricted and field.choices and listed and value not in field.choices:
+                errors.append(
+                    FieldError(
+                        path,
+                        "unknown_choice",
+                        f"{value!r} is not one of {', '.join(field.choices)}",
+                    )
+                )
+                break
+    return tuple(errors)
