@@ -26,6 +26,8 @@ PUBLIC_MODULES = [
     "leadmodel.rules.matching",
     "leadmodel.rules.dedupe",
     "leadmodel.rules.merge",
+    "leadmodel.rules.criteria",
+    "leadmodel.rules.duplicate_rules",
 ]
 
 

@@ -45,7 +45,14 @@ from leadmodel.domain.status import (
     Transition,
 )
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
+from leadmodel.rules.criteria import All, Any, Condition, Criterion, Not, check_criterion, evaluate
 from leadmodel.rules.dedupe import DuplicateGroup, DuplicateIndex, MatchEdge, find_duplicates
+from leadmodel.rules.duplicate_rules import (
+    DuplicateAction,
+    DuplicateCheck,
+    DuplicatePolicy,
+    check_duplicates,
+)
 from leadmodel.rules.matching import (
     EXACT_EMAIL_OR_PHONE,
     STANDARD_ACCOUNT_RULE,
@@ -85,16 +92,23 @@ __all__ = [
     "AccountContactRelation",
     "Activity",
     "Address",
+    "All",
     "AlreadyConverted",
+    "Any",
     "BlockingKey",
     "ConcurrencyError",
+    "Condition",
     "Contact",
     "ConversionError",
     "ConversionRecord",
     "ConvertedLeadError",
+    "Criterion",
+    "DuplicateAction",
     "DuplicateBlocked",
+    "DuplicateCheck",
     "DuplicateGroup",
     "DuplicateIndex",
+    "DuplicatePolicy",
     "EmailAddress",
     "EntitySchema",
     "FieldDef",
@@ -118,6 +132,7 @@ __all__ = [
     "MatchingRule",
     "MergeResult",
     "Money",
+    "Not",
     "Notification",
     "Opportunity",
     "OpportunityProcess",
@@ -132,7 +147,10 @@ __all__ = [
     "TransitionError",
     "ValidationError",
     "advance",
+    "check_criterion",
+    "check_duplicates",
     "compare",
+    "evaluate",
     "find_duplicates",
     "from_dict",
     "from_json",

@@ -360,8 +360,8 @@ def configure_converter(conv: cattrs.Converter) -> None:
     conv.register_structure_hook_factory(
         lambda cls: cls in _SELF_CHECKING_ENTITIES, _entity_structure_factory
     )
-    conv.register_structure_hook_func(_is_criterion, _structure_criterion)
-    conv.register_unstructure_hook_func(_is_criterion, _unstructure_criterion)
+    conv.register_structure_hook_func(_is_criterion, _structure_optional_criterion)
+    conv.register_unstructure_hook_func(_is_criterion, _unstructure_optional_criterion)
     conv.register_unstructure_hook_factory(_is_document, _document_unstructure_factory)
     conv.register_structure_hook_factory(_is_document_to_structure, _document_structure_factory)
     conv.register_structure_hook_factory(
@@ -388,10 +388,21 @@ def _is_document_to_structure(cls: Any) -> bool:
 @functools.cache
 def _documents() -> frozenset[type]:
     from leadmodel.rules.dedupe import DuplicateGroup, MatchEdge
+    from leadmodel.rules.duplicate_rules import DuplicateCheck, DuplicatePolicy
     from leadmodel.rules.matching import MatchingRule, MatchResult
     from leadmodel.rules.merge import MergeResult
 
-    return frozenset({MatchingRule, MatchResult, MatchEdge, DuplicateGroup, MergeResult})
+    return frozenset(
+        {
+            MatchingRule,
+            MatchResult,
+            MatchEdge,
+            DuplicateGroup,
+            MergeResult,
+            DuplicatePolicy,
+            DuplicateCheck,
+        }
+    )
 
 
 @functools.cache
@@ -537,9 +548,21 @@ def _structure_criterion(data: object, _: Any = None) -> Any:
 def _is_criterion(cls: Any) -> bool:
     from leadmodel.rules import criteria
 
-    return cls in (criteria.Condition, criteria.All, criteria.Any, criteria.Not) or (
-        cls == criteria.Criterion
-    )
+    kinds = {criteria.Condition, criteria.All, criteria.Any, criteria.Not}
+    if cls in kinds:
+        return True
+    args = set(typing.get_args(cls)) if isinstance(cls, types.UnionType) else set()
+    return bool(args) and args - {types.NoneType} == kinds
+
+
+def _structure_optional_criterion(data: object, cls: Any) -> Any:
+    if data is None and types.NoneType in typing.get_args(cls):
+        return None
+    return _structure_criterion(data)
+
+
+def _unstructure_optional_criterion(value: Any) -> Any:
+    return None if value is None else _unstructure_criterion(value)
 
 
 def make_converter() -> cattrs.Converter:
