@@ -46,7 +46,13 @@ from leadmodel.domain.status import (
 )
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
 from leadmodel.rules.criteria import All, Any, Condition, Criterion, Not, check_criterion, evaluate
-from leadmodel.rules.dedupe import DuplicateGroup, DuplicateIndex, MatchEdge, find_duplicates
+from leadmodel.rules.dedupe import (
+    DuplicateGroup,
+    DuplicateIndex,
+    MatchEdge,
+    estimate_weights,
+    find_duplicates,
+)
 from leadmodel.rules.duplicate_rules import (
     DuplicateAction,
     DuplicateCheck,
@@ -150,6 +156,7 @@ __all__ = [
     "check_criterion",
     "check_duplicates",
     "compare",
+    "estimate_weights",
     "evaluate",
     "find_duplicates",
     "from_dict",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
@@ -24,7 +25,14 @@ from leadmodel.domain.errors import (
 )
 from leadmodel.rules.matching import CompiledRule, MatchingRule, MatchResult, Prepared, record_id
 
-__all__ = ["DuplicateGroup", "DuplicateIndex", "MatchEdge", "Progress", "find_duplicates"]
+__all__ = [
+    "DuplicateGroup",
+    "DuplicateIndex",
+    "MatchEdge",
+    "Progress",
+    "estimate_weights",
+    "find_duplicates",
+]
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)``; stages are ``"prepare"`` and ``"compare"``."""
@@ -332,3 +340,233 @@ def _optional_id(record: object) -> str:
         return record_id(record)
     except ValidationError:
         return ""
+
+
+_EPSILON: Final = 1e-4
+_RANDOM_PAIRS: Final = 200_000
+
+
+def _clamp(values: list[float]) -> tuple[float, ...]:
+    total = sum(values)
+    shares = [min(max(v / total if total else 0.0, _EPSILON), 1 - _EPSILON) for v in values]
+    scale = sum(shares)
+    return tuple(min(max(v / scale, _EPSILON), 1 - _EPSILON) for v in shares)
+
+
+def estimate_weights(
+    records: Iterable[object],
+    rule: MatchingRule,
+    *,
+    max_iterations: int = 200,
+    tolerance: float = 1e-7,
+) -> MatchingRule:
+    """Learn a rule's Fellegi–Sunter weights from unlabelled records (Splink's idea).
+
+    *u* (how often each agreement level happens between unrelated records) is counted
+    on a deterministic spread of record pairs, almost all of them non-matches; *m* (how
+    often it happens between true matches) and the share of matches among the pairs the
+    blocking keys propose are found by expectation–maximisation over those pairs. Blank
+    fields count neither way. Returns the rule in probabilistic mode with *m*, *u* and
+    *prior* filled in; no labels, clock or randomness are involved.
+
+    Raises:
+        ValidationError: not a matching rule, records without ids, or too few records to
+            learn from (fewer than two, or no candidate pairs).
+    """
+    if not isinstance(rule, MatchingRule):
+        raise ValidationError(
+            "estimate_weights",
+            [FieldError("rule", "type", f"must be a MatchingRule, not {type(rule).__name__}")],
+        )
+    problems = [
+        FieldError("max_iterations", "out_of_range", "must be an int from 1 to 10000")
+        for _ in [0]
+        if isinstance(max_iterations, bool)
+        or not isinstance(max_iterations, int)
+        or not 1 <= max_iterations <= 10_000
+    ]
+    if problems:
+        raise ValidationError("estimate_weights", problems)
+    compiled = attrs.evolve(rule, mode="deterministic").compile()
+    with _gc_paused():
+        items = list(records)
+        for record in items:
+            record_id(record)
+        prepared: list[Prepared] = []
+        buckets: dict[str, list[int]] = {}
+        for index, record in enumerate(items):
+            values, keys = compiled.prepare_keyed(record)
+            prepared.append(values)
+            for key in keys:
+                buckets.setdefault(key, []).append(index)
+        cap = rule.key_cap
+        # Pairs per blocking key: the fields a key is made of agree on its pairs by
+        # construction, so each key's pairs teach only about the other fields.
+        pairs_by_key: dict[int, set[tuple[int, int]]] = {}
+        for key, members in buckets.items():
+            if len(members) < 2 or (cap is not None and len(members) > cap):
+                continue
+            number = int(key.partition("#")[2].partition(":")[0])
+            found = pairs_by_key.setdefault(number, set())
+            for x, first in enumerate(members):
+                found.update((first, second) for second in members[x + 1 :])
+        total = len(items)
+        if total < 2 or not pairs_by_key:
+            raise ValidationError(
+                "estimate_weights",
+                [FieldError("records", "too_few", "needs records whose blocking keys meet")],
+            )
+        by_key = {
+            number: Counter(compiled.levels_prepared(prepared[i], prepared[j]) for i, j in pairs)
+            for number, pairs in pairs_by_key.items()
+        }
+        every_pair = set().union(*pairs_by_key.values())
+        candidates = Counter(
+            compiled.levels_prepared(prepared[i], prepared[j]) for i, j in every_pair
+        )
+        spread = Counter(
+            compiled.levels_prepared(prepared[i], prepared[(i * 7919 + 104_729) % total])
+            for i in range(min(total, _RANDOM_PAIRS))
+            if (i * 7919 + 104_729) % total != i
+        )
+    blocked_fields = {
+        number: {
+            f
+            for f, matcher in enumerate(rule.matchers)
+            for part in rule.blocking[number - 1].parts
+            if part.split(":")[0] in (matcher.field, *matcher.aliases)
+        }
+        for number in by_key
+    }
+    return _fit(
+        rule,
+        by_key,
+        blocked_fields,
+        candidates,
+        spread,
+        max_iterations=max_iterations,
+        tolerance=tolerance,
+    )
+
+
+def _em(
+    vectors: list[tuple[tuple[int | None, ...], int]],
+    m: list[tuple[float, ...]],
+    u: list[tuple[float, ...]],
+    free: set[int],
+    *,
+    iterations: int,
+    tolerance: float,
+) -> tuple[list[tuple[float, ...]], list[float]]:
+    """EM over level vectors: *m* of the *free* fields, and each field's evidence."""
+    sizes = [len(levels) for levels in m]
+    prior = 0.1
+    observed = [0.0] * len(sizes)
+    for _ in range(iterations):
+        expected = [[0.0] * size for size in sizes]
+        observed = [0.0] * len(sizes)
+        matched_total = pair_total = 0.0
+        for vector, count in vectors:
+            match_p, other_p = prior, 1 - prior
+            for f in free:
+                level = vector[f]
+                if level is not None:
+                    match_p *= m[f][level]
+                    other_p *= u[f][level]
+            weight = match_p / (match_p + other_p) * count
+            matched_total += weight
+            pair_total += count
+            for f in free:
+                level = vector[f]
+                if level is not None:
+                    expected[f][level] += weight
+                    observed[f] += weight
+        new_m = [
+            _clamp(expected[f]) if f in free and observed[f] > 0 else m[f]
+            for f in range(len(sizes))
+        ]
+        new_prior = min(max(matched_total / pair_total, _EPSILON), 1 - _EPSILON)
+        moves = [
+            abs(a - b)
+            for old, new in zip(m, new_m, strict=True)
+            for a, b in zip(old, new, strict=True)
+        ]
+        change = max(abs(new_prior - prior), *moves)
+        m, prior = new_m, new_prior
+        if change < tolerance:
+            break
+    return m, observed
+
+
+def _fit(
+    rule: MatchingRule,
+    by_key: dict[int, Counter[tuple[int | None, ...]]],
+    blocked_fields: dict[int, set[int]],
+    candidates: Counter[tuple[int | None, ...]],
+    spread: Counter[tuple[int | None, ...]],
+    *,
+    max_iterations: int,
+    tolerance: float,
+) -> MatchingRule:
+    sizes = [len(m.agreement_levels) + 1 for m in rule.matchers]
+    u: list[tuple[float, ...]] = []
+    for f, size in enumerate(sizes):
+        counts = [1.0] * size  # add-one smoothing
+        for vector, count in spread.items():
+            level = vector[f]
+            if level is not None:
+                counts[level] += count
+        u.append(_clamp(counts))
+    start = [_clamp([0.9] + [0.1 / (size - 1)] * (size - 1)) for size in sizes]
+    # The m of each field: the evidence-weighted mean of its estimates from the keys that
+    # do not contain it.
+    sums = [[0.0] * size for size in sizes]
+    evidence = [0.0] * len(sizes)
+    for number, key_vectors in sorted(by_key.items()):
+        free = set(range(len(sizes))) - blocked_fields[number]
+        if not free:
+            continue
+        m, observed = _em(
+            list(key_vectors.items()),
+            start,
+            u,
+            free,
+            iterations=max_iterations,
+            tolerance=tolerance,
+        )
+        for f in free:
+            evidence[f] += observed[f]
+            for level, value in enumerate(m[f]):
+                sums[f][level] += value * observed[f]
+    m = [_clamp(sums[f]) if evidence[f] > 0 else start[f] for f in range(len(sizes))]
+    prior = _prior_with(m, u, list(candidates.items()), max_iterations, tolerance)
+    matchers = tuple(
+        attrs.evolve(matcher, m=m[f], u=u[f]) for f, matcher in enumerate(rule.matchers)
+    )
+    return attrs.evolve(rule, matchers=matchers, mode="probabilistic", prior=prior)
+
+
+def _prior_with(
+    m: list[tuple[float, ...]],
+    u: list[tuple[float, ...]],
+    vectors: list[tuple[tuple[int | None, ...], int]],
+    max_iterations: int,
+    tolerance: float,
+) -> float:
+    """The share of matches among candidate pairs, with *m* and *u* fixed (EM on it)."""
+    prior = 0.1
+    for _ in range(max_iterations):
+        matched = total = 0.0
+        for vector, count in vectors:
+            match_p, other_p = prior, 1 - prior
+            for f, level in enumerate(vector):
+                if level is not None:
+                    match_p *= m[f][level]
+                    other_p *= u[f][level]
+            matched += match_p / (match_p + other_p) * count
+            total += count
+        new_prior = min(max(matched / total, _EPSILON), 1 - _EPSILON)
+        if abs(new_prior - prior) < tolerance:
+            return new_prior
+        prior = new_prior
+    return prior

@@ -15,6 +15,7 @@ Comparison methods return 0–100 and work on normalised values (see
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -241,6 +242,7 @@ def _matcher_problems(matcher: FieldMatcher) -> list[FieldError]:
         errors.append(FieldError("threshold", problem[0], problem[1]))
     if matcher.blank not in ("no_match", "match"):
         errors.append(FieldError("blank", "invalid", "must be 'no_match' or 'match'"))
+    errors.extend(_weight_problems(matcher))
     if matcher.normalizer is not None and matcher.normalizer not in NORMALIZERS:
         errors.append(
             FieldError(
@@ -254,6 +256,37 @@ def _matcher_problems(matcher: FieldMatcher) -> list[FieldError]:
 
 def _strings(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(values)
+
+
+def _ints(values: Sequence[int]) -> tuple[int, ...]:
+    return tuple(values)
+
+
+def _floats(values: Sequence[float] | None) -> tuple[float, ...] | None:
+    return None if values is None else tuple(values)
+
+
+def _weight_problems(matcher: FieldMatcher) -> list[FieldError]:
+    errors: list[FieldError] = []
+    levels = matcher.levels
+    if any(isinstance(x, bool) or not isinstance(x, int) or not 0 <= x <= 100 for x in levels):
+        errors.append(FieldError("levels", "type", "levels are scores from 0 to 100"))
+    elif list(levels) != sorted(set(levels), reverse=True):
+        errors.append(FieldError("levels", "order", "levels must be distinct, highest first"))
+    count = len(matcher.agreement_levels) + 1
+    for name in ("m", "u"):
+        values = getattr(matcher, name)
+        if values is None:
+            continue
+        if len(values) != count or not all(
+            isinstance(v, float | int) and not isinstance(v, bool) and 0 < v < 1 for v in values
+        ):
+            errors.append(
+                FieldError(name, "invalid", f"needs {count} probabilities strictly between 0 and 1")
+            )
+    if (matcher.m is None) != (matcher.u is None):
+        errors.append(FieldError("m", "incomplete", "give m and u together"))
+    return errors
 
 
 @attrs.frozen
@@ -271,6 +304,12 @@ class FieldMatcher:
         aliases: other paths to read on records that lack *field*, for cross-object
             rules (``FieldMatcher("company", aliases=("name",))`` compares a lead's
             company with an account's name).
+        levels: probabilistic mode: score floors of the agreement levels, highest first
+            (``(100, 90, 75)``: exact, close, similar, else different); default: the
+            threshold alone (agree or disagree).
+        m, u: probabilistic mode: for each agreement level (and the last, disagreement),
+            the probability of that level among true matches (*m*) and among non-matches
+            (*u*) — Fellegi and Sunter's weights; learn them with ``estimate_weights``.
     """
 
     field: str
@@ -279,11 +318,30 @@ class FieldMatcher:
     blank: Literal["no_match", "match"] = "no_match"
     normalizer: str | None = None
     aliases: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    levels: tuple[int, ...] = attrs.field(default=(), converter=_ints)
+    m: tuple[float, ...] | None = attrs.field(default=None, converter=_floats)
+    u: tuple[float, ...] | None = attrs.field(default=None, converter=_floats)
 
     def __attrs_post_init__(self) -> None:
         errors = _matcher_problems(self)
         if errors:
             raise ValidationError(f"FieldMatcher {describe_value(self.field)}", errors)
+
+    @property
+    def agreement_levels(self) -> tuple[int, ...]:
+        """The score floors of the agreement levels (probabilistic mode).
+
+        *levels*, or just the threshold. A score at or above ``levels[k]`` is level *k*;
+        below all, the last level, disagreement.
+        """
+        return self.levels or (self.threshold,)
+
+    def level(self, score: float) -> int:
+        """The agreement level of *score*."""
+        for index, floor in enumerate(self.agreement_levels):
+            if score >= floor:
+                return index
+        return len(self.agreement_levels)
 
     @property
     def normalizer_name(self) -> str:
@@ -437,6 +495,25 @@ def _rule_problems(rule: MatchingRule) -> list[FieldError]:
                 "blank_ignored_with", "unknown_field", "must be the field of one of the matchers"
             )
         )
+    if rule.mode not in ("deterministic", "probabilistic"):
+        errors.append(FieldError("mode", "invalid", "must be 'deterministic' or 'probabilistic'"))
+    elif rule.mode == "probabilistic" and (
+        rule.prior is None or any(m.m is None for m in rule.matchers)
+    ):
+        errors.append(
+            FieldError(
+                "mode",
+                "no_weights",
+                "probabilistic mode needs a prior and every matcher's m and u "
+                "(see estimate_weights)",
+            )
+        )
+    if rule.prior is not None and not (isinstance(rule.prior, float | int) and 0 < rule.prior < 1):
+        errors.append(FieldError("prior", "out_of_range", "must be strictly between 0 and 1"))
+    if not (isinstance(rule.match_probability, float | int) and 0 < rule.match_probability < 1):
+        errors.append(
+            FieldError("match_probability", "out_of_range", "must be strictly between 0 and 1")
+        )
     if rule.key_cap is not None:
         problem = _checks.integer(2, 10**9)(rule.key_cap)
         if problem is not None:
@@ -468,6 +545,11 @@ class MatchingRule:
         key_cap: in batch and index look-ups, a key shared by more records than this is
             skipped as too common to mean anything (Odoo drops keys with 21+ matches);
             ``None`` compares every record sharing a key.
+        mode: ``"deterministic"`` (thresholds and logic) or ``"probabilistic"``
+            (Fellegi–Sunter: every matcher's agreement level adds its weight, and the
+            total gives a match probability; *logic* is not used).
+        prior: probabilistic mode: the share of compared pairs that are matches.
+        match_probability: probabilistic mode: the probability at which a pair matches.
     """
 
     name: str
@@ -477,6 +559,9 @@ class MatchingRule:
     blank_ignored_with: str | None = None
     blocking: tuple[BlockingKey, ...] = attrs.field(default=(), converter=_keys)
     key_cap: int | None = None
+    mode: Literal["deterministic", "probabilistic"] = "deterministic"
+    prior: float | None = None
+    match_probability: float = 0.5
 
     def __attrs_post_init__(self) -> None:
         errors = _rule_problems(self)
@@ -684,9 +769,12 @@ class CompiledRule:
         "_key_parts",
         "_last",
         "_normalizers",
+        "_prior_weight",
+        "_probabilistic",
         "_readers",
         "_required",
         "_thresholds",
+        "_weights",
         "rule",
     )
 
@@ -722,7 +810,19 @@ class CompiledRule:
             for clause in rule.clauses
         )
         names = [m.field.rpartition(".")[2] for m in matchers]
-        self._required = tuple(sorted(frozenset.intersection(*rule.clauses)))
+        self._probabilistic = rule.mode == "probabilistic"
+        self._required = (
+            () if self._probabilistic else tuple(sorted(frozenset.intersection(*rule.clauses)))
+        )
+        self._weights = tuple(
+            tuple(math.log2(m / u) for m, u in zip(mt.m, mt.u, strict=True))
+            if mt.m is not None and mt.u is not None
+            else ()
+            for mt in matchers
+        )
+        self._prior_weight = (
+            math.log2(rule.prior / (1 - rule.prior)) if rule.prior is not None else 0.0
+        )
         self._first = names.index("first_name") if "first_name" in names else None
         self._last = names.index("last_name") if "last_name" in names else None
         if not rule.transpose_names:
@@ -835,8 +935,62 @@ class CompiledRule:
         result = self.compare_prepared(a, b)
         return result if result.is_match else None
 
+    def levels_prepared(self, a: Prepared, b: Prepared) -> tuple[int | None, ...]:
+        """Each matcher's agreement level for two prepared records (``None``: blank)."""
+        return tuple(
+            None if matched is None else matcher.level(score)
+            for matcher, (score, _, matched) in zip(
+                self.rule.matchers, self._field_scores(a, b), strict=True
+            )
+        )
+
+    def _weight(self, scores: list[tuple[float, str | None, bool | None]]) -> float:
+        total = self._prior_weight
+        for matcher, weights, (score, _, matched) in zip(
+            self.rule.matchers, self._weights, scores, strict=True
+        ):
+            if matched is not None:
+                total += weights[matcher.level(score)]
+        return total
+
+    def _compare_probabilistic(self, a: Prepared, b: Prepared) -> MatchResult:
+        scores = self._field_scores(a, b)
+        weight = self._weight(scores)
+        transposed = False
+        swapped = self._transposed(b)
+        if swapped is not None:
+            swapped_scores = self._field_scores(a, swapped)
+            swapped_weight = self._weight(swapped_scores)
+            if swapped_weight > weight:
+                scores, weight, transposed = swapped_scores, swapped_weight, True
+        probability = 1.0 / (1.0 + 2.0 ** (-weight)) if weight > -1000 else 0.0
+        is_match = probability >= self.rule.match_probability
+        clause = None
+        if is_match:
+            clause = f"match weight {weight:+.2f}"
+            if transposed:
+                clause += " (first and last names transposed)"
+        matchers = self.rule.matchers
+        return MatchResult(
+            is_match=is_match,
+            score=round(probability * 100),
+            probability=probability,
+            field_scores=tuple(
+                FieldScore(
+                    m.field,
+                    round(s[0]),
+                    s[1],
+                    None if s[2] is None else m.level(s[0]) < len(m.agreement_levels),
+                )
+                for m, s in zip(matchers, scores, strict=True)
+            ),
+            clause=clause,
+        )
+
     def compare_prepared(self, a: Prepared, b: Prepared) -> MatchResult:
         """Compare two prepared records (see :meth:`prepare`)."""
+        if self._probabilistic:
+            return self._compare_probabilistic(a, b)
         scores = self._field_scores(a, b)
         clause = self._matched_clause(scores)
         transposed = False
