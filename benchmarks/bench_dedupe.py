@@ -79,7 +79,7 @@ def baseline(leads: list[Lead]) -> list[tuple[str, ...]]:
         for key in (
             f"e:{email}" if email else None,
             f"p:{phone}" if phone else None,
-            f"n:{sound}:{phone and phone[:8]}",
+            f"n:{sound}:{phone[:8]}" if phone and sound else None,
         ):
             if key:
                 blocks.setdefault(key, []).append(index)
