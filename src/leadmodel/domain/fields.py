@@ -215,6 +215,16 @@ class FieldType(Enum):
     ADDRESS = "address"
     REFERENCE = "reference"
 
+    @property
+    def is_textual(self) -> bool:
+        """Whether values of this type are text (text, picklists, email, phone, URL, ids)."""
+        return self in _TEXTUAL
+
+    @property
+    def is_numeric(self) -> bool:
+        """Whether values of this type are numbers (number, currency, percent)."""
+        return self in _NUMERIC
+
 
 _TEXTUAL: Final = frozenset(
     {

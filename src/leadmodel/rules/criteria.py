@@ -428,26 +428,11 @@ def evaluate(criterion: Criterion, record: object, *, previous: object = None) -
 
 # -- checking against a schema ---------------------------------------------------------------
 
-_TEXT_TYPES: Final = frozenset(
-    {
-        FieldType.TEXT,
-        FieldType.TEXTAREA,
-        FieldType.LONG_TEXT,
-        FieldType.PICKLIST,
-        FieldType.MULTI_PICKLIST,
-        FieldType.EMAIL,
-        FieldType.PHONE,
-        FieldType.URL,
-        FieldType.REFERENCE,
-    }
-)
-_NUMBER_TYPES: Final = frozenset({FieldType.NUMBER, FieldType.CURRENCY, FieldType.PERCENT})
-
 
 def _fits(field_type: FieldType, value: object) -> bool:
-    if field_type in _TEXT_TYPES:
+    if field_type.is_textual:
         return isinstance(value, str)
-    if field_type in _NUMBER_TYPES:
+    if field_type.is_numeric:
         return isinstance(value, int | Decimal) and not isinstance(value, bool)
     if field_type is FieldType.CHECKBOX:
         return isinstance(value, bool)
@@ -492,7 +477,7 @@ def check_criterion(criterion: Criterion, schema: EntitySchema) -> tuple[FieldEr
         if condition.op in _NO_VALUE:
             continue
         values = condition.value if isinstance(condition.value, tuple) else (condition.value,)
-        if condition.op in _TEXT_OPS and field_type not in _TEXT_TYPES:
+        if condition.op in _TEXT_OPS and not field_type.is_textual:
             errors.append(
                 FieldError(
                     path, "type", f"{condition.op} needs a text field, {path} is {field_type.value}"

@@ -72,6 +72,47 @@ def _compiled(rule: MatchingRule | CompiledRule) -> CompiledRule:
     )
 
 
+def _block(
+    compiled: CompiledRule, items: list[object], progress: Progress | None
+) -> tuple[list[Prepared], dict[str, list[int]]]:
+    """Prepare every record once and bucket record numbers by blocking key."""
+    total = len(items)
+    prepared: list[Prepared] = []
+    buckets: dict[str, list[int]] = {}
+    for index, record in enumerate(items):
+        values, keys = compiled.prepare_keyed(record)
+        prepared.append(values)
+        for key in keys:
+            bucket = buckets.get(key)
+            if bucket is None:
+                buckets[key] = [index]
+            else:
+                bucket.append(index)
+        if progress is not None and (index + 1) % _PROGRESS_EVERY == 0:
+            progress("prepare", index + 1, total)
+    if progress is not None:
+        progress("prepare", total, total)
+    return prepared, buckets
+
+
+def _usable(buckets: dict[str, list[int]], cap: int | None) -> dict[str, list[int]]:
+    """The buckets that hold a pair and are not over the key cap."""
+    return {
+        key: members
+        for key, members in buckets.items()
+        if len(members) > 1 and (cap is None or len(members) <= cap)
+    }
+
+
+def _add_pairs(pairs: set[tuple[int, int]], members: list[int]) -> None:
+    """Add every pair of *members* (ascending record numbers) to *pairs*."""
+    size = len(members)
+    for x in range(size):
+        first = members[x]
+        for y in range(x + 1, size):
+            pairs.add((first, members[y]))
+
+
 def _find(parents: list[int], i: int) -> int:
     while parents[i] != i:
         parents[i] = parents[parents[i]]
@@ -171,31 +212,10 @@ def _find_duplicates(
     items = [items[i] for i in order]
     ids = [ids[i] for i in order]
     total = len(items)
-    prepared: list[Prepared] = []
-    buckets: dict[str, list[int]] = {}
-    for index, record in enumerate(items):
-        values, keys = compiled.prepare_keyed(record)
-        prepared.append(values)
-        for key in keys:
-            bucket = buckets.get(key)
-            if bucket is None:
-                buckets[key] = [index]
-            else:
-                bucket.append(index)
-        if progress is not None and (index + 1) % _PROGRESS_EVERY == 0:
-            progress("prepare", index + 1, total)
-    if progress is not None:
-        progress("prepare", total, total)
-    cap = compiled.rule.key_cap
+    prepared, buckets = _block(compiled, items, progress)
     pairs: set[tuple[int, int]] = set()
-    for members in buckets.values():
-        size = len(members)
-        if size < 2 or (cap is not None and size > cap):
-            continue
-        for x in range(size):
-            first = members[x]
-            for y in range(x + 1, size):
-                pairs.add((first, members[y]))
+    for members in _usable(buckets, compiled.rule.key_cap).values():
+        _add_pairs(pairs, members)
     parents = list(range(total))
     edges: list[tuple[int, int, MatchResult]] = []
     pair_count = len(pairs)
@@ -392,24 +412,13 @@ def estimate_weights(
         items = list(records)
         for record in items:
             record_id(record)
-        prepared: list[Prepared] = []
-        buckets: dict[str, list[int]] = {}
-        for index, record in enumerate(items):
-            values, keys = compiled.prepare_keyed(record)
-            prepared.append(values)
-            for key in keys:
-                buckets.setdefault(key, []).append(index)
-        cap = rule.key_cap
+        prepared, buckets = _block(compiled, items, None)
         # Pairs per blocking key: the fields a key is made of agree on its pairs by
         # construction, so each key's pairs teach only about the other fields.
         pairs_by_key: dict[int, set[tuple[int, int]]] = {}
-        for key, members in buckets.items():
-            if len(members) < 2 or (cap is not None and len(members) > cap):
-                continue
+        for key, members in _usable(buckets, rule.key_cap).items():
             number = int(key.partition("#")[2].partition(":")[0])
-            found = pairs_by_key.setdefault(number, set())
-            for x, first in enumerate(members):
-                found.update((first, second) for second in members[x + 1 :])
+            _add_pairs(pairs_by_key.setdefault(number, set()), members)
         total = len(items)
         if total < 2 or not pairs_by_key:
             raise ValidationError(
