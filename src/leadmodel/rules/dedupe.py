@@ -195,8 +195,7 @@ def _find_duplicates(
     items = list(records)
     ids = [record_id(record) for record in items]
     if len(set(ids)) != len(ids):
-        seen: set[str] = set()
-        repeated = sorted({i for i in ids if i in seen or seen.add(i)})  # type: ignore[func-returns-value]
+        repeated = sorted(i for i, count in Counter(ids).items() if count > 1)
         raise ValidationError(
             "find_duplicates",
             [
