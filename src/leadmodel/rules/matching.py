@@ -751,6 +751,7 @@ def record_id(record: object) -> str:
 
 
 Prepared = tuple[str | None, ...]
+_Plan = tuple[tuple[tuple[Callable[[Any], object], ...], Callable[[object], str | None]], ...]
 MAX_COMPARED: Final = 500
 """Values are compared on at most this many (normalised) characters."""
 
@@ -769,6 +770,7 @@ class CompiledRule:
         "_key_parts",
         "_last",
         "_normalizers",
+        "_plans",
         "_prior_weight",
         "_probabilistic",
         "_readers",
@@ -787,6 +789,7 @@ class CompiledRule:
         self.rule = rule
         matchers = rule.matchers
         self._readers = tuple(_field_reader(m) for m in matchers)
+        self._plans: dict[type, _Plan] = {}
         self._normalizers = tuple(NORMALIZERS[m.normalizer_name] for m in matchers)
         self._comparators = tuple(
             tuple((name, METHODS[name]) for name in m.methods) for m in matchers
@@ -839,13 +842,50 @@ class CompiledRule:
         Values are compared on their first 500 characters, so a hostile 10 MB value costs
         no more than a long one.
         """
-        values = []
-        for read, normalize in zip(self._readers, self._normalizers, strict=True):
-            value = normalize(read(record))
+        plan = self._plans.get(record.__class__)
+        if plan is None:
+            plan = self._plan_for(record.__class__)
+        values: list[str | None] = []
+        for accessors, normalize in plan:
+            raw = None
+            for access in accessors:
+                raw = access(record)
+                if raw is not None:
+                    break
+            if raw is None:
+                values.append(None)
+                continue
+            if raw.__class__ is str and len(raw) > _MAX_READ:
+                raw = raw[:_MAX_READ]
+            value = normalize(raw)
             if value is not None and len(value) > MAX_COMPARED:
                 value = value[:MAX_COMPARED]
             values.append(value)
         return tuple(values)
+
+    def _plan_for(self, cls: type) -> _Plan:
+        """How to read and normalise every matcher's field on records of *cls*."""
+        plan: _Plan
+        if cls is dict or not attrs.has(cls):
+            plan = tuple(
+                ((read,), normalize)
+                for read, normalize in zip(self._readers, self._normalizers, strict=True)
+            )
+        else:
+            plan = tuple(
+                (
+                    tuple(
+                        a
+                        for a in (_entity_accessor(cls, p) for p in (m.field, *m.aliases))
+                        if a is not None
+                    ),
+                    normalize,
+                )
+                for m, normalize in zip(self.rule.matchers, self._normalizers, strict=True)
+            )
+        if len(self._plans) < 64:
+            self._plans[cls] = plan
+        return plan
 
     def keys(self, record: object) -> tuple[str, ...]:
         """The blocking keys of *record*, each prefixed with the rule name and key number."""
