@@ -12,7 +12,7 @@ import contextlib
 import gc
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -74,13 +74,13 @@ def _compiled(rule: MatchingRule | CompiledRule) -> CompiledRule:
 
 def _block(
     compiled: CompiledRule, items: list[object], progress: Progress | None
-) -> tuple[list[Prepared], dict[str, list[int]]]:
+) -> tuple[list[Prepared], dict[tuple[Any, ...], list[int]]]:
     """Prepare every record once and bucket record numbers by blocking key."""
     total = len(items)
     prepared: list[Prepared] = []
-    buckets: dict[str, list[int]] = {}
+    buckets: dict[tuple[Any, ...], list[int]] = {}
     for index, record in enumerate(items):
-        values, keys = compiled.prepare_keyed(record)
+        values, keys = compiled.prepare_blocked(record)
         prepared.append(values)
         for key in keys:
             bucket = buckets.get(key)
@@ -95,7 +95,9 @@ def _block(
     return prepared, buckets
 
 
-def _usable(buckets: dict[str, list[int]], cap: int | None) -> dict[str, list[int]]:
+def _usable(
+    buckets: dict[tuple[Any, ...], list[int]], cap: int | None
+) -> dict[tuple[Any, ...], list[int]]:
     """The buckets that hold a pair and are not over the key cap."""
     return {
         key: members
@@ -232,7 +234,7 @@ def _find_duplicates(
     if progress is not None:
         progress("compare", pair_count, pair_count)
     members_of: dict[int, list[int]] = {}
-    for index in range(total):
+    for index in sorted({i for edge in edges for i in edge[:2]}):
         members_of.setdefault(_find(parents, index), []).append(index)
     edges_of: dict[int, list[MatchEdge]] = {}
     edges.sort(key=lambda edge: (edge[0], edge[1]))
@@ -416,8 +418,7 @@ def estimate_weights(
         # construction, so each key's pairs teach only about the other fields.
         pairs_by_key: dict[int, set[tuple[int, int]]] = {}
         for key, members in _usable(buckets, rule.key_cap).items():
-            number = int(key.partition("#")[2].partition(":")[0])
-            _add_pairs(pairs_by_key.setdefault(number, set()), members)
+            _add_pairs(pairs_by_key.setdefault(key[0], set()), members)
         total = len(items)
         if total < 2 or not pairs_by_key:
             raise ValidationError(

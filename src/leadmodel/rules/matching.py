@@ -893,11 +893,20 @@ class CompiledRule:
 
     def prepare_keyed(self, record: object) -> tuple[Prepared, tuple[str, ...]]:
         """:meth:`prepare` and :meth:`keys` at once, reading each field once."""
-        prepared = self.prepare(record)
-        keys = []
+        prepared, blocks = self.prepare_blocked(record)
         name = self.rule.name
+        return prepared, tuple(f"{name}#{block[0]}:{'|'.join(block[1:])}" for block in blocks)
+
+    def prepare_blocked(self, record: object) -> tuple[Prepared, tuple[tuple[Any, ...], ...]]:
+        """:meth:`prepare`, and the keys as tuples ``(key number, *parts)``.
+
+        The same keys as :meth:`keys` without building their text: for in-memory
+        blocking, where only equality matters.
+        """
+        prepared = self.prepare(record)
+        blocks = []
         for number, parts in enumerate(self._key_parts, start=1):
-            values = []
+            values: list[Any] = [number]
             for index, read, transform in parts:
                 raw = prepared[index] if index is not None else read(record)
                 value = transform(raw) if raw else None
@@ -905,8 +914,8 @@ class CompiledRule:
                     break
                 values.append(value)
             else:
-                keys.append(f"{name}#{number}:{'|'.join(values)}")
-        return prepared, tuple(keys)
+                blocks.append(tuple(values))
+        return prepared, tuple(blocks)
 
     # -- comparing -----------------------------------------------------------------------
 
