@@ -285,8 +285,8 @@ def canonical_names(first_name: str | None) -> frozenset[str]:
     return frozenset(_namer().canonicals_of(normalized))
 
 
-@functools.lru_cache(maxsize=_CACHE)
 def _sections(e164: str) -> tuple[str, str, str, str]:
+    # Not cached: numbers are nearly all distinct, so a cache would only churn.
     digits = e164.lstrip("+")
     for size in (1, 2, 3):
         if int(digits[:size]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
