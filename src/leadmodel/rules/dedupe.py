@@ -233,17 +233,24 @@ def _find_duplicates(
             progress("compare", done, pair_count)
     if progress is not None:
         progress("compare", pair_count, pair_count)
-    members_of: dict[int, list[int]] = {}
-    for index in sorted({i for edge in edges for i in edge[:2]}):
-        members_of.setdefault(_find(parents, index), []).append(index)
+    # (i, j) pairs are unique, so sorting the edge tuples never compares two results.
+    edges.sort()
+    members_of: dict[int, set[int]] = {}
     edges_of: dict[int, list[MatchEdge]] = {}
-    edges.sort(key=lambda edge: (edge[0], edge[1]))
     for i, j, result in edges:
-        edges_of.setdefault(_find(parents, i), []).append(MatchEdge(ids[i], ids[j], result))
+        root = _find(parents, i)
+        group = members_of.get(root)
+        if group is None:
+            members_of[root] = {i, j}
+            edges_of[root] = [MatchEdge(ids[i], ids[j], result)]
+        else:
+            group.update((i, j))
+            edges_of[root].append(MatchEdge(ids[i], ids[j], result))
     return [
-        DuplicateGroup(ids=tuple(ids[i] for i in members), edges=tuple(edges_of[root]))
-        for root, members in sorted(members_of.items())
-        if len(members) > 1
+        DuplicateGroup(
+            ids=tuple(ids[i] for i in sorted(members_of[root])), edges=tuple(edges_of[root])
+        )
+        for root in sorted(members_of)
     ]
 
 
