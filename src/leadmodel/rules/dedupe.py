@@ -75,24 +75,31 @@ def _compiled(rule: MatchingRule | CompiledRule) -> CompiledRule:
 def _block(
     compiled: CompiledRule, items: list[object], progress: Progress | None
 ) -> tuple[list[Prepared], dict[tuple[Any, ...], list[int]]]:
-    """Prepare every record once and bucket record numbers by blocking key."""
+    """Prepare every record once and bucket record numbers by blocking key.
+
+    Only the buckets of two or more records are returned.
+    """
     total = len(items)
     prepared: list[Prepared] = []
-    buckets: dict[tuple[Any, ...], list[int]] = {}
+    buckets: dict[tuple[Any, ...], int | list[int]] = {}
     for index, record in enumerate(items):
         values, keys = compiled.prepare_blocked(record)
         prepared.append(values)
         for key in keys:
+            # Most keys belong to one record: keep its number, make a list only for two.
             bucket = buckets.get(key)
             if bucket is None:
-                buckets[key] = [index]
+                buckets[key] = index
+            elif bucket.__class__ is int:
+                buckets[key] = [bucket, index]
             else:
-                bucket.append(index)
+                bucket.append(index)  # type: ignore[union-attr]
         if progress is not None and (index + 1) % _PROGRESS_EVERY == 0:
             progress("prepare", index + 1, total)
     if progress is not None:
         progress("prepare", total, total)
-    return prepared, buckets
+    shared = {key: bucket for key, bucket in buckets.items() if isinstance(bucket, list)}
+    return prepared, shared
 
 
 def _usable(
