@@ -28,6 +28,7 @@ PUBLIC_MODULES = [
     "leadmodel.rules.merge",
     "leadmodel.rules.criteria",
     "leadmodel.rules.duplicate_rules",
+    "leadmodel.services",
 ]
 
 
