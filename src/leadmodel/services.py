@@ -91,20 +91,18 @@ def save(
     ...     policy=policy,
     ... ).decision
     'allow'
-    >>> save(
-    ...     uow,
-    ...     Lead(
-    ...         id="L2",
-    ...         first_name="Anne",
-    ...         last_name="Lee",
-    ...         company="Acme",
-    ...         email=EmailAddress.parse("ANN@acme.com"),
-    ...     ),
-    ...     policy=policy,
+    >>> anne = Lead(
+    ...     id="L2",
+    ...     first_name="Anne",
+    ...     last_name="Lee",
+    ...     company="Acme",
+    ...     email=EmailAddress.parse("ANN@acme.com"),
     ... )
-    Traceback (most recent call last):
-    ...
-    leadmodel.domain.errors.DuplicateBlocked: leads: 1 duplicate(s) on create, action block: duplicates L1
+    >>> try:
+    ...     save(uow, anne, policy=policy)
+    ... except DuplicateBlocked as blocked:
+    ...     print(blocked)
+    leads: 1 duplicate(s) on create, action block: duplicates L1
 
     Raises:
         DuplicateBlocked: the policy blocks the save.
