@@ -420,18 +420,23 @@ _MERGE_KINDS: Final[dict[str, type]] = {
 }
 
 
+def _by_kind(data: object, choices: Mapping[str, T], what: str) -> T:
+    """The choice named by a tagged union's ``"kind"`` key, or a clear error."""
+    if not isinstance(data, dict):
+        raise _type_error("an object", data)
+    kind = data.get("kind")
+    choice = choices.get(kind) if isinstance(kind, str) else None
+    if choice is None:
+        raise ValidationError(
+            what, [FieldError("kind", "invalid", f"must be one of {', '.join(choices)}")]
+        )
+    return choice
+
+
 def _merge_result_structure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     # MergeResult is generic over the entity; its "kind" says which entity to build.
     def structure(data: Any, _: Any) -> Any:
-        if not isinstance(data, dict):
-            raise _type_error("an object", data)
-        kind = data.get("kind")
-        entity = _MERGE_KINDS.get(kind) if isinstance(kind, str) else None
-        if entity is None:
-            raise ValidationError(
-                "MergeResult",
-                [FieldError("kind", "invalid", f"must be one of {', '.join(_MERGE_KINDS)}")],
-            )
+        entity = _by_kind(data, _MERGE_KINDS, "MergeResult")
         concrete = cls[entity]
         return conv.get_structure_hook(concrete)(data, concrete)
 
@@ -510,15 +515,9 @@ def _structure_criterion(data: object, _: Any = None) -> Any:
     # Criteria are a tagged union on "kind"; each class checks its own values.
     from leadmodel.rules import criteria
 
-    if not isinstance(data, dict):
-        raise _type_error("a criterion object", data)
-    kind = data.get("kind")
-    allowed = _CRITERION_KEYS.get(kind) if isinstance(kind, str) else None
-    if allowed is None:
-        raise ValidationError(
-            "criterion",
-            [FieldError("kind", "invalid", f"must be one of {', '.join(_CRITERION_KEYS)}")],
-        )
+    allowed = _by_kind(data, _CRITERION_KEYS, "criterion")
+    assert isinstance(data, dict)  # noqa: S101 - _by_kind proved it
+    kind = data["kind"]
     extra = sorted(str(key) for key in data if key not in allowed)
     if extra:
         raise ValidationError(
