@@ -764,8 +764,12 @@ class CompiledRule:
     """
 
     __slots__ = (
+        "_clause_order",
+        "_clause_text",
         "_clauses",
         "_comparators",
+        "_field_scores_seen",
+        "_fields",
         "_first",
         "_key_parts",
         "_last",
@@ -826,6 +830,13 @@ class CompiledRule:
         self._prior_weight = (
             math.log2(rule.prior / (1 - rule.prior)) if rule.prior is not None else 0.0
         )
+        self._fields = tuple(m.field for m in matchers)
+        self._clause_order = {clause: sorted(clause) for clause, _ in self._clauses}
+        self._clause_text = {
+            clause: " AND ".join(matchers[i].field for i in sorted(clause))
+            for clause, _ in self._clauses
+        }
+        self._field_scores_seen: dict[tuple[str, int, str | None, bool | None], FieldScore] = {}
         self._first = names.index("first_name") if "first_name" in names else None
         self._last = names.index("last_name") if "last_name" in names else None
         if not rule.transpose_names:
@@ -1058,23 +1069,32 @@ class CompiledRule:
         clause: frozenset[int] | None,
         transposed: bool,
     ) -> MatchResult:
-        matchers = self.rule.matchers
-        counted = sorted(clause) if clause is not None else range(len(scores))
+        fields = self._fields
+        counted = self._clause_order[clause] if clause is not None else range(len(scores))
         compared = [scores[i][0] for i in counted if scores[i][2] is not None]
         score = round(sum(compared) / len(compared)) if compared else 0
         clause_text = None
         if clause is not None:
-            clause_text = " AND ".join(matchers[i].field for i in sorted(clause))
+            clause_text = self._clause_text[clause]
             if transposed:
                 clause_text += " (first and last names transposed)"
+        # Field scores are small immutable values that repeat (a field, a whole-number
+        # score, a method); sharing them saves millions of allocations in a table run.
+        interned = self._field_scores_seen
+        field_scores = []
+        for field, (value, method, matched) in zip(fields, scores, strict=True):
+            key = (field, round(value), method, matched)
+            found = interned.get(key)
+            if found is None:
+                found = FieldScore(*key)
+                if len(interned) < 100_000:
+                    interned[key] = found
+            field_scores.append(found)
         return MatchResult(
             is_match=clause is not None,
             score=score,
             probability=None,
-            field_scores=tuple(
-                FieldScore(m.field, round(s[0]), s[1], s[2])
-                for m, s in zip(matchers, scores, strict=True)
-            ),
+            field_scores=tuple(field_scores),
             clause=clause_text,
         )
 
