@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -29,6 +29,7 @@ from leadmodel.domain import _checks
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.fields import EntitySchema, FieldType, FieldValues, Scalar
 from leadmodel.domain.values import EmailAddress, Money, PhoneNumber
+from leadmodel.rules._paths import ABSENT, getter
 
 __all__ = [
     "OPERATORS",
@@ -261,23 +262,10 @@ Criterion = Condition | All | Any | Not
 
 # -- reading and comparing values -------------------------------------------------------------
 
-_ABSENT: Final = object()
 
-
-def _read(record: object, parts: Sequence[str]) -> object:
-    value: AnyType = record
-    for part in parts:
-        if value is None:
-            return None
-        if isinstance(value, Mapping):
-            value = value.get(part)
-        elif attrs.has(type(value)):
-            if part not in attrs.fields_dict(type(value)):
-                return None
-            value = getattr(value, part)
-        else:
-            return None
-    return value
+def _read(get: Callable[[AnyType], object], record: object) -> object:
+    value = get(record)
+    return None if value is ABSENT else value
 
 
 def _plain(value: object) -> object:
@@ -366,7 +354,7 @@ def _test(op: str, expected: object, actual: object) -> bool:
 @functools.lru_cache(maxsize=4096)
 def _compile(criterion: Criterion) -> Callable[..., bool]:
     if isinstance(criterion, Condition):
-        parts = tuple(criterion.field.split("."))
+        get = getter(criterion.field)
         op, expected = criterion.op, criterion.value
 
         if op == "changed":
@@ -374,12 +362,12 @@ def _compile(criterion: Criterion) -> Callable[..., bool]:
             def changed(record: object, previous: object = None) -> bool:
                 if previous is None:
                     return False
-                return _plain(_read(record, parts)) != _plain(_read(previous, parts))
+                return _plain(_read(get, record)) != _plain(_read(get, previous))
 
             return changed
 
         def condition(record: object, previous: object = None) -> bool:  # noqa: ARG001
-            return _test(op, expected, _read(record, parts))
+            return _test(op, expected, _read(get, record))
 
         return condition
     if isinstance(criterion, All | Any):

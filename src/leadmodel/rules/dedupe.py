@@ -413,15 +413,15 @@ def estimate_weights(
             "estimate_weights",
             [FieldError("rule", "type", f"must be a MatchingRule, not {type(rule).__name__}")],
         )
-    problems = [
-        FieldError("max_iterations", "out_of_range", "must be an int from 1 to 10000")
-        for _ in [0]
-        if isinstance(max_iterations, bool)
+    if (
+        isinstance(max_iterations, bool)
         or not isinstance(max_iterations, int)
         or not 1 <= max_iterations <= 10_000
-    ]
-    if problems:
-        raise ValidationError("estimate_weights", problems)
+    ):
+        raise ValidationError(
+            "estimate_weights",
+            [FieldError("max_iterations", "out_of_range", "must be an int from 1 to 10000")],
+        )
     compiled = attrs.evolve(rule, mode="deterministic").compile()
     with _gc_paused():
         items = list(records)

@@ -29,6 +29,9 @@ from leadmodel.domain import _checks
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.values import EmailAddress, PhoneNumber
 from leadmodel.rules import normalize as norm
+from leadmodel.rules._paths import ABSENT as _ABSENT
+from leadmodel.rules._paths import fields_of as _fields_of
+from leadmodel.rules._paths import getter as _getter
 
 __all__ = [
     "EXACT_EMAIL_OR_PHONE",
@@ -618,51 +621,6 @@ class MatchResult:
 # -- compiled rules ----------------------------------------------------------------------
 
 
-_MAPPING: Final = frozenset({"<mapping>"})
-_FIELDS: dict[type, frozenset[str]] = {}
-
-
-def _fields_of(cls: type) -> frozenset[str]:
-    """The readable fields of *cls* (attrs fields only), or ``_MAPPING`` for mappings."""
-    found = _FIELDS.get(cls)
-    if found is None:
-        if issubclass(cls, Mapping):
-            found = _MAPPING
-        elif attrs.has(cls):
-            found = frozenset(f.name for f in attrs.fields(cls))
-        else:
-            found = frozenset(name for name in dir(cls) if not name.startswith("_"))
-        if len(_FIELDS) < 1024:
-            _FIELDS[cls] = found
-    return found
-
-
-def _getter(path: str) -> Callable[[Any], object]:
-    parts = path.split(".")
-
-    def get(record: Any) -> object:
-        value: Any = record
-        for part in parts:
-            if value is None:
-                return None
-            cls = value.__class__
-            if cls is dict:
-                value = value.get(part)
-                continue
-            fields = _fields_of(cls)
-            if fields is _MAPPING:
-                value = value.get(part)
-            elif part in fields:
-                # Fields only: a property such as Contact.name is not the company name.
-                value = getattr(value, part)
-            else:
-                return _ABSENT
-        return value
-
-    return get
-
-
-_ABSENT: Final = object()
 _MAX_READ: Final = 2_000
 
 
@@ -689,6 +647,12 @@ def _entity_accessor(cls: type, path: str) -> Callable[[Any], object] | None:
     return read
 
 
+def _class_accessors(cls: type, paths: Sequence[str]) -> tuple[Callable[[Any], object], ...]:
+    """Fast readers of those of *paths* that the attrs class *cls* has, in order."""
+    found = (_entity_accessor(cls, path) for path in paths)
+    return tuple(accessor for accessor in found if accessor is not None)
+
+
 def _field_reader(matcher: FieldMatcher) -> Callable[[Any], object]:
     paths = (matcher.field, *matcher.aliases)
     getters = [_getter(path) for path in paths]
@@ -702,8 +666,7 @@ def _field_reader(matcher: FieldMatcher) -> Callable[[Any], object]:
             if cls is dict or not attrs.has(cls):
                 accessors = ()
             else:
-                found = [_entity_accessor(cls, path) for path in paths]
-                accessors = tuple(a for a in found if a is not None) or (_none,)
+                accessors = _class_accessors(cls, paths) or (_none,)
                 if len(by_class) < 64:
                     by_class[cls] = accessors
         values = (
@@ -884,14 +847,7 @@ class CompiledRule:
             )
         else:
             plan = tuple(
-                (
-                    tuple(
-                        a
-                        for a in (_entity_accessor(cls, p) for p in (m.field, *m.aliases))
-                        if a is not None
-                    ),
-                    normalize,
-                )
+                (_class_accessors(cls, (m.field, *m.aliases)), normalize)
                 for m, normalize in zip(self.rule.matchers, self._normalizers, strict=True)
             )
         if len(self._plans) < 64:
