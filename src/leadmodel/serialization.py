@@ -37,7 +37,7 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 from cattrs.fns import identity
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
@@ -367,6 +367,12 @@ def configure_converter(conv: cattrs.Converter) -> None:
     conv.register_structure_hook_factory(
         lambda cls: cls is _merge_result(), _merge_result_structure_factory
     )
+    conv.register_unstructure_hook_factory(
+        lambda cls: cls in _change_records(), _change_unstructure_factory
+    )
+    conv.register_structure_hook_factory(
+        lambda cls: cls in _change_records(), _change_structure_factory
+    )
     conv.register_unstructure_hook_factory(_is_optional, _optional_unstructure_factory)
 
 
@@ -387,13 +393,27 @@ def _is_document_to_structure(cls: Any) -> bool:
 # Rules import this module's callers, so the rule classes are looked up lazily.
 @functools.cache
 def _documents() -> frozenset[type]:
+    from leadmodel.rules.conversion import (
+        AutoConversion,
+        AutoConvertRule,
+        BulkConversion,
+        ConversionResult,
+        ConvertOptions,
+    )
     from leadmodel.rules.dedupe import DuplicateGroup, MatchEdge
     from leadmodel.rules.duplicate_rules import DuplicateCheck, DuplicatePolicy
+    from leadmodel.rules.mapping import FieldMapping
     from leadmodel.rules.matching import MatchingRule, MatchResult
     from leadmodel.rules.merge import MergeResult
 
     return frozenset(
         {
+            AutoConversion,
+            AutoConvertRule,
+            BulkConversion,
+            ConversionResult,
+            ConvertOptions,
+            FieldMapping,
             MatchingRule,
             MatchResult,
             MatchEdge,
@@ -443,8 +463,23 @@ def _merge_result_structure_factory(cls: Any, conv: cattrs.Converter) -> Callabl
     return structure
 
 
+# A mapping's JSON leaves out the schemas (and currency) it shares with the defaults, so a
+# stored mapping holds its entries and only the schemas a host changed.
+_OMITTED_DEFAULTS: Final = {
+    "FieldMapping": (
+        "currency",
+        "lead_schema",
+        "account_schema",
+        "contact_schema",
+        "opportunity_schema",
+    )
+}
+
+
 def _document_unstructure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any], Any]:
-    base = make_dict_unstructure_fn(cls, conv)
+    omitted = _OMITTED_DEFAULTS.get(getattr(cls, "__name__", ""), ())
+    overrides: dict[str, Any] = {name: override(omit_if_default=True) for name in omitted}
+    base = make_dict_unstructure_fn(cls, conv, **overrides)
 
     def unstructure(value: Any) -> Any:
         return {"format": FORMAT_VERSION, **base(value)}
@@ -483,6 +518,97 @@ def _document_structure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[A
                 ],
             )
         return base({k: v for k, v in data.items() if k != "format"}, cls)
+
+    return structure
+
+
+# -- conversion change records: values typed by the field they belong to --------------------
+
+_RECORD_CLASSES: Final[dict[str, type]] = {
+    "lead": Lead,
+    "account": Account,
+    "contact": Contact,
+    "opportunity": Opportunity,
+}
+
+
+@functools.cache
+def _change_records() -> dict[type, tuple[str, ...]]:
+    """The conversion records whose values take the type of their target field."""
+    from leadmodel.rules.conversion import FieldChange, SkippedValue, UnmappedValue
+
+    return {FieldChange: ("old", "new"), SkippedValue: ("value", "kept"), UnmappedValue: ("value",)}
+
+
+@functools.cache
+def _field_types(cls: type) -> dict[str, Any]:
+    attrs.resolve_types(cls)
+    return {f.name: f.type for f in attrs.fields(cls)}
+
+
+def _value_type(target: object, field: object) -> Any:
+    """The type of *target*'s *field*, or ``None`` for a custom field (a tagged scalar)."""
+    cls = _RECORD_CLASSES.get(target) if isinstance(target, str) else None
+    if cls is None:
+        raise ValueError(f"unknown target {describe_value(target)}")
+    if not isinstance(field, str):
+        raise _type_error("a field name", field)
+    if field.startswith("custom."):
+        return None
+    kind = _field_types(cls).get(field)
+    if kind is None:
+        raise ValueError(f"{target} has no field {describe_value(field)}")
+    return kind
+
+
+def _change_unstructure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any], Any]:
+    typed = _change_records()[cls]
+    names = tuple(f.name for f in attrs.fields(cls))
+
+    def unstructure(record: Any) -> dict[str, Any]:
+        kind = _value_type(getattr(record, "target", "lead"), record.field)
+        data: dict[str, Any] = {}
+        for name in names:
+            value = getattr(record, name)
+            if name not in typed:
+                data[name] = value
+            elif kind is None:
+                data[name] = _unstructure_scalar(value)
+            else:
+                data[name] = conv.unstructure(value, unstructure_as=kind)
+        return data
+
+    return unstructure
+
+
+def _change_structure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    typed = _change_records()[cls]
+    names = tuple(f.name for f in attrs.fields(cls))
+
+    def structure(data: Any, _: Any) -> Any:
+        if not isinstance(data, dict):
+            raise _type_error("an object", data)
+        errors = [
+            FieldError(str(key)[:80], "unknown_field", f"{cls.__name__} has no field {key!r:.80}")
+            for key in data
+            if key not in names
+        ]
+        errors += [
+            FieldError(name, "required", "is required") for name in names if name not in data
+        ]
+        if errors:
+            raise ValidationError(cls.__name__, errors)
+        kind = _value_type(data.get("target", "lead"), data["field"])
+        kwargs: dict[str, Any] = {}
+        for name in names:
+            value = data[name]
+            if name not in typed:
+                kwargs[name] = _structure_str(value, str)
+            elif kind is None:
+                kwargs[name] = _structure_scalar(value)
+            else:
+                kwargs[name] = None if value is None else conv.structure(value, kind)
+        return cls(**kwargs)
 
     return structure
 

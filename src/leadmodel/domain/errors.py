@@ -155,12 +155,37 @@ class AlreadyConverted(ConversionError, ConvertedLeadError):  # noqa: N818 - CRM
         ConvertedLeadError.__init__(self, message, lead_id=lead_id)
 
 
-class InvalidConvertOptions(ConversionError):  # noqa: N818 - CRM vocabulary
-    """The conversion options contradict each other or the records they name."""
+class InvalidConvertOptions(ConversionError, ValidationError):  # noqa: N818 - CRM vocabulary
+    """The conversion options contradict each other, the lead, the records or the targets.
+
+    The records are the ones the options name; a target's limits include a value too long
+    for its target field.
+
+    A :class:`ValidationError` too: :attr:`errors` lists every problem at once, each with a
+    stable code (``"opportunity_id_and_name"``, ``"contact_of_other_account"``,
+    ``"queue_owner"``, ``"too_long"`` …) and a path (``"opportunity_name"``,
+    ``"contact.title"``).
+
+    Attributes:
+        lead_id: the lead being converted, when known.
+    """
+
+    lead_id: str | None
+
+    def __init__(
+        self, entity: str, errors: Iterable[FieldError], *, lead_id: str | None = None
+    ) -> None:
+        self.lead_id = lead_id
+        ValidationError.__init__(self, entity, errors)
 
 
-class MappingError(LeadModelError, ValueError):
-    """A field mapping is inconsistent with the schemas it maps between."""
+class MappingError(ValidationError):
+    """A field mapping is inconsistent with the schemas it maps between.
+
+    A :class:`ValidationError`: :attr:`errors` lists every violation of the mapping at once
+    (path ``entries[3]``, codes such as ``"incompatible"``, ``"target_shorter"``,
+    ``"decimals"``, ``"duplicate_target"``, ``"unknown_field"``).
+    """
 
 
 class DuplicateBlocked(LeadModelError, ValueError):  # noqa: N818 - CRM vocabulary
