@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 import attrs
 
@@ -41,7 +41,7 @@ from leadmodel.domain.errors import (
     describe_value,
 )
 from leadmodel.domain.events import Notification
-from leadmodel.domain.fields import FieldDef, FieldType, FieldValues, Scalar
+from leadmodel.domain.fields import EMPTY_VALUES, FieldDef, FieldType, FieldValues, Scalar
 from leadmodel.domain.lead import ConversionRecord, Lead
 from leadmodel.domain.opportunity import Opportunity
 from leadmodel.domain.status import (
@@ -397,11 +397,13 @@ class _Step:
     field: str
     name: str
     custom: bool
-    source_custom: bool
     read: Callable[[Lead], object]
     convert: Callable[[object], object] | None
     definition: FieldDef
     is_owner: bool
+    false_is_blank: bool  # a standard checkbox's False is its default, not a value
+    tags: bool  # a set of tags, blank when empty
+    checked: bool  # a value that may not fit the target (a custom field on either side)
 
 
 def _custom_reader(key: str) -> Callable[[Lead], object]:
@@ -473,14 +475,38 @@ class _Plan:
     lead_fields: tuple[tuple[str, Callable[[Lead], object]], ...]
 
 
-_PLANS: dict[int, _Plan] = {}
+K = TypeVar("K")
+V = TypeVar("V")
+_CACHE_SIZE: Final = 256
+
+
+def _per_object(cache: dict[int, tuple[Any, Any]], key: K, build: Callable[[K], V]) -> V:
+    """``build(key)``, worked out once per *key* object (rules are immutable values).
+
+    Keyed by identity, holding the key so its id cannot be reused; bounded.
+    """
+    found = cache.get(id(key))
+    if found is not None and found[0] is key:
+        value: V = found[1]
+        return value
+    value = build(key)
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[id(key)] = (key, value)
+    return value
+
+
+_PLANS: dict[int, tuple[Any, Any]] = {}
+_WON: dict[int, tuple[Any, Any]] = {}
+_CONVERTED: dict[int, tuple[Any, Any]] = {}
 
 
 def _plan(mapping: FieldMapping) -> _Plan:
     """The compiled plan of *mapping*, built once per mapping object."""
-    found = _PLANS.get(id(mapping))
-    if found is not None and found.mapping is mapping:
-        return found
+    return _per_object(_PLANS, mapping, _build_plan)
+
+
+def _build_plan(mapping: FieldMapping) -> _Plan:
     steps: dict[str, list[_Step]] = {target: [] for target in TARGETS}
     for entry in mapping.entries:
         source_custom = entry.source.startswith("custom.")
@@ -497,17 +523,22 @@ def _plan(mapping: FieldMapping) -> _Plan:
                 name=name,
                 currency=mapping.currency,
             )
+        source_type = mapping.lead_schema.field(entry.source).type
         steps[entry.target].append(
             _Step(
                 source=entry.source,
                 field=entry.field,
                 name=name,
                 custom=target_custom,
-                source_custom=source_custom,
                 read=read,
                 convert=convert,
                 definition=mapping.schema(entry.target).field(entry.field),
                 is_owner=entry.source == "owner_id",
+                false_is_blank=not source_custom and source_type is FieldType.CHECKBOX,
+                tags=not source_custom and source_type is FieldType.MULTI_PICKLIST,
+                # Standard to standard values fit by the mapping's length rule and the
+                # lead's own checks; anything else is checked (and entities check again).
+                checked=source_custom or target_custom,
             )
         )
     plan = _Plan(
@@ -520,9 +551,6 @@ def _plan(mapping: FieldMapping) -> _Plan:
             if fd.name not in SYSTEM_SOURCES
         ),
     )
-    if len(_PLANS) >= 256:
-        _PLANS.clear()
-    _PLANS[id(mapping)] = plan
     return plan
 
 
@@ -550,11 +578,33 @@ def _same(a: object, b: object) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _furthest(*stages: LifecycleStage | None) -> LifecycleStage | None:
-    ranked = [s for s in stages if s is not None and s.rank is not None]
-    if not ranked:
-        return next((s for s in stages if s is not None), None)
-    return max(ranked, key=lambda s: s.rank or 0)
+def _furthest(current: LifecycleStage | None, reached: LifecycleStage) -> LifecycleStage:
+    """*reached*, unless *current* is further along already (``other`` is not)."""
+    rank = None if current is None else current.rank
+    if current is None or rank is None or rank < (reached.rank or 0):
+        return reached
+    return current
+
+
+_LEAD_FIELDS: Final = tuple(f.name for f in attrs.fields(Lead))
+_READ_LEAD: Final = operator.attrgetter(*_LEAD_FIELDS)
+_SET_LEAD: Final = tuple(Lead.__dict__[name].__set__ for name in _LEAD_FIELDS)
+
+
+def _converted_lead(lead: Lead, status: str, record: ConversionRecord, now: datetime) -> Lead:
+    """*lead* in *status* with its conversion *record*, without re-checking it.
+
+    Every field is the valid lead's, and the three changed ones were checked already: the
+    status is a converted status of the process, the record checked itself, and *now* is
+    not before ``created_at``. Copying the slots directly costs a third of ``attrs.evolve``.
+    """
+    converted = object.__new__(Lead)
+    for set_slot, value in zip(_SET_LEAD, _READ_LEAD(lead), strict=True):
+        set_slot(converted, value)
+    object.__setattr__(converted, "status", status)
+    object.__setattr__(converted, "converted", record)
+    object.__setattr__(converted, "updated_at", now)
+    return converted
 
 
 def _require(value: object, cls: type | tuple[type, ...], what: str, name: str) -> None:
@@ -572,7 +622,21 @@ def _settings(
     ids: Callable[[str], str],
     now: datetime,
 ) -> _Settings:
-    """The shared arguments of a conversion call, checked once."""
+    """The shared arguments of a conversion call, checked once.
+
+    Callers converting one lead at a time pass the same objects again and again, so the
+    last settings are kept and reused when every argument is the same object.
+    """
+    last = _LAST_SETTINGS[0]
+    if (
+        last is not None
+        and last.plan.mapping is mapping
+        and last.process is process
+        and last.stages is opportunity_process
+        and last.ids is ids
+        and last.now is now
+    ):
+        return last
     _require(mapping, FieldMapping, "a FieldMapping", "mapping")
     _require(process, LeadProcess, "a LeadProcess", "process")
     _require(
@@ -586,14 +650,40 @@ def _settings(
     problem = _checks.aware_datetime(now)
     if problem is not None:
         raise ValidationError("convert_lead", [FieldError("now", problem[0], problem[1])])
-    return _Settings(
-        plan=_plan(mapping), process=process, stages=opportunity_process, ids=ids, now=now
+    settings = _Settings(
+        plan=_plan(mapping),
+        process=process,
+        stages=opportunity_process,
+        ids=ids,
+        now=now,
+        won=_won_stages(opportunity_process),
+        quarter_end=end_of_quarter(now.date()),
     )
+    _LAST_SETTINGS[0] = settings
+    return settings
+
+
+_LAST_SETTINGS: list[_Settings | None] = [None]
+
+
+def _won_stages(process: OpportunityProcess) -> frozenset[str]:
+    """The names of *process*'s won stages."""
+    return _per_object(_WON, process, lambda p: frozenset(s.name for s in p.stages if s.is_won))
+
+
+def _always(_target: str, _field: str) -> bool:
+    return True
+
+
+def _never(_target: str, _field: str) -> bool:
+    return False
 
 
 def _overwrites(options: ConvertOptions) -> Callable[[str, str], bool]:
     if options.merge_policy is MergePolicy.OVERWRITE_ALL:
-        return lambda _target, _field: True
+        return _always
+    if not options.overwrite_fields and not options.overwrite_lead_source:
+        return _never
     named = options.overwrite_fields
     source = options.overwrite_lead_source
 
@@ -612,12 +702,46 @@ def _path_exists(mapping: FieldMapping, path: str) -> bool:
     return any(path in mapping.schema(target).paths for target in TARGETS)
 
 
+def _plain_case(
+    lead: Lead,
+    options: ConvertOptions,
+    existing: ExistingRecords,
+    process: LeadProcess,
+    now: datetime,
+) -> bool:
+    """Whether this is the common conversion, which cannot contradict itself.
+
+    New records only, a converted status, a lead owned by a user and created before *now*.
+    """
+    created = lead.created_at
+    return (
+        existing is _NO_RECORDS
+        and options.account_id is None
+        and options.contact_id is None
+        and options.opportunity_id is None
+        and not options.overwrite_fields
+        and not options.notify_owner
+        and not lead.owner_is_queue
+        and (created is None or created <= now)
+        and options.converted_status in _converted_names(process)
+    )
+
+
+def _converted_names(process: LeadProcess) -> frozenset[str]:
+    """The names of *process*'s converted statuses."""
+    return _per_object(
+        _CONVERTED, process, lambda p: frozenset(s.name for s in p.converted_statuses)
+    )
+
+
 def _combination_problems(
     lead: Lead, options: ConvertOptions, existing: ExistingRecords, settings: _Settings
 ) -> list[FieldError]:
     """Every contradiction between the options, the lead, the existing records and the time."""
     mapping, process, now = settings.plan.mapping, settings.process, settings.now
     errors: list[FieldError] = []
+    if _plain_case(lead, options, existing, process, now):
+        return errors
     status = process.get(options.converted_status)
     if status is None or not status.is_converted:
         names = ", ".join(s.name for s in process.converted_statuses)
@@ -733,6 +857,8 @@ class _Settings:
     stages: OpportunityProcess
     ids: Callable[[str], str]
     now: datetime
+    won: frozenset[str]
+    quarter_end: date
 
 
 @dataclass(slots=True)
@@ -744,14 +870,11 @@ class _Target:
     present: bool
     fields: dict[str, Any]
     custom: dict[str, Any]
+    changes: list[FieldChange]
 
     @property
     def changed(self) -> bool:
         return self.old is not None and bool(self.fields or self.custom)
-
-
-def _is_won(process: OpportunityProcess, stage: str) -> bool:
-    return any(s.name == stage and s.is_won for s in process.stages)
 
 
 def _default_opportunity_name(lead: Lead) -> tuple[str, str]:
@@ -760,15 +883,11 @@ def _default_opportunity_name(lead: Lead) -> tuple[str, str]:
     return lead.company[:OPPORTUNITY_NAME_LENGTH].rstrip(), "company"
 
 
-_TARGET_ORDER: Final = {"lead": 0, "account": 1, "contact": 2, "opportunity": 3}
-
-
 class _Conversion:
     """One conversion: what is written, skipped and reported, target by target."""
 
     __slots__ = (
         "accounted",
-        "changes",
         "created",
         "errors",
         "existing",
@@ -790,7 +909,6 @@ class _Conversion:
         self.settings = settings
         self.owner = options.owner_id or lead.owner_id
         self.overwrite = _overwrites(options)
-        self.changes: list[FieldChange] = []
         self.skipped: list[SkippedValue] = []
         self.errors: list[FieldError] = []
         self.accounted: set[str] = set()
@@ -802,9 +920,15 @@ class _Conversion:
                 present=existing.account is not None or lead.company is not None,
                 fields={},
                 custom={},
+                changes=[],
             ),
             "contact": _Target(
-                kind="contact", old=existing.contact, present=True, fields={}, custom={}
+                kind="contact",
+                old=existing.contact,
+                present=True,
+                fields={},
+                custom={},
+                changes=[],
             ),
             "opportunity": _Target(
                 kind="opportunity",
@@ -812,6 +936,7 @@ class _Conversion:
                 present=existing.opportunity is not None or options.create_opportunity,
                 fields={},
                 custom={},
+                changes=[],
             ),
         }
 
@@ -844,31 +969,55 @@ class _Conversion:
     def _apply(self, target: _Target, steps: tuple[_Step, ...]) -> None:
         """Write (or skip) the value of each of *steps* into *target*."""
         lead, kind, current = self.lead, target.kind, target.old
+        accounted, changes = self.accounted, target.changes
+        if current is None:
+            self._apply_new(target, steps)
+            return
         for step in steps:
             raw = self.owner if step.is_owner else step.read(lead)
-            if raw is None or (raw is False and not step.source_custom) or raw == _EMPTY_TAGS:
+            if (
+                raw is None
+                or (raw is False and step.false_is_blank)
+                or (step.tags and raw == _EMPTY_TAGS)
+            ):
                 continue
             value = raw if step.convert is None else self._converted(kind, step, raw)
-            if value is None or not self._fits(kind, step, value):
+            if value is None or (step.checked and not self._fits(kind, step, value)):
                 continue
-            self.accounted.add(step.source)
-            if step.is_owner:
-                self._owner_option(kind, step, current)
-            old = None
-            if current is not None:
-                old = current.custom.get(step.name) if step.custom else getattr(current, step.name)
-                if _same(old, value):
-                    continue
-                if not _blank(old, custom=step.custom) and (
-                    step.is_owner or not self.overwrite(kind, step.field)
-                ):
-                    reason: SkipReason = "owner_kept" if step.is_owner else "has_value"
-                    self.skipped.append(
-                        SkippedValue(kind, step.field, step.source, value, old, reason)
-                    )
-                    continue
+            accounted.add(step.source)
+            old = current.custom.get(step.name) if step.custom else getattr(current, step.name)
+            if _same(old, value):
+                continue
+            if not _blank(old, custom=step.custom) and (
+                step.is_owner or not self.overwrite(kind, step.field)
+            ):
+                reason: SkipReason = "owner_kept" if step.is_owner else "has_value"
+                self.skipped.append(SkippedValue(kind, step.field, step.source, value, old, reason))
+                continue
             (target.custom if step.custom else target.fields)[step.name] = value
-            self.changes.append(FieldChange(kind, step.field, old, value, step.source))
+            changes.append(FieldChange(kind, step.field, old, value, step.source))
+
+    def _apply_new(self, target: _Target, steps: tuple[_Step, ...]) -> None:
+        """Write the value of each of *steps* into a new record: every value lands."""
+        lead, kind, owner = self.lead, target.kind, self.owner
+        add, change = self.accounted.add, target.changes.append
+        fields, custom = target.fields, target.custom
+        for step in steps:
+            raw = owner if step.is_owner else step.read(lead)
+            if (
+                raw is None
+                or (raw is False and step.false_is_blank)
+                or (step.tags and raw == _EMPTY_TAGS)
+            ):
+                continue
+            value = raw if step.convert is None else self._converted(kind, step, raw)
+            if value is None or (step.checked and not self._fits(kind, step, value)):
+                continue
+            add(step.source)
+            if step.is_owner:
+                self._owner_option(kind, step)
+            (custom if step.custom else fields)[step.name] = value
+            change(FieldChange(kind, step.field, None, value, step.source))
 
     def _converted(self, kind: str, step: _Step, raw: object) -> object:
         assert step.convert is not None  # noqa: S101 - the caller checked
@@ -905,9 +1054,10 @@ class _Conversion:
         )
         return False
 
-    def _owner_option(self, kind: str, step: _Step, current: object) -> None:
+    def _owner_option(self, kind: str, step: _Step) -> None:
+        """Report the lead's owner when the options give new records another."""
         lead_owner, option = self.lead.owner_id, self.options.owner_id
-        if current is None and lead_owner is not None and option not in (None, lead_owner):
+        if lead_owner is not None and option not in (None, lead_owner):
             self.skipped.append(
                 SkippedValue(kind, step.field, step.source, lead_owner, option, "owner_option")
             )
@@ -933,7 +1083,7 @@ class _Conversion:
         old = None if target.old is None else getattr(target.old, name)
         if old is None and value is not None:
             target.fields[name] = value
-            self.changes.append(FieldChange(kind, name, None, value, "conversion"))
+            target.changes.append(FieldChange(kind, name, None, value, "conversion"))
 
     def _new_opportunity(self) -> None:
         if self.targets["opportunity"].old is not None:
@@ -946,10 +1096,12 @@ class _Conversion:
             else _default_opportunity_name(self.lead)
         )
         fields["name"] = name
-        self.changes.append(FieldChange("opportunity", "name", None, name, source))
+        self.targets["opportunity"].changes.append(
+            FieldChange("opportunity", "name", None, name, source)
+        )
         self._link("opportunity", "stage", self.settings.stages.default.name)
         if "close_date" not in fields:
-            self._link("opportunity", "close_date", end_of_quarter(self.settings.now.date()))
+            self._link("opportunity", "close_date", self.settings.quarter_end)
 
     def _advance_lifecycle(self) -> None:
         """Move the contact to ``opportunity`` (an open deal) or ``customer``, never back."""
@@ -957,7 +1109,7 @@ class _Conversion:
         stage_name = deal.fields.get("stage") or (None if deal.old is None else deal.old.stage)
         reached = (
             LifecycleStage.OPPORTUNITY
-            if stage_name is not None and not _is_won(self.settings.stages, stage_name)
+            if stage_name is not None and stage_name not in self.settings.won
             else LifecycleStage.CUSTOMER
         )
         contact = self.targets["contact"]
@@ -965,7 +1117,7 @@ class _Conversion:
         stage = _furthest(self.lead.lifecycle_stage if contact.old is None else current, reached)
         if stage is not current:
             contact.fields["lifecycle_stage"] = stage
-            self.changes.append(
+            contact.changes.append(
                 FieldChange("contact", "lifecycle_stage", current, stage, "conversion")
             )
 
@@ -981,7 +1133,8 @@ class _Conversion:
             return record
         try:
             if record is None:
-                return _CLASSES[kind](**fields, custom=FieldValues(custom))
+                values = FieldValues(custom) if custom else EMPTY_VALUES
+                return _CLASSES[kind](**fields, custom=values)
             fields["updated_at"] = self.settings.now
             if custom:
                 fields["custom"] = FieldValues({**record.custom, **custom})
@@ -1001,22 +1154,23 @@ class _Conversion:
             converted_at=now,
             status=options.converted_status,
         )
-        self.changes.append(
-            FieldChange(
-                "lead", "status", lead.status, options.converted_status, "options.converted_status"
-            )
+        status = FieldChange(
+            "lead", "status", lead.status, options.converted_status, "options.converted_status"
         )
-        self.changes.sort(key=lambda change: _TARGET_ORDER[change.target])
+        targets = self.targets
         return ConversionResult(
-            lead=attrs.evolve(
-                lead, status=options.converted_status, converted=converted, updated_at=now
-            ),
+            lead=_converted_lead(lead, options.converted_status, converted, now),
             account=account,
             contact=contact,
             opportunity=opportunity,
             created=tuple(self.created),
             updated=tuple(kind for kind in TARGETS if self.targets[kind].changed),
-            changes=tuple(self.changes),
+            changes=(
+                status,
+                *targets["account"].changes,
+                *targets["contact"].changes,
+                *targets["opportunity"].changes,
+            ),
             skipped=tuple(self.skipped),
             unmapped=self._unmapped(),
             reparent=(Reparent("activity", "subject_id", lead.id, contact.id),),
@@ -1067,6 +1221,13 @@ _CLASSES: Final[dict[str, type]] = {
 
 def _new_id(ids: Callable[[str], str], kind: str) -> str:
     new = ids(kind)
+    if (
+        new.__class__ is str
+        and 0 < len(new) <= _checks.ID_LENGTH
+        and new.isprintable()
+        and not new.isspace()
+    ):
+        return new
     problem = _checks.identifier(new)
     if problem is not None:
         raise ValidationError(
