@@ -6,17 +6,37 @@ runs the pure rules, and writes all or nothing: when it fails, storage is unchan
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, Literal, TypeVar
+
+import attrs
 
 from leadmodel.domain.account import Account
 from leadmodel.domain.contact import Contact
-from leadmodel.domain.errors import FieldError, ValidationError
+from leadmodel.domain.errors import FieldError, RecordNotFound, ValidationError, describe_value
+from leadmodel.domain.events import Notification
 from leadmodel.domain.lead import Lead
-from leadmodel.ports import UnitOfWork, lookup_keys
+from leadmodel.domain.status import (
+    DEFAULT_LEAD_PROCESS,
+    DEFAULT_OPPORTUNITY_PROCESS,
+    LeadProcess,
+    OpportunityProcess,
+)
+from leadmodel.ports import Notifier, UnitOfWork, lookup_keys
+from leadmodel.rules import conversion
+from leadmodel.rules.conversion import ConversionResult, ConvertOptions, ExistingRecords
+from leadmodel.rules.dedupe import MatchEdge
 from leadmodel.rules.duplicate_rules import DuplicateCheck, DuplicatePolicy, check_duplicates
+from leadmodel.rules.mapping import DEFAULT_LEAD_MAPPING, TARGETS, FieldMapping
+from leadmodel.rules.matching import (
+    STANDARD_ACCOUNT_RULE,
+    STANDARD_CONTACT_RULE,
+    CompiledRule,
+    MatchingRule,
+)
 
-__all__ = ["save"]
+__all__ = ["ConversionOutcome", "convert_lead", "save"]
 
 Saved = TypeVar("Saved", Lead, Contact, Account)
 
@@ -40,10 +60,11 @@ def _repositories(uow: UnitOfWork, record: object) -> tuple[Any, tuple[Any, ...]
 
 
 def _candidates(
-    repositories: Iterable[Any], record: object, policy: DuplicatePolicy
+    repositories: Iterable[Any], record: object, rules: Iterable[MatchingRule]
 ) -> list[object]:
+    """Records sharing a lookup key or a blocking key of *rules* with *record*."""
     keys: set[str] = set(lookup_keys(record))
-    for rule in policy.rules:
+    for rule in rules:
         keys.update(rule.compile().keys(record))
     found: dict[tuple[str, str], object] = {}
     for repository in repositories:
@@ -114,7 +135,7 @@ def save(
         action: Literal["create", "edit"] = "create" if stored is None else "edit"
         check = None
         if policy is not None:
-            candidates = _candidates(searched, record, policy)
+            candidates = _candidates(searched, record, policy.rules)
             check = check_duplicates(
                 record,
                 candidates,
@@ -130,3 +151,223 @@ def save(
             own.update(record)
         uow.commit()
     return check
+
+
+@attrs.frozen(kw_only=True)
+class ConversionOutcome:
+    """What :func:`convert_lead` did: the conversion, the matches and the notifications.
+
+    Attributes:
+        result: the :class:`~leadmodel.ConversionResult`, as saved.
+        account_match: the match that chose the existing account, when
+            ``match_existing`` found one.
+        contact_match: the match that chose the existing contact, likewise.
+        sent: the notifications the notifier accepted, after the commit.
+        failed: the notifications the notifier refused, each with its error; the
+            conversion is saved regardless.
+    """
+
+    result: ConversionResult
+    account_match: MatchEdge | None = None
+    contact_match: MatchEdge | None = None
+    sent: tuple[Notification, ...] = ()
+    failed: tuple[tuple[Notification, str], ...] = ()
+
+
+def _load(repository: Any, kind: str, record_id: str | None) -> Any:
+    if record_id is None:
+        return None
+    record = repository.get(record_id)
+    if record is None:
+        raise RecordNotFound(kind, record_id)
+    return record
+
+
+def _best_match(
+    repository: Any, probe: object, rule: MatchingRule, lead_id: str
+) -> tuple[Any, MatchEdge] | None:
+    """The candidate in *repository* that *rule* matches best with *probe*, or ``None``."""
+    compiled = CompiledRule(rule)
+    best: tuple[float, str, Any, MatchEdge] | None = None
+    for candidate in _candidates((repository,), probe, (rule,)):
+        result = compiled.compare(probe, candidate)
+        candidate_id = getattr(candidate, "id", "")
+        if result.is_match and (
+            best is None or (-result.score, candidate_id) < (-best[0], best[1])
+        ):
+            best = (result.score, candidate_id, candidate, MatchEdge(lead_id, candidate_id, result))
+    return None if best is None else (best[2], best[3])
+
+
+def _matched_options(
+    uow: UnitOfWork,
+    lead: Lead,
+    options: ConvertOptions,
+    rules: tuple[MatchingRule, MatchingRule],
+) -> tuple[ConvertOptions, MatchEdge | None, MatchEdge | None]:
+    """The options with the existing contact and account the duplicate rules find.
+
+    Zoho's order: a contact that matches the lead (and with it, its account), else an
+    account that matches the lead's company. Ids the options name already are kept.
+    """
+    contact_rule, account_rule = rules
+    contact_match = account_match = None
+    account_id, contact_id = options.account_id, options.contact_id
+    if contact_id is None and account_id is None:
+        found = _best_match(uow.contacts, lead, contact_rule, lead.id)
+        if found is not None and (found[0].account_id is not None or lead.company is None):
+            contact, contact_match = found
+            contact_id, account_id = contact.id, contact.account_id
+    if account_id is None and lead.company is not None:
+        found = _best_match(uow.accounts, lead, account_rule, lead.id)
+        if found is not None:
+            account_id, account_match = found[0].id, found[1]
+    if (account_id, contact_id) == (options.account_id, options.contact_id):
+        return options, None, None
+    matched = attrs.evolve(options, account_id=account_id, contact_id=contact_id)
+    return matched, account_match, contact_match
+
+
+def convert_lead(
+    uow: UnitOfWork,
+    lead_id: str,
+    options: ConvertOptions,
+    *,
+    ids: Callable[[str], str],
+    now: datetime,
+    mapping: FieldMapping = DEFAULT_LEAD_MAPPING,
+    process: LeadProcess = DEFAULT_LEAD_PROCESS,
+    opportunity_process: OpportunityProcess = DEFAULT_OPPORTUNITY_PROCESS,
+    match_existing: bool = False,
+    rules: Sequence[MatchingRule] = (STANDARD_CONTACT_RULE, STANDARD_ACCOUNT_RULE),
+    notifier: Notifier | None = None,
+) -> ConversionOutcome:
+    """Convert the stored lead *lead_id* and save every record in one unit of work.
+
+    Loads the lead and the records *options* names; with *match_existing*, finds the
+    existing contact and account with the duplicate *rules* (a contact rule, then an
+    account rule: the contact that matches the lead brings its account, else an account
+    that matches the company); converts with the pure
+    :func:`leadmodel.convert_lead`; then, in the same unit of work, adds the new records,
+    updates the changed ones and the lead, and moves the lead's activities to the
+    contact. Nothing is saved if anything fails. After the commit, the owner's
+    notification (``notify_owner``) goes to *notifier*; a notifier that fails is reported
+    in :attr:`ConversionOutcome.failed` and never undoes the conversion.
+
+    Candidates come from the repositories' ``find_by_keys`` with the rules' blocking keys
+    and the default lookup keys (email, phone): an adapter finds by company name only if it
+    indexes those keys.
+
+    >>> from datetime import UTC, datetime
+    >>> from leadmodel import ConvertOptions, Lead
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork, SequentialIds
+    >>> uow = MemoryUnitOfWork()
+    >>> with uow:
+    ...     uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme"))
+    ...     uow.commit()
+    >>> outcome = convert_lead(
+    ...     uow,
+    ...     "L1",
+    ...     ConvertOptions("Closed - Converted"),
+    ...     ids=SequentialIds(),
+    ...     now=datetime(2026, 11, 23, tzinfo=UTC),
+    ... )
+    >>> with uow:
+    ...     uow.leads.get("L1").converted.account_id, uow.accounts.get("account-000001").name
+    ('account-000001', 'Acme')
+
+    Raises:
+        RecordNotFound: no such lead, or no record with an id the options name.
+        AlreadyConverted: the lead is converted already.
+        InvalidConvertOptions: the options contradict the lead or the records.
+        ConcurrencyError: a record changed in storage meanwhile; nothing was saved.
+        ValidationError: arguments of the wrong type; ``notify_owner`` without a notifier.
+    """
+    if not isinstance(options, ConvertOptions):
+        raise ValidationError(
+            "convert_lead",
+            [
+                FieldError(
+                    "options", "type", f"must be ConvertOptions, not {describe_value(options)}"
+                )
+            ],
+        )
+    if options.notify_owner and not isinstance(notifier, Notifier):
+        raise ValidationError(
+            "convert_lead",
+            [FieldError("notifier", "required", "notify_owner=True needs a Notifier")],
+        )
+    contact_rule, account_rule = _two_rules(rules)
+    with uow:
+        lead = _load(uow.leads, "lead", lead_id)
+        account_match = contact_match = None
+        if match_existing:
+            options, account_match, contact_match = _matched_options(
+                uow, lead, options, (contact_rule, account_rule)
+            )
+        existing = ExistingRecords(
+            account=_load(uow.accounts, "account", options.account_id),
+            contact=_load(uow.contacts, "contact", options.contact_id),
+            opportunity=_load(uow.opportunities, "opportunity", options.opportunity_id),
+        )
+        result = conversion.convert_lead(
+            lead,
+            options,
+            existing=existing,
+            mapping=mapping,
+            process=process,
+            opportunity_process=opportunity_process,
+            ids=ids,
+            now=now,
+        )
+        _save(uow, result)
+        uow.commit()
+    sent: list[Notification] = []
+    failed: list[tuple[Notification, str]] = []
+    for notification in result.notifications:
+        try:
+            notifier.send(notification)  # type: ignore[union-attr]  # checked above
+        except Exception as exc:  # noqa: BLE001 - the conversion is saved; report, not raise
+            failed.append((notification, f"{type(exc).__name__}: {exc}"))
+        else:
+            sent.append(notification)
+    return ConversionOutcome(
+        result=result,
+        account_match=account_match,
+        contact_match=contact_match,
+        sent=tuple(sent),
+        failed=tuple(failed),
+    )
+
+
+def _two_rules(rules: object) -> tuple[MatchingRule, MatchingRule]:
+    if (
+        not isinstance(rules, Sequence)
+        or len(rules) != 2
+        or not all(isinstance(rule, MatchingRule) for rule in rules)
+    ):
+        raise ValidationError(
+            "convert_lead",
+            [FieldError("rules", "type", "must be (contact rule, account rule) MatchingRules")],
+        )
+    return rules[0], rules[1]
+
+
+def _save(uow: UnitOfWork, result: ConversionResult) -> None:
+    """Stage every record of *result*: new ones added, changed ones updated, the lead."""
+    repositories: dict[str, Any] = {
+        "account": uow.accounts,
+        "contact": uow.contacts,
+        "opportunity": uow.opportunities,
+    }
+    for kind in TARGETS:
+        record = getattr(result, kind)
+        if kind in result.created:
+            repositories[kind].add(record)
+        elif kind in result.updated:
+            repositories[kind].update(record)
+    uow.leads.update(result.lead)
+    for move in result.reparent:
+        for activity in uow.activities.find_by_keys([f"subject:{move.from_id}"]):
+            if activity.subject_id == move.from_id:
+                uow.activities.update(attrs.evolve(activity, subject_id=move.to_id))

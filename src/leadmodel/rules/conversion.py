@@ -541,7 +541,7 @@ def _build_plan(mapping: FieldMapping) -> _Plan:
                 checked=source_custom or target_custom,
             )
         )
-    plan = _Plan(
+    return _Plan(
         mapping=mapping,
         steps={target: tuple(items) for target, items in steps.items()},
         mapped_sources=mapping.sources,
@@ -551,7 +551,6 @@ def _build_plan(mapping: FieldMapping) -> _Plan:
             if fd.name not in SYSTEM_SOURCES
         ),
     )
-    return plan
 
 
 # -- converting -------------------------------------------------------------------------------
