@@ -570,7 +570,7 @@ def _change_unstructure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[A
         data: dict[str, Any] = {}
         for name in names:
             value = getattr(record, name)
-            if name not in typed:
+            if name not in typed or value is None:
                 data[name] = value
             elif kind is None:
                 data[name] = _unstructure_scalar(value)
