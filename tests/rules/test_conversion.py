@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 
 from leadmodel import (
-    ACCOUNT_SCHEMA,
     CONTACT_SCHEMA,
     DEFAULT_LEAD_MAPPING,
     LEAD_SCHEMA,
@@ -88,6 +87,7 @@ def fd(kind, **kwargs):
     return FieldDef("f", kind, **kwargs)
 
 
+OWNER = FieldDef("owner_id", FieldType.REFERENCE)
 MATRIX = [
     # source, target, expected problem code (None: compatible)
     (fd(FieldType.CHECKBOX), fd(FieldType.CHECKBOX), None),
@@ -139,9 +139,9 @@ MATRIX = [
         "restricted_picklist",
     ),
     (fd(FieldType.PICKLIST, length=255), fd(FieldType.TEXT, length=40), "target_shorter"),
-    (FieldDef("owner_id", FieldType.REFERENCE), FieldDef("owner_id", FieldType.REFERENCE), None),
-    (FieldDef("owner_id", FieldType.REFERENCE), FieldDef("parent_id", FieldType.REFERENCE), "other_object"),
-    (FieldDef("owner_id", FieldType.REFERENCE), FieldDef("owner_id", FieldType.TEXT), "other_object"),
+    (OWNER, OWNER, None),
+    (OWNER, FieldDef("parent_id", FieldType.REFERENCE), "other_object"),
+    (OWNER, FieldDef("owner_id", FieldType.TEXT), "other_object"),
     (fd(FieldType.ADDRESS), fd(FieldType.ADDRESS), None),
     (fd(FieldType.ADDRESS), fd(FieldType.TEXT), "incompatible"),
 ]  # fmt: skip
@@ -313,21 +313,38 @@ IN_OTHER = Contact(id="C2", last_name="Lovelace", account_id="A2")
 LONER = Contact(id="C3", last_name="Solo")
 DEAL = Opportunity(id="O1", name="Deal", account_id="A2")
 
+Options = ConvertOptions
+Existing = ExistingRecords
 CONVERSION_ERRORS = [
-    (ada(), ConvertOptions("Working - Contacted"), None, "not_converted_status"),
-    (ada(), ConvertOptions("No such status"), None, "not_converted_status"),
-    (ada(), ConvertOptions(STATUS, contact_id="C1"), ExistingRecords(contact=IN_ACME), "contact_without_account"),
-    (person(), ConvertOptions(STATUS, contact_id="C1"), ExistingRecords(contact=IN_ACME), "contact_without_account"),
-    (ada(), ConvertOptions(STATUS, account_id="A1", contact_id="C2"), ExistingRecords(account=ACME, contact=IN_OTHER), "contact_of_other_account"),
-    (ada(), ConvertOptions(STATUS, account_id="A1", opportunity_id="O1"), ExistingRecords(account=ACME, opportunity=DEAL), "opportunity_of_other_account"),
-    (ada(owner_id="Q1", owner_is_queue=True), ConvertOptions(STATUS), None, "queue_owner"),
-    (ada(), ConvertOptions(STATUS, account_id="A1"), None, "missing_record"),
-    (ada(), ConvertOptions(STATUS, account_id="A2"), ExistingRecords(account=ACME), "record_mismatch"),
-    (ada(), ConvertOptions(STATUS), ExistingRecords(account=ACME), "record_mismatch"),
-    (ada(owner_id=None), ConvertOptions(STATUS, notify_owner=True), None, "no_owner"),
-    (ada(), ConvertOptions(STATUS, overwrite_fields={"contact.shoe_size"}), None, "unknown_field"),
-    (ada(created_at=NOW + timedelta(days=1)), ConvertOptions(STATUS), None, "before_created"),
-]  # fmt: skip
+    (ada(), Options("Working - Contacted"), None, "not_converted_status"),
+    (ada(), Options("No such status"), None, "not_converted_status"),
+    (ada(), Options(STATUS, contact_id="C1"), Existing(contact=IN_ACME), "contact_without_account"),
+    (
+        person(),
+        Options(STATUS, contact_id="C1"),
+        Existing(contact=IN_ACME),
+        "contact_without_account",
+    ),
+    (
+        ada(),
+        Options(STATUS, account_id="A1", contact_id="C2"),
+        Existing(account=ACME, contact=IN_OTHER),
+        "contact_of_other_account",
+    ),
+    (
+        ada(),
+        Options(STATUS, account_id="A1", opportunity_id="O1"),
+        Existing(account=ACME, opportunity=DEAL),
+        "opportunity_of_other_account",
+    ),
+    (ada(owner_id="Q1", owner_is_queue=True), Options(STATUS), None, "queue_owner"),
+    (ada(), Options(STATUS, account_id="A1"), None, "missing_record"),
+    (ada(), Options(STATUS, account_id="A2"), Existing(account=ACME), "record_mismatch"),
+    (ada(), Options(STATUS), Existing(account=ACME), "record_mismatch"),
+    (ada(owner_id=None), Options(STATUS, notify_owner=True), None, "no_owner"),
+    (ada(), Options(STATUS, overwrite_fields={"contact.shoe_size"}), None, "unknown_field"),
+    (ada(created_at=NOW + timedelta(days=1)), Options(STATUS), None, "before_created"),
+]
 
 
 @pytest.mark.parametrize(("lead", "options", "existing", "code"), CONVERSION_ERRORS)
@@ -538,7 +555,7 @@ def test_converting_into_an_existing_account_and_contact_fills_blanks_and_report
     )
     assert result.created == ()
     assert result.updated == ("account", "contact")
-    filled = [(c.target, c.field) for c in result.changes if c.source not in ("conversion",)]
+    filled = [(c.target, c.field) for c in result.changes if c.source != "conversion"]
     assert filled == [
         ("lead", "status"),
         ("account", "annual_revenue"),
