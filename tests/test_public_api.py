@@ -28,6 +28,8 @@ PUBLIC_MODULES = [
     "leadmodel.rules.merge",
     "leadmodel.rules.criteria",
     "leadmodel.rules.duplicate_rules",
+    "leadmodel.rules.mapping",
+    "leadmodel.rules.conversion",
     "leadmodel.services",
 ]
 
@@ -74,7 +76,9 @@ def test_design_names_are_importable_from_the_top():
         "InvalidValue", "TransitionError", "ConvertedLeadError", "ConversionError",
         "AlreadyConverted", "InvalidConvertOptions", "MappingError", "DuplicateBlocked",
         "RecordNotFound", "ConcurrencyError", "to_dict", "from_dict", "to_json", "from_json",
-        "FieldType", "FieldDef", "EntitySchema", "Notification",
+        "FieldType", "FieldDef", "EntitySchema", "Notification", "FieldMapping",
+        "DEFAULT_LEAD_MAPPING", "MergePolicy", "ConvertOptions", "ExistingRecords",
+        "convert_lead", "ConversionResult", "AutoConvertRule", "convert_leads",
     ]:  # fmt: skip
         assert name in leadmodel.__all__
 
@@ -94,3 +98,11 @@ def test_the_package_is_typed():
     from importlib.resources import files
 
     assert files("leadmodel").joinpath("py.typed").is_file()
+
+
+def test_the_top_level_convert_lead_is_pure_and_the_service_persists():
+    import leadmodel.services
+    from leadmodel.rules.conversion import convert_lead
+
+    assert leadmodel.convert_lead is convert_lead
+    assert leadmodel.services.convert_lead is not convert_lead
