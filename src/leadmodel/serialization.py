@@ -373,6 +373,8 @@ def configure_converter(conv: cattrs.Converter) -> None:
     conv.register_structure_hook_factory(
         lambda cls: cls in _change_records(), _change_structure_factory
     )
+    conv.register_unstructure_hook_func(_is_field_changes, _changes_unstructure_factory(conv))
+    conv.register_structure_hook_func(_is_field_changes, _changes_structure_factory(conv))
     conv.register_unstructure_hook_factory(_is_optional, _optional_unstructure_factory)
 
 
@@ -609,6 +611,31 @@ def _change_structure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any
             else:
                 kwargs[name] = None if value is None else conv.structure(value, kind)
         return cls(**kwargs)
+
+    return structure
+
+
+def _is_field_changes(cls: Any) -> bool:
+    from leadmodel.rules.conversion import FieldChanges
+
+    return cls is FieldChanges
+
+
+def _changes_unstructure_factory(conv: cattrs.Converter) -> Callable[[Any], Any]:
+    def unstructure(changes: Any) -> list[Any]:
+        from leadmodel.rules.conversion import FieldChange
+
+        hook = conv.get_unstructure_hook(FieldChange)
+        return [hook(change) for change in changes]
+
+    return unstructure
+
+
+def _changes_structure_factory(conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    def structure(data: Any, _: Any) -> Any:
+        from leadmodel.rules.conversion import FieldChange, FieldChanges
+
+        return FieldChanges(conv.structure(data, tuple[FieldChange, ...]))
 
     return structure
 

@@ -849,3 +849,30 @@ def test_auto_convert_rules_round_trip_through_json():
 def test_a_result_with_tags_on_a_new_contact_round_trips():
     result = convert(ada(tags={"vip"}))
     assert from_json(ConversionResult, to_json(result)) == result
+
+
+def test_field_changes_behave_as_an_immutable_sequence():
+    from leadmodel import FieldChanges
+
+    one = FieldChange("contact", "title", None, "CTO", "title")
+    two = FieldChange("contact", "email", None, "a@b.example", "email")
+    changes = FieldChanges([one, two])
+    assert list(changes) == [one, two]
+    assert changes[1] == two
+    assert changes[:1] == (one,)
+    assert len(changes) == 2
+    assert changes == FieldChanges((one, two)) == (one, two)
+    assert changes != FieldChanges([two, one])
+    assert hash(changes) == hash(FieldChanges([one, two]))
+    assert "CTO" in repr(changes)
+    assert FieldChanges.from_rows([("contact", "title", None, "CTO", "title")])[0] == one
+    for bad in ("changes", [one, "two"], 3, {one: 1}):
+        with pytest.raises(ValidationError):
+            FieldChanges(bad)
+
+
+def test_a_result_can_be_asked_for_one_change():
+    result = convert(ada())
+    assert result.change("account", "name").new == "Analytical Engines"
+    assert result.change("account", "custom.nothing") is None
+    assert [c.field for c in result.changes_to("lead")] == ["status"]

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar, overload
 
 import attrs
 
@@ -73,6 +73,7 @@ __all__ = [
     "ConvertOptions",
     "ExistingRecords",
     "FieldChange",
+    "FieldChanges",
     "MergePolicy",
     "SkippedValue",
     "UnmappedValue",
@@ -299,6 +300,83 @@ class FieldChange:
     source: str
 
 
+ChangeRow = tuple[str, str, object, object, str]
+"""A change as a plain row: target, field, old, new, source."""
+
+
+class FieldChanges(Sequence[FieldChange]):
+    """An immutable, hashable sequence of :class:`FieldChange` values.
+
+    A conversion writes dozens of values per lead; the changes are kept as compact rows and
+    become :class:`FieldChange` values when read, so converting many leads does not pay for
+    objects nobody looks at. Equal to another ``FieldChanges`` (or a tuple of
+    ``FieldChange``) with the same changes in the same order.
+
+    >>> changes = FieldChanges([FieldChange("contact", "title", None, "CTO", "title")])
+    >>> changes[0].new, len(changes)
+    ('CTO', 1)
+    """
+
+    __slots__ = ("_items", "_rows")
+
+    _rows: tuple[ChangeRow, ...]
+    _items: tuple[FieldChange, ...] | None
+
+    def __init__(self, changes: Iterable[FieldChange] = ()) -> None:
+        items = tuple(changes) if isinstance(changes, list | tuple | FieldChanges) else None
+        if items is None or not all(isinstance(c, FieldChange) for c in items):
+            raise ValidationError(
+                "FieldChanges",
+                [FieldError("changes", "type", "must be a list or tuple of FieldChange values")],
+            )
+        self._rows = tuple((c.target, c.field, c.old, c.new, c.source) for c in items)
+        self._items = items
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[ChangeRow]) -> FieldChanges:
+        """The changes from ``(target, field, old, new, source)`` rows (no checks)."""
+        changes = object.__new__(cls)
+        changes._rows = tuple(rows)
+        changes._items = None
+        return changes
+
+    def _materialized(self) -> tuple[FieldChange, ...]:
+        if self._items is None:
+            self._items = tuple(FieldChange(*row) for row in self._rows)
+        return self._items
+
+    @overload
+    def __getitem__(self, index: int) -> FieldChange: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[FieldChange, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> FieldChange | tuple[FieldChange, ...]:
+        return self._materialized()[index]
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[FieldChange]:
+        return iter(self._materialized())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FieldChanges):
+            return self._rows == other._rows
+        if isinstance(other, tuple):
+            return self._materialized() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._rows)
+
+    def __repr__(self) -> str:
+        return f"FieldChanges({list(self._materialized())!r})"
+
+
+def _field_changes(value: Iterable[FieldChange]) -> FieldChanges:
+    return value if isinstance(value, FieldChanges) else FieldChanges(value)
+
+
 SkipReason = Literal["has_value", "owner_kept", "owner_option"]
 
 
@@ -370,7 +448,7 @@ class ConversionResult:
     opportunity: Opportunity | None
     created: tuple[str, ...]
     updated: tuple[str, ...]
-    changes: tuple[FieldChange, ...]
+    changes: FieldChanges = attrs.field(converter=_field_changes)
     skipped: tuple[SkippedValue, ...]
     unmapped: tuple[UnmappedValue, ...]
     reparent: tuple[Reparent, ...]
@@ -379,6 +457,10 @@ class ConversionResult:
     def changes_to(self, target: str) -> tuple[FieldChange, ...]:
         """The changes written to *target* (``"lead"``, ``"account"`` …)."""
         return tuple(c for c in self.changes if c.target == target)
+
+    def change(self, target: str, field: str) -> FieldChange | None:
+        """The change written to *target*'s *field*, or ``None``."""
+        return next((c for c in self.changes if (c.target, c.field) == (target, field)), None)
 
     @property
     def records(self) -> tuple[Account | Contact | Opportunity, ...]:
@@ -869,7 +951,7 @@ class _Target:
     present: bool
     fields: dict[str, Any]
     custom: dict[str, Any]
-    changes: list[FieldChange]
+    changes: list[ChangeRow]
 
     @property
     def changed(self) -> bool:
@@ -994,7 +1076,7 @@ class _Conversion:
                 self.skipped.append(SkippedValue(kind, step.field, step.source, value, old, reason))
                 continue
             (target.custom if step.custom else target.fields)[step.name] = value
-            changes.append(FieldChange(kind, step.field, old, value, step.source))
+            changes.append((kind, step.field, old, value, step.source))
 
     def _apply_new(self, target: _Target, steps: tuple[_Step, ...]) -> None:
         """Write the value of each of *steps* into a new record: every value lands."""
@@ -1016,7 +1098,7 @@ class _Conversion:
             if step.is_owner:
                 self._owner_option(kind, step)
             (custom if step.custom else fields)[step.name] = value
-            change(FieldChange(kind, step.field, None, value, step.source))
+            change((kind, step.field, None, value, step.source))
 
     def _converted(self, kind: str, step: _Step, raw: object) -> object:
         assert step.convert is not None  # noqa: S101 - the caller checked
@@ -1082,7 +1164,7 @@ class _Conversion:
         old = None if target.old is None else getattr(target.old, name)
         if old is None and value is not None:
             target.fields[name] = value
-            target.changes.append(FieldChange(kind, name, None, value, "conversion"))
+            target.changes.append((kind, name, None, value, "conversion"))
 
     def _new_opportunity(self) -> None:
         if self.targets["opportunity"].old is not None:
@@ -1095,9 +1177,7 @@ class _Conversion:
             else _default_opportunity_name(self.lead)
         )
         fields["name"] = name
-        self.targets["opportunity"].changes.append(
-            FieldChange("opportunity", "name", None, name, source)
-        )
+        self.targets["opportunity"].changes.append(("opportunity", "name", None, name, source))
         self._link("opportunity", "stage", self.settings.stages.default.name)
         if "close_date" not in fields:
             self._link("opportunity", "close_date", self.settings.quarter_end)
@@ -1116,9 +1196,7 @@ class _Conversion:
         stage = _furthest(self.lead.lifecycle_stage if contact.old is None else current, reached)
         if stage is not current:
             contact.fields["lifecycle_stage"] = stage
-            contact.changes.append(
-                FieldChange("contact", "lifecycle_stage", current, stage, "conversion")
-            )
+            contact.changes.append(("contact", "lifecycle_stage", current, stage, "conversion"))
 
     # -- building ---------------------------------------------------------------------------
 
@@ -1153,8 +1231,12 @@ class _Conversion:
             converted_at=now,
             status=options.converted_status,
         )
-        status = FieldChange(
-            "lead", "status", lead.status, options.converted_status, "options.converted_status"
+        status: ChangeRow = (
+            "lead",
+            "status",
+            lead.status,
+            options.converted_status,
+            "options.converted_status",
         )
         targets = self.targets
         return ConversionResult(
@@ -1164,11 +1246,13 @@ class _Conversion:
             opportunity=opportunity,
             created=tuple(self.created),
             updated=tuple(kind for kind in TARGETS if self.targets[kind].changed),
-            changes=(
-                status,
-                *targets["account"].changes,
-                *targets["contact"].changes,
-                *targets["opportunity"].changes,
+            changes=FieldChanges.from_rows(
+                (
+                    status,
+                    *targets["account"].changes,
+                    *targets["contact"].changes,
+                    *targets["opportunity"].changes,
+                )
             ),
             skipped=tuple(self.skipped),
             unmapped=self._unmapped(),
