@@ -7,14 +7,16 @@ account, contact and opportunity; and into an existing account and contact with
 fill-blanks), beside a baseline that builds the same three records and the converted lead
 directly, with no mapping, checks or report — what a hand-written conversion costs — and
 the ratio. Then converts N synthetic leads (default 100,000; same-company leads share an
-account) with ``convert_leads``. Targets (issue 4): single conversions >= 20k/s; bulk
-100k leads reported.
+account) with ``convert_leads``, which keeps every result, and with ``iter_convert_leads``,
+which streams them, each with the growth of peak memory. Targets (issue 4): single
+conversions >= 20k/s; bulk 100k leads reported.
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import resource
 import sys
 import time
 import timeit
@@ -40,6 +42,7 @@ from leadmodel import (
     PhoneNumber,
     convert_lead,
     convert_leads,
+    iter_convert_leads,
 )
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
@@ -146,6 +149,11 @@ def by_hand(lead: Lead, ids: Counter) -> tuple[Lead, Account, Contact, Opportuni
     return converted, account, contact, opportunity
 
 
+def peak_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def best_rate(function: Callable[[], object], seconds: float) -> float:
     """Calls per second: best of five repeats, each about *seconds* / 5 long."""
     timer = timeit.Timer(function)
@@ -188,6 +196,16 @@ def main() -> int:
 
     leads = [lead for lead, _ in iter_leads(args.bulk, seed=11)]
     pairs = [(item, options) for item in leads]
+
+    peak = peak_mb()
+    started = time.perf_counter()
+    streamed = sum(1 for _ in iter_convert_leads(pairs, ids=Counter(), now=NOW))
+    elapsed = time.perf_counter() - started
+    print(
+        f"iter_convert_leads: {streamed:,} leads in {elapsed:.2f} s = "
+        f"{streamed / elapsed:,.0f}/s, peak memory +{peak_mb() - peak:,.0f} MB"
+    )
+    peak = peak_mb()
     started = time.perf_counter()
     batch = convert_leads(pairs, ids=Counter(), now=NOW)
     elapsed = time.perf_counter() - started
@@ -195,7 +213,8 @@ def main() -> int:
     print(
         f"convert_leads: {len(leads):,} leads in {elapsed:.2f} s = {len(leads) / elapsed:,.0f}/s; "
         f"{len(batch.results):,} converted, {len(batch.failures):,} failed, "
-        f"{accounts:,} accounts (same-company leads share one)"
+        f"{accounts:,} accounts (same-company leads share one), "
+        f"peak memory +{peak_mb() - peak:,.0f} MB holding every result"
     )
     checks = {"single conversions >= 20k/s": new >= 20_000}
     for name, ok in checks.items():

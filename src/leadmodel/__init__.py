@@ -63,6 +63,7 @@ from leadmodel.rules.conversion import (
     convert_lead,
     convert_leads,
     end_of_quarter,
+    iter_convert_leads,
 )
 from leadmodel.rules.criteria import All, Any, Condition, Criterion, Not, check_criterion, evaluate
 from leadmodel.rules.dedupe import (
@@ -201,6 +202,7 @@ __all__ = [
     "find_duplicates",
     "from_dict",
     "from_json",
+    "iter_convert_leads",
     "merge",
     "regress",
     "to_dict",

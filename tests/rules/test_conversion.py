@@ -876,3 +876,31 @@ def test_a_result_can_be_asked_for_one_change():
     assert result.change("account", "name").new == "Analytical Engines"
     assert result.change("account", "custom.nothing") is None
     assert [c.field for c in result.changes_to("lead")] == ["status"]
+
+
+def test_streaming_gives_the_outcomes_of_the_batch_one_at_a_time():
+    from leadmodel import ConversionFailure, iter_convert_leads
+
+    options = ConvertOptions(STATUS)
+    items = [
+        (Lead(id="L1", last_name="Ng", company="Acme"), options),
+        (Lead(id="L2", last_name="Li", company="Acme Inc."), options),
+        (Lead(id="L3", last_name="Oh", company="Umbrella"), ConvertOptions("Working - Contacted")),
+    ]
+    batch = convert_leads(items, ids=SequentialIds(), now=NOW)
+    stream = iter_convert_leads(iter(items), ids=SequentialIds(), now=NOW)
+    first = next(stream)
+    assert first == batch.results[0]
+    rest = list(stream)
+    assert rest[0] == batch.results[1]
+    assert isinstance(rest[1], ConversionFailure)
+    assert rest[1] == batch.failures[0]
+
+
+def test_streaming_checks_its_arguments_when_called():
+    from leadmodel import iter_convert_leads
+
+    with pytest.raises(ValidationError):
+        iter_convert_leads(42, ids=SequentialIds(), now=NOW)
+    with pytest.raises(ValidationError):
+        iter_convert_leads([], ids=SequentialIds(), now="now")

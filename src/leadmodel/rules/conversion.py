@@ -52,6 +52,7 @@ from leadmodel.domain.status import (
     OpportunityProcess,
 )
 from leadmodel.domain.values import EmailAddress, Money, PhoneNumber
+from leadmodel.rules._gc import gc_paused
 from leadmodel.rules.criteria import All, Condition, Criterion, Not, evaluate
 from leadmodel.rules.criteria import Any as AnyOf
 from leadmodel.rules.mapping import (
@@ -81,6 +82,7 @@ __all__ = [
     "convert_lead",
     "convert_leads",
     "end_of_quarter",
+    "iter_convert_leads",
 ]
 
 OPPORTUNITY_NAME_LENGTH: Final = 80
@@ -153,9 +155,11 @@ _OPTION_CHECKS: Final = _checks.FieldChecks(
 
 
 def _option_problems(options: ConvertOptions) -> list[FieldError]:
-    errors = _OPTION_CHECKS.problems(options)
-    if errors:
-        return errors
+    if not _OPTION_CHECKS.fast_ok(options):
+        errors = _OPTION_CHECKS.problems(options)
+        if errors:
+            return errors
+    errors = []
     if options.opportunity_id is not None and options.opportunity_name is not None:
         errors.append(
             FieldError(
@@ -738,6 +742,7 @@ def _settings(
         ids=ids,
         now=now,
         won=_won_stages(opportunity_process),
+        first_stage=opportunity_process.default.name,
         quarter_end=end_of_quarter(now.date()),
     )
     _LAST_SETTINGS[0] = settings
@@ -939,6 +944,7 @@ class _Settings:
     ids: Callable[[str], str]
     now: datetime
     won: frozenset[str]
+    first_stage: str
     quarter_end: date
 
 
@@ -1178,7 +1184,7 @@ class _Conversion:
         )
         fields["name"] = name
         self.targets["opportunity"].changes.append(("opportunity", "name", None, name, source))
-        self._link("opportunity", "stage", self.settings.stages.default.name)
+        self._link("opportunity", "stage", self.settings.first_stage)
         if "close_date" not in fields:
             self._link("opportunity", "close_date", self.settings.quarter_end)
 
@@ -1215,7 +1221,7 @@ class _Conversion:
             fields["updated_at"] = self.settings.now
             if custom:
                 fields["custom"] = FieldValues({**record.custom, **custom})
-            return attrs.evolve(record, **fields)
+            return _evolve(record, fields)
         except ValidationError as exc:
             self.errors.extend(exc.prefixed(kind).errors)
             return None
@@ -1300,6 +1306,19 @@ _CLASSES: Final[dict[str, type]] = {
     "contact": Contact,
     "opportunity": Opportunity,
 }
+_READERS: Final = {
+    cls: (names, operator.attrgetter(*names))
+    for cls in _CLASSES.values()
+    for names in [tuple(f.name for f in attrs.fields(cls))]
+}
+
+
+def _evolve(record: Any, changes: dict[str, Any]) -> Any:
+    """``attrs.evolve`` for our entities: a copy with *changes*, checked by its constructor."""
+    names, read = _READERS[type(record)]
+    fields = dict(zip(names, read(record), strict=True))
+    fields.update(changes)
+    return type(record)(**fields)
 
 
 def _new_id(ids: Callable[[str], str], kind: str) -> str:
@@ -1493,7 +1512,8 @@ def convert_leads(
     *share_accounts*, leads of the same company (compared by
     :func:`~leadmodel.rules.normalize.normalize_company`, so "Acme Inc" and "ACME, Inc."
     agree) that name no account reuse the account the first of them created, filling its
-    blanks; a lead whose conversion fails does not create the shared account.
+    blanks; a lead whose conversion fails does not create the shared account. For more
+    leads than you want to hold results for, stream them with :func:`iter_convert_leads`.
 
     >>> from datetime import UTC, datetime
     >>> from leadmodel.adapters.memory import SequentialIds
@@ -1517,14 +1537,25 @@ def convert_leads(
             failures, not errors).
     """
     settings = _settings(mapping, process, opportunity_process, ids, now)
-    if isinstance(items, str | bytes | Mapping) or not isinstance(items, Iterable):
-        raise ValidationError(
-            "convert_leads",
-            [FieldError("items", "type", "must be an iterable of (lead, options) pairs")],
-        )
-    shared: dict[str, Account] = {}
+    _require_items(items)
     results: list[ConversionResult] = []
     failures: list[ConversionFailure] = []
+    # Every result stays alive, so the cyclic collector would rescan a growing heap over
+    # and over; nothing built here is cyclic (iter_convert_leads needs no pause).
+    with gc_paused():
+        for outcome in _outcomes(items, settings, share_accounts=share_accounts):
+            if isinstance(outcome, ConversionResult):
+                results.append(outcome)
+            else:
+                failures.append(outcome)
+    return BulkConversion(results=tuple(results), failures=tuple(failures))
+
+
+def _outcomes(
+    items: Iterable[object], settings: _Settings, *, share_accounts: bool
+) -> Iterator[ConversionResult | ConversionFailure]:
+    """Convert each item on its own, in order; shared accounts are remembered by company."""
+    shared: dict[str, Account] = {}
     for index, item in enumerate(items):
         lead_id = (
             item[0].id if isinstance(item, tuple) and item and isinstance(item[0], Lead) else None
@@ -1543,23 +1574,65 @@ def convert_leads(
             account = shared.get(key) if key is not None else None
             if account is not None:
                 options = attrs.evolve(options, account_id=account.id)
-                existing = attrs.evolve(existing, account=account)
+                existing = ExistingRecords(
+                    account=account, contact=existing.contact, opportunity=existing.opportunity
+                )
             result = _convert(lead, options, existing, settings)
         except LeadModelError as exc:
-            failures.append(
-                ConversionFailure(
-                    index=index,
-                    lead_id=lead_id,
-                    error=type(exc).__name__,
-                    message=str(exc),
-                    errors=exc.errors if isinstance(exc, ValidationError) else (),
-                )
+            yield ConversionFailure(
+                index=index,
+                lead_id=lead_id,
+                error=type(exc).__name__,
+                message=str(exc),
+                errors=exc.errors if isinstance(exc, ValidationError) else (),
             )
             continue
         if key is not None and result.account is not None:
             shared[key] = result.account
-        results.append(result)
-    return BulkConversion(results=tuple(results), failures=tuple(failures))
+        yield result
+
+
+def iter_convert_leads(
+    items: Iterable[ConvertItem],
+    *,
+    mapping: FieldMapping = DEFAULT_LEAD_MAPPING,
+    process: LeadProcess = DEFAULT_LEAD_PROCESS,
+    opportunity_process: OpportunityProcess = DEFAULT_OPPORTUNITY_PROCESS,
+    ids: Callable[[str], str],
+    now: datetime,
+    share_accounts: bool = True,
+) -> Iterator[ConversionResult | ConversionFailure]:
+    """:func:`convert_leads` one lead at a time, in constant memory.
+
+    Yields a :class:`ConversionResult` or a :class:`ConversionFailure` per item, in input
+    order, as each lead is converted: save each result before asking for the next, and a
+    million leads convert without holding a million results. It keeps one account per
+    shared company.
+
+    >>> from datetime import UTC, datetime
+    >>> from leadmodel.adapters.memory import SequentialIds
+    >>> stream = iter_convert_leads(
+    ...     [(Lead(id="L1", last_name="Ng", company="Acme"), ConvertOptions("Closed - Converted"))],
+    ...     ids=SequentialIds(),
+    ...     now=datetime(2026, 11, 23, tzinfo=UTC),
+    ... )
+    >>> [type(outcome).__name__ for outcome in stream]
+    ['ConversionResult']
+
+    Raises:
+        ValidationError: a shared argument of the wrong type, when called.
+    """
+    settings = _settings(mapping, process, opportunity_process, ids, now)
+    _require_items(items)
+    return _outcomes(items, settings, share_accounts=share_accounts)
+
+
+def _require_items(items: object) -> None:
+    if isinstance(items, str | bytes | Mapping) or not isinstance(items, Iterable):
+        raise ValidationError(
+            "convert_leads",
+            [FieldError("items", "type", "must be an iterable of (lead, options) pairs")],
+        )
 
 
 # -- auto-conversion ------------------------------------------------------------------------

@@ -8,10 +8,8 @@ one-at-a-time checks (web capture, import).
 
 from __future__ import annotations
 
-import contextlib
-import gc
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import attrs
@@ -23,6 +21,7 @@ from leadmodel.domain.errors import (
     ValidationError,
     describe_value,
 )
+from leadmodel.rules._gc import gc_paused
 from leadmodel.rules.matching import CompiledRule, MatchingRule, MatchResult, Prepared, record_id
 
 __all__ = [
@@ -170,21 +169,8 @@ def find_duplicates(
             a rule that is not a matching rule.
     """
     compiled = _compiled(rule)
-    with _gc_paused():
+    with gc_paused():
         return _find_duplicates(records, compiled, progress)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    # Building millions of small acyclic tuples makes CPython's cyclic collector run over
-    # and over (40 % of the time at 200k records); pause it for the call, then restore.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _find_duplicates(
@@ -294,7 +280,7 @@ class DuplicateIndex:
         self._prepared: dict[str, Prepared] = {}
         self._keys_of: dict[str, tuple[str, ...]] = {}
         self._by_key: dict[str, set[str]] = {}
-        with _gc_paused():
+        with gc_paused():
             for record in records:
                 self.add(record)
 
@@ -423,7 +409,7 @@ def estimate_weights(
             [FieldError("max_iterations", "out_of_range", "must be an int from 1 to 10000")],
         )
     compiled = attrs.evolve(rule, mode="deterministic").compile()
-    with _gc_paused():
+    with gc_paused():
         items = list(records)
         for record in items:
             record_id(record)
