@@ -14,12 +14,15 @@ def test_demo_walks_the_sample_leads(capsys):
     assert "4 leads built, 1 rejected" in out
     assert "last_name [blank]" in out
     assert "4/4 leads survive" in out
+    assert "created account account-000001" in out
+    assert "not carried (no mapping entry), reported: custom.visits" in out
 
 
 def test_demo_json_is_machine_readable(capsys):
     assert main(["demo", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["round_trip_ok"] is True
+    assert report["converted_ok"] is True
     assert len(report["leads"]) == 4
     assert report["rejected"][0]["row"]["first_name"] == "Bob"
 

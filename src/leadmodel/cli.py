@@ -3,7 +3,8 @@
 ``leadmodel demo`` walks a few sample leads through the library: parse raw input into
 values, build and validate leads (showing every error of a bad row at once), check custom
 fields against a schema, store them in a unit of work, move them through statuses and the
-lifecycle, and serialise them to JSON and back.
+lifecycle, convert one into an account, contact and opportunity (reporting every value it
+did not carry), and serialise them to JSON and back.
 
 Exit codes: 0 success, 1 the demo found an inconsistency, 2 bad usage.
 """
@@ -23,6 +24,7 @@ from leadmodel import (
     DEFAULT_LEAD_PROCESS,
     LEAD_SCHEMA,
     Address,
+    ConvertOptions,
     EmailAddress,
     FieldDef,
     FieldError,
@@ -42,6 +44,7 @@ from leadmodel import (
     __doc__ as _package_doc,
 )
 from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork, SequentialIds
+from leadmodel.services import convert_lead
 
 __all__ = ["main"]
 
@@ -169,7 +172,9 @@ def _show(leads: Sequence[Lead], say: Callable[[str], None]) -> None:
     say(_table([header, *rows]) + "\n")
 
 
-def _store_and_work(leads: Sequence[Lead], say: Callable[[str], None]) -> list[Lead]:
+def _store_and_work(
+    leads: Sequence[Lead], say: Callable[[str], None]
+) -> tuple[MemoryStore, list[Lead]]:
     say("3. Store them in a unit of work, then work them")
     store = MemoryStore()
     with MemoryUnitOfWork(store) as uow:
@@ -191,26 +196,56 @@ def _store_and_work(leads: Sequence[Lead], say: Callable[[str], None]) -> list[L
         stored = list(uow.leads)
         found = [lead.id for lead in uow.leads.find_by_keys([f"email:{leads[1].email}"])]
     say(f"   {len(stored)} leads stored; find_by_keys(email) -> {found}\n")
-    return stored
+    return store, stored
+
+
+def _convert(store: MemoryStore, lead_id: str, say: Callable[[str], None]) -> bool:
+    say(f"4. Convert {lead_id} into an account, a contact and an opportunity (one unit of work)")
+    outcome = convert_lead(
+        MemoryUnitOfWork(store),
+        lead_id,
+        ConvertOptions("Closed - Converted", owner_id="user-1"),
+        ids=SequentialIds(),
+        now=_DEMO_NOW + timedelta(days=3),
+    )
+    result = outcome.result
+    for record in result.records:
+        say(f"   created {type(record).__name__.lower()} {record.id}: {record.name}")
+    written = sum(1 for change in result.changes if change.target != "lead")
+    say(f"   {written} values written; the lead is now {result.lead.status!r} and read-only")
+    for value in result.unmapped:
+        say(f"   not carried (no mapping entry), reported: {value.field} = {value.value!r}")
+    with MemoryUnitOfWork(store) as uow:
+        saved = uow.contacts.get(result.contact.id) == result.contact
+        converted = uow.leads.get(lead_id)
+    say("")
+    return saved and converted is not None and converted.is_converted
 
 
 def run_demo(*, as_json: bool = False) -> int:
     """Run the demo walk-through; return the exit code."""
     say: Callable[[str], None] = (lambda _: None) if as_json else print
-    say("leadmodel demo: five raw sample leads, parsed, validated, stored, moved and serialised\n")
+    say(
+        "leadmodel demo: five raw sample leads, parsed, validated, stored, moved, converted "
+        "and serialised\n"
+    )
     built, rejected = _validate_samples(say)
     _show(built, say)
-    stored = _store_and_work(built, say)
-    say("4. Serialise to JSON and back")
+    store, stored = _store_and_work(built, say)
+    converted = _convert(store, stored[0].id, say)
+    with MemoryUnitOfWork(store) as uow:
+        stored = list(uow.leads)
+    say("5. Serialise to JSON and back")
     round_trips = [from_json(Lead, to_json(lead)) == lead for lead in stored]
     say(f"   {sum(round_trips)}/{len(stored)} leads survive from_json(to_json(lead)) unchanged")
     say("   " + to_json(stored[0])[:160] + " …")
-    ok = all(round_trips) and len(stored) == len(built)
+    ok = all(round_trips) and len(stored) == len(built) and converted
     if as_json:
         report = {
             "leads": [json.loads(to_json(lead)) for lead in stored],
             "rejected": rejected,
             "round_trip_ok": all(round_trips),
+            "converted_ok": converted,
         }
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
