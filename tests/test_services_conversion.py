@@ -214,3 +214,18 @@ def test_bad_arguments_are_validation_errors():
         convert_lead(
             MemoryUnitOfWork(store), 42, ConvertOptions(STATUS), ids=SequentialIds(), now=NOW
         )
+
+
+def test_with_an_account_named_only_its_contacts_are_matched():
+    acme = Account(id="A1", name="Analytical Engines")
+    other = Account(id="A2", name="Other")
+    email = EmailAddress.parse("ada@engines.example")
+    in_acme = Contact(id="C1", first_name="Ada", last_name="Lovelace", account_id="A1", email=email)
+    in_other = Contact(
+        id="C2", first_name="Ada", last_name="Lovelace", account_id="A2", email=email
+    )
+    store = store_with(LEAD, acme, other, in_acme, in_other)
+    outcome = run(store, ConvertOptions(STATUS, account_id="A2"), match_existing=True)
+    assert outcome.result.contact.id == "C2"
+    assert outcome.result.account.id == "A2"
+    assert outcome.contact_match.b_id == "C2"

@@ -184,12 +184,18 @@ def _load(repository: Any, kind: str, record_id: str | None) -> Any:
 
 
 def _best_match(
-    repository: Any, probe: object, rule: MatchingRule, lead_id: str
+    repository: Any,
+    probe: object,
+    rule: MatchingRule,
+    lead_id: str,
+    accept: Callable[[Any], bool] = lambda _: True,
 ) -> tuple[Any, MatchEdge] | None:
-    """The candidate in *repository* that *rule* matches best with *probe*, or ``None``."""
+    """The accepted candidate that *rule* matches best with *probe* (ties: lowest id)."""
     compiled = CompiledRule(rule)
     best: tuple[float, str, Any, MatchEdge] | None = None
     for candidate in _candidates((repository,), probe, (rule,)):
+        if not accept(candidate):
+            continue
         result = compiled.compare(probe, candidate)
         candidate_id = getattr(candidate, "id", "")
         if result.is_match and (
@@ -208,14 +214,23 @@ def _matched_options(
     """The options with the existing contact and account the duplicate rules find.
 
     Zoho's order: a contact that matches the lead (and with it, its account), else an
-    account that matches the lead's company. Ids the options name already are kept.
+    account that matches the lead's company. Ids the options name already are kept; with
+    an account named, only that account's contacts are candidates.
     """
     contact_rule, account_rule = rules
     contact_match = account_match = None
     account_id, contact_id = options.account_id, options.contact_id
-    if contact_id is None and account_id is None:
-        found = _best_match(uow.contacts, lead, contact_rule, lead.id)
-        if found is not None and (found[0].account_id is not None or lead.company is None):
+    if contact_id is None:
+        person = lead.company is None
+        named = account_id
+
+        def belongs(contact: Contact) -> bool:
+            if named is not None:
+                return contact.account_id == named
+            return contact.account_id is not None or person
+
+        found = _best_match(uow.contacts, lead, contact_rule, lead.id, belongs)
+        if found is not None:
             contact, contact_match = found
             contact_id, account_id = contact.id, contact.account_id
     if account_id is None and lead.company is not None:
