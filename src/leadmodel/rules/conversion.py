@@ -1054,12 +1054,10 @@ class _Conversion:
     # -- mapped values ----------------------------------------------------------------------
 
     def _apply(self, target: _Target, steps: tuple[_Step, ...]) -> None:
-        """Write (or skip) the value of each of *steps* into *target*."""
+        """Write (or skip, and report) the value of each of *steps* into *target*."""
         lead, kind, current = self.lead, target.kind, target.old
         accounted, changes = self.accounted, target.changes
-        if current is None:
-            self._apply_new(target, steps)
-            return
+        fields, custom = target.fields, target.custom
         for step in steps:
             raw = self.owner if step.is_owner else step.read(lead)
             if (
@@ -1072,39 +1070,24 @@ class _Conversion:
             if value is None or (step.checked and not self._fits(kind, step, value)):
                 continue
             accounted.add(step.source)
-            old = current.custom.get(step.name) if step.custom else getattr(current, step.name)
-            if _same(old, value):
-                continue
-            if not _blank(old, custom=step.custom) and (
-                step.is_owner or not self.overwrite(kind, step.field)
-            ):
-                reason: SkipReason = "owner_kept" if step.is_owner else "has_value"
-                self.skipped.append(SkippedValue(kind, step.field, step.source, value, old, reason))
-                continue
-            (target.custom if step.custom else target.fields)[step.name] = value
-            changes.append((kind, step.field, old, value, step.source))
-
-    def _apply_new(self, target: _Target, steps: tuple[_Step, ...]) -> None:
-        """Write the value of each of *steps* into a new record: every value lands."""
-        lead, kind, owner = self.lead, target.kind, self.owner
-        add, change = self.accounted.add, target.changes.append
-        fields, custom = target.fields, target.custom
-        for step in steps:
-            raw = owner if step.is_owner else step.read(lead)
-            if (
-                raw is None
-                or (raw is False and step.false_is_blank)
-                or (step.tags and raw == _EMPTY_TAGS)
-            ):
-                continue
-            value = raw if step.convert is None else self._converted(kind, step, raw)
-            if value is None or (step.checked and not self._fits(kind, step, value)):
-                continue
-            add(step.source)
-            if step.is_owner:
-                self._owner_option(kind, step)
+            old = None
+            if current is None:
+                if step.is_owner:
+                    self._owner_option(kind, step)
+            else:
+                old = current.custom.get(step.name) if step.custom else getattr(current, step.name)
+                if _same(old, value):
+                    continue
+                if not _blank(old, custom=step.custom) and (
+                    step.is_owner or not self.overwrite(kind, step.field)
+                ):
+                    reason: SkipReason = "owner_kept" if step.is_owner else "has_value"
+                    self.skipped.append(
+                        SkippedValue(kind, step.field, step.source, value, old, reason)
+                    )
+                    continue
             (custom if step.custom else fields)[step.name] = value
-            change((kind, step.field, None, value, step.source))
+            changes.append((kind, step.field, old, value, step.source))
 
     def _converted(self, kind: str, step: _Step, raw: object) -> object:
         assert step.convert is not None  # noqa: S101 - the caller checked
