@@ -30,6 +30,7 @@ PUBLIC_MODULES = [
     "leadmodel.rules.duplicate_rules",
     "leadmodel.rules.mapping",
     "leadmodel.rules.conversion",
+    "leadmodel.rules.auto_conversion",
     "leadmodel.services",
 ]
 

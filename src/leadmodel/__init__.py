@@ -45,10 +45,9 @@ from leadmodel.domain.status import (
     Transition,
 )
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
+from leadmodel.rules.auto_conversion import AutoConversion, AutoConvertRule, auto_convert
 from leadmodel.rules.conversion import (
     OPPORTUNITY_NAME_LENGTH,
-    AutoConversion,
-    AutoConvertRule,
     BulkConversion,
     ConversionFailure,
     ConversionResult,
@@ -59,7 +58,6 @@ from leadmodel.rules.conversion import (
     MergePolicy,
     SkippedValue,
     UnmappedValue,
-    auto_convert,
     convert_lead,
     convert_leads,
     end_of_quarter,

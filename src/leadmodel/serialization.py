@@ -395,13 +395,8 @@ def _is_document_to_structure(cls: Any) -> bool:
 # Rules import this module's callers, so the rule classes are looked up lazily.
 @functools.cache
 def _documents() -> frozenset[type]:
-    from leadmodel.rules.conversion import (
-        AutoConversion,
-        AutoConvertRule,
-        BulkConversion,
-        ConversionResult,
-        ConvertOptions,
-    )
+    from leadmodel.rules.auto_conversion import AutoConversion, AutoConvertRule
+    from leadmodel.rules.conversion import BulkConversion, ConversionResult, ConvertOptions
     from leadmodel.rules.dedupe import DuplicateGroup, MatchEdge
     from leadmodel.rules.duplicate_rules import DuplicateCheck, DuplicatePolicy
     from leadmodel.rules.mapping import FieldMapping
