@@ -4,7 +4,16 @@ import sys
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadmodel import Address, EmailAddress, Lead, Money, PhoneNumber
+from leadmodel import (
+    Address,
+    ConvertOptions,
+    EmailAddress,
+    Lead,
+    Money,
+    PhoneNumber,
+    from_json,
+    to_json,
+)
 from leadmodel.testing import strategies as lst
 
 
@@ -54,3 +63,14 @@ def test_registered_types_draw_valid_values(data):
     lst.register_type_strategies()
     for cls in (EmailAddress, PhoneNumber, Money, Address):
         assert isinstance(data.draw(st.from_type(cls)), cls)
+
+
+@given(st.from_type(ConvertOptions))
+def test_convert_options_are_valid_and_registered(options):
+    assert isinstance(options, ConvertOptions)
+    assert from_json(ConvertOptions, to_json(options)) == options
+
+
+@given(lst.convert_options(into_existing=st.just(True)))
+def test_convert_options_into_existing_records_name_an_account(options):
+    assert options.account_id == "A-1"

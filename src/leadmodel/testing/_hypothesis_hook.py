@@ -20,6 +20,7 @@ def registrations() -> list[tuple[type, str]]:
     from leadmodel.domain.lead import Lead
     from leadmodel.domain.opportunity import Opportunity
     from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
+    from leadmodel.rules.conversion import ConvertOptions
 
     return [
         (Lead, "leads"),
@@ -32,6 +33,7 @@ def registrations() -> list[tuple[type, str]]:
         (Money, "moneys"),
         (Address, "addresses"),
         (FieldValues, "custom_values"),
+        (ConvertOptions, "convert_options"),
     ]
 
 

@@ -34,6 +34,7 @@ from leadmodel.domain.status import (
     LifecycleStage,
 )
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
+from leadmodel.rules.conversion import ConvertOptions, MergePolicy
 from leadmodel.testing._hypothesis_hook import registrations
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "activities",
     "addresses",
     "contacts",
+    "convert_options",
     "custom_values",
     "emails",
     "leads",
@@ -385,6 +387,69 @@ def activities(
         kind=st.sampled_from(["page_view", "email_opened", "form_submitted", "call", "meeting"]),
         occurred_at=timestamps(),
         properties=custom_values(),
+    )
+
+
+def convert_options(
+    *,
+    statuses: st.SearchStrategy[str] | None = None,
+    into_existing: st.SearchStrategy[bool] | None = None,
+) -> st.SearchStrategy[ConvertOptions]:
+    """Valid :class:`~leadmodel.ConvertOptions`, with or without an opportunity.
+
+    Args:
+        statuses: strategy for ``converted_status`` (default: the default process's
+            converted statuses).
+        into_existing: whether the options name an existing account (``A-1``) and
+            sometimes a contact (``C-1``); pass the records as ``ExistingRecords``.
+            Default: never.
+    """
+    status = (
+        statuses
+        if statuses is not None
+        else st.sampled_from([s.name for s in DEFAULT_LEAD_PROCESS.converted_statuses])
+    )
+    existing = into_existing if into_existing is not None else st.just(value=False)
+
+    def build(
+        *,
+        converted_status: str,
+        into: bool,
+        with_contact: bool,
+        create: bool,
+        name: str | None,
+        owner: str | None,
+        policy: MergePolicy,
+        overwrite: frozenset[str],
+        notify: bool,
+    ) -> ConvertOptions:
+        contact = "C-1" if into and with_contact else None
+        return ConvertOptions(
+            converted_status,
+            account_id="A-1" if into else None,
+            contact_id=contact,
+            create_opportunity=create,
+            opportunity_name=name if create else None,
+            owner_id=owner,
+            merge_policy=policy,
+            overwrite_fields=overwrite,
+            overwrite_lead_source=contact is not None and "source" in overwrite,
+            notify_owner=notify,
+        )
+
+    return st.builds(
+        build,
+        converted_status=status,
+        into=existing,
+        with_contact=st.booleans(),
+        create=st.booleans(),
+        name=st.none() | names(max_size=80),
+        owner=st.none() | record_ids("user"),
+        policy=st.sampled_from(MergePolicy),
+        overwrite=st.frozensets(
+            st.sampled_from(["title", "phone", "contact.email", "account.website"])
+        ),
+        notify=st.booleans(),
     )
 
 
