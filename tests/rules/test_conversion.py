@@ -788,14 +788,14 @@ def test_bulk_refuses_arguments_that_are_not_items():
 # -- auto-conversion --------------------------------------------------------------------------
 
 DEMO = AutoConvertRule(
-    "demo bookers",
     Condition("company", "is_not_blank"),
     ConvertOptions(STATUS),
+    name="demo bookers",
     activity_kinds={"demo_booked", "purchase"},
     activity_criterion=Condition("properties.plan", "ne", "free"),
 )
 HOT = AutoConvertRule(
-    "hot", Condition("rating", "eq", "Hot"), ConvertOptions(STATUS, create_opportunity=False)
+    Condition("rating", "eq", "Hot"), ConvertOptions(STATUS, create_opportunity=False), name="hot"
 )
 
 
@@ -835,9 +835,11 @@ def test_auto_convert_refuses_events_of_other_records_and_bad_rules():
     with pytest.raises(ValidationError):
         auto_convert(ada(), ["rule"])
     with pytest.raises(ValidationError):
-        AutoConvertRule("x", "criterion", ConvertOptions(STATUS))
+        AutoConvertRule("criterion", ConvertOptions(STATUS))
     with pytest.raises(ValidationError):
-        AutoConvertRule("x", HOT.criterion, ConvertOptions(STATUS), activity_kinds={""})
+        AutoConvertRule(HOT.criterion, ConvertOptions(STATUS), activity_kinds={""})
+    with pytest.raises(ValidationError):
+        AutoConvertRule(HOT.criterion, ConvertOptions(STATUS), name="")
 
 
 def test_auto_convert_rules_round_trip_through_json():
@@ -904,3 +906,52 @@ def test_streaming_checks_its_arguments_when_called():
         iter_convert_leads(42, ids=SequentialIds(), now=NOW)
     with pytest.raises(ValidationError):
         iter_convert_leads([], ids=SequentialIds(), now="now")
+
+
+def test_an_auto_convert_rule_needs_only_a_criterion_and_options():
+    rule = AutoConvertRule(Condition("rating", "eq", "Hot"), ConvertOptions(STATUS))
+    assert rule.name == "auto-convert"
+    assert auto_convert(ada(rating="Hot"), rule).rule == "auto-convert"
+
+
+def test_mappings_take_entry_shorthands():
+    full = FieldMapping(
+        [
+            MappingEntry("company", "account", "name"),
+            MappingEntry("last_name", "contact", "last_name"),
+            MappingEntry("phone", "account", "phone"),
+            MappingEntry("phone", "contact", "phone"),
+        ]
+    )
+    assert (
+        FieldMapping(
+            [
+                ("company", "account.name"),
+                ("last_name", "contact", "last_name"),
+                ["phone", "account.phone"],
+                ("phone", "contact.phone"),
+            ]
+        )
+        == full
+    )
+    assert (
+        FieldMapping(
+            {
+                "company": "account.name",
+                "last_name": "contact.last_name",
+                "phone": ["account.phone", "contact.phone"],
+            }
+        )
+        == full
+    )
+
+
+@pytest.mark.parametrize(
+    "entry", [("company",), ("company", "nowhere.name"), ("company", "account"), (1, 2, 3), "x"]
+)
+def test_bad_entry_shorthands_are_mapping_errors(entry):
+    with pytest.raises(MappingError) as caught:
+        FieldMapping([*DEFAULT_LEAD_MAPPING.entries, entry])
+    assert [(e.path, e.code) for e in caught.value.errors] == [
+        (f"entries[{len(DEFAULT_LEAD_MAPPING.entries)}]", "type")
+    ]

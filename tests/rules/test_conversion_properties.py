@@ -239,6 +239,6 @@ def test_auto_convert_rules_round_trip(name, kinds, when, budget):
         if budget
         else Condition("custom.signed", "gte", when)
     )
-    rule = AutoConvertRule(name, criterion, ConvertOptions(STATUS), activity_kinds=kinds)
+    rule = AutoConvertRule(criterion, ConvertOptions(STATUS), name=name, activity_kinds=kinds)
     assert from_json(AutoConvertRule, to_json(rule)) == rule
     assert isinstance(budget, Decimal)

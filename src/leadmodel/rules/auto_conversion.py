@@ -80,27 +80,27 @@ class AutoConvertRule:
     lead books a demo or buys".
 
     Args:
-        name: the rule's name, reported with its decisions.
         criterion: what the lead must meet.
         options: the conversion to perform (a template: the same options for every lead).
+        name: the rule's name, reported with its decisions.
         activity_kinds: the activity kinds that trigger the rule.
         activity_criterion: what the triggering activity must meet.
 
     >>> rule = AutoConvertRule(
-    ...     "buyers",
     ...     Condition("email", "is_not_blank"),
     ...     ConvertOptions("Closed - Converted"),
+    ...     name="buyers",
     ...     activity_kinds={"purchase"},
     ... )
     >>> sorted(rule.activity_kinds)
     ['purchase']
     """
 
-    name: str
     criterion: Criterion
     options: ConvertOptions
-    activity_kinds: frozenset[str] = attrs.field(default=_NO_KINDS, converter=to_tags)
-    activity_criterion: Criterion | None = None
+    name: str = attrs.field(default="auto-convert", kw_only=True)
+    activity_kinds: frozenset[str] = attrs.field(default=_NO_KINDS, converter=to_tags, kw_only=True)
+    activity_criterion: Criterion | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         _RULE_CHECKS.validate(self)
@@ -147,9 +147,9 @@ def auto_convert(
 
     >>> from datetime import UTC, datetime
     >>> rule = AutoConvertRule(
-    ...     "demo bookers",
     ...     Condition("company", "is_not_blank"),
     ...     ConvertOptions("Closed - Converted"),
+    ...     name="demo bookers",
     ...     activity_kinds={"demo_booked"},
     ... )
     >>> lead = Lead(id="L1", last_name="Ng", company="Acme")

@@ -1465,7 +1465,7 @@ def _item(item: object) -> tuple[Lead, ConvertOptions, ExistingRecords]:
 
 
 def convert_leads(
-    items: Iterable[ConvertItem],
+    pairs: Iterable[ConvertItem],
     *,
     mapping: FieldMapping = DEFAULT_LEAD_MAPPING,
     process: LeadProcess = DEFAULT_LEAD_PROCESS,
@@ -1476,7 +1476,7 @@ def convert_leads(
 ) -> BulkConversion:
     """Convert many leads, each on its own: one bad lead never stops the others.
 
-    *items* are ``(lead, options)`` or ``(lead, options, existing)``. With
+    *pairs* are ``(lead, options)``, or ``(lead, options, existing)`` triples. With
     *share_accounts*, leads of the same company (compared by
     :func:`~leadmodel.rules.normalize.normalize_company`, so "Acme Inc" and "ACME, Inc."
     agree) that name no account reuse the account the first of them created, filling its
@@ -1501,17 +1501,17 @@ def convert_leads(
     [('L3', 'not_converted_status')]
 
     Raises:
-        ValidationError: a shared argument of the wrong type (items that are wrong are
+        ValidationError: a shared argument of the wrong type (pairs that are wrong are
             failures, not errors).
     """
     settings = _settings(mapping, process, opportunity_process, ids, now)
-    _require_items(items)
+    _require_pairs(pairs)
     results: list[ConversionResult] = []
     failures: list[ConversionFailure] = []
     # Every result stays alive, so the cyclic collector would rescan a growing heap over
     # and over; nothing built here is cyclic (iter_convert_leads needs no pause).
     with gc_paused():
-        for outcome in _outcomes(items, settings, share_accounts=share_accounts):
+        for outcome in _outcomes(pairs, settings, share_accounts=share_accounts):
             if isinstance(outcome, ConversionResult):
                 results.append(outcome)
             else:
@@ -1561,7 +1561,7 @@ def _outcomes(
 
 
 def iter_convert_leads(
-    items: Iterable[ConvertItem],
+    pairs: Iterable[ConvertItem],
     *,
     mapping: FieldMapping = DEFAULT_LEAD_MAPPING,
     process: LeadProcess = DEFAULT_LEAD_PROCESS,
@@ -1591,13 +1591,13 @@ def iter_convert_leads(
         ValidationError: a shared argument of the wrong type, when called.
     """
     settings = _settings(mapping, process, opportunity_process, ids, now)
-    _require_items(items)
-    return _outcomes(items, settings, share_accounts=share_accounts)
+    _require_pairs(pairs)
+    return _outcomes(pairs, settings, share_accounts=share_accounts)
 
 
-def _require_items(items: object) -> None:
-    if isinstance(items, str | bytes | Mapping) or not isinstance(items, Iterable):
+def _require_pairs(pairs: object) -> None:
+    if isinstance(pairs, str | bytes | Mapping) or not isinstance(pairs, Iterable):
         raise ValidationError(
             "convert_leads",
-            [FieldError("items", "type", "must be an iterable of (lead, options) pairs")],
+            [FieldError("pairs", "type", "must be an iterable of (lead, options) pairs")],
         )

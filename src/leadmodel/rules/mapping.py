@@ -27,9 +27,9 @@ mapping's :attr:`~FieldMapping.currency`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import attrs
 
@@ -131,10 +131,38 @@ class MappingEntry:
             raise ValidationError("MappingEntry", errors)
 
 
-def _entries(values: Iterable[MappingEntry]) -> tuple[MappingEntry, ...]:
+EntryLike = MappingEntry | tuple[str, str] | tuple[str, str, str]
+"""A mapping entry, or its shorthand: ``("email", "contact.email")`` or
+``("email", "contact", "email")``."""
+
+
+def _entry_from(value: object) -> object:
+    """*value* as a :class:`MappingEntry` when it is one or a shorthand of one."""
+    if isinstance(value, MappingEntry):
+        return value
+    if isinstance(value, tuple | list) and all(isinstance(part, str) for part in value):
+        if len(value) == 2 and "." in value[1]:
+            target, _, field = value[1].partition(".")
+            value = (value[0], target, field)
+        if len(value) == 3:
+            try:
+                return MappingEntry(*value)
+            except ValidationError:
+                pass  # the post-init check reports the entry
+    return value
+
+
+def _entries(values: Iterable[EntryLike] | Mapping[str, str | Sequence[str]]) -> tuple[Any, ...]:
+    if isinstance(values, Mapping):
+        # Source to one target path, or to a list of them.
+        entries: list[object] = []
+        for source, targets in values.items():
+            many = targets if isinstance(targets, list | tuple) else (targets,)
+            entries.extend(_entry_from((source, target)) for target in many)
+        return tuple(entries)
     if isinstance(values, str | bytes) or not isinstance(values, Iterable):
         return values  # the post-init check reports it
-    return tuple(values)
+    return tuple(_entry_from(value) for value in values)
 
 
 def compatibility_problem(source: FieldDef, target: FieldDef) -> tuple[str, str] | None:
@@ -202,10 +230,19 @@ def _schema_problems(mapping: FieldMapping) -> list[FieldError]:
             Money(Decimal(0), mapping.currency)
         except ValidationError:
             errors.append(FieldError("currency", "invalid", "must be an ISO 4217 code"))
-    if not isinstance(mapping.entries, tuple) or not all(
-        isinstance(e, MappingEntry) for e in mapping.entries
-    ):
-        errors.append(FieldError("entries", "type", "must be a sequence of MappingEntry values"))
+    if not isinstance(mapping.entries, tuple):
+        errors.append(FieldError("entries", "type", "must be a sequence of mapping entries"))
+        return errors
+    errors.extend(
+        FieldError(
+            f"entries[{i}]",
+            "type",
+            "must be a MappingEntry, (source, 'target.field') or (source, target, field) "
+            f"with a target of {', '.join(TARGETS)}, not {describe_value(entry)}",
+        )
+        for i, entry in enumerate(mapping.entries)
+        if not isinstance(entry, MappingEntry)
+    )
     return errors
 
 
@@ -281,7 +318,9 @@ class FieldMapping:
 
     Args:
         entries: the :class:`MappingEntry` lines; one lead field may feed several targets
-            (Salesforce's phone goes to the account and the contact).
+            (Salesforce's phone goes to the account and the contact). Shorthands work
+            too: ``("email", "contact.email")``, ``("email", "contact", "email")``, or a
+            mapping ``{"phone": ["account.phone", "contact.phone"]}``.
         currency: the currency of custom currency fields, which hold a bare ``Decimal``
             (a standard currency field holds :class:`~leadmodel.Money`).
         lead_schema, account_schema, contact_schema, opportunity_schema: the schemas
