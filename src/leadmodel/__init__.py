@@ -77,7 +77,12 @@ from leadmodel.rules.duplicate_rules import (
     DuplicatePolicy,
     check_duplicates,
 )
-from leadmodel.rules.mapping import DEFAULT_LEAD_MAPPING, FieldMapping, MappingEntry
+from leadmodel.rules.mapping import (
+    DEFAULT_LEAD_MAPPING,
+    FieldMapping,
+    MappingEntry,
+    compatibility_problem,
+)
 from leadmodel.rules.matching import (
     EXACT_EMAIL_OR_PHONE,
     STANDARD_ACCOUNT_RULE,
@@ -192,6 +197,7 @@ __all__ = [
     "check_criterion",
     "check_duplicates",
     "compare",
+    "compatibility_problem",
     "convert_lead",
     "convert_leads",
     "end_of_quarter",
