@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.contact import Contact
+from leadmodel.domain.errors import ValidationError
 from leadmodel.domain.fields import FieldValues, Scalar
 from leadmodel.domain.lead import ConversionRecord, Lead
 from leadmodel.domain.opportunity import Opportunity
@@ -35,6 +36,7 @@ from leadmodel.domain.status import (
 )
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
 from leadmodel.rules.conversion import ConvertOptions, MergePolicy
+from leadmodel.rules.criteria import OPERATORS, All, Any, Condition, Criterion, Not
 from leadmodel.testing._hypothesis_hook import registrations
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "addresses",
     "contacts",
     "convert_options",
+    "criteria",
     "custom_values",
     "emails",
     "leads",
@@ -450,6 +453,95 @@ def convert_options(
             st.sampled_from(["title", "phone", "contact.email", "account.website"])
         ),
         notify=st.booleans(),
+    )
+
+
+CRITERION_FIELDS: Final = (
+    "first_name",
+    "last_name",
+    "company",
+    "title",
+    "email",
+    "phone",
+    "source",
+    "status",
+    "rating",
+    "industry",
+    "employees",
+    "annual_revenue",
+    "created_at",
+    "tags",
+    "do_not_call",
+    "lifecycle_stage",
+    "address.country",
+    "address.city",
+    "custom.visits",
+    "custom.plan",
+    "custom.signed",
+    "custom.vip",
+    "no_such_field",
+)
+"""Lead field paths :func:`criteria` draws from by default (one is unknown on purpose)."""
+
+_WORDS: Final = ("Web", "web", "US", "vip", "Hot", "lead", "Acme", "pro", "ACME Inc", "")
+
+
+def _scalars(family: str) -> st.SearchStrategy[object]:
+    strategies: dict[str, st.SearchStrategy[object]] = {
+        "text": st.sampled_from(_WORDS) | names(max_size=12),
+        "int": st.integers(min_value=-1000, max_value=10**6),
+        "decimal": st.decimals(
+            min_value=-(10**6), max_value=10**6, places=2, allow_nan=False, allow_infinity=False
+        ),
+        "date": st.dates(),
+        "datetime": timestamps(),
+        "bool": st.booleans(),
+    }
+    return strategies[family]
+
+
+@st.composite
+def _conditions(draw: st.DrawFn, fields: st.SearchStrategy[str]) -> Condition:
+    field = draw(fields)
+    op = draw(st.sampled_from(sorted(OPERATORS)))
+    one = _scalars(draw(st.sampled_from(["text", "int", "decimal", "date", "datetime", "bool"])))
+    value: object = None
+    if op in ("in", "not_in"):
+        value = tuple(draw(st.lists(one, min_size=1, max_size=3)))
+    elif op == "between":
+        value = tuple(sorted((draw(one), draw(one))))  # type: ignore[type-var]
+    elif op in ("contains", "starts_with", "ends_with"):
+        value = draw(_scalars("text"))
+    elif op not in ("is_blank", "is_not_blank", "changed"):
+        value = draw(one)
+    try:
+        return Condition(field, op, value)
+    except ValidationError:  # a blank text for eq, say: a condition that always builds
+        return Condition(field, "is_not_blank")
+
+
+def criteria(
+    *, fields: st.SearchStrategy[str] | None = None, max_leaves: int = 6
+) -> st.SearchStrategy[Criterion]:
+    """Valid criteria: every operator, values of every type, nested in ``All``/``Any``/``Not``.
+
+    Values are often of another type than their field's, which a criterion simply does not
+    match; one field path is unknown on purpose.
+
+    Args:
+        fields: strategy for field paths (default: :data:`CRITERION_FIELDS`).
+        max_leaves: the most conditions in one criterion.
+    """
+    paths = fields if fields is not None else st.sampled_from(CRITERION_FIELDS)
+    leaves: st.SearchStrategy[Criterion] = _conditions(paths)
+    return st.recursive(
+        leaves,
+        lambda inner: (
+            st.lists(inner, min_size=1, max_size=3).map(All)
+            | st.lists(inner, min_size=1, max_size=3).map(Any)
+            | inner.map(Not)
+        ),
+        max_leaves=max_leaves,
     )
 
 
