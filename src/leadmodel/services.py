@@ -60,12 +60,13 @@ def _repositories(uow: UnitOfWork, record: object) -> tuple[Any, tuple[Any, ...]
 
 
 def _candidates(
-    repositories: Iterable[Any], record: object, rules: Iterable[MatchingRule]
+    repositories: Iterable[Any], record: object, rules: Iterable[MatchingRule | CompiledRule]
 ) -> list[object]:
     """Records sharing a lookup key or a blocking key of *rules* with *record*."""
     keys: set[str] = set(lookup_keys(record))
     for rule in rules:
-        keys.update(rule.compile().keys(record))
+        compiled = rule if isinstance(rule, CompiledRule) else rule.compile()
+        keys.update(compiled.keys(record))
     found: dict[tuple[str, str], object] = {}
     for repository in repositories:
         for candidate in repository.find_by_keys(sorted(keys)):
@@ -191,9 +192,9 @@ def _best_match(
     accept: Callable[[Any], bool] = lambda _: True,
 ) -> tuple[Any, MatchEdge] | None:
     """The accepted candidate that *rule* matches best with *probe* (ties: lowest id)."""
-    compiled = CompiledRule(rule)
+    compiled = rule.compile()
     best: tuple[float, str, Any, MatchEdge] | None = None
-    for candidate in _candidates((repository,), probe, (rule,)):
+    for candidate in _candidates((repository,), probe, (compiled,)):
         if not accept(candidate):
             continue
         result = compiled.compare(probe, candidate)

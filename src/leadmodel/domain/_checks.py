@@ -62,6 +62,21 @@ def text_problem(value: object, max_len: int, *, multiline: bool = False) -> Pro
     return None
 
 
+def require_instance(
+    value: object, types: type | tuple[type, ...], what: str, *, function: str, path: str
+) -> None:
+    """Raise a ``ValidationError`` of *function* at *path* unless *value* is one of *types*.
+
+    The argument check of public functions, whose callers may be untyped (notebooks, JSON):
+    a wrong type gets a clear error naming the argument, never an ``AttributeError`` later.
+    """
+    if not isinstance(value, types):
+        raise ValidationError(
+            function,
+            [FieldError(path, "type", f"must be {what}, not {_type_name(value)}")],
+        )
+
+
 class Check:
     """A named field check: a detailed function and an optional fast, inlinable test.
 

@@ -40,11 +40,7 @@ _MANAGED: Final = {
 
 
 def _require(value: object, types: tuple[type, ...], what: str, function: str) -> None:
-    if not isinstance(value, types):
-        raise ValidationError(
-            function,
-            [FieldError("entity", "type", f"must be {what}, not {type(value).__name__}")],
-        )
+    _checks.require_instance(value, types, what, function=function, path="entity")
 
 
 def _refuse_converted(entity: object, action: str) -> None:

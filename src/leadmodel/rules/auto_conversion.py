@@ -29,11 +29,7 @@ _NO_KINDS: Final[frozenset[str]] = frozenset()
 
 
 def _require(value: object, cls: type | tuple[type, ...], what: str, name: str) -> None:
-    if not isinstance(value, cls):
-        raise ValidationError(
-            "auto_convert",
-            [FieldError(name, "type", f"must be {what}, not {type(value).__name__}")],
-        )
+    _checks.require_instance(value, cls, what, function="auto_convert", path=name)
 
 
 def _criterion_problem(value: object, *, optional: bool) -> _checks.Problem | None:

@@ -678,11 +678,7 @@ def _converted_lead(lead: Lead, status: str, record: ConversionRecord, now: date
 
 
 def _require(value: object, cls: type | tuple[type, ...], what: str, name: str) -> None:
-    if not isinstance(value, cls):
-        raise ValidationError(
-            "convert_lead",
-            [FieldError(name, "type", f"must be {what}, not {type(value).__name__}")],
-        )
+    _checks.require_instance(value, cls, what, function="convert_lead", path=name)
 
 
 def _settings(
