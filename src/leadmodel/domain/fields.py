@@ -155,6 +155,10 @@ class FieldValues(Mapping[str, Scalar]):
     def __getitem__(self, key: str) -> Scalar:
         return self._data[key]
 
+    def get(self, key: str, default: Scalar = None) -> Scalar:  # type: ignore[override]
+        """The value of *key*, or *default* (one dict look-up, not Mapping's two steps)."""
+        return self._data.get(key, default)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)
 

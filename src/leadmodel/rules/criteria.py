@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import operator
 import re
+import typing
 from collections.abc import Callable, Hashable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,7 +30,7 @@ from leadmodel.domain import _checks
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.fields import EntitySchema, FieldType, FieldValues, Scalar
 from leadmodel.domain.values import EmailAddress, Money, PhoneNumber
-from leadmodel.rules._paths import ABSENT, getter
+from leadmodel.rules._paths import ABSENT, MAPPING, fields_of, getter
 
 __all__ = [
     "OPERATORS",
@@ -679,3 +680,162 @@ def check_criterion(criterion: Criterion, schema: EntitySchema) -> tuple[FieldEr
                 )
                 break
     return tuple(errors)
+
+
+# -- inlining: criteria as Python expressions, for rules compiled into one function ----------
+
+
+def _read_expression(path: str, cls: type, ns: dict[str, object], k: int) -> str:
+    """An expression over ``r`` reading *path* on records of class *cls*."""
+    parts = path.split(".")
+    if cls is dict and len(parts) == 1:
+        return f"r.get({parts[0]!r})"
+    fields = fields_of(cls) if cls is not dict else MAPPING
+    if fields is not MAPPING and attrs.has(cls):
+        if len(parts) == 1 and parts[0] in fields:
+            return f"r.{parts[0]}"
+        if len(parts) == 2 and parts[0] in fields:
+            default = attrs.fields_dict(cls)[parts[0]].default
+            if default.__class__ is FieldValues:  # custom / properties: never None
+                # The entity's converter always makes a FieldValues: read its dict.
+                return f"r.{parts[0]}._data.get({parts[1]!r})"
+            inner = _attrs_class_of(cls, parts[0])
+            if inner is not None and parts[1] in fields_of(inner):
+                # address.country: read directly when the part is the declared class.
+                ns[f"C{k}"] = inner
+                ns[f"G{k}"] = getter(path)
+                return (
+                    f"(a{k}.{parts[1]} if (a{k} := r.{parts[0]}).__class__ is C{k}"
+                    f" else (None if a{k} is None else G{k}(r)))"
+                )
+    ns[f"G{k}"] = getter(path)
+    return f"G{k}(r)"
+
+
+def _attrs_class_of(cls: type, name: str) -> type | None:
+    """The attrs class a field of *cls* holds (``Address`` for ``address``), if it is one."""
+    try:
+        hint = typing.get_type_hints(cls).get(name)
+    except (NameError, TypeError):  # an annotation that does not resolve here
+        return None
+    found = [t for t in typing.get_args(hint) or (hint,) if isinstance(t, type) and attrs.has(t)]
+    return found[0] if len(found) == 1 else None
+
+
+def _tag_memo(op: str, expected: object) -> Callable[[frozenset[object]], bool]:
+    """A tag-set test (blank sets included) remembering its answers: tag sets repeat."""
+    test = _tag_test(op, expected)
+    when_blank = op in ("ne", "not_in")
+    memo: dict[frozenset[object], bool] = {}
+
+    def tags(value: frozenset[object]) -> bool:
+        found = memo.get(value)
+        if found is None:
+            found = test(value) if value else when_blank
+            if len(memo) >= 4096:
+                memo.clear()
+            memo[value] = found
+        return found
+
+    return tags
+
+
+def _condition_expression(condition: Condition, cls: type, ns: dict[str, object], k: int) -> str:
+    """*condition* as an expression over ``r`` that agrees with ``_interpret(…, None)``.
+
+    Common cases (text and whole numbers) are tested inline; any other value falls back to
+    the condition's compiled test ``T<k>``, so the meaning never differs.
+    """
+    op, expected = condition.op, condition.value
+    if op == "changed":
+        return "False"  # needs the previous record, which a single-record rule never has
+    ns[f"T{k}"] = _compile(condition)
+    v = f"v{k}"
+    read = f"({v} := {_read_expression(condition.field, cls, ns, k)})"
+    fallback = f"T{k}(r)"
+    if op == "is_blank":
+        return (
+            f"(True if {read} is None else ((not {v}) if {v}.__class__ is str"
+            f" else (False if {v}.__class__ is int else {fallback})))"
+        )
+    if op == "is_not_blank":
+        return (
+            f"(False if {read} is None else ({v} != '' if {v}.__class__ is str"
+            f" else (True if {v}.__class__ is int else {fallback})))"
+        )
+    when_blank = op in ("ne", "not_in")
+    values = expected if isinstance(expected, tuple) else (expected,)
+    texts = all(value.__class__ is str for value in values)
+    numbers = all(value.__class__ in (int, Decimal) for value in values)
+    flags = all(value.__class__ is bool for value in values)
+    rest = f"({when_blank} if {v} is None else {fallback})"
+    if op in ("eq", "ne", "in", "not_in", "contains"):
+        # Tags: a set's answer is remembered, as the same sets come back again and again.
+        ns[f"M{k}"] = _tag_memo(op, expected)
+        rest = (
+            f"(M{k}({v}) if {v}.__class__ is frozenset"
+            f" else ({when_blank} if {v} is None else {fallback}))"
+        )
+    if flags and op in ("eq", "ne", "in", "not_in"):
+        ns[f"K{k}"] = frozenset(values)
+        test = "in" if op in ("eq", "in") else "not in"
+        return f"(({v} {test} K{k}) if {read}.__class__ is bool else {rest})"
+    if not (texts or numbers):
+        tail = (
+            f"(M{k}({v}) if {v}.__class__ is frozenset else {fallback})"
+            if f"M{k}" in ns
+            else fallback
+        )
+        return f"({when_blank} if {read} is None else {tail})"
+    if op in ("eq", "ne", "in", "not_in"):
+        ns[f"K{k}"] = frozenset(_fold(value) for value in values)
+        test = "in" if op in ("eq", "in") else "not in"
+        if texts:
+            return f"((({v}.casefold() {test} K{k}) if {v} else {when_blank}) if {read}.__class__ is str else {rest})"
+        return f"(({v} {test} K{k}) if {read}.__class__ is int else {rest})"
+    if op in _ORDER_TESTS or op == "between":
+        bounds = values if op == "between" else (values[0],)
+        for i, bound in enumerate(bounds):
+            ns[f"B{k}_{i}"] = _fold(bound)
+        symbol = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+        if op == "between":
+            body = f"B{k}_0 <= {v} <= B{k}_1"
+            folded = f"B{k}_0 <= {v}.casefold() <= B{k}_1"
+        else:
+            body = f"{v} {symbol[op]} B{k}_0"
+            folded = f"{v}.casefold() {symbol[op]} B{k}_0"
+        if texts:
+            return f"((({folded}) if {v} else False) if {read}.__class__ is str else {rest})"
+        return f"(({body}) if {read}.__class__ is int else {rest})"
+    if not texts:
+        return fallback
+    ns[f"P{k}"] = values[0].casefold()  # type: ignore[union-attr]
+    text_test = {
+        "contains": f"P{k} in {v}.casefold()",
+        "starts_with": f"{v}.casefold().startswith(P{k})",
+    }.get(op, f"{v}.casefold().endswith(P{k})")
+    return f"((({text_test}) if {v} else False) if {read}.__class__ is str else {rest})"
+
+
+def _expression(criterion: Criterion, cls: type, ns: dict[str, object], counter: list[int]) -> str:
+    """*criterion* as one Python expression over the record ``r`` of class *cls*.
+
+    Names the expression needs are put in *ns*; *counter* numbers the conditions so that
+    several criteria can share one namespace (a scoring model compiles into one function).
+    """
+    if isinstance(criterion, Condition):
+        counter[0] += 1
+        return _condition_expression(criterion, cls, ns, counter[0])
+    if isinstance(criterion, Not):
+        return f"(not {_expression(criterion.item, cls, ns, counter)})"
+    joiner = " and " if isinstance(criterion, All) else " or "
+    return "(" + joiner.join(_expression(item, cls, ns, counter) for item in criterion.items) + ")"
+
+
+def _inline(criterion: Criterion, cls: type) -> Callable[[object], bool]:
+    """*criterion* compiled into one function for records of class *cls* (no ``previous``)."""
+    ns: dict[str, object] = {}
+    body = _expression(criterion, cls, ns, [0])
+    source = f"def inline(r):\n    return bool({body})\n"
+    exec(source, ns)  # noqa: S102 - source built from validated criteria, names are ours
+    return ns["inline"]  # type: ignore[return-value]
