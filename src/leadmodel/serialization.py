@@ -106,6 +106,13 @@ def _structure_bool(value: object, _: type) -> bool:
     return value
 
 
+def _structure_float(value: object, _: type) -> float:
+    # A whole number stays an int (10 points read back as 10, as written); text is refused.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _type_error("a number", value)
+    return value
+
+
 def _structure_decimal(value: object, _: type) -> Decimal:
     if isinstance(value, str):
         try:
@@ -342,6 +349,7 @@ def configure_converter(conv: cattrs.Converter) -> None:
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(bool, _structure_bool)
+    conv.register_structure_hook(float, _structure_float)
     conv.register_structure_hook(Decimal, _structure_decimal)
     conv.register_unstructure_hook(Decimal, str)
     conv.register_structure_hook(datetime, _structure_datetime)
@@ -402,6 +410,7 @@ def _documents() -> frozenset[type]:
     from leadmodel.rules.mapping import FieldMapping
     from leadmodel.rules.matching import MatchingRule, MatchResult
     from leadmodel.rules.merge import MergeResult
+    from leadmodel.rules.scoring import Score, ScoringModel
 
     return frozenset(
         {
@@ -418,6 +427,8 @@ def _documents() -> frozenset[type]:
             MergeResult,
             DuplicatePolicy,
             DuplicateCheck,
+            ScoringModel,
+            Score,
         }
     )
 

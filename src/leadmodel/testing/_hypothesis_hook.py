@@ -21,6 +21,7 @@ def registrations() -> list[tuple[type, str]]:
     from leadmodel.domain.opportunity import Opportunity
     from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
     from leadmodel.rules.conversion import ConvertOptions
+    from leadmodel.rules.scoring import Decay, ScoringModel
 
     return [
         (Lead, "leads"),
@@ -34,6 +35,8 @@ def registrations() -> list[tuple[type, str]]:
         (Address, "addresses"),
         (FieldValues, "custom_values"),
         (ConvertOptions, "convert_options"),
+        (ScoringModel, "scoring_models"),
+        (Decay, "decays"),
     ]
 
 

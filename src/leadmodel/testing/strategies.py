@@ -37,9 +37,19 @@ from leadmodel.domain.status import (
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
 from leadmodel.rules.conversion import ConvertOptions, MergePolicy
 from leadmodel.rules.criteria import OPERATORS, All, Any, Condition, Criterion, Not
+from leadmodel.rules.scoring import (
+    Band,
+    Decay,
+    EngagementRule,
+    FitRule,
+    ScoreGroup,
+    ScoringModel,
+    TimeWindow,
+)
 from leadmodel.testing._hypothesis_hook import registrations
 
 __all__ = [
+    "ACTIVITY_KINDS",
     "accounts",
     "activities",
     "addresses",
@@ -47,6 +57,7 @@ __all__ = [
     "convert_options",
     "criteria",
     "custom_values",
+    "decays",
     "emails",
     "leads",
     "moneys",
@@ -55,12 +66,17 @@ __all__ = [
     "phones",
     "record_ids",
     "register_type_strategies",
+    "scoring_models",
     "timestamps",
 ]
 
 _REGIONS: Final = ("US", "GB", "DE", "FR", "IN", "BR", "JP", "AU", "BE", "ES", "CN", "ZA")
 _DOMAINS: Final = ("example.com", "acme.io", "mail.co.uk", "bücher.de", "société.fr", "gmail.com")
 _LETTERS: Final = st.characters(categories=("Lu", "Ll", "Lo"), exclude_characters="ªº")
+ACTIVITY_KINDS: Final = ("page_view", "email_opened", "form_submitted", "call", "meeting")
+"""The activity kinds :func:`activities` and :func:`scoring_models` use."""
+
+
 _ZONES: Final = (UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30)))
 
 
@@ -387,7 +403,7 @@ def activities(
         Activity,
         id=ids if ids is not None else record_ids("activity"),
         subject_id=subject_ids if subject_ids is not None else record_ids("lead"),
-        kind=st.sampled_from(["page_view", "email_opened", "form_submitted", "call", "meeting"]),
+        kind=st.sampled_from(ACTIVITY_KINDS),
         occurred_at=timestamps(),
         properties=custom_values(),
     )
@@ -542,6 +558,77 @@ def criteria(
             | inner.map(Not)
         ),
         max_leaves=max_leaves,
+    )
+
+
+def decays() -> st.SearchStrategy[Decay]:
+    """Every kind of engagement decay: none, linear, half-life and a time frame."""
+    days = st.integers(min_value=1, max_value=400)
+    return st.just(Decay()) | st.builds(
+        Decay, st.sampled_from(["linear", "half_life", "last"]), days
+    )
+
+
+_POINTS: Final = st.integers(min_value=-50, max_value=50) | st.floats(
+    min_value=-50, max_value=50, allow_nan=False
+)
+_CAPS: Final = (
+    st.none() | st.integers(min_value=1, max_value=200) | st.floats(min_value=0.5, max_value=200)
+)
+
+
+@st.composite
+def scoring_models(
+    draw: st.DrawFn,
+    *,
+    fit: st.SearchStrategy[Criterion] | None = None,
+    points: st.SearchStrategy[float] | None = None,
+    max_rules: int = 6,
+) -> ScoringModel:
+    """Valid scoring models: fit and engagement rules, groups, caps, decay, bands.
+
+    Args:
+        fit: strategy for fit criteria (default: :func:`criteria`).
+        points: strategy for rule points (default: whole and fractional, ±50).
+        max_rules: the most rules of each kind.
+    """
+    criteria_ = fit if fit is not None else criteria(max_leaves=3)
+    points_ = points if points is not None else _POINTS
+    groups = draw(st.lists(st.sampled_from(["a", "b", "c"]), unique=True, max_size=3))
+    group_caps = {g: draw(_CAPS) for g in groups}
+    # A group holds one kind of rule: "a" fit, the others engagement.
+    fit_groups = st.sampled_from([None, *(g for g in groups if g == "a")])
+    eng_groups = st.sampled_from([None, *(g for g in groups if g != "a")])
+    fit_rules = [
+        FitRule(f"fit {i}", draw(criteria_), draw(points_), group=draw(fit_groups))
+        for i in range(draw(st.integers(0, max_rules)))
+    ]
+    engagement_rules = [
+        EngagementRule(
+            f"engagement {i}",
+            draw(st.sampled_from(ACTIVITY_KINDS)),
+            draw(points_),
+            criterion=draw(
+                st.none() | criteria(fields=st.sampled_from(["kind", "properties.url"]))
+            ),
+            cap=draw(_CAPS),
+            window=draw(st.none() | st.builds(TimeWindow, st.integers(1, 30), st.integers(1, 100))),
+            decay=draw(decays()),
+            group=draw(eng_groups),
+        )
+        for i in range(draw(st.integers(0, max_rules)))
+    ]
+    minimums = draw(st.lists(st.integers(-50, 150), unique=True, max_size=3))
+    bands = [Band(f"band {m}", m) for m in minimums]
+    if draw(st.booleans()):
+        bands.append(Band("rest"))
+    return ScoringModel(
+        fit=fit_rules,
+        engagement=engagement_rules,
+        groups=[ScoreGroup(g, group_caps[g]) for g in groups],
+        total_cap=draw(_CAPS),
+        allow_negative=draw(st.booleans()),
+        bands=bands,
     )
 
 
