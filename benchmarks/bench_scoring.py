@@ -29,7 +29,6 @@ from leadmodel import (
     Activity,
     Address,
     All,
-    Any,
     Condition,
     Decay,
     EngagementRule,
@@ -63,7 +62,7 @@ MODEL = ScoringModel(
         FitRule("vip", Condition("tags", "contains", "vip"), 8),
         FitRule("no email", Condition("email", "is_blank"), -8),
         FitRule("rated hot", Condition("rating", "eq", "Hot"), 10),
-        FitRule("opted out", Condition("email_opt_out", "eq", True), -15),
+        FitRule("opted out", Condition("email_opt_out", "eq", value=True), -15),
         FitRule(
             "web and big",
             All([Condition("source", "eq", "Web"), Condition("employees", "gte", 200)]),
@@ -99,7 +98,7 @@ def by_hand(lead: Lead) -> float:
     points = 0
     source, employees, industry, title = lead.source, lead.employees, lead.industry, lead.title
     custom = lead.custom
-    if source == "Web" or source == "Partner Referral":
+    if source in {"Web", "Partner Referral"}:
         points += 10
     if source == "Cold Call":
         points -= 5
@@ -110,7 +109,7 @@ def by_hand(lead: Lead) -> float:
             points += 8
         if employees < 10:
             points -= 10
-    if industry == "Technology" or industry == "Software":
+    if industry in {"Technology", "Software"}:
         points += 10
     if industry == "Finance":
         points += 6

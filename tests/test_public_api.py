@@ -31,6 +31,8 @@ PUBLIC_MODULES = [
     "leadmodel.rules.mapping",
     "leadmodel.rules.conversion",
     "leadmodel.rules.auto_conversion",
+    "leadmodel.rules.scoring",
+    "leadmodel.rules.qualification",
     "leadmodel.services",
 ]
 

@@ -104,6 +104,14 @@ from leadmodel.rules.merge import (
     merge,
     unmerge,
 )
+from leadmodel.rules.qualification import (
+    BANT_POLICY,
+    Qualification,
+    QualificationPolicy,
+    Requirement,
+    bant_policy,
+    qualify,
+)
 from leadmodel.rules.scoring import (
     DEFAULT_BANDS,
     NO_DECAY,
@@ -124,6 +132,7 @@ from leadmodel.serialization import from_dict, from_json, to_dict, to_json
 
 __all__ = [
     "ACCOUNT_SCHEMA",
+    "BANT_POLICY",
     "CONTACT_SCHEMA",
     "DEFAULT_BANDS",
     "DEFAULT_LEAD_MAPPING",
@@ -207,9 +216,12 @@ __all__ = [
     "OpportunityProcess",
     "OpportunityStage",
     "PhoneNumber",
+    "Qualification",
+    "QualificationPolicy",
     "RecordExists",
     "RecordNotFound",
     "Reparent",
+    "Requirement",
     "Scalar",
     "Score",
     "ScoreGroup",
@@ -223,6 +235,7 @@ __all__ = [
     "ValidationError",
     "advance",
     "auto_convert",
+    "bant_policy",
     "check_criterion",
     "check_duplicates",
     "compare",
@@ -237,6 +250,7 @@ __all__ = [
     "from_json",
     "iter_convert_leads",
     "merge",
+    "qualify",
     "regress",
     "score",
     "to_dict",

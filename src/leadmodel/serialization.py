@@ -410,6 +410,7 @@ def _documents() -> frozenset[type]:
     from leadmodel.rules.mapping import FieldMapping
     from leadmodel.rules.matching import MatchingRule, MatchResult
     from leadmodel.rules.merge import MergeResult
+    from leadmodel.rules.qualification import Qualification, QualificationPolicy
     from leadmodel.rules.scoring import Score, ScoringModel
 
     return frozenset(
@@ -429,6 +430,8 @@ def _documents() -> frozenset[type]:
             DuplicateCheck,
             ScoringModel,
             Score,
+            QualificationPolicy,
+            Qualification,
         }
     )
 

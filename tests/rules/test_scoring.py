@@ -80,7 +80,9 @@ def test_a_negative_total_is_floored_at_zero_unless_allowed():
 def test_per_event_points_accumulate_up_to_their_cap():
     opens = EngagementRule("opens", "email_opened", 5, cap=12)
     model = ScoringModel(engagement=[opens])
-    totals = [score(LEAD, model, activities=act("email_opened", n=n), now=NOW).total for n in range(5)]
+    totals = [
+        score(LEAD, model, activities=act("email_opened", n=n), now=NOW).total for n in range(5)
+    ]
     assert totals == [0, 5, 10, 12, 12]
     capped = score(LEAD, model, activities=act("email_opened", n=4), now=NOW).contributions[0]
     assert (capped.points, capped.uncapped, capped.occurrences) == (12, 20, 4)
@@ -281,7 +283,7 @@ def test_invalid_rules_and_models_are_refused_with_a_code(build, code):
 @pytest.mark.parametrize(
     ("call", "code"),
     [
-        (lambda m: score(LEAD, "model", now=NOW), "type"),
+        (lambda _m: score(LEAD, "model", now=NOW), "type"),
         (lambda m: score(LEAD, m, now="2026-01-01"), "type"),
         (lambda m: score(LEAD, m, now=datetime(2026, 1, 1)), "naive"),  # noqa: DTZ001
         (lambda m: score(LEAD, m, activities="opens", now=NOW), "type"),

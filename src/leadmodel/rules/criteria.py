@@ -791,7 +791,8 @@ def _condition_expression(condition: Condition, cls: type, ns: dict[str, object]
         ns[f"K{k}"] = frozenset(_fold(value) for value in values)
         test = "in" if op in ("eq", "in") else "not in"
         if texts:
-            return f"((({v}.casefold() {test} K{k}) if {v} else {when_blank}) if {read}.__class__ is str else {rest})"
+            folded = f"(({v}.casefold() {test} K{k}) if {v} else {when_blank})"
+            return f"({folded} if {read}.__class__ is str else {rest})"
         return f"(({v} {test} K{k}) if {read}.__class__ is int else {rest})"
     if op in _ORDER_TESTS or op == "between":
         bounds = values if op == "between" else (values[0],)

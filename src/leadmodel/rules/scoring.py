@@ -171,7 +171,7 @@ def _weight(mode: str, days: int, age: float) -> float:
     if mode == "linear":
         return max(0.0, 1.0 - age / days)
     if mode == "half_life":
-        return 0.5 ** (age / days)
+        return float(0.5 ** (age / days))
     return 1.0 if age < days else 0.0
 
 
@@ -279,8 +279,10 @@ class EngagementRule:
 
 @attrs.frozen
 class ScoreGroup:
-    """A named group of rules whose points together are capped at *cap* (HubSpot's group
-    limit); ``None`` means uncapped."""
+    """A named group of rules whose points together are capped at *cap*.
+
+    HubSpot's group limit; ``None`` means uncapped.
+    """
 
     name: str
     cap: float | None = None
@@ -322,9 +324,7 @@ def _tuple(values: object) -> object:
 def _sorted_bands(values: object) -> object:
     values = _tuple(values)
     if isinstance(values, tuple) and all(isinstance(b, Band) for b in values):
-        return tuple(
-            sorted(values, key=lambda b: (b.minimum is None, -(b.minimum or 0), b.name))  # type: ignore[attr-defined]
-        )
+        return tuple(sorted(values, key=lambda b: (b.minimum is None, -(b.minimum or 0), b.name)))
     return values
 
 
@@ -340,10 +340,10 @@ def _model_problems(model: ScoringModel) -> list[FieldError]:
             for i, r in enumerate(items)
             if not isinstance(r, cls)
         )
-    for name, cls in (("groups", ScoreGroup), ("bands", Band)):
+    for name, member in (("groups", ScoreGroup), ("bands", Band)):
         items = getattr(model, name)
-        if not isinstance(items, tuple) or not all(isinstance(x, cls) for x in items):
-            errors.append(FieldError(name, "type", f"must be a sequence of {cls.__name__}s"))
+        if not isinstance(items, tuple) or not all(isinstance(x, member) for x in items):
+            errors.append(FieldError(name, "type", f"must be a sequence of {member.__name__}s"))
     if errors:
         return errors
     names: dict[str, str] = {}
@@ -487,8 +487,10 @@ class Contribution:
 
 @attrs.frozen
 class Adjustment:
-    """Points a cap or the floor took away (or gave back): *scope* is ``group:<name>``,
-    ``total_cap`` or ``floor``."""
+    """Points a cap or the floor took away (or gave back).
+
+    *scope* is ``group:<name>``, ``total_cap`` or ``floor``.
+    """
 
     scope: str
     points: float
@@ -555,7 +557,7 @@ class _Plan:
         )
         kinds: dict[str, list[tuple[int, Callable[..., bool] | None, float, str, int, int]]] = {}
         for j, rule in enumerate(model.engagement):
-            test = None if rule.criterion is None else _criteria._compile(rule.criterion)
+            test = None if rule.criterion is None else _criteria.compile(rule.criterion)
             window_days = rule.window.days if rule.window is not None else 0
             kinds.setdefault(rule.activity, []).append(
                 (j, test, rule.points, rule.decay.mode, rule.decay.days or 1, window_days)
@@ -597,7 +599,10 @@ class _Plan:
     def _generate(self, cls: type) -> tuple[Callable[..., object], ...]:
         ns: dict[str, object] = {"_finish": self.finish_fit_only}
         counter = [0]
-        tests = [_criteria._expression(r.criterion, cls, ns, counter) for r in self.model.fit]
+        tests = [
+            _criteria._expression(r.criterion, cls, ns, counter)  # noqa: SLF001 - the rules package's own code generator
+            for r in self.model.fit
+        ]
         slots = range(len(self.fit_caps))
         for i, rule in enumerate(self.model.fit):
             ns[f"p{i}"] = rule.points
@@ -625,8 +630,11 @@ class _Plan:
         return ns["explain"], ns["slots"], ns["totals"]  # type: ignore[return-value]
 
     def _finish_lines(self, ns: dict[str, object]) -> list[str]:
-        """The fit-only finish (``finish_fit_only``) written out, the same operations in the
-        same order, so generated totals equal :func:`score`'s to the last bit."""
+        """The fit-only finish (``finish_fit_only``) written out.
+
+        The same operations in the same order, so generated totals equal :func:`score`'s
+        to the last bit.
+        """
         parts = ["0"]
         for k, cap in enumerate(self.fit_caps):
             if cap is None:
@@ -810,8 +818,8 @@ class CompiledScoringModel:
         rows = _activity_list(activities, lead_id, "score") if activities != () else []
         plan = self._plan
         explain = plan.fit_functions(lead.__class__)[0]
-        contributions: list[Contribution]
-        contributions, fit_slots = explain(lead)  # type: ignore[misc]
+        explained: tuple[list[Contribution], tuple[float, ...]] = explain(lead)  # type: ignore[assignment]
+        contributions, fit_slots = explained
         fit, fit_cuts = plan.side_total(fit_slots, plan.fit_caps)
         adjustments = (
             [Adjustment(f"group:{plan.fit_slot_names[k]}", p) for k, p in fit_cuts]
@@ -897,10 +905,7 @@ class CompiledScoringModel:
 
 
 def _record_id(record: object) -> str | None:
-    if isinstance(record, Mapping):
-        found = record.get("id")
-    else:
-        found = getattr(record, "id", None)
+    found = record.get("id") if isinstance(record, Mapping) else getattr(record, "id", None)
     return found if isinstance(found, str) else None
 
 

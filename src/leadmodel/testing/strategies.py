@@ -588,6 +588,7 @@ def scoring_models(
     """Valid scoring models: fit and engagement rules, groups, caps, decay, bands.
 
     Args:
+        draw: supplied by hypothesis.
         fit: strategy for fit criteria (default: :func:`criteria`).
         points: strategy for rule points (default: whole and fractional, ±50).
         max_rules: the most rules of each kind.
