@@ -384,6 +384,7 @@ def configure_converter(conv: cattrs.Converter) -> None:
     conv.register_unstructure_hook_func(_is_field_changes, _changes_unstructure_factory(conv))
     conv.register_structure_hook_func(_is_field_changes, _changes_structure_factory(conv))
     conv.register_unstructure_hook_factory(_is_optional, _optional_unstructure_factory)
+    conv.register_structure_hook_factory(_is_predictive_union, _predictive_structure_factory)
 
 
 FORMAT_VERSION: Final = 1
@@ -404,12 +405,19 @@ def _is_document_to_structure(cls: Any) -> bool:
 @functools.cache
 def _documents() -> frozenset[type]:
     from leadmodel.rules.auto_conversion import AutoConversion, AutoConvertRule
+    from leadmodel.rules.backtest import Backtest
     from leadmodel.rules.conversion import BulkConversion, ConversionResult, ConvertOptions
     from leadmodel.rules.dedupe import DuplicateGroup, MatchEdge
     from leadmodel.rules.duplicate_rules import DuplicateCheck, DuplicatePolicy
     from leadmodel.rules.mapping import FieldMapping
     from leadmodel.rules.matching import MatchingRule, MatchResult
     from leadmodel.rules.merge import MergeResult
+    from leadmodel.rules.predictive import (
+        LogisticModel,
+        NaiveBayesFrequencies,
+        Outcome,
+        Prediction,
+    )
     from leadmodel.rules.qualification import Qualification, QualificationPolicy
     from leadmodel.rules.scoring import Score, ScoringModel
 
@@ -432,6 +440,11 @@ def _documents() -> frozenset[type]:
             Score,
             QualificationPolicy,
             Qualification,
+            NaiveBayesFrequencies,
+            LogisticModel,
+            Prediction,
+            Outcome,
+            Backtest,
         }
     )
 
@@ -724,6 +737,25 @@ def _structure_optional_criterion(data: object, cls: Any) -> Any:
 
 def _unstructure_optional_criterion(value: Any) -> Any:
     return None if value is None else _unstructure_criterion(value)
+
+
+def _is_predictive_union(cls: Any) -> bool:
+    from leadmodel.rules.predictive import PredictiveModel
+
+    return bool(cls == PredictiveModel)
+
+
+def _predictive_structure_factory(_: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    # Either predictive model, chosen by its "kind" key.
+    from leadmodel.rules.predictive import LogisticModel, NaiveBayesFrequencies
+
+    kinds = {"naive_bayes": NaiveBayesFrequencies, "logistic": LogisticModel}
+
+    def structure(data: Any, _: Any) -> Any:
+        chosen = _by_kind(data, kinds, "PredictiveModel")
+        return conv.structure(data, chosen)
+
+    return structure
 
 
 def make_converter() -> cattrs.Converter:
