@@ -33,6 +33,8 @@ PUBLIC_MODULES = [
     "leadmodel.rules.auto_conversion",
     "leadmodel.rules.scoring",
     "leadmodel.rules.qualification",
+    "leadmodel.rules.predictive",
+    "leadmodel.rules.backtest",
     "leadmodel.services",
 ]
 
