@@ -30,7 +30,7 @@ from leadmodel.domain.errors import (
     TransitionError,
     ValidationError,
 )
-from leadmodel.domain.events import LifecycleRegression, Notification
+from leadmodel.domain.events import LifecycleRegression, Notification, ScoreChanged
 from leadmodel.domain.fields import EntitySchema, FieldDef, FieldType, FieldValues, Scalar
 from leadmodel.domain.lead import LEAD_SCHEMA, ConversionRecord, Lead
 from leadmodel.domain.opportunity import OPPORTUNITY_SCHEMA, Opportunity
@@ -249,6 +249,7 @@ __all__ = [
     "RuleStats",
     "Scalar",
     "Score",
+    "ScoreChanged",
     "ScoreGroup",
     "ScoringModel",
     "SkippedValue",

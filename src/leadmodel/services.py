@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
 import attrs
@@ -15,7 +16,7 @@ import attrs
 from leadmodel.domain.account import Account
 from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import FieldError, RecordNotFound, ValidationError, describe_value
-from leadmodel.domain.events import Notification
+from leadmodel.domain.events import Notification, ScoreChanged
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.status import (
     DEFAULT_LEAD_PROCESS,
@@ -35,8 +36,11 @@ from leadmodel.rules.matching import (
     CompiledRule,
     MatchingRule,
 )
+from leadmodel.rules.predictive import LogisticModel, NaiveBayesFrequencies, PredictiveModel
+from leadmodel.rules.scoring import CompiledScoringModel, ScoringModel
+from leadmodel.rules.scoring import compile as compile_scoring
 
-__all__ = ["ConversionOutcome", "convert_lead", "save"]
+__all__ = ["ConversionOutcome", "Rescore", "convert_lead", "rescore", "save"]
 
 Saved = TypeVar("Saved", Lead, Contact, Account)
 
@@ -387,3 +391,154 @@ def _save(uow: UnitOfWork, result: ConversionResult) -> None:
         for activity in uow.activities.find_by_keys([f"subject:{move.from_id}"]):
             if activity.subject_id == move.from_id:
                 uow.activities.update(attrs.evolve(activity, subject_id=move.to_id))
+
+
+@attrs.frozen(kw_only=True)
+class Rescore:
+    """What :func:`rescore` did: leads scored, changed (saved) and skipped, and the events."""
+
+    scored: int
+    changed: int
+    skipped: tuple[str, ...]
+    events: tuple[ScoreChanged, ...]
+
+
+def _stored_score(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return None
+    return float(value)
+
+
+def _uses_activities(model: ScoringModel | PredictiveModel) -> bool:
+    if isinstance(model, ScoringModel):
+        return bool(model.engagement)
+    return any(f == "activities" or f.startswith("activities.") for f in model.features)
+
+
+def _rescore_one(
+    uow: UnitOfWork,
+    item: Lead,
+    model: ScoringModel | PredictiveModel,
+    scorer: CompiledScoringModel | None,
+    *,
+    now: datetime,
+    field: str,
+    write_rating: bool,
+) -> ScoreChanged | None:
+    """Score one stored lead; save it and return the event when its score or rating moved."""
+    activities = (
+        uow.activities.find_by_keys([f"subject:{item.id}"]) if _uses_activities(model) else []
+    )
+    value: int | Decimal
+    if scorer is not None:
+        result = scorer.score(item, activities=activities, now=now)
+        value = Decimal(str(round(result.total, 2))).normalize()
+        rating: str | None = result.rating
+    else:
+        value = model.predict(item, activities=activities).score  # type: ignore[union-attr]
+        rating = None
+    before = item.custom.get(field)
+    new_rating = rating if write_rating and scorer is not None else item.rating
+    same_value = before == value and before.__class__ is value.__class__
+    if same_value and new_rating == item.rating:
+        return None
+    saved = attrs.evolve(
+        item, custom={**item.custom, field: value}, rating=new_rating, updated_at=now
+    )
+    uow.leads.update(saved)
+    return ScoreChanged(
+        lead_id=item.id,
+        model=model.name if isinstance(model, ScoringModel) else model.kind,
+        previous=_stored_score(before),
+        current=float(value),
+        previous_rating=item.rating if write_rating else None,
+        rating=rating,
+        occurred_at=now,
+    )
+
+
+def rescore(
+    uow: UnitOfWork,
+    model: ScoringModel | PredictiveModel,
+    *,
+    now: datetime,
+    lead_ids: Iterable[str] | None = None,
+    batch_size: int = 1000,
+    field: str = "score",
+    write_rating: bool = False,
+) -> Rescore:
+    """Re-score stored leads with *model*, save the scores that changed, report the changes.
+
+    Each lead's score goes to its custom field *field*: a scoring model's total (a
+    ``Decimal`` with two places), or a predictive model's 1–99 score. With
+    *write_rating*, a scoring model's rating band also goes to ``Lead.rating`` (name the
+    bands ``Hot``/``Warm``/``Cold`` to match Salesforce's picklist). Leads are read and
+    scored *batch_size* at a time with the compiled model, their activities fetched from
+    ``uow.activities`` when the model reads activities. Converted leads are read-only and
+    are skipped. Everything is saved in one unit of work: on failure nothing is.
+
+    >>> from datetime import datetime, timezone
+    >>> from leadmodel import Condition, FitRule, Lead, ScoringModel
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork
+    >>> uow = MemoryUnitOfWork()
+    >>> with uow:
+    ...     uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme", source="Web"))
+    ...     uow.commit()
+    >>> model = ScoringModel(fit=[FitRule("web", Condition("source", "eq", "Web"), 80)])
+    >>> report = rescore(uow, model, now=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    >>> report.changed, report.events[0].current, report.events[0].rating
+    (1, 80.0, 'hot')
+    >>> rescore(uow, model, now=datetime(2026, 1, 2, tzinfo=timezone.utc)).changed
+    0
+
+    Raises:
+        ValidationError: a wrong model, field, batch size or time.
+        RecordNotFound: an id of *lead_ids* is not stored.
+    """
+    errors: list[FieldError] = []
+    if not isinstance(model, ScoringModel | NaiveBayesFrequencies | LogisticModel):
+        errors.append(
+            FieldError(
+                "model",
+                "type",
+                f"must be a scoring or predictive model, not {type(model).__name__}",
+            )
+        )
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        errors.append(FieldError("batch_size", "out_of_range", "must be a whole number from 1"))
+    if not isinstance(field, str) or not field.isidentifier() or len(field) > 80:
+        errors.append(FieldError("field", "invalid", "must be a custom field name"))
+    if not isinstance(now, datetime) or now.utcoffset() is None:
+        errors.append(FieldError("now", "type", "must be a timezone-aware datetime"))
+    if lead_ids is not None and (isinstance(lead_ids, str) or not isinstance(lead_ids, Iterable)):
+        errors.append(FieldError("lead_ids", "type", "must be an iterable of lead ids"))
+    if errors:
+        raise ValidationError("rescore", errors)
+    scorer = compile_scoring(model) if isinstance(model, ScoringModel) else None
+    events: list[ScoreChanged] = []
+    skipped: list[str] = []
+    scored = 0
+    with uow:
+        if lead_ids is None:
+            leads: Iterable[Lead] = list(uow.leads)
+        else:
+            leads = [_load(uow.leads, "lead", lead_id) for lead_id in lead_ids]
+        batch: list[Lead] = []
+        for lead in [*leads, None]:
+            if lead is not None:
+                if lead.converted is not None:
+                    skipped.append(lead.id)
+                    continue
+                batch.append(lead)
+                if len(batch) < batch_size:
+                    continue
+            for item in batch:
+                scored += 1
+                event = _rescore_one(
+                    uow, item, model, scorer, now=now, field=field, write_rating=write_rating
+                )
+                if event is not None:
+                    events.append(event)
+            batch = []
+        uow.commit()
+    return Rescore(scored=scored, changed=len(events), skipped=tuple(skipped), events=tuple(events))

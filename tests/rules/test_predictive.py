@@ -186,23 +186,21 @@ def test_an_outcome_updates_the_table_incrementally():
 
 @st.composite
 def histories(draw):
-    items = []
-    for i in range(draw(st.integers(1, 12))):
-        items.append(
-            Outcome(
-                Lead(
-                    id=f"L{i}",
-                    last_name="Ng",
-                    company="Acme",
-                    source=draw(st.sampled_from(["Web", "Fair", None])),
-                    team_id=draw(st.sampled_from(["T1", None])),
-                    status=draw(st.sampled_from([OPEN, WORKING])),
-                    tags=draw(st.sampled_from([set(), {"a"}, {"a", "b"}])),
-                ),
-                draw(st.booleans()),
-            )
+    return [
+        Outcome(
+            Lead(
+                id=f"L{i}",
+                last_name="Ng",
+                company="Acme",
+                source=draw(st.sampled_from(["Web", "Fair", None])),
+                team_id=draw(st.sampled_from(["T1", None])),
+                status=draw(st.sampled_from([OPEN, WORKING])),
+                tags=draw(st.sampled_from([set(), {"a"}, {"a", "b"}])),
+            ),
+            draw(st.booleans()),
         )
-    return items
+        for i in range(draw(st.integers(1, 12)))
+    ]
 
 
 FEATURES = ["source", "tags", "email_state"]

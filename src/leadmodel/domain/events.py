@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Final, Generic, TypeVar
 
 import attrs
@@ -11,7 +12,7 @@ from leadmodel.domain._entity import EMPTY_VALUES, to_custom
 from leadmodel.domain.fields import FieldValues
 from leadmodel.domain.status import LifecycleStage
 
-__all__ = ["LifecycleRegression", "Notification"]
+__all__ = ["LifecycleRegression", "Notification", "ScoreChanged"]
 
 E = TypeVar("E")
 
@@ -60,3 +61,44 @@ class LifecycleRegression(Generic[E]):
     previous: LifecycleStage | None
     stage: LifecycleStage
     reason: str
+
+
+@attrs.frozen(kw_only=True)
+class ScoreChanged:
+    """A stored lead's score moved: what it was, what it is, and when it was recomputed.
+
+    Emitted by :func:`leadmodel.services.rescore`; a host turns threshold crossings into
+    notifications (:meth:`crossed`) or an audit trail. *previous* is ``None`` for a lead
+    scored for the first time.
+
+    >>> from datetime import datetime, timezone
+    >>> event = ScoreChanged(
+    ...     lead_id="L1",
+    ...     model="inbound",
+    ...     previous=35,
+    ...     current=72,
+    ...     previous_rating="warm",
+    ...     rating="hot",
+    ...     occurred_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    ... )
+    >>> event.crossed(70), event.crossed(20), event.rating_changed
+    (True, False, True)
+    """
+
+    lead_id: str
+    model: str
+    previous: float | None
+    current: float
+    previous_rating: str | None = None
+    rating: str | None = None
+    occurred_at: datetime
+
+    @property
+    def rating_changed(self) -> bool:
+        """Whether the rating band changed."""
+        return self.previous_rating != self.rating
+
+    def crossed(self, threshold: float) -> bool:
+        """Whether the score went from below *threshold* to at least it, or back."""
+        before = self.previous if self.previous is not None else float("-inf")
+        return (before < threshold) != (self.current < threshold)
