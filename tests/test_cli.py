@@ -15,6 +15,8 @@ def test_demo_walks_the_sample_leads(capsys):
     assert "last_name [blank]" in out
     assert "4/4 leads survive" in out
     assert "created account account-000001" in out
+    assert "lead-000001: 80 (Hot)" in out
+    assert "4 scores saved, 4 ScoreChanged events" in out
     assert "not carried (no mapping entry), reported: custom.visits" in out
 
 
@@ -23,6 +25,7 @@ def test_demo_json_is_machine_readable(capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["round_trip_ok"] is True
     assert report["converted_ok"] is True
+    assert report["scored_ok"] is True
     assert len(report["leads"]) == 4
     assert report["rejected"][0]["row"]["first_name"] == "Bob"
 

@@ -21,21 +21,28 @@ from importlib import resources
 from typing import Any
 
 from leadmodel import (
+    BANT_POLICY,
     DEFAULT_LEAD_PROCESS,
     LEAD_SCHEMA,
     Address,
+    Band,
+    Condition,
     ConvertOptions,
     EmailAddress,
+    EngagementRule,
     FieldDef,
     FieldError,
     FieldType,
+    FitRule,
     Lead,
     LifecycleStage,
     Money,
     PhoneNumber,
+    ScoringModel,
     ValidationError,
     advance,
     from_json,
+    qualify,
     to_json,
     transition,
     update,
@@ -44,7 +51,7 @@ from leadmodel import (
     __doc__ as _package_doc,
 )
 from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork, SequentialIds
-from leadmodel.services import convert_lead
+from leadmodel.services import convert_lead, rescore
 
 __all__ = ["main"]
 
@@ -199,8 +206,46 @@ def _store_and_work(
     return store, stored
 
 
+_DEMO_MODEL = ScoringModel(
+    fit=[
+        FitRule("inbound source", Condition("source", "in", ("Web", "Partner Referral")), 20),
+        FitRule("technology", Condition("industry", "eq", "Technology"), 15),
+        FitRule("engaged visitor", Condition("custom.visits", "gte", 5), 25),
+        FitRule("big revenue", Condition("annual_revenue", "gte", 1_000_000), 20),
+        FitRule("no company", Condition("is_person", "eq", value=True), -10),
+    ],
+    engagement=[EngagementRule("calls", "call", 10, cap=20)],
+    bands=[Band("Hot", 70), Band("Warm", 40), Band("Cold")],
+    name="demo",
+)
+
+
+def _score(store: MemoryStore, say: Callable[[str], None]) -> bool:
+    say("4. Score every stored lead (fit rules, caps, bands) and qualify the best (BANT)")
+    report = rescore(
+        MemoryUnitOfWork(store),
+        _DEMO_MODEL,
+        now=_DEMO_NOW + timedelta(days=2),
+        write_rating=True,
+    )
+    with MemoryUnitOfWork(store) as uow:
+        leads = list(uow.leads)
+    scorer = _DEMO_MODEL.compile()
+    totals = scorer.totals(leads, now=_DEMO_NOW + timedelta(days=2))
+    leads = [lead for _, lead in sorted(zip(totals, leads, strict=True), key=lambda p: -p[0])]
+    for lead in leads:
+        result = scorer.score(lead, now=_DEMO_NOW + timedelta(days=2))
+        why = ", ".join(f"{c.rule} {c.points:+g}" for c in result.contributions) or "no rule"
+        say(f"   {lead.id}: {result.total:g} ({result.rating}) — {why}")
+    best = leads[0]
+    decision = qualify(best, BANT_POLICY)
+    say(f"   BANT for {best.id}: {decision.decision}; " + "; ".join(decision.reasons[:4]))
+    say(f"   {report.changed} scores saved, {len(report.events)} ScoreChanged events\n")
+    return report.scored == len(leads)
+
+
 def _convert(store: MemoryStore, lead_id: str, say: Callable[[str], None]) -> bool:
-    say(f"4. Convert {lead_id} into an account, a contact and an opportunity (one unit of work)")
+    say(f"5. Convert {lead_id} into an account, a contact and an opportunity (one unit of work)")
     outcome = convert_lead(
         MemoryUnitOfWork(store),
         lead_id,
@@ -226,26 +271,28 @@ def run_demo(*, as_json: bool = False) -> int:
     """Run the demo walk-through; return the exit code."""
     say: Callable[[str], None] = (lambda _: None) if as_json else print
     say(
-        "leadmodel demo: five raw sample leads, parsed, validated, stored, moved, converted "
-        "and serialised\n"
+        "leadmodel demo: five raw sample leads, parsed, validated, stored, moved, scored, "
+        "converted and serialised\n"
     )
     built, rejected = _validate_samples(say)
     _show(built, say)
     store, stored = _store_and_work(built, say)
+    scored = _score(store, say)
     converted = _convert(store, stored[0].id, say)
     with MemoryUnitOfWork(store) as uow:
         stored = list(uow.leads)
-    say("5. Serialise to JSON and back")
+    say("6. Serialise to JSON and back")
     round_trips = [from_json(Lead, to_json(lead)) == lead for lead in stored]
     say(f"   {sum(round_trips)}/{len(stored)} leads survive from_json(to_json(lead)) unchanged")
     say("   " + to_json(stored[0])[:160] + " …")
-    ok = all(round_trips) and len(stored) == len(built) and converted
+    ok = all(round_trips) and len(stored) == len(built) and converted and scored
     if as_json:
         report = {
             "leads": [json.loads(to_json(lead)) for lead in stored],
             "rejected": rejected,
             "round_trip_ok": all(round_trips),
             "converted_ok": converted,
+            "scored_ok": scored,
         }
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:

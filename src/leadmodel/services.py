@@ -409,6 +409,12 @@ def _stored_score(value: object) -> float | None:
     return float(value)
 
 
+def _score_decimal(total: float) -> Decimal:
+    """A total as the Decimal a custom field stores: two places at most, 80 not 80.0."""
+    value = Decimal(repr(round(total, 2)))
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
+
+
 def _uses_activities(model: ScoringModel | PredictiveModel) -> bool:
     if isinstance(model, ScoringModel):
         return bool(model.engagement)
@@ -432,7 +438,7 @@ def _rescore_one(
     value: int | Decimal
     if scorer is not None:
         result = scorer.score(item, activities=activities, now=now)
-        value = Decimal(str(round(result.total, 2))).normalize()
+        value = _score_decimal(result.total)
         rating: str | None = result.rating
     else:
         value = model.predict(item, activities=activities).score  # type: ignore[union-attr]
