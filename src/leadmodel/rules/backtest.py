@@ -15,7 +15,7 @@ from datetime import datetime
 import attrs
 
 from leadmodel.domain.errors import FieldError, ValidationError
-from leadmodel.rules.predictive import LogisticModel, NaiveBayesFrequencies, Outcome
+from leadmodel.rules.predictive import LogisticModel, NaiveBayesFrequencies, Outcome, _outcomes
 from leadmodel.rules.scoring import ScoringModel
 from leadmodel.rules.scoring import compile as compile_model
 
@@ -178,23 +178,7 @@ def backtest(
                 )
             ],
         )
-    items = (
-        list(history) if isinstance(history, Iterable) and not isinstance(history, str) else None
-    )
-    if items is None:
-        raise ValidationError(
-            "backtest", [FieldError("history", "type", "must be an iterable of Outcome")]
-        )
-    for i, item in enumerate(items):
-        if not isinstance(item, Outcome):
-            raise ValidationError(
-                "backtest",
-                [
-                    FieldError(
-                        f"history[{i}]", "type", f"must be an Outcome, not {type(item).__name__}"
-                    )
-                ],
-            )
+    items = _outcomes(history, "backtest")
     scores: list[float] = []
     ratings: list[str | None] = []
     contributed: list[frozenset[str]] = []

@@ -726,6 +726,29 @@ def _train_logistic(  # noqa: PLR0915 - one training loop, kept together
     return LogisticModel(features, tuple(weights), final_bias, tuple(numeric))
 
 
+def _outcomes(history: object, function: str) -> list[Outcome]:
+    """*history* as a list of :class:`Outcome`, or a ``ValidationError`` of *function*.
+
+    Shared by training and backtesting, whose callers may be untyped (notebooks).
+    """
+    if isinstance(history, str | bytes | Mapping) or not isinstance(history, Iterable):
+        raise ValidationError(
+            function, [FieldError("history", "type", "must be an iterable of Outcome")]
+        )
+    items = list(history)
+    for i, item in enumerate(items):
+        if not isinstance(item, Outcome):
+            raise ValidationError(
+                function,
+                [
+                    FieldError(
+                        f"history[{i}]", "type", f"must be an Outcome, not {type(item).__name__}"
+                    )
+                ],
+            )
+    return items
+
+
 PredictiveModel = NaiveBayesFrequencies | LogisticModel
 """Either predictive model: both have ``features`` and ``predict(lead, *, activities=())``."""
 
@@ -781,21 +804,9 @@ def train_predictive(
             errors.append(FieldError(name, "type", "must be a number"))
         elif low is not None and (value < low or not math.isfinite(value)):
             errors.append(FieldError(name, "out_of_range", f"must be at least {low}"))
-    if isinstance(history, str | bytes | Mapping) or not isinstance(history, Iterable):
-        errors.append(FieldError("history", "type", "must be an iterable of Outcome"))
     if errors:
         raise ValidationError("train_predictive", errors)
-    items = list(history)
-    for i, item in enumerate(items):
-        if not isinstance(item, Outcome):
-            raise ValidationError(
-                "train_predictive",
-                [
-                    FieldError(
-                        f"history[{i}]", "type", f"must be an Outcome, not {type(item).__name__}"
-                    )
-                ],
-            )
+    items = _outcomes(history, "train_predictive")
     assert isinstance(feature_tuple, tuple)  # noqa: S101 - checked above
     if kind == "naive_bayes":
         return _train_naive_bayes(items, feature_tuple, process)
