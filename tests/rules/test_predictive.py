@@ -10,8 +10,11 @@ from hypothesis import strategies as st
 
 from leadmodel import (
     Activity,
+    Address,
     Frequency,
     Lead,
+    LeadProcess,
+    LeadStatus,
     LogisticModel,
     NaiveBayesFrequencies,
     Outcome,
@@ -350,3 +353,102 @@ def test_an_empty_history_gives_a_model_with_no_opinion():
     assert model.frequencies == ()
     assert model.probability(lead(1)) is None
     assert from_json(NaiveBayesFrequencies, to_json(model)) == model
+
+
+# -- Odoo's own fixture ----------------------------------------------------------------------
+# The data of Odoo's test_crm_pls.test_predictive_lead_scoring (newest version), re-expressed
+# with our entities: 14 leads in three teams, 3 stages plus a won stage, five PLS fields.
+# Odoo computes email_state and phone_state from the (absent) email and phone, so both are
+# "False" for every lead, as our built-in features are.
+
+ODOO_PROCESS = LeadProcess(
+    "odoo",
+    [
+        LeadStatus("New", is_default=True, order=1),
+        LeadStatus("Qualified", order=2),
+        LeadStatus("Proposition", order=3),
+        LeadStatus("Won", is_converted=True, is_closed=True, order=70),
+    ],
+)
+ODOO_STAGES = ("New", "Qualified", "Proposition")
+ODOO_ROWS = [  # team, country, state, source, stage
+    ("T1", 0, 0, 0, 0),
+    ("T1", 1, 1, 1, 1),
+    ("T1", 2, 2, 2, 2),
+    ("T1", 0, 1, 2, 1),
+    ("T1", 1, 1, 1, 0),
+    ("T2", 0, 1, 1, 2),
+    ("T2", 0, 1, 2, 1),
+    ("T2", 0, 2, 2, 0),
+    ("T2", 0, 1, 2, 1),
+    ("T2", 1, 0, 1, 1),
+    ("T3", 1, 1, 1, 2),
+    ("T3", 0, 1, 0, 0),
+    ("T3", 1, 2, 2, 0),
+    ("T3", 0, 1, 2, 1),
+]
+ODOO_OUTCOMES = {
+    0: False,
+    1: False,
+    2: True,
+    5: False,
+    6: False,
+    7: True,
+    10: True,
+    11: False,
+    12: False,
+}
+ODOO_FEATURES = ["address.country", "address.state", "email_state", "phone_state", "source", "tags"]
+
+
+def odoo_leads(*, team_3=True):
+    return [
+        Lead(
+            id=f"O{i}",
+            last_name="Lead",
+            company="Acme",
+            team_id=team if team != "T3" or team_3 else None,
+            source=f"source {source}",
+            address=Address(country=f"C{country}", state=f"S{state}"),
+            status=ODOO_STAGES[stage],
+        )
+        for i, (team, country, state, source, stage) in enumerate(ODOO_ROWS)
+    ]
+
+
+def odoo_model(leads):
+    history = [Outcome(leads[i], won) for i, won in ODOO_OUTCOMES.items()]
+    return train_predictive(history, features=ODOO_FEATURES, process=ODOO_PROCESS)
+
+
+def test_odoos_fixture_gives_odoos_probabilities():
+    leads = odoo_leads()
+    model = odoo_model(leads)
+    assert model.probability(leads[3]) == 33.49
+    assert model.probability(leads[8]) == 7.74
+    assert model.probability(leads[13]) == 35.09
+    # Team 3's leads moved to no team: lead 13 is scored on every team's counts.
+    without_team = odoo_leads(team_3=False)
+    assert odoo_model(without_team).probability(without_team[13]) == 35.19
+
+
+def test_odoos_fixture_gives_odoos_frequencies_and_updates():
+    leads = odoo_leads()
+    model = odoo_model(leads)
+    assert row(model, "T1", "status", "New") == pytest.approx((1.1, 2.1))
+    assert row(model, "T1", "status", "Won") == pytest.approx((1.1, 0.1))
+    assert row(model, "T1", "address.country", "C1") == pytest.approx((0.1, 1.1))
+    assert row(model, "T1", "email_state", "False") == pytest.approx((1.1, 2.1))
+    assert ("T2", "address.country", "C1", "won") not in rows(model)
+    # Lead 4 is lost and lead 9 won: Odoo's live increments.
+    model = model.with_outcome(Outcome(leads[4], False)).with_outcome(Outcome(leads[9], True))
+    assert row(model, "T1", "status", "New") == pytest.approx((1.1, 3.1))
+    assert row(model, "T1", "address.country", "C1") == pytest.approx((0.1, 2.1))
+    assert row(model, "T1", "email_state", "False") == pytest.approx((1.1, 3.1))
+    assert row(model, "T2", "status", "New") == pytest.approx((2.1, 2.1))
+    assert row(model, "T2", "status", "Won") == pytest.approx((2.1, 0.1))
+    assert row(model, "T2", "address.country", "C1") == pytest.approx((1.1, 0.1))
+    # Lead 4 reopened: its counts come back out.
+    model = model.without_outcome(Outcome(leads[4], False))
+    assert row(model, "T1", "status", "New") == pytest.approx((1.1, 2.1))
+    assert row(model, "T1", "address.country", "C1") == pytest.approx((0.1, 1.1))
