@@ -178,3 +178,32 @@ def test_qualification_is_consistent(lead):
     assert result.qualified == (result.decision == "qualified")
     assert result.qualified == (result.score >= BANT_POLICY.threshold)
     assert qualify(lead, BANT_POLICY) == result
+
+
+@st.composite
+def policies(draw):
+    criteria = draw(st.lists(lst.criteria(max_leaves=3), min_size=1, max_size=4))
+    requirements = [
+        Requirement(f"r{i}", criterion, draw(st.integers(0, 5) | st.floats(0, 5)))
+        for i, criterion in enumerate(criteria)
+    ]
+    names = [r.name for r in requirements]
+    total = sum(r.weight for r in requirements)
+    return QualificationPolicy(
+        requirements=requirements,
+        min_score=draw(st.none() | st.floats(0, total)),
+        required=draw(st.lists(st.sampled_from(names), unique=True, max_size=2)),
+        disqualifiers=[Requirement("knockout", draw(lst.criteria(max_leaves=2)))],
+        close_unqualified=draw(st.booleans()),
+    )
+
+
+@given(policies(), lst.leads())
+def test_policies_and_decisions_round_trip_and_are_consistent(policy, lead):
+    assert from_json(QualificationPolicy, to_json(policy)) == policy
+    result = qualify(lead, policy)
+    assert from_json(Qualification, to_json(result)) == result
+    assert result.qualified == (result.decision == "qualified")
+    if result.disqualified_by:
+        assert result.decision == "disqualified"
+    assert not (set(policy.required) & set(result.unmet)) or not result.qualified
