@@ -557,7 +557,10 @@ class _Plan:
         )
         kinds: dict[str, list[tuple[int, Callable[..., bool] | None, float, str, int, int]]] = {}
         for j, rule in enumerate(model.engagement):
-            test = None if rule.criterion is None else _criteria.compile(rule.criterion)
+            # Activities are always Activity values: their criterion is inlined for that class.
+            test = (
+                None if rule.criterion is None else _criteria._inline(rule.criterion, Activity)  # noqa: SLF001 - the package's code generator
+            )
             window_days = rule.window.days if rule.window is not None else 0
             kinds.setdefault(rule.activity, []).append(
                 (j, test, rule.points, rule.decay.mode, rule.decay.days or 1, window_days)
