@@ -331,13 +331,6 @@ class _Counter:
         return pairs
 
 
-def _outcome_counts(
-    outcome: Outcome, features: Sequence[str], process: LeadProcess
-) -> list[tuple[str, str]]:
-    """The (field, value) pairs one closed lead counts in."""
-    return _Counter(features, process).pairs(outcome)
-
-
 def _nb_problems(model: NaiveBayesFrequencies) -> list[FieldError]:
     errors = _feature_problems(model.features)
     if not isinstance(model.process, LeadProcess):
@@ -363,7 +356,13 @@ class NaiveBayesFrequencies:
     frequencies: tuple[Frequency, ...] = attrs.field(default=(), converter=_tuple)
     process: LeadProcess = DEFAULT_LEAD_PROCESS
     kind: Literal["naive_bayes"] = "naive_bayes"
-    _index: dict[str, dict[str, dict[str, tuple[float, float]]]] = attrs.field(
+    # Prepared once from the rows (not part of the value): per team key, per field, the
+    # counts of each value and the field's won and lost totals (tags under the threshold
+    # left out); the first status; and a reader of the features.
+    _index: dict[str, dict[str, tuple[dict[str, tuple[float, float]], float, float]]] = attrs.field(
+        init=False, eq=False, repr=False, hash=False
+    )
+    _prepared: tuple[str | None, _Counter] = attrs.field(
         init=False, eq=False, repr=False, hash=False
     )
 
@@ -373,13 +372,28 @@ class NaiveBayesFrequencies:
             raise ValidationError("NaiveBayesFrequencies", errors)
         ordered = tuple(sorted(self.frequencies, key=lambda f: (f.team_id or "", f.field, f.value)))
         object.__setattr__(self, "frequencies", ordered)
-        index: dict[str, dict[str, dict[str, tuple[float, float]]]] = {}
+        counts: dict[str, dict[str, dict[str, tuple[float, float]]]] = {}
         for row in ordered:
+            if row.field == "tags" and row.won + row.lost < TAG_MIN_OUTCOMES:
+                continue  # Odoo ignores a tag with too few outcomes, in the totals too
             for team in (row.team_id or "", _ALL):
-                fields = index.setdefault(team, {}).setdefault(row.field, {})
+                fields = counts.setdefault(team, {}).setdefault(row.field, {})
                 won, lost = fields.get(row.value, (0.0, 0.0))
                 fields[row.value] = (won + row.won, lost + row.lost)
+        index = {
+            team: {
+                field: (
+                    values,
+                    sum(c[0] for c in values.values()),
+                    sum(c[1] for c in values.values()),
+                )
+                for field, values in fields.items()
+            }
+            for team, fields in counts.items()
+        }
         object.__setattr__(self, "_index", index)
+        first = min(self.process.statuses, key=lambda s: (s.order, s.name)).name
+        object.__setattr__(self, "_prepared", (first, _Counter(self.features, self.process)))
 
     def _changed(self, outcome: Outcome, sign: int) -> NaiveBayesFrequencies:
         _checks.require_instance(
@@ -387,7 +401,7 @@ class NaiveBayesFrequencies:
         )
         team = outcome.lead.team_id
         rows = {(f.team_id, f.field, f.value): f for f in self.frequencies}
-        for field, value in _outcome_counts(outcome, self.features, self.process):
+        for field, value in self._prepared[1].pairs(outcome):
             key = (team, field, value)
             row = rows.get(key)
             if row is None:
@@ -438,9 +452,9 @@ class NaiveBayesFrequencies:
         # The lead's team's table if it has one; else (no team, an unseen team) all teams'.
         team_key = team if isinstance(team, str) and team and team in self._index else _ALL
         table = self._index.get(team_key, {})
-        stages = table.get(_STAGE, {})
-        first = min(self.process.statuses, key=lambda s: (s.order, s.name)).name
-        team_won, team_lost = stages.get(first, (0.0, 0.0))
+        first, counter = self._prepared
+        stages = table[_STAGE][0] if _STAGE in table else {}
+        team_won, team_lost = stages.get(first, (0.0, 0.0)) if first is not None else (0.0, 0.0)
         if team_won == 0 or team_lost == 0:
             return None, []
         s_won = team_won / (team_won + team_lost)
@@ -452,19 +466,14 @@ class NaiveBayesFrequencies:
             s_won *= p_won
             s_lost *= p_lost
             factors.append(Factor(_STAGE, current.name, math.log(p_won / p_lost)))
-        for feature in self.features:
-            if feature in (_STAGE, _TEAM):
+        for feature, raw in zip(counter.names, counter.rows.read(lead, activities), strict=True):
+            found_field = table.get(feature)
+            if found_field is None or raw is None:
                 continue
-            counts = table.get(feature)
-            if not counts:
-                continue
-            if feature == "tags":
-                counts = {v: c for v, c in counts.items() if c[0] + c[1] >= TAG_MIN_OUTCOMES}
-            won_total = sum(c[0] for c in counts.values())
-            lost_total = sum(c[1] for c in counts.values())
+            counts, won_total, lost_total = found_field
             if won_total == 0 or lost_total == 0:
                 continue
-            for value in _values_of(_reader(feature)(lead, activities)):
+            for value in _values_of(raw):
                 found = counts.get(value)
                 if found is None:
                     continue

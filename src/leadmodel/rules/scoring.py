@@ -600,7 +600,7 @@ class _Plan:
         return found
 
     def _generate(self, cls: type) -> tuple[Callable[..., object], ...]:
-        ns: dict[str, object] = {"_finish": self.finish_fit_only}
+        ns: dict[str, object] = {}
         counter = [0]
         tests = [
             _criteria._expression(r.criterion, cls, ns, counter)  # noqa: SLF001 - the rules package's own code generator
@@ -633,7 +633,7 @@ class _Plan:
         return ns["explain"], ns["slots"], ns["totals"]  # type: ignore[return-value]
 
     def _finish_lines(self, ns: dict[str, object]) -> list[str]:
-        """The fit-only finish (``finish_fit_only``) written out.
+        """The finish of a lead without engagement (``side_total`` and ``finish``) written out.
 
         The same operations in the same order, so generated totals equal :func:`score`'s
         to the last bit.
@@ -683,10 +683,6 @@ class _Plan:
             adjustments.append(Adjustment("floor", -total))
             total = 0
         return float(total), adjustments
-
-    def finish_fit_only(self, slots: Sequence[float]) -> float:
-        fit, _ = self.side_total(slots, self.fit_caps)
-        return self.finish(fit, 0.0)[0]
 
     def engagement(
         self, activities: Iterable[Activity], now_ts: float
