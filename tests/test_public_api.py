@@ -35,6 +35,7 @@ PUBLIC_MODULES = [
     "leadmodel.rules.qualification",
     "leadmodel.rules.predictive",
     "leadmodel.rules.backtest",
+    "leadmodel.rules.assignment",
     "leadmodel.services",
 ]
 

@@ -404,6 +404,12 @@ def _is_document_to_structure(cls: Any) -> bool:
 # Rules import this module's callers, so the rule classes are looked up lazily.
 @functools.cache
 def _documents() -> frozenset[type]:
+    from leadmodel.rules.assignment import (
+        Assignment,
+        AssignmentBatch,
+        AssignmentRule,
+        AssignmentState,
+    )
     from leadmodel.rules.auto_conversion import AutoConversion, AutoConvertRule
     from leadmodel.rules.backtest import Backtest
     from leadmodel.rules.conversion import BulkConversion, ConversionResult, ConvertOptions
@@ -445,6 +451,10 @@ def _documents() -> frozenset[type]:
             Prediction,
             Outcome,
             Backtest,
+            AssignmentRule,
+            AssignmentState,
+            Assignment,
+            AssignmentBatch,
         }
     )
 
