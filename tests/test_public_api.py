@@ -36,6 +36,7 @@ PUBLIC_MODULES = [
     "leadmodel.rules.predictive",
     "leadmodel.rules.backtest",
     "leadmodel.rules.assignment",
+    "leadmodel.rules.responses",
     "leadmodel.services",
 ]
 

@@ -385,6 +385,9 @@ def configure_converter(conv: cattrs.Converter) -> None:
     conv.register_structure_hook_func(_is_field_changes, _changes_structure_factory(conv))
     conv.register_unstructure_hook_factory(_is_optional, _optional_unstructure_factory)
     conv.register_structure_hook_factory(_is_predictive_union, _predictive_structure_factory)
+    # A scalar field of a rule (UpdateField.value) keeps its type exactly, as custom values do.
+    conv.register_structure_hook_func(_is_scalar, lambda value, _: _structure_scalar(value))
+    conv.register_unstructure_hook_func(_is_scalar, _unstructure_scalar)
 
 
 FORMAT_VERSION: Final = 1
@@ -425,6 +428,12 @@ def _documents() -> frozenset[type]:
         Prediction,
     )
     from leadmodel.rules.qualification import Qualification, QualificationPolicy
+    from leadmodel.rules.responses import (
+        AutoResponse,
+        AutoResponseRule,
+        WorkflowOutcome,
+        WorkflowRule,
+    )
     from leadmodel.rules.scoring import Score, ScoringModel
 
     return frozenset(
@@ -455,6 +464,10 @@ def _documents() -> frozenset[type]:
             AssignmentState,
             Assignment,
             AssignmentBatch,
+            AutoResponseRule,
+            AutoResponse,
+            WorkflowRule,
+            WorkflowOutcome,
         }
     )
 
@@ -747,6 +760,10 @@ def _structure_optional_criterion(data: object, cls: Any) -> Any:
 
 def _unstructure_optional_criterion(value: Any) -> Any:
     return None if value is None else _unstructure_criterion(value)
+
+
+def _is_scalar(cls: Any) -> bool:
+    return bool(cls == Scalar)
 
 
 def _is_predictive_union(cls: Any) -> bool:

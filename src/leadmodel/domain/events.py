@@ -12,7 +12,19 @@ from leadmodel.domain._entity import EMPTY_VALUES, to_custom
 from leadmodel.domain.fields import FieldValues
 from leadmodel.domain.status import LifecycleStage
 
-__all__ = ["LifecycleRegression", "Notification", "ScoreChanged"]
+__all__ = [
+    "DomainEvent",
+    "LeadAssigned",
+    "LeadCaptured",
+    "LeadConverted",
+    "LeadScored",
+    "LifecycleRegression",
+    "Notification",
+    "RecordsMerged",
+    "ScoreChanged",
+    "StageChanged",
+    "StatusChanged",
+]
 
 E = TypeVar("E")
 
@@ -102,3 +114,92 @@ class ScoreChanged:
         """Whether the score went from below *threshold* to at least it, or back."""
         before = self.previous if self.previous is not None else float("-inf")
         return (before < threshold) != (self.current < threshold)
+
+
+@attrs.frozen(kw_only=True)
+class LeadCaptured:
+    """A lead came in through a form (:func:`leadmodel.services.capture_lead`).
+
+    *pending_approval* is true when its spam signals held it for a person to approve.
+    """
+
+    lead_id: str
+    source: str | None
+    spam_score: int
+    pending_approval: bool
+    occurred_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class LeadAssigned:
+    """A lead got an owner: a user (*owner_id*) or a queue (*queue_id*), and why."""
+
+    lead_id: str
+    owner_id: str | None
+    queue_id: str | None
+    reason: str
+    occurred_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class LeadScored:
+    """A lead was scored (its first score, as :class:`ScoreChanged` reports later moves)."""
+
+    lead_id: str
+    model: str
+    total: float
+    rating: str | None
+    occurred_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class StatusChanged:
+    """A lead's status moved from *previous* to *current*."""
+
+    lead_id: str
+    previous: str | None
+    current: str
+    occurred_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class StageChanged:
+    """A record's lifecycle stage moved from *previous* to *current*."""
+
+    record_id: str
+    previous: LifecycleStage | None
+    current: LifecycleStage | None
+    occurred_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class LeadConverted:
+    """A lead became an account, a contact and (perhaps) an opportunity."""
+
+    lead_id: str
+    account_id: str | None
+    contact_id: str | None
+    opportunity_id: str | None
+    occurred_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class RecordsMerged:
+    """Records were merged into *survivor_id*; *absorbed_ids* are gone."""
+
+    survivor_id: str
+    absorbed_ids: tuple[str, ...]
+    occurred_at: datetime
+
+
+DomainEvent = (
+    LeadCaptured
+    | LeadAssigned
+    | LeadScored
+    | ScoreChanged
+    | StatusChanged
+    | StageChanged
+    | LeadConverted
+    | RecordsMerged
+)
+"""Any event a service returns for a host to publish."""
