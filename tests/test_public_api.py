@@ -37,6 +37,7 @@ PUBLIC_MODULES = [
     "leadmodel.rules.backtest",
     "leadmodel.rules.assignment",
     "leadmodel.rules.responses",
+    "leadmodel.intake",
     "leadmodel.services",
 ]
 

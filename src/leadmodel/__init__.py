@@ -57,6 +57,13 @@ from leadmodel.domain.status import (
     Transition,
 )
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
+from leadmodel.intake import (
+    DEFAULT_ALIASES,
+    DISPOSABLE_DOMAINS,
+    FormErrors,
+    FormSpec,
+    parse_web_form,
+)
 from leadmodel.rules.assignment import (
     Assignment,
     AssignmentBatch,
@@ -188,11 +195,13 @@ __all__ = [
     "ACCOUNT_SCHEMA",
     "BANT_POLICY",
     "CONTACT_SCHEMA",
+    "DEFAULT_ALIASES",
     "DEFAULT_BANDS",
     "DEFAULT_LEAD_MAPPING",
     "DEFAULT_LEAD_PROCESS",
     "DEFAULT_OPPORTUNITY_PROCESS",
     "DEFAULT_SURVIVORSHIP",
+    "DISPOSABLE_DOMAINS",
     "EXACT_EMAIL_OR_PHONE",
     "LEAD_SCHEMA",
     "NO_DECAY",
@@ -261,6 +270,8 @@ __all__ = [
     "FieldUpdate",
     "FieldValues",
     "FitRule",
+    "FormErrors",
+    "FormSpec",
     "Frequency",
     "InvalidConvertOptions",
     "InvalidValue",
@@ -350,6 +361,7 @@ __all__ = [
     "from_json",
     "iter_convert_leads",
     "merge",
+    "parse_web_form",
     "qualify",
     "regress",
     "respond",

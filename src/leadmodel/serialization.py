@@ -407,6 +407,7 @@ def _is_document_to_structure(cls: Any) -> bool:
 # Rules import this module's callers, so the rule classes are looked up lazily.
 @functools.cache
 def _documents() -> frozenset[type]:
+    from leadmodel.intake import FormSpec
     from leadmodel.rules.assignment import (
         Assignment,
         AssignmentBatch,
@@ -468,6 +469,7 @@ def _documents() -> frozenset[type]:
             AutoResponse,
             WorkflowRule,
             WorkflowOutcome,
+            FormSpec,
         }
     )
 
