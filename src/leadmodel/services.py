@@ -6,7 +6,7 @@ runs the pure rules, and writes all or nothing: when it fails, storage is unchan
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
@@ -14,9 +14,27 @@ from typing import Any, Literal, TypeVar
 import attrs
 
 from leadmodel.domain.account import Account
+from leadmodel.domain.activity import Activity
+from leadmodel.domain.changes import advance, transition, update
 from leadmodel.domain.contact import Contact
-from leadmodel.domain.errors import FieldError, RecordNotFound, ValidationError, describe_value
-from leadmodel.domain.events import Notification, ScoreChanged
+from leadmodel.domain.errors import (
+    ConvertedLeadError,
+    FieldError,
+    RecordNotFound,
+    TransitionError,
+    ValidationError,
+    describe_value,
+)
+from leadmodel.domain.events import (
+    DomainEvent,
+    LeadAssigned,
+    LeadCaptured,
+    LeadScored,
+    Notification,
+    ScoreChanged,
+    StageChanged,
+    StatusChanged,
+)
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.status import (
     DEFAULT_LEAD_PROCESS,
@@ -24,8 +42,10 @@ from leadmodel.domain.status import (
     LeadProcess,
     OpportunityProcess,
 )
+from leadmodel.intake import FormErrors, FormSpec, parse_web_form
 from leadmodel.ports import Notifier, UnitOfWork, lookup_keys
 from leadmodel.rules import conversion
+from leadmodel.rules.assignment import Assignment, AssignmentRule, AssignmentState, assign
 from leadmodel.rules.conversion import ConversionResult, ConvertOptions, ExistingRecords
 from leadmodel.rules.dedupe import MatchEdge
 from leadmodel.rules.duplicate_rules import DuplicateCheck, DuplicatePolicy, check_duplicates
@@ -37,10 +57,29 @@ from leadmodel.rules.matching import (
     MatchingRule,
 )
 from leadmodel.rules.predictive import LogisticModel, NaiveBayesFrequencies, PredictiveModel
-from leadmodel.rules.scoring import CompiledScoringModel, ScoringModel
+from leadmodel.rules.qualification import Qualification, QualificationPolicy, qualify
+from leadmodel.rules.responses import (
+    AutoResponse,
+    AutoResponseRule,
+    FieldUpdate,
+    WorkflowOutcome,
+    WorkflowRule,
+    respond,
+    run_workflows,
+)
+from leadmodel.rules.scoring import CompiledScoringModel, Score, ScoringModel
 from leadmodel.rules.scoring import compile as compile_scoring
 
-__all__ = ["ConversionOutcome", "Rescore", "convert_lead", "rescore", "save"]
+__all__ = [
+    "CaptureConfig",
+    "CaptureResult",
+    "ConversionOutcome",
+    "Rescore",
+    "capture_lead",
+    "convert_lead",
+    "rescore",
+    "save",
+]
 
 Saved = TypeVar("Saved", Lead, Contact, Account)
 
@@ -548,3 +587,333 @@ def rescore(
             batch = []
         uow.commit()
     return Rescore(scored=scored, changed=len(events), skipped=tuple(skipped), events=tuple(events))
+
+
+# -- capture: a submitted form, all the way in --------------------------------------------
+
+CaptureStatus = Literal["created", "attached", "pending_approval", "blocked", "rejected"]
+
+
+@attrs.frozen(kw_only=True)
+class CaptureConfig:
+    """The rules a captured lead goes through; leave out a step by leaving it ``None``.
+
+    Args:
+        spec: how the form maps to a lead.
+        duplicates: the duplicate policy (a ``block`` decision saves nothing).
+        attach_duplicates: a submission from someone already stored is recorded as a
+            ``form_submitted`` activity on the existing lead or contact instead of a new lead.
+        scoring: the scoring model; the total goes to ``custom.<score_field>``.
+        qualification: the qualification policy; its suggested status and stage apply.
+        assignment: the assignment rule.
+        auto_response: the auto-response rule.
+        workflows: workflow rules, run on the capture's events.
+        process: the lead process statuses are checked against.
+    """
+
+    spec: FormSpec = attrs.field(factory=FormSpec.default)
+    duplicates: DuplicatePolicy | None = None
+    attach_duplicates: bool = False
+    scoring: ScoringModel | None = None
+    score_field: str = "score"
+    qualification: QualificationPolicy | None = None
+    assignment: AssignmentRule | None = None
+    auto_response: AutoResponseRule | None = None
+    workflows: tuple[WorkflowRule, ...] = attrs.field(default=(), converter=tuple)
+    process: LeadProcess = DEFAULT_LEAD_PROCESS
+
+
+@attrs.frozen(kw_only=True)
+class CaptureResult:
+    """What :func:`capture_lead` did, step by step.
+
+    *status* is ``created``, ``attached`` (recorded on an existing record, *attached_to*),
+    ``pending_approval`` (saved, held for a person: no assignment, no messages),
+    ``blocked`` (a duplicate; nothing saved) or ``rejected`` (*errors*; nothing saved).
+    *steps* says what each step decided; *events* are for the host to publish; *state* is
+    the assignment state to pass to the next capture.
+    """
+
+    status: CaptureStatus
+    lead: Lead | None = None
+    attached_to: str | None = None
+    errors: FormErrors | None = None
+    duplicates: DuplicateCheck | None = None
+    score: Score | None = None
+    qualification: Qualification | None = None
+    assignment: Assignment | None = None
+    auto_response: AutoResponse | None = None
+    workflow: WorkflowOutcome | None = None
+    sent: tuple[Notification, ...] = ()
+    failed: tuple[tuple[Notification, str], ...] = ()
+    events: tuple[DomainEvent, ...] = ()
+    state: AssignmentState = attrs.field(factory=AssignmentState)
+    steps: tuple[str, ...] = ()
+
+
+def _apply_updates(lead: Lead, updates: Sequence[FieldUpdate], steps: list[str]) -> Lead:
+    for change in updates:
+        try:
+            if change.field.startswith("custom."):
+                name = change.field.split(".", 1)[1]
+                lead = update(lead, custom={**lead.custom, name: change.value})
+            else:
+                lead = update(lead, **{change.field: change.value})
+        except (ValidationError, ConvertedLeadError, TransitionError) as exc:
+            steps.append(f"workflow {change.rule}: {change.field} not updated ({exc})")
+        else:
+            steps.append(f"workflow {change.rule}: {change.field} = {change.value!r}")
+    return lead
+
+
+def _qualify_and_move(
+    lead: Lead,
+    config: CaptureConfig,
+    score: Score | None,
+    *,
+    now: datetime,
+    steps: list[str],
+    events: list[DomainEvent],
+) -> tuple[Lead, Qualification | None]:
+    policy = config.qualification
+    if policy is None:
+        return lead, None
+    result = qualify(lead, policy, score=score)
+    steps.append(f"qualification: {result.decision}")
+    if result.suggested_status is not None:
+        moved = transition(lead, result.suggested_status, process=config.process)
+        events.append(
+            StatusChanged(
+                lead_id=lead.id,
+                previous=lead.status,
+                current=moved.status,
+                occurred_at=now,
+            )
+        )
+        lead = moved
+    if result.suggested_stage is not None:
+        previous = lead.lifecycle_stage
+        lead = advance(lead, result.suggested_stage)
+        events.append(
+            StageChanged(
+                record_id=lead.id, previous=previous, current=lead.lifecycle_stage, occurred_at=now
+            )
+        )
+    return lead, result
+
+
+def capture_lead(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
+    uow: UnitOfWork,
+    form: Mapping[str, str | list[str]],
+    config: CaptureConfig,
+    *,
+    ids: Callable[[str], str],
+    now: datetime,
+    state: AssignmentState | None = None,
+    available: Collection[str] | None = None,
+    notifier: Notifier | None = None,
+) -> CaptureResult:
+    """A submitted form, all the way in.
+
+    Parse, check duplicates, score, qualify, assign, save, then answer and notify.
+    Everything up to the save is pure and happens in one unit of work: a failure before
+    the commit saves nothing. Notifications (the auto-response, the assignment entry's
+    template, workflow messages) go through *notifier* after the commit; one that fails is
+    reported in ``failed`` and never loses the lead. Without a notifier they are returned
+    in ``CaptureResult`` unsent, in ``failed`` with the reason "no notifier".
+
+    >>> from datetime import datetime, timezone
+    >>> from leadmodel import AssignmentRule, User
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork, SequentialIds
+    >>> config = CaptureConfig(assignment=AssignmentRule([], default_owner=User("u-1")))
+    >>> result = capture_lead(
+    ...     MemoryUnitOfWork(),
+    ...     {"name": "Ada Lovelace", "email": "ada@engines.io", "company": "Engines"},
+    ...     config,
+    ...     ids=SequentialIds(),
+    ...     now=datetime(2026, 1, 5, tzinfo=timezone.utc),
+    ... )
+    >>> result.status, result.lead.owner_id, [type(e).__name__ for e in result.events]
+    ('created', 'u-1', ['LeadCaptured', 'LeadAssigned'])
+
+    Raises:
+        ValidationError: misuse — a wrong argument type or a naive *now*. What is wrong in
+            the form is a ``rejected`` result.
+    """
+    if not isinstance(config, CaptureConfig):
+        raise ValidationError(
+            "capture_lead",
+            [FieldError("config", "type", f"must be a CaptureConfig, not {type(config).__name__}")],
+        )
+    if notifier is not None and not isinstance(notifier, Notifier):
+        raise ValidationError(
+            "capture_lead", [FieldError("notifier", "type", "must be a Notifier")]
+        )
+    current_state = state if state is not None else AssignmentState()
+    steps: list[str] = []
+    parsed = parse_web_form(form, config.spec, ids=ids, now=now)
+    if isinstance(parsed, FormErrors):
+        steps.append(
+            f"form rejected: {len(parsed.errors)} problem(s) in {', '.join(parsed.fields)}"
+        )
+        return CaptureResult(
+            status="rejected", errors=parsed, state=current_state, steps=tuple(steps)
+        )
+    lead = parsed
+    pending = lead.custom.get("pending_approval") is True
+    steps.append(
+        f"form parsed into lead {lead.id}"
+        + (f"; held for approval (spam score {lead.custom.get('spam_score')})" if pending else "")
+    )
+    events: list[DomainEvent] = [
+        LeadCaptured(
+            lead_id=lead.id,
+            source=lead.source,
+            spam_score=int(lead.custom.get("spam_score") or 0),  # type: ignore[arg-type]
+            pending_approval=pending,
+            occurred_at=now,
+        )
+    ]
+    with uow:
+        check: DuplicateCheck | None = None
+        if config.duplicates is not None:
+            candidates = _candidates((uow.leads, uow.contacts), lead, config.duplicates.rules)
+            check = check_duplicates(lead, candidates, config.duplicates, action="create")
+            steps.append(f"duplicates: {check.reason}")
+            if check.decision == "block":
+                return CaptureResult(
+                    status="blocked",
+                    duplicates=check,
+                    state=current_state,
+                    steps=tuple(steps),
+                )
+            if check.matches and config.attach_duplicates:
+                other = next((e.b_id if e.a_id == lead.id else e.a_id) for e in check.matches)
+                existing = next(c for c in candidates if getattr(c, "id", None) == other)
+                activity = Activity(
+                    id=ids("activity"),
+                    subject_id=other,
+                    kind="form_submitted",
+                    occurred_at=now,
+                    properties=_submission(lead),
+                )
+                uow.activities.add(activity)
+                uow.commit()
+                steps.append(
+                    f"attached to existing {type(existing).__name__.lower()} {other} as "
+                    f"activity {activity.id}"
+                )
+                return CaptureResult(
+                    status="attached",
+                    attached_to=other,
+                    duplicates=check,
+                    state=current_state,
+                    steps=tuple(steps),
+                )
+        score: Score | None = None
+        if config.scoring is not None:
+            score = compile_scoring(config.scoring).score(lead, now=now)
+            lead = attrs.evolve(
+                lead, custom={**lead.custom, config.score_field: _score_decimal(score.total)}
+            )
+            steps.append(f"score: {score.total:g} ({score.rating})")
+            events.append(
+                LeadScored(
+                    lead_id=lead.id,
+                    model=config.scoring.name,
+                    total=score.total,
+                    rating=score.rating,
+                    occurred_at=now,
+                )
+            )
+        qualification: Qualification | None = None
+        assignment: Assignment | None = None
+        response: AutoResponse | None = None
+        workflow: WorkflowOutcome | None = None
+        outgoing: list[Notification] = []
+        if not pending:
+            lead, qualification = _qualify_and_move(
+                lead, config, score, now=now, steps=steps, events=events
+            )
+            if config.assignment is not None:
+                assignment = assign(
+                    lead, config.assignment, current_state, now=now, available=available
+                )
+                lead = assignment.apply(lead)
+                current_state = assignment.state
+                steps.append(f"assignment: {assignment.reason}")
+                events.append(
+                    LeadAssigned(
+                        lead_id=lead.id,
+                        owner_id=assignment.owner_id,
+                        queue_id=assignment.queue_id,
+                        reason=assignment.reason,
+                        occurred_at=now,
+                    )
+                )
+                outgoing += assignment.notifications
+            if config.workflows:
+                found = [run_workflows(event, lead, config.workflows) for event in events]
+                workflow = WorkflowOutcome(
+                    tuple(name for f in found for name in f.fired),
+                    tuple(n for f in found for n in f.notifications),
+                    tuple(u for f in found for u in f.updates),
+                    tuple(r for f in found for r in f.reasons),
+                )
+                lead = _apply_updates(lead, workflow.updates, steps)
+                outgoing += workflow.notifications
+            if config.auto_response is not None:
+                response = respond(lead, config.auto_response)
+                steps.append(f"auto-response: {response.reason}")
+                if response.notification is not None:
+                    outgoing.append(response.notification)
+        else:
+            steps.append("held for approval: no qualification, assignment or messages")
+        uow.leads.add(lead)
+        uow.commit()
+    steps.append(f"saved lead {lead.id}")
+    sent, failed = _send(outgoing, notifier)
+    return CaptureResult(
+        status="pending_approval" if pending else "created",
+        lead=lead,
+        duplicates=check,
+        score=score,
+        qualification=qualification,
+        assignment=assignment,
+        auto_response=response,
+        workflow=workflow,
+        sent=sent,
+        failed=failed,
+        events=tuple(events),
+        state=current_state,
+        steps=tuple(steps),
+    )
+
+
+def _submission(lead: Lead) -> dict[str, str]:
+    """What a repeated submission said, for the activity it becomes."""
+    found = {
+        "name": lead.name if hasattr(lead, "name") else lead.last_name,
+        "email": str(lead.email) if lead.email is not None else "",
+        "source": lead.source or "",
+        "description": (lead.description or "")[:1000],
+    }
+    return {key: value for key, value in found.items() if isinstance(value, str) and value}
+
+
+def _send(
+    outgoing: Sequence[Notification], notifier: Notifier | None
+) -> tuple[tuple[Notification, ...], tuple[tuple[Notification, str], ...]]:
+    sent: list[Notification] = []
+    failed: list[tuple[Notification, str]] = []
+    for notification in outgoing:
+        if notifier is None:
+            failed.append((notification, "no notifier"))
+            continue
+        try:
+            notifier.send(notification)
+        except Exception as exc:  # noqa: BLE001 - the lead is saved; report, not raise
+            failed.append((notification, f"{type(exc).__name__}: {exc}"))
+        else:
+            sent.append(notification)
+    return tuple(sent), tuple(failed)
