@@ -189,8 +189,8 @@ def test_spam_is_saved_and_held_for_approval_without_routing_or_messages():
 
 
 class Broken:
-    def send(self, notification):
-        raise ConnectionError(f"smtp down ({notification.template} not sent)".split(" (")[0])
+    def send(self, _notification):
+        raise ConnectionError("smtp down")
 
 
 def test_a_notifier_that_raises_never_loses_the_lead():
