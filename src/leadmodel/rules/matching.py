@@ -532,7 +532,7 @@ def _keys(values: Sequence[BlockingKey]) -> tuple[BlockingKey, ...]:
     return tuple(values)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class MatchingRule:
     """When two records are duplicates: field matchers, filter logic and blocking keys.
 
@@ -579,8 +579,22 @@ class MatchingRule:
         return _parse_logic(self.logic, len(self.matchers))
 
     def compile(self) -> CompiledRule:
-        """Resolve fields, normalisers, methods and keys once, for comparing many records."""
-        return CompiledRule(self)
+        """Resolve fields, normalisers, methods and keys once, for comparing many records.
+
+        The compiled rule is remembered per rule (a bounded cache), so services that compile
+        the same rule for every record they save pay for it once.
+        """
+        found = _COMPILED_RULES.get(self)
+        if found is None:
+            found = CompiledRule(self)
+            if len(_COMPILED_RULES) >= _COMPILED_LIMIT:
+                _COMPILED_RULES.clear()
+            _COMPILED_RULES[self] = found
+        return found
+
+
+_COMPILED_RULES: dict[MatchingRule, CompiledRule] = {}
+_COMPILED_LIMIT: Final = 256
 
 
 @attrs.frozen
