@@ -229,3 +229,18 @@ def test_with_an_account_named_only_its_contacts_are_matched():
     assert outcome.result.contact.id == "C2"
     assert outcome.result.account.id == "A2"
     assert outcome.contact_match.b_id == "C2"
+
+
+def test_the_service_returns_events_for_the_host_to_publish():
+    from leadmodel import LeadConverted, StatusChanged
+
+    outcome = run(store_with(LEAD))
+    converted, status = outcome.events
+    assert isinstance(converted, LeadConverted)
+    assert (converted.lead_id, converted.account_id, converted.contact_id) == (
+        "L1",
+        outcome.result.account.id,
+        outcome.result.contact.id,
+    )
+    assert isinstance(status, StatusChanged)
+    assert (status.previous, status.current) == (LEAD.status, STATUS)

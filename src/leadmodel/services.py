@@ -29,6 +29,7 @@ from leadmodel.domain.events import (
     DomainEvent,
     LeadAssigned,
     LeadCaptured,
+    LeadConverted,
     LeadScored,
     Notification,
     ScoreChanged,
@@ -209,6 +210,8 @@ class ConversionOutcome:
         sent: the notifications the notifier accepted, after the commit.
         failed: the notifications the notifier refused, each with its error; the
             conversion is saved regardless.
+        events: ``LeadConverted`` and the lead's ``StatusChanged``, for the host to publish
+            (and to run workflow rules on).
     """
 
     result: ConversionResult
@@ -216,6 +219,7 @@ class ConversionOutcome:
     contact_match: MatchEdge | None = None
     sent: tuple[Notification, ...] = ()
     failed: tuple[tuple[Notification, str], ...] = ()
+    events: tuple[DomainEvent, ...] = ()
 
 
 def _load(repository: Any, kind: str, record_id: str | None) -> Any:
@@ -390,12 +394,28 @@ def convert_lead(
             failed.append((notification, f"{type(exc).__name__}: {exc}"))
         else:
             sent.append(notification)
+    events: list[DomainEvent] = [
+        LeadConverted(
+            lead_id=lead.id,
+            account_id=result.account.id if result.account is not None else None,
+            contact_id=result.contact.id if result.contact is not None else None,
+            opportunity_id=result.opportunity.id if result.opportunity is not None else None,
+            occurred_at=now,
+        )
+    ]
+    if result.lead.status != lead.status:
+        events.append(
+            StatusChanged(
+                lead_id=lead.id, previous=lead.status, current=result.lead.status, occurred_at=now
+            )
+        )
     return ConversionOutcome(
         result=result,
         account_match=account_match,
         contact_match=contact_match,
         sent=tuple(sent),
         failed=tuple(failed),
+        events=tuple(events),
     )
 
 
