@@ -385,15 +385,7 @@ def convert_lead(
         )
         _save(uow, result)
         uow.commit()
-    sent: list[Notification] = []
-    failed: list[tuple[Notification, str]] = []
-    for notification in result.notifications:
-        try:
-            notifier.send(notification)  # type: ignore[union-attr]  # checked above
-        except Exception as exc:  # noqa: BLE001 - the conversion is saved; report, not raise
-            failed.append((notification, f"{type(exc).__name__}: {exc}"))
-        else:
-            sent.append(notification)
+    sent, failed = _send(result.notifications, notifier)
     events: list[DomainEvent] = [
         LeadConverted(
             lead_id=lead.id,
@@ -413,8 +405,8 @@ def convert_lead(
         result=result,
         account_match=account_match,
         contact_match=contact_match,
-        sent=tuple(sent),
-        failed=tuple(failed),
+        sent=sent,
+        failed=failed,
         events=tuple(events),
     )
 
@@ -924,6 +916,10 @@ def _submission(lead: Lead) -> dict[str, str]:
 def _send(
     outgoing: Sequence[Notification], notifier: Notifier | None
 ) -> tuple[tuple[Notification, ...], tuple[tuple[Notification, str], ...]]:
+    """Send *outgoing* after a commit: what went, and what failed with its error.
+
+    A failure is reported, never raised: the records are saved already.
+    """
     sent: list[Notification] = []
     failed: list[tuple[Notification, str]] = []
     for notification in outgoing:
