@@ -213,9 +213,22 @@ class FormSpec:
         ids = dict(self.custom_ids) | dict(fields)
         return attrs.evolve(self, custom_ids=ids)
 
-    @property
-    def _alias_map(self) -> dict[str, str]:
-        return dict(self.aliases)
+    def _lookups(self) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+        """Aliases, exact custom ids and loose custom ids as dicts, built once per spec."""
+        found = _LOOKUPS.get(self)
+        if found is None:
+            found = (
+                dict(self.aliases),
+                dict(self.custom_ids),
+                {_normal(k): v for k, v in self.custom_ids},
+            )
+            if len(_LOOKUPS) >= 64:
+                _LOOKUPS.clear()
+            _LOOKUPS[self] = found
+        return found
+
+
+_LOOKUPS: dict[FormSpec, tuple[dict[str, str], dict[str, str], dict[str, str]]] = {}
 
 
 _DEFAULT_SPEC: Final = FormSpec()
@@ -389,9 +402,7 @@ def parse_web_form(  # noqa: PLR0915 - one pass over a form, kept together
             return FormErrors(
                 (FieldError("form", "too_large", f"holds more than {spec.max_chars} characters"),)
             )
-    aliases = spec._alias_map  # noqa: SLF001 - the spec's own look-up
-    custom_ids = dict(spec.custom_ids)
-    loose_custom = {_normal(k): v for k, v in spec.custom_ids}
+    aliases, custom_ids, loose_custom = spec._lookups()  # noqa: SLF001 - the spec's own
     values: dict[str, str] = {}
     extra: dict[str, str] = {}
     tags: list[str] = []
