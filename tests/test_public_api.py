@@ -10,6 +10,8 @@ PUBLIC_MODULES = [
     "leadmodel.ports",
     "leadmodel.serialization",
     "leadmodel.adapters.memory",
+    "leadmodel.adapters.sqlite",
+    "leadmodel.testing.contracts",
     "leadmodel.testing.strategies",
     "leadmodel.domain.errors",
     "leadmodel.domain.values",

@@ -9,6 +9,7 @@ from leadmodel.adapters.memory import (
     MemoryUnitOfWork,
     SequentialIds,
 )
+from leadmodel.adapters.sqlite import SQLiteRepository, SQLiteStore, SQLiteUnitOfWork
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.contact import Contact
@@ -37,3 +38,12 @@ activities: ActivityRepository = MemoryRepository[Activity](MemoryUnitOfWork().s
 notifier: Notifier = MemoryNotifier()
 clock: Clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
 ids: IdGenerator = SequentialIds()
+
+# The SQLite adapter satisfies the same ports.
+_sqlite = SQLiteStore(":memory:")
+sqlite_uow: UnitOfWork = SQLiteUnitOfWork(_sqlite)
+sqlite_leads: LeadRepository = SQLiteRepository[Lead](_sqlite, "lead")
+sqlite_contacts: ContactRepository = SQLiteRepository[Contact](_sqlite, "contact")
+sqlite_accounts: AccountRepository = SQLiteRepository[Account](_sqlite, "account")
+sqlite_opportunities: OpportunityRepository = SQLiteRepository[Opportunity](_sqlite, "opportunity")
+sqlite_activities: ActivityRepository = SQLiteRepository[Activity](_sqlite, "activity")

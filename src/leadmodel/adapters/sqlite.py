@@ -1,0 +1,478 @@
+"""SQLite adapters: every storage port over the standard library's ``sqlite3``.
+
+:class:`SQLiteStore` opens (or creates) a database file and keeps its schema current: tables
+are created and migrated by the adapter, versioned with ``PRAGMA user_version``; file
+databases run in WAL mode. Each entity is one row: its id, a version, the fields people
+query as columns (names, email, status, source, owner, dates …) and the whole entity as
+exact JSON (custom fields, decimals and offsets round-trip unchanged). Lookup keys live in
+their own indexed table, so ``find_by_keys`` is an index look-up.
+
+:class:`SQLiteUnitOfWork` stages changes in memory and writes them in **one SQLite
+transaction** on ``commit()``. The commit is optimistic: every record the unit read or
+wrote must still have the version it had, or the transaction rolls back and
+:class:`~leadmodel.ConcurrencyError` is raised — nothing is overwritten. Leaving the
+``with`` block without committing, or with an exception, discards the staged changes.
+All SQL is parameterised.
+
+>>> from leadmodel import Lead
+>>> store = SQLiteStore(":memory:")
+>>> with SQLiteUnitOfWork(store) as uow:
+...     uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme"))
+...     uow.commit()
+>>> with SQLiteUnitOfWork(store) as uow:
+...     uow.leads.get("L1").company
+'Acme'
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Generic, Self, TypeVar
+
+from leadmodel.domain import _checks
+from leadmodel.domain.account import Account
+from leadmodel.domain.activity import Activity
+from leadmodel.domain.contact import Contact
+from leadmodel.domain.errors import (
+    ConcurrencyError,
+    FieldError,
+    RecordExists,
+    RecordNotFound,
+    ValidationError,
+)
+from leadmodel.domain.lead import Lead
+from leadmodel.domain.opportunity import Opportunity
+from leadmodel.ports import KeyFunction, lookup_keys
+from leadmodel.serialization import from_dict, to_dict
+
+__all__ = ["SCHEMA_VERSION", "SQLiteRepository", "SQLiteStore", "SQLiteUnitOfWork"]
+
+T = TypeVar("T", Lead, Contact, Account, Opportunity, Activity)
+
+SCHEMA_VERSION: Final = 1
+"""The schema version this adapter writes (``PRAGMA user_version``)."""
+
+_KINDS: Final[dict[str, type]] = {
+    "lead": Lead,
+    "contact": Contact,
+    "account": Account,
+    "opportunity": Opportunity,
+    "activity": Activity,
+}
+# The fields stored as columns beside the JSON, for people querying the database.
+_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "lead": (
+        "first_name",
+        "last_name",
+        "company",
+        "email",
+        "status",
+        "source",
+        "owner_id",
+        "rating",
+        "created_at",
+        "updated_at",
+    ),
+    "contact": ("first_name", "last_name", "account_id", "email", "owner_id", "created_at"),
+    "account": ("name", "website", "industry", "owner_id", "created_at"),
+    "opportunity": ("name", "account_id", "stage", "close_date", "owner_id", "created_at"),
+    "activity": ("subject_id", "kind", "occurred_at"),
+}
+_TABLES: Final = {kind: f"{kind}_records" for kind in _KINDS}
+_BATCH: Final = 500  # keys per IN (...) query, under SQLite's variable limit
+
+
+def _schema_v1() -> list[str]:
+    statements = []
+    for kind, columns in _COLUMNS.items():
+        extra = "".join(f", {column} TEXT" for column in columns)
+        statements.append(
+            f"CREATE TABLE {_TABLES[kind]} ("
+            f"id TEXT PRIMARY KEY, version INTEGER NOT NULL{extra}, data TEXT NOT NULL)"
+        )
+    statements += [
+        (
+            "CREATE TABLE lookup_keys (kind TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL, "
+            "PRIMARY KEY (kind, key, id)) WITHOUT ROWID"
+        ),
+        "CREATE INDEX lookup_keys_by_id ON lookup_keys (kind, id)",
+        "CREATE INDEX lead_records_email ON lead_records (email)",
+        "CREATE INDEX lead_records_status ON lead_records (status)",
+        "CREATE INDEX contact_records_account ON contact_records (account_id)",
+        "CREATE INDEX activity_records_subject ON activity_records (subject_id)",
+    ]
+    return statements
+
+
+_MIGRATIONS: Final = {1: _schema_v1}
+
+
+def _column_value(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value) if isinstance(value, dict | list) else str(value)
+
+
+class SQLiteStore:
+    """A SQLite database holding every kind of record (``":memory:"`` for a scratch one).
+
+    Opening a file created by an older version migrates it; a file from a newer version is
+    refused. Units of work over one store share its connection, one at a time.
+
+    Args:
+        path: the database file (created when missing).
+        keys: derives each record's lookup keys (default
+            :func:`leadmodel.ports.lookup_keys`); changing it needs :meth:`reindex`.
+    """
+
+    def __init__(
+        self, path: str | Path = "leadmodel.db", *, keys: KeyFunction = lookup_keys
+    ) -> None:
+        self.path = str(path)
+        self.keys = keys
+        self.lock = threading.RLock()
+        self.connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        if self.path != ":memory:":
+            self.connection.execute("PRAGMA journal_mode=WAL")
+            self.connection.execute("PRAGMA synchronous=NORMAL")
+        self.connection.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self.lock:
+            current = self.connection.execute("PRAGMA user_version").fetchone()[0]
+            if current > SCHEMA_VERSION:
+                raise ValidationError(
+                    "SQLiteStore",
+                    [
+                        FieldError(
+                            "path",
+                            "newer_schema",
+                            f"{self.path} has schema {current}; this leadmodel reads up to "
+                            f"{SCHEMA_VERSION}",
+                        )
+                    ],
+                )
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                self.connection.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in _MIGRATIONS[version]():
+                        self.connection.execute(statement)
+                    self.connection.execute(f"PRAGMA user_version = {int(version)}")
+                except BaseException:
+                    self.connection.execute("ROLLBACK")
+                    raise
+                self.connection.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        """The database's schema version."""
+        with self.lock:
+            return int(self.connection.execute("PRAGMA user_version").fetchone()[0])
+
+    def count(self, kind: str) -> int:
+        """How many committed records of *kind* (``"lead"``, ``"contact"`` …) there are."""
+        if kind not in _TABLES:
+            raise ValidationError(
+                "SQLiteStore.count",
+                [FieldError("kind", "invalid", f"must be one of {', '.join(_TABLES)}")],
+            )
+        with self.lock:
+            row = self.connection.execute(f"SELECT COUNT(*) FROM {_TABLES[kind]}").fetchone()  # noqa: S608
+        return int(row[0])
+
+    def reindex(self) -> None:
+        """Rebuild every record's lookup keys (after changing *keys*), in one transaction."""
+        with self.lock:
+            self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                self.connection.execute("DELETE FROM lookup_keys")
+                for kind, cls in _KINDS.items():
+                    query = f"SELECT id, data FROM {_TABLES[kind]}"  # noqa: S608 - our table names
+                    rows = self.connection.execute(query).fetchall()
+                    for record_id, data in rows:
+                        record: object = from_dict(cls, json.loads(data))
+                        self.connection.executemany(
+                            "INSERT OR IGNORE INTO lookup_keys (kind, key, id) VALUES (?, ?, ?)",
+                            [(kind, key, record_id) for key in self.keys(record)],
+                        )
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+            self.connection.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self.lock:
+            self.connection.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _check_id(kind: str, record_id: object) -> str:
+    problem = _checks.identifier(record_id)
+    if problem is not None:
+        raise ValidationError(f"{kind} repository", [FieldError("id", problem[0], problem[1])])
+    assert isinstance(record_id, str)  # noqa: S101 - the check proved it
+    return record_id
+
+
+class SQLiteRepository(Generic[T]):
+    """One unit of work's view of one kind of record: the database plus staged changes."""
+
+    def __init__(self, store: SQLiteStore, kind: str) -> None:
+        self._store = store
+        self._kind = kind
+        self._type: type[T] = _KINDS[kind]
+        self._table = _TABLES[kind]
+        self._changes: dict[str, T | None] = {}
+        self._seen: dict[str, int | None] = {}
+        self._loaded: dict[str, T] = {}
+
+    def _check_type(self, record: object) -> T:
+        if not isinstance(record, self._type):
+            raise ValidationError(
+                f"{self._kind} repository",
+                [
+                    FieldError(
+                        "record",
+                        "type",
+                        f"must be a {self._type.__name__}, not {type(record).__name__}",
+                    )
+                ],
+            )
+        return record
+
+    def _decode(self, data: str) -> T:
+        record: T = from_dict(self._type, json.loads(data))
+        return record
+
+    def _stored(self, record_id: str) -> T | None:
+        """The committed record, remembering the version this unit saw."""
+        if record_id in self._loaded:
+            return self._loaded[record_id]
+        with self._store.lock:
+            row = self._store.connection.execute(
+                f"SELECT version, data FROM {self._table} WHERE id = ?",  # noqa: S608
+                (record_id,),
+            ).fetchone()
+        if record_id not in self._seen:
+            self._seen[record_id] = None if row is None else int(row[0])
+        if row is None:
+            return None
+        record = self._decode(row[1])
+        self._loaded[record_id] = record
+        return record
+
+    def _current(self, record_id: str) -> T | None:
+        if record_id in self._changes:
+            return self._changes[record_id]
+        return self._stored(record_id)
+
+    def get(self, record_id: str) -> T | None:
+        """The record with *record_id* as this unit of work sees it, or ``None``."""
+        return self._current(_check_id(self._kind, record_id))
+
+    def add(self, record: T) -> None:
+        """Stage a new record; :class:`~leadmodel.RecordExists` if the id is taken."""
+        record = self._check_type(record)
+        if self._current(record.id) is not None:
+            raise RecordExists(self._kind, record.id)
+        self._changes[record.id] = record
+
+    def update(self, record: T) -> None:
+        """Stage a replacement; :class:`~leadmodel.RecordNotFound` if there is none."""
+        record = self._check_type(record)
+        if self._current(record.id) is None:
+            raise RecordNotFound(self._kind, record.id)
+        self._changes[record.id] = record
+
+    def remove(self, record_id: str) -> None:
+        """Stage a deletion; :class:`~leadmodel.RecordNotFound` if there is no such record."""
+        record_id = _check_id(self._kind, record_id)
+        if self._current(record_id) is None:
+            raise RecordNotFound(self._kind, record_id)
+        self._changes[record_id] = None
+
+    def __iter__(self) -> Iterator[T]:
+        """Every record this unit of work sees, ordered by id."""
+        with self._store.lock:
+            rows = self._store.connection.execute(
+                f"SELECT id, data FROM {self._table} ORDER BY id"  # noqa: S608
+            ).fetchall()
+        staged = sorted(self._changes)
+        merged = sorted({row[0] for row in rows} | set(staged))
+        stored = dict(rows)
+        for record_id in merged:
+            if record_id in self._changes:
+                record = self._changes[record_id]
+                if record is not None:
+                    yield record
+            else:
+                yield self._decode(stored[record_id])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def find_by_keys(self, keys: Iterable[str]) -> list[T]:
+        """Every record with at least one of *keys*, each once, ordered by id."""
+        if isinstance(keys, str):
+            raise ValidationError(
+                f"{self._kind} repository",
+                [FieldError("keys", "type", "must be an iterable of keys, not one string")],
+            )
+        wanted = sorted({str(key) for key in keys})
+        ids: set[str] = set()
+        with self._store.lock:
+            for start in range(0, len(wanted), _BATCH):
+                part: list[str] = wanted[start : start + _BATCH]
+                marks = ", ".join("?" * len(part))
+                ids.update(
+                    row[0]
+                    for row in self._store.connection.execute(
+                        f"SELECT DISTINCT id FROM lookup_keys WHERE kind = ? AND key IN ({marks})",  # noqa: S608
+                        (self._kind, *part),
+                    )
+                )
+        key_fn = self._store.keys
+        wanted_set = set(wanted)
+        for record_id, record in self._changes.items():
+            ids.discard(record_id)
+            if record is not None and wanted_set.intersection(key_fn(record)):
+                ids.add(record_id)
+        found = [self._current(record_id) for record_id in sorted(ids)]
+        return [record for record in found if record is not None]
+
+    # -- used by the unit of work -------------------------------------------------------
+
+    def _write(self, connection: sqlite3.Connection) -> list[str]:
+        """Write the staged changes inside the open transaction; the stale ids, if any."""
+        stale: list[str] = []
+        for record_id, seen in self._seen.items():
+            row = connection.execute(
+                f"SELECT version FROM {self._table} WHERE id = ?",  # noqa: S608
+                (record_id,),
+            ).fetchone()
+            if (None if row is None else int(row[0])) != seen:
+                stale.append(record_id)
+        for record_id in self._changes:
+            if record_id in self._seen:
+                continue
+            row = connection.execute(
+                f"SELECT version FROM {self._table} WHERE id = ?",  # noqa: S608
+                (record_id,),
+            ).fetchone()
+            if row is not None:  # added here while another unit added the same id
+                stale.append(record_id)
+        if stale:
+            return stale
+        columns: tuple[str, ...] = _COLUMNS[self._kind]
+        names = ", ".join(("id", "version", *columns, "data"))
+        marks = ", ".join("?" * (len(columns) + 3))
+        for record_id, record in self._changes.items():
+            connection.execute(
+                "DELETE FROM lookup_keys WHERE kind = ? AND id = ?", (self._kind, record_id)
+            )
+            if record is None:
+                connection.execute(f"DELETE FROM {self._table} WHERE id = ?", (record_id,))  # noqa: S608
+                continue
+            data: dict[str, Any] = to_dict(record)
+            version = (self._seen.get(record_id) or 0) + 1
+            connection.execute(
+                f"INSERT OR REPLACE INTO {self._table} ({names}) VALUES ({marks})",  # noqa: S608
+                (
+                    record_id,
+                    version,
+                    *(_column_value(data.get(column)) for column in columns),
+                    json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+                ),
+            )
+            connection.executemany(
+                "INSERT OR IGNORE INTO lookup_keys (kind, key, id) VALUES (?, ?, ?)",
+                [(self._kind, key, record_id) for key in self._store.keys(record)],
+            )
+        return []
+
+    def _reset(self) -> None:
+        self._changes.clear()
+        self._seen.clear()
+        self._loaded.clear()
+
+
+class SQLiteUnitOfWork:
+    """A unit of work over a :class:`SQLiteStore` (or a path to open one at).
+
+    Changes are staged and written in one transaction on :meth:`commit`; see the module.
+    """
+
+    def __init__(self, store: SQLiteStore | str | Path = "leadmodel.db") -> None:
+        self.store = store if isinstance(store, SQLiteStore) else SQLiteStore(store)
+        self.leads: SQLiteRepository[Lead] = SQLiteRepository(self.store, "lead")
+        self.contacts: SQLiteRepository[Contact] = SQLiteRepository(self.store, "contact")
+        self.accounts: SQLiteRepository[Account] = SQLiteRepository(self.store, "account")
+        self.opportunities: SQLiteRepository[Opportunity] = SQLiteRepository(
+            self.store, "opportunity"
+        )
+        self.activities: SQLiteRepository[Activity] = SQLiteRepository(self.store, "activity")
+        self.committed = False
+
+    def _repositories(self) -> tuple[SQLiteRepository[Any], ...]:
+        return (self.leads, self.contacts, self.accounts, self.opportunities, self.activities)
+
+    def __enter__(self) -> Self:
+        self.rollback()
+        self.committed = False
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    def commit(self) -> None:
+        """Write every staged change in one transaction, or none if a record went stale."""
+        connection = self.store.connection
+        with self.store.lock:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                stale = [
+                    f"{repo._kind} {rid}"  # noqa: SLF001 - the unit owns its repositories
+                    for repo in self._repositories()
+                    for rid in repo._write(connection)  # noqa: SLF001
+                ]
+            except BaseException:
+                connection.execute("ROLLBACK")
+                self.rollback()
+                raise
+            if stale:
+                connection.execute("ROLLBACK")
+                self.rollback()
+                shown = ", ".join(stale[:10])
+                raise ConcurrencyError(f"changed in storage since this unit read them: {shown}")
+            connection.execute("COMMIT")
+        self.rollback()
+        self.committed = True
+
+    def rollback(self) -> None:
+        """Discard every staged change."""
+        for repo in self._repositories():
+            repo._reset()  # noqa: SLF001

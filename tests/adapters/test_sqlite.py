@@ -1,0 +1,104 @@
+"""SQLite adapter specifics: schema versions, WAL, re-opening, indexes, failures mid-commit."""
+
+import sqlite3
+
+import pytest
+
+from leadmodel import EmailAddress, Lead, ValidationError
+from leadmodel.adapters.sqlite import SCHEMA_VERSION, SQLiteStore, SQLiteUnitOfWork
+
+
+def lead(i):
+    return Lead(
+        id=f"L{i:06d}",
+        last_name=f"Name{i}",
+        company="Acme",
+        email=EmailAddress.parse(f"p{i}@acme.io"),
+        custom={"n": i},
+    )
+
+
+def test_a_new_file_gets_the_current_schema_in_wal_mode(tmp_path):
+    store = SQLiteStore(tmp_path / "a.db")
+    assert store.schema_version == SCHEMA_VERSION
+    mode = store.connection.execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "future.db"
+    sqlite3.connect(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(ValidationError) as caught:
+        SQLiteStore(path)
+    assert caught.value.errors[0].code == "newer_schema"
+
+
+def test_records_survive_closing_and_reopening(tmp_path):
+    path = tmp_path / "leads.db"
+    leads = [lead(i) for i in range(2000)]
+    with SQLiteStore(path) as store, SQLiteUnitOfWork(store) as uow:
+        for item in leads:
+            uow.leads.add(item)
+        uow.commit()
+    with SQLiteStore(path) as again:
+        assert again.count("lead") == 2000
+        with SQLiteUnitOfWork(again) as uow:
+            assert list(uow.leads) == leads
+
+
+def test_queried_fields_are_columns_and_keys_are_an_index_look_up():
+    store = SQLiteStore(":memory:")
+    with SQLiteUnitOfWork(store) as uow:
+        uow.leads.add(lead(1))
+        uow.commit()
+    row = store.connection.execute(
+        "SELECT last_name, email, status FROM lead_records WHERE id = ?", ("L000001",)
+    ).fetchone()
+    assert row == ("Name1", "p1@acme.io", "Open - Not Contacted")
+    plan = " ".join(
+        str(step)
+        for step in store.connection.execute(
+            "EXPLAIN QUERY PLAN SELECT DISTINCT id FROM lookup_keys WHERE kind = ? AND key IN (?)",
+            ("lead", "email:p1@acme.io"),
+        )
+    )
+    assert "USING PRIMARY KEY" in plan or "USING INDEX" in plan
+
+
+def test_a_failure_in_the_middle_of_a_commit_writes_nothing(monkeypatch):
+    store = SQLiteStore(":memory:")
+    with SQLiteUnitOfWork(store) as uow:
+        uow.leads.add(lead(1))
+        uow.commit()
+    uow = SQLiteUnitOfWork(store)
+    with uow:
+        uow.leads.update(lead(1).__class__(id="L000001", last_name="Changed", company="Acme"))
+        uow.leads.add(lead(2))
+        original = uow.contacts._write
+
+        def explode(connection):
+            original(connection)
+            raise sqlite3.OperationalError("disk I/O error")
+
+        monkeypatch.setattr(uow.contacts, "_write", explode)
+        with pytest.raises(sqlite3.OperationalError):
+            uow.commit()
+    with SQLiteUnitOfWork(store) as check:
+        assert check.leads.get("L000001").last_name == "Name1"
+        assert check.leads.get("L000002") is None
+
+
+def test_counting_an_unknown_kind_is_a_validation_error():
+    with pytest.raises(ValidationError):
+        SQLiteStore(":memory:").count("leads; DROP TABLE lead_records")
+
+
+def test_reindex_rebuilds_lookup_keys_for_a_new_key_function():
+    store = SQLiteStore(":memory:")
+    with SQLiteUnitOfWork(store) as uow:
+        uow.leads.add(lead(1))
+        uow.commit()
+    store.keys = lambda record: (f"name:{getattr(record, 'last_name', '')}",)
+    store.reindex()
+    with SQLiteUnitOfWork(store) as uow:
+        assert [x.id for x in uow.leads.find_by_keys(["name:Name1"])] == ["L000001"]
