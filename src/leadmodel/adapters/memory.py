@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Final, Generic, Self, TypeVar
 
+from leadmodel.adapters._staging import StagedKeys
 from leadmodel.domain import _checks
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
@@ -107,6 +108,7 @@ class MemoryRepository(Generic[T]):
         self._type: type[T] = _KINDS[kind]
         self._table = store.tables[kind]
         self._changes: dict[str, T | None] = {}
+        self._staged = StagedKeys(store.keys)
         self._seen: dict[str, int | None] = {}
 
     def _remember(self, record_id: str) -> None:
@@ -146,6 +148,7 @@ class MemoryRepository(Generic[T]):
             raise RecordExists(self._kind, record.id)
         self._remember(record.id)
         self._changes[record.id] = record
+        self._staged.stage(record.id, record)
 
     def update(self, record: T) -> None:
         """Stage a replacement; :class:`~leadmodel.RecordNotFound` if there is none to replace."""
@@ -154,6 +157,7 @@ class MemoryRepository(Generic[T]):
             raise RecordNotFound(self._kind, record.id)
         self._remember(record.id)
         self._changes[record.id] = record
+        self._staged.stage(record.id, record)
 
     def remove(self, record_id: str) -> None:
         """Stage a deletion; :class:`~leadmodel.RecordNotFound` if there is no such record."""
@@ -162,6 +166,7 @@ class MemoryRepository(Generic[T]):
             raise RecordNotFound(self._kind, record_id)
         self._remember(record_id)
         self._changes[record_id] = None
+        self._staged.stage(record_id, None)
 
     def __iter__(self) -> Iterator[T]:
         """Every record this unit of work sees, ordered by id."""
@@ -186,11 +191,10 @@ class MemoryRepository(Generic[T]):
         index = self._table.index
         for key in wanted:
             ids.update(index.get(key, ()))
-        key_fn = self._store.keys
-        for record_id, record in self._changes.items():
-            ids.discard(record_id)
-            if record is not None and wanted.intersection(key_fn(record)):
-                ids.add(record_id)
+        # Committed matches whose record is staged are replaced by the staged matches.
+        changes = self._changes
+        ids = {record_id for record_id in ids if record_id not in changes}
+        ids |= self._staged.matching(wanted)
         found = [self._current(record_id) for record_id in sorted(ids)]
         return [record for record in found if record is not None]
 
@@ -223,6 +227,7 @@ class MemoryRepository(Generic[T]):
 
     def _reset(self) -> None:
         self._changes.clear()
+        self._staged.clear()
         self._seen.clear()
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Generic, Self, TypeVar
 
+from leadmodel.adapters._staging import StagedKeys
 from leadmodel.domain import _checks
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
@@ -143,6 +144,8 @@ class SQLiteStore:
             self.connection.execute("PRAGMA journal_mode=WAL")
             self.connection.execute("PRAGMA synchronous=NORMAL")
         self.connection.execute("PRAGMA foreign_keys=ON")
+        self.connection.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages
+        self.connection.execute("PRAGMA temp_store=MEMORY")
         self._migrate()
 
     def _migrate(self) -> None:
@@ -242,6 +245,7 @@ class SQLiteRepository(Generic[T]):
         self._type: type[T] = _KINDS[kind]
         self._table = _TABLES[kind]
         self._changes: dict[str, T | None] = {}
+        self._staged = StagedKeys(store.keys)
         self._seen: dict[str, int | None] = {}
         self._loaded: dict[str, T] = {}
 
@@ -295,6 +299,7 @@ class SQLiteRepository(Generic[T]):
         if self._current(record.id) is not None:
             raise RecordExists(self._kind, record.id)
         self._changes[record.id] = record
+        self._staged.stage(record.id, record)
 
     def update(self, record: T) -> None:
         """Stage a replacement; :class:`~leadmodel.RecordNotFound` if there is none."""
@@ -302,6 +307,7 @@ class SQLiteRepository(Generic[T]):
         if self._current(record.id) is None:
             raise RecordNotFound(self._kind, record.id)
         self._changes[record.id] = record
+        self._staged.stage(record.id, record)
 
     def remove(self, record_id: str) -> None:
         """Stage a deletion; :class:`~leadmodel.RecordNotFound` if there is no such record."""
@@ -309,6 +315,7 @@ class SQLiteRepository(Generic[T]):
         if self._current(record_id) is None:
             raise RecordNotFound(self._kind, record_id)
         self._changes[record_id] = None
+        self._staged.stage(record_id, None)
 
     def __iter__(self) -> Iterator[T]:
         """Every record this unit of work sees, ordered by id."""
@@ -346,71 +353,84 @@ class SQLiteRepository(Generic[T]):
                 ids.update(
                     row[0]
                     for row in self._store.connection.execute(
-                        f"SELECT DISTINCT id FROM lookup_keys WHERE kind = ? AND key IN ({marks})",  # noqa: S608
+                        f"SELECT id FROM lookup_keys WHERE kind = ? AND key IN ({marks})",  # noqa: S608
                         (self._kind, *part),
                     )
                 )
-        key_fn = self._store.keys
-        wanted_set = set(wanted)
-        for record_id, record in self._changes.items():
-            ids.discard(record_id)
-            if record is not None and wanted_set.intersection(key_fn(record)):
-                ids.add(record_id)
+        # Committed matches whose record is staged are replaced by the staged matches.
+        changes = self._changes
+        ids = {record_id for record_id in ids if record_id not in changes}
+        ids |= self._staged.matching(wanted)
         found = [self._current(record_id) for record_id in sorted(ids)]
         return [record for record in found if record is not None]
 
     # -- used by the unit of work -------------------------------------------------------
 
+    def _versions(self, connection: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
+        """The committed versions of *ids* (absent ids are left out), a batch at a time."""
+        versions: dict[str, int] = {}
+        for start in range(0, len(ids), _BATCH):
+            part = ids[start : start + _BATCH]
+            marks = ", ".join("?" * len(part))
+            query = f"SELECT id, version FROM {self._table} WHERE id IN ({marks})"  # noqa: S608
+            versions.update((row[0], int(row[1])) for row in connection.execute(query, part))
+        return versions
+
     def _write(self, connection: sqlite3.Connection) -> list[str]:
-        """Write the staged changes inside the open transaction; the stale ids, if any."""
-        stale: list[str] = []
-        for record_id, seen in self._seen.items():
-            row = connection.execute(
-                f"SELECT version FROM {self._table} WHERE id = ?",  # noqa: S608
-                (record_id,),
-            ).fetchone()
-            if (None if row is None else int(row[0])) != seen:
-                stale.append(record_id)
+        """Write the staged changes inside the open transaction; the stale ids, if any.
+
+        Every record this unit read must still have the version it read (``None``: it did
+        not exist), and every record it adds must still be absent.
+        """
+        expected = dict(self._seen)
         for record_id in self._changes:
-            if record_id in self._seen:
-                continue
-            row = connection.execute(
-                f"SELECT version FROM {self._table} WHERE id = ?",  # noqa: S608
-                (record_id,),
-            ).fetchone()
-            if row is not None:  # added here while another unit added the same id
-                stale.append(record_id)
+            expected.setdefault(record_id, None)
+        if not expected:
+            return []
+        current = self._versions(connection, list(expected))
+        stale = [rid for rid, seen in expected.items() if current.get(rid) != seen]
         if stale:
             return stale
         columns: tuple[str, ...] = _COLUMNS[self._kind]
         names = ", ".join(("id", "version", *columns, "data"))
         marks = ", ".join("?" * (len(columns) + 3))
-        for record_id, record in self._changes.items():
-            connection.execute(
-                "DELETE FROM lookup_keys WHERE kind = ? AND id = ?", (self._kind, record_id)
-            )
+        changed = list(self._changes.items())
+        connection.executemany(
+            "DELETE FROM lookup_keys WHERE kind = ? AND id = ?",
+            [(self._kind, record_id) for record_id, _ in changed],
+        )
+        connection.executemany(
+            f"DELETE FROM {self._table} WHERE id = ?",  # noqa: S608 - our table name
+            [(record_id,) for record_id, record in changed if record is None],
+        )
+        rows = []
+        keys = []
+        key_fn = self._store.keys
+        for record_id, record in changed:
             if record is None:
-                connection.execute(f"DELETE FROM {self._table} WHERE id = ?", (record_id,))  # noqa: S608
                 continue
             data: dict[str, Any] = to_dict(record)
-            version = (self._seen.get(record_id) or 0) + 1
-            connection.execute(
-                f"INSERT OR REPLACE INTO {self._table} ({names}) VALUES ({marks})",  # noqa: S608
+            rows.append(
                 (
                     record_id,
-                    version,
+                    (current.get(record_id) or 0) + 1,
                     *(_column_value(data.get(column)) for column in columns),
                     json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-                ),
+                )
             )
-            connection.executemany(
-                "INSERT OR IGNORE INTO lookup_keys (kind, key, id) VALUES (?, ?, ?)",
-                [(self._kind, key, record_id) for key in self._store.keys(record)],
-            )
+            keys += [(self._kind, key, record_id) for key in key_fn(record)]
+        connection.executemany(
+            f"INSERT OR REPLACE INTO {self._table} ({names}) VALUES ({marks})",  # noqa: S608
+            rows,
+        )
+        connection.executemany(
+            "INSERT OR IGNORE INTO lookup_keys (kind, key, id) VALUES (?, ?, ?)", keys
+        )
         return []
 
     def _reset(self) -> None:
         self._changes.clear()
+        self._staged.clear()
         self._seen.clear()
         self._loaded.clear()
 
