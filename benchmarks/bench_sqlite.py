@@ -39,7 +39,9 @@ def raw_rows(n: int, seed: int = 8) -> list[dict[str, str]]:
                 "last_name": f"Name{person}",
                 "company": f"Company {person % 5000}",
                 "email": f" Person{person}@Company{person % 5000}.example ",
-                "phone": f"(415) 555-{person % 10000:04d}" if person % 3 else "",
+                "phone": f"(415) {200 + person // 10000:03d}-{person % 10000:04d}"
+                if person % 3
+                else "",
             }
         )
     return rows

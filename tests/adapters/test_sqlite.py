@@ -103,3 +103,53 @@ def test_reindex_rebuilds_lookup_keys_for_a_new_key_function():
     store.reindex()
     with SQLiteUnitOfWork(store) as uow:
         assert [x.id for x in uow.leads.find_by_keys(["name:Name1"])] == ["L000001"]
+
+
+CHILD = """
+import sys
+from leadmodel import EmailAddress, Lead
+from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+
+store = SQLiteStore(sys.argv[1])
+uow = SQLiteUnitOfWork(store)
+batch = 0
+while True:
+    with uow:
+        for i in range(500):
+            n = batch * 500 + i
+            uow.leads.add(
+                Lead(id=f"L{n:07d}", last_name="Ng", company="Acme",
+                     email=EmailAddress.parse(f"p{n}@acme.io"))
+            )
+        uow.commit()
+    batch += 1
+    if batch == 2:
+        print("ready", flush=True)
+"""
+
+
+def test_killing_a_process_mid_import_leaves_whole_batches_only(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "killed.db"
+    with subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE, text=True
+    ) as child:
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.3)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    with SQLiteStore(path) as store:
+        assert store.connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        count = store.count("lead")
+        assert count >= 1000
+        assert count % 500 == 0  # never half a unit of work
+        keys = store.connection.execute(
+            "SELECT COUNT(*) FROM lookup_keys WHERE kind = 'lead'"
+        ).fetchone()[0]
+        assert keys == count  # every saved lead has its key, and no key is orphaned
+        with SQLiteUnitOfWork(store) as uow:
+            assert uow.leads.find_by_keys(["email:p0@acme.io"])[0].id == "L0000000"
