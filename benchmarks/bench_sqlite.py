@@ -32,7 +32,7 @@ def raw_rows(n: int, seed: int = 8) -> list[dict[str, str]]:
     rng = random.Random(seed)
     rows = []
     for i in range(n):
-        person = rng.randrange(int(n * 0.9))  # about one row in ten repeats a person
+        person = rng.randrange(int(n * 0.9))  # drawn with replacement: ~40% of rows repeat one
         rows.append(
             {
                 "id": f"L{i:07d}",
