@@ -60,3 +60,25 @@ def test_python_m_runs():
     )
     assert result.returncode == 0
     assert result.stdout.startswith("leadmodel ")
+
+
+def test_the_demo_can_keep_its_sqlite_database(tmp_path, capsys):
+    from leadmodel import Lead
+    from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+
+    path = tmp_path / "demo.db"
+    assert main(["demo", "--db", str(path)]) == 0
+    assert str(path) in capsys.readouterr().out
+    with SQLiteStore(path) as store, SQLiteUnitOfWork(store) as uow:
+        leads = list(uow.leads)
+    assert len(leads) == 4
+    assert all(isinstance(lead, Lead) for lead in leads)
+    assert any(lead.is_converted for lead in leads)
+
+
+def test_the_demo_refuses_to_reuse_an_existing_file(tmp_path, capsys):
+    path = tmp_path / "taken.db"
+    path.write_text("precious")
+    assert main(["demo", "--db", str(path)]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert path.read_text() == "precious"

@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from leadmodel import (
@@ -50,7 +52,8 @@ from leadmodel import (
 from leadmodel import (
     __doc__ as _package_doc,
 )
-from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork, SequentialIds
+from leadmodel.adapters.memory import SequentialIds
+from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 from leadmodel.services import convert_lead, rescore
 
 __all__ = ["main"]
@@ -180,15 +183,14 @@ def _show(leads: Sequence[Lead], say: Callable[[str], None]) -> None:
 
 
 def _store_and_work(
-    leads: Sequence[Lead], say: Callable[[str], None]
-) -> tuple[MemoryStore, list[Lead]]:
+    store: SQLiteStore, leads: Sequence[Lead], say: Callable[[str], None]
+) -> list[Lead]:
     say("3. Store them in a unit of work, then work them")
-    store = MemoryStore()
-    with MemoryUnitOfWork(store) as uow:
+    with SQLiteUnitOfWork(store) as uow:
         for lead in leads:
             uow.leads.add(lead)
         uow.commit()
-    with MemoryUnitOfWork(store) as uow:
+    with SQLiteUnitOfWork(store) as uow:
         first = uow.leads.get(leads[0].id)
         if first is None:  # pragma: no cover - stored just above
             raise RuntimeError("the demo lost a lead")
@@ -199,11 +201,11 @@ def _store_and_work(
         uow.commit()
     stage = worked.lifecycle_stage.value if worked.lifecycle_stage else "-"
     say(f"   {worked.id}: status {worked.status!r}, stage {stage}, rating {worked.rating}")
-    with MemoryUnitOfWork(store) as uow:
+    with SQLiteUnitOfWork(store) as uow:
         stored = list(uow.leads)
         found = [lead.id for lead in uow.leads.find_by_keys([f"email:{leads[1].email}"])]
     say(f"   {len(stored)} leads stored; find_by_keys(email) -> {found}\n")
-    return store, stored
+    return stored
 
 
 _DEMO_MODEL = ScoringModel(
@@ -220,15 +222,15 @@ _DEMO_MODEL = ScoringModel(
 )
 
 
-def _score(store: MemoryStore, say: Callable[[str], None]) -> bool:
+def _score(store: SQLiteStore, say: Callable[[str], None]) -> bool:
     say("4. Score every stored lead (fit rules, caps, bands) and qualify the best (BANT)")
     report = rescore(
-        MemoryUnitOfWork(store),
+        SQLiteUnitOfWork(store),
         _DEMO_MODEL,
         now=_DEMO_NOW + timedelta(days=2),
         write_rating=True,
     )
-    with MemoryUnitOfWork(store) as uow:
+    with SQLiteUnitOfWork(store) as uow:
         leads = list(uow.leads)
     scorer = _DEMO_MODEL.compile()
     totals = scorer.totals(leads, now=_DEMO_NOW + timedelta(days=2))
@@ -244,10 +246,10 @@ def _score(store: MemoryStore, say: Callable[[str], None]) -> bool:
     return report.scored == len(leads)
 
 
-def _convert(store: MemoryStore, lead_id: str, say: Callable[[str], None]) -> bool:
+def _convert(store: SQLiteStore, lead_id: str, say: Callable[[str], None]) -> bool:
     say(f"5. Convert {lead_id} into an account, a contact and an opportunity (one unit of work)")
     outcome = convert_lead(
-        MemoryUnitOfWork(store),
+        SQLiteUnitOfWork(store),
         lead_id,
         ConvertOptions("Closed - Converted", owner_id="user-1"),
         ids=SequentialIds(),
@@ -260,26 +262,41 @@ def _convert(store: MemoryStore, lead_id: str, say: Callable[[str], None]) -> bo
     say(f"   {written} values written; the lead is now {result.lead.status!r} and read-only")
     for value in result.unmapped:
         say(f"   not carried (no mapping entry), reported: {value.field} = {value.value!r}")
-    with MemoryUnitOfWork(store) as uow:
+    with SQLiteUnitOfWork(store) as uow:
         saved = uow.contacts.get(result.contact.id) == result.contact
         converted = uow.leads.get(lead_id)
     say("")
     return saved and converted is not None and converted.is_converted
 
 
-def run_demo(*, as_json: bool = False) -> int:
-    """Run the demo walk-through; return the exit code."""
+def run_demo(*, as_json: bool = False, database: str | None = None) -> int:
+    """Run the demo walk-through on a SQLite database; return the exit code.
+
+    The database is a fresh file: *database* (which must not exist yet) or one in a
+    temporary directory, removed afterwards.
+    """
+    if database is not None and Path(database).exists():
+        print(f"leadmodel demo: {database} exists; give a new file name", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as directory:
+        path = database if database is not None else str(Path(directory) / "demo.db")
+        with SQLiteStore(path) as store:
+            return _run_demo(store, path, as_json=as_json, keep=database is not None)
+
+
+def _run_demo(store: SQLiteStore, path: str, *, as_json: bool, keep: bool) -> int:
     say: Callable[[str], None] = (lambda _: None) if as_json else print
     say(
-        "leadmodel demo: five raw sample leads, parsed, validated, stored, moved, scored, "
-        "converted and serialised\n"
+        "leadmodel demo: five raw sample leads, parsed, validated, stored in SQLite, moved, "
+        "scored, converted and serialised\n"
     )
     built, rejected = _validate_samples(say)
     _show(built, say)
-    store, stored = _store_and_work(built, say)
+    say(f"   (SQLite database: {path if keep else 'a temporary file'})\n")
+    stored = _store_and_work(store, built, say)
     scored = _score(store, say)
     converted = _convert(store, stored[0].id, say)
-    with MemoryUnitOfWork(store) as uow:
+    with SQLiteUnitOfWork(store) as uow:
         stored = list(uow.leads)
     say("6. Serialise to JSON and back")
     round_trips = [from_json(Lead, to_json(lead)) == lead for lead in stored]
@@ -308,6 +325,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser("demo", help="walk a few sample leads through the library")
     demo.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    demo.add_argument(
+        "--db", metavar="PATH", help="keep the demo database in this new file (default: temporary)"
+    )
     return parser
 
 
@@ -316,6 +336,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
-        return run_demo(as_json=args.json)
+        return run_demo(as_json=args.json, database=args.db)
     parser.print_help(sys.stderr)
     return 2
