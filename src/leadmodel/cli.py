@@ -1,18 +1,24 @@
 """The ``leadmodel`` command.
 
+``leadmodel import | dedupe | score | qualify | convert | show | report`` work on a SQLite
+database (``--db``, default ``./leadmodel.db``); ``--json`` prints machine-readable output.
+
 ``leadmodel demo`` walks a few sample leads through the library: parse raw input into
 values, build and validate leads (showing every error of a bad row at once), check custom
 fields against a schema, store them in a unit of work, move them through statuses and the
 lifecycle, convert one into an account, contact and opportunity (reporting every value it
 did not carry), and serialise them to JSON and back.
 
-Exit codes: 0 success, 1 the demo found an inconsistency, 2 bad usage.
+Exit codes: 0 success; 1 not found (``show``) or an inconsistency (``demo``); 2 bad input
+or usage (a missing file, a malformed CSV, a bad JSON rule file): one line on stderr, never
+a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -37,9 +43,11 @@ from leadmodel import (
     FieldType,
     FitRule,
     Lead,
+    LeadModelError,
     LifecycleStage,
     Money,
     PhoneNumber,
+    RecordNotFound,
     ScoringModel,
     ValidationError,
     advance,
@@ -52,6 +60,7 @@ from leadmodel import (
 from leadmodel import (
     __doc__ as _package_doc,
 )
+from leadmodel._commands import COMMANDS, CommandError
 from leadmodel.adapters.memory import SequentialIds
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 from leadmodel.services import convert_lead, rescore
@@ -319,7 +328,9 @@ def _run_demo(store: SQLiteStore, path: str, *, as_json: bool, keep: bool) -> in
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="leadmodel", description=(_package_doc or "").splitlines()[0]
+        prog="leadmodel",
+        description=(_package_doc or "").splitlines()[0],
+        epilog="Exit codes: 0 success; 1 not found or inconsistent; 2 bad input or usage.",
     )
     parser.add_argument("--version", action="version", version=f"leadmodel {_VERSION}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -328,7 +339,64 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--db", metavar="PATH", help="keep the demo database in this new file (default: temporary)"
     )
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.add_argument(
+            "--db", default="leadmodel.db", help="the SQLite database (default: %(default)s)"
+        )
+        sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
+        return sub
+
+    sub = command("import", "import leads from a CSV file")
+    sub.add_argument("file", help="the CSV file (a header row, one lead per row)")
+    sub.add_argument("--mapping", help="JSON: column name -> lead field or custom.<name>")
+    sub.add_argument("--dedupe", action="store_true", help="skip rows matching a stored lead")
+    sub.add_argument("--dry-run", action="store_true", help="check every row, save nothing")
+    sub = command("dedupe", "find duplicate leads, and merge them on ask")
+    sub.add_argument("--rule", choices=["standard", "exact"], default="standard")
+    sub.add_argument("--merge", action="store_true", help="merge every group found")
+    sub = command("score", "re-score every lead with a scoring model")
+    sub.add_argument("--model", required=True, help="the ScoringModel as JSON")
+    sub.add_argument("--rating", action="store_true", help="also write the rating band")
+    sub = command("qualify", "qualify every open lead with a policy")
+    sub.add_argument("--policy", required=True, help="the QualificationPolicy as JSON")
+    sub = command("convert", "convert a lead, or every qualified lead")
+    sub.add_argument("lead_id", nargs="?", help="the lead to convert")
+    sub.add_argument("--qualified", action="store_true", help="convert every qualified lead")
+    sub.add_argument("--policy", help="the QualificationPolicy for --qualified")
+    sub.add_argument("--no-opportunity", action="store_true", help="create no opportunity")
+    sub = command("show", "show one lead and its activities")
+    sub.add_argument("lead_id")
+    command("report", "the funnel by status and by source")
     return parser
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    say: Callable[[str], None] = (lambda _: None) if args.json else print
+    try:
+        store = SQLiteStore(args.db)
+    except (sqlite3.Error, OSError, LeadModelError) as exc:
+        print(f"leadmodel: error: cannot open {args.db}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with store:
+            code, result = COMMANDS[args.command](args, store, say)
+    except CommandError as exc:
+        print(f"leadmodel: error: {exc}", file=sys.stderr)
+        return 2
+    except RecordNotFound as exc:
+        print(f"leadmodel: error: {exc}", file=sys.stderr)
+        return 1
+    except LeadModelError as exc:
+        print(f"leadmodel: error: {str(exc).splitlines()[0][:500]}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:
+        print(f"leadmodel: error: database {args.db}: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -337,5 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "demo":
         return run_demo(as_json=args.json, database=args.db)
+    if args.command in COMMANDS:
+        return _run_command(args)
     parser.print_help(sys.stderr)
     return 2

@@ -1,0 +1,356 @@
+"""The ``leadmodel`` subcommands that work on a SQLite database (see :mod:`leadmodel.cli`).
+
+Each command takes the parsed arguments and a ``say`` function, works through the SQLite
+adapter and returns ``(exit code, JSON-able result)``. Problems with the user's input raise
+:class:`CommandError` (one line, exit 2); the command line prints it and never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from leadmodel import (
+    DEFAULT_LEAD_PROCESS,
+    EXACT_EMAIL_OR_PHONE,
+    STANDARD_LEAD_RULE,
+    ConvertOptions,
+    FormErrors,
+    FormSpec,
+    Lead,
+    LeadModelError,
+    QualificationPolicy,
+    ScoringModel,
+    find_duplicates,
+    from_json,
+    merge,
+    parse_web_form,
+    qualify,
+    to_dict,
+)
+from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+from leadmodel.ports import lookup_keys
+from leadmodel.services import convert_lead, rescore
+
+Say = Callable[[str], None]
+Result = tuple[int, Any]
+
+
+class CommandError(Exception):
+    """Bad input to a command: printed as one line, exit code 2."""
+
+
+def _now() -> datetime:
+    # The command line is the edge of the system: the one place that reads the clock.
+    return datetime.now(tz=UTC)
+
+
+def _load_json(path: str, cls: type, what: str) -> Any:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    try:
+        return from_json(cls, text)
+    except (LeadModelError, ValueError) as exc:
+        first = str(exc).splitlines()[0][:300]
+        raise CommandError(f"{path} is not a valid {what}: {first}") from None
+
+
+def _table(rows: list[list[str]], say: Say) -> None:
+    if not rows:
+        return
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for n, row in enumerate(rows):
+        say("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        if n == 0:
+            say("  ".join("-" * width for width in widths))
+
+
+def _ids(prefix: str) -> Callable[[str], str]:
+    stamp = _now().strftime("%Y%m%d%H%M%S%f")
+    counter = Counter[str]()
+
+    def make(kind: str) -> str:
+        counter[kind] += 1
+        return f"{kind}-{prefix}{stamp}-{counter[kind]:06d}"
+
+    return make
+
+
+# -- import --------------------------------------------------------------------------------
+
+
+def _rows(path: str) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        handle = Path(path).open(newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or not any(name and name.strip() for name in reader.fieldnames):
+            raise CommandError(f"{path} has no header row")
+        try:
+            for number, row in enumerate(reader, start=2):
+                if None in row:
+                    raise CommandError(f"{path}, line {number}: more values than columns")
+                yield number, {k: v for k, v in row.items() if k is not None and v is not None}
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise CommandError(f"{path}: not a readable CSV file ({exc})") from None
+
+
+def _spec(mapping: str | None) -> FormSpec:
+    spec = FormSpec.default()
+    if mapping is None:
+        return spec
+    try:
+        columns = json.loads(Path(mapping).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CommandError(f"cannot read {mapping}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"{mapping} is not JSON: {exc.msg} (line {exc.lineno})") from None
+    if not isinstance(columns, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in columns.items()
+    ):
+        raise CommandError(f"{mapping} must map column names to fields, as JSON text pairs")
+    aliases = dict(spec.aliases)
+    custom = {}
+    for column, target in columns.items():
+        if target.startswith("custom."):
+            custom[column] = target
+        else:
+            aliases["".join(ch for ch in column.casefold() if ch.isalnum())] = target
+    try:
+        return FormSpec(aliases=aliases, custom_ids=custom, default_source="Import")
+    except LeadModelError as exc:
+        raise CommandError(f"{mapping}: {str(exc).splitlines()[0]}") from None
+
+
+def run_import(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+    """``leadmodel import FILE``: stream a CSV of leads into the database."""
+    spec = _spec(args.mapping)
+    ids = _ids("imp")
+    now = _now()
+    counts = Counter[str]()
+    problems: list[dict[str, Any]] = []
+    seen_keys: set[str] = set()
+    progress = sys.stderr.isatty() and not args.json
+    uow = SQLiteUnitOfWork(store)
+    with uow:
+        for number, row in _rows(args.file):
+            counts["rows"] += 1
+            parsed = parse_web_form(row, spec, ids=ids, now=now)
+            if isinstance(parsed, FormErrors):
+                counts["rejected"] += 1
+                if len(problems) < 20:
+                    problems.append(
+                        {
+                            "line": number,
+                            "errors": [f"{e.path}: {e.message}" for e in parsed.errors],
+                        }
+                    )
+                continue
+            keys = lookup_keys(parsed)
+            if args.dedupe and (seen_keys.intersection(keys) or uow.leads.find_by_keys(keys)):
+                counts["duplicates"] += 1
+                continue
+            seen_keys.update(keys)
+            uow.leads.add(parsed)
+            counts["created"] += 1
+            if progress and counts["rows"] % 1000 == 0:
+                print(f"\r  {counts['rows']:,} rows read", end="", file=sys.stderr)
+        if progress:
+            print(file=sys.stderr)
+        if not args.dry_run:
+            uow.commit()
+    report = {
+        "file": args.file,
+        "rows": counts["rows"],
+        "created": counts["created"],
+        "duplicates": counts["duplicates"],
+        "rejected": counts["rejected"],
+        "dry_run": args.dry_run,
+        "problems": problems,
+    }
+    verb = "would create" if args.dry_run else "created"
+    say(
+        f"{args.file}: {report['rows']:,} rows; {verb} {report['created']:,} leads, "
+        f"{report['duplicates']:,} duplicates skipped, {report['rejected']:,} rejected"
+    )
+    for problem in problems[:10]:
+        say(f"  line {problem['line']}: {'; '.join(problem['errors'])}")
+    return 0, report
+
+
+# -- dedupe ----------------------------------------------------------------------------------
+
+
+def run_dedupe(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+    """``leadmodel dedupe``: find duplicate leads, print the groups, merge them on ask."""
+    rule = STANDARD_LEAD_RULE if args.rule == "standard" else EXACT_EMAIL_OR_PHONE
+    uow = SQLiteUnitOfWork(store)
+    with uow:
+        leads = [lead for lead in uow.leads if lead.converted is None]
+        groups = find_duplicates(leads, rule)
+        by_id = {lead.id: lead for lead in leads}
+        merged = []
+        for group in groups:
+            names = ", ".join(f"{i} ({by_id[i].name})" for i in group.ids)
+            say(f"group of {len(group.ids)}: {names}")
+            if args.merge:
+                result = merge([by_id[i] for i in group.ids])
+                uow.leads.update(result.survivor)
+                for absorbed in result.absorbed_ids:
+                    uow.leads.remove(absorbed)
+                merged.append(
+                    {"survivor": result.survivor.id, "absorbed": list(result.absorbed_ids)}
+                )
+        if args.merge:
+            uow.commit()
+    say(
+        f"{len(groups)} duplicate group(s) among {len(leads):,} open leads (rule {rule.name})"
+        + (f"; merged into {len(merged)} survivor(s)" if args.merge else "")
+    )
+    return 0, {"groups": [list(g.ids) for g in groups], "merged": merged}
+
+
+# -- score, qualify, convert, show, report ---------------------------------------------------
+
+
+def run_score(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+    """``leadmodel score --model FILE``: re-score every stored lead."""
+    model = _load_json(args.model, ScoringModel, "scoring model")
+    report = rescore(SQLiteUnitOfWork(store), model, now=_now(), write_rating=args.rating)
+    rows = [["lead", "from", "to", "rating"]]
+    rows += [
+        [
+            e.lead_id,
+            "-" if e.previous is None else f"{e.previous:g}",
+            f"{e.current:g}",
+            e.rating or "-",
+        ]
+        for e in report.events[:50]
+    ]
+    _table(rows, say)
+    skipped = len(report.skipped)
+    say(f"{report.scored:,} leads scored, {report.changed:,} changed, {skipped} converted skipped")
+    return 0, {
+        "scored": report.scored,
+        "changed": report.changed,
+        "events": [to_dict(e) for e in report.events],
+    }
+
+
+def _qualified(store: SQLiteStore, policy: QualificationPolicy) -> list[tuple[Lead, Any]]:
+    with SQLiteUnitOfWork(store) as uow:
+        return [(lead, qualify(lead, policy)) for lead in uow.leads if lead.converted is None]
+
+
+def run_qualify(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+    """``leadmodel qualify --policy FILE``: decide for every open lead, and say why."""
+    policy = _load_json(args.policy, QualificationPolicy, "qualification policy")
+    decisions = _qualified(store, policy)
+    rows = [["lead", "decision", "why"]]
+    rows += [[lead.id, q.decision, "; ".join(q.reasons[:3])] for lead, q in decisions[:50]]
+    _table(rows, say)
+    counts = Counter(q.decision for _, q in decisions)
+    say(", ".join(f"{n:,} {decision}" for decision, n in sorted(counts.items())) or "no open leads")
+    return 0, {"decisions": {lead.id: to_dict(q) for lead, q in decisions}}
+
+
+def run_convert(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+    """``leadmodel convert LEAD_ID`` or ``--qualified --policy FILE``."""
+    if args.lead_id is None and not args.qualified:
+        raise CommandError("give a LEAD_ID, or --qualified with --policy")
+    if args.qualified:
+        if args.policy is None:
+            raise CommandError("--qualified needs --policy FILE")
+        policy = _load_json(args.policy, QualificationPolicy, "qualification policy")
+        targets = [lead.id for lead, q in _qualified(store, policy) if q.qualified]
+    else:
+        targets = [args.lead_id]
+    status = DEFAULT_LEAD_PROCESS.converted_statuses[0].name
+    converted = []
+    for lead_id in targets:
+        outcome = convert_lead(
+            SQLiteUnitOfWork(store),
+            lead_id,
+            ConvertOptions(status, create_opportunity=not args.no_opportunity),
+            ids=_ids("cnv"),
+            now=_now(),
+            match_existing=True,
+        )
+        result = outcome.result
+        made = ", ".join(f"{type(r).__name__.lower()} {r.id}" for r in result.records)
+        say(f"{lead_id}: {made}")
+        converted.append({"lead": lead_id, "records": [r.id for r in result.records]})
+    say(f"{len(converted)} lead(s) converted")
+    return 0, {"converted": converted}
+
+
+def run_show(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+    """``leadmodel show LEAD_ID``."""
+    with SQLiteUnitOfWork(store) as uow:
+        lead = uow.leads.get(args.lead_id)
+        activities = uow.activities.find_by_keys([f"subject:{args.lead_id}"]) if lead else []
+    if lead is None:
+        say(f"no lead {args.lead_id}")
+        return 1, None
+    data = to_dict(lead)
+    rows = [["field", "value"]]
+    rows += [
+        [key, json.dumps(value, ensure_ascii=False)]
+        for key, value in data.items()
+        if value not in (None, [], {}, False)
+    ]
+    _table(rows, say)
+    say(f"{len(activities)} activit{'y' if len(activities) == 1 else 'ies'}")
+    return 0, {"lead": data, "activities": [to_dict(a) for a in activities]}
+
+
+def run_report(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:  # noqa: ARG001 - every command takes its arguments
+    """``leadmodel report``: the funnel by status and by source."""
+    with SQLiteUnitOfWork(store) as uow:
+        leads = list(uow.leads)
+    order = {s.name: s.order for s in DEFAULT_LEAD_PROCESS.statuses}
+    statuses = Counter(lead.status for lead in leads)
+    sources = Counter(lead.source or "(none)" for lead in leads)
+    converted = sum(1 for lead in leads if lead.converted is not None)
+    rows = [["status", "leads"]]
+    rows += [
+        [name, f"{n:,}"]
+        for name, n in sorted(statuses.items(), key=lambda x: (order.get(x[0], 99), x[0]))
+    ]
+    _table(rows, say)
+    say("")
+    rows = [["source", "leads", "converted"]]
+    for source, n in sources.most_common():
+        won = sum(1 for lead in leads if (lead.source or "(none)") == source and lead.converted)
+        rows.append([source, f"{n:,}", f"{won:,} ({won / n:.0%})"])
+    _table(rows, say)
+    rate = converted / len(leads) if leads else 0.0
+    say(f"\n{len(leads):,} leads, {converted:,} converted ({rate:.1%})")
+    return 0, {
+        "leads": len(leads),
+        "converted": converted,
+        "by_status": dict(statuses),
+        "by_source": dict(sources),
+    }
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, SQLiteStore, Say], Result]] = {
+    "import": run_import,
+    "dedupe": run_dedupe,
+    "score": run_score,
+    "qualify": run_qualify,
+    "convert": run_convert,
+    "show": run_show,
+    "report": run_report,
+}
