@@ -18,6 +18,9 @@ def test_demo_walks_the_sample_leads(capsys):
     assert "lead-000001: 80 (Hot)" in out
     assert "4 scores saved, 4 ScoreChanged events" in out
     assert "not carried (no mapping entry), reported: custom.visits" in out
+    assert "2,023 leads imported, 0 rows rejected" in out
+    assert "194 groups merged" in out
+    assert "10 converted: 10 accounts, 10 contacts, 10 opportunities created" in out
 
 
 def test_demo_json_is_machine_readable(capsys):
@@ -26,6 +29,8 @@ def test_demo_json_is_machine_readable(capsys):
     assert report["round_trip_ok"] is True
     assert report["converted_ok"] is True
     assert report["scored_ok"] is True
+    assert report["pipeline"]["converted"] == 10
+    assert report["pipeline"]["imported"] == 2023
     assert len(report["leads"]) == 4
     assert report["rejected"][0]["row"]["first_name"] == "Bob"
 
@@ -71,7 +76,7 @@ def test_the_demo_can_keep_its_sqlite_database(tmp_path, capsys):
     assert str(path) in capsys.readouterr().out
     with SQLiteStore(path) as store, SQLiteUnitOfWork(store) as uow:
         leads = list(uow.leads)
-    assert len(leads) == 4
+    assert len(leads) > 1800  # the five samples and the demo data, after merging
     assert all(isinstance(lead, Lead) for lead in leads)
     assert any(lead.is_converted for lead in leads)
 

@@ -12,22 +12,42 @@ import csv
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from leadmodel import (
+    BANT_POLICY,
     DEFAULT_LEAD_PROCESS,
     EXACT_EMAIL_OR_PHONE,
+    LEAD_SCHEMA,
     STANDARD_LEAD_RULE,
+    Activity,
+    AssignmentRule,
+    AssignmentState,
+    Band,
+    Condition,
     ConvertOptions,
+    Decay,
+    EngagementRule,
+    FieldDef,
+    FieldType,
+    FitRule,
     FormErrors,
     FormSpec,
     Lead,
     LeadModelError,
+    LoadBalanced,
     QualificationPolicy,
+    Queue,
+    RoundRobin,
+    RuleEntry,
     ScoringModel,
+    assign_many,
     find_duplicates,
     from_json,
     merge,
@@ -133,41 +153,56 @@ def _spec(mapping: str | None) -> FormSpec:
         raise CommandError(f"{mapping}: {str(exc).splitlines()[0]}") from None
 
 
-def run_import(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
-    """``leadmodel import FILE``: stream a CSV of leads into the database."""
-    spec = _spec(args.mapping)
+def import_rows(
+    uow: SQLiteUnitOfWork,
+    rows: Iterable[tuple[int, dict[str, str]]],
+    spec: FormSpec,
+    *,
+    dedupe: bool,
+    now: datetime,
+    progress: bool = False,
+) -> tuple[Counter[str], list[dict[str, Any]]]:
+    """Parse and stage *rows* as leads in *uow* (not committed): counts and first problems."""
     ids = _ids("imp")
-    now = _now()
     counts = Counter[str]()
     problems: list[dict[str, Any]] = []
     seen_keys: set[str] = set()
-    progress = sys.stderr.isatty() and not args.json
+    for number, row in rows:
+        counts["rows"] += 1
+        parsed = parse_web_form(row, spec, ids=ids, now=now)
+        if isinstance(parsed, FormErrors):
+            counts["rejected"] += 1
+            if len(problems) < 20:
+                errors = [f"{e.path}: {e.message}" for e in parsed.errors]
+                problems.append({"line": number, "errors": errors})
+            continue
+        keys = lookup_keys(parsed)
+        if dedupe and (seen_keys.intersection(keys) or uow.leads.find_by_keys(keys)):
+            counts["duplicates"] += 1
+            continue
+        seen_keys.update(keys)
+        uow.leads.add(parsed)
+        counts["created"] += 1
+        if progress and counts["rows"] % 1000 == 0:
+            print(f"\r  {counts['rows']:,} rows read", end="", file=sys.stderr)
+    if progress:
+        print(file=sys.stderr)
+    return counts, problems
+
+
+def run_import(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+    """``leadmodel import FILE``: stream a CSV of leads into the database."""
+    spec = _spec(args.mapping)
     uow = SQLiteUnitOfWork(store)
     with uow:
-        for number, row in _rows(args.file):
-            counts["rows"] += 1
-            parsed = parse_web_form(row, spec, ids=ids, now=now)
-            if isinstance(parsed, FormErrors):
-                counts["rejected"] += 1
-                if len(problems) < 20:
-                    problems.append(
-                        {
-                            "line": number,
-                            "errors": [f"{e.path}: {e.message}" for e in parsed.errors],
-                        }
-                    )
-                continue
-            keys = lookup_keys(parsed)
-            if args.dedupe and (seen_keys.intersection(keys) or uow.leads.find_by_keys(keys)):
-                counts["duplicates"] += 1
-                continue
-            seen_keys.update(keys)
-            uow.leads.add(parsed)
-            counts["created"] += 1
-            if progress and counts["rows"] % 1000 == 0:
-                print(f"\r  {counts['rows']:,} rows read", end="", file=sys.stderr)
-        if progress:
-            print(file=sys.stderr)
+        counts, problems = import_rows(
+            uow,
+            _rows(args.file),
+            spec,
+            dedupe=args.dedupe,
+            now=_now(),
+            progress=sys.stderr.isatty() and not args.json,
+        )
         if not args.dry_run:
             uow.commit()
     report = {
@@ -354,3 +389,173 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, SQLiteStore, Say], Result]] = 
     "show": run_show,
     "report": run_report,
 }
+
+
+# -- the demo pipeline ---------------------------------------------------------------------
+
+
+def _merge_groups(uow: SQLiteUnitOfWork, leads: list[Lead]) -> tuple[int, int]:
+    """Merge every duplicate group (moving activities to survivors): groups and absorbed."""
+    groups = find_duplicates(leads, STANDARD_LEAD_RULE)
+    by_id = {lead.id: lead for lead in leads}
+    absorbed = 0
+    for group in groups:
+        result = merge([by_id[i] for i in group.ids])
+        uow.leads.update(result.survivor)
+        for gone in result.absorbed_ids:
+            for activity in uow.activities.find_by_keys([f"subject:{gone}"]):
+                uow.activities.update(attrs.evolve(activity, subject_id=result.survivor.id))
+            uow.leads.remove(gone)
+            absorbed += 1
+    return len(groups), absorbed
+
+
+def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tells them
+    store: SQLiteStore, say: Say, *, now: datetime
+) -> dict[str, Any]:
+    """Run the packaged demo data through the lead lifecycle, saying what each step did.
+
+    Import the leads and activities, then dedupe, score, qualify, assign and convert.
+    """
+    data = resources.files("leadmodel") / "_data"
+    spec = FormSpec.default().with_custom(
+        {"budget": "custom.budget", "need": "custom.need", "timeline": "custom.timeline"}
+    )
+    spec = attrs.evolve(
+        spec, schema=LEAD_SCHEMA.with_custom(FieldDef("budget", FieldType.CURRENCY))
+    )
+    summary: dict[str, Any] = {}
+
+    say("7. Import the demo data: about 2,000 leads from a CSV, into SQLite")
+    with resources.as_file(data / "demo_leads.csv") as path:
+        uow = SQLiteUnitOfWork(store)
+        with uow:
+            counts, _problems = import_rows(uow, _rows(str(path)), spec, dedupe=False, now=now)
+            uow.commit()
+    say(f"   {counts['created']:,} leads imported, {counts['rejected']:,} rows rejected")
+    with resources.as_file(data / "demo_activities.csv") as path, SQLiteUnitOfWork(store) as uow:
+        added = 0
+        for n, (_, row) in enumerate(_rows(str(path))):
+            found = uow.leads.find_by_keys([f"email:{row['email'].casefold()}"])
+            if not found:
+                continue
+            uow.activities.add(
+                Activity(
+                    id=f"demo-activity-{n:05d}",
+                    subject_id=found[0].id,
+                    kind=row["kind"],
+                    occurred_at=now - timedelta(days=int(row["days_ago"])),
+                    properties={"url": row["url"]} if row["url"] else {},
+                )
+            )
+            added += 1
+        uow.commit()
+    say(f"   {added:,} activities attached to their leads")
+    summary["imported"] = counts["created"]
+
+    say("8. Find duplicates (standard lead rule) and merge each group")
+    with SQLiteUnitOfWork(store) as uow:
+        groups, absorbed = _merge_groups(uow, list(uow.leads))
+        uow.commit()
+    say(f"   {groups:,} groups merged, {absorbed:,} duplicate leads absorbed")
+    summary["merged"] = absorbed
+
+    say("9. Score every lead: fit rules plus decaying engagement, rated Hot/Warm/Cold")
+    report = rescore(SQLiteUnitOfWork(store), DEMO_MODEL, now=now, write_rating=True)
+    with SQLiteUnitOfWork(store) as uow:
+        leads = list(uow.leads)
+    ratings = Counter(lead.rating for lead in leads)
+    say(
+        f"   {report.scored:,} scored: "
+        + ", ".join(f"{ratings.get(name, 0):,} {name}" for name in ("Hot", "Warm", "Cold"))
+    )
+    summary["ratings"] = dict(ratings)
+
+    say("10. Qualify with BANT (budget, authority, need, timeline; 3 of 4)")
+    decisions = {lead.id: qualify(lead, BANT_POLICY) for lead in leads}
+    counted = Counter(q.decision for q in decisions.values())
+    say("   " + ", ".join(f"{n:,} {d}" for d, n in sorted(counted.items())))
+    summary["qualification"] = dict(counted)
+
+    say(
+        "11. Assign: Hot leads round-robin to the account executives, Warm ones by load to the "
+        "SDRs, the rest to the nurture queue"
+    )
+    batch = assign_many(leads, DEMO_ASSIGNMENT, AssignmentState(), now=now)
+    with SQLiteUnitOfWork(store) as uow:
+        for lead, assignment in zip(leads, batch.assignments, strict=True):
+            if lead.converted is None:
+                uow.leads.update(assignment.apply(lead))
+        uow.commit()
+    owners = Counter(a.owner_id or a.queue_id for a in batch.assignments)
+    say("   " + ", ".join(f"{owner}: {n:,}" for owner, n in sorted(owners.items())))
+    summary["owners"] = dict(owners)
+
+    say("12. Convert the ten best qualified leads into accounts, contacts and opportunities")
+    with SQLiteUnitOfWork(store) as uow:
+        best = sorted(
+            (lead for lead in uow.leads if decisions[lead.id].qualified),
+            key=lambda lead: (-float(lead.custom.get("score") or 0), lead.id),  # type: ignore[arg-type]
+        )[:10]
+    status = DEFAULT_LEAD_PROCESS.converted_statuses[0].name
+    ids = _ids("demo")
+    made = Counter[str]()
+    for lead in best:
+        outcome = convert_lead(
+            SQLiteUnitOfWork(store),
+            lead.id,
+            ConvertOptions(status),
+            ids=ids,
+            now=now,
+            match_existing=True,
+        )
+        made.update(outcome.result.created)
+    say(
+        f"   {len(best)} converted: {made['account']} accounts, {made['contact']} contacts, "
+        f"{made['opportunity']} opportunities created"
+    )
+    summary["converted"] = len(best)
+    with SQLiteUnitOfWork(store) as uow:
+        statuses = Counter(lead.status for lead in uow.leads)
+    say("   funnel: " + ", ".join(f"{name} {n:,}" for name, n in sorted(statuses.items())))
+    summary["funnel"] = dict(statuses)
+    return summary
+
+
+DEMO_MODEL = ScoringModel(
+    fit=[
+        FitRule(
+            "decision maker", Condition("title", "in", ("CEO", "Chief Technology Officer")), 25
+        ),
+        FitRule("senior", Condition("title", "starts_with", "VP"), 15),
+        FitRule("big company", Condition("employees", "gte", 250), 15),
+        FitRule("web lead", Condition("source", "eq", "Web"), 10),
+        FitRule("has budget", Condition("custom.budget", "is_not_blank"), 15),
+        FitRule("student", Condition("title", "eq", "Student"), -25),
+    ],
+    engagement=[
+        EngagementRule(
+            "pricing views",
+            "page_view",
+            5,
+            cap=15,
+            decay=Decay.linear(60),
+            criterion=Condition("properties.url", "eq", "/pricing"),
+        ),
+        EngagementRule("opens", "email_opened", 2, cap=10, decay=Decay.half_life(30)),
+        EngagementRule("demo request", "demo_requested", 30, decay=Decay.last(45)),
+    ],
+    total_cap=100,
+    bands=[Band("Hot", 60), Band("Warm", 35), Band("Cold")],
+    name="demo",
+)
+DEMO_ASSIGNMENT = AssignmentRule(
+    [
+        RuleEntry(Condition("rating", "eq", "Hot"), RoundRobin(["ae-ana", "ae-bo", "ae-cy"])),
+        RuleEntry(
+            Condition("rating", "eq", "Warm"),
+            LoadBalanced(["sdr-dee", "sdr-eli"], capacity=400, period="day"),
+        ),
+    ],
+    default_owner=Queue("nurture"),
+)

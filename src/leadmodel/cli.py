@@ -60,7 +60,7 @@ from leadmodel import (
 from leadmodel import (
     __doc__ as _package_doc,
 )
-from leadmodel._commands import COMMANDS, CommandError
+from leadmodel._commands import COMMANDS, CommandError, run_demo_pipeline
 from leadmodel.adapters.memory import SequentialIds
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 from leadmodel.services import convert_lead, rescore
@@ -310,8 +310,10 @@ def _run_demo(store: SQLiteStore, path: str, *, as_json: bool, keep: bool) -> in
     say("6. Serialise to JSON and back")
     round_trips = [from_json(Lead, to_json(lead)) == lead for lead in stored]
     say(f"   {sum(round_trips)}/{len(stored)} leads survive from_json(to_json(lead)) unchanged")
-    say("   " + to_json(stored[0])[:160] + " …")
-    ok = all(round_trips) and len(stored) == len(built) and converted and scored
+    say("   " + to_json(stored[0])[:160] + " …\n")
+    pipeline = run_demo_pipeline(store, say, now=_DEMO_NOW + timedelta(days=4))
+    demo_ok = pipeline["imported"] > 1500 and pipeline["converted"] == 10
+    ok = all(round_trips) and converted and scored and demo_ok
     if as_json:
         report = {
             "leads": [json.loads(to_json(lead)) for lead in stored],
@@ -319,6 +321,7 @@ def _run_demo(store: SQLiteStore, path: str, *, as_json: bool, keep: bool) -> in
             "round_trip_ok": all(round_trips),
             "converted_ok": converted,
             "scored_ok": scored,
+            "pipeline": pipeline,
         }
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
