@@ -153,6 +153,15 @@ def _spec(mapping: str | None) -> FormSpec:
         raise CommandError(f"{mapping}: {str(exc).splitlines()[0]}") from None
 
 
+def _progress_bar() -> Callable[..., Any] | None:
+    """``tqdm`` when the ``progress`` extra is installed (plain counts otherwise)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm  # type: ignore[no-any-return]
+
+
 def import_rows(
     uow: SQLiteUnitOfWork,
     rows: Iterable[tuple[int, dict[str, str]]],
@@ -167,6 +176,10 @@ def import_rows(
     counts = Counter[str]()
     problems: list[dict[str, Any]] = []
     seen_keys: set[str] = set()
+    bar = _progress_bar() if progress else None
+    if bar is not None:
+        rows = bar(rows, unit=" rows", file=sys.stderr)
+        progress = False  # the bar shows it
     for number, row in rows:
         counts["rows"] += 1
         parsed = parse_web_form(row, spec, ids=ids, now=now)
