@@ -153,3 +153,35 @@ def test_killing_a_process_mid_import_leaves_whole_batches_only(tmp_path):
         assert keys == count  # every saved lead has its key, and no key is orphaned
         with SQLiteUnitOfWork(store) as uow:
             assert uow.leads.find_by_keys(["email:p0@acme.io"])[0].id == "L0000000"
+
+
+def test_a_conversion_that_fails_while_saving_leaves_no_half_in_sqlite(monkeypatch):
+    from datetime import UTC, datetime
+
+    from leadmodel import ConvertOptions
+    from leadmodel.adapters.memory import SequentialIds
+    from leadmodel.services import convert_lead
+
+    store = SQLiteStore(":memory:")
+    with SQLiteUnitOfWork(store) as uow:
+        uow.leads.add(lead(1))
+        uow.commit()
+    uow = SQLiteUnitOfWork(store)
+    original = uow.opportunities._write
+
+    def fail(connection):
+        original(connection)
+        raise sqlite3.OperationalError("disk full while saving the opportunity")
+
+    monkeypatch.setattr(uow.opportunities, "_write", fail)
+    with pytest.raises(sqlite3.OperationalError):
+        convert_lead(
+            uow,
+            "L000001",
+            ConvertOptions("Closed - Converted"),
+            ids=SequentialIds(),
+            now=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+    assert (store.count("account"), store.count("contact"), store.count("opportunity")) == (0, 0, 0)
+    with SQLiteUnitOfWork(store) as check:
+        assert check.leads.get("L000001").converted is None
