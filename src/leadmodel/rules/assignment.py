@@ -16,7 +16,7 @@ reason says why.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Final, Literal
 
@@ -27,8 +27,10 @@ from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.events import Notification
 from leadmodel.domain.lead import Lead
 from leadmodel.rules import criteria as _criteria
-from leadmodel.rules.criteria import All, Condition, Criterion, Not
-from leadmodel.rules.criteria import Any as AnyOf
+from leadmodel.rules._common import criterion_problem as _criterion_problem
+from leadmodel.rules._common import raise_problems as _raise
+from leadmodel.rules._common import to_tuple as _tuple
+from leadmodel.rules.criteria import Criterion
 
 __all__ = [
     "Assignment",
@@ -50,18 +52,6 @@ __all__ = [
 Period = Literal["day", "week", "month"]
 _MAX_WEIGHT: Final = 1000
 _MAX_MEMBERS: Final = 1000
-
-
-def _tuple(values: object) -> object:
-    if isinstance(values, list):
-        return tuple(values)
-    return values
-
-
-def _raise(what: str, checks: Sequence[tuple[str, _checks.Problem | None]]) -> None:
-    errors = [FieldError(path, *problem) for path, problem in checks if problem is not None]
-    if errors:
-        raise ValidationError(what, errors)
 
 
 def _members_problem(members: object) -> _checks.Problem | None:
@@ -189,12 +179,6 @@ class LoadBalanced:
 Target = User | Queue | RoundRobin | LoadBalanced
 """Where an entry sends a lead."""
 _TARGETS: Final = (User, Queue, RoundRobin, LoadBalanced)
-
-
-def _criterion_problem(value: object) -> _checks.Problem | None:
-    if isinstance(value, Condition | All | AnyOf | Not):
-        return None
-    return "type", f"must be a criterion (Condition, All, Any, Not), not {type(value).__name__}"
 
 
 @attrs.frozen

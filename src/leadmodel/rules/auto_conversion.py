@@ -19,9 +19,9 @@ from leadmodel.domain._entity import to_tags
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.lead import Lead
+from leadmodel.rules._common import criterion_problem as _criterion_problem
 from leadmodel.rules.conversion import ConvertOptions
-from leadmodel.rules.criteria import All, Condition, Criterion, Not, evaluate
-from leadmodel.rules.criteria import Any as AnyOf
+from leadmodel.rules.criteria import Criterion, evaluate
 
 __all__ = ["AutoConversion", "AutoConvertRule", "auto_convert"]
 
@@ -30,14 +30,6 @@ _NO_KINDS: Final[frozenset[str]] = frozenset()
 
 def _require(value: object, cls: type | tuple[type, ...], what: str, name: str) -> None:
     _checks.require_instance(value, cls, what, function="auto_convert", path=name)
-
-
-def _criterion_problem(value: object, *, optional: bool) -> _checks.Problem | None:
-    if value is None and optional:
-        return None
-    if isinstance(value, Condition | All | AnyOf | Not):
-        return None
-    return "type", f"must be a criterion (Condition, All, Any, Not), not {type(value).__name__}"
 
 
 def _kinds_problem(value: object) -> _checks.Problem | None:

@@ -23,8 +23,11 @@ from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.status import STATUS_LENGTH, LifecycleStage
 from leadmodel.rules import criteria as _criteria
-from leadmodel.rules.criteria import All, Condition, Criterion, Not
+from leadmodel.rules._common import criterion_problem as _criterion_problem
+from leadmodel.rules._common import raise_problems as _raise
+from leadmodel.rules._common import to_tuple as _tuple
 from leadmodel.rules.criteria import Any as AnyOf
+from leadmodel.rules.criteria import Condition, Criterion
 from leadmodel.rules.scoring import Score
 
 __all__ = [
@@ -39,16 +42,6 @@ __all__ = [
 Decision = Literal["qualified", "nurture", "disqualified"]
 
 
-def _tuple(values: object) -> object:
-    return tuple(values) if isinstance(values, list) else values
-
-
-def _criterion_problem(value: object) -> _checks.Problem | None:
-    if isinstance(value, Condition | All | AnyOf | Not):
-        return None
-    return "type", f"must be a criterion (Condition, All, Any, Not), not {type(value).__name__}"
-
-
 def _number_problem(value: object, *, minimum: float | None = None) -> _checks.Problem | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "type", f"must be a number, not {type(value).__name__}"
@@ -57,12 +50,6 @@ def _number_problem(value: object, *, minimum: float | None = None) -> _checks.P
     if minimum is not None and value < minimum:
         return "out_of_range", f"must be at least {minimum}"
     return None
-
-
-def _raise(what: str, checks: Sequence[tuple[str, _checks.Problem | None]]) -> None:
-    errors = [FieldError(path, *problem) for path, problem in checks if problem is not None]
-    if errors:
-        raise ValidationError(what, errors)
 
 
 @attrs.frozen

@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Final, Literal
 
 import attrs
@@ -35,8 +35,10 @@ from leadmodel.domain.events import (
 from leadmodel.domain.fields import Scalar
 from leadmodel.domain.lead import Lead
 from leadmodel.rules import criteria as _criteria
-from leadmodel.rules.criteria import All, Condition, Criterion, Not
-from leadmodel.rules.criteria import Any as AnyOf
+from leadmodel.rules._common import criterion_problem as _criterion_problem
+from leadmodel.rules._common import raise_problems as _raise
+from leadmodel.rules._common import to_tuple as _tuple
+from leadmodel.rules.criteria import Criterion
 
 __all__ = [
     "AutoResponse",
@@ -72,22 +74,6 @@ _EVENT_OF: Final[dict[type, str]] = {
     LeadConverted: "converted",
     LeadAssigned: "assigned",
 }
-
-
-def _tuple(values: object) -> object:
-    return tuple(values) if isinstance(values, list) else values
-
-
-def _raise(what: str, checks: Sequence[tuple[str, _checks.Problem | None]]) -> None:
-    errors = [FieldError(path, *problem) for path, problem in checks if problem is not None]
-    if errors:
-        raise ValidationError(what, errors)
-
-
-def _criterion_problem(value: object) -> _checks.Problem | None:
-    if isinstance(value, Condition | All | AnyOf | Not):
-        return None
-    return "type", f"must be a criterion (Condition, All, Any, Not), not {type(value).__name__}"
 
 
 def _optional_text(value: object, length: int) -> _checks.Problem | None:

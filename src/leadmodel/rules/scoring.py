@@ -42,8 +42,10 @@ from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.fields import EntitySchema
 from leadmodel.domain.lead import Lead
 from leadmodel.rules import criteria as _criteria
-from leadmodel.rules.criteria import All, Condition, Criterion, Not, check_criterion
-from leadmodel.rules.criteria import Any as AnyOf
+from leadmodel.rules._common import criterion_problem as _criterion_problem
+from leadmodel.rules._common import raise_problems as _validate
+from leadmodel.rules._common import to_tuple as _tuple
+from leadmodel.rules.criteria import Criterion, check_criterion
 
 __all__ = [
     "DEFAULT_BANDS",
@@ -87,22 +89,8 @@ def _optional_cap(value: object) -> _checks.Problem | None:
     return None if value is None else _points_problem(value, positive=True)
 
 
-def _criterion_problem(value: object, *, optional: bool = False) -> _checks.Problem | None:
-    if value is None and optional:
-        return None
-    if isinstance(value, Condition | All | AnyOf | Not):
-        return None
-    return "type", f"must be a criterion (Condition, All, Any, Not), not {type(value).__name__}"
-
-
 def _optional_name(value: object) -> _checks.Problem | None:
     return None if value is None else _checks.text_problem(value, 80)
-
-
-def _validate(what: str, checks: Sequence[tuple[str, _checks.Problem | None]]) -> None:
-    errors = [FieldError(path, *problem) for path, problem in checks if problem is not None]
-    if errors:
-        raise ValidationError(what, errors)
 
 
 def _days_problem(value: object) -> _checks.Problem | None:
@@ -313,12 +301,6 @@ class Band:
 
 DEFAULT_BANDS: Final = (Band("hot", 70), Band("warm", 40), Band("cold"))
 """``hot`` from 70 points, ``warm`` from 40, ``cold`` below."""
-
-
-def _tuple(values: object) -> object:
-    if isinstance(values, list):
-        return tuple(values)
-    return values
 
 
 def _sorted_bands(values: object) -> object:
