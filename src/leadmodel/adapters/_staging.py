@@ -8,8 +8,14 @@ has staged (an import stages thousands of records between commits).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
+from leadmodel.domain import _checks
+from leadmodel.domain.errors import FieldError, ValidationError
 from leadmodel.ports import KeyFunction
+
+R = TypeVar("R")
 
 
 class StagedKeys:
@@ -48,3 +54,66 @@ class StagedKeys:
         """Forget every staged record."""
         self._by_key.clear()
         self._by_id.clear()
+
+
+def check_id(kind: str, record_id: object) -> str:
+    """*record_id* if it is a valid id, else a ValidationError of the *kind* repository."""
+    problem = _checks.identifier(record_id)
+    if problem is not None:
+        raise ValidationError(f"{kind} repository", [FieldError("id", problem[0], problem[1])])
+    assert isinstance(record_id, str)  # noqa: S101 - the check proved it
+    return record_id
+
+
+def check_record(kind: str, cls: type[R], record: object) -> R:
+    """*record* if it is a *cls*, else a ValidationError of the *kind* repository."""
+    if not isinstance(record, cls):
+        raise ValidationError(
+            f"{kind} repository",
+            [
+                FieldError(
+                    "record", "type", f"must be a {cls.__name__}, not {type(record).__name__}"
+                )
+            ],
+        )
+    return record
+
+
+def check_keys(kind: str, keys: object) -> None:
+    """Refuse one string where an iterable of keys is meant (it would be read letter by letter)."""
+    if isinstance(keys, str):
+        raise ValidationError(
+            f"{kind} repository",
+            [FieldError("keys", "type", "must be an iterable of keys, not one string")],
+        )
+
+
+class StagingUnitOfWork:
+    """The ``with`` protocol of a unit of work whose repositories stage their changes.
+
+    Entering starts clean, leaving always discards what was not committed; subclasses give
+    their repositories (each with a ``_reset()``) and a ``commit()``.
+    """
+
+    committed: bool
+
+    def _repositories(self) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.rollback()
+        self.committed = False
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    def rollback(self) -> None:
+        """Discard every staged change."""
+        for repo in self._repositories():
+            repo._reset()  # noqa: SLF001 - the unit owns its repositories

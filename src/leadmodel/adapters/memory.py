@@ -21,10 +21,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from types import TracebackType
-from typing import Any, Final, Generic, Self, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
-from leadmodel.adapters._staging import StagedKeys
+from leadmodel.adapters._staging import (
+    StagedKeys,
+    StagingUnitOfWork,
+    check_id,
+    check_keys,
+    check_record,
+)
 from leadmodel.domain import _checks
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
@@ -91,14 +96,6 @@ class MemoryStore:
         return len(self.tables[kind].records)
 
 
-def _check_id(kind: str, record_id: object) -> str:
-    problem = _checks.identifier(record_id)
-    if problem is not None:
-        raise ValidationError(f"{kind} repository", [FieldError("id", problem[0], problem[1])])
-    assert isinstance(record_id, str)  # noqa: S101 - the check proved it
-    return record_id
-
-
 class MemoryRepository(Generic[T]):
     """One unit of work's view of one kind of record: the store plus uncommitted changes."""
 
@@ -122,22 +119,11 @@ class MemoryRepository(Generic[T]):
         return record
 
     def _check_type(self, record: object) -> T:
-        if not isinstance(record, self._type):
-            raise ValidationError(
-                f"{self._kind} repository",
-                [
-                    FieldError(
-                        "record",
-                        "type",
-                        f"must be a {self._type.__name__}, not {type(record).__name__}",
-                    )
-                ],
-            )
-        return record
+        return check_record(self._kind, self._type, record)
 
     def get(self, record_id: str) -> T | None:
         """The record with *record_id* as this unit of work sees it, or ``None``."""
-        record_id = _check_id(self._kind, record_id)
+        record_id = check_id(self._kind, record_id)
         self._remember(record_id)
         return self._current(record_id)
 
@@ -161,7 +147,7 @@ class MemoryRepository(Generic[T]):
 
     def remove(self, record_id: str) -> None:
         """Stage a deletion; :class:`~leadmodel.RecordNotFound` if there is no such record."""
-        record_id = _check_id(self._kind, record_id)
+        record_id = check_id(self._kind, record_id)
         if self._current(record_id) is None:
             raise RecordNotFound(self._kind, record_id)
         self._remember(record_id)
@@ -181,11 +167,7 @@ class MemoryRepository(Generic[T]):
 
     def find_by_keys(self, keys: Iterable[str]) -> list[T]:
         """Every record with at least one of *keys*, each once, ordered by id."""
-        if isinstance(keys, str):
-            raise ValidationError(
-                f"{self._kind} repository",
-                [FieldError("keys", "type", "must be an iterable of keys, not one string")],
-            )
+        check_keys(self._kind, keys)
         wanted = set(keys)
         ids: set[str] = set()
         index = self._table.index
@@ -231,7 +213,7 @@ class MemoryRepository(Generic[T]):
         self._seen.clear()
 
 
-class MemoryUnitOfWork:
+class MemoryUnitOfWork(StagingUnitOfWork):
     """A unit of work over a :class:`MemoryStore` (a new, empty store by default)."""
 
     def __init__(self, store: MemoryStore | None = None) -> None:
@@ -248,19 +230,6 @@ class MemoryUnitOfWork:
     def _repositories(self) -> tuple[MemoryRepository[Any], ...]:
         return (self.leads, self.contacts, self.accounts, self.opportunities, self.activities)
 
-    def __enter__(self) -> Self:
-        self.rollback()
-        self.committed = False
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.rollback()
-
     def commit(self) -> None:
         """Persist every staged change at once, or none if another unit changed a record."""
         with self.store.lock:
@@ -276,11 +245,6 @@ class MemoryUnitOfWork:
             for repo in self._repositories():
                 repo._apply()  # noqa: SLF001
         self.committed = True
-
-    def rollback(self) -> None:
-        """Discard every staged change."""
-        for repo in self._repositories():
-            repo._reset()  # noqa: SLF001
 
 
 class MemoryNotifier:

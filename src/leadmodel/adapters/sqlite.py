@@ -34,8 +34,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Generic, Self, TypeVar
 
-from leadmodel.adapters._staging import StagedKeys
-from leadmodel.domain import _checks
+from leadmodel.adapters._staging import (
+    StagedKeys,
+    StagingUnitOfWork,
+    check_id,
+    check_keys,
+    check_record,
+)
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.contact import Contact
@@ -228,14 +233,6 @@ class SQLiteStore:
         self.close()
 
 
-def _check_id(kind: str, record_id: object) -> str:
-    problem = _checks.identifier(record_id)
-    if problem is not None:
-        raise ValidationError(f"{kind} repository", [FieldError("id", problem[0], problem[1])])
-    assert isinstance(record_id, str)  # noqa: S101 - the check proved it
-    return record_id
-
-
 class SQLiteRepository(Generic[T]):
     """One unit of work's view of one kind of record: the database plus staged changes."""
 
@@ -250,18 +247,7 @@ class SQLiteRepository(Generic[T]):
         self._loaded: dict[str, T] = {}
 
     def _check_type(self, record: object) -> T:
-        if not isinstance(record, self._type):
-            raise ValidationError(
-                f"{self._kind} repository",
-                [
-                    FieldError(
-                        "record",
-                        "type",
-                        f"must be a {self._type.__name__}, not {type(record).__name__}",
-                    )
-                ],
-            )
-        return record
+        return check_record(self._kind, self._type, record)
 
     def _decode(self, data: str) -> T:
         record: T = from_dict(self._type, json.loads(data))
@@ -291,7 +277,7 @@ class SQLiteRepository(Generic[T]):
 
     def get(self, record_id: str) -> T | None:
         """The record with *record_id* as this unit of work sees it, or ``None``."""
-        return self._current(_check_id(self._kind, record_id))
+        return self._current(check_id(self._kind, record_id))
 
     def add(self, record: T) -> None:
         """Stage a new record; :class:`~leadmodel.RecordExists` if the id is taken."""
@@ -311,7 +297,7 @@ class SQLiteRepository(Generic[T]):
 
     def remove(self, record_id: str) -> None:
         """Stage a deletion; :class:`~leadmodel.RecordNotFound` if there is no such record."""
-        record_id = _check_id(self._kind, record_id)
+        record_id = check_id(self._kind, record_id)
         if self._current(record_id) is None:
             raise RecordNotFound(self._kind, record_id)
         self._changes[record_id] = None
@@ -339,11 +325,7 @@ class SQLiteRepository(Generic[T]):
 
     def find_by_keys(self, keys: Iterable[str]) -> list[T]:
         """Every record with at least one of *keys*, each once, ordered by id."""
-        if isinstance(keys, str):
-            raise ValidationError(
-                f"{self._kind} repository",
-                [FieldError("keys", "type", "must be an iterable of keys, not one string")],
-            )
+        check_keys(self._kind, keys)
         wanted = sorted({str(key) for key in keys})
         ids: set[str] = set()
         with self._store.lock:
@@ -435,7 +417,7 @@ class SQLiteRepository(Generic[T]):
         self._loaded.clear()
 
 
-class SQLiteUnitOfWork:
+class SQLiteUnitOfWork(StagingUnitOfWork):
     """A unit of work over a :class:`SQLiteStore` (or a path to open one at).
 
     Changes are staged and written in one transaction on :meth:`commit`; see the module.
@@ -454,19 +436,6 @@ class SQLiteUnitOfWork:
 
     def _repositories(self) -> tuple[SQLiteRepository[Any], ...]:
         return (self.leads, self.contacts, self.accounts, self.opportunities, self.activities)
-
-    def __enter__(self) -> Self:
-        self.rollback()
-        self.committed = False
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.rollback()
 
     def commit(self) -> None:
         """Write every staged change in one transaction, or none if a record went stale."""
@@ -491,8 +460,3 @@ class SQLiteUnitOfWork:
             connection.execute("COMMIT")
         self.rollback()
         self.committed = True
-
-    def rollback(self) -> None:
-        """Discard every staged change."""
-        for repo in self._repositories():
-            repo._reset()  # noqa: SLF001
