@@ -221,6 +221,7 @@ class RuleEntry:
 class AssignmentRule:
     """Salesforce's lead assignment rule as data: ordered entries, first match wins.
 
+    >>> from leadmodel import Condition
     >>> rule = AssignmentRule(
     ...     [
     ...         RuleEntry(Condition("address.country", "eq", "DE"), User("u-berlin")),
@@ -564,6 +565,7 @@ def assign(
     *available* lists the users who can take leads now (``None``: everyone); *backlog*
     maps users to their open leads, for :class:`LoadBalanced` backlog caps.
 
+    >>> from leadmodel import Condition
     >>> from datetime import datetime, timezone
     >>> from leadmodel import Lead
     >>> rule = AssignmentRule(

@@ -74,6 +74,7 @@ class AutoConvertRule:
         activity_kinds: the activity kinds that trigger the rule.
         activity_criterion: what the triggering activity must meet.
 
+    >>> from leadmodel import Condition
     >>> rule = AutoConvertRule(
     ...     Condition("email", "is_not_blank"),
     ...     ConvertOptions("Closed - Converted"),
@@ -133,6 +134,7 @@ def auto_convert(
     ``None``) or an edit (*previous* is the lead before it). A converted lead never
     converts again (``None``). Pure: perform the conversion with :func:`convert_lead`.
 
+    >>> from leadmodel import Condition
     >>> from datetime import UTC, datetime
     >>> rule = AutoConvertRule(
     ...     Condition("company", "is_not_blank"),

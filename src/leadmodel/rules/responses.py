@@ -106,6 +106,7 @@ class ResponseEntry:
 class AutoResponseRule:
     """Salesforce's auto-response rule: ordered entries, first match sends; else the default.
 
+    >>> from leadmodel import Condition
     >>> rule = AutoResponseRule(
     ...     [ResponseEntry(Condition("address.country", "eq", "FR"), "merci", "ventes@acme.fr")],
     ...     default_template="thanks",
@@ -365,6 +366,7 @@ def run_workflows(event: DomainEvent, lead: Lead, rules: Iterable[WorkflowRule])
     ``Notify("owner", ...)`` goes to the lead's owner (skipped, with a reason, when it has
     none); ``Notify("lead", ...)`` to its email (not when it opted out).
 
+    >>> from leadmodel import Condition
     >>> from datetime import datetime, timezone
     >>> from leadmodel import Lead, ScoreChanged
     >>> hot = WorkflowRule(

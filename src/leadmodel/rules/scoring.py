@@ -189,6 +189,7 @@ class TimeWindow:
 class FitRule:
     """*points* while the lead meets *criterion* (HubSpot's property-based fit rule).
 
+    >>> from leadmodel import Condition
     >>> FitRule("big company", Condition("employees", "gte", 500), 15).points
     15
     """
@@ -225,6 +226,7 @@ class EngagementRule:
         decay: how points fade with the activity's age (:class:`Decay`).
         group: the :class:`ScoreGroup` the points count towards.
 
+    >>> from leadmodel import Condition
     >>> rule = EngagementRule("opens", "email_opened", 2, cap=10, decay=Decay.linear(90))
     >>> rule.decay.days
     90
@@ -395,6 +397,7 @@ class ScoringModel:
     unless *allow_negative*, a negative total is floored at zero. *bands* are sorted from
     the highest minimum down; a total gets the first band it reaches.
 
+    >>> from leadmodel import Condition
     >>> model = ScoringModel(
     ...     fit=[FitRule("web", Condition("source", "eq", "Web"), 10)],
     ...     engagement=[EngagementRule("opens", "email_opened", 5, cap=20)],
@@ -913,6 +916,7 @@ def compile(  # noqa: A001 - the rule's verb, as re.compile
     With *schema*, the fit criteria are checked against it first (unknown fields, values
     of the wrong type), so a bad model fails here rather than scoring every lead zero.
 
+    >>> from leadmodel import Condition
     >>> from datetime import datetime, timezone
     >>> from leadmodel import Lead
     >>> scorer = compile(ScoringModel(fit=[FitRule("web", Condition("source", "eq", "Web"), 10)]))
@@ -950,6 +954,7 @@ def score(
 
     *activities* are the lead's activities; those after *now* do not count yet.
 
+    >>> from leadmodel import Condition
     >>> from datetime import datetime, timezone
     >>> from leadmodel import Activity, Lead
     >>> model = ScoringModel(
