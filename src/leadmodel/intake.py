@@ -25,12 +25,15 @@ It returns a :class:`~leadmodel.Lead` or :class:`FormErrors` — never raises on
 
 from __future__ import annotations
 
+import csv
 import json
 import re
-from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Final
+from enum import Enum
+from pathlib import Path
+from typing import IO, Any, Final, Literal
 
 import attrs
 from nameparser import HumanName
@@ -40,14 +43,21 @@ from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.fields import EntitySchema, FieldType
 from leadmodel.domain.lead import LEAD_SCHEMA, Lead
 from leadmodel.domain.status import LifecycleStage
-from leadmodel.domain.values import Address, EmailAddress, PhoneNumber
+from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
 
 __all__ = [
     "DEFAULT_ALIASES",
     "DISPOSABLE_DOMAINS",
+    "ColumnMapping",
     "FormErrors",
     "FormSpec",
+    "ImportReport",
+    "ImportRun",
+    "RowOutcome",
+    "export_csv",
+    "import_leads",
     "parse_web_form",
+    "read_csv",
 ]
 
 # Targets: a Lead field, "address.<part>", "custom.<name>", "name" (split), "tags", "utm.<x>".
@@ -531,3 +541,575 @@ def parse_web_form(  # noqa: PLR0915 - one pass over a form, kept together
         )
     except ValidationError as exc:
         return FormErrors(exc.errors)
+
+
+# -- bulk import ---------------------------------------------------------------------------
+
+# Export headers of Salesforce, HubSpot and Zoho (normalised: lower case, letters and digits)
+# and the lead fields they hold, on top of the web-form aliases.
+_EXPORT_HEADERS: Final[dict[str, str]] = {
+    "leadid": "ignore",
+    "recordid": "ignore",
+    "id": "ignore",
+    "salutation": "ignore",
+    "leadowner": "owner_id",
+    "owner": "owner_id",
+    "contactowner": "owner_id",
+    "leadstatus": "status_ignored",
+    "rating": "rating",
+    "annualrevenue": "annual_revenue",
+    "noofemployees": "employees",
+    "mailingcity": "address.city",
+    "mailingcountry": "address.country",
+    "mailingstreet": "address.street",
+    "mailingzippostalcode": "address.postal_code",
+    "zippostalcode": "address.postal_code",
+    "emailoptout": "email_opt_out",
+    "unsubscribedfromallemail": "email_opt_out",
+    "donotcall": "do_not_call",
+    "originalsource": "source",
+    "leadsourcedetail": "ignore",
+    "createdate": "created_at",
+    "createddate": "created_at",
+    "createdtime": "created_at",
+    "createdon": "created_at",
+    "mobilephonenumber": "mobile",
+    "phonenumber": "phone",
+    "websiteurl": "website",
+    "designation": "title",
+    "jobtitle": "title",
+    "companyname": "company",
+}
+_TRUE_WORDS: Final = frozenset({"1", "true", "yes", "y", "on", "x", "checked"})
+_FALSE_WORDS: Final = frozenset({"0", "false", "no", "n", "off", ""})
+_DATE_FORMATS: Final = ("%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y", "%b %d, %Y", "%d %b %Y")
+RowStatus = Literal["created", "updated", "merged", "skipped", "rejected"]
+OnDuplicate = Literal["skip", "update", "merge", "create"]
+
+
+@attrs.frozen(cache_hash=True)
+class ColumnMapping:
+    """Which column holds which lead field, and how to read the values.
+
+    *columns* pairs a header with a target: a lead field, ``address.<part>``,
+    ``custom.<name>``, ``name`` (split into first and last), ``tags`` (``;`` or ``,``
+    separated) or ``ignore``. Dates are read ISO-first; *day_first* decides ``03/04/2026``.
+    *picklists* translate values: ``(field, from, to)``, e.g. ``("source", "web form",
+    "Web")``. Columns the mapping does not name are kept in ``custom.import_extra`` (JSON)
+    and reported on each row, never dropped.
+
+    >>> guessed = ColumnMapping.guess(["First Name", "E-mail", "Lead Source", "Annual Revenue"])
+    >>> [target for _, target in guessed.columns]
+    ['first_name', 'email', 'source', 'annual_revenue']
+    """
+
+    columns: tuple[tuple[str, str], ...] = attrs.field(converter=_pairs)
+    day_first: bool = False
+    picklists: tuple[tuple[str, str, str], ...] = attrs.field(default=(), converter=_pairs)
+    region: str = "US"
+    currency: str = "USD"
+    schema: EntitySchema = LEAD_SCHEMA
+
+    @classmethod
+    def guess(cls, header: Sequence[str], **options: object) -> ColumnMapping:
+        """A mapping proposed from common CRM export headers (Salesforce, HubSpot, Zoho).
+
+        Headers it cannot place are left out (they will be kept as extras on import).
+        """
+        pairs = []
+        for column in header:
+            if not isinstance(column, str):
+                continue
+            normal = _normal(column)
+            target = _EXPORT_HEADERS.get(normal) or DEFAULT_ALIASES.get(normal)
+            if target is not None and not target.startswith("utm.") and target != "status_ignored":
+                pairs.append((column, target))
+        return cls(tuple(pairs), **options)  # type: ignore[arg-type]
+
+
+@attrs.frozen
+class RowOutcome:
+    """What happened to one input row (*line* counts the header as line 1).
+
+    *status* is ``created``, ``updated``, ``merged``, ``skipped`` (with *reason*) or
+    ``rejected`` (with *errors*); *lead* is the lead created, updated or merged into;
+    *duplicate_of* the record it matched; *unmapped* the columns no mapping named.
+    """
+
+    line: int
+    status: RowStatus
+    lead: Lead | None = None
+    reason: str = ""
+    errors: tuple[FieldError, ...] = ()
+    duplicate_of: str | None = None
+    unmapped: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class ImportReport:
+    """The counts of an import: created + updated + merged + skipped + rejected = rows."""
+
+    rows: int
+    created: int
+    updated: int
+    merged: int
+    skipped: int
+    rejected: int
+    unmapped_columns: tuple[str, ...] = ()
+
+
+class ImportRun:
+    """An import in progress, read and decided one row at a time.
+
+    Iterate it for each row's :class:`RowOutcome`; ``report`` then holds the
+    :class:`ImportReport`.
+    """
+
+    def __init__(
+        self, outcomes: Iterator[RowOutcome], counts: dict[str, int], extras: set[str]
+    ) -> None:
+        self._outcomes = outcomes
+        self._counts = counts
+        self._extras = extras
+        self._done = False
+
+    def __iter__(self) -> Iterator[RowOutcome]:
+        yield from self._outcomes
+        self._done = True
+
+    @property
+    def report(self) -> ImportReport:
+        """The counts so far (complete once the run has been iterated to its end)."""
+        c = self._counts
+        return ImportReport(
+            c["rows"],
+            c["created"],
+            c["updated"],
+            c["merged"],
+            c["skipped"],
+            c["rejected"],
+            tuple(sorted(self._extras)),
+        )
+
+
+def _parse_date(text: str, *, day_first: bool) -> date:
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        pass
+    numeric = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
+    if numeric is not None:
+        a, b, year = (int(x) for x in numeric.groups())
+        day, month = (a, b) if day_first else (b, a)
+        return date(year, month, day)
+    for pattern in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, pattern).date()  # noqa: DTZ007 - a date, no time
+        except ValueError:
+            continue
+    raise ValueError(f"{text!r} is not a date")
+
+
+def _parse_bool(text: str) -> bool:
+    folded = text.strip().casefold()
+    if folded in _TRUE_WORDS:
+        return True
+    if folded in _FALSE_WORDS:
+        return False
+    raise ValueError(f"{text!r} is not yes or no")
+
+
+def _parse_number(text: str) -> Decimal:
+    cleaned = text.strip().replace(",", "").replace(" ", "").replace("\u00a0", "").lstrip("$€£")
+    number = Decimal(cleaned)
+    if not number.is_finite():
+        raise ValueError(f"{text!r} is not a number")
+    return number
+
+
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+_CACHE_LIMIT: Final = 100_000
+_BOOL_FIELDS: Final = frozenset({"do_not_call", "email_opt_out", "is_person", "owner_is_queue"})
+_FIXED: Final = frozenset({"id", "converted", "created_at", "updated_at", "custom", "status"})
+_BLANKS: Final[tuple[object, ...]] = (None, "", frozenset())
+
+
+class _Reader:
+    """Reads one row into lead fields, with the mapping's parsers and caches built once."""
+
+    def __init__(self, mapping: ColumnMapping) -> None:
+        self.mapping = mapping
+        self.targets = dict(mapping.columns)
+        self.picklists = {(f, v.casefold()): to for f, v, to in mapping.picklists}
+        self.emails: dict[str, EmailAddress | ValidationError] = {}
+        self.phones: dict[str, PhoneNumber | ValidationError] = {}
+
+    def _cached(self, cache: dict[str, Any], text: str, parse: Callable[[str], Any]) -> Any:
+        found = cache.get(text)
+        if found is None:
+            try:
+                found = parse(text)
+            except ValidationError as exc:
+                found = exc
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[text] = found
+        if isinstance(found, ValidationError):
+            raise found
+        return found
+
+    def value(self, target: str, text: str) -> object:
+        text = self.picklists.get((target, text.casefold()), text)
+        if target == "email":
+            return self._cached(self.emails, text, EmailAddress.parse)
+        if target in ("phone", "mobile"):
+            region = self.mapping.region
+            return self._cached(self.phones, text, lambda t: PhoneNumber.parse(t, region=region))
+        if target == "employees":
+            number = _parse_number(text)
+            if number != number.to_integral_value():
+                raise ValueError(f"{text!r} is not a whole number")
+            return int(number)
+        if target == "annual_revenue":
+            return Money(_parse_number(text), self.mapping.currency)
+        if target in _BOOL_FIELDS:
+            return _parse_bool(text)
+        if target in ("created_at", "updated_at"):
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                parsed = _parse_date(text, day_first=self.mapping.day_first)
+                moment = datetime(parsed.year, parsed.month, parsed.day)  # noqa: DTZ001 - UTC below
+            return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        if target.startswith("custom."):
+            return self.custom(target, text)
+        return text
+
+    def custom(self, target: str, text: str) -> object:
+        try:
+            kind = self.mapping.schema.field(target).type
+        except ValidationError:
+            return text
+        if kind is FieldType.CHECKBOX:
+            return _parse_bool(text)
+        if kind.is_numeric:
+            number = _parse_number(text)
+            return (
+                int(number)
+                if kind is FieldType.NUMBER and number == number.to_integral_value()
+                else number
+            )
+        if kind is FieldType.DATE:
+            return _parse_date(text, day_first=self.mapping.day_first)
+        return text
+
+    def lead(  # noqa: PLR0915 - one pass over a row's columns, kept together
+        self, row: Mapping[str, object], ids: Callable[[str], str], now: datetime
+    ) -> tuple[Lead | None, tuple[FieldError, ...], tuple[str, ...]]:
+        errors: list[FieldError] = []
+        fields: dict[str, object] = {}
+        address: dict[str, str] = {}
+        custom: dict[str, object] = {}
+        extra: dict[str, str] = {}
+        tags: list[str] = []
+        for column, raw in row.items():
+            if not isinstance(column, str) or raw is None:
+                continue
+            text = raw.strip() if isinstance(raw, str) else str(raw)
+            if text[:1] == "'" and text[1:2] in _FORMULA_START:
+                text = text[1:]  # a cell export_csv (or a spreadsheet) neutralised
+            target = self.targets.get(column)
+            if target is None:
+                if text:
+                    extra[column] = text
+                continue
+            if not text or target == "ignore":
+                continue
+            problem = _text_problem(target, text)
+            if problem is not None:
+                errors.append(problem)
+                continue
+            try:
+                if target == "name":
+                    human = HumanName(text)
+                    first = " ".join(p for p in (human.first, human.middle) if p)
+                    last = human.last or first
+                    fields.setdefault("last_name", last)
+                    if human.last and first:
+                        fields.setdefault("first_name", first)
+                elif target == "tags":
+                    tags += [t.strip() for t in re.split(r"[;,]", text) if t.strip()]
+                elif target.startswith("address."):
+                    address[target.split(".", 1)[1]] = text
+                elif target.startswith("custom."):
+                    custom[target.split(".", 1)[1]] = self.value(target, text)
+                else:
+                    fields[target] = self.value(target, text)
+            except ValidationError as exc:
+                errors += [attrs.evolve(e, path=target) for e in exc.errors]
+            except (ValueError, ArithmeticError) as exc:
+                errors.append(FieldError(target, "invalid", str(exc)))
+        if address:
+            try:
+                fields["address"] = Address(**address)
+            except ValidationError as exc:
+                errors += [attrs.evolve(e, path=f"address.{e.path}") for e in exc.errors]
+        if "last_name" not in fields:
+            errors.append(FieldError("last_name", "required", "a last name (or a name) is needed"))
+        if errors:
+            return None, tuple(errors), tuple(extra)
+        if extra:
+            custom["import_extra"] = json.dumps(extra, ensure_ascii=False, sort_keys=True)
+        fields.setdefault("created_at", now)
+        created = fields["created_at"]
+        fields.setdefault(
+            "updated_at", created if isinstance(created, datetime) and created > now else now
+        )
+        if fields.get("company") is None:
+            fields["is_person"] = True
+        try:
+            lead = Lead(id=ids("lead"), tags=frozenset(tags), custom=custom, **fields)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            return None, exc.errors, tuple(extra)
+        return lead, (), tuple(extra)
+
+
+def _fill_blanks(target: Lead, source: Lead) -> Lead:
+    """*target* with *source*'s values where *target* has none (an update by import)."""
+    changes: dict[str, object] = {}
+    for field in attrs.fields(Lead):
+        name = field.name
+        if name in _FIXED:
+            continue
+        mine, theirs = getattr(target, name), getattr(source, name)
+        if mine in _BLANKS and theirs not in _BLANKS:
+            changes[name] = theirs
+    extra = {k: v for k, v in source.custom.items() if k not in target.custom}
+    if extra:
+        changes["custom"] = {**target.custom, **extra}
+    return attrs.evolve(target, **changes) if changes else target  # type: ignore[arg-type]
+
+
+def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
+    rows: Iterable[Mapping[str, str]],
+    mapping: ColumnMapping,
+    *,
+    ids: Callable[[str], str],
+    now: datetime,
+    existing: object = None,
+    on_duplicate: OnDuplicate = "skip",
+    progress: Callable[[int], None] | None = None,
+) -> ImportRun:
+    """Read *rows* into leads with *mapping*, one outcome per row, streaming.
+
+    Duplicates are found by lookup keys (email, phone), both within the file and in
+    *existing* (anything with ``find_by_keys``, such as a repository). *on_duplicate*
+    decides: ``skip`` the row, ``update`` the first record's blank fields, ``merge`` the two,
+    or ``create`` a new lead anyway. Nothing is saved: apply the outcomes in order (add
+    ``created`` leads, update ``updated`` and ``merged`` ones) — the CLI and services do.
+    Iterate the run, then read ``run.report``.
+
+    >>> from datetime import datetime, timezone
+    >>> rows = [
+    ...     {"First Name": "Ada", "Last Name": "Lovelace", "Email": "ada@engines.io"},
+    ...     {"First Name": "Ada", "Last Name": "Lovelace", "Email": "ADA@engines.io"},
+    ...     {"First Name": "", "Last Name": "", "Email": "nope"},
+    ... ]
+    >>> mapping = ColumnMapping.guess(["First Name", "Last Name", "Email"])
+    >>> run = import_leads(
+    ...     rows, mapping, ids=lambda kind: "L1", now=datetime(2026, 1, 1, tzinfo=timezone.utc)
+    ... )
+    >>> [(o.line, o.status) for o in run]
+    [(2, 'created'), (3, 'skipped'), (4, 'rejected')]
+    >>> run.report.rows, run.report.created, run.report.skipped, run.report.rejected
+    (3, 1, 1, 1)
+
+    Raises:
+        ValidationError: misuse — a wrong mapping, *on_duplicate*, *ids*, *now* or
+            *existing*. What is wrong in a row is that row's ``rejected`` outcome.
+    """
+    problems: list[FieldError] = []
+    if not isinstance(mapping, ColumnMapping):
+        problems.append(FieldError("mapping", "type", "must be a ColumnMapping"))
+    if on_duplicate not in ("skip", "update", "merge", "create"):
+        problems.append(
+            FieldError("on_duplicate", "invalid", "must be skip, update, merge or create")
+        )
+    if not callable(ids):
+        problems.append(FieldError("ids", "type", "must be a function of the entity kind"))
+    if not isinstance(now, datetime) or now.utcoffset() is None:
+        problems.append(FieldError("now", "type", "must be a timezone-aware datetime"))
+    if existing is not None and not callable(getattr(existing, "find_by_keys", None)):
+        problems.append(FieldError("existing", "type", "must have find_by_keys (a repository)"))
+    if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
+        problems.append(FieldError("rows", "type", "must be an iterable of mappings"))
+    if problems:
+        raise ValidationError("import_leads", problems)
+    counts = dict.fromkeys(("rows", "created", "updated", "merged", "skipped", "rejected"), 0)
+    extras: set[str] = set()
+    reader = _Reader(mapping)
+
+    def outcomes() -> Iterator[RowOutcome]:
+        from leadmodel.ports import lookup_keys
+        from leadmodel.rules.merge import merge
+
+        seen: dict[str, Lead] = {}
+        for index, row in enumerate(rows):
+            line = index + 2
+            counts["rows"] += 1
+            if progress is not None and counts["rows"] % 1000 == 0:
+                progress(counts["rows"])
+            if not isinstance(row, Mapping):
+                counts["rejected"] += 1
+                yield RowOutcome(
+                    line, "rejected", errors=(FieldError("row", "type", "not a mapping"),)
+                )
+                continue
+            lead, errors, unmapped = reader.lead(row, ids, now)
+            extras.update(unmapped)
+            if lead is None:
+                counts["rejected"] += 1
+                yield RowOutcome(line, "rejected", errors=errors, unmapped=unmapped)
+                continue
+            keys = lookup_keys(lead)
+            match = next((seen[k] for k in keys if k in seen), None)
+            if match is None and existing is not None and keys:
+                found = existing.find_by_keys(keys)  # type: ignore[attr-defined]
+                match = found[0] if found and isinstance(found[0], Lead) else None
+            if match is None or on_duplicate == "create":
+                counts["created"] += 1
+                for key in keys:
+                    seen.setdefault(key, lead)
+                yield RowOutcome(line, "created", lead, unmapped=unmapped)
+                continue
+            shared = next(k for k in keys if k in lookup_keys(match))
+            if on_duplicate == "skip":
+                counts["skipped"] += 1
+                yield RowOutcome(
+                    line,
+                    "skipped",
+                    None,
+                    f"duplicate of {match.id} ({shared})",
+                    duplicate_of=match.id,
+                    unmapped=unmapped,
+                )
+                continue
+            status: RowStatus
+            if on_duplicate == "update":
+                result, status = _fill_blanks(match, lead), "updated"
+            else:
+                result, status = merge([match, lead], master=match.id).survivor, "merged"
+            counts[status] += 1
+            for key in lookup_keys(result):
+                seen[key] = result
+            yield RowOutcome(
+                line,
+                status,
+                result,
+                f"{status} into {match.id} ({shared})",
+                duplicate_of=match.id,
+                unmapped=unmapped,
+            )
+
+    return ImportRun(outcomes(), counts, extras)
+
+
+def _sniff(sample: bytes) -> tuple[str, str]:
+    """The encoding (UTF-8 with or without BOM, else Latin-1) and delimiter of a CSV sample."""
+    if sample.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
+    else:
+        try:
+            sample.decode("utf-8")
+            encoding = "utf-8"
+        except UnicodeDecodeError as exc:
+            # A sample cut inside a character is still UTF-8.
+            encoding = "utf-8" if exc.start >= len(sample) - 3 else "latin-1"
+    text = sample.decode(encoding, errors="ignore")
+    try:
+        delimiter = (
+            csv.Sniffer().sniff(text.split("\n", 20)[0] + "\n", delimiters=",;\t|").delimiter
+        )
+    except csv.Error:
+        delimiter = ","
+    return encoding, delimiter
+
+
+def read_csv(path: str | Path) -> tuple[list[str], Iterator[dict[str, str]]]:
+    """Open a CSV export: its header and a stream of rows (the file closes when the stream ends).
+
+    The encoding (UTF-8, UTF-8 with a BOM, or Latin-1) and the delimiter (``,`` ``;``
+    tab ``|``) are detected from the start of the file.
+
+    Raises:
+        ValidationError: the file cannot be read or has no header.
+    """
+    try:
+        with Path(path).open("rb") as probe:
+            sample = probe.read(65536)
+        encoding, delimiter = _sniff(sample)
+        handle = Path(path).open(newline="", encoding=encoding)  # noqa: SIM115 - closed by the stream
+    except OSError as exc:
+        raise ValidationError("read_csv", [FieldError("path", "unreadable", str(exc))]) from None
+    reader = csv.DictReader(handle, delimiter=delimiter)
+    header = [h for h in (reader.fieldnames or []) if h is not None]
+    if not header:
+        handle.close()
+        raise ValidationError(
+            "read_csv", [FieldError("path", "no_header", f"{path} has no header row")]
+        )
+
+    def stream() -> Iterator[dict[str, str]]:
+        with handle:
+            for row in reader:
+                yield {k: v for k, v in row.items() if isinstance(k, str) and v is not None}
+
+    return header, stream()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, frozenset | set | tuple | list):
+        text = ";".join(sorted(str(v) for v in value))
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, EmailAddress):
+        text = value.normalized
+    elif isinstance(value, PhoneNumber):
+        text = value.e164
+    elif isinstance(value, Money):
+        text = str(value.amount)
+    elif isinstance(value, datetime | date):
+        text = value.isoformat()
+    elif isinstance(value, Enum):
+        text = str(value.value)
+    else:
+        text = str(value)
+    # Spreadsheets run a cell starting with these as a formula: quote it (import un-quotes).
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def export_csv(records: Iterable[object], fields: Sequence[str], file: IO[str]) -> int:
+    """Write *records* (entities or mappings) as CSV with one column per field path.
+
+    Cells that a spreadsheet would run as formulas (starting with ``=``, ``+``, ``-``,
+    ``@``, tab or CR) are quoted with a leading ``'``, which :func:`import_leads` removes, so
+    an export imports back unchanged. Returns the number of records written.
+
+    Raises:
+        ValidationError: *fields* is empty or not field paths.
+    """
+    from leadmodel.rules._paths import ABSENT, getter
+
+    if isinstance(fields, str) or not fields or not all(isinstance(f, str) and f for f in fields):
+        raise ValidationError("export_csv", [FieldError("fields", "type", "must be field paths")])
+    readers = [getter(f) for f in fields]
+    writer = csv.writer(file)
+    writer.writerow(list(fields))
+    count = 0
+    for record in records:
+        values = [read(record) for read in readers]
+        writer.writerow([_cell(None if v is ABSENT else v) for v in values])
+        count += 1
+    return count

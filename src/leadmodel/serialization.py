@@ -407,7 +407,7 @@ def _is_document_to_structure(cls: Any) -> bool:
 # Rules import this module's callers, so the rule classes are looked up lazily.
 @functools.cache
 def _documents() -> frozenset[type]:
-    from leadmodel.intake import FormSpec
+    from leadmodel.intake import ColumnMapping, FormSpec, ImportReport
     from leadmodel.rules.assignment import (
         Assignment,
         AssignmentBatch,
@@ -470,6 +470,8 @@ def _documents() -> frozenset[type]:
             WorkflowRule,
             WorkflowOutcome,
             FormSpec,
+            ColumnMapping,
+            ImportReport,
         }
     )
 
