@@ -732,6 +732,7 @@ _CACHE_LIMIT: Final = 100_000
 _BOOL_FIELDS: Final = frozenset({"do_not_call", "email_opt_out", "is_person", "owner_is_queue"})
 _FIXED: Final = frozenset({"id", "converted", "created_at", "updated_at", "custom", "status"})
 _BLANKS: Final[tuple[object, ...]] = (None, "", frozenset())
+_BEYOND: Final = "(beyond the header)"
 
 
 class _Reader:
@@ -813,6 +814,11 @@ class _Reader:
         extra: dict[str, str] = {}
         tags: list[str] = []
         for column, raw in row.items():
+            if column is None and isinstance(raw, list):  # csv's values beyond the header
+                beyond = [v for v in raw if isinstance(v, str) and v.strip()]
+                if beyond:
+                    extra[_BEYOND] = ";".join(beyond)
+                continue
             if not isinstance(column, str) or raw is None:
                 continue
             text = raw.strip() if isinstance(raw, str) else str(raw)

@@ -1,0 +1,308 @@
+"""Bulk import and export: parsers, duplicates, row accounting, CSV detection, round trips."""
+
+import csv
+import io
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadmodel import (
+    LEAD_SCHEMA,
+    ColumnMapping,
+    EmailAddress,
+    FieldDef,
+    FieldType,
+    Lead,
+    ValidationError,
+    export_csv,
+    import_leads,
+    read_csv,
+)
+from leadmodel.adapters.memory import MemoryUnitOfWork, SequentialIds
+
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
+HEADER = ["First Name", "Last Name", "Email", "Phone", "Company", "Lead Source", "Employees"]
+
+
+def run(rows, mapping=None, **kwargs):
+    mapping = mapping or ColumnMapping.guess(HEADER)
+    result = import_leads(rows, mapping, ids=SequentialIds(), now=NOW, **kwargs)
+    return list(result), result.report
+
+
+def row(**values):
+    base = dict.fromkeys(HEADER, "")
+    base.update({"Last Name": "Ng", "Company": "Acme"})
+    base.update(values)
+    return base
+
+
+def test_guess_reads_salesforce_hubspot_and_zoho_headers():
+    mapping = ColumnMapping.guess(
+        [
+            "Lead Owner",
+            "Mobile Phone Number",
+            "Create Date",
+            "Designation",
+            "No. of Employees",
+            "Mystery",
+        ]
+    )
+    assert dict(mapping.columns) == {
+        "Lead Owner": "owner_id",
+        "Mobile Phone Number": "mobile",
+        "Create Date": "created_at",
+        "Designation": "title",
+        "No. of Employees": "employees",
+    }
+
+
+def test_values_are_parsed_by_their_field():
+    schema = LEAD_SCHEMA.with_custom(
+        FieldDef("signed", FieldType.DATE), FieldDef("budget", FieldType.CURRENCY)
+    )
+    mapping = ColumnMapping(
+        [
+            ("Last", "last_name"),
+            ("Revenue", "annual_revenue"),
+            ("Staff", "employees"),
+            ("No call", "do_not_call"),
+            ("Signed", "custom.signed"),
+            ("Budget", "custom.budget"),
+            ("Source", "source"),
+            ("Created", "created_at"),
+        ],
+        day_first=True,
+        picklists=[("source", "web form", "Web")],
+        currency="EUR",
+        schema=schema,
+    )
+    [outcome], _ = run(
+        [
+            {
+                "Last": "Ng",
+                "Revenue": "€1,250,000.50",
+                "Staff": "1 200",
+                "No call": "Yes",
+                "Signed": "03/04/2026",
+                "Budget": "12,000",
+                "Source": "Web Form",
+                "Created": "2026-02-01T10:00:00+02:00",
+            }
+        ],
+        mapping,
+    )
+    lead = outcome.lead
+    assert lead.annual_revenue.amount == Decimal("1250000.50")
+    assert lead.annual_revenue.currency == "EUR"
+    assert (lead.employees, lead.do_not_call, lead.source) == (1200, True, "Web")
+    assert lead.custom["signed"] == date(2026, 4, 3)
+    assert lead.custom["budget"] == Decimal(12000)
+    assert lead.created_at.utcoffset().total_seconds() == 7200
+
+
+def test_bad_values_reject_the_row_with_every_error_and_its_line():
+    outcomes, report = run([row(Email="two@@x", Employees="many"), row()])
+    rejected = outcomes[0]
+    assert (rejected.line, rejected.status) == (2, "rejected")
+    assert {e.path for e in rejected.errors} == {"email", "employees"}
+    assert report.created == 1
+
+
+def test_unmapped_columns_are_kept_and_reported():
+    [outcome], report = run([{**row(), "Favourite": "tea"}])
+    assert outcome.unmapped == ("Favourite",)
+    assert outcome.lead.custom["import_extra"] == '{"Favourite": "tea"}'
+    assert report.unmapped_columns == ("Favourite",)
+
+
+@pytest.mark.parametrize(
+    ("policy", "statuses", "company"),
+    [
+        ("skip", ["created", "skipped"], "Acme"),
+        ("update", ["created", "updated"], "Acme"),
+        ("merge", ["created", "merged"], "Acme"),
+        ("create", ["created", "created"], "Acme"),
+    ],
+)
+def test_duplicates_within_the_file_follow_the_policy(policy, statuses, company):
+    rows = [
+        row(Email="ng@acme.io"),
+        row(Email="NG@acme.io", **{"First Name": "Ann", "Phone": "+14155550100"}),
+    ]
+    outcomes, report = run(rows, on_duplicate=policy)
+    assert [o.status for o in outcomes] == statuses
+    assert report.rows == 2
+    assert all(o.lead.company == company for o in outcomes if o.lead is not None)
+    if policy == "update":
+        assert outcomes[1].lead.id == outcomes[0].lead.id
+        assert outcomes[1].lead.first_name == "Ann"  # a blank filled
+        assert outcomes[1].lead.phone is not None
+    if policy == "skip":
+        assert outcomes[1].duplicate_of == outcomes[0].lead.id
+        assert "email:ng@acme.io" in outcomes[1].reason
+
+
+def test_duplicates_against_stored_records_are_found():
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.leads.add(
+            Lead(id="OLD", last_name="Ng", company="Acme", email=EmailAddress.parse("ng@acme.io"))
+        )
+        uow.commit()
+    with uow:
+        outcomes, _ = run([row(Email="ng@acme.io")], existing=uow.leads, on_duplicate="update")
+    assert (outcomes[0].status, outcomes[0].lead.id) == ("updated", "OLD")
+
+
+def test_read_csv_detects_bom_latin_1_and_semicolons(tmp_path):
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbfLast Name,Email\nN\xc3\xba\xc3\xb1ez,n@x.io\n")
+    header, rows = read_csv(bom)
+    assert header == ["Last Name", "Email"]
+    assert next(rows)["Last Name"] == "Núñez"
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("Last Name;Company\nMüller;Bäckerei\n".encode("latin-1"))
+    header, rows = read_csv(latin)
+    assert header == ["Last Name", "Company"]
+    assert next(rows) == {"Last Name": "Müller", "Company": "Bäckerei"}
+    with pytest.raises(ValidationError):
+        read_csv(tmp_path / "missing.csv")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(ValidationError):
+        read_csv(tmp_path / "empty.csv")
+
+
+def test_export_quotes_formulas_and_imports_back():
+    lead = Lead(
+        id="L1",
+        first_name='=HYPERLINK("http://evil")',
+        last_name="+Ng",
+        company="-Acme",
+        title="@home",
+        email=EmailAddress.parse("ng@acme.io"),
+    )
+    out = io.StringIO()
+    fields = ["first_name", "last_name", "company", "title", "email"]
+    assert export_csv([lead], fields, out) == 1
+    cells = list(csv.reader(io.StringIO(out.getvalue())))[1]
+    assert all(cell.startswith("'") for cell in cells[:4])
+    mapping = ColumnMapping([(f, f) for f in fields])
+    [outcome], _ = run(csv.DictReader(io.StringIO(out.getvalue())), mapping)
+    back = outcome.lead
+    assert (back.first_name, back.last_name, back.company, back.title, back.email) == (
+        lead.first_name,
+        lead.last_name,
+        lead.company,
+        lead.title,
+        lead.email,
+    )
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: import_leads([], "mapping", ids=SequentialIds(), now=NOW),
+        lambda: import_leads([], ColumnMapping([]), ids=SequentialIds(), now=NOW, on_duplicate="x"),
+        lambda: import_leads([], ColumnMapping([]), ids="L", now=NOW),
+        lambda: import_leads([], ColumnMapping([]), ids=SequentialIds(), now=datetime(2026, 1, 1)),  # noqa: DTZ001
+        lambda: import_leads([], ColumnMapping([]), ids=SequentialIds(), now=NOW, existing=[1]),
+        lambda: import_leads("a,b", ColumnMapping([]), ids=SequentialIds(), now=NOW),
+        lambda: export_csv([], [], io.StringIO()),
+        lambda: export_csv([], "email", io.StringIO()),
+    ],
+)
+def test_misuse_raises_validation_errors(call):
+    with pytest.raises(ValidationError):
+        call()
+
+
+CELLS = st.sampled_from(
+    [
+        "",
+        " ",
+        "Ng",
+        "ng@acme.io",
+        "NG@ACME.IO",
+        "+1 415 555 0100",
+        "12",
+        "1,200",
+        "x\ny",
+        "=1+1",
+        "Ümlaut",
+        "a,b",
+        '"q"',
+    ]
+)
+
+
+@st.composite
+def messy_csv(draw):
+    """A CSV text with missing and extra columns, BOM, mixed line endings, quoted newlines."""
+    header = draw(
+        st.lists(st.sampled_from([*HEADER, "Extra", "Notes"]), min_size=1, max_size=9, unique=True)
+    )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=draw(st.sampled_from(["\n", "\r\n"])))
+    writer.writerow(header)
+    count = draw(st.integers(0, 12))
+    for _ in range(count):
+        width = draw(st.integers(0, len(header) + 2))  # short and long rows too
+        writer.writerow([draw(CELLS) for _ in range(width)])
+        if draw(st.booleans()):
+            out.write("\n")  # a blank line, which csv skips
+    text = out.getvalue()
+    return ("\ufeff" if draw(st.booleans()) else "") + text
+
+
+@given(messy_csv(), st.sampled_from(["skip", "update", "merge", "create"]))
+@settings(max_examples=150)
+def test_every_row_has_exactly_one_outcome_and_the_counts_add_up(text, policy):
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    rows = list(reader)
+    header = reader.fieldnames or []
+    outcomes, report = run(rows, ColumnMapping.guess(header), on_duplicate=policy)
+    assert len(outcomes) == len(rows) == report.rows
+    assert [o.line for o in outcomes] == list(range(2, len(rows) + 2))
+    assert (
+        report.created + report.updated + report.merged + report.skipped + report.rejected
+        == report.rows
+    )
+    for outcome, source in zip(outcomes, rows, strict=True):
+        # Nothing silently lost: unmapped, non-blank values are reported on their row.
+        mapped = {column for column, _ in ColumnMapping.guess(header).columns}
+        extra = {
+            k
+            for k, v in source.items()
+            if k not in mapped and isinstance(k, str) and v and v.strip()
+        }
+        if any(v.strip() for v in source.get(None, [])):
+            extra.add("(beyond the header)")
+        assert set(outcome.unmapped) == extra
+
+
+@given(
+    st.lists(
+        st.builds(
+            lambda first, last, company: Lead(
+                id="X", first_name=first, last_name=last, company=company
+            ),
+            st.sampled_from([None, "Ann", "=cmd", "+1", "-x", "@y", "Zoë"]),
+            st.sampled_from(["Ng", "=SUM(A1)", "-Lee", "O'Brien"]),
+            st.sampled_from(["Acme", "@corp", "+plus", "a,b"]),
+        ),
+        max_size=5,
+    )
+)
+def test_export_then_import_gives_the_same_values(leads):
+    fields = ["first_name", "last_name", "company"]
+    out = io.StringIO()
+    export_csv(leads, fields, out)
+    mapping = ColumnMapping([(f, f) for f in fields])
+    outcomes, _ = run(csv.DictReader(io.StringIO(out.getvalue())), mapping, on_duplicate="create")
+    assert [(o.lead.first_name, o.lead.last_name, o.lead.company) for o in outcomes] == [
+        (lead.first_name, lead.last_name, lead.company) for lead in leads
+    ]
