@@ -12,7 +12,7 @@ import csv
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -30,6 +30,7 @@ from leadmodel import (
     AssignmentRule,
     AssignmentState,
     Band,
+    ColumnMapping,
     Condition,
     ConvertOptions,
     Decay,
@@ -37,8 +38,6 @@ from leadmodel import (
     FieldDef,
     FieldType,
     FitRule,
-    FormErrors,
-    FormSpec,
     Lead,
     LeadModelError,
     LoadBalanced,
@@ -47,16 +46,17 @@ from leadmodel import (
     RoundRobin,
     RuleEntry,
     ScoringModel,
+    ValidationError,
     assign_many,
     find_duplicates,
     from_json,
+    import_leads,
     merge,
-    parse_web_form,
     qualify,
+    read_csv,
     to_dict,
 )
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
-from leadmodel.ports import lookup_keys
 from leadmodel.services import convert_lead, rescore
 
 Say = Callable[[str], None]
@@ -108,49 +108,35 @@ def _ids(prefix: str) -> Callable[[str], str]:
 # -- import --------------------------------------------------------------------------------
 
 
-def _rows(path: str) -> Iterator[tuple[int, dict[str, str]]]:
+def _open_csv(path: str) -> tuple[list[str], Iterator[dict[str, str]]]:
     try:
-        handle = Path(path).open(newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or not any(name and name.strip() for name in reader.fieldnames):
-            raise CommandError(f"{path} has no header row")
+        return read_csv(path)
+    except ValidationError as exc:
+        error = exc.errors[0]
+        if error.code == "no_header":
+            raise CommandError(f"{path} has no header row") from None
+        raise CommandError(f"cannot read {path}: {error.message}") from None
+
+
+def _mapping(path: str | None, header: list[str], **options: Any) -> ColumnMapping:
+    """The columns guessed from *header*, overridden by the JSON file at *path*."""
+    columns = dict(ColumnMapping.guess(header).columns)
+    if path is not None:
         try:
-            for number, row in enumerate(reader, start=2):
-                if None in row:
-                    raise CommandError(f"{path}, line {number}: more values than columns")
-                yield number, {k: v for k, v in row.items() if k is not None and v is not None}
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise CommandError(f"{path}: not a readable CSV file ({exc})") from None
-
-
-def _spec(mapping: str | None) -> FormSpec:
-    spec = FormSpec.default()
-    if mapping is None:
-        return spec
+            given = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"{path} is not JSON: {exc.msg} (line {exc.lineno})") from None
+        if not isinstance(given, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in given.items()
+        ):
+            raise CommandError(f"{path} must map column names to fields, as JSON text pairs")
+        columns.update(given)
     try:
-        columns = json.loads(Path(mapping).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CommandError(f"cannot read {mapping}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise CommandError(f"{mapping} is not JSON: {exc.msg} (line {exc.lineno})") from None
-    if not isinstance(columns, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in columns.items()
-    ):
-        raise CommandError(f"{mapping} must map column names to fields, as JSON text pairs")
-    aliases = dict(spec.aliases)
-    custom = {}
-    for column, target in columns.items():
-        if target.startswith("custom."):
-            custom[column] = target
-        else:
-            aliases["".join(ch for ch in column.casefold() if ch.isalnum())] = target
-    try:
-        return FormSpec(aliases=aliases, custom_ids=custom, default_source="Import")
+        return ColumnMapping(tuple(columns.items()), **options)
     except LeadModelError as exc:
-        raise CommandError(f"{mapping}: {str(exc).splitlines()[0]}") from None
+        raise CommandError(f"{path}: {str(exc).splitlines()[0]}") from None
 
 
 def _progress_bar() -> Callable[..., Any] | None:
@@ -162,60 +148,73 @@ def _progress_bar() -> Callable[..., Any] | None:
     return tqdm  # type: ignore[no-any-return]
 
 
+def _show_progress(rows: int) -> None:
+    print(f"\r  {rows:,} rows read", end="", file=sys.stderr)
+
+
 def import_rows(
     uow: SQLiteUnitOfWork,
-    rows: Iterable[tuple[int, dict[str, str]]],
-    spec: FormSpec,
+    rows: Iterable[Mapping[str, str]],
+    mapping: ColumnMapping,
     *,
     dedupe: bool,
     now: datetime,
     progress: bool = False,
 ) -> tuple[Counter[str], list[dict[str, Any]]]:
-    """Parse and stage *rows* as leads in *uow* (not committed): counts and first problems."""
-    ids = _ids("imp")
+    """Import *rows* into *uow* (not committed) with :func:`leadmodel.import_leads`.
+
+    Duplicates (within the file and against stored leads) are skipped with *dedupe*.
+    Returns the counts and the first problems.
+    """
     counts = Counter[str]()
     problems: list[dict[str, Any]] = []
-    seen_keys: set[str] = set()
     bar = _progress_bar() if progress else None
     if bar is not None:
         rows = bar(rows, unit=" rows", file=sys.stderr)
-        progress = False  # the bar shows it
-    for number, row in rows:
+    run = import_leads(
+        rows,
+        mapping,
+        ids=_ids("imp"),
+        now=now,
+        existing=uow.leads,
+        on_duplicate="skip" if dedupe else "create",
+        progress=_show_progress if progress and bar is None else None,
+    )
+    for outcome in run:
         counts["rows"] += 1
-        parsed = parse_web_form(row, spec, ids=ids, now=now)
-        if isinstance(parsed, FormErrors):
+        if outcome.status == "created" and outcome.lead is not None:
+            uow.leads.add(outcome.lead)
+            counts["created"] += 1
+        elif outcome.status == "skipped":
+            counts["duplicates"] += 1
+        elif outcome.status == "rejected":
             counts["rejected"] += 1
             if len(problems) < 20:
-                errors = [f"{e.path}: {e.message}" for e in parsed.errors]
-                problems.append({"line": number, "errors": errors})
-            continue
-        keys = lookup_keys(parsed)
-        if dedupe and (seen_keys.intersection(keys) or uow.leads.find_by_keys(keys)):
-            counts["duplicates"] += 1
-            continue
-        seen_keys.update(keys)
-        uow.leads.add(parsed)
-        counts["created"] += 1
-        if progress and counts["rows"] % 1000 == 0:
-            print(f"\r  {counts['rows']:,} rows read", end="", file=sys.stderr)
-    if progress:
+                errors = [f"{e.path}: {e.message}" for e in outcome.errors]
+                problems.append({"line": outcome.line, "errors": errors})
+    if progress and bar is None:
         print(file=sys.stderr)
+    counts["unmapped_columns"] = len(run.report.unmapped_columns)
     return counts, problems
 
 
 def run_import(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
     """``leadmodel import FILE``: stream a CSV of leads into the database."""
-    spec = _spec(args.mapping)
+    header, rows = _open_csv(args.file)
+    mapping = _mapping(args.mapping, header)
     uow = SQLiteUnitOfWork(store)
     with uow:
-        counts, problems = import_rows(
-            uow,
-            _rows(args.file),
-            spec,
-            dedupe=args.dedupe,
-            now=_now(),
-            progress=sys.stderr.isatty() and not args.json,
-        )
+        try:
+            counts, problems = import_rows(
+                uow,
+                rows,
+                mapping,
+                dedupe=args.dedupe,
+                now=_now(),
+                progress=sys.stderr.isatty() and not args.json,
+            )
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise CommandError(f"{args.file}: not a readable CSV file ({exc})") from None
         if not args.dry_run:
             uow.commit()
     report = {
@@ -431,24 +430,23 @@ def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tell
     Import the leads and activities, then dedupe, score, qualify, assign and convert.
     """
     data = resources.files("leadmodel") / "_data"
-    spec = FormSpec.default().with_custom(
-        {"budget": "custom.budget", "need": "custom.need", "timeline": "custom.timeline"}
-    )
-    spec = attrs.evolve(
-        spec, schema=LEAD_SCHEMA.with_custom(FieldDef("budget", FieldType.CURRENCY))
-    )
+    budget = FieldDef("budget", FieldType.CURRENCY)
     summary: dict[str, Any] = {}
 
     say("7. Import the demo data: about 2,000 leads from a CSV, into SQLite")
     with resources.as_file(data / "demo_leads.csv") as path:
+        header, rows = _open_csv(str(path))
+        columns = dict(ColumnMapping.guess(header).columns)
+        columns |= {"budget": "custom.budget", "need": "custom.need", "timeline": "custom.timeline"}
+        mapping = ColumnMapping(tuple(columns.items()), schema=LEAD_SCHEMA.with_custom(budget))
         uow = SQLiteUnitOfWork(store)
         with uow:
-            counts, _problems = import_rows(uow, _rows(str(path)), spec, dedupe=False, now=now)
+            counts, _problems = import_rows(uow, rows, mapping, dedupe=False, now=now)
             uow.commit()
     say(f"   {counts['created']:,} leads imported, {counts['rejected']:,} rows rejected")
     with resources.as_file(data / "demo_activities.csv") as path, SQLiteUnitOfWork(store) as uow:
         added = 0
-        for n, (_, row) in enumerate(_rows(str(path))):
+        for n, row in enumerate(_open_csv(str(path))[1]):
             found = uow.leads.find_by_keys([f"email:{row['email'].casefold()}"])
             if not found:
                 continue
