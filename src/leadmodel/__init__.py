@@ -196,6 +196,7 @@ from leadmodel.rules.scoring import (
     TimeWindow,
     score,
 )
+from leadmodel.rules.views import ListView, apply_view
 from leadmodel.serialization import from_dict, from_json, to_dict, to_json
 
 __all__ = [
@@ -295,6 +296,7 @@ __all__ = [
     "LeadStatus",
     "LifecycleRegression",
     "LifecycleStage",
+    "ListView",
     "LoadBalanced",
     "LoadCount",
     "LogisticModel",
@@ -353,6 +355,7 @@ __all__ = [
     "WorkflowOutcome",
     "WorkflowRule",
     "advance",
+    "apply_view",
     "assign",
     "assign_many",
     "auto_convert",

@@ -436,6 +436,7 @@ def _documents() -> frozenset[type]:
         WorkflowRule,
     )
     from leadmodel.rules.scoring import Score, ScoringModel
+    from leadmodel.rules.views import ListView
 
     return frozenset(
         {
@@ -472,6 +473,7 @@ def _documents() -> frozenset[type]:
             FormSpec,
             ColumnMapping,
             ImportReport,
+            ListView,
         }
     )
 

@@ -1,0 +1,171 @@
+"""List views and segments: which records, in which order, with which columns — as data.
+
+A :class:`ListView` is Salesforce's list view: a criterion (any :mod:`criteria
+<leadmodel.rules.criteria>` value), a sort (fields, each ascending or descending), the
+columns to show and a row limit. :func:`apply_view` runs it over records (entities or
+mappings) and returns the matching records in order. Views round-trip through JSON, so a
+host can store a user's views and named segments ("Hot leads in Germany") beside its data.
+
+Sorting puts blanks last whatever the direction, and never compares values of different
+kinds (text sorts before numbers, numbers before dates), so a column with mixed values sorts
+instead of failing. A storage adapter may translate simple views to a query; otherwise
+:func:`apply_view` streams the repository once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Literal
+
+import attrs
+
+from leadmodel.domain import _checks
+from leadmodel.domain.errors import FieldError, ValidationError
+from leadmodel.domain.values import EmailAddress, Money, PhoneNumber
+from leadmodel.rules import criteria as _criteria
+from leadmodel.rules._common import criterion_problem, raise_problems, to_tuple
+from leadmodel.rules._paths import ABSENT, getter
+from leadmodel.rules.criteria import Criterion
+
+__all__ = ["ListView", "apply_view"]
+
+Direction = Literal["asc", "desc"]
+
+
+def _sort_pairs(values: object) -> object:
+    values = to_tuple(values)
+    if isinstance(values, tuple):
+        return tuple(tuple(v) if isinstance(v, list) else v for v in values)
+    return values
+
+
+def _sort_problem(sort: object) -> _checks.Problem | None:
+    if not isinstance(sort, tuple):
+        return "type", "must be a sequence of (field, 'asc' or 'desc') pairs"
+    for item in sort:
+        if (
+            not isinstance(item, tuple)
+            or len(item) != 2
+            or not isinstance(item[0], str)
+            or item[1] not in ("asc", "desc")
+        ):
+            return "type", f"{item!r} is not a (field, 'asc' or 'desc') pair"
+    return None
+
+
+@attrs.frozen(cache_hash=True)
+class ListView:
+    """A saved list: records meeting *criterion* (all, when ``None``), sorted, limited.
+
+    >>> from leadmodel import Condition, Lead
+    >>> view = ListView(
+    ...     "Web leads by size",
+    ...     Condition("source", "eq", "Web"),
+    ...     sort=[("employees", "desc"), ("last_name", "asc")],
+    ...     columns=["last_name", "company", "employees"],
+    ...     limit=2,
+    ... )
+    >>> leads = [
+    ...     Lead(id="L1", last_name="Ng", company="A", source="Web", employees=10),
+    ...     Lead(id="L2", last_name="Ito", company="B", source="Web", employees=500),
+    ...     Lead(id="L3", last_name="Ro", company="C", source="Fair", employees=900),
+    ...     Lead(id="L4", last_name="Abe", company="D", source="Web"),
+    ... ]
+    >>> [lead.id for lead in apply_view(view, leads)]
+    ['L2', 'L1']
+    """
+
+    name: str
+    criterion: Criterion | None = None
+    sort: tuple[tuple[str, Direction], ...] = attrs.field(default=(), converter=_sort_pairs)
+    columns: tuple[str, ...] = attrs.field(default=(), converter=to_tuple)
+    limit: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        raise_problems(
+            "ListView",
+            [
+                ("name", _checks.text_problem(self.name, 80)),
+                ("criterion", criterion_problem(self.criterion, optional=True)),
+                ("sort", _sort_problem(self.sort)),
+                (
+                    "columns",
+                    None
+                    if isinstance(self.columns, tuple)
+                    and all(isinstance(c, str) and c for c in self.columns)
+                    else ("type", "must be a sequence of field paths"),
+                ),
+                (
+                    "limit",
+                    None if self.limit is None else _checks.integer(1, 10**9)(self.limit),
+                ),
+            ],
+        )
+
+    def rows(self, records: Iterable[object]) -> list[dict[str, Any]]:
+        """The view's records as rows of its columns (every field when it names none)."""
+        readers = [(column, getter(column)) for column in self.columns]
+        out = []
+        for record in apply_view(self, records):
+            if readers:
+                out.append({c: _plain(read(record)) for c, read in readers})
+            else:
+                out.append(dict(record) if isinstance(record, Mapping) else attrs.asdict(record))  # type: ignore[arg-type]
+        return out
+
+
+def _plain(value: object) -> object:
+    if value is ABSENT:
+        return None
+    if isinstance(value, EmailAddress):
+        return value.normalized
+    if isinstance(value, PhoneNumber):
+        return value.e164
+    if isinstance(value, Money):
+        return value.amount
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def _rank(value: object) -> tuple[int, Any]:
+    """A sort key comparable across kinds: (kind, value), blanks handled by the caller."""
+    value = _plain(value)
+    if isinstance(value, bool):
+        return 0, value
+    if isinstance(value, str):
+        return 1, value.casefold()
+    if isinstance(value, int | float | Decimal):
+        return 2, value
+    if isinstance(value, datetime):
+        return 3, value.timestamp()
+    if isinstance(value, date):
+        return 4, value.toordinal()
+    return 5, str(value)
+
+
+def apply_view(view: ListView, records: Iterable[object]) -> list[object]:
+    """The records of *records* that *view* shows, in its order, at most its limit.
+
+    Raises:
+        ValidationError: *view* is not a ListView or *records* not an iterable.
+    """
+    _checks.require_instance(view, ListView, "a ListView", function="apply_view", path="view")
+    if isinstance(records, str | bytes | Mapping) or not isinstance(records, Iterable):
+        raise ValidationError(
+            "apply_view", [FieldError("records", "type", "must be an iterable of records")]
+        )
+    test = _criteria.compile(view.criterion) if view.criterion is not None else None
+    chosen = [record for record in records if test is None or test(record)]
+    # Stable sorts from the last key to the first give the multi-key order; blanks last.
+    for field, direction in reversed(view.sort):
+        read = getter(field)
+        keyed = [(read(record), record) for record in chosen]
+        filled = [(v, r) for v, r in keyed if v not in (None, ABSENT, "")]
+        blank = [r for v, r in keyed if v in (None, ABSENT, "")]
+        filled.sort(key=lambda pair: _rank(pair[0]), reverse=direction == "desc")
+        chosen = [r for _, r in filled] + blank
+    return chosen[: view.limit] if view.limit is not None else chosen

@@ -1,0 +1,89 @@
+"""List views: filter, multi-key sort with blanks last, limit, columns, JSON, bad input."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leadmodel import (
+    Condition,
+    Lead,
+    ListView,
+    ValidationError,
+    apply_view,
+    evaluate,
+    from_json,
+    to_dict,
+    to_json,
+)
+from leadmodel.testing import strategies as lst
+
+LEADS = [
+    Lead(id="L1", last_name="Ng", company="Acme", source="Web", employees=10),
+    Lead(id="L2", last_name="ito", company="Beta", source="Web", employees=500),
+    Lead(id="L3", last_name="Ro", company="Gamma", source="Fair", employees=500),
+    Lead(id="L4", last_name="Abe", company="Delta", source="Web"),
+]
+
+
+def ids(records):
+    return [record.id for record in records]
+
+
+def test_a_view_filters_sorts_on_several_keys_and_limits():
+    view = ListView("big first", sort=[("employees", "desc"), ("last_name", "asc")])
+    assert ids(apply_view(view, LEADS)) == ["L2", "L3", "L1", "L4"]  # ito < Ro, ignoring case
+    web = ListView("web", Condition("source", "eq", "web"), sort=[("last_name", "asc")], limit=2)
+    assert ids(apply_view(web, LEADS)) == ["L4", "L2"]
+
+
+def test_blanks_sort_last_in_both_directions():
+    for direction in ("asc", "desc"):
+        view = ListView("v", sort=[("employees", direction)])
+        assert ids(apply_view(view, LEADS))[-1] == "L4"
+
+
+def test_mixed_kinds_sort_without_failing():
+    records = [{"id": "a", "x": 3}, {"id": "b", "x": "three"}, {"id": "c", "x": None}]
+    view = ListView("mixed", sort=[("x", "asc")])
+    assert [r["id"] for r in apply_view(view, records)] == ["b", "a", "c"]
+
+
+def test_rows_give_the_view_columns():
+    view = ListView(
+        "v", Condition("source", "eq", "Fair"), columns=["last_name", "employees", "nope"]
+    )
+    assert view.rows(LEADS) == [{"last_name": "Ro", "employees": 500, "nope": None}]
+
+
+@given(lst.criteria(max_leaves=3), st.lists(lst.leads(), max_size=6))
+def test_a_view_shows_exactly_the_matching_records_and_round_trips(criterion, leads):
+    view = ListView("generated", criterion, sort=[("last_name", "desc"), ("id", "asc")])
+    shown = apply_view(view, leads)
+    assert sorted(ids(shown)) == sorted(lead.id for lead in leads if evaluate(criterion, lead))
+    assert from_json(ListView, to_json(view)) == view
+    assert apply_view(view, [to_dict(lead) for lead in leads]) is not None
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: ListView(""),
+        lambda: ListView("v", "source = Web"),
+        lambda: ListView("v", sort=[("employees", "up")]),
+        lambda: ListView("v", sort=["employees"]),
+        lambda: ListView("v", columns=[""]),
+        lambda: ListView("v", limit=0),
+    ],
+)
+def test_invalid_views_are_refused(build):
+    with pytest.raises(ValidationError):
+        build()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [lambda: apply_view("view", LEADS), lambda: apply_view(ListView("v"), "leads")],
+)
+def test_bad_arguments_raise_validation_errors(call):
+    with pytest.raises(ValidationError):
+        call()
