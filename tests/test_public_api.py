@@ -41,6 +41,7 @@ PUBLIC_MODULES = [
     "leadmodel.rules.responses",
     "leadmodel.rules.views",
     "leadmodel.intake",
+    "leadmodel.analytics",
     "leadmodel.services",
 ]
 

@@ -10,6 +10,7 @@ and notification reached through ports (:mod:`leadmodel.ports`).
 True
 """
 
+from leadmodel.analytics import Table, cohorts, funnel, rating_conversion, time_to_convert, velocity
 from leadmodel.domain.account import ACCOUNT_SCHEMA, Account, AccountContactRelation
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.changes import advance, regress, transition, update
@@ -342,6 +343,7 @@ __all__ = [
     "StageChanged",
     "StatusChanged",
     "Survivorship",
+    "Table",
     "Target",
     "TimeWindow",
     "Transition",
@@ -363,6 +365,7 @@ __all__ = [
     "bant_policy",
     "check_criterion",
     "check_duplicates",
+    "cohorts",
     "compare",
     "compatibility_problem",
     "convert_lead",
@@ -374,23 +377,27 @@ __all__ = [
     "find_duplicates",
     "from_dict",
     "from_json",
+    "funnel",
     "import_leads",
     "iter_convert_leads",
     "merge",
     "parse_web_form",
     "qualify",
+    "rating_conversion",
     "read_csv",
     "regress",
     "respond",
     "roc_auc",
     "run_workflows",
     "score",
+    "time_to_convert",
     "to_dict",
     "to_json",
     "train_predictive",
     "transition",
     "unmerge",
     "update",
+    "velocity",
 ]
 
 

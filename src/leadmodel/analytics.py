@@ -1,0 +1,217 @@
+"""Funnel analytics over leads: plain, immutable tables a notebook shows well.
+
+Every function takes leads (entities, from a repository or a list) and returns a
+:class:`Table`: a title, column names and rows of plain values. ``table.to_records()`` gives
+a list of dicts, ``table.to_pandas()`` a DataFrame when pandas is installed, and Jupyter
+shows it as an HTML table (``_repr_html_``).
+
+A lead counts as converted when it has a conversion record; time to convert runs from its
+``created_at`` to its ``converted.converted_at``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, Literal
+
+import attrs
+
+from leadmodel.domain.errors import FieldError, ValidationError
+from leadmodel.domain.lead import Lead
+from leadmodel.rules._paths import ABSENT, getter
+
+__all__ = ["Table", "cohorts", "funnel", "rating_conversion", "time_to_convert", "velocity"]
+
+Period = Literal["day", "week", "month"]
+
+
+@attrs.frozen
+class Table:
+    """An analytics result: *title*, *columns* and *rows* of plain values."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """The rows as dicts keyed by column."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    def to_pandas(self) -> Any:
+        """The table as a pandas DataFrame (needs pandas: ``pip install pandas``).
+
+        Raises:
+            ImportError: pandas is not installed.
+        """
+        import pandas as pd
+
+        return pd.DataFrame.from_records(list(self.rows), columns=list(self.columns))
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(_show(v))}</td>" for v in row) + "</tr>"
+            for row in self.rows
+        )
+        return (
+            f"<table><caption>{html.escape(self.title)}</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+
+
+def _show(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return "" if value is None else str(value)
+
+
+def _leads(leads: object, function: str) -> list[Lead]:
+    if isinstance(leads, str | bytes) or not isinstance(leads, Iterable):
+        raise ValidationError(
+            function, [FieldError("leads", "type", "must be an iterable of leads")]
+        )
+    items = list(leads)
+    for i, lead in enumerate(items):
+        if not isinstance(lead, Lead):
+            raise ValidationError(
+                function,
+                [FieldError(f"leads[{i}]", "type", f"must be a Lead, not {type(lead).__name__}")],
+            )
+    return items
+
+
+def _group_value(read: Callable[[object], object], lead: Lead) -> str:
+    value = read(lead)
+    if value is ABSENT or value is None or value == "":
+        return "(none)"
+    if isinstance(value, Enum):
+        return str(value.value)
+    return str(value)
+
+
+def _rate(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def funnel(leads: Iterable[Lead], *, by: str = "status") -> Table:
+    """Leads and conversions per value of *by*, largest group first.
+
+    *by* is ``status``, ``lifecycle_stage``, ``source``, ``owner_id``, ``campaign_id`` or any
+    field path.
+
+    >>> from datetime import datetime, timezone
+    >>> from leadmodel import Lead
+    >>> table = funnel([Lead(id="L1", last_name="Ng", company="A", source="Web")], by="source")
+    >>> table.to_records()
+    [{'source': 'Web', 'leads': 1, 'converted': 0, 'conversion_rate': 0.0}]
+
+    Raises:
+        ValidationError: *leads* are not leads, or *by* is not a field path.
+    """
+    items = _leads(leads, "funnel")
+    if not isinstance(by, str) or not by:
+        raise ValidationError("funnel", [FieldError("by", "type", "must be a field path")])
+    read = getter(by)
+    counts: Counter[str] = Counter()
+    won: Counter[str] = Counter()
+    for lead in items:
+        group = _group_value(read, lead)
+        counts[group] += 1
+        won[group] += lead.converted is not None
+    rows = tuple(
+        (group, n, won[group], _rate(won[group], n))
+        for group, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    )
+    return Table(f"Funnel by {by}", (by, "leads", "converted", "conversion_rate"), rows)
+
+
+def _days_to_convert(lead: Lead) -> float | None:
+    if lead.converted is None or lead.created_at is None:
+        return None
+    return (lead.converted.converted_at - lead.created_at).total_seconds() / 86400
+
+
+def time_to_convert(leads: Iterable[Lead]) -> Table:
+    """How many days converted leads took: count, min, median, mean, 90th percentile, max.
+
+    Raises:
+        ValidationError: *leads* are not leads.
+    """
+    days = sorted(
+        d for d in map(_days_to_convert, _leads(leads, "time_to_convert")) if d is not None
+    )
+    columns = ("converted", "min_days", "median_days", "mean_days", "p90_days", "max_days")
+    if not days:
+        return Table("Time to convert", columns, ((0, None, None, None, None, None),))
+    p90 = days[min(len(days) - 1, math.ceil(0.9 * len(days)) - 1)]
+    row = (len(days), days[0], statistics.median(days), statistics.fmean(days), p90, days[-1])
+    return Table("Time to convert", columns, (row,))
+
+
+def _period_of(moment: datetime | date, period: Period) -> str:
+    day = moment.date() if isinstance(moment, datetime) else moment
+    if period == "day":
+        return day.isoformat()
+    if period == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    return f"{day.year}-{day.month:02d}"
+
+
+def velocity(leads: Iterable[Lead], *, period: Period = "month") -> Table:
+    """New leads per period (by ``created_at``) and the change on the period before.
+
+    Raises:
+        ValidationError: *leads* are not leads, or *period* is not day, week or month.
+    """
+    if period not in ("day", "week", "month"):
+        raise ValidationError("velocity", [FieldError("period", "invalid", "day, week or month")])
+    counts = Counter(
+        _period_of(lead.created_at, period)
+        for lead in _leads(leads, "velocity")
+        if lead.created_at is not None
+    )
+    rows = []
+    previous: int | None = None
+    for key in sorted(counts):
+        n = counts[key]
+        change = None if not previous else (n - previous) / previous
+        rows.append((key, n, change))
+        previous = n
+    return Table(f"Lead velocity per {period}", (period, "created", "change"), tuple(rows))
+
+
+def cohorts(leads: Iterable[Lead]) -> Table:
+    """Conversion by creation month: each month's leads, how many converted, the rate.
+
+    Raises:
+        ValidationError: *leads* are not leads.
+    """
+    counts: Counter[str] = Counter()
+    won: Counter[str] = Counter()
+    for lead in _leads(leads, "cohorts"):
+        if lead.created_at is None:
+            continue
+        month = _period_of(lead.created_at, "month")
+        counts[month] += 1
+        won[month] += lead.converted is not None
+    rows = tuple((m, counts[m], won[m], _rate(won[m], counts[m])) for m in sorted(counts))
+    return Table(
+        "Conversion by creation month", ("cohort", "leads", "converted", "conversion_rate"), rows
+    )
+
+
+def rating_conversion(leads: Iterable[Lead], *, field: str = "rating") -> Table:
+    """Conversion per score band (the lead's ``rating``, or another field holding it).
+
+    Raises:
+        ValidationError: *leads* are not leads.
+    """
+    table = funnel(_leads(leads, "rating_conversion"), by=field)
+    return attrs.evolve(table, title=f"Conversion by {field}")
