@@ -911,7 +911,8 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
     Duplicates are found by lookup keys (email, phone), both within the file and in
     *existing* (anything with ``find_by_keys``, such as a repository). *on_duplicate*
     decides: ``skip`` the row, ``update`` the first record's blank fields, ``merge`` the two,
-    or ``create`` a new lead anyway. Nothing is saved: apply the outcomes in order (add
+    or ``create`` a new lead anyway (no duplicate checks at all: the run then keeps nothing
+    between rows and reads any number of rows in constant memory). Nothing is saved: apply the outcomes in order (add
     ``created`` leads, update ``updated`` and ``merged`` ones) — the CLI and services do.
     Iterate the run, then read ``run.report``.
 
@@ -977,12 +978,17 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
                 counts["rejected"] += 1
                 yield RowOutcome(line, "rejected", errors=errors, unmapped=unmapped)
                 continue
+            if on_duplicate == "create":
+                # No duplicate checks: nothing is remembered, so memory stays flat.
+                counts["created"] += 1
+                yield RowOutcome(line, "created", lead, unmapped=unmapped)
+                continue
             keys = lookup_keys(lead)
             match = next((seen[k] for k in keys if k in seen), None)
             if match is None and existing is not None and keys:
                 found = existing.find_by_keys(keys)  # type: ignore[attr-defined]
                 match = found[0] if found and isinstance(found[0], Lead) else None
-            if match is None or on_duplicate == "create":
+            if match is None:
                 counts["created"] += 1
                 for key in keys:
                     seen.setdefault(key, lead)
