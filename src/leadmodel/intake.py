@@ -912,8 +912,9 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
     *existing* (anything with ``find_by_keys``, such as a repository). *on_duplicate*
     decides: ``skip`` the row, ``update`` the first record's blank fields, ``merge`` the two,
     or ``create`` a new lead anyway (no duplicate checks at all: the run then keeps nothing
-    between rows and reads any number of rows in constant memory). Nothing is saved: apply the outcomes in order (add
-    ``created`` leads, update ``updated`` and ``merged`` ones) — the CLI and services do.
+    between rows and reads any number of rows in constant memory). Nothing is saved: apply
+    the outcomes in order (add ``created`` leads, update ``updated`` and ``merged`` ones) —
+    the CLI and services do.
     Iterate the run, then read ``run.report``.
 
     >>> from datetime import datetime, timezone
@@ -956,11 +957,12 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
     extras: set[str] = set()
     reader = _Reader(mapping)
 
-    def outcomes() -> Iterator[RowOutcome]:
+    def outcomes() -> Iterator[RowOutcome]:  # noqa: PLR0915 - each policy's branch, in order
         from leadmodel.ports import lookup_keys
         from leadmodel.rules.merge import merge
 
         seen: dict[str, Lead] = {}
+        ids_seen: dict[str, str] = {}
         for index, row in enumerate(rows):
             line = index + 2
             counts["rows"] += 1
@@ -984,6 +986,30 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
                 yield RowOutcome(line, "created", lead, unmapped=unmapped)
                 continue
             keys = lookup_keys(lead)
+            if on_duplicate == "skip":
+                # Skipping needs only who came first: remember ids, not whole leads.
+                first = next(((k, ids_seen[k]) for k in keys if k in ids_seen), None)
+                if first is None and existing is not None and keys:
+                    found = existing.find_by_keys(keys)  # type: ignore[attr-defined]
+                    if found:
+                        stored_keys = lookup_keys(found[0])
+                        first = (next(k for k in keys if k in stored_keys), found[0].id)
+                if first is None:
+                    counts["created"] += 1
+                    for key in keys:
+                        ids_seen.setdefault(key, lead.id)
+                    yield RowOutcome(line, "created", lead, unmapped=unmapped)
+                    continue
+                counts["skipped"] += 1
+                yield RowOutcome(
+                    line,
+                    "skipped",
+                    None,
+                    f"duplicate of {first[1]} ({first[0]})",
+                    duplicate_of=first[1],
+                    unmapped=unmapped,
+                )
+                continue
             match = next((seen[k] for k in keys if k in seen), None)
             if match is None and existing is not None and keys:
                 found = existing.find_by_keys(keys)  # type: ignore[attr-defined]
@@ -995,17 +1021,6 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
                 yield RowOutcome(line, "created", lead, unmapped=unmapped)
                 continue
             shared = next(k for k in keys if k in lookup_keys(match))
-            if on_duplicate == "skip":
-                counts["skipped"] += 1
-                yield RowOutcome(
-                    line,
-                    "skipped",
-                    None,
-                    f"duplicate of {match.id} ({shared})",
-                    duplicate_of=match.id,
-                    unmapped=unmapped,
-                )
-                continue
             status: RowStatus
             if on_duplicate == "update":
                 result, status = _fill_blanks(match, lead), "updated"
