@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from enum import Enum
 from typing import Any, Final
+
+import attrs
 
 from leadmodel.domain import _checks
 from leadmodel.domain._checks import Invariant
@@ -107,6 +110,29 @@ __all__ = [
     "lifecycle_check",
     "money_check",
     "phone_check",
+    "repr_html",
     "to_custom",
     "to_tags",
 ]
+
+
+def repr_html(self: Any) -> str:
+    """An entity as an HTML table of its non-blank fields (how Jupyter shows it)."""
+    import html
+
+    rows = []
+    for field in attrs.fields(type(self)):
+        value = getattr(self, field.name)
+        if value is None or (isinstance(value, str | frozenset | FieldValues) and not value):
+            continue
+        if isinstance(value, FieldValues):
+            shown = ", ".join(f"{k}={v!r}" for k, v in value.items())
+        elif isinstance(value, frozenset):
+            shown = ", ".join(sorted(map(str, value)))
+        elif isinstance(value, Enum):
+            shown = str(value.value)
+        else:
+            shown = str(value)
+        rows.append(f"<tr><th>{html.escape(field.name)}</th><td>{html.escape(shown)}</td></tr>")
+    title = html.escape(f"{type(self).__name__} {getattr(self, 'id', '')}")
+    return f"<table><caption>{title}</caption>{''.join(rows)}</table>"

@@ -16,6 +16,7 @@ from leadmodel.domain._entity import (
     employees_check,
     money_check,
     phone_check,
+    repr_html,
     to_custom,
 )
 from leadmodel.domain.errors import FieldError
@@ -83,6 +84,8 @@ class Account:
     custom: FieldValues = attrs.field(default=EMPTY_VALUES, converter=to_custom)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+    _repr_html_ = repr_html
 
     def __attrs_post_init__(self) -> None:
         _ACCOUNT_CHECKS.validate(self)

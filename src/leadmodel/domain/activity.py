@@ -8,7 +8,7 @@ from typing import Any, Final
 import attrs
 
 from leadmodel.domain import _checks
-from leadmodel.domain._entity import EMPTY_VALUES, to_custom
+from leadmodel.domain._entity import EMPTY_VALUES, repr_html, to_custom
 from leadmodel.domain.errors import FieldError
 from leadmodel.domain.fields import FieldValues, _scalar_problems
 
@@ -61,6 +61,8 @@ class Activity:
     kind: str
     occurred_at: datetime
     properties: FieldValues = attrs.field(default=EMPTY_VALUES, converter=to_custom)
+
+    _repr_html_ = repr_html
 
     def __attrs_post_init__(self) -> None:
         _ACTIVITY_CHECKS.validate(self)

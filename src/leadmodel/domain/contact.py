@@ -17,6 +17,7 @@ from leadmodel.domain._entity import (
     email_check,
     lifecycle_check,
     phone_check,
+    repr_html,
     to_custom,
     to_tags,
 )
@@ -85,6 +86,8 @@ class Contact:
     custom: FieldValues = attrs.field(default=EMPTY_VALUES, converter=to_custom)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+    _repr_html_ = repr_html
 
     def __attrs_post_init__(self) -> None:
         _CONTACT_CHECKS.validate(self)

@@ -19,6 +19,7 @@ from leadmodel.domain._entity import (
     lifecycle_check,
     money_check,
     phone_check,
+    repr_html,
     to_custom,
     to_tags,
 )
@@ -161,6 +162,8 @@ class Lead:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     converted: ConversionRecord | None = None
+
+    _repr_html_ = repr_html
 
     def __attrs_post_init__(self) -> None:
         _LEAD_CHECKS.validate(self)

@@ -13,6 +13,7 @@ from leadmodel.domain._entity import (
     EMPTY_VALUES,
     TIMESTAMPS_IN_ORDER,
     money_check,
+    repr_html,
     to_custom,
 )
 from leadmodel.domain.fields import EntitySchema, FieldDef, FieldType, FieldValues
@@ -73,6 +74,8 @@ class Opportunity:
     custom: FieldValues = attrs.field(default=EMPTY_VALUES, converter=to_custom)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+    _repr_html_ = repr_html
 
     def __attrs_post_init__(self) -> None:
         _OPPORTUNITY_CHECKS.validate(self)
