@@ -17,14 +17,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
 from typing import Any, Literal
 
 import attrs
 
 from leadmodel.domain import _checks
 from leadmodel.domain.errors import FieldError, ValidationError
-from leadmodel.domain.values import EmailAddress, Money, PhoneNumber
 from leadmodel.rules import criteria as _criteria
 from leadmodel.rules._common import criterion_problem, raise_problems, to_tuple
 from leadmodel.rules._paths import ABSENT, getter
@@ -118,17 +116,8 @@ class ListView:
 
 
 def _plain(value: object) -> object:
-    if value is ABSENT:
-        return None
-    if isinstance(value, EmailAddress):
-        return value.normalized
-    if isinstance(value, PhoneNumber):
-        return value.e164
-    if isinstance(value, Money):
-        return value.amount
-    if isinstance(value, Enum):
-        return value.value
-    return value
+    # The scalar criteria compare (a missing field reads as blank).
+    return None if value is ABSENT else _criteria._plain(value)  # noqa: SLF001 - the package's own helper
 
 
 def _rank(value: object) -> tuple[int, Any]:
