@@ -3,15 +3,20 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from leadmodel import (
+    Activity,
     ConversionRecord,
     Lead,
     Table,
     ValidationError,
     cohorts,
     funnel,
+    StatusChanged,
     rating_conversion,
+    time_in_status,
     time_to_convert,
     velocity,
 )
@@ -99,6 +104,92 @@ def test_tables_render_for_notebooks():
     assert funnel([]).rows == ()
 
 
+OPEN, WORKING = "Open - Not Contacted", "Working - Contacted"
+
+
+def day(n):
+    return JAN + timedelta(days=n)
+
+
+def moved(lead_id, n, previous, current):
+    return StatusChanged(lead_id=lead_id, previous=previous, current=current, occurred_at=day(n))
+
+
+STAY_LEADS = [
+    Lead(id="A", last_name="A", company="A", created_at=JAN, status="Closed - Not Converted"),
+    Lead(id="B", last_name="B", company="B", created_at=JAN, status=WORKING),
+    Lead(id="C", last_name="C", company="C", created_at=JAN),
+    lead(4, JAN, converted_after=7),
+    lead(5, JAN, converted_after=3),
+]
+HISTORY = [
+    moved("A", 2, OPEN, WORKING),
+    moved("A", 5, WORKING, "Closed - Not Converted"),
+    moved("B", 4, OPEN, WORKING),
+    moved("L5", 1, OPEN, WORKING).as_activity(id="ACT1"),  # its conversion is not in it
+]
+
+
+def test_time_in_status():
+    table = time_in_status(STAY_LEADS, HISTORY, now=day(10))
+    # Open: A 2, B 4, C 10 (still open), L5 1 day. Working: A 3, B 6 (still), L5 2 to its
+    # conversion. Closed statuses are where leads end, so they have no stays.
+    assert table.to_records() == [
+        {
+            "status": OPEN,
+            "stays": 4,
+            "open": 1,
+            "min_days": 1,
+            "median_days": 3,
+            "mean_days": 4.25,
+            "p90_days": 10,
+            "max_days": 10,
+        },
+        {
+            "status": WORKING,
+            "stays": 3,
+            "open": 1,
+            "min_days": 2,
+            "median_days": 3,
+            "mean_days": 11 / 3,
+            "p90_days": 6,
+            "max_days": 6,
+        },
+    ]
+
+
+def test_time_in_status_skips_unknown_starts_and_other_activities():
+    undated = Lead(id="U", last_name="U", company="U", status=WORKING)
+    early = Lead(id="E", last_name="E", company="E", created_at=day(5))
+    table = time_in_status(
+        [undated, early],
+        [moved("U", 1, OPEN, WORKING), moved("E", 1, OPEN, WORKING), *LEADS_ACTIVITIES],
+        now=day(10),
+    )
+    # U's first stay has no start; E's change predates its creation: both count from day 1.
+    assert table.rows == ((WORKING, 2, 2, 9.0, 9.0, 9.0, 9.0, 9.0),)
+
+
+LEADS_ACTIVITIES = [Activity(id="Y", subject_id="E", kind="page_view", occurred_at=day(3))]
+
+
+@given(st.permutations(HISTORY))
+def test_time_in_status_does_not_depend_on_history_order(history):
+    assert time_in_status(STAY_LEADS, history, now=day(10)) == time_in_status(
+        STAY_LEADS, HISTORY, now=day(10)
+    )
+
+
+def test_status_changes_and_their_activities_give_the_same_table():
+    as_activities = [
+        e.as_activity(id=f"H{i}") if isinstance(e, StatusChanged) else e
+        for i, e in enumerate(HISTORY)
+    ]
+    assert time_in_status(STAY_LEADS, as_activities, now=day(10)) == time_in_status(
+        STAY_LEADS, HISTORY, now=day(10)
+    )
+
+
 @pytest.mark.parametrize(
     "call",
     [
@@ -107,6 +198,10 @@ def test_tables_render_for_notebooks():
         lambda: funnel(LEADS, by=""),
         lambda: velocity(LEADS, period="year"),
         lambda: cohorts(None),
+        lambda: time_in_status(LEADS, now=JAN.replace(tzinfo=None)),
+        lambda: time_in_status(LEADS, "history", now=JAN),
+        lambda: time_in_status(LEADS, [object()], now=JAN),
+        lambda: time_in_status(LEADS, now=JAN, process="default"),
     ],
 )
 def test_bad_input_raises_validation_errors(call):

@@ -10,7 +10,15 @@ and notification reached through ports (:mod:`leadmodel.ports`).
 True
 """
 
-from leadmodel.analytics import Table, cohorts, funnel, rating_conversion, time_to_convert, velocity
+from leadmodel.analytics import (
+    Table,
+    cohorts,
+    funnel,
+    rating_conversion,
+    time_in_status,
+    time_to_convert,
+    velocity,
+)
 from leadmodel.domain.account import ACCOUNT_SCHEMA, Account, AccountContactRelation
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.changes import advance, regress, transition, update
@@ -390,6 +398,7 @@ __all__ = [
     "roc_auc",
     "run_workflows",
     "score",
+    "time_in_status",
     "time_to_convert",
     "to_dict",
     "to_json",

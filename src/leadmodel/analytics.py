@@ -6,7 +6,9 @@ a list of dicts, ``table.to_pandas()`` a DataFrame when pandas is installed, and
 shows it as an HTML table (``_repr_html_``).
 
 A lead counts as converted when it has a conversion record; time to convert runs from its
-``created_at`` to its ``converted.converted_at``.
+``created_at`` to its ``converted.converted_at``. Time in status reads a status history:
+:class:`~leadmodel.StatusChanged` events, or the ``status_changed`` activities they become
+with :meth:`~leadmodel.StatusChanged.as_activity`.
 """
 
 from __future__ import annotations
@@ -15,18 +17,29 @@ import html
 import math
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, Literal
 
 import attrs
 
+from leadmodel.domain.activity import Activity
 from leadmodel.domain.errors import FieldError, ValidationError
+from leadmodel.domain.events import StatusChanged
 from leadmodel.domain.lead import Lead
+from leadmodel.domain.status import DEFAULT_LEAD_PROCESS, LeadProcess
 from leadmodel.rules._paths import ABSENT, getter
 
-__all__ = ["Table", "cohorts", "funnel", "rating_conversion", "time_to_convert", "velocity"]
+__all__ = [
+    "Table",
+    "cohorts",
+    "funnel",
+    "rating_conversion",
+    "time_in_status",
+    "time_to_convert",
+    "velocity",
+]
 
 Period = Literal["day", "week", "month"]
 
@@ -137,6 +150,14 @@ def _days_to_convert(lead: Lead) -> float | None:
     return (lead.converted.converted_at - lead.created_at).total_seconds() / 86400
 
 
+def _spread(days: list[float]) -> tuple[float | None, ...]:
+    """min, median, mean, 90th percentile (nearest rank) and max of *days*, sorted."""
+    if not days:
+        return (None, None, None, None, None)
+    p90 = days[min(len(days) - 1, math.ceil(0.9 * len(days)) - 1)]
+    return (days[0], statistics.median(days), statistics.fmean(days), p90, days[-1])
+
+
 def time_to_convert(leads: Iterable[Lead]) -> Table:
     """How many days converted leads took: count, min, median, mean, 90th percentile, max.
 
@@ -147,11 +168,131 @@ def time_to_convert(leads: Iterable[Lead]) -> Table:
         d for d in map(_days_to_convert, _leads(leads, "time_to_convert")) if d is not None
     )
     columns = ("converted", "min_days", "median_days", "mean_days", "p90_days", "max_days")
-    if not days:
-        return Table("Time to convert", columns, ((0, None, None, None, None, None),))
-    p90 = days[min(len(days) - 1, math.ceil(0.9 * len(days)) - 1)]
-    row = (len(days), days[0], statistics.median(days), statistics.fmean(days), p90, days[-1])
-    return Table("Time to convert", columns, (row,))
+    return Table("Time to convert", columns, ((len(days), *_spread(days)),))
+
+
+_Change = tuple[datetime, str, str]  # when, the status entered, the status left ("" unknown)
+
+
+def _changes(history: object) -> dict[str, list[_Change]]:
+    if isinstance(history, str | bytes) or not isinstance(history, Iterable):
+        raise ValidationError(
+            "time_in_status",
+            [FieldError("history", "type", "must be an iterable of StatusChanged or activities")],
+        )
+    found: dict[str, list[_Change]] = {}
+    for i, item in enumerate(history):
+        if isinstance(item, StatusChanged):
+            lead_id, when, current, previous = (
+                item.lead_id,
+                item.occurred_at,
+                item.current,
+                item.previous,
+            )
+        elif isinstance(item, Activity):
+            if item.kind != "status_changed":
+                continue
+            lead_id, when = item.subject_id, item.occurred_at
+            current, previous = item.properties.get("current"), item.properties.get("previous")
+        else:
+            raise ValidationError(
+                "time_in_status",
+                [
+                    FieldError(
+                        f"history[{i}]",
+                        "type",
+                        f"must be a StatusChanged or an Activity, not {type(item).__name__}",
+                    )
+                ],
+            )
+        if not isinstance(current, str) or not current or not isinstance(when, datetime):
+            raise ValidationError(
+                "time_in_status",
+                [FieldError(f"history[{i}]", "invalid", "a status change needs its new status")],
+            )
+        previous = previous if isinstance(previous, str) else ""
+        found.setdefault(lead_id, []).append((when, current, previous))
+    for changes in found.values():
+        changes.sort()  # by time, then by status: the same history in any order
+    return found
+
+
+def _stays(
+    lead: Lead, changes: list[_Change], now: datetime, closed: frozenset[str]
+) -> Iterator[tuple[str, float, bool]]:
+    """(status, days, still there) for each stay of *lead* whose start is known."""
+    start = lead.created_at
+    status = changes[0][2] if changes else lead.status
+    for when, current, _previous in changes:
+        if start is not None and status and when >= start:
+            yield status, (when - start).total_seconds() / 86400, False
+        start, status = when, current
+    if start is None or status in closed:
+        return  # a closed status is where a lead ends, not a stay
+    if lead.converted is not None:  # converted without its change in the history
+        end, still = lead.converted.converted_at, False
+    else:
+        end, still = now, True
+    if end >= start:
+        yield status, (end - start).total_seconds() / 86400, still
+
+
+def time_in_status(
+    leads: Iterable[Lead],
+    history: Iterable[StatusChanged | Activity] = (),
+    *,
+    now: datetime,
+    process: LeadProcess = DEFAULT_LEAD_PROCESS,
+) -> Table:
+    """How long leads stay in each status: stays, those still there, and their spread in days.
+
+    *history* holds the status changes (:class:`~leadmodel.StatusChanged` events or their
+    ``status_changed`` activities, in any order; other activities are skipped). A lead's
+    first stay runs from its ``created_at`` in the status its first change left (its current
+    status when it never changed); each change ends one stay and starts the next. A lead's
+    current stay runs to *now* and counts as ``open``, except in a closed status (converted
+    or closed in *process*), where a lead ends rather than waits; a converted lead's last
+    stay ends at its conversion. A stay whose start is
+    unknown (no ``created_at``, or a change dated before it) is left out. Rows follow the
+    process's order, then any other status by name.
+
+    Raises:
+        ValidationError: *leads* are not leads, *history* holds something else than status
+            changes, or *now* is not an aware datetime.
+    """
+    items = _leads(leads, "time_in_status")
+    if not isinstance(now, datetime) or now.tzinfo is None:
+        raise ValidationError(
+            "time_in_status", [FieldError("now", "type", "must be an aware datetime")]
+        )
+    if not isinstance(process, LeadProcess):
+        raise ValidationError(
+            "time_in_status", [FieldError("process", "type", "must be a LeadProcess")]
+        )
+    changes = _changes(history)
+    closed = frozenset(s.name for s in process.statuses if s.is_closed or s.is_converted)
+    days: dict[str, list[float]] = {}
+    still: Counter[str] = Counter()
+    for lead in items:
+        for status, length, current in _stays(lead, changes.get(lead.id, []), now, closed):
+            days.setdefault(status, []).append(length)
+            still[status] += current
+    order = {s.name: i for i, s in enumerate(process.ordered())}
+    rows = tuple(
+        (status, len(days[status]), still[status], *_spread(sorted(days[status])))
+        for status in sorted(days, key=lambda s: (order.get(s, len(order)), s))
+    )
+    columns = (
+        "status",
+        "stays",
+        "open",
+        "min_days",
+        "median_days",
+        "mean_days",
+        "p90_days",
+        "max_days",
+    )
+    return Table("Time in status", columns, rows)
 
 
 def _period_of(moment: datetime | date, period: Period) -> str:

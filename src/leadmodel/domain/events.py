@@ -9,6 +9,7 @@ import attrs
 
 from leadmodel.domain import _checks
 from leadmodel.domain._entity import EMPTY_VALUES, to_custom
+from leadmodel.domain.activity import Activity
 from leadmodel.domain.fields import FieldValues
 from leadmodel.domain.status import LifecycleStage
 
@@ -160,6 +161,33 @@ class StatusChanged:
     previous: str | None
     current: str
     occurred_at: datetime
+
+    def as_activity(self, *, id: str) -> Activity:  # noqa: A002 - the entity's own name
+        """This change as a ``status_changed`` activity on the lead, to keep its history.
+
+        Store it through ``uow.activities`` and :func:`leadmodel.analytics.time_in_status`
+        reads it back.
+
+        >>> from datetime import datetime, timezone
+        >>> event = StatusChanged(
+        ...     lead_id="L1",
+        ...     previous="Open - Not Contacted",
+        ...     current="Working - Contacted",
+        ...     occurred_at=datetime(2026, 3, 2, tzinfo=timezone.utc),
+        ... )
+        >>> event.as_activity(id="A1").properties["current"]
+        'Working - Contacted'
+        """
+        properties = {"current": self.current}
+        if self.previous is not None:
+            properties["previous"] = self.previous
+        return Activity(
+            id=id,
+            subject_id=self.lead_id,
+            kind="status_changed",
+            occurred_at=self.occurred_at,
+            properties=properties,
+        )
 
 
 @attrs.frozen(kw_only=True)
