@@ -183,12 +183,9 @@ def _changes(history: object) -> dict[str, list[_Change]]:
     found: dict[str, list[_Change]] = {}
     for i, item in enumerate(history):
         if isinstance(item, StatusChanged):
-            lead_id, when, current, previous = (
-                item.lead_id,
-                item.occurred_at,
-                item.current,
-                item.previous,
-            )
+            lead_id, when = item.lead_id, item.occurred_at
+            current: object = item.current
+            previous: object = item.previous
         elif isinstance(item, Activity):
             if item.kind != "status_changed":
                 continue
@@ -210,8 +207,8 @@ def _changes(history: object) -> dict[str, list[_Change]]:
                 "time_in_status",
                 [FieldError(f"history[{i}]", "invalid", "a status change needs its new status")],
             )
-        previous = previous if isinstance(previous, str) else ""
-        found.setdefault(lead_id, []).append((when, current, previous))
+        left = previous if isinstance(previous, str) else ""
+        found.setdefault(lead_id, []).append((when, current, left))
     for changes in found.values():
         changes.sort()  # by time, then by status: the same history in any order
     return found

@@ -38,6 +38,7 @@ from typing import IO, Any, Final, Literal
 import attrs
 from nameparser import HumanName
 
+from leadmodel._html import result_html
 from leadmodel.domain import _checks
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.fields import EntitySchema, FieldType
@@ -247,6 +248,8 @@ _DEFAULT_SPEC: Final = FormSpec()
 @attrs.frozen
 class FormErrors:
     """Why a form did not make a lead: every problem, each on its field."""
+
+    _repr_html_ = result_html
 
     errors: tuple[FieldError, ...]
 
@@ -636,6 +639,8 @@ class RowOutcome:
     *duplicate_of* the record it matched; *unmapped* the columns no mapping named.
     """
 
+    _repr_html_ = result_html
+
     line: int
     status: RowStatus
     lead: Lead | None = None
@@ -648,6 +653,8 @@ class RowOutcome:
 @attrs.frozen
 class ImportReport:
     """The counts of an import: created + updated + merged + skipped + rejected = rows."""
+
+    _repr_html_ = result_html
 
     rows: int
     created: int

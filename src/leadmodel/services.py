@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeVar
 
 import attrs
 
+from leadmodel._html import result_html
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.changes import advance, transition, update
@@ -213,6 +214,8 @@ class ConversionOutcome:
         events: ``LeadConverted`` and the lead's ``StatusChanged``, for the host to publish
             (and to run workflow rules on).
     """
+
+    _repr_html_ = result_html
 
     result: ConversionResult
     account_match: MatchEdge | None = None
@@ -448,6 +451,8 @@ def _save(uow: UnitOfWork, result: ConversionResult) -> None:
 class Rescore:
     """What :func:`rescore` did: leads scored, changed (saved) and skipped, and the events."""
 
+    _repr_html_ = result_html
+
     scored: int
     changed: int
     skipped: tuple[str, ...]
@@ -645,6 +650,8 @@ class CaptureResult:
     *steps* says what each step decided; *events* are for the host to publish; *state* is
     the assignment state to pass to the next capture.
     """
+
+    _repr_html_ = result_html
 
     status: CaptureStatus
     lead: Lead | None = None

@@ -22,6 +22,7 @@ from typing import Final, Literal
 
 import attrs
 
+from leadmodel._html import result_html
 from leadmodel.domain import _checks
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.events import Notification
@@ -349,6 +350,8 @@ class Assignment:
     pass next time; *notifications* tell the new owner when the entry asks.
     """
 
+    _repr_html_ = result_html
+
     lead_id: str
     owner_id: str | None
     queue_id: str | None
@@ -368,6 +371,8 @@ class Assignment:
 @attrs.frozen
 class AssignmentBatch:
     """The assignments of :func:`assign_many`, in order, and the state after the last."""
+
+    _repr_html_ = result_html
 
     assignments: tuple[Assignment, ...]
     state: AssignmentState

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import attrs
 
+from leadmodel._html import result_html
 from leadmodel.domain.errors import FieldError, ValidationError
 from leadmodel.rules.predictive import LogisticModel, NaiveBayesFrequencies, Outcome, _outcomes
 from leadmodel.rules.scoring import ScoringModel
@@ -66,6 +67,8 @@ class RuleStats:
 @attrs.frozen
 class Backtest:
     """What :func:`backtest` found. *auc* is ``None`` when every lead had one outcome."""
+
+    _repr_html_ = result_html
 
     model: str
     leads: int

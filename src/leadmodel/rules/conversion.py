@@ -27,6 +27,7 @@ from typing import Any, Final, Literal, TypeVar, overload
 
 import attrs
 
+from leadmodel._html import result_html
 from leadmodel.domain import _checks
 from leadmodel.domain._entity import to_tags
 from leadmodel.domain.account import Account
@@ -430,6 +431,8 @@ class ConversionResult:
         reparent: dependants to move from the lead (its activities go to the contact).
         notifications: the owner's notification when ``notify_owner`` was asked.
     """
+
+    _repr_html_ = result_html
 
     lead: Lead
     account: Account | None
@@ -1409,6 +1412,8 @@ class ConversionFailure:
         message: the error's message.
         errors: the field errors, for validation errors.
     """
+
+    _repr_html_ = result_html
 
     index: int
     lead_id: str | None

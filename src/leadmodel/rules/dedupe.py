@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import attrs
 
+from leadmodel._html import result_html
 from leadmodel.domain.errors import (
     FieldError,
     RecordExists,
@@ -55,6 +56,8 @@ class DuplicateGroup:
     ``ids`` is sorted and has at least two members; ``edges`` are the matches found
     between them, sorted by their ids.
     """
+
+    _repr_html_ = result_html
 
     ids: tuple[str, ...]
     edges: tuple[MatchEdge, ...]

@@ -15,6 +15,7 @@ from typing import Final, Literal
 
 import attrs
 
+from leadmodel._html import result_html
 from leadmodel.domain import _checks
 from leadmodel.domain.errors import DuplicateBlocked, FieldError, ValidationError, describe_value
 from leadmodel.rules.criteria import All, Any, Condition, Not, evaluate
@@ -99,6 +100,8 @@ class DuplicateCheck:
         reason: why the policy decided as it did.
         overridden: a block was overridden with ``allow_save=True``.
     """
+
+    _repr_html_ = result_html
 
     decision: Decision
     matches: tuple[MatchEdge, ...]

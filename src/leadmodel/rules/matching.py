@@ -25,6 +25,7 @@ import attrs
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
+from leadmodel._html import result_html
 from leadmodel.domain import _checks
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.values import EmailAddress, PhoneNumber
@@ -624,6 +625,8 @@ class MatchResult:
         clause: the clause that matched, in field names (``"first_name AND last_name AND
             email"``), or ``None``.
     """
+
+    _repr_html_ = result_html
 
     is_match: bool
     score: int

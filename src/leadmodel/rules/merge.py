@@ -17,6 +17,7 @@ from typing import Any, Final, Generic, TypeVar
 
 import attrs
 
+from leadmodel._html import result_html
 from leadmodel.domain.account import Account
 from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import ConvertedLeadError, FieldError, ValidationError, describe_value
@@ -139,6 +140,8 @@ class MergeResult(Generic[E]):
         originals: every input record as it was, in input order (what :func:`unmerge`
             gives back).
     """
+
+    _repr_html_ = result_html
 
     kind: str
     survivor: E

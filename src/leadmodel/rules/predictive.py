@@ -32,6 +32,7 @@ from typing import Final, Literal
 
 import attrs
 
+from leadmodel._html import result_html
 from leadmodel.domain import _checks
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
@@ -124,6 +125,8 @@ class Prediction:
     *probability* is in [0, 1]; *score* is Einstein's 1–99; *top_positive* and
     *top_negative* are the (up to three) factors that raised and lowered it most.
     """
+
+    _repr_html_ = result_html
 
     probability: float
     score: int

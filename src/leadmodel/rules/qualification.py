@@ -18,6 +18,7 @@ from typing import Final, Literal
 
 import attrs
 
+from leadmodel._html import result_html
 from leadmodel.domain import _checks
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.lead import Lead
@@ -215,6 +216,8 @@ class Qualification:
     ``None`` when nothing should change (the lead already has that status, or the stage
     would move backwards).
     """
+
+    _repr_html_ = result_html
 
     qualified: bool
     met: tuple[str, ...]

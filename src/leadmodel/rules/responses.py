@@ -19,6 +19,7 @@ from typing import Final, Literal
 
 import attrs
 
+from leadmodel._html import result_html
 from leadmodel.domain import _checks
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.events import (
@@ -152,6 +153,8 @@ class AutoResponse:
 
     *entry* is the index of the matching entry, ``None`` for the default (or no answer).
     """
+
+    _repr_html_ = result_html
 
     lead_id: str
     notification: Notification | None
@@ -335,6 +338,8 @@ class FieldUpdate:
 @attrs.frozen
 class WorkflowOutcome:
     """What :func:`run_workflows` decided: rules fired, notifications, field updates, why."""
+
+    _repr_html_ = result_html
 
     fired: tuple[str, ...]
     notifications: tuple[Notification, ...]

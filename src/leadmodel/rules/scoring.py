@@ -36,6 +36,7 @@ from typing import Final, Literal
 
 import attrs
 
+from leadmodel._html import result_html
 from leadmodel.domain import _checks
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
@@ -489,6 +490,8 @@ class Score:
     and ``engagement`` is its rules' contributions plus its group adjustments. *rating* is
     the band the total reaches (``None`` when no band catches it).
     """
+
+    _repr_html_ = result_html
 
     fit: float
     engagement: float
