@@ -15,6 +15,8 @@ from leadmodel import (
     ValidationError,
     cohorts,
     funnel,
+    plot_cohorts,
+    plot_funnel,
     rating_conversion,
     time_in_status,
     time_to_convert,
@@ -207,3 +209,38 @@ def test_status_changes_and_their_activities_give_the_same_table():
 def test_bad_input_raises_validation_errors(call):
     with pytest.raises(ValidationError):
         call()
+
+
+def test_plot_funnel_draws_leads_and_conversions():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    assert plot_funnel(funnel(LEADS, by="source"), ax=ax) is ax
+    widths = [bar.get_width() for bar in ax.patches]
+    assert widths == [3, 2, 1, 2, 1, 0]  # leads, then conversions, in the table's order
+    assert [t.get_text() for t in ax.texts] == [" 67%", " 50%", " 0%"]
+    ticks = {t.get_text(): t.get_position()[1] for t in ax.get_yticklabels()}
+    assert ticks == {"Web": 2, "Fair": 1, "(none)": 0}  # the largest group on top
+    assert ax.get_title() == "Funnel by source"
+
+
+def test_plot_funnel_and_cohorts_take_leads_too():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    ax = plot_funnel(LEADS, by="rating", ax=Figure().subplots(), title="By band")
+    assert ax.get_title() == "By band"
+    ax = plot_cohorts(LEADS, ax=Figure().subplots())
+    assert [bar.get_height() for bar in ax.patches] == [4, 2]
+    [line] = ax.figure.axes[1].get_lines()
+    assert list(line.get_ydata()) == [0.75, 0.0]
+
+
+def test_plots_refuse_tables_of_another_kind():
+    with pytest.raises(ValidationError):
+        plot_funnel(velocity(LEADS))
+    with pytest.raises(ValidationError):
+        plot_cohorts(funnel(LEADS))

@@ -35,6 +35,8 @@ __all__ = [
     "Table",
     "cohorts",
     "funnel",
+    "plot_cohorts",
+    "plot_funnel",
     "rating_conversion",
     "time_in_status",
     "time_to_convert",
@@ -353,3 +355,98 @@ def rating_conversion(leads: Iterable[Lead], *, field: str = "rating") -> Table:
     """
     table = funnel(_leads(leads, "rating_conversion"), by=field)
     return attrs.evolve(table, title=f"Conversion by {field}")
+
+
+# -- plots (the ``plot`` extra: matplotlib) ---------------------------------------------------
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError("plotting needs matplotlib: pip install 'leadmodel[plot]'") from error
+    return plt
+
+
+def _table_or(
+    data: Table | Iterable[Lead], function: str, make: Callable[[], Table], wanted: tuple[str, ...]
+) -> Table:
+    table = data if isinstance(data, Table) else make()
+    missing = [c for c in wanted if c not in table.columns]
+    if missing:
+        raise ValidationError(
+            function,
+            [FieldError("data", "invalid", f"the table has no {', '.join(missing)} column")],
+        )
+    return table
+
+
+def plot_funnel(
+    data: Table | Iterable[Lead], *, by: str = "status", ax: Any = None, title: str | None = None
+) -> Any:
+    """Draw a funnel table (or the funnel of *data*'s leads by *by*) as horizontal bars.
+
+    Each group's bar is its leads, the darker part its conversions, labelled with the
+    conversion rate; groups run top to bottom in the table's order. Draws on *ax* (a
+    matplotlib Axes) or a new figure, and returns the Axes. Needs the ``plot`` extra
+    (``pip install 'leadmodel[plot]'``).
+
+    Raises:
+        ValidationError: *data* is neither leads nor a table with ``leads`` and
+            ``converted`` columns.
+        ImportError: matplotlib is not installed.
+    """
+    table = _table_or(
+        data,
+        "plot_funnel",
+        lambda: funnel(data, by=by),  # type: ignore[arg-type]
+        ("leads", "converted"),
+    )
+    plt = _pyplot()
+    if ax is None:
+        _figure, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * max(1, len(table.rows))))
+    records = table.to_records()
+    labels = [str(r[table.columns[0]]) for r in records]
+    positions = list(range(len(records)))[::-1]
+    ax.barh(positions, [r["leads"] for r in records], color="#c6dbef", label="leads")
+    ax.barh(positions, [r["converted"] for r in records], color="#2171b5", label="converted")
+    for y, r in zip(positions, records, strict=True):
+        rate = _rate(r["converted"], r["leads"])
+        ax.text(r["leads"], y, f" {rate:.0%}", va="center", fontsize=9)
+    ax.set_yticks(positions, labels)
+    ax.set_xlabel("leads")
+    ax.set_title(title or table.title)
+    ax.legend(loc="lower right")
+    return ax
+
+
+def plot_cohorts(data: Table | Iterable[Lead], *, ax: Any = None, title: str | None = None) -> Any:
+    """Draw cohort conversion: leads per creation month as bars, the rate as a line.
+
+    *data* is a :func:`cohorts` table or leads to compute it from. Draws on *ax* or a new
+    figure and returns the Axes (the rate is on a twin axis). Needs the ``plot`` extra.
+
+    Raises:
+        ValidationError: *data* is neither leads nor a cohort table.
+        ImportError: matplotlib is not installed.
+    """
+    table = _table_or(
+        data,
+        "plot_cohorts",
+        lambda: cohorts(data),  # type: ignore[arg-type]
+        ("cohort", "leads", "conversion_rate"),
+    )
+    plt = _pyplot()
+    if ax is None:
+        _figure, ax = plt.subplots(figsize=(7, 3.5))
+    records = table.to_records()
+    months = [str(r["cohort"]) for r in records]
+    ax.bar(months, [r["leads"] for r in records], color="#c6dbef", label="leads")
+    ax.set_ylabel("leads")
+    rate_axis = ax.twinx()
+    rate_axis.plot(months, [r["conversion_rate"] for r in records], color="#2171b5", marker="o")
+    rate_axis.set_ylabel("conversion rate")
+    rate_axis.set_ylim(0, 1)
+    ax.set_title(title or table.title)
+    ax.tick_params(axis="x", labelrotation=45)
+    return ax
