@@ -207,7 +207,7 @@ from leadmodel.rules.scoring import (
     TimeWindow,
     score,
 )
-from leadmodel.rules.views import ListView, apply_view
+from leadmodel.rules.views import ListView, Segment, apply_view
 from leadmodel.serialization import from_dict, from_json, to_dict, to_json
 
 __all__ = [
@@ -349,6 +349,7 @@ __all__ = [
     "ScoreChanged",
     "ScoreGroup",
     "ScoringModel",
+    "Segment",
     "SkippedValue",
     "StageChanged",
     "StatusChanged",

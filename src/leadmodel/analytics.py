@@ -17,7 +17,7 @@ import html
 import math
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, Literal
@@ -29,7 +29,9 @@ from leadmodel.domain.errors import FieldError, ValidationError
 from leadmodel.domain.events import StatusChanged
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.status import DEFAULT_LEAD_PROCESS, LeadProcess
+from leadmodel.rules import criteria as _criteria
 from leadmodel.rules._paths import ABSENT, getter
+from leadmodel.rules.views import Segment
 
 __all__ = [
     "Table",
@@ -114,11 +116,13 @@ def _rate(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def funnel(leads: Iterable[Lead], *, by: str = "status") -> Table:
+def funnel(leads: Iterable[Lead], *, by: str | Sequence[Segment] = "status") -> Table:
     """Leads and conversions per value of *by*, largest group first.
 
     *by* is ``status``, ``lifecycle_stage``, ``source``, ``owner_id``, ``campaign_id`` or any
-    field path.
+    field path; or a sequence of :class:`~leadmodel.Segment` values, giving a row per segment
+    in their order (a lead counts in every segment it belongs to) and a ``(none)`` row for
+    leads in none.
 
     >>> from datetime import datetime, timezone
     >>> from leadmodel import Lead
@@ -127,10 +131,13 @@ def funnel(leads: Iterable[Lead], *, by: str = "status") -> Table:
     [{'source': 'Web', 'leads': 1, 'converted': 0, 'conversion_rate': 0.0}]
 
     Raises:
-        ValidationError: *leads* are not leads, or *by* is not a field path.
+        ValidationError: *leads* are not leads, or *by* is neither a field path nor
+            segments with distinct names.
     """
     items = _leads(leads, "funnel")
-    if not isinstance(by, str) or not by:
+    if not isinstance(by, str):
+        return _segment_funnel(items, by)
+    if not by:
         raise ValidationError("funnel", [FieldError("by", "type", "must be a field path")])
     read = getter(by)
     counts: Counter[str] = Counter()
@@ -144,6 +151,38 @@ def funnel(leads: Iterable[Lead], *, by: str = "status") -> Table:
         for group, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     )
     return Table(f"Funnel by {by}", (by, "leads", "converted", "conversion_rate"), rows)
+
+
+def _segment_funnel(items: list[Lead], segments: object) -> Table:
+    if (
+        isinstance(segments, bytes | Mapping)
+        or not isinstance(segments, Iterable)
+        or not (chosen := list(segments))
+        or not all(isinstance(s, Segment) for s in chosen)
+    ):
+        raise ValidationError(
+            "funnel", [FieldError("by", "type", "must be a field path or a list of segments")]
+        )
+    names = [s.name for s in chosen]
+    if len(set(names)) != len(names) or "(none)" in names:
+        raise ValidationError(
+            "funnel", [FieldError("by", "duplicate", "segment names must be distinct")]
+        )
+    tests = [_criteria.compile(s.criterion) for s in chosen]
+    counts = [0] * (len(chosen) + 1)
+    won = [0] * (len(chosen) + 1)
+    for lead in items:
+        converted = lead.converted is not None
+        hits = [i for i, test in enumerate(tests) if test(lead)] or [len(chosen)]
+        for i in hits:
+            counts[i] += 1
+            won[i] += converted
+    rows = tuple(
+        (name, counts[i], won[i], _rate(won[i], counts[i]))
+        for i, name in enumerate([*names, "(none)"])
+        if i < len(chosen) or counts[i]
+    )
+    return Table("Funnel by segment", ("segment", "leads", "converted", "conversion_rate"), rows)
 
 
 def _days_to_convert(lead: Lead) -> float | None:

@@ -12,10 +12,10 @@ can index exactly those (see :func:`lookup_keys`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, Self, TypeVar, runtime_checkable
 
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
@@ -23,6 +23,9 @@ from leadmodel.domain.contact import Contact
 from leadmodel.domain.events import Notification
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
+
+if TYPE_CHECKING:
+    from leadmodel.rules.views import ListView
 
 __all__ = [
     "AccountRepository",
@@ -35,11 +38,13 @@ __all__ = [
     "Notifier",
     "OpportunityRepository",
     "Repository",
+    "SupportsViews",
     "UnitOfWork",
     "lookup_keys",
 ]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 KeyFunction = Callable[[object], Iterable[str]]
 """Derives the lookup keys of a record, for ``find_by_keys``."""
@@ -98,6 +103,27 @@ class Repository(Protocol[T]):
 
     def find_by_keys(self, keys: Iterable[str]) -> list[T]:
         """Every record having at least one of *keys*, each once, ordered by id."""
+        ...
+
+
+@runtime_checkable
+class SupportsViews(Protocol[T_co]):
+    """A repository that runs a :class:`~leadmodel.ListView` itself (optional).
+
+    :func:`~leadmodel.apply_view` hands a view to any records object with a ``select``
+    method, so a repository may translate the view's criterion to its own query language
+    (SQL ``WHERE``, an ORM filter, a search API) instead of streaming every record through
+    Python. ``select`` must return exactly what ``apply_view(view, list(repository))``
+    returns, in the same order. The safe recipe, used by
+    :class:`~leadmodel.adapters.sqlite.SQLiteRepository`: translate what you can into a
+    query that returns a *superset* of the matching records (the untranslatable parts of an
+    ``All`` are left out; an ``Any`` or ``Not`` with an untranslatable part is not
+    translated), keep the repository's iteration order, then run ``apply_view`` on the
+    candidates, which re-checks the criterion, sorts and limits.
+    """
+
+    def select(self, view: ListView) -> Sequence[T_co]:
+        """The records *view* shows, in its order, at most its limit."""
         ...
 
 

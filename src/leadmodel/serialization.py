@@ -436,7 +436,7 @@ def _documents() -> frozenset[type]:
         WorkflowRule,
     )
     from leadmodel.rules.scoring import Score, ScoringModel
-    from leadmodel.rules.views import ListView
+    from leadmodel.rules.views import ListView, Segment
 
     return frozenset(
         {
@@ -474,6 +474,7 @@ def _documents() -> frozenset[type]:
             ColumnMapping,
             ImportReport,
             ListView,
+            Segment,
         }
     )
 

@@ -1,17 +1,22 @@
 """List views: filter, multi-key sort with blanks last, limit, columns, JSON, bad input."""
 
+from datetime import UTC, datetime
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from leadmodel import (
     Condition,
+    ConversionRecord,
     Lead,
     ListView,
+    Segment,
     ValidationError,
     apply_view,
     evaluate,
     from_json,
+    funnel,
     to_dict,
     to_json,
 )
@@ -87,3 +92,64 @@ def test_invalid_views_are_refused(build):
 def test_bad_arguments_raise_validation_errors(call):
     with pytest.raises(ValidationError):
         call()
+
+
+WEB = Segment("Web leads", Condition("source", "eq", "web"), "Everything from the site")
+BIG = Segment("Big", Condition("employees", "gte", 100))
+
+
+def test_segments_match_and_start_views():
+    assert [lead.id for lead in LEADS if WEB.matches(lead)] == ["L1", "L2", "L4"]
+    view = WEB.view(sort=[("employees", "desc")], columns=["last_name"], limit=1)
+    assert view.name == "Web leads"
+    assert view.rows(LEADS) == [{"last_name": "ito"}]
+
+
+@given(lst.criteria(), st.text(min_size=1, max_size=20).filter(str.strip))
+def test_segments_round_trip_through_json(criterion, name):
+    try:
+        segment = Segment(name.strip(), criterion)
+    except ValidationError:
+        return  # a name with control characters, say
+    assert from_json(Segment, to_json(segment)) == segment
+
+
+def test_funnel_by_segments_counts_each_membership_and_the_rest():
+    converted = Lead(
+        id="L5",
+        last_name="Xu",
+        company="Eps",
+        source="web",
+        employees=200,
+        status="Closed - Converted",
+        converted=ConversionRecord(
+            account_id="A",
+            contact_id="C",
+            converted_at=datetime(2026, 1, 1, tzinfo=UTC),
+            status="Closed - Converted",
+        ),
+    )
+    table = funnel([*LEADS, converted], by=[WEB, BIG])
+    assert table.columns == ("segment", "leads", "converted", "conversion_rate")
+    # Web: L1 L2 L4 L5; Big: L2 L3 L5; nobody is in neither.
+    assert table.rows == (("Web leads", 4, 1, 0.25), ("Big", 3, 1, 1 / 3))
+    small = funnel(LEADS, by=[BIG])
+    assert small.rows == (("Big", 2, 0, 0.0), ("(none)", 2, 0, 0.0))
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: Segment("", Condition("source", "eq", "web")),
+        lambda: Segment("x", None),
+        lambda: Segment("x", "source = web"),
+        lambda: Segment("x", Condition("source", "eq", "web"), ""),
+        lambda: funnel(LEADS, by=[WEB, WEB]),
+        lambda: funnel(LEADS, by=[WEB, "Big"]),
+        lambda: funnel(LEADS, by=[]),
+        lambda: funnel(LEADS, by={"Big": BIG}),
+    ],
+)
+def test_bad_segments_are_refused(build):
+    with pytest.raises(ValidationError):
+        build()

@@ -41,6 +41,7 @@ from leadmodel.adapters._staging import (
     check_keys,
     check_record,
 )
+from leadmodel.domain._checks import require_instance
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.contact import Contact
@@ -54,6 +55,8 @@ from leadmodel.domain.errors import (
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
 from leadmodel.ports import KeyFunction, lookup_keys
+from leadmodel.rules.criteria import All, Condition, Criterion, Not
+from leadmodel.rules.views import ListView, apply_view
 from leadmodel.serialization import from_dict, to_dict
 
 __all__ = ["SCHEMA_VERSION", "SQLiteRepository", "SQLiteStore", "SQLiteUnitOfWork"]
@@ -89,6 +92,16 @@ _COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "opportunity": ("name", "account_id", "stage", "close_date", "owner_id", "created_at"),
     "activity": ("subject_id", "kind", "occurred_at"),
 }
+# The columns holding a plain text field as it is, so list views may filter on them in SQL.
+_TEXT_COLUMNS: Final[dict[str, frozenset[str]]] = {
+    "lead": frozenset(
+        ("first_name", "last_name", "company", "status", "source", "owner_id", "rating")
+    ),
+    "contact": frozenset(("first_name", "last_name", "account_id", "owner_id")),
+    "account": frozenset(("name", "website", "industry", "owner_id")),
+    "opportunity": frozenset(("name", "account_id", "stage", "owner_id")),
+    "activity": frozenset(("subject_id", "kind")),
+}
 _TABLES: Final = {kind: f"{kind}_records" for kind in _KINDS}
 _BATCH: Final = 500  # keys per IN (...) query, under SQLite's variable limit
 
@@ -116,6 +129,65 @@ def _schema_v1() -> list[str]:
 
 
 _MIGRATIONS: Final = {1: _schema_v1}
+
+
+def _fold(value: str | None) -> str | None:
+    """SQL ``leadmodel_fold``: text compared the way criteria compare it (case-folded)."""
+    return value.casefold() if isinstance(value, str) else value
+
+
+_Where = tuple[str, list[str], bool]  # SQL that is never NULL, its parameters, exact?
+_EVERYTHING: Final[_Where] = ("1", [], False)
+
+
+def _condition_sql(condition: Condition, columns: frozenset[str]) -> _Where:
+    column, op, expected = condition.field, condition.op, condition.value
+    if column not in columns:
+        return _EVERYTHING
+    blank = f"({column} IS NULL OR {column} = '')"
+    if op == "is_blank":
+        return blank, [], True
+    if op == "is_not_blank":
+        return f"(NOT {blank})", [], True
+    if op in ("eq", "ne", "in", "not_in"):
+        wanted = expected if isinstance(expected, tuple) else (expected,)
+        # A text column holds text: only text values can equal it.
+        texts = sorted({w.casefold() for w in wanted if isinstance(w, str)})
+        member = f"leadmodel_fold({column}) IN ({', '.join('?' * len(texts))})" if texts else "0"
+        if op in ("eq", "in"):
+            return f"(NOT {blank} AND {member})", texts, True
+        return f"({blank} OR NOT ({member}))", texts, True
+    if op in ("contains", "starts_with", "ends_with") and isinstance(expected, str):
+        # A superset: starting or ending with a text contains it.
+        return (
+            f"(NOT {blank} AND instr(leadmodel_fold({column}), ?) > 0)",
+            [expected.casefold()],
+            False,
+        )
+    return _EVERYTHING
+
+
+def _where(criterion: Criterion, columns: frozenset[str]) -> _Where:
+    """SQL selecting a superset of the records *criterion* matches (exactly them if exact)."""
+    if isinstance(criterion, Condition):
+        return _condition_sql(criterion, columns)
+    if isinstance(criterion, Not):
+        sql, params, exact = _where(criterion.item, columns)
+        return (f"(NOT {sql})", params, True) if exact else _EVERYTHING
+    parts = [_where(item, columns) for item in criterion.items]
+    exact = all(part[2] for part in parts)
+    if isinstance(criterion, All):
+        kept = [part for part in parts if part[0] != "1"]  # an untranslated part: re-checked
+        if not kept:
+            return "1", [], exact
+        return (
+            "(" + " AND ".join(p[0] for p in kept) + ")",
+            [x for p in kept for x in p[1]],
+            exact,
+        )
+    if any(part[0] == "1" for part in parts):
+        return _EVERYTHING
+    return "(" + " OR ".join(p[0] for p in parts) + ")", [x for p in parts for x in p[1]], exact
 
 
 def _column_value(value: Any) -> str | None:
@@ -151,6 +223,7 @@ class SQLiteStore:
         self.connection.execute("PRAGMA foreign_keys=ON")
         self.connection.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages
         self.connection.execute("PRAGMA temp_store=MEMORY")
+        self.connection.create_function("leadmodel_fold", 1, _fold, deterministic=True)
         self._migrate()
 
     def _migrate(self) -> None:
@@ -322,6 +395,38 @@ class SQLiteRepository(Generic[T]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+    def select(self, view: ListView) -> list[T]:
+        """The records *view* shows, as :func:`~leadmodel.apply_view` would, filtered in SQL.
+
+        The view's criterion is translated to a ``WHERE`` clause over the text columns
+        (names, company, status, source, owner, rating …: ``eq``, ``ne``, ``in``,
+        ``not_in``, ``is_blank``, ``is_not_blank`` exactly, case-insensitively;
+        ``contains``, ``starts_with`` and ``ends_with`` as a pre-filter), combined through
+        ``All``, ``Any`` and ``Not``. Conditions on other fields are checked in Python on the
+        rows SQL returns, and the sort and limit are applied there too, so the result is
+        always exactly ``apply_view(view, list(repository))``. Staged changes are seen.
+
+        Raises:
+            ValidationError: *view* is not a ListView.
+        """
+        require_instance(view, ListView, "a ListView", function="select", path="view")
+        where, params = "1", list[str]()
+        if view.criterion is not None:
+            where, params, _exact = _where(view.criterion, _TEXT_COLUMNS[self._kind])
+        with self._store.lock:
+            rows = self._store.connection.execute(
+                f"SELECT id, data FROM {self._table} WHERE {where} ORDER BY id",  # noqa: S608 - our columns, values as parameters
+                params,
+            ).fetchall()
+        changes = self._changes
+        stored = {row[0]: row[1] for row in rows if row[0] not in changes}
+        staged = {rid: record for rid, record in changes.items() if record is not None}
+        candidates = [
+            staged[rid] if rid in staged else self._decode(stored[rid])
+            for rid in sorted(stored.keys() | staged.keys())
+        ]
+        return apply_view(view, candidates)  # type: ignore[return-value]
 
     def find_by_keys(self, keys: Iterable[str]) -> list[T]:
         """Every record with at least one of *keys*, each once, ordered by id."""

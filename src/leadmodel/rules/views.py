@@ -8,8 +8,14 @@ host can store a user's views and named segments ("Hot leads in Germany") beside
 
 Sorting puts blanks last whatever the direction, and never compares values of different
 kinds (text sorts before numbers, numbers before dates), so a column with mixed values sorts
-instead of failing. A storage adapter may translate simple views to a query; otherwise
-:func:`apply_view` streams the repository once.
+instead of failing. A repository with a ``select(view)`` method
+(:class:`~leadmodel.ports.SupportsViews`, such as the SQLite adapter's) runs the view
+itself, translating what it can to a query; otherwise :func:`apply_view` streams the
+records once.
+
+A :class:`Segment` is a named group of records, HubSpot's active list: a criterion with a
+name and a description, that views start from (:meth:`Segment.view`) and
+:func:`~leadmodel.funnel` can group by.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from leadmodel.rules._common import criterion_problem, raise_problems, to_tuple
 from leadmodel.rules._paths import ABSENT, getter
 from leadmodel.rules.criteria import Criterion
 
-__all__ = ["ListView", "apply_view"]
+__all__ = ["ListView", "Segment", "apply_view"]
 
 Direction = Literal["asc", "desc"]
 
@@ -115,6 +121,52 @@ class ListView:
         return out
 
 
+@attrs.frozen(cache_hash=True)
+class Segment:
+    """A named group of records: *criterion* with a *name*, kept as data and reused.
+
+    >>> from leadmodel import Condition, Lead
+    >>> german = Segment("Germany", Condition("address.country", "eq", "DE"), "Leads in DE")
+    >>> german.matches(Lead(id="L1", last_name="Ng", company="A"))
+    False
+    >>> german.view(sort=[("last_name", "asc")], limit=50).name
+    'Germany'
+    """
+
+    name: str
+    criterion: Criterion
+    description: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        raise_problems(
+            "Segment",
+            [
+                ("name", _checks.text_problem(self.name, 80)),
+                ("criterion", criterion_problem(self.criterion, optional=False)),
+                (
+                    "description",
+                    None
+                    if self.description is None
+                    else _checks.text_problem(self.description, 2000, multiline=True),
+                ),
+            ],
+        )
+
+    def matches(self, record: object) -> bool:
+        """Whether *record* (an entity or a mapping) belongs to the segment."""
+        return _criteria.compile(self.criterion)(record)
+
+    def view(
+        self,
+        *,
+        sort: Iterable[tuple[str, Direction]] = (),
+        columns: Iterable[str] = (),
+        limit: int | None = None,
+    ) -> ListView:
+        """A list view of the segment's records, named after it."""
+        return ListView(self.name, self.criterion, sort=sort, columns=columns, limit=limit)
+
+
 def _plain(value: object) -> object:
     # The scalar criteria compare (a missing field reads as blank).
     return None if value is ABSENT else _criteria._plain(value)  # noqa: SLF001 - the package's own helper
@@ -139,10 +191,17 @@ def _rank(value: object) -> tuple[int, Any]:
 def apply_view(view: ListView, records: Iterable[object]) -> list[object]:
     """The records of *records* that *view* shows, in its order, at most its limit.
 
+    When *records* is a repository that runs views itself (a ``select`` method,
+    :class:`~leadmodel.ports.SupportsViews`), the view is handed to it; the answer is the
+    same.
+
     Raises:
         ValidationError: *view* is not a ListView or *records* not an iterable.
     """
     _checks.require_instance(view, ListView, "a ListView", function="apply_view", path="view")
+    select = getattr(records, "select", None)
+    if callable(select) and not isinstance(records, Mapping):
+        return list(select(view))
     if isinstance(records, str | bytes | Mapping) or not isinstance(records, Iterable):
         raise ValidationError(
             "apply_view", [FieldError("records", "type", "must be an iterable of records")]
