@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import random
+from datetime import date, timedelta
 from pathlib import Path
 
 FIRST = [
@@ -61,9 +62,19 @@ def _phone(country: int, n: int) -> str:
     return COUNTRIES[country][1].format(n % 10000)
 
 
+DEMO_DAY = date(2026, 1, 15)  # the demo's "today" (``leadmodel demo``)
+
+
+def _created(days_ago: int) -> str:
+    return (DEMO_DAY - timedelta(days=days_ago)).isoformat()
+
+
 def generate(directory: Path, *, people: int = 1800, seed: int = 2026) -> tuple[int, int]:
     """Write the two CSV files into *directory*; return how many leads and activities."""
     rng = random.Random(seed)  # noqa: S311 - seeded sample data, not a secret
+    # Creation dates draw from their own generator, so adding them left every other value as
+    # it was: the half-year before the demo's day, busier in recent months.
+    dates = random.Random(seed + 1)  # noqa: S311
     leads: list[dict[str, str]] = []
     activities: list[dict[str, str]] = []
     # Every person has their own name: namesakes would be duplicates by any name rule.
@@ -90,6 +101,7 @@ def generate(directory: Path, *, people: int = 1800, seed: int = 2026) -> tuple[
             "timeline": rng.choice(["this quarter", "next quarter", "this year"])
             if rng.random() < 0.45
             else "",
+            "created_date": _created(int(183 * dates.random() ** 1.4) + 1),
         }
         leads.append(row)
         if rng.random() < 0.125:  # the same person again, as CRM data really holds them
@@ -97,6 +109,8 @@ def generate(directory: Path, *, people: int = 1800, seed: int = 2026) -> tuple[
             again["first_name"] = nick
             again["email"] = row["email"].upper()
             again["phone"] = "" if rng.random() < 0.5 else row["phone"]
+            first_days_ago = (DEMO_DAY - date.fromisoformat(row["created_date"])).days
+            again["created_date"] = _created(max(1, first_days_ago - dates.randrange(30)))
             leads.append(again)
         for n in range(rng.choice([0, 0, 1, 2, 4, 8])):
             kind = rng.choice(
