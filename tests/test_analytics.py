@@ -244,3 +244,38 @@ def test_plots_refuse_tables_of_another_kind():
         plot_funnel(velocity(LEADS))
     with pytest.raises(ValidationError):
         plot_cohorts(funnel(LEADS))
+
+
+@given(st.booleans())
+def test_changes_at_the_same_moment_follow_each_other(reverse):
+    # Worked and converted in the same second: Open 1 day, Working 0, nothing after.
+    converted = lead(7, JAN, converted_after=1)
+    both = [
+        moved("L7", 1, OPEN, WORKING),
+        moved("L7", 1, WORKING, "Closed - Converted"),
+    ]
+    table = time_in_status([converted], both[::-1] if reverse else both, now=day(10))
+    assert [(row[0], row[1], row[3]) for row in table.rows] == [(OPEN, 1, 1.0), (WORKING, 1, 0.0)]
+
+
+STATUSES = st.sampled_from([OPEN, WORKING, "Nurturing", "Closed - Not Converted"])
+histories = st.lists(
+    st.builds(
+        StatusChanged,
+        lead_id=st.sampled_from(["A", "B", "C", "L4"]),
+        previous=st.none() | STATUSES,
+        current=STATUSES,
+        occurred_at=st.integers(0, 12).map(day),  # few moments: many ties
+    ),
+    max_size=12,
+)
+
+
+@given(histories, st.randoms(use_true_random=False))
+def test_time_in_status_is_the_same_for_any_order_of_any_history(history, rng):
+    shuffled = list(history)
+    rng.shuffle(shuffled)
+    expected = time_in_status(STAY_LEADS, history, now=day(10))
+    assert time_in_status(STAY_LEADS, shuffled, now=day(10)) == expected
+    # Nothing invented: never more stays than the changes plus one per lead.
+    assert sum(row[1] for row in expected.rows) <= len(history) + len(STAY_LEADS)

@@ -250,9 +250,34 @@ def _changes(history: object) -> dict[str, list[_Change]]:
             )
         left = previous if isinstance(previous, str) else ""
         found.setdefault(lead_id, []).append((when, current, left))
-    for changes in found.values():
-        changes.sort()  # by time, then by status: the same history in any order
-    return found
+    return {lead_id: _in_order(changes) for lead_id, changes in found.items()}
+
+
+def _in_order(changes: list[_Change]) -> list[_Change]:
+    """The changes by time; changes at the same moment follow each other's statuses.
+
+    Ties are chained (the change leaving the status the last one entered goes next; first,
+    the one leaving a status none of them enters), then by status, so the same history in any order gives the same sequence.
+    """
+    changes = sorted(changes)
+    ordered: list[_Change] = []
+    start = 0
+    while start < len(changes):
+        end = start
+        while end < len(changes) and changes[end][0] == changes[start][0]:
+            end += 1
+        pool = changes[start:end]
+        while pool:
+            if ordered:
+                status = ordered[-1][1]
+            else:  # the chain's head: the change leaving a status no other one enters
+                entered = {c[1] for c in pool}
+                status = next((c[2] for c in pool if c[2] not in entered), pool[0][2])
+            chosen = next((c for c in pool if c[2] == status), pool[0])
+            ordered.append(chosen)
+            pool.remove(chosen)
+        start = end
+    return ordered
 
 
 def _stays(
