@@ -306,3 +306,67 @@ def test_export_then_import_gives_the_same_values(leads):
     assert [(o.lead.first_name, o.lead.last_name, o.lead.company) for o in outcomes] == [
         (lead.first_name, lead.last_name, lead.company) for lead in leads
     ]
+
+
+people_rows = st.lists(
+    st.tuples(st.integers(0, 6), st.sampled_from(["", "Ann", "Bo"]), st.booleans()).map(
+        lambda t: row(
+            Email=f"p{t[0]}@acme.io" if t[2] else f"P{t[0]}@ACME.io",
+            Phone=f"+1415555010{t[0]}" if t[0] % 2 else "",
+            **{"First Name": t[1], "Company": f"Co {t[0]}"},
+        )
+    ),
+    max_size=25,
+)
+
+
+def applied(rows, *, policy, existing):
+    """Import *rows*, saving every outcome to *existing*'s unit of work as it comes."""
+    uow = MemoryUnitOfWork()
+    outcomes = []
+    with uow:
+        found = import_leads(
+            rows,
+            ColumnMapping.guess(HEADER),
+            ids=SequentialIds(),
+            now=NOW,
+            existing=uow.leads if existing else None,
+            on_duplicate=policy,
+        )
+        for outcome in found:
+            outcomes.append(outcome)
+            if outcome.status == "created":
+                uow.leads.add(outcome.lead)
+            elif outcome.status in ("updated", "merged"):
+                uow.leads.update(outcome.lead)
+    return [(o.status, o.lead, o.duplicate_of) for o in outcomes]
+
+
+@settings(max_examples=60)
+@given(people_rows, st.sampled_from(["update", "merge"]), st.integers(1, 4))
+def test_update_and_merge_keep_few_leads_at_hand_when_they_can_read_them_back(
+    rows, policy, at_hand
+):
+    import leadmodel.intake as intake
+
+    expected = applied(rows, policy=policy, existing=False)  # remembers every lead
+    saved, intake._RECENT_LEADS = intake._RECENT_LEADS, at_hand
+    try:
+        assert applied(rows, policy=policy, existing=True) == expected
+    finally:
+        intake._RECENT_LEADS = saved
+
+
+def test_a_lead_neither_at_hand_nor_saved_is_a_clear_error():
+    import leadmodel.intake as intake
+
+    rows = [row(Email=f"p{i}@acme.io", Company=f"Co {i}") for i in range(3)]
+    rows.append(row(Email="P0@acme.io", **{"First Name": "Ann"}))
+    saved, intake._RECENT_LEADS = intake._RECENT_LEADS, 1
+    try:
+        with MemoryUnitOfWork() as uow, pytest.raises(ValidationError) as error:
+            run(rows, existing=uow.leads, on_duplicate="merge")  # outcomes never saved
+    finally:
+        intake._RECENT_LEADS = saved
+    assert error.value.errors[0].code == "not_applied"
+    assert "line 5" in str(error.value)

@@ -257,7 +257,8 @@ def _in_order(changes: list[_Change]) -> list[_Change]:
     """The changes by time; changes at the same moment follow each other's statuses.
 
     Ties are chained (the change leaving the status the last one entered goes next; first,
-    the one leaving a status none of them enters), then by status, so the same history in any order gives the same sequence.
+    the one leaving a status none of them enters), then by status, so the same history in
+    any order gives the same sequence.
     """
     changes = sorted(changes)
     ordered: list[_Change] = []

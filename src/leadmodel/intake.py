@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -968,8 +969,8 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
         from leadmodel.ports import lookup_keys
         from leadmodel.rules.merge import merge
 
-        seen: dict[str, Lead] = {}
-        ids_seen: dict[str, str] = {}
+        ids_seen: dict[str, str] = {}  # lookup key -> the id of the lead that has it
+        recent: OrderedDict[str, Lead] = OrderedDict()  # update/merge: leads to build on
         for index, row in enumerate(rows):
             line = index + 2
             counts["rows"] += 1
@@ -1017,14 +1018,22 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
                     unmapped=unmapped,
                 )
                 continue
-            match = next((seen[k] for k in keys if k in seen), None)
-            if match is None and existing is not None and keys:
+            match = None
+            first_id = next((ids_seen[k] for k in keys if k in ids_seen), None)
+            if first_id is not None:
+                match = recent.get(first_id)
+                if match is None:
+                    match = _applied(existing, keys, first_id, line)
+                else:
+                    recent.move_to_end(first_id)
+            elif existing is not None and keys:
                 found = existing.find_by_keys(keys)  # type: ignore[attr-defined]
                 match = found[0] if found and isinstance(found[0], Lead) else None
             if match is None:
                 counts["created"] += 1
                 for key in keys:
-                    seen.setdefault(key, lead)
+                    ids_seen.setdefault(key, lead.id)
+                _remember(recent, lead, bounded=existing is not None)
                 yield RowOutcome(line, "created", lead, unmapped=unmapped)
                 continue
             shared = next(k for k in keys if k in lookup_keys(match))
@@ -1035,7 +1044,8 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
                 result, status = merge([match, lead], master=match.id).survivor, "merged"
             counts[status] += 1
             for key in lookup_keys(result):
-                seen[key] = result
+                ids_seen[key] = result.id
+            _remember(recent, result, bounded=existing is not None)
             yield RowOutcome(
                 line,
                 status,
@@ -1046,6 +1056,36 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
             )
 
     return ImportRun(outcomes(), counts, extras)
+
+
+_RECENT_LEADS: Final = 10_000
+"""With ``existing``, how many of the latest leads an update/merge import keeps at hand."""
+
+
+def _remember(recent: OrderedDict[str, Lead], lead: Lead, *, bounded: bool) -> None:
+    recent[lead.id] = lead
+    recent.move_to_end(lead.id)
+    if bounded and len(recent) > _RECENT_LEADS:
+        recent.popitem(last=False)
+
+
+def _applied(existing: object, keys: tuple[str, ...], lead_id: str, line: int) -> Lead:
+    """The lead *lead_id* an earlier row made, read back from *existing*."""
+    found = existing.find_by_keys(keys)  # type: ignore[attr-defined]
+    lead = next((r for r in found if isinstance(r, Lead) and r.id == lead_id), None)
+    if lead is None:
+        raise ValidationError(
+            "import_leads",
+            [
+                FieldError(
+                    "existing",
+                    "not_applied",
+                    f"line {line} repeats lead {lead_id} of an earlier row, which is not in "
+                    "existing: save each outcome to it before reading the next",
+                )
+            ],
+        )
+    return lead
 
 
 def _sniff(sample: bytes) -> tuple[str, str]:
