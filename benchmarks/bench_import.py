@@ -132,7 +132,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--quick", action="store_true", help="100,000 rows")
-    parser.add_argument("--only", choices=["create", "pool", "skip", "merge"], help="run one measure")
+    parser.add_argument(
+        "--only", choices=["create", "pool", "skip", "merge"], help="run one measure"
+    )
     args = parser.parse_args()
     n = 100_000 if args.quick else args.rows
     with tempfile.TemporaryDirectory() as directory:

@@ -347,7 +347,7 @@ def applied(rows, *, policy, existing):
 def test_update_and_merge_keep_few_leads_at_hand_when_they_can_read_them_back(
     rows, policy, at_hand
 ):
-    import leadmodel.intake as intake
+    from leadmodel import intake
 
     expected = applied(rows, policy=policy, existing=False)  # remembers every lead
     saved, intake._RECENT_LEADS = intake._RECENT_LEADS, at_hand
@@ -358,7 +358,7 @@ def test_update_and_merge_keep_few_leads_at_hand_when_they_can_read_them_back(
 
 
 def test_a_lead_neither_at_hand_nor_saved_is_a_clear_error():
-    import leadmodel.intake as intake
+    from leadmodel import intake
 
     rows = [row(Email=f"p{i}@acme.io", Company=f"Co {i}") for i in range(3)]
     rows.append(row(Email="P0@acme.io", **{"First Name": "Ann"}))
