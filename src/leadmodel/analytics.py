@@ -168,7 +168,7 @@ def _segment_funnel(items: list[Lead], segments: object) -> Table:
         raise ValidationError(
             "funnel", [FieldError("by", "duplicate", "segment names must be distinct")]
         )
-    tests = [_criteria.compile(s.criterion) for s in chosen]
+    tests = [_criteria._inline(s.criterion, Lead) for s in chosen]  # noqa: SLF001 - ours
     counts = [0] * (len(chosen) + 1)
     won = [0] * (len(chosen) + 1)
     for lead in items:
