@@ -28,7 +28,6 @@ from typing import Any
 
 from leadmodel import (
     All,
-    Any as AnyOf,
     Condition,
     ConversionRecord,
     Lead,
@@ -41,6 +40,9 @@ from leadmodel import (
     time_in_status,
     time_to_convert,
     velocity,
+)
+from leadmodel import (
+    Any as AnyOf,
 )
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 
@@ -151,7 +153,8 @@ def views(stored: int, directory: Path) -> None:
             baseline, base_seconds = timed(lambda: apply_view(view, list(uow.leads)))  # noqa: B023
         with SQLiteUnitOfWork(store) as uow:
             found, seconds = timed(lambda: uow.leads.select(view))  # noqa: B023
-        assert [r.id for r in found] == [r.id for r in baseline]
+        if [r.id for r in found] != [r.id for r in baseline]:
+            raise SystemExit(f"{name}: select and apply_view disagree")
         print(
             f"  {name:<30} select {seconds * 1000:>8.1f} ms, apply_view "
             f"{base_seconds * 1000:>8.1f} ms: {base_seconds / seconds:>6.1f}x  ({len(found)} rows)"

@@ -279,3 +279,41 @@ def test_time_in_status_is_the_same_for_any_order_of_any_history(history, rng):
     assert time_in_status(STAY_LEADS, shuffled, now=day(10)) == expected
     # Nothing invented: never more stays than the changes plus one per lead.
     assert sum(row[1] for row in expected.rows) <= len(history) + len(STAY_LEADS)
+
+
+class Hostile:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+    def __eq__(self, other):
+        raise RuntimeError("no eq")
+
+    __hash__ = None
+
+
+HOSTILE = [None, "", "x" * 1_000_000, 42, b"leads", {"a": 1}, [object()], [None], Hostile()]
+CALLS = {
+    "funnel leads": funnel,
+    "funnel by": lambda v: funnel(LEADS, by=v),
+    "cohorts": cohorts,
+    "velocity leads": velocity,
+    "velocity period": lambda v: velocity(LEADS, period=v),
+    "time_to_convert": time_to_convert,
+    "rating_conversion": rating_conversion,
+    "time_in_status leads": lambda v: time_in_status(v, now=JAN),
+    "time_in_status history": lambda v: time_in_status(LEADS, v, now=JAN),
+    "time_in_status now": lambda v: time_in_status(LEADS, now=v),
+    "plot_funnel": plot_funnel,
+    "plot_cohorts": plot_cohorts,
+}
+
+
+@pytest.mark.parametrize("call", CALLS.values(), ids=CALLS.keys())
+@pytest.mark.parametrize("value", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_arguments_raise_validation_errors_only(call, value):
+    try:
+        result = call(value)
+    except ValidationError:
+        return
+    # A long text is a field path for funnel: it finds nothing and says so.
+    assert isinstance(result, Table)

@@ -375,7 +375,7 @@ def velocity(leads: Iterable[Lead], *, period: Period = "month") -> Table:
     Raises:
         ValidationError: *leads* are not leads, or *period* is not day, week or month.
     """
-    if period not in ("day", "week", "month"):
+    if not isinstance(period, str) or period not in ("day", "week", "month"):
         raise ValidationError("velocity", [FieldError("period", "invalid", "day, week or month")])
     counts = Counter(
         _period_of(lead.created_at, period)

@@ -153,3 +153,41 @@ def test_funnel_by_segments_counts_each_membership_and_the_rest():
 def test_bad_segments_are_refused(build):
     with pytest.raises(ValidationError):
         build()
+
+
+class Hostile:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+    def __eq__(self, other):
+        raise RuntimeError("no eq")
+
+    __hash__ = None
+
+
+@pytest.mark.parametrize("value", [None, "", "x" * 100_000, 7, b"x", {"a": 1}, [None], Hostile()])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda v: apply_view(v, LEADS),
+        lambda v: apply_view(WEB.view(), v),
+        lambda v: Segment(v, Condition("source", "eq", "web")),
+        lambda v: Segment("s", v),
+        lambda v: Segment("s", Condition("source", "eq", "web"), v),
+        lambda v: WEB.view(limit=v),
+        lambda v: ListView("v", sort=v),
+    ],
+)
+def test_hostile_view_arguments_raise_validation_errors(call, value):
+    """A ValidationError, or a documented answer for values that are in fact fine."""
+    try:
+        result = call(value)
+    except ValidationError:
+        return
+    if isinstance(result, list):  # records that are neither entities nor mappings never match
+        assert value == [None]
+        assert result == []
+        return
+    # None is "no description" or "no limit", 7 a limit; nothing else gets through.
+    assert value is None or value == 7
+    assert isinstance(result, Segment | ListView)
