@@ -260,7 +260,11 @@ def _in_order(changes: list[_Change]) -> list[_Change]:
     the one leaving a status none of them enters), then by status, so the same history in
     any order gives the same sequence.
     """
+    if len(changes) < 2:  # one change needs no ordering
+        return changes
     changes = sorted(changes)
+    if len({change[0] for change in changes}) == len(changes):
+        return changes  # no two at the same moment
     ordered: list[_Change] = []
     start = 0
     while start < len(changes):
