@@ -1026,11 +1026,8 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
             match = None
             first_id = next((ids_seen[k] for k in keys if k in ids_seen), None)
             if first_id is not None:
-                match = recent.get(first_id)
-                if match is None:
-                    match = _applied(existing, keys, first_id, line)
-                else:
-                    recent.move_to_end(first_id)
+                # _remember below keeps it as the most recent.
+                match = recent.get(first_id) or _applied(existing, keys, first_id, line)
             elif existing is not None and keys:
                 found = existing.find_by_keys(keys)  # type: ignore[attr-defined]
                 match = found[0] if found and isinstance(found[0], Lead) else None
