@@ -128,6 +128,12 @@ def merge_into_sqlite(path: Path, database: Path) -> tuple[Counter[str], float]:
     return counts, time.perf_counter() - start
 
 
+def report(label: str, n: int, counts: Counter[str], seconds: float) -> None:
+    """Print one single-process run: throughput and this process's peak RSS so far."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{label:<40}{n / seconds:>10,.0f} rows/s, peak RSS {rss:,.0f} MB  {dict(counts)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -146,12 +152,7 @@ def main() -> int:
             f"{os.cpu_count()} cores: {n:,} rows, {size / 1e6:.0f} MB of CSV"
         )
         if args.only in (None, "create"):
-            counts, seconds = one_core(path, "create")
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(
-                f"{'one core, no duplicate checks':<40}{n / seconds:>10,.0f} rows/s, "
-                f"peak RSS {rss:,.0f} MB  {dict(counts)}"
-            )
+            report("one core, no duplicate checks", n, *one_core(path, "create"))
         if args.only in (None, "pool"):
             workers = os.cpu_count() or 1
             cuts = [size * i // workers for i in range(workers + 1)]
@@ -171,19 +172,10 @@ def main() -> int:
                 f"peak worker RSS {peak:,.0f} MB  {dict(total)}"
             )
         if args.only in (None, "skip"):
-            counts, seconds = one_core(path, "skip")
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(
-                f"{'one core, duplicates within the file':<40}{n / seconds:>10,.0f} rows/s, "
-                f"peak RSS {rss:,.0f} MB  {dict(counts)}"
-            )
+            report("one core, duplicates within the file", n, *one_core(path, "skip"))
         if args.only in (None, "merge"):
-            counts, seconds = merge_into_sqlite(path, Path(directory) / "leads.db")
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(
-                f"{'one core, merging into SQLite':<40}{n / seconds:>10,.0f} rows/s, "
-                f"peak RSS {rss:,.0f} MB  {dict(counts)}"
-            )
+            database = Path(directory) / "leads.db"
+            report("one core, merging into SQLite", n, *merge_into_sqlite(path, database))
     return 0
 
 
