@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import attrs
 
+from leadmodel.domain import _checks
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.errors import FieldError, ValidationError
 from leadmodel.domain.events import StatusChanged
@@ -379,7 +380,7 @@ def velocity(leads: Iterable[Lead], *, period: Period = "month") -> Table:
     Raises:
         ValidationError: *leads* are not leads, or *period* is not day, week or month.
     """
-    if not isinstance(period, str) or period not in ("day", "week", "month"):
+    if not _checks.one_of(period, ("day", "week", "month")):
         raise ValidationError("velocity", [FieldError("period", "invalid", "day, week or month")])
     counts = Counter(
         _period_of(lead.created_at, period)

@@ -947,12 +947,7 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
     problems: list[FieldError] = []
     if not isinstance(mapping, ColumnMapping):
         problems.append(FieldError("mapping", "type", "must be a ColumnMapping"))
-    if not isinstance(on_duplicate, str) or on_duplicate not in (
-        "skip",
-        "update",
-        "merge",
-        "create",
-    ):
+    if not _checks.one_of(on_duplicate, ("skip", "update", "merge", "create")):
         problems.append(
             FieldError("on_duplicate", "invalid", "must be skip, update, merge or create")
         )

@@ -191,3 +191,8 @@ def test_hostile_view_arguments_raise_validation_errors(call, value):
     # None is "no description" or "no limit", 7 a limit; nothing else gets through.
     assert value is None or value == 7
     assert isinstance(result, Segment | ListView)
+
+
+def test_a_hostile_sort_direction_is_a_validation_error():
+    with pytest.raises(ValidationError):
+        ListView("v", sort=[("last_name", Hostile())])

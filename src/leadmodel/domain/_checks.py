@@ -10,7 +10,7 @@ is a loop over ``getattr`` and a call per non-blank field.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -101,6 +101,15 @@ class Check:
 
     def __call__(self, value: object) -> Problem | None:
         return self.function(value)
+
+
+def one_of(value: object, choices: Container[str]) -> bool:
+    """Whether *value* is one of the text *choices*.
+
+    The type is checked first, so comparing never runs a foreign ``__eq__`` or ``__hash__``
+    (which may raise) on a value that cannot be a choice anyway.
+    """
+    return isinstance(value, str) and value in choices
 
 
 def text(max_len: int, *, multiline: bool = False) -> Check:

@@ -158,7 +158,7 @@ class LoadBalanced:
                 (
                     "period",
                     None
-                    if self.period in ("day", "week", "month")
+                    if _checks.one_of(self.period, ("day", "week", "month"))
                     else ("invalid", "must be day, week or month"),
                 ),
                 (

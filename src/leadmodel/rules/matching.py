@@ -239,15 +239,15 @@ def _matcher_problems(matcher: FieldMatcher) -> list[FieldError]:
             "methods", "unknown_method", f"{describe_value(m)} is not one of {', '.join(METHODS)}"
         )
         for m in matcher.methods
-        if m not in METHODS
+        if not _checks.one_of(m, METHODS)
     )
     problem = _checks.integer(0, 100)(matcher.threshold)
     if problem is not None:
         errors.append(FieldError("threshold", problem[0], problem[1]))
-    if matcher.blank not in ("no_match", "match"):
+    if not _checks.one_of(matcher.blank, ("no_match", "match")):
         errors.append(FieldError("blank", "invalid", "must be 'no_match' or 'match'"))
     errors.extend(_weight_problems(matcher))
-    if matcher.normalizer is not None and matcher.normalizer not in NORMALIZERS:
+    if matcher.normalizer is not None and not _checks.one_of(matcher.normalizer, NORMALIZERS):
         errors.append(
             FieldError(
                 "normalizer",
@@ -499,7 +499,7 @@ def _rule_problems(rule: MatchingRule) -> list[FieldError]:
                 "blank_ignored_with", "unknown_field", "must be the field of one of the matchers"
             )
         )
-    if rule.mode not in ("deterministic", "probabilistic"):
+    if not _checks.one_of(rule.mode, ("deterministic", "probabilistic")):
         errors.append(FieldError("mode", "invalid", "must be 'deterministic' or 'probabilistic'"))
     elif rule.mode == "probabilistic" and (
         rule.prior is None or any(m.m is None for m in rule.matchers)

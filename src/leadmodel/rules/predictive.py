@@ -804,7 +804,7 @@ def train_predictive(
     """
     feature_tuple = tuple(features) if isinstance(features, list | tuple) else features
     errors = _feature_problems(feature_tuple)
-    if not isinstance(kind, str) or kind not in ("naive_bayes", "logistic"):
+    if not _checks.one_of(kind, ("naive_bayes", "logistic")):
         errors.append(FieldError("kind", "invalid", "must be 'naive_bayes' or 'logistic'"))
     if not isinstance(process, LeadProcess):
         errors.append(FieldError("process", "type", "must be a LeadProcess"))

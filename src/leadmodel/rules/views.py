@@ -28,7 +28,7 @@ from typing import Any, Literal
 import attrs
 
 from leadmodel.domain import _checks
-from leadmodel.domain.errors import FieldError, ValidationError
+from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.rules import criteria as _criteria
 from leadmodel.rules._common import criterion_problem, raise_problems, to_tuple
 from leadmodel.rules._paths import ABSENT, getter
@@ -54,9 +54,9 @@ def _sort_problem(sort: object) -> _checks.Problem | None:
             not isinstance(item, tuple)
             or len(item) != 2
             or not isinstance(item[0], str)
-            or item[1] not in ("asc", "desc")
+            or not _checks.one_of(item[1], ("asc", "desc"))
         ):
-            return "type", f"{item!r} is not a (field, 'asc' or 'desc') pair"
+            return "type", f"{describe_value(item)} is not a (field, 'asc' or 'desc') pair"
     return None
 
 
