@@ -25,6 +25,8 @@ from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
 
 if TYPE_CHECKING:
+    from leadmodel.rules.matching import MatchingRule
+    from leadmodel.rules.merge import MergeRecord
     from leadmodel.rules.views import ListView
 
 __all__ = [
@@ -35,9 +37,12 @@ __all__ = [
     "IdGenerator",
     "KeyFunction",
     "LeadRepository",
+    "MergeRepository",
     "Notifier",
     "OpportunityRepository",
     "Repository",
+    "SupportsKeyIndex",
+    "SupportsMerges",
     "SupportsViews",
     "UnitOfWork",
     "lookup_keys",
@@ -70,6 +75,10 @@ def lookup_keys(record: object) -> tuple[str, ...]:
     subject_id = getattr(record, "subject_id", None)
     if subject_id is not None:
         keys.append(f"subject:{subject_id}")
+    absorbed = getattr(record, "absorbed_ids", None)
+    if isinstance(absorbed, tuple):  # a stored merge: found by the records it merged
+        keys.append(f"record:{record.survivor_id}")  # type: ignore[attr-defined]
+        keys += [f"record:{record_id}" for record_id in absorbed]
     return tuple(dict.fromkeys(keys))
 
 
@@ -148,6 +157,43 @@ class ActivityRepository(Repository[Activity], Protocol):
 
     ``find_by_keys(["subject:L1"])`` finds the activities of record ``L1``.
     """
+
+
+class MergeRepository(Repository["MergeRecord"], Protocol):
+    """Stores :class:`~leadmodel.MergeRecord` values (merges with their originals).
+
+    ``find_by_keys(["record:L1"])`` finds the merges that kept or absorbed record ``L1``.
+    """
+
+
+@runtime_checkable
+class SupportsMerges(Protocol):
+    """A unit of work that stores merges (optional capability), so they can be undone.
+
+    :func:`leadmodel.services.merge_records` needs it; both shipped adapters have it.
+    """
+
+    @property
+    def merges(self) -> MergeRepository:
+        """The stored merges, as this unit of work sees them."""
+        ...
+
+
+@runtime_checkable
+class SupportsKeyIndex(Protocol):
+    """A unit of work whose storage indexes duplicate rules' blocking keys (optional).
+
+    ``index_rules`` makes the storage index the blocking keys of *rules* for leads,
+    contacts and accounts: the definitions are stored with the data, so every process
+    indexes the same keys, and records stored before a rule appeared are back-filled.
+    Afterwards ``find_by_keys`` finds records by those keys; asking for the blocking key of
+    a rule that was never indexed raises :class:`~leadmodel.KeyNotIndexed` instead of
+    finding nothing. The services call it with their duplicate policies' rules.
+    """
+
+    def index_rules(self, rules: Iterable[MatchingRule]) -> None:
+        """Index the blocking keys of *rules* (a no-op for rules indexed already)."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -421,7 +421,7 @@ def _documents() -> frozenset[type]:
     from leadmodel.rules.duplicate_rules import DuplicateCheck, DuplicatePolicy
     from leadmodel.rules.mapping import FieldMapping
     from leadmodel.rules.matching import MatchingRule, MatchResult
-    from leadmodel.rules.merge import MergeResult
+    from leadmodel.rules.merge import MergeRecord, MergeResult
     from leadmodel.rules.predictive import (
         LogisticModel,
         NaiveBayesFrequencies,
@@ -451,6 +451,7 @@ def _documents() -> frozenset[type]:
             MatchEdge,
             DuplicateGroup,
             MergeResult,
+            MergeRecord,
             DuplicatePolicy,
             DuplicateCheck,
             ScoringModel,

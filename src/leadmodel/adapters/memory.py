@@ -44,6 +44,7 @@ from leadmodel.domain.errors import (
 from leadmodel.domain.events import Notification
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
+from leadmodel.rules.merge import MergeRecord
 from leadmodel.ports import KeyFunction, lookup_keys
 
 __all__ = [
@@ -55,7 +56,7 @@ __all__ = [
     "SequentialIds",
 ]
 
-T = TypeVar("T", Lead, Contact, Account, Opportunity, Activity)
+T = TypeVar("T", Lead, Contact, Account, Opportunity, Activity, MergeRecord)
 
 _KINDS: Final[dict[str, type]] = {
     "lead": Lead,
@@ -63,6 +64,7 @@ _KINDS: Final[dict[str, type]] = {
     "account": Account,
     "opportunity": Opportunity,
     "activity": Activity,
+    "merge": MergeRecord,
 }
 
 
@@ -225,10 +227,18 @@ class MemoryUnitOfWork(StagingUnitOfWork):
             self.store, "opportunity"
         )
         self.activities: MemoryRepository[Activity] = MemoryRepository(self.store, "activity")
+        self.merges: MemoryRepository[MergeRecord] = MemoryRepository(self.store, "merge")
         self.committed = False
 
     def _repositories(self) -> tuple[MemoryRepository[Any], ...]:
-        return (self.leads, self.contacts, self.accounts, self.opportunities, self.activities)
+        return (
+            self.leads,
+            self.contacts,
+            self.accounts,
+            self.opportunities,
+            self.activities,
+            self.merges,
+        )
 
     def commit(self) -> None:
         """Persist every staged change at once, or none if another unit changed a record."""

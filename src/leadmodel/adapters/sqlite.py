@@ -54,6 +54,7 @@ from leadmodel.domain.errors import (
 )
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
+from leadmodel.rules.merge import MergeRecord
 from leadmodel.ports import KeyFunction, lookup_keys
 from leadmodel.rules.criteria import All, Condition, Criterion, Not
 from leadmodel.rules.views import ListView, apply_view
@@ -61,9 +62,9 @@ from leadmodel.serialization import from_dict, to_dict
 
 __all__ = ["SCHEMA_VERSION", "SQLiteRepository", "SQLiteStore", "SQLiteUnitOfWork"]
 
-T = TypeVar("T", Lead, Contact, Account, Opportunity, Activity)
+T = TypeVar("T", Lead, Contact, Account, Opportunity, Activity, MergeRecord)
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """The schema version this adapter writes (``PRAGMA user_version``)."""
 
 _KINDS: Final[dict[str, type]] = {
@@ -72,6 +73,7 @@ _KINDS: Final[dict[str, type]] = {
     "account": Account,
     "opportunity": Opportunity,
     "activity": Activity,
+    "merge": MergeRecord,
 }
 # The fields stored as columns beside the JSON, for people querying the database.
 _COLUMNS: Final[dict[str, tuple[str, ...]]] = {
@@ -91,6 +93,7 @@ _COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "account": ("name", "website", "industry", "owner_id", "created_at"),
     "opportunity": ("name", "account_id", "stage", "close_date", "owner_id", "created_at"),
     "activity": ("subject_id", "kind", "occurred_at"),
+    "merge": ("merged_at", "undone_at"),
 }
 # The columns holding a plain text field as it is, so list views may filter on them in SQL.
 _TEXT_COLUMNS: Final[dict[str, frozenset[str]]] = {
@@ -101,19 +104,25 @@ _TEXT_COLUMNS: Final[dict[str, frozenset[str]]] = {
     "account": frozenset(("name", "website", "industry", "owner_id")),
     "opportunity": frozenset(("name", "account_id", "stage", "owner_id")),
     "activity": frozenset(("subject_id", "kind")),
+    "merge": frozenset(),
 }
 _TABLES: Final = {kind: f"{kind}_records" for kind in _KINDS}
 _BATCH: Final = 500  # keys per IN (...) query, under SQLite's variable limit
 
 
+_V1_KINDS: Final = ("lead", "contact", "account", "opportunity", "activity")
+
+
+def _record_table(kind: str) -> str:
+    extra = "".join(f", {column} TEXT" for column in _COLUMNS[kind])
+    return (
+        f"CREATE TABLE {_TABLES[kind]} ("
+        f"id TEXT PRIMARY KEY, version INTEGER NOT NULL{extra}, data TEXT NOT NULL)"
+    )
+
+
 def _schema_v1() -> list[str]:
-    statements = []
-    for kind, columns in _COLUMNS.items():
-        extra = "".join(f", {column} TEXT" for column in columns)
-        statements.append(
-            f"CREATE TABLE {_TABLES[kind]} ("
-            f"id TEXT PRIMARY KEY, version INTEGER NOT NULL{extra}, data TEXT NOT NULL)"
-        )
+    statements = [_record_table(kind) for kind in _V1_KINDS]
     statements += [
         (
             "CREATE TABLE lookup_keys (kind TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL, "
@@ -128,7 +137,18 @@ def _schema_v1() -> list[str]:
     return statements
 
 
-_MIGRATIONS: Final = {1: _schema_v1}
+def _schema_v2() -> list[str]:
+    """Stored merges (with their originals) and the duplicate rules whose keys are indexed."""
+    return [
+        _record_table("merge"),
+        (
+            "CREATE TABLE indexed_rules (name TEXT PRIMARY KEY, document TEXT NOT NULL, "
+            "indexed_at_version INTEGER NOT NULL)"
+        ),
+    ]
+
+
+_MIGRATIONS: Final = {1: _schema_v1, 2: _schema_v2}
 
 
 def _fold(value: str | None) -> str | None:
@@ -537,10 +557,18 @@ class SQLiteUnitOfWork(StagingUnitOfWork):
             self.store, "opportunity"
         )
         self.activities: SQLiteRepository[Activity] = SQLiteRepository(self.store, "activity")
+        self.merges: SQLiteRepository[MergeRecord] = SQLiteRepository(self.store, "merge")
         self.committed = False
 
     def _repositories(self) -> tuple[SQLiteRepository[Any], ...]:
-        return (self.leads, self.contacts, self.accounts, self.opportunities, self.activities)
+        return (
+            self.leads,
+            self.contacts,
+            self.accounts,
+            self.opportunities,
+            self.activities,
+            self.merges,
+        )
 
     def commit(self) -> None:
         """Write every staged change in one transaction, or none if a record went stale."""

@@ -18,14 +18,22 @@ __all__ = [
     "ConcurrencyError",
     "ConversionError",
     "ConvertedLeadError",
+    "DatabaseBusy",
+    "DatabaseDamaged",
+    "DatabaseUnwritable",
     "DuplicateBlocked",
     "FieldError",
     "InvalidConvertOptions",
+    "InvalidDatabasePath",
     "InvalidValue",
+    "KeyNotIndexed",
     "LeadModelError",
     "MappingError",
+    "NotADatabase",
     "RecordExists",
     "RecordNotFound",
+    "SchemaTooNew",
+    "StorageError",
     "TransitionError",
     "ValidationError",
     "describe_value",
@@ -217,3 +225,68 @@ class RecordExists(LeadModelError, ValueError):  # noqa: N818 - CRM vocabulary
 
 class ConcurrencyError(LeadModelError, RuntimeError):
     """A record changed in storage since this unit of work read it; nothing was written."""
+
+    def __init__(self, message: str, *, records: Iterable[str] = ()) -> None:
+        self.records: tuple[str, ...] = tuple(records)
+        super().__init__(message)
+
+
+class DatabaseBusy(ConcurrencyError):
+    """The database stayed locked by another writer past its timeout; nothing was written.
+
+    Retry the unit of work (see :func:`leadmodel.services.retrying`).
+    """
+
+
+class StorageError(LeadModelError):
+    """The storage cannot be used as it is: damaged, foreign, too new or unwritable.
+
+    Attributes:
+        path: the database the error is about.
+    """
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class DatabaseDamaged(StorageError):
+    """The database file is truncated or corrupted; restore it from a backup."""
+
+
+class NotADatabase(StorageError):
+    """The file is not a leadmodel database (another file, or another program's database)."""
+
+
+class SchemaTooNew(StorageError):
+    """The database was written by a newer leadmodel; upgrade leadmodel to open it.
+
+    Attributes:
+        found: the database's schema version.
+        supported: the newest schema version this leadmodel reads.
+    """
+
+    def __init__(self, message: str, *, path: str = "", found: int = 0, supported: int = 0) -> None:
+        self.found = found
+        self.supported = supported
+        super().__init__(message, path=path)
+
+
+class DatabaseUnwritable(StorageError, PermissionError):
+    """The database file or its directory cannot be written (read-only, no permission)."""
+
+
+class InvalidDatabasePath(StorageError, ValidationError):
+    """The database path is not a path (``None``, a number …) or names a directory."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        self.path = path
+        ValidationError.__init__(self, "database", [FieldError("path", "invalid", message)])
+
+
+class KeyNotIndexed(StorageError, LookupError):
+    """``find_by_keys`` was asked for a rule's blocking key that the storage does not index.
+
+    Index the rule first (``store.index_rules([rule])``, done by the services for their
+    duplicate policies); a look-up never silently returns nothing for a key it cannot see.
+    """

@@ -30,7 +30,9 @@ from leadmodel.domain.values import Address, Money
 __all__ = [
     "DEFAULT_SURVIVORSHIP",
     "FieldProvenance",
+    "MergeRecord",
     "MergeResult",
+    "Moved",
     "Reparent",
     "Survivorship",
     "merge",
@@ -157,6 +159,61 @@ class MergeResult(Generic[E]):
                 by_id = {record.id: record for record in self.originals}
                 return {rid: _read(by_id[rid], field) for rid in item.discarded}
         return {}
+
+
+
+@attrs.frozen(kw_only=True)
+class Moved:
+    """One dependant a stored merge re-pointed, so that undoing the merge can point it back.
+
+    Attributes:
+        kind: the dependant's kind (``"activity"``, ``"contact"``, ``"opportunity"``,
+            ``"account"``).
+        record_id: the dependant's id.
+        field: the field that was changed (``"subject_id"``, ``"account_id"`` …).
+        previous: its value before the merge.
+        current: its value after the merge.
+    """
+
+    kind: str
+    record_id: str
+    field: str
+    previous: str | None
+    current: str | None
+
+
+@attrs.frozen(kw_only=True)
+class MergeRecord:
+    """A merge as storage keeps it: the :class:`MergeResult` (originals and provenance),
+    the dependants it moved, when it happened and, once undone, when.
+
+    Stored through the optional ``uow.merges`` repository
+    (:class:`leadmodel.ports.SupportsMerges`) by :func:`leadmodel.services.merge_records`;
+    :func:`leadmodel.services.unmerge_records` uses it to restore the originals.
+    """
+
+    _repr_html_ = result_html
+
+    id: str
+    result: MergeResult  # type: ignore[type-arg] # the entity kind is in result.kind
+    moved: tuple[Moved, ...] = attrs.field(default=(), converter=tuple)
+    merged_at: datetime
+    undone_at: datetime | None = None
+
+    @property
+    def kind(self) -> str:
+        """The kind of the merged records."""
+        return self.result.kind
+
+    @property
+    def survivor_id(self) -> str:
+        """The id of the surviving record."""
+        return str(self.result.survivor.id)
+
+    @property
+    def absorbed_ids(self) -> tuple[str, ...]:
+        """The ids of the records the merge absorbed."""
+        return self.result.absorbed_ids
 
 
 _DEPENDANTS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
