@@ -580,6 +580,13 @@ def _plan(mapping: FieldMapping) -> _Plan:
     return _per_object(_PLANS, mapping, _build_plan)
 
 
+# Every standard lead field, in declaration order ("custom" and "converted" are not values
+# a conversion carries: custom values are walked one by one, the record is conversion's own).
+_LEAD_VALUES: Final = tuple(
+    f.name for f in attrs.fields(Lead) if f.name not in {"custom", "converted"}
+)
+
+
 def _build_plan(mapping: FieldMapping) -> _Plan:
     steps: dict[str, list[_Step]] = {target: [] for target in TARGETS}
     for entry in mapping.entries:
@@ -619,10 +626,10 @@ def _build_plan(mapping: FieldMapping) -> _Plan:
         mapping=mapping,
         steps={target: tuple(items) for target, items in steps.items()},
         mapped_sources=mapping.sources,
+        # The lead's own fields, not the schema's: a standard field the lead schema leaves
+        # out cannot be mapped, and its value is still reported as unmapped.
         lead_fields=tuple(
-            (fd.name, operator.attrgetter(fd.name))
-            for fd in mapping.lead_schema.standard
-            if fd.name not in SYSTEM_SOURCES
+            (name, operator.attrgetter(name)) for name in _LEAD_VALUES if name not in SYSTEM_SOURCES
         ),
     )
 

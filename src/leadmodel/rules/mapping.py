@@ -34,12 +34,12 @@ from typing import Any, Final, Literal
 import attrs
 
 from leadmodel.domain import _checks
-from leadmodel.domain.account import ACCOUNT_SCHEMA
-from leadmodel.domain.contact import CONTACT_SCHEMA
+from leadmodel.domain.account import ACCOUNT_SCHEMA, Account
+from leadmodel.domain.contact import CONTACT_SCHEMA, Contact
 from leadmodel.domain.errors import FieldError, MappingError, ValidationError, describe_value
 from leadmodel.domain.fields import EntitySchema, FieldDef, FieldType
-from leadmodel.domain.lead import LEAD_SCHEMA
-from leadmodel.domain.opportunity import OPPORTUNITY_SCHEMA
+from leadmodel.domain.lead import LEAD_SCHEMA, Lead
+from leadmodel.domain.opportunity import OPPORTUNITY_SCHEMA, Opportunity
 from leadmodel.domain.values import Money
 
 __all__ = [
@@ -216,12 +216,59 @@ def _field_def(schema: EntitySchema, path: str) -> FieldDef | None:
         return None
 
 
+# Each side of a mapping: the entity class its schema describes and the library's schema,
+# whose standard field types a host's schema keeps (lengths and choices may differ).
+_SIDES: Final = {
+    "lead_schema": (Lead, LEAD_SCHEMA),
+    "account_schema": (Account, ACCOUNT_SCHEMA),
+    "contact_schema": (Contact, CONTACT_SCHEMA),
+    "opportunity_schema": (Opportunity, OPPORTUNITY_SCHEMA),
+}
+
+
+def _standard_problems(name: str, schema: EntitySchema) -> list[FieldError]:
+    """Standard fields of *schema* that its entity does not have, or has with another type.
+
+    Conversion reads and writes standard fields as attributes of the entity, so a schema
+    that names a field the entity lacks would fail there; it fails here, when built.
+    """
+    cls, library = _SIDES[name]
+    attributes = {f.name for f in attrs.fields(cls)} - {"custom", "converted"}
+    errors: list[FieldError] = []
+    for i, fd in enumerate(schema.standard):
+        where = f"{name}.standard[{i}]"
+        if fd.name not in attributes:
+            errors.append(
+                FieldError(
+                    where,
+                    "unknown_field",
+                    f"{cls.__name__} has no field {describe_value(fd.name)}: a schema's "
+                    "standard fields are the entity's own; add yours with with_custom()",
+                )
+            )
+            continue
+        expected = library.field(fd.name).type
+        if fd.type is not expected:
+            errors.append(
+                FieldError(
+                    where,
+                    "standard_type",
+                    f"{cls.__name__}.{fd.name} is a {expected.value} field, not {fd.type.value}",
+                )
+            )
+    return errors
+
+
 def _schema_problems(mapping: FieldMapping) -> list[FieldError]:
-    errors = [
-        FieldError(name, "type", f"must be an EntitySchema, not {type(value).__name__}")
-        for name in ("lead_schema", "account_schema", "contact_schema", "opportunity_schema")
-        if not isinstance(value := getattr(mapping, name), EntitySchema)
-    ]
+    errors: list[FieldError] = []
+    for name in _SIDES:
+        value = getattr(mapping, name)
+        if isinstance(value, EntitySchema):
+            errors.extend(_standard_problems(name, value))
+        else:
+            errors.append(
+                FieldError(name, "type", f"must be an EntitySchema, not {type(value).__name__}")
+            )
     problem = _checks.text_problem(mapping.currency, 3)
     if problem is not None or not str(mapping.currency).isupper():
         errors.append(FieldError("currency", "invalid", "must be an ISO 4217 code such as USD"))
@@ -335,10 +382,17 @@ class FieldMapping:
     >>> mapping.targets_of("custom.shoe_size")
     ('contact.custom.shoe_size',)
 
+    A schema's standard fields are its entity's own: a schema naming a standard field the
+    entity does not have, or giving one another type, is refused. A lead schema may leave
+    standard fields out (they cannot be mapped then); conversion still reports their
+    values in :attr:`~leadmodel.ConversionResult.unmapped`, so nothing is lost silently.
+
     Raises:
         MappingError: listing every entry that breaks the compatibility rules, names an
-            unknown or conversion-managed field, or gives a target a second source, and
-            a missing source for the account name or the contact's last name.
+            unknown or conversion-managed field, or gives a target a second source, a
+            missing source for the account name or the contact's last name, and a
+            schema's standard field its entity does not have (code ``unknown_field``) or
+            has with another type (code ``standard_type``).
     """
 
     entries: tuple[MappingEntry, ...] = attrs.field(converter=_entries)
