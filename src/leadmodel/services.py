@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar
 import attrs
 
 from leadmodel._html import result_html
+from leadmodel._merging import MergeOutcome, UnmergeOutcome, merge_records, unmerge_records
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.changes import advance, transition, update
@@ -76,11 +77,15 @@ __all__ = [
     "CaptureConfig",
     "CaptureResult",
     "ConversionOutcome",
+    "MergeOutcome",
     "Rescore",
+    "UnmergeOutcome",
     "capture_lead",
     "convert_lead",
+    "merge_records",
     "rescore",
     "save",
+    "unmerge_records",
 ]
 
 Saved = TypeVar("Saved", Lead, Contact, Account)

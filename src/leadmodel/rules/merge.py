@@ -10,7 +10,7 @@ account relations) as data for the host to apply. :func:`unmerge` gives the orig
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any, Final, Generic, TypeVar
@@ -161,7 +161,6 @@ class MergeResult(Generic[E]):
         return {}
 
 
-
 @attrs.frozen(kw_only=True)
 class Moved:
     """One dependant a stored merge re-pointed, so that undoing the merge can point it back.
@@ -182,10 +181,16 @@ class Moved:
     current: str | None
 
 
+def _moved_tuple(moved: Iterable[Moved]) -> tuple[Moved, ...]:
+    return tuple(moved)
+
+
 @attrs.frozen(kw_only=True)
 class MergeRecord:
-    """A merge as storage keeps it: the :class:`MergeResult` (originals and provenance),
-    the dependants it moved, when it happened and, once undone, when.
+    """A merge as storage keeps it, so that it can be undone.
+
+    It holds the :class:`MergeResult` (originals and provenance), the dependants it
+    moved, when it happened and, once undone, when.
 
     Stored through the optional ``uow.merges`` repository
     (:class:`leadmodel.ports.SupportsMerges`) by :func:`leadmodel.services.merge_records`;
@@ -196,7 +201,7 @@ class MergeRecord:
 
     id: str
     result: MergeResult  # type: ignore[type-arg] # the entity kind is in result.kind
-    moved: tuple[Moved, ...] = attrs.field(default=(), converter=tuple)
+    moved: tuple[Moved, ...] = attrs.field(default=(), converter=_moved_tuple)
     merged_at: datetime
     undone_at: datetime | None = None
 
@@ -498,8 +503,10 @@ def merge(
         if sources or discarded:
             provenance.append(FieldProvenance(field, tuple(sources), discarded))
     master_record = merger.ranked[0]
-    survivor = attrs.evolve(master_record, **changes, custom=FieldValues(custom))  # type: ignore[arg-type]
     kind = _KINDS[cls]
+    if kind == "account":
+        _lift_parent(items, changes, provenance)
+    survivor = attrs.evolve(master_record, **changes, custom=FieldValues(custom))  # type: ignore[arg-type]
     absorbed = tuple(rid for rid in ids if rid != master_id)
     reparent = tuple(
         Reparent(dependant, field, rid, master_id)
@@ -514,6 +521,39 @@ def merge(
         reparent=reparent,
         originals=tuple(items),
     )
+
+
+def _lift_parent(
+    items: Sequence[Any], changes: dict[str, object], provenance: list[FieldProvenance]
+) -> None:
+    """Keep an account hierarchy whole: a parent inside the merge is replaced by its parent.
+
+    The merged account cannot be its own parent, nor keep a link to an account the merge
+    absorbs: a ``parent_id`` naming one of the merged accounts becomes that account's own
+    parent (walking up while it stays inside the merge), or ``None`` when the walk never
+    leaves it. The provenance names the record the lifted parent came from.
+    """
+    by_id = {r.id: r for r in items}
+    parent = changes.get("parent_id")
+    if parent not in by_id:
+        return
+    source: str | None = None
+    seen: set[object] = set()
+    while parent in by_id and parent not in seen:
+        seen.add(parent)
+        source = str(parent)
+        parent = by_id[parent].parent_id
+    if parent in by_id:
+        parent, source = None, None
+    changes["parent_id"] = parent
+    sources = (source,) if parent is not None and source is not None else ()
+    discarded = tuple(r.id for r in items if r.parent_id is not None and r.parent_id != parent)
+    lifted = FieldProvenance("parent_id", sources, discarded)
+    at = next((n for n, item in enumerate(provenance) if item.field == "parent_id"), None)
+    if at is not None:
+        provenance[at] = lifted
+    elif sources or discarded:
+        provenance.append(lifted)
 
 
 def _contains(merged: object, value: object) -> bool:

@@ -1,0 +1,450 @@
+"""Stored merges: merge records in storage, moving their dependants, and undo it.
+
+The services :func:`merge_records` and :func:`unmerge_records` (re-exported by
+:mod:`leadmodel.services`) run the pure :func:`leadmodel.merge` over stored records and keep
+a :class:`~leadmodel.MergeRecord` (originals, provenance, every dependant moved) through the
+optional ``uow.merges`` repository, so a merge can be undone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import attrs
+
+from leadmodel._html import result_html
+from leadmodel.domain import _checks
+from leadmodel.domain.errors import (
+    FieldError,
+    RecordNotFound,
+    ValidationError,
+    describe_value,
+)
+from leadmodel.domain.events import RecordsMerged
+from leadmodel.ports import SupportsMerges, UnitOfWork
+from leadmodel.rules.merge import MergeRecord, MergeResult, Moved, Survivorship, merge
+
+__all__ = ["MergeOutcome", "UnmergeOutcome", "merge_records", "unmerge_records"]
+
+_KINDS: Final = ("lead", "contact", "account", "opportunity")
+_REPOSITORIES: Final = {
+    "lead": "leads",
+    "contact": "contacts",
+    "account": "accounts",
+    "opportunity": "opportunities",
+    "activity": "activities",
+}
+_ID_ROOM: Final = 200
+
+
+@attrs.frozen(kw_only=True)
+class MergeOutcome:
+    """What :func:`merge_records` stored.
+
+    Attributes:
+        record: the stored :class:`~leadmodel.MergeRecord` (its ``id`` undoes the merge).
+        events: ``RecordsMerged``, for the host to publish.
+        notes: what the merge decided beyond the field values, such as an account
+            hierarchy kept whole (``"A2 was a child of A1 …"``).
+    """
+
+    _repr_html_ = result_html
+
+    record: MergeRecord
+    events: tuple[RecordsMerged, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def merge_id(self) -> str:
+        """The id of the stored merge, for :func:`unmerge_records`."""
+        return self.record.id
+
+    @property
+    def survivor(self) -> Any:
+        """The merged record, as saved."""
+        return self.record.result.survivor
+
+    @property
+    def moved(self) -> tuple[Moved, ...]:
+        """Every dependant the merge re-pointed at the survivor."""
+        return self.record.moved
+
+
+@attrs.frozen(kw_only=True)
+class UnmergeOutcome:
+    """What :func:`unmerge_records` restored.
+
+    Attributes:
+        record: the stored merge, now marked ``undone_at``.
+        restored: the original records, as saved again (survivor first, then the
+            absorbed ones).
+        moved_back: the dependants pointed back where they were before the merge.
+        left: the dependants the merge moved that changed since (or are gone): they are
+            left as they are now.
+    """
+
+    _repr_html_ = result_html
+
+    record: MergeRecord
+    restored: tuple[Any, ...] = ()
+    moved_back: tuple[Moved, ...] = ()
+    left: tuple[Moved, ...] = ()
+
+
+def _problem(service: str, path: str, code: str, message: str) -> ValidationError:
+    return ValidationError(service, [FieldError(path, code, message)])
+
+
+def _check_capability(service: str, uow: object) -> None:
+    if not isinstance(uow, SupportsMerges):
+        raise _problem(
+            service,
+            "uow",
+            "capability",
+            f"{type(uow).__name__} does not store merges (no uow.merges, see "
+            "leadmodel.ports.SupportsMerges): a merge could not be undone",
+        )
+
+
+def _check_now(service: str, now: object) -> None:
+    if not isinstance(now, datetime) or now.utcoffset() is None:
+        raise _problem(service, "now", "type", "must be a timezone-aware datetime")
+
+
+def _check_ids(ids: object) -> list[str]:
+    if isinstance(ids, str | bytes) or not isinstance(ids, Sequence):
+        raise _problem(
+            "merge_records", "ids", "type", f"must be a sequence of ids, not {describe_value(ids)}"
+        )
+    items = list(ids)
+    errors = [
+        FieldError(f"ids[{n}]", problem[0], problem[1])
+        for n, item in enumerate(items)
+        if (problem := _checks.identifier(item)) is not None
+    ]
+    if len(items) < 2:
+        errors.append(FieldError("ids", "too_few", "a merge needs at least two records"))
+    if errors:
+        raise ValidationError("merge_records", errors)
+    return items
+
+
+def _load(uow: Any, ids: Sequence[str]) -> tuple[str, list[Any]]:
+    """The kind of the records named by *ids* and the records, in the order of *ids*."""
+    found: dict[str, list[Any]] = {}
+    for kind in _KINDS:
+        repository = getattr(uow, _REPOSITORIES[kind])
+        found[kind] = [repository.get(record_id) for record_id in ids]
+    for kind in _KINDS:
+        if all(record is not None for record in found[kind]):
+            return kind, found[kind]
+    for n, record_id in enumerate(ids):
+        if all(found[kind][n] is None for kind in _KINDS):
+            raise RecordNotFound("record", record_id)
+    raise _problem(
+        "merge_records",
+        "ids",
+        "mixed_kinds",
+        "the records must all be of one kind (leads, contacts, accounts or opportunities)",
+    )
+
+
+def _default_merge_id(survivor_id: str, now: datetime) -> str:
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"merge-{survivor_id[:_ID_ROOM]}-{stamp}"
+
+
+def _moves(uow: Any, result: MergeResult) -> dict[tuple[str, str], Moved]:  # type: ignore[type-arg]
+    """The dependants to re-point, by (kind, id), from the result's reparent instructions."""
+    moves: dict[tuple[str, str], Moved] = {}
+    targets: dict[tuple[str, str], dict[str, str]] = {}
+    for item in result.reparent:
+        targets.setdefault((item.dependant, item.field), {})[item.from_id] = item.to_id
+    group = {r.id for r in result.originals}
+    for (dependant, field), moving in sorted(targets.items()):
+        if dependant == "activity" and field == "subject_id":
+            candidates: list[Any] = []
+            for from_id in sorted(moving):
+                candidates += uow.activities.find_by_keys([f"subject:{from_id}"])
+        elif dependant in _REPOSITORIES:
+            candidates = list(getattr(uow, _REPOSITORIES[dependant]))
+        else:
+            continue  # account-contact relations: no repository among the ports
+        for record in candidates:
+            current = getattr(record, field, None)
+            if current not in moving or (dependant == result.kind and record.id in group):
+                continue
+            moves[(dependant, record.id)] = Moved(
+                kind=dependant,
+                record_id=record.id,
+                field=field,
+                previous=current,
+                current=moving[current],
+            )
+    return moves
+
+
+def _hierarchy(
+    uow: Any,
+    result: MergeResult,  # type: ignore[type-arg]
+    moves: Mapping[tuple[str, str], Moved],
+) -> tuple[Any, list[str]]:
+    """The survivor with a parent that makes no cycle, and what was decided about it."""
+    survivor = result.survivor
+    group = {r.id for r in result.originals}
+    notes = [
+        f"account {r.id} was a child of {r.parent_id}, merged with it"
+        for r in result.originals
+        if r.parent_id in group
+    ]
+    parent, seen = survivor.parent_id, set()
+    while parent is not None and parent not in seen:
+        if parent == survivor.id:
+            notes.append(
+                f"parent {survivor.parent_id} would make a cycle: "
+                f"account {survivor.id} is left without a parent"
+            )
+            return attrs.evolve(survivor, parent_id=None), notes
+        seen.add(parent)
+        moved = moves.get(("account", parent))
+        if moved is not None:
+            parent = moved.current
+            continue
+        stored = uow.accounts.get(parent)
+        parent = None if stored is None else stored.parent_id
+    if notes:
+        notes.append(
+            f"account {survivor.id} now has "
+            + ("no parent" if survivor.parent_id is None else f"parent {survivor.parent_id}")
+        )
+    return survivor, notes
+
+
+def _stage_merge(
+    uow: Any,
+    records: Sequence[Any],
+    *,
+    master: str | None,
+    strategy: Mapping[str, Survivorship] | None,
+    choices: Mapping[str, str] | None,
+    merge_id: str | None,
+    now: datetime,
+) -> MergeOutcome:
+    """Merge *records* (read through *uow*) inside the open unit of work, uncommitted."""
+    result = merge(records, master=master, choices=choices, strategy=strategy)
+    moves = _moves(uow, result)
+    notes: list[str] = []
+    if result.kind == "account":
+        survivor, notes = _hierarchy(uow, result, moves)
+        result = attrs.evolve(result, survivor=survivor)
+    record_id = merge_id if merge_id is not None else _default_merge_id(result.survivor.id, now)
+    if uow.merges.get(record_id) is not None:
+        raise _problem(
+            "merge_records",
+            "merge_id",
+            "merge_id_taken",
+            f"a merge with id {describe_value(record_id)} is stored already",
+        )
+    own = getattr(uow, _REPOSITORIES[result.kind])
+    own.update(result.survivor)
+    for absorbed in result.absorbed_ids:
+        own.remove(absorbed)
+    for (kind, dependant_id), moved in sorted(moves.items()):
+        repository = getattr(uow, _REPOSITORIES[kind])
+        current = repository.get(dependant_id)
+        repository.update(attrs.evolve(current, **{moved.field: moved.current}))
+    ordered: list[Moved] = [moves[key] for key in sorted(moves)]
+    stored = MergeRecord(
+        id=record_id,
+        result=result,
+        moved=ordered,
+        merged_at=now,
+    )
+    uow.merges.add(stored)
+    event = RecordsMerged(
+        survivor_id=result.survivor.id, absorbed_ids=result.absorbed_ids, occurred_at=now
+    )
+    return MergeOutcome(record=stored, events=(event,), notes=tuple(notes))
+
+
+def merge_records(
+    uow: UnitOfWork,
+    ids: Sequence[str],
+    *,
+    master: str | None = None,
+    strategy: Mapping[str, Survivorship] | None = None,
+    choices: Mapping[str, str] | None = None,
+    merge_id: str | None = None,
+    now: datetime,
+) -> MergeOutcome:
+    """Merge the stored records *ids* into one, move their dependants, and keep the merge.
+
+    The records are all leads, contacts, accounts or opportunities. They are merged with
+    the pure :func:`leadmodel.merge` (*master*, *strategy* and *choices* as there), then,
+    in one unit of work: the survivor is saved, the absorbed records removed, every
+    dependant re-pointed at the survivor — activities (``subject_id``); for contacts,
+    opportunities (``contact_id``); for accounts, contacts and opportunities
+    (``account_id``) and child accounts (``parent_id``) — and a
+    :class:`~leadmodel.MergeRecord` holding the originals, the provenance and each moved
+    dependant is stored through ``uow.merges``, so :func:`unmerge_records` can undo it.
+
+    Account hierarchies stay whole: a parent link that would point at the merged account
+    itself or at an absorbed one becomes that account's own parent, or none when that
+    would make a cycle; :attr:`MergeOutcome.notes` says so. A converted lead is read-only
+    and cannot be merged (:class:`~leadmodel.ConvertedLeadError`, nothing saved).
+
+    *merge_id* defaults to ``merge-<survivor id>-<now, UTC>`` (deterministic: the same
+    merge at the same *now* gets the same id).
+
+    >>> from datetime import UTC, datetime
+    >>> from leadmodel import Activity, Lead
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork
+    >>> uow = MemoryUnitOfWork()
+    >>> now = datetime(2026, 12, 1, tzinfo=UTC)
+    >>> with uow:
+    ...     uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme", created_at=now))
+    ...     uow.leads.add(Lead(id="L2", last_name="Ng", company="Acme Inc", title="CTO"))
+    ...     uow.activities.add(
+    ...         Activity(id="A1", subject_id="L2", kind="email_opened", occurred_at=now)
+    ...     )
+    ...     uow.commit()
+    >>> outcome = merge_records(uow, ["L1", "L2"], now=now)
+    >>> outcome.merge_id, outcome.survivor.title, [m.record_id for m in outcome.moved]
+    ('merge-L1-20261201T000000000000Z', 'CTO', ['A1'])
+    >>> with uow:
+    ...     uow.leads.get("L2"), uow.activities.get("A1").subject_id
+    (None, 'L1')
+
+    Raises:
+        RecordNotFound: an id names no stored lead, contact, account or opportunity.
+        ValidationError: fewer than two ids, records of different kinds, a unit of work
+            without ``uow.merges``, a *merge_id* in use, a naive *now*, or what
+            :func:`leadmodel.merge` refuses.
+        ConvertedLeadError: a converted lead among the records.
+        ConcurrencyError: a record changed in storage meanwhile; nothing was saved.
+    """
+    _check_capability("merge_records", uow)
+    _check_now("merge_records", now)
+    items = _check_ids(ids)
+    if merge_id is not None and (problem := _checks.identifier(merge_id)) is not None:
+        raise _problem("merge_records", "merge_id", problem[0], problem[1])
+    with uow:
+        _, records = _load(uow, items)
+        outcome = _stage_merge(
+            uow,
+            records,
+            master=master,
+            strategy=strategy,
+            choices=choices,
+            merge_id=merge_id,
+            now=now,
+        )
+        uow.commit()
+    return outcome
+
+
+def _restore(uow: Any, stored: MergeRecord, *, force: bool) -> tuple[Any, ...]:
+    """Save the originals of *stored* again: the survivor's and the absorbed ones."""
+    result = stored.result
+    own = getattr(uow, _REPOSITORIES[result.kind])
+    current = own.get(stored.survivor_id)
+    if current != result.survivor and not force:
+        what = "was deleted" if current is None else "changed"
+        raise _problem(
+            "unmerge_records",
+            "survivor",
+            "survivor_changed",
+            f"{result.kind} {stored.survivor_id} {what} since merge {stored.id}: "
+            "force=True restores the originals anyway, discarding that change",
+        )
+    taken = [rid for rid in stored.absorbed_ids if own.get(rid) is not None]
+    if taken:
+        raise _problem(
+            "unmerge_records",
+            "absorbed_ids",
+            "absorbed_exists",
+            f"{result.kind} {', '.join(taken)} exist again: restoring would overwrite them",
+        )
+    by_id = {r.id: r for r in result.originals}
+    original = by_id[stored.survivor_id]
+    if current is None:
+        own.add(original)
+    else:
+        own.update(original)
+    for rid in stored.absorbed_ids:
+        own.add(by_id[rid])
+    return (original, *(by_id[rid] for rid in stored.absorbed_ids))
+
+
+def unmerge_records(
+    uow: UnitOfWork, merge_id: str, *, now: datetime, force: bool = False
+) -> UnmergeOutcome:
+    """Undo the stored merge *merge_id*: the originals come back, dependants move back.
+
+    In one unit of work: the survivor is saved as it was before the merge, the absorbed
+    records are added again, and each dependant the merge moved is pointed back — only
+    where it still points where the merge put it; one changed since (or deleted) is left
+    as it is and reported in :attr:`UnmergeOutcome.left`. The stored merge is marked
+    ``undone_at=now``.
+
+    The survivor must be as the merge left it: when it changed since (or was deleted),
+    the unmerge is refused (``survivor_changed``) unless ``force=True``, which restores
+    the original anyway and discards that change.
+
+    >>> from datetime import UTC, datetime
+    >>> from leadmodel import Lead
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork
+    >>> uow = MemoryUnitOfWork()
+    >>> now = datetime(2026, 12, 1, tzinfo=UTC)
+    >>> with uow:
+    ...     uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme"))
+    ...     uow.leads.add(Lead(id="L2", last_name="Ng", company="Acme Inc"))
+    ...     uow.commit()
+    >>> merged = merge_records(uow, ["L1", "L2"], now=now)
+    >>> undone = unmerge_records(uow, merged.merge_id, now=now)
+    >>> [lead.company for lead in undone.restored], undone.record.undone_at == now
+    (['Acme', 'Acme Inc'], True)
+
+    Raises:
+        RecordNotFound: no stored merge *merge_id*.
+        ValidationError: the merge is undone already (``already_undone``); the survivor
+            changed since (``survivor_changed``, without *force*); an absorbed id is in
+            use again (``absorbed_exists``); a unit of work without ``uow.merges``; a
+            naive *now*.
+        ConcurrencyError: a record changed in storage meanwhile; nothing was saved.
+    """
+    _check_capability("unmerge_records", uow)
+    _check_now("unmerge_records", now)
+    if (problem := _checks.identifier(merge_id)) is not None:
+        raise _problem("unmerge_records", "merge_id", problem[0], problem[1])
+    with uow:
+        merges: Any = uow.merges  # type: ignore[attr-defined] # checked by _check_capability
+        stored = merges.get(merge_id)
+        if stored is None:
+            raise RecordNotFound("merge", merge_id)
+        if stored.undone_at is not None:
+            raise _problem(
+                "unmerge_records",
+                "merge_id",
+                "already_undone",
+                f"merge {merge_id} was undone at {stored.undone_at.isoformat()}",
+            )
+        restored = _restore(uow, stored, force=force)
+        moved_back: list[Moved] = []
+        left: list[Moved] = []
+        for moved in stored.moved:
+            repository = getattr(uow, _REPOSITORIES[moved.kind])
+            current = repository.get(moved.record_id)
+            if current is None or getattr(current, moved.field) != moved.current:
+                left.append(moved)
+                continue
+            repository.update(attrs.evolve(current, **{moved.field: moved.previous}))
+            moved_back.append(moved)
+        undone = attrs.evolve(stored, undone_at=now)
+        merges.update(undone)
+        uow.commit()
+    return UnmergeOutcome(
+        record=undone, restored=restored, moved_back=tuple(moved_back), left=tuple(left)
+    )
