@@ -18,8 +18,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from leadmodel import (
     BANT_POLICY,
     DEFAULT_LEAD_PROCESS,
@@ -51,13 +49,12 @@ from leadmodel import (
     find_duplicates,
     from_json,
     import_leads,
-    merge,
     qualify,
     read_csv,
     to_dict,
 )
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
-from leadmodel.services import convert_lead, rescore
+from leadmodel.services import convert_lead, merge_records, rescore, unmerge_records
 
 Say = Callable[[str], None]
 Result = tuple[int, Any]
@@ -240,32 +237,71 @@ def run_import(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result
 
 
 def run_dedupe(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
-    """``leadmodel dedupe``: find duplicate leads, print the groups, merge them on ask."""
+    """``leadmodel dedupe``: find duplicate leads, print the groups, merge them on ask.
+
+    With ``--merge`` each group is merged by :func:`leadmodel.services.merge_records` (its
+    own unit of work: activities move to the survivor, the merge is stored and can be
+    undone with ``leadmodel unmerge MERGE_ID``). A group that cannot be merged is reported
+    and the others are still merged; the exit code is then 1.
+    """
     rule = STANDARD_LEAD_RULE if args.rule == "standard" else EXACT_EMAIL_OR_PHONE
-    uow = SQLiteUnitOfWork(store)
-    with uow:
+    with SQLiteUnitOfWork(store) as uow:
         leads = [lead for lead in uow.leads if lead.converted is None]
-        groups = find_duplicates(leads, rule)
-        by_id = {lead.id: lead for lead in leads}
-        merged = []
-        for group in groups:
-            names = ", ".join(f"{i} ({by_id[i].name})" for i in group.ids)
-            say(f"group of {len(group.ids)}: {names}")
-            if args.merge:
-                result = merge([by_id[i] for i in group.ids])
-                uow.leads.update(result.survivor)
-                for absorbed in result.absorbed_ids:
-                    uow.leads.remove(absorbed)
-                merged.append(
-                    {"survivor": result.survivor.id, "absorbed": list(result.absorbed_ids)}
-                )
-        if args.merge:
-            uow.commit()
+    groups = find_duplicates(leads, rule)
+    by_id = {lead.id: lead for lead in leads}
+    merged: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    now = _now()
+    for group in groups:
+        names = ", ".join(f"{i} ({by_id[i].name})" for i in group.ids)
+        say(f"group of {len(group.ids)}: {names}")
+        if not args.merge:
+            continue
+        try:
+            outcome = merge_records(SQLiteUnitOfWork(store), list(group.ids), now=now)
+        except LeadModelError as exc:
+            reason = str(exc).splitlines()[0][:300]
+            say(f"  not merged: {reason}")
+            failed.append({"ids": list(group.ids), "error": reason})
+            continue
+        record = outcome.record
+        say(
+            f"  merged into {record.survivor_id} as {record.id} "
+            f"({len(record.moved)} dependant(s) moved)"
+        )
+        merged.append(
+            {
+                "merge_id": record.id,
+                "survivor": record.survivor_id,
+                "absorbed": list(record.absorbed_ids),
+                "moved": len(record.moved),
+            }
+        )
     say(
         f"{len(groups)} duplicate group(s) among {len(leads):,} open leads (rule {rule.name})"
         + (f"; merged into {len(merged)} survivor(s)" if args.merge else "")
+        + (f"; {len(failed)} group(s) not merged" if failed else "")
     )
-    return 0, {"groups": [list(g.ids) for g in groups], "merged": merged}
+    result = {"groups": [list(g.ids) for g in groups], "merged": merged, "failed": failed}
+    return (1 if failed else 0), result
+
+
+def run_unmerge(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+    """``leadmodel unmerge MERGE_ID``: undo a stored merge (see ``dedupe --merge``)."""
+    outcome = unmerge_records(SQLiteUnitOfWork(store), args.merge_id, now=_now(), force=args.force)
+    record = outcome.record
+    restored = [r.id for r in outcome.restored]
+    say(f"merge {record.id} undone: {record.kind} {', '.join(restored)} restored")
+    say(f"  {len(outcome.moved_back)} dependant(s) moved back")
+    for moved in outcome.left:
+        say(f"  left as changed since the merge: {moved.kind} {moved.record_id} ({moved.field})")
+    return 0, {
+        "merge_id": record.id,
+        "kind": record.kind,
+        "restored": restored,
+        "moved_back": [to_dict(m) for m in outcome.moved_back],
+        "left": [to_dict(m) for m in outcome.left],
+    }
 
 
 # -- score, qualify, convert, show, report ---------------------------------------------------
@@ -395,6 +431,7 @@ def run_report(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result
 COMMANDS: dict[str, Callable[[argparse.Namespace, SQLiteStore, Say], Result]] = {
     "import": run_import,
     "dedupe": run_dedupe,
+    "unmerge": run_unmerge,
     "score": run_score,
     "qualify": run_qualify,
     "convert": run_convert,
@@ -406,19 +443,15 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, SQLiteStore, Say], Result]] = 
 # -- the demo pipeline ---------------------------------------------------------------------
 
 
-def _merge_groups(uow: SQLiteUnitOfWork, leads: list[Lead]) -> tuple[int, int]:
-    """Merge every duplicate group (moving activities to survivors): groups and absorbed."""
+def _merge_groups(store: SQLiteStore, *, now: datetime) -> tuple[int, int]:
+    """Merge every duplicate group with ``merge_records``: groups and leads absorbed."""
+    with SQLiteUnitOfWork(store) as uow:
+        leads = [lead for lead in uow.leads if lead.converted is None]
     groups = find_duplicates(leads, STANDARD_LEAD_RULE)
-    by_id = {lead.id: lead for lead in leads}
     absorbed = 0
     for group in groups:
-        result = merge([by_id[i] for i in group.ids])
-        uow.leads.update(result.survivor)
-        for gone in result.absorbed_ids:
-            for activity in uow.activities.find_by_keys([f"subject:{gone}"]):
-                uow.activities.update(attrs.evolve(activity, subject_id=result.survivor.id))
-            uow.leads.remove(gone)
-            absorbed += 1
+        outcome = merge_records(SQLiteUnitOfWork(store), list(group.ids), now=now)
+        absorbed += len(outcome.record.absorbed_ids)
     return len(groups), absorbed
 
 
@@ -465,9 +498,7 @@ def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tell
     summary["imported"] = counts["created"]
 
     say("8. Find duplicates (standard lead rule) and merge each group")
-    with SQLiteUnitOfWork(store) as uow:
-        groups, absorbed = _merge_groups(uow, list(uow.leads))
-        uow.commit()
+    groups, absorbed = _merge_groups(store, now=now)
     say(f"   {groups:,} groups merged, {absorbed:,} duplicate leads absorbed")
     summary["merged"] = absorbed
 

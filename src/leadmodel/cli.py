@@ -1,7 +1,8 @@
 """The ``leadmodel`` command.
 
-``leadmodel import | dedupe | score | qualify | convert | show | report`` work on a SQLite
-database (``--db``, default ``./leadmodel.db``); ``--json`` prints machine-readable output.
+``leadmodel import | dedupe | unmerge | score | qualify | convert | show | report`` work on a
+SQLite database (``--db``, default ``./leadmodel.db``); ``--json`` prints machine-readable
+output.
 
 ``leadmodel demo`` walks a few sample leads through the library: parse raw input into
 values, build and validate leads (showing every error of a bad row at once), check custom
@@ -9,7 +10,8 @@ fields against a schema, store them in a unit of work, move them through statuse
 lifecycle, convert one into an account, contact and opportunity (reporting every value it
 did not carry), and serialise them to JSON and back.
 
-Exit codes: 0 success; 1 not found (``show``) or an inconsistency (``demo``); 2 bad input
+Exit codes: 0 success; 1 not found (``show``, ``unmerge``), a group not merged
+(``dedupe --merge``) or an inconsistency (``demo``); 2 bad input
 or usage (a missing file, a malformed CSV, a bad JSON rule file): one line on stderr, never
 a traceback.
 """
@@ -359,6 +361,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("dedupe", "find duplicate leads, and merge them on ask")
     sub.add_argument("--rule", choices=["standard", "exact"], default="standard")
     sub.add_argument("--merge", action="store_true", help="merge every group found")
+    sub = command("unmerge", "undo a merge made by dedupe --merge (or merge_records)")
+    sub.add_argument("merge_id", help="the merge id dedupe --merge printed")
+    sub.add_argument(
+        "--force", action="store_true", help="restore even if the survivor changed since"
+    )
     sub = command("score", "re-score every lead with a scoring model")
     sub.add_argument("--model", required=True, help="the ScoringModel as JSON")
     sub.add_argument("--rating", action="store_true", help="also write the rating band")
