@@ -4,7 +4,14 @@ import sqlite3
 
 import pytest
 
-from leadmodel import EmailAddress, Lead, ValidationError
+from leadmodel import (
+    DatabaseDamaged,
+    EmailAddress,
+    Lead,
+    SchemaTooNew,
+    StorageError,
+    ValidationError,
+)
 from leadmodel.adapters.sqlite import SCHEMA_VERSION, SQLiteStore, SQLiteUnitOfWork
 
 
@@ -28,9 +35,10 @@ def test_a_new_file_gets_the_current_schema_in_wal_mode(tmp_path):
 def test_a_newer_schema_is_refused(tmp_path):
     path = tmp_path / "future.db"
     sqlite3.connect(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(SchemaTooNew) as caught:
         SQLiteStore(path)
-    assert caught.value.errors[0].code == "newer_schema"
+    assert (caught.value.found, caught.value.supported) == (SCHEMA_VERSION + 1, SCHEMA_VERSION)
+    assert str(path) in str(caught.value)
 
 
 def test_records_survive_closing_and_reopening(tmp_path):
@@ -77,12 +85,12 @@ def test_a_failure_in_the_middle_of_a_commit_writes_nothing(monkeypatch):
         uow.leads.add(lead(2))
         original = uow.contacts._write
 
-        def explode(connection):
-            original(connection)
+        def explode(connection, current):
+            original(connection, current)
             raise sqlite3.OperationalError("disk I/O error")
 
         monkeypatch.setattr(uow.contacts, "_write", explode)
-        with pytest.raises(sqlite3.OperationalError):
+        with pytest.raises(DatabaseDamaged):  # SQLite's error, as leadmodel's
             uow.commit()
     with SQLiteUnitOfWork(store) as check:
         assert check.leads.get("L000001").last_name == "Name1"
@@ -169,12 +177,12 @@ def test_a_conversion_that_fails_while_saving_leaves_no_half_in_sqlite(monkeypat
     uow = SQLiteUnitOfWork(store)
     original = uow.opportunities._write
 
-    def fail(connection):
-        original(connection)
+    def fail(connection, current):
+        original(connection, current)
         raise sqlite3.OperationalError("disk full while saving the opportunity")
 
     monkeypatch.setattr(uow.opportunities, "_write", fail)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(StorageError):
         convert_lead(
             uow,
             "L000001",

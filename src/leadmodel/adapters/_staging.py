@@ -7,13 +7,17 @@ has staged (an import stages thousands of records between commits).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 from leadmodel.domain import _checks
-from leadmodel.domain.errors import FieldError, ValidationError
+from leadmodel.domain.errors import FieldError, KeyNotIndexed, ValidationError, describe_value
 from leadmodel.ports import KeyFunction
+
+if TYPE_CHECKING:
+    from leadmodel.rules.matching import CompiledRule
 
 R = TypeVar("R")
 
@@ -117,3 +121,97 @@ class StagingUnitOfWork:
         """Discard every staged change."""
         for repo in self._repositories():
             repo._reset()  # noqa: SLF001 - the unit owns its repositories
+
+
+RULE_KINDS: Final = frozenset({"lead", "contact", "account"})
+"""The kinds of record whose duplicate rules' blocking keys a store indexes."""
+
+_RULE_KEY: Final = re.compile(r"(.*?)#\d+:", re.DOTALL)
+
+
+def prepare_rules(rules: object) -> list[tuple[str, str, CompiledRule]]:
+    """``(name, JSON document, compiled rule)`` of each rule, checked; the last of a name wins."""
+    from leadmodel.rules.matching import CompiledRule, MatchingRule
+    from leadmodel.serialization import to_json
+
+    if isinstance(rules, MatchingRule | CompiledRule | str) or not isinstance(rules, Iterable):
+        raise ValidationError(
+            "index_rules",
+            [FieldError("rules", "type", "must be an iterable of MatchingRule values")],
+        )
+    prepared: dict[str, tuple[str, str, CompiledRule]] = {}
+    for position, item in enumerate(rules):
+        if isinstance(item, CompiledRule):
+            compiled, rule = item, item.rule
+        elif isinstance(item, MatchingRule):
+            compiled, rule = item.compile(), item
+        else:
+            raise ValidationError(
+                "index_rules",
+                [
+                    FieldError(
+                        f"rules[{position}]",
+                        "type",
+                        f"must be a MatchingRule, not {describe_value(item)}",
+                    )
+                ],
+            )
+        prepared[rule.name] = (rule.name, to_json(rule), compiled)
+    return list(prepared.values())
+
+
+class IndexedRules:
+    """The duplicate rules whose blocking keys a store indexes, by rule name."""
+
+    __slots__ = ("compiled", "documents")
+
+    def __init__(self) -> None:
+        self.documents: dict[str, str] = {}
+        self.compiled: dict[str, CompiledRule] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.documents)
+
+    def set(self, name: str, document: str, compiled: CompiledRule | None = None) -> None:
+        """Index *name* as *document* (compiled from it unless given)."""
+        if compiled is None:
+            from leadmodel.rules.matching import MatchingRule
+            from leadmodel.serialization import from_json
+
+            compiled = from_json(MatchingRule, document).compile()
+        self.documents[name] = document
+        self.compiled[name] = compiled
+
+    def replace(self, documents: dict[str, str]) -> None:
+        """Make the indexed rules exactly *documents* (name → JSON), compiling what is new."""
+        for name in [n for n in self.documents if n not in documents]:
+            del self.documents[name]
+            del self.compiled[name]
+        for name, document in documents.items():
+            if self.documents.get(name) != document:
+                self.set(name, document)
+
+    def keys(self, record: object) -> tuple[str, ...]:
+        """The blocking keys of *record* under every indexed rule."""
+        return tuple(key for rule in self.compiled.values() for key in rule.keys(record))
+
+    def unknown(self, keys: Iterable[str]) -> list[str]:
+        """The rule keys among *keys* whose rule is not indexed."""
+        missing = []
+        for key in keys:
+            found = _RULE_KEY.match(key)
+            if found is not None and found.group(1) not in self.documents:
+                missing.append(key)
+        return missing
+
+
+def not_indexed(kind: str, keys: Sequence[str], where: str) -> KeyNotIndexed:
+    """The error for a look-up by rule keys that *where* does not index."""
+    names = sorted({match.group(1) for key in keys if (match := _RULE_KEY.match(key))})
+    shown = ", ".join(describe_value(name) for name in names[:5])
+    return KeyNotIndexed(
+        f"{kind} look-up by the blocking keys of rule(s) {shown}, which {where} does not "
+        "index: call index_rules([rule]) on the store or unit of work first (the services "
+        "do it for their duplicate policies)",
+        path=where,
+    )

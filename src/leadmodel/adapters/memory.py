@@ -3,8 +3,10 @@
 :class:`MemoryStore` holds committed records; each :class:`MemoryUnitOfWork` over it works
 on its own overlay, so changes persist only on ``commit()`` and a rollback (or leaving the
 ``with`` block without commit) discards every change since the unit began. A commit is
-optimistic: if a record this unit read or wrote changed in the store meanwhile, the commit
-raises :class:`~leadmodel.ConcurrencyError` and writes nothing.
+optimistic: if a record this unit writes changed in the store since the unit read it (by
+any path: ``get``, iteration, ``find_by_keys``), or a key it searched finds other records
+now, the commit raises :class:`~leadmodel.ConcurrencyError` and writes nothing. Records
+only read are not checked.
 
 >>> from leadmodel import Lead
 >>> store = MemoryStore()
@@ -21,14 +23,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from leadmodel.adapters._staging import (
+    RULE_KINDS,
+    IndexedRules,
     StagedKeys,
     StagingUnitOfWork,
     check_id,
     check_keys,
     check_record,
+    not_indexed,
+    prepare_rules,
 )
 from leadmodel.domain import _checks
 from leadmodel.domain.account import Account
@@ -40,12 +46,16 @@ from leadmodel.domain.errors import (
     RecordExists,
     RecordNotFound,
     ValidationError,
+    describe_value,
 )
 from leadmodel.domain.events import Notification
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
-from leadmodel.rules.merge import MergeRecord
 from leadmodel.ports import KeyFunction, lookup_keys
+from leadmodel.rules.merge import MergeRecord
+
+if TYPE_CHECKING:
+    from leadmodel.rules.matching import MatchingRule
 
 __all__ = [
     "FixedClock",
@@ -79,27 +89,85 @@ class _Table:
         self.index: dict[str, set[str]] = {}
         self.keys_of: dict[str, tuple[str, ...]] = {}
 
+    def unindex(self, record_id: str) -> None:
+        for key in self.keys_of.pop(record_id, ()):
+            members = self.index.get(key)
+            if members is not None:
+                members.discard(record_id)
+                if not members:
+                    del self.index[key]
+
+    def reindex(self, record_id: str, keys: tuple[str, ...]) -> None:
+        self.keys_of[record_id] = keys
+        for key in keys:
+            self.index.setdefault(key, set()).add(record_id)
+
 
 class MemoryStore:
     """Committed records of every kind, shared by the units of work opened on it.
 
     Args:
         keys: derives each record's lookup keys for ``find_by_keys`` (default
-            :func:`leadmodel.ports.lookup_keys`).
+            :func:`leadmodel.ports.lookup_keys`). The blocking keys of the duplicate rules
+            given to :meth:`index_rules` are indexed for leads, contacts and accounts too.
     """
 
     def __init__(self, *, keys: KeyFunction = lookup_keys) -> None:
         self.keys = keys
         self.tables: dict[str, _Table] = {kind: _Table() for kind in _KINDS}
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
+        self.rules = IndexedRules()
 
     def count(self, kind: str) -> int:
         """How many committed records of *kind* (``"lead"``, ``"contact"`` …) there are."""
         return len(self.tables[kind].records)
 
+    def record_keys(self, kind: str, record: object) -> tuple[str, ...]:
+        """Every key *record* is indexed under: its lookup keys and its rules' blocking keys."""
+        keys = tuple(self.keys(record))
+        if kind in RULE_KINDS and self.rules:
+            keys += self.rules.keys(record)
+        return keys
+
+    def index_rules(self, rules: Iterable[MatchingRule]) -> None:
+        """Index the blocking keys of *rules* for leads, contacts and accounts.
+
+        Rules are known by name: a rule indexed already under the same definition costs
+        nothing, a new or redefined one is back-filled over every stored record at once.
+        """
+        prepared = prepare_rules(rules)
+        with self.lock:
+            changed = [item for item in prepared if self.rules.documents.get(item[0]) != item[1]]
+            if not changed:
+                return
+            # Keys are computed before anything changes, so a failing rule changes nothing.
+            rekeyed: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+            trial = IndexedRules()
+            for name, document in self.rules.documents.items():
+                trial.set(name, document, self.rules.compiled[name])
+            for name, document, compiled in changed:
+                trial.set(name, document, compiled)
+            for kind in RULE_KINDS:
+                table = self.tables[kind]
+                rekeyed[kind] = [
+                    (record_id, tuple(self.keys(record)) + trial.keys(record))
+                    for record_id, record in table.records.items()
+                ]
+            self.rules = trial
+            for kind, entries in rekeyed.items():
+                table = self.tables[kind]
+                for record_id, keys in entries:
+                    table.unindex(record_id)
+                    table.reindex(record_id, keys)
+
 
 class MemoryRepository(Generic[T]):
-    """One unit of work's view of one kind of record: the store plus uncommitted changes."""
+    """One unit of work's view of one kind of record: the store plus uncommitted changes.
+
+    Every record read (by :meth:`get`, iteration or :meth:`find_by_keys`) is remembered
+    with the version it had; at commit, each record this unit writes must still have that
+    version, and each key it searched must still find the same records.
+    """
 
     def __init__(self, store: MemoryStore, kind: str) -> None:
         self._store = store
@@ -107,8 +175,9 @@ class MemoryRepository(Generic[T]):
         self._type: type[T] = _KINDS[kind]
         self._table = store.tables[kind]
         self._changes: dict[str, T | None] = {}
-        self._staged = StagedKeys(store.keys)
+        self._staged = StagedKeys(lambda record: store.record_keys(kind, record))
         self._seen: dict[str, int | None] = {}
+        self._searches: dict[str, frozenset[str]] = {}
 
     def _remember(self, record_id: str) -> None:
         if record_id not in self._seen:
@@ -117,6 +186,7 @@ class MemoryRepository(Generic[T]):
     def _current(self, record_id: str) -> T | None:
         if record_id in self._changes:
             return self._changes[record_id]
+        self._remember(record_id)
         record: T | None = self._table.records.get(record_id)
         return record
 
@@ -126,7 +196,6 @@ class MemoryRepository(Generic[T]):
     def get(self, record_id: str) -> T | None:
         """The record with *record_id* as this unit of work sees it, or ``None``."""
         record_id = check_id(self._kind, record_id)
-        self._remember(record_id)
         return self._current(record_id)
 
     def add(self, record: T) -> None:
@@ -134,7 +203,6 @@ class MemoryRepository(Generic[T]):
         record = self._check_type(record)
         if self._current(record.id) is not None:
             raise RecordExists(self._kind, record.id)
-        self._remember(record.id)
         self._changes[record.id] = record
         self._staged.stage(record.id, record)
 
@@ -143,7 +211,6 @@ class MemoryRepository(Generic[T]):
         record = self._check_type(record)
         if self._current(record.id) is None:
             raise RecordNotFound(self._kind, record.id)
-        self._remember(record.id)
         self._changes[record.id] = record
         self._staged.stage(record.id, record)
 
@@ -152,13 +219,13 @@ class MemoryRepository(Generic[T]):
         record_id = check_id(self._kind, record_id)
         if self._current(record_id) is None:
             raise RecordNotFound(self._kind, record_id)
-        self._remember(record_id)
         self._changes[record_id] = None
         self._staged.stage(record_id, None)
 
     def __iter__(self) -> Iterator[T]:
         """Every record this unit of work sees, ordered by id."""
-        ids = set(self._table.records) | set(self._changes)
+        with self._store.lock:
+            ids = set(self._table.records) | set(self._changes)
         for record_id in sorted(ids):
             record = self._current(record_id)
             if record is not None:
@@ -168,57 +235,95 @@ class MemoryRepository(Generic[T]):
         return sum(1 for _ in self)
 
     def find_by_keys(self, keys: Iterable[str]) -> list[T]:
-        """Every record with at least one of *keys*, each once, ordered by id."""
+        """Every record with at least one of *keys*, each once, ordered by id.
+
+        Raises:
+            KeyNotIndexed: a key is the blocking key of a rule the store does not index.
+        """
         check_keys(self._kind, keys)
-        wanted = set(keys)
+        wanted = {str(key) for key in keys}
+        if self._kind in RULE_KINDS:
+            unknown = self._store.rules.unknown(wanted)
+            if unknown:
+                raise not_indexed(self._kind, unknown, "this MemoryStore")
         ids: set[str] = set()
         index = self._table.index
-        for key in wanted:
-            ids.update(index.get(key, ()))
+        searches = self._searches
+        with self._store.lock:
+            for key in wanted:
+                found = frozenset(index.get(key, ()))
+                searches.setdefault(key, found)
+                ids |= found
         # Committed matches whose record is staged are replaced by the staged matches.
         changes = self._changes
         ids = {record_id for record_id in ids if record_id not in changes}
         ids |= self._staged.matching(wanted)
-        found = [self._current(record_id) for record_id in sorted(ids)]
-        return [record for record in found if record is not None]
+        found_records = [self._current(record_id) for record_id in sorted(ids)]
+        return [record for record in found_records if record is not None]
 
     # -- used by the unit of work -------------------------------------------------------
 
     def _conflicts(self) -> list[str]:
-        versions = self._table.versions
-        return [rid for rid, seen in self._seen.items() if versions.get(rid) != seen]
+        versions, seen = self._table.versions, self._seen
+        stale = [
+            f"{self._kind} {rid}"
+            for rid in self._changes
+            if versions.get(rid) != seen.get(rid, versions.get(rid))
+        ]
+        index = self._table.index
+        stale += [
+            f"{self._kind} look-up {key}"
+            for key, found in self._searches.items()
+            if frozenset(index.get(key, ())) != found
+        ]
+        return stale
 
-    def _apply(self) -> None:
-        table, key_fn = self._table, self._store.keys
-        for record_id, record in self._changes.items():
-            for key in table.keys_of.pop(record_id, ()):
-                members = table.index.get(key)
-                if members is not None:
-                    members.discard(record_id)
-                    if not members:
-                        del table.index[key]
+    def _prepare(self) -> list[tuple[str, T | None, tuple[str, ...]]]:
+        """The staged changes with the keys each will be indexed under (may raise)."""
+        kind, store = self._kind, self._store
+        return [
+            (record_id, record, () if record is None else store.record_keys(kind, record))
+            for record_id, record in self._changes.items()
+        ]
+
+    def _apply(self, prepared: list[tuple[str, T | None, tuple[str, ...]]]) -> None:
+        table = self._table
+        for record_id, record, keys in prepared:
+            table.unindex(record_id)
             if record is None:
                 table.records.pop(record_id, None)
                 table.versions.pop(record_id, None)
                 continue
             table.records[record_id] = record
             table.versions[record_id] = table.versions.get(record_id, 0) + 1
-            keys = tuple(key_fn(record))
-            table.keys_of[record_id] = keys
-            for key in keys:
-                table.index.setdefault(key, set()).add(record_id)
+            table.reindex(record_id, keys)
         self._reset()
 
     def _reset(self) -> None:
         self._changes.clear()
         self._staged.clear()
         self._seen.clear()
+        self._searches.clear()
 
 
 class MemoryUnitOfWork(StagingUnitOfWork):
-    """A unit of work over a :class:`MemoryStore` (a new, empty store by default)."""
+    """A unit of work over a :class:`MemoryStore` (a new, empty store by default).
+
+    Besides the five core repositories it stores merges (``merges``,
+    :class:`~leadmodel.ports.SupportsMerges`) and indexes duplicate rules' keys
+    (:meth:`index_rules`, :class:`~leadmodel.ports.SupportsKeyIndex`).
+    """
 
     def __init__(self, store: MemoryStore | None = None) -> None:
+        if store is not None and not isinstance(store, MemoryStore):
+            raise ValidationError(
+                "MemoryUnitOfWork",
+                [
+                    FieldError(
+                        "store", "type", f"must be a MemoryStore, not {describe_value(store)}"
+                    )
+                ],
+            )
         self.store = store if store is not None else MemoryStore()
         self.leads: MemoryRepository[Lead] = MemoryRepository(self.store, "lead")
         self.contacts: MemoryRepository[Contact] = MemoryRepository(self.store, "contact")
@@ -240,20 +345,38 @@ class MemoryUnitOfWork(StagingUnitOfWork):
             self.merges,
         )
 
+    def index_rules(self, rules: Iterable[MatchingRule]) -> None:
+        """Index the blocking keys of *rules* in the store (see :meth:`MemoryStore.index_rules`)."""
+        self.store.index_rules(rules)
+
     def commit(self) -> None:
-        """Persist every staged change at once, or none if another unit changed a record."""
+        """Persist every staged change at once, or none.
+
+        Raises:
+            ConcurrencyError: a record this unit writes changed in the store since this
+                unit read it, or a key this unit searched finds other records now;
+                nothing is written and the staged changes are discarded.
+        """
+        repositories = self._repositories()
         with self.store.lock:
             conflicts = [
-                f"{repo._kind} {rid}"  # noqa: SLF001 - the unit owns its repositories
-                for repo in self._repositories()
-                for rid in repo._conflicts()  # noqa: SLF001
+                item
+                for repo in repositories
+                for item in repo._conflicts()  # noqa: SLF001 - the unit owns its repositories
             ]
             if conflicts:
                 self.rollback()
                 shown = ", ".join(conflicts[:10])
-                raise ConcurrencyError(f"changed in storage since this unit read them: {shown}")
-            for repo in self._repositories():
-                repo._apply()  # noqa: SLF001
+                raise ConcurrencyError(
+                    f"changed in storage since this unit read them: {shown}", records=conflicts
+                )
+            try:
+                prepared = [repo._prepare() for repo in repositories]  # noqa: SLF001
+            except BaseException:
+                self.rollback()
+                raise
+            for repo, changes in zip(repositories, prepared, strict=True):
+                repo._apply(changes)  # noqa: SLF001
         self.committed = True
 
 

@@ -9,8 +9,13 @@ their own indexed table, so ``find_by_keys`` is an index look-up.
 
 :class:`SQLiteUnitOfWork` stages changes in memory and writes them in **one SQLite
 transaction** on ``commit()``. The commit is optimistic: every record the unit read or
-wrote must still have the version it had, or the transaction rolls back and
-:class:`~leadmodel.ConcurrencyError` is raised — nothing is overwritten. Leaving the
+writes must still have the version it had when the unit read it (by any path: ``get``,
+iteration, ``select``, ``find_by_keys``) and every key it searched must still find the same
+records, or the transaction rolls back and :class:`~leadmodel.ConcurrencyError` is raised —
+nothing is overwritten. Records only read are not checked, so a long read does not conflict
+with every write made meanwhile. A database that another writer holds past the store's
+*timeout* raises :class:`~leadmodel.DatabaseBusy` (a ``ConcurrencyError``); a damaged,
+foreign, too new or unwritable file raises a :class:`~leadmodel.StorageError`. Leaving the
 ``with`` block without committing, or with an exception, discards the staged changes.
 All SQL is parameterised.
 
@@ -26,20 +31,26 @@ All SQL is parameterised.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Self, TypeVar
 
 from leadmodel.adapters._staging import (
+    RULE_KINDS,
+    IndexedRules,
     StagedKeys,
     StagingUnitOfWork,
     check_id,
     check_keys,
     check_record,
+    not_indexed,
+    prepare_rules,
 )
 from leadmodel.domain._checks import require_instance
 from leadmodel.domain.account import Account
@@ -47,18 +58,30 @@ from leadmodel.domain.activity import Activity
 from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import (
     ConcurrencyError,
+    DatabaseBusy,
+    DatabaseDamaged,
+    DatabaseUnwritable,
     FieldError,
+    InvalidDatabasePath,
+    LeadModelError,
+    NotADatabase,
     RecordExists,
     RecordNotFound,
+    SchemaTooNew,
+    StorageError,
     ValidationError,
+    describe_value,
 )
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
-from leadmodel.rules.merge import MergeRecord
 from leadmodel.ports import KeyFunction, lookup_keys
 from leadmodel.rules.criteria import All, Condition, Criterion, Not
+from leadmodel.rules.merge import MergeRecord
 from leadmodel.rules.views import ListView, apply_view
 from leadmodel.serialization import from_dict, to_dict
+
+if TYPE_CHECKING:
+    from leadmodel.rules.matching import CompiledRule, MatchingRule
 
 __all__ = ["SCHEMA_VERSION", "SQLiteRepository", "SQLiteStore", "SQLiteUnitOfWork"]
 
@@ -218,49 +241,172 @@ def _column_value(value: Any) -> str | None:
     return json.dumps(value) if isinstance(value, dict | list) else str(value)
 
 
+def _shown(path: str) -> str:
+    """A database path for a message: whole, quoted, within reason."""
+    return repr(path if len(path) <= 400 else path[:400] + "…")  # noqa: PLR2004
+
+
+def _storage_error(exc: sqlite3.Error, path: str) -> LeadModelError:
+    """The leadmodel error for what SQLite said about *path*."""
+    text = str(exc).lower()
+    shown = _shown(path)
+    if "locked" in text or "busy" in text:
+        return DatabaseBusy(
+            f"{shown} stayed locked by another writer past the timeout; nothing was written: "
+            "retry (leadmodel.services.retrying) or raise the store's timeout",
+        )
+    if "not a database" in text or "encrypted" in text:
+        return NotADatabase(
+            f"{shown} is not a SQLite database (or its header is damaged): open a leadmodel "
+            "database, or give a new file name to create one",
+            path=path,
+        )
+    if "malformed" in text or "corrupt" in text or "disk i/o" in text:
+        return DatabaseDamaged(
+            f"{shown} is damaged ({exc}): restore it from a backup; `sqlite3 {path} .recover` "
+            "may save what is left",
+            path=path,
+        )
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return DatabaseUnwritable(
+            f"{shown} cannot be written ({exc}): make the file and its directory writable "
+            "(SQLite writes -wal and -shm files beside it), or copy it somewhere writable",
+            path=path,
+        )
+    return StorageError(f"{shown}: SQLite failed: {exc}", path=path)
+
+
+def _database_path(path: object) -> str:
+    """*path* as text, or an :class:`InvalidDatabasePath`."""
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if isinstance(path, bytes) or not isinstance(path, str):
+        raise InvalidDatabasePath(
+            f"the database path must be text or a path, not {describe_value(path)}",
+            path=describe_value(path),
+        )
+    if not path or "\x00" in path:
+        raise InvalidDatabasePath(
+            "the database path is empty or holds a NUL character", path=describe_value(path)
+        )
+    if path == ":memory:" or path.startswith("file:"):
+        return path
+    if Path(path).is_dir():
+        raise InvalidDatabasePath(
+            f"{_shown(path)} is a directory: give a database file inside it",
+            path=path,
+        )
+    if not Path(path).absolute().parent.is_dir():
+        raise InvalidDatabasePath(
+            f"the folder of {_shown(path)} does not exist: create it first", path=path
+        )
+    return path
+
+
 class SQLiteStore:
     """A SQLite database holding every kind of record (``":memory:"`` for a scratch one).
 
     Opening a file created by an older version migrates it; a file from a newer version is
-    refused. Units of work over one store share its connection, one at a time.
+    refused. Units of work over one store share its connection, one at a time; processes
+    share the file through SQLite's locking (WAL mode).
 
     Args:
-        path: the database file (created when missing).
+        path: the database file (created when missing), ``":memory:"``, or a SQLite
+            ``file:`` URI (``file:leads.db?mode=ro``).
         keys: derives each record's lookup keys (default
-            :func:`leadmodel.ports.lookup_keys`); changing it needs :meth:`reindex`.
+            :func:`leadmodel.ports.lookup_keys`); changing it needs :meth:`reindex`. The
+            blocking keys of the duplicate rules given to :meth:`index_rules` are indexed
+            too; those definitions are stored in the database, so every process opening
+            it indexes the same keys.
+        timeout: seconds a commit waits for another writer before
+            :class:`~leadmodel.DatabaseBusy`.
+
+    Raises:
+        InvalidDatabasePath: *path* is not a path, is a directory, or its folder is missing.
+        NotADatabase: the file is not a SQLite database, or another program's database.
+        DatabaseDamaged: the file is truncated or corrupted.
+        SchemaTooNew: the database was written by a newer leadmodel.
+        DatabaseUnwritable: the database needs writing (creation, migration) and cannot be.
     """
 
     def __init__(
-        self, path: str | Path = "leadmodel.db", *, keys: KeyFunction = lookup_keys
+        self,
+        path: str | os.PathLike[str] = "leadmodel.db",
+        *,
+        keys: KeyFunction = lookup_keys,
+        timeout: float = 5.0,
     ) -> None:
-        self.path = str(path)
+        self.path = _database_path(path)
+        if not callable(keys):
+            raise ValidationError(
+                "SQLiteStore", [FieldError("keys", "type", "must be a function of a record")]
+            )
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not (0 <= timeout <= 3600)
+        ):
+            raise ValidationError(
+                "SQLiteStore",
+                [FieldError("timeout", "invalid", "must be a number of seconds from 0 to 3600")],
+            )
         self.keys = keys
         self.lock = threading.RLock()
-        self.connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        if self.path != ":memory:":
-            self.connection.execute("PRAGMA journal_mode=WAL")
-            self.connection.execute("PRAGMA synchronous=NORMAL")
-        self.connection.execute("PRAGMA foreign_keys=ON")
-        self.connection.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages
-        self.connection.execute("PRAGMA temp_store=MEMORY")
-        self.connection.create_function("leadmodel_fold", 1, _fold, deterministic=True)
-        self._migrate()
+        self.rules = IndexedRules()
+        self.commits = 0
+        try:
+            self.connection = sqlite3.connect(
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=float(timeout),
+                uri=self.path.startswith("file:"),
+            )
+        except sqlite3.Error as exc:
+            raise _storage_error(exc, self.path) from exc
+        try:
+            self._configure()
+            self._migrate()
+            self._load_rules()
+        except BaseException:
+            self.connection.close()
+            raise
+
+    def _configure(self) -> None:
+        connection = self.connection
+        try:
+            connection.execute("PRAGMA schema_version").fetchone()  # reads the header
+            if self.path != ":memory:":
+                connection.execute("PRAGMA journal_mode=WAL").fetchone()
+                connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            connection.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages
+            connection.execute("PRAGMA temp_store=MEMORY")
+        except sqlite3.Error as exc:
+            raise _storage_error(exc, self.path) from exc
+        connection.create_function("leadmodel_fold", 1, _fold, deterministic=True)
 
     def _migrate(self) -> None:
-        with self.lock:
+        with self.lock, self._translated():
             current = self.connection.execute("PRAGMA user_version").fetchone()[0]
             if current > SCHEMA_VERSION:
-                raise ValidationError(
-                    "SQLiteStore",
-                    [
-                        FieldError(
-                            "path",
-                            "newer_schema",
-                            f"{self.path} has schema {current}; this leadmodel reads up to "
-                            f"{SCHEMA_VERSION}",
-                        )
-                    ],
+                raise SchemaTooNew(
+                    f"{_shown(self.path)} has schema {current}; this leadmodel reads "
+                    f"up to {SCHEMA_VERSION}: upgrade leadmodel to open it",
+                    path=self.path,
+                    found=current,
+                    supported=SCHEMA_VERSION,
                 )
+            if current == 0:
+                foreign = self.connection.execute(
+                    "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+                ).fetchone()[0]
+                if foreign:
+                    raise NotADatabase(
+                        f"{_shown(self.path)} is another program's SQLite database "
+                        "(it has tables but no leadmodel schema): give a new file name",
+                        path=self.path,
+                    )
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 self.connection.execute("BEGIN IMMEDIATE")
                 try:
@@ -272,28 +418,114 @@ class SQLiteStore:
                     raise
                 self.connection.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def _translated(self) -> Iterator[None]:
+        """Raise SQLite's errors as leadmodel's, naming this database."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise _storage_error(exc, self.path) from exc
+
+    def _rollback_quietly(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            if self.connection.in_transaction:
+                self.connection.execute("ROLLBACK")
+
+    def _query(self, sql: str, params: Iterable[object] = ()) -> list[Any]:
+        """The rows of a read, SQLite's errors translated."""
+        with self.lock, self._translated():
+            return self.connection.execute(sql, tuple(params)).fetchall()
+
     @property
     def schema_version(self) -> int:
         """The database's schema version."""
-        with self.lock:
-            return int(self.connection.execute("PRAGMA user_version").fetchone()[0])
+        return int(self._query("PRAGMA user_version")[0][0])
 
     def count(self, kind: str) -> int:
         """How many committed records of *kind* (``"lead"``, ``"contact"`` …) there are."""
-        if kind not in _TABLES:
+        if not isinstance(kind, str) or kind not in _TABLES:
             raise ValidationError(
                 "SQLiteStore.count",
                 [FieldError("kind", "invalid", f"must be one of {', '.join(_TABLES)}")],
             )
-        with self.lock:
-            row = self.connection.execute(f"SELECT COUNT(*) FROM {_TABLES[kind]}").fetchone()  # noqa: S608
+        row = self._query(f"SELECT COUNT(*) FROM {_TABLES[kind]}")[0]  # noqa: S608
         return int(row[0])
+
+    # -- keys ----------------------------------------------------------------------------
+
+    def record_keys(self, kind: str, record: object) -> tuple[str, ...]:
+        """Every key *record* is indexed under: its lookup keys and its rules' blocking keys."""
+        keys = tuple(self.keys(record))
+        if kind in RULE_KINDS and self.rules:
+            keys += self.rules.keys(record)
+        return keys
+
+    def _load_rules(self) -> None:
+        """Refresh the indexed rules from the database (another process may have added one)."""
+        rows = self._query("SELECT name, document FROM indexed_rules")
+        self.rules.replace({str(name): str(document) for name, document in rows})
+
+    def index_rules(self, rules: Iterable[MatchingRule]) -> None:
+        """Index the blocking keys of *rules* for leads, contacts and accounts.
+
+        The rule definitions are stored in the database, so every process indexes the same
+        keys. A rule indexed already under the same definition costs one small query; a new
+        or redefined one (rules are known by name) is back-filled over every stored lead,
+        contact and account in one transaction.
+
+        Raises:
+            ValidationError: not an iterable of MatchingRule values.
+            DatabaseBusy: another writer held the database past the timeout.
+        """
+        prepared = prepare_rules(rules)
+        with self.lock:
+            self._load_rules()
+            if all(self.rules.documents.get(name) == doc for name, doc, _ in prepared):
+                return
+            connection = self.connection
+            with self._translated():
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    self._load_rules()  # under the write lock: what is stored now
+                    changed = [i for i in prepared if self.rules.documents.get(i[0]) != i[1]]
+                    for name, document, compiled in changed:
+                        self._backfill(name, document, compiled)
+                    connection.execute("COMMIT")
+                except BaseException:
+                    self._rollback_quietly()
+                    self._load_rules()
+                    raise
+
+    def _backfill(self, name: str, document: str, compiled: CompiledRule) -> None:
+        connection = self.connection
+        for kind in sorted(RULE_KINDS):
+            connection.execute(
+                "DELETE FROM lookup_keys WHERE kind = ? AND key >= ? AND key < ?",
+                (kind, f"{name}#", f"{name}$"),
+            )
+            query = f"SELECT id, data FROM {_TABLES[kind]}"  # noqa: S608 - our table names
+            cursor = connection.execute(query)
+            while rows := cursor.fetchmany(1000):
+                keys = []
+                for record_id, data in rows:
+                    record: object = from_dict(_KINDS[kind], json.loads(data))
+                    keys += [(kind, key, record_id) for key in compiled.keys(record)]
+                connection.executemany(
+                    "INSERT OR IGNORE INTO lookup_keys (kind, key, id) VALUES (?, ?, ?)", keys
+                )
+        connection.execute(
+            "INSERT OR REPLACE INTO indexed_rules (name, document, indexed_at_version) "
+            "VALUES (?, ?, ?)",
+            (name, document, SCHEMA_VERSION),
+        )
+        self.rules.set(name, document, compiled)
 
     def reindex(self) -> None:
         """Rebuild every record's lookup keys (after changing *keys*), in one transaction."""
-        with self.lock:
+        with self.lock, self._translated():
             self.connection.execute("BEGIN IMMEDIATE")
             try:
+                self._load_rules()
                 self.connection.execute("DELETE FROM lookup_keys")
                 for kind, cls in _KINDS.items():
                     query = f"SELECT id, data FROM {_TABLES[kind]}"  # noqa: S608 - our table names
@@ -302,10 +534,10 @@ class SQLiteStore:
                         record: object = from_dict(cls, json.loads(data))
                         self.connection.executemany(
                             "INSERT OR IGNORE INTO lookup_keys (kind, key, id) VALUES (?, ?, ?)",
-                            [(kind, key, record_id) for key in self.keys(record)],
+                            [(kind, key, record_id) for key in self.record_keys(kind, record)],
                         )
             except BaseException:
-                self.connection.execute("ROLLBACK")
+                self._rollback_quietly()
                 raise
             self.connection.execute("COMMIT")
 
@@ -327,7 +559,12 @@ class SQLiteStore:
 
 
 class SQLiteRepository(Generic[T]):
-    """One unit of work's view of one kind of record: the database plus staged changes."""
+    """One unit of work's view of one kind of record: the database plus staged changes.
+
+    Every record read (by :meth:`get`, iteration, :meth:`select` or :meth:`find_by_keys`)
+    is remembered with the version it had; at commit, each record this unit writes must
+    still have that version, and each key it searched must still find the same records.
+    """
 
     def __init__(self, store: SQLiteStore, kind: str) -> None:
         self._store = store
@@ -335,28 +572,40 @@ class SQLiteRepository(Generic[T]):
         self._type: type[T] = _KINDS[kind]
         self._table = _TABLES[kind]
         self._changes: dict[str, T | None] = {}
-        self._staged = StagedKeys(store.keys)
+        self._staged = StagedKeys(lambda record: store.record_keys(kind, record))
         self._seen: dict[str, int | None] = {}
         self._loaded: dict[str, T] = {}
+        self._searches: dict[str, frozenset[str]] = {}
 
     def _check_type(self, record: object) -> T:
         return check_record(self._kind, self._type, record)
 
     def _decode(self, data: str) -> T:
-        record: T = from_dict(self._type, json.loads(data))
+        try:
+            record: T = from_dict(self._type, json.loads(data))
+        except (ValueError, TypeError) as exc:
+            raise DatabaseDamaged(
+                f"{_shown(self._store.path)} holds a {self._kind} that does not "
+                f"decode ({type(exc).__name__}): run `leadmodel check` and restore it from a "
+                "backup",
+                path=self._store.path,
+            ) from exc
         return record
+
+    def _saw(self, record_id: str, version: int | None) -> None:
+        if record_id not in self._seen:
+            self._seen[record_id] = version
 
     def _stored(self, record_id: str) -> T | None:
         """The committed record, remembering the version this unit saw."""
         if record_id in self._loaded:
             return self._loaded[record_id]
-        with self._store.lock:
-            row = self._store.connection.execute(
-                f"SELECT version, data FROM {self._table} WHERE id = ?",  # noqa: S608
-                (record_id,),
-            ).fetchone()
-        if record_id not in self._seen:
-            self._seen[record_id] = None if row is None else int(row[0])
+        rows = self._store._query(  # noqa: SLF001 - the store's own repositories
+            f"SELECT version, data FROM {self._table} WHERE id = ?",  # noqa: S608
+            (record_id,),
+        )
+        row = rows[0] if rows else None
+        self._saw(record_id, None if row is None else int(row[0]))
         if row is None:
             return None
         record = self._decode(row[1])
@@ -396,22 +645,30 @@ class SQLiteRepository(Generic[T]):
         self._changes[record_id] = None
         self._staged.stage(record_id, None)
 
+    def _merged(self, rows: list[Any], staged: bool = True) -> list[T]:
+        """Stored rows ``(id, version, data)`` with the staged changes laid over them."""
+        changes = self._changes
+        stored: dict[str, str] = {}
+        for record_id, version, data in rows:
+            if record_id not in changes:
+                self._saw(record_id, int(version))
+                stored[record_id] = data
+        extra = [rid for rid, r in changes.items() if r is not None] if staged else []
+        records = []
+        for record_id in sorted(stored.keys() | set(extra)):
+            if record_id in stored:
+                cached = self._loaded.get(record_id)
+                records.append(cached if cached is not None else self._decode(stored[record_id]))
+            else:
+                records.append(changes[record_id])  # type: ignore[arg-type]
+        return records
+
     def __iter__(self) -> Iterator[T]:
         """Every record this unit of work sees, ordered by id."""
-        with self._store.lock:
-            rows = self._store.connection.execute(
-                f"SELECT id, data FROM {self._table} ORDER BY id"  # noqa: S608
-            ).fetchall()
-        staged = sorted(self._changes)
-        merged = sorted({row[0] for row in rows} | set(staged))
-        stored = dict(rows)
-        for record_id in merged:
-            if record_id in self._changes:
-                record = self._changes[record_id]
-                if record is not None:
-                    yield record
-            else:
-                yield self._decode(stored[record_id])
+        rows = self._store._query(  # noqa: SLF001
+            f"SELECT id, version, data FROM {self._table} ORDER BY id"  # noqa: S608
+        )
+        yield from self._merged(rows)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
@@ -434,42 +691,53 @@ class SQLiteRepository(Generic[T]):
         where, params = "1", list[str]()
         if view.criterion is not None:
             where, params, _exact = _where(view.criterion, _TEXT_COLUMNS[self._kind])
-        with self._store.lock:
-            rows = self._store.connection.execute(
-                f"SELECT id, data FROM {self._table} WHERE {where} ORDER BY id",  # noqa: S608 - our columns, values as parameters
-                params,
-            ).fetchall()
-        changes = self._changes
-        stored = {row[0]: row[1] for row in rows if row[0] not in changes}
-        staged = {rid: record for rid, record in changes.items() if record is not None}
-        candidates = [
-            staged[rid] if rid in staged else self._decode(stored[rid])
-            for rid in sorted(stored.keys() | staged.keys())
-        ]
-        return apply_view(view, candidates)  # type: ignore[return-value]
+        rows = self._store._query(  # noqa: SLF001
+            f"SELECT id, version, data FROM {self._table} WHERE {where} ORDER BY id",  # noqa: S608 - our columns, values as parameters
+            params,
+        )
+        return apply_view(view, self._merged(rows))  # type: ignore[return-value]
 
     def find_by_keys(self, keys: Iterable[str]) -> list[T]:
-        """Every record with at least one of *keys*, each once, ordered by id."""
+        """Every record with at least one of *keys*, each once, ordered by id.
+
+        Raises:
+            KeyNotIndexed: a key is the blocking key of a rule the database does not index.
+        """
         check_keys(self._kind, keys)
         wanted = sorted({str(key) for key in keys})
+        store = self._store
+        if self._kind in RULE_KINDS and store.rules.unknown(wanted):
+            store._load_rules()  # noqa: SLF001 - another process may have indexed it
+            unknown = store.rules.unknown(wanted)
+            if unknown:
+                raise not_indexed(self._kind, unknown, _shown(store.path))
+        found = self._committed_ids(wanted)
         ids: set[str] = set()
-        with self._store.lock:
-            for start in range(0, len(wanted), _BATCH):
-                part: list[str] = wanted[start : start + _BATCH]
-                marks = ", ".join("?" * len(part))
-                ids.update(
-                    row[0]
-                    for row in self._store.connection.execute(
-                        f"SELECT id FROM lookup_keys WHERE kind = ? AND key IN ({marks})",  # noqa: S608
-                        (self._kind, *part),
-                    )
-                )
+        for key in wanted:
+            ids |= self._searches.setdefault(key, found.get(key, frozenset()))
         # Committed matches whose record is staged are replaced by the staged matches.
         changes = self._changes
         ids = {record_id for record_id in ids if record_id not in changes}
         ids |= self._staged.matching(wanted)
-        found = [self._current(record_id) for record_id in sorted(ids)]
-        return [record for record in found if record is not None]
+        records = [self._current(record_id) for record_id in sorted(ids)]
+        return [record for record in records if record is not None]
+
+    def _committed_ids(
+        self, keys: list[str], connection: sqlite3.Connection | None = None
+    ) -> dict[str, frozenset[str]]:
+        """The committed ids under each of *keys* (keys with none are left out)."""
+        found: dict[str, set[str]] = {}
+        for start in range(0, len(keys), _BATCH):
+            part: list[str] = keys[start : start + _BATCH]
+            marks = ", ".join("?" * len(part))
+            sql = f"SELECT key, id FROM lookup_keys WHERE kind = ? AND key IN ({marks})"  # noqa: S608
+            if connection is None:
+                rows = self._store._query(sql, (self._kind, *part))  # noqa: SLF001
+            else:
+                rows = connection.execute(sql, (self._kind, *part)).fetchall()
+            for key, record_id in rows:
+                found.setdefault(key, set()).add(record_id)
+        return {key: frozenset(ids) for key, ids in found.items()}
 
     # -- used by the unit of work -------------------------------------------------------
 
@@ -483,21 +751,34 @@ class SQLiteRepository(Generic[T]):
             versions.update((row[0], int(row[1])) for row in connection.execute(query, part))
         return versions
 
-    def _write(self, connection: sqlite3.Connection) -> list[str]:
-        """Write the staged changes inside the open transaction; the stale ids, if any.
+    def _stale(self, connection: sqlite3.Connection) -> tuple[list[str], dict[str, int]]:
+        """What went stale since this unit read it, and the current versions of its writes.
 
-        Every record this unit read must still have the version it read (``None``: it did
-        not exist), and every record it adds must still be absent.
+        Each record this unit writes must still have the version it read (``None``: it did
+        not exist); each key it searched must still find the same records.
         """
-        expected = dict(self._seen)
-        for record_id in self._changes:
-            expected.setdefault(record_id, None)
-        if not expected:
-            return []
-        current = self._versions(connection, list(expected))
-        stale = [rid for rid, seen in expected.items() if current.get(rid) != seen]
-        if stale:
-            return stale
+        if not self._changes:
+            return [], {}
+        current = self._versions(connection, list(self._changes))
+        seen = self._seen
+        stale = [
+            f"{self._kind} {rid}"
+            for rid in self._changes
+            if current.get(rid) != seen.get(rid, current.get(rid))
+        ]
+        if self._searches:
+            now_found = self._committed_ids(sorted(self._searches), connection)
+            stale += [
+                f"{self._kind} look-up {key}"
+                for key, found in self._searches.items()
+                if now_found.get(key, frozenset()) != found
+            ]
+        return stale, current
+
+    def _write(self, connection: sqlite3.Connection, current: dict[str, int]) -> None:
+        """Write the staged changes inside the open transaction."""
+        if not self._changes:
+            return
         columns: tuple[str, ...] = _COLUMNS[self._kind]
         names = ", ".join(("id", "version", *columns, "data"))
         marks = ", ".join("?" * (len(columns) + 3))
@@ -512,7 +793,7 @@ class SQLiteRepository(Generic[T]):
         )
         rows = []
         keys = []
-        key_fn = self._store.keys
+        store, kind = self._store, self._kind
         for record_id, record in changed:
             if record is None:
                 continue
@@ -525,7 +806,7 @@ class SQLiteRepository(Generic[T]):
                     json.dumps(data, ensure_ascii=False, separators=(",", ":")),
                 )
             )
-            keys += [(self._kind, key, record_id) for key in key_fn(record)]
+            keys += [(kind, key, record_id) for key in store.record_keys(kind, record)]
         connection.executemany(
             f"INSERT OR REPLACE INTO {self._table} ({names}) VALUES ({marks})",  # noqa: S608
             rows,
@@ -533,22 +814,25 @@ class SQLiteRepository(Generic[T]):
         connection.executemany(
             "INSERT OR IGNORE INTO lookup_keys (kind, key, id) VALUES (?, ?, ?)", keys
         )
-        return []
 
     def _reset(self) -> None:
         self._changes.clear()
         self._staged.clear()
         self._seen.clear()
         self._loaded.clear()
+        self._searches.clear()
 
 
 class SQLiteUnitOfWork(StagingUnitOfWork):
     """A unit of work over a :class:`SQLiteStore` (or a path to open one at).
 
     Changes are staged and written in one transaction on :meth:`commit`; see the module.
+    Besides the five core repositories it stores merges (``merges``,
+    :class:`~leadmodel.ports.SupportsMerges`) and indexes duplicate rules' keys
+    (:meth:`index_rules`, :class:`~leadmodel.ports.SupportsKeyIndex`).
     """
 
-    def __init__(self, store: SQLiteStore | str | Path = "leadmodel.db") -> None:
+    def __init__(self, store: SQLiteStore | str | os.PathLike[str] = "leadmodel.db") -> None:
         self.store = store if isinstance(store, SQLiteStore) else SQLiteStore(store)
         self.leads: SQLiteRepository[Lead] = SQLiteRepository(self.store, "lead")
         self.contacts: SQLiteRepository[Contact] = SQLiteRepository(self.store, "contact")
@@ -570,26 +854,54 @@ class SQLiteUnitOfWork(StagingUnitOfWork):
             self.merges,
         )
 
+    def index_rules(self, rules: Iterable[MatchingRule]) -> None:
+        """Index the blocking keys of *rules* (see :meth:`SQLiteStore.index_rules`)."""
+        self.store.index_rules(rules)
+
     def commit(self) -> None:
-        """Write every staged change in one transaction, or none if a record went stale."""
-        connection = self.store.connection
-        with self.store.lock:
-            connection.execute("BEGIN IMMEDIATE")
+        """Write every staged change in one transaction, or none.
+
+        Raises:
+            ConcurrencyError: a record this unit writes changed in the database since this
+                unit read it, or a key it searched finds other records now; nothing is
+                written and the staged changes are discarded.
+            DatabaseBusy: another writer held the database past the store's timeout
+                (a :class:`~leadmodel.ConcurrencyError` too); nothing is written.
+            StorageError: the database is damaged or cannot be written.
+        """
+        repositories = self._repositories()
+        if not any(repo._changes for repo in repositories):  # noqa: SLF001
+            self.rollback()
+            self.committed = True
+            return
+        store = self.store
+        connection = store.connection
+        with store.lock:
             try:
-                stale = [
-                    f"{repo._kind} {rid}"  # noqa: SLF001 - the unit owns its repositories
-                    for repo in self._repositories()
-                    for rid in repo._write(connection)  # noqa: SLF001
-                ]
+                with store._translated():  # noqa: SLF001 - the unit owns its store
+                    connection.execute("BEGIN IMMEDIATE")
+                    store._load_rules()  # noqa: SLF001 - index what every process indexes
+                    stale: list[str] = []
+                    versions = []
+                    for repo in repositories:
+                        found, current = repo._stale(connection)  # noqa: SLF001
+                        stale += found
+                        versions.append(current)
+                    if not stale:
+                        for repo, current in zip(repositories, versions, strict=True):
+                            repo._write(connection, current)  # noqa: SLF001
+                        connection.execute("COMMIT")
             except BaseException:
-                connection.execute("ROLLBACK")
+                store._rollback_quietly()  # noqa: SLF001
                 self.rollback()
                 raise
             if stale:
-                connection.execute("ROLLBACK")
+                store._rollback_quietly()  # noqa: SLF001
                 self.rollback()
                 shown = ", ".join(stale[:10])
-                raise ConcurrencyError(f"changed in storage since this unit read them: {shown}")
-            connection.execute("COMMIT")
+                raise ConcurrencyError(
+                    f"changed in storage since this unit read them: {shown}", records=stale
+                )
+            store.commits += 1
         self.rollback()
         self.committed = True
