@@ -112,3 +112,36 @@ def test_dedupe_without_merge_changes_nothing(database, capsys):
     assert report["groups"] == [["L1", "L2"]]
     assert report["merged"] == []
     assert read(database) == before
+
+
+def test_import_merge_reports_set_aside_values_and_can_be_undone(database, tmp_path, capsys):
+    csv_file = tmp_path / "more.csv"
+    csv_file.write_text(
+        "Last Name,Email,Company,Title\nLovelace,ada@engines.io,Engines Ltd,Countess\n",
+        encoding="utf-8",
+    )
+    code, report, err = cli_json(
+        capsys, "import", str(csv_file), "--on-duplicate", "merge", "--db", database
+    )
+    assert (code, err) == (0, "")
+    assert (report["rows"], report["merged"], report["in_provenance"]) == (1, 1, 1)
+    with SQLiteStore(database) as store, SQLiteUnitOfWork(store) as uow:
+        [merge] = uow.merges.find_by_keys(["record:L1"])
+    assert main(["unmerge", merge.id, "--db", database]) == 0
+    leads, _ = read(database)
+    assert sorted(x.company for x in leads) == [
+        "Analytical Engines",
+        "Analytical Engines",
+        "Engines Ltd",
+        "Navy",
+    ]
+
+
+def test_import_update_says_how_many_values_were_kept(database, tmp_path, capsys):
+    csv_file = tmp_path / "more.csv"
+    csv_file.write_text(
+        "Last Name,Email,Company\nLovelace,ada@engines.io,Engines Ltd\n", encoding="utf-8"
+    )
+    code = main(["import", str(csv_file), "--on-duplicate", "update", "--db", database])
+    assert code == 0
+    assert "1 leads updated (1 differing values kept, not written)" in capsys.readouterr().out

@@ -48,13 +48,19 @@ from leadmodel import (
     assign_many,
     find_duplicates,
     from_json,
-    import_leads,
     qualify,
     read_csv,
     to_dict,
 )
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
-from leadmodel.services import convert_lead, merge_records, rescore, unmerge_records
+from leadmodel.intake import ImportReport, OnDuplicate, RowOutcome
+from leadmodel.services import (
+    convert_lead,
+    import_leads,
+    merge_records,
+    rescore,
+    unmerge_records,
+)
 
 Say = Callable[[str], None]
 Result = tuple[int, Any]
@@ -150,84 +156,83 @@ def _show_progress(rows: int) -> None:
 
 
 def import_rows(
-    uow: SQLiteUnitOfWork,
+    store: SQLiteStore,
     rows: Iterable[Mapping[str, str]],
     mapping: ColumnMapping,
     *,
-    dedupe: bool,
+    on_duplicate: OnDuplicate,
     now: datetime,
+    dry_run: bool = False,
     progress: bool = False,
-) -> tuple[Counter[str], list[dict[str, Any]]]:
-    """Import *rows* into *uow* (not committed) with :func:`leadmodel.import_leads`.
-
-    Duplicates (within the file and against stored leads) are skipped with *dedupe*.
-    Returns the counts and the first problems.
-    """
-    counts = Counter[str]()
+) -> tuple[ImportReport, list[dict[str, Any]]]:
+    """Import *rows* with :func:`leadmodel.services.import_leads`: the report, first problems."""
     problems: list[dict[str, Any]] = []
     bar = _progress_bar() if progress else None
     if bar is not None:
         rows = bar(rows, unit=" rows", file=sys.stderr)
-    run = import_leads(
+
+    def note(outcome: RowOutcome) -> None:
+        if outcome.status == "rejected" and len(problems) < 20:
+            errors = [f"{e.path}: {e.message}" for e in outcome.errors]
+            problems.append({"line": outcome.line, "errors": errors})
+
+    report = import_leads(
+        SQLiteUnitOfWork(store),
         rows,
         mapping,
+        on_duplicate=on_duplicate,
         ids=_ids("imp"),
         now=now,
-        existing=uow.leads,
-        on_duplicate="skip" if dedupe else "create",
+        dry_run=dry_run,
         progress=_show_progress if progress and bar is None else None,
+        on_outcome=note,
     )
-    for outcome in run:
-        counts["rows"] += 1
-        if outcome.status == "created" and outcome.lead is not None:
-            uow.leads.add(outcome.lead)
-            counts["created"] += 1
-        elif outcome.status == "skipped":
-            counts["duplicates"] += 1
-        elif outcome.status == "rejected":
-            counts["rejected"] += 1
-            if len(problems) < 20:
-                errors = [f"{e.path}: {e.message}" for e in outcome.errors]
-                problems.append({"line": outcome.line, "errors": errors})
     if progress and bar is None:
         print(file=sys.stderr)
-    counts["unmapped_columns"] = len(run.report.unmapped_columns)
-    return counts, problems
+    return report, problems
 
 
 def run_import(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
     """``leadmodel import FILE``: stream a CSV of leads into the database."""
     header, rows = _open_csv(args.file)
     mapping = _mapping(args.mapping, header)
-    uow = SQLiteUnitOfWork(store)
-    with uow:
-        try:
-            counts, problems = import_rows(
-                uow,
-                rows,
-                mapping,
-                dedupe=args.dedupe,
-                now=_now(),
-                progress=sys.stderr.isatty() and not args.json,
-            )
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise CommandError(f"{args.file}: not a readable CSV file ({exc})") from None
-        if not args.dry_run:
-            uow.commit()
+    on_duplicate: OnDuplicate = args.on_duplicate or ("skip" if args.dedupe else "create")
+    try:
+        counts, problems = import_rows(
+            store,
+            rows,
+            mapping,
+            on_duplicate=on_duplicate,
+            now=_now(),
+            dry_run=args.dry_run,
+            progress=sys.stderr.isatty() and not args.json,
+        )
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise CommandError(f"{args.file}: not a readable CSV file ({exc})") from None
     report = {
         "file": args.file,
-        "rows": counts["rows"],
-        "created": counts["created"],
-        "duplicates": counts["duplicates"],
-        "rejected": counts["rejected"],
+        "rows": counts.rows,
+        "created": counts.created,
+        "updated": counts.updated,
+        "merged": counts.merged,
+        "duplicates": counts.skipped,
+        "rejected": counts.rejected,
+        "kept": counts.kept,
+        "in_provenance": counts.in_provenance,
         "dry_run": args.dry_run,
         "problems": problems,
     }
     verb = "would create" if args.dry_run else "created"
     say(
-        f"{args.file}: {report['rows']:,} rows; {verb} {report['created']:,} leads, "
-        f"{report['duplicates']:,} duplicates skipped, {report['rejected']:,} rejected"
+        f"{args.file}: {counts.rows:,} rows; {verb} {counts.created:,} leads, "
+        f"{counts.skipped:,} duplicates skipped, {counts.rejected:,} rejected"
     )
+    if counts.updated or counts.merged:
+        say(
+            f"  {counts.updated:,} leads updated ({counts.kept:,} differing values kept, "
+            f"not written), {counts.merged:,} merged ({counts.in_provenance:,} values set "
+            "aside in the stored merges)"
+        )
     for problem in problems[:10]:
         say(f"  line {problem['line']}: {'; '.join(problem['errors'])}")
     return 0, report
@@ -472,11 +477,8 @@ def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tell
         columns = dict(ColumnMapping.guess(header).columns)
         columns |= {"budget": "custom.budget", "need": "custom.need", "timeline": "custom.timeline"}
         mapping = ColumnMapping(tuple(columns.items()), schema=LEAD_SCHEMA.with_custom(budget))
-        uow = SQLiteUnitOfWork(store)
-        with uow:
-            counts, _problems = import_rows(uow, rows, mapping, dedupe=False, now=now)
-            uow.commit()
-    say(f"   {counts['created']:,} leads imported, {counts['rejected']:,} rows rejected")
+        counts, _problems = import_rows(store, rows, mapping, on_duplicate="create", now=now)
+    say(f"   {counts.created:,} leads imported, {counts.rejected:,} rows rejected")
     with resources.as_file(data / "demo_activities.csv") as path, SQLiteUnitOfWork(store) as uow:
         added = 0
         for n, row in enumerate(_open_csv(str(path))[1]):
@@ -495,7 +497,7 @@ def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tell
             added += 1
         uow.commit()
     say(f"   {added:,} activities attached to their leads")
-    summary["imported"] = counts["created"]
+    summary["imported"] = counts.created
 
     say("8. Find duplicates (standard lead rule) and merge each group")
     groups, absorbed = _merge_groups(store, now=now)

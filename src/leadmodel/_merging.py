@@ -8,25 +8,28 @@ optional ``uow.merges`` repository, so a merge can be undone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import attrs
 
+from leadmodel import intake
 from leadmodel._html import result_html
 from leadmodel.domain import _checks
 from leadmodel.domain.errors import (
+    ConvertedLeadError,
     FieldError,
     RecordNotFound,
     ValidationError,
     describe_value,
 )
 from leadmodel.domain.events import RecordsMerged
+from leadmodel.intake import ColumnMapping, ImportReport, OnDuplicate, RowOutcome
 from leadmodel.ports import SupportsMerges, UnitOfWork
 from leadmodel.rules.merge import MergeRecord, MergeResult, Moved, Survivorship, merge
 
-__all__ = ["MergeOutcome", "UnmergeOutcome", "merge_records", "unmerge_records"]
+__all__ = ["MergeOutcome", "UnmergeOutcome", "import_leads", "merge_records", "unmerge_records"]
 
 _KINDS: Final = ("lead", "contact", "account", "opportunity")
 _REPOSITORIES: Final = {
@@ -448,3 +451,128 @@ def unmerge_records(
     return UnmergeOutcome(
         record=undone, restored=restored, moved_back=tuple(moved_back), left=tuple(left)
     )
+
+
+def _apply(uow: Any, outcome: RowOutcome, *, ids: Callable[[str], str], now: datetime) -> None:
+    """Save one outcome of the pure import in the open unit of work."""
+    lead = outcome.lead
+    if lead is None or outcome.status in ("skipped", "rejected"):
+        return
+    if outcome.status == "created":
+        uow.leads.add(lead)
+        return
+    stored = uow.leads.get(lead.id)
+    if stored is None:
+        raise RecordNotFound("lead", lead.id)
+    if stored.converted is not None:  # the pure import skips these; never edit one
+        raise ConvertedLeadError(
+            f"Lead {lead.id!r}: a converted lead is read-only", lead_id=lead.id
+        )
+    if outcome.status == "updated":
+        uow.leads.update(lead)
+        return
+    incoming = outcome.incoming
+    if incoming is None:  # pragma: no cover - the pure import always sets it
+        raise RecordNotFound("lead", "(the row's own lead)")
+    uow.leads.add(incoming)
+    _stage_merge(
+        uow,
+        [stored, incoming],
+        master=stored.id,
+        strategy=None,
+        choices=None,
+        merge_id=ids("merge"),
+        now=now,
+    )
+
+
+def import_leads(
+    uow: UnitOfWork,
+    rows: Iterable[Mapping[str, str]],
+    mapping: ColumnMapping,
+    *,
+    on_duplicate: OnDuplicate = "skip",
+    ids: Callable[[str], str],
+    now: datetime,
+    batch_size: int = 1000,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+    on_outcome: Callable[[RowOutcome], None] | None = None,
+) -> ImportReport:
+    """Import *rows* into storage: the pure :func:`leadmodel.import_leads`, applied.
+
+    The rows are read against the stored leads (``existing=uow.leads``, so duplicates are
+    found in storage and within the file), and each outcome is saved as it comes:
+    ``created`` leads are added; ``updated`` ones replace the stored lead (blank fields
+    filled; a converted lead is never edited — the pure import skips rows matching one);
+    ``merged`` rows are saved as the row's own lead and merged into the stored one
+    through the same path as :func:`merge_records`, so each merge is stored (with
+    ``ids("merge")`` as its id) and can be undone with :func:`unmerge_records`. Every
+    *batch_size* rows the unit of work commits: an error stops the import with the
+    earlier batches saved and the current one not. With *dry_run* nothing is committed.
+
+    Returns the :class:`~leadmodel.ImportReport`; *on_outcome* sees each
+    :class:`~leadmodel.RowOutcome` (rejected rows' errors, the values an update kept)
+    after it is applied. The merges of an import are found with
+    ``uow.merges.find_by_keys(["record:<lead id>"])``.
+
+    >>> from datetime import UTC, datetime
+    >>> from leadmodel import ColumnMapping, EmailAddress, Lead
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork, SequentialIds
+    >>> uow = MemoryUnitOfWork()
+    >>> with uow:
+    ...     uow.leads.add(
+    ...         Lead(
+    ...             id="L1", last_name="Ng", company="Acme", email=EmailAddress.parse("ng@acme.com")
+    ...         )
+    ...     )
+    ...     uow.commit()
+    >>> rows = [
+    ...     {"Last Name": "Ng", "Email": "ng@acme.com", "Company": "Acme Inc"},
+    ...     {"Last Name": "Lee", "Email": "lee@acme.com", "Company": "Acme"},
+    ... ]
+    >>> report = import_leads(
+    ...     uow,
+    ...     rows,
+    ...     ColumnMapping.guess(["Last Name", "Email", "Company"]),
+    ...     on_duplicate="update",
+    ...     ids=SequentialIds(),
+    ...     now=datetime(2026, 12, 1, tzinfo=UTC),
+    ... )
+    >>> report.created, report.updated, report.kept
+    (1, 1, 1)
+
+    Raises:
+        ValidationError: misuse (as the pure import; a *batch_size* below 1; ``merge``
+            with a unit of work that does not store merges).
+        ConcurrencyError: a lead changed in storage meanwhile; the current batch is not
+            saved.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise _problem("import_leads", "batch_size", "invalid", "must be a whole number >= 1")
+    if on_duplicate == "merge":
+        _check_capability("import_leads", uow)
+    if on_outcome is not None and not callable(on_outcome):
+        raise _problem("import_leads", "on_outcome", "type", "must be a function of an outcome")
+    with uow:
+        run = intake.import_leads(
+            rows,
+            mapping,
+            ids=ids,
+            now=now,
+            existing=uow.leads,
+            on_duplicate=on_duplicate,
+            progress=progress,
+        )
+        pending = 0
+        for outcome in run:
+            _apply(uow, outcome, ids=ids, now=now)
+            if on_outcome is not None:
+                on_outcome(outcome)
+            pending += 1
+            if pending >= batch_size and not dry_run:
+                uow.commit()
+                pending = 0
+        if not dry_run:
+            uow.commit()
+    return run.report

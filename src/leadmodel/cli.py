@@ -357,6 +357,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("file", help="the CSV file (a header row, one lead per row)")
     sub.add_argument("--mapping", help="JSON: column name -> lead field or custom.<name>")
     sub.add_argument("--dedupe", action="store_true", help="skip rows matching a stored lead")
+    sub.add_argument(
+        "--on-duplicate",
+        choices=["skip", "update", "merge", "create"],
+        help="what to do with a row matching a stored lead or an earlier row "
+        "(default: skip with --dedupe, else create); merges can be undone with unmerge",
+    )
     sub.add_argument("--dry-run", action="store_true", help="check every row, save nothing")
     sub = command("dedupe", "find duplicate leads, and merge them on ask")
     sub.add_argument("--rule", choices=["standard", "exact"], default="standard")

@@ -55,6 +55,7 @@ __all__ = [
     "FormSpec",
     "ImportReport",
     "ImportRun",
+    "IncomingValue",
     "RowOutcome",
     "export_csv",
     "import_leads",
@@ -631,13 +632,36 @@ class ColumnMapping:
         return cls(tuple(pairs), **options)  # type: ignore[arg-type]
 
 
+ValueFate = Literal["written", "unchanged", "kept", "provenance"]
+
+
+@attrs.frozen
+class IncomingValue:
+    """One value an ``updated`` or ``merged`` row wanted to write, and where it went.
+
+    *fate* is ``written`` (the record now has it), ``unchanged`` (the record had it
+    already), ``kept`` (the record's own non-blank value was kept; the incoming one was not
+    written, only reported here) or ``provenance`` (a merge set it aside: it stays in the
+    stored merge's originals and provenance, see :func:`leadmodel.services.merge_records`).
+    *stored* is the record's value before the row.
+    """
+
+    field: str
+    value: object
+    fate: ValueFate
+    stored: object = None
+
+
 @attrs.frozen
 class RowOutcome:
     """What happened to one input row (*line* counts the header as line 1).
 
     *status* is ``created``, ``updated``, ``merged``, ``skipped`` (with *reason*) or
     ``rejected`` (with *errors*); *lead* is the lead created, updated or merged into;
-    *duplicate_of* the record it matched; *unmapped* the columns no mapping named.
+    *duplicate_of* the record it matched; *unmapped* the columns no mapping named. For
+    ``updated`` and ``merged`` rows, *incoming* is the lead the row itself reads into (its
+    id is the one a stored merge absorbs) and *values* says, field by field, what the row
+    wanted to write and where each value went (:class:`IncomingValue`).
     """
 
     _repr_html_ = result_html
@@ -649,11 +673,23 @@ class RowOutcome:
     errors: tuple[FieldError, ...] = ()
     duplicate_of: str | None = None
     unmapped: tuple[str, ...] = ()
+    incoming: Lead | None = None
+    values: tuple[IncomingValue, ...] = ()
+
+    @property
+    def kept(self) -> tuple[IncomingValue, ...]:
+        """The incoming values that differ from the record's and were not written."""
+        return tuple(v for v in self.values if v.fate in ("kept", "provenance"))
 
 
 @attrs.frozen
 class ImportReport:
-    """The counts of an import: created + updated + merged + skipped + rejected = rows."""
+    """The counts of an import: created + updated + merged + skipped + rejected = rows.
+
+    *kept* counts the incoming values of ``updated`` rows that differ from the record's
+    own and were not written; *in_provenance* those a merge set aside (kept in the stored
+    merge). Each row's :attr:`RowOutcome.values` names them.
+    """
 
     _repr_html_ = result_html
 
@@ -664,6 +700,8 @@ class ImportReport:
     skipped: int
     rejected: int
     unmapped_columns: tuple[str, ...] = ()
+    kept: int = 0
+    in_provenance: int = 0
 
 
 class ImportRun:
@@ -697,6 +735,8 @@ class ImportRun:
             c["skipped"],
             c["rejected"],
             tuple(sorted(self._extras)),
+            c["kept"],
+            c["in_provenance"],
         )
 
 
@@ -920,9 +960,13 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
     *existing* (anything with ``find_by_keys``, such as a repository). *on_duplicate*
     decides: ``skip`` the row, ``update`` the first record's blank fields, ``merge`` the two,
     or ``create`` a new lead anyway (no duplicate checks at all: the run then keeps nothing
-    between rows and reads any number of rows in constant memory). Nothing is saved: apply
-    the outcomes in order (add ``created`` leads, update ``updated`` and ``merged`` ones) —
-    the CLI and services do.
+    between rows and reads any number of rows in constant memory). A converted lead is
+    read-only: a row matching one is ``skipped`` under ``update`` and ``merge``. Each
+    ``updated`` or ``merged`` outcome lists every value the row wanted to write and its
+    fate (:class:`IncomingValue`): nothing that differs is dropped without a word, and the
+    report counts the values ``kept``. Nothing is saved: apply the outcomes in order (add
+    ``created`` leads, update ``updated`` and ``merged`` ones) —
+    :func:`leadmodel.services.import_leads` does, merges included, so they can be undone.
     Iterate the run, then read ``run.report``.
 
     >>> from datetime import datetime, timezone
@@ -961,7 +1005,19 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
         problems.append(FieldError("rows", "type", "must be an iterable of mappings"))
     if problems:
         raise ValidationError("import_leads", problems)
-    counts = dict.fromkeys(("rows", "created", "updated", "merged", "skipped", "rejected"), 0)
+    counts = dict.fromkeys(
+        (
+            "rows",
+            "created",
+            "updated",
+            "merged",
+            "skipped",
+            "rejected",
+            "kept",
+            "in_provenance",
+        ),
+        0,
+    )
     extras: set[str] = set()
     reader = _Reader(mapping)
 
@@ -1034,12 +1090,26 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
                 yield RowOutcome(line, "created", lead, unmapped=unmapped)
                 continue
             shared = next(k for k in keys if k in lookup_keys(match))
+            if match.converted is not None:
+                counts["skipped"] += 1
+                yield RowOutcome(
+                    line,
+                    "skipped",
+                    None,
+                    f"duplicate of converted lead {match.id} ({shared}), which is read-only",
+                    duplicate_of=match.id,
+                    unmapped=unmapped,
+                )
+                continue
             status: RowStatus
             if on_duplicate == "update":
                 result, status = _fill_blanks(match, lead), "updated"
             else:
                 result, status = merge([match, lead], master=match.id).survivor, "merged"
+            values = _fates(lead, match, result, merged=status == "merged")
             counts[status] += 1
+            counts["kept"] += sum(1 for v in values if v.fate == "kept")
+            counts["in_provenance"] += sum(1 for v in values if v.fate == "provenance")
             for key in lookup_keys(result):
                 ids_seen[key] = result.id
             _remember(recent, result, bounded=existing is not None)
@@ -1050,9 +1120,46 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
                 f"{status} into {match.id} ({shared})",
                 duplicate_of=match.id,
                 unmapped=unmapped,
+                incoming=lead,
+                values=values,
             )
 
     return ImportRun(outcomes(), counts, extras)
+
+
+_NOT_REPORTED: Final = frozenset({"id", "created_at", "updated_at", "converted", "custom"})
+
+
+def _fates(
+    incoming: Lead, stored: Lead, result: Lead, *, merged: bool
+) -> tuple[IncomingValue, ...]:
+    """Every value *incoming* brings (not blank, not a default) and where it went."""
+    from leadmodel.rules.merge import _contains
+
+    pairs: list[tuple[str, object, object, object]] = []
+    for field in attrs.fields(Lead):
+        name = field.name
+        if name in _NOT_REPORTED or (name == "is_person" and incoming.company is None):
+            continue  # is_person without a company is derived, not read from the row
+        value = getattr(incoming, name)
+        default = field.default
+        if value in _BLANKS or (not isinstance(default, attrs.Factory) and value == default):  # type: ignore[arg-type]
+            continue
+        pairs.append((name, value, getattr(stored, name), getattr(result, name)))
+    for key, value in incoming.custom.items():
+        if value is not None and value != "":
+            pairs.append((f"custom.{key}", value, stored.custom.get(key), result.custom.get(key)))
+    fates: list[IncomingValue] = []
+    for name, value, before, after in pairs:
+        fate: ValueFate
+        if before == value:
+            fate = "unchanged"
+        elif after == value or (merged and _contains(after, value)):
+            fate = "written"
+        else:
+            fate = "provenance" if merged else "kept"
+        fates.append(IncomingValue(name, value, fate, before))
+    return tuple(fates)
 
 
 _RECENT_LEADS: Final = 10_000

@@ -14,7 +14,13 @@ from typing import Any, Literal, TypeVar
 import attrs
 
 from leadmodel._html import result_html
-from leadmodel._merging import MergeOutcome, UnmergeOutcome, merge_records, unmerge_records
+from leadmodel._merging import (
+    MergeOutcome,
+    UnmergeOutcome,
+    import_leads,
+    merge_records,
+    unmerge_records,
+)
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.changes import advance, transition, update
@@ -82,6 +88,7 @@ __all__ = [
     "UnmergeOutcome",
     "capture_lead",
     "convert_lead",
+    "import_leads",
     "merge_records",
     "rescore",
     "save",
