@@ -14,16 +14,16 @@ from typing import Any, Literal, TypeVar
 import attrs
 
 from leadmodel._html import result_html
-from leadmodel._merging import (
-    MergeOutcome,
-    UnmergeOutcome,
-    import_leads,
-    merge_records,
-    unmerge_records,
-)
+from leadmodel._merging import MergeOutcome, UnmergeOutcome, merge_records, unmerge_records
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
-from leadmodel.domain.changes import advance, transition, update
+from leadmodel.domain.changes import (
+    _check_forward,
+    _refuse_converted,
+    advance,
+    transition,
+    update,
+)
 from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import (
     ConvertedLeadError,
@@ -39,6 +39,7 @@ from leadmodel.domain.events import (
     LeadCaptured,
     LeadConverted,
     LeadScored,
+    LifecycleRegression,
     Notification,
     ScoreChanged,
     StageChanged,
@@ -88,7 +89,6 @@ __all__ = [
     "UnmergeOutcome",
     "capture_lead",
     "convert_lead",
-    "import_leads",
     "merge_records",
     "rescore",
     "save",
@@ -131,14 +131,169 @@ def _candidates(
     return list(found.values())
 
 
+def _lead_problems(lead: Lead, process: LeadProcess) -> list[FieldError]:
+    """How *lead*'s status and conversion record break *process* (empty when they agree).
+
+    The consistency rule: the status is one of *process*; a converted status and a
+    :class:`~leadmodel.ConversionRecord` come together or not at all, and the record's
+    ``status`` is the lead's.
+    """
+    status = process.get(lead.status)
+    if status is None:
+        choices = ", ".join(s.name for s in process.statuses)
+        return [
+            FieldError(
+                "status",
+                "unknown_status",
+                f"{describe_value(lead.status)} is not a status of {process.name!r} ({choices})",
+            )
+        ]
+    errors = []
+    if lead.converted is None:
+        if status.is_converted:
+            errors.append(
+                FieldError(
+                    "converted",
+                    "missing_conversion",
+                    f"{lead.status!r} is a converted status of {process.name!r} but the lead "
+                    "has no ConversionRecord; convert it with convert_lead()",
+                )
+            )
+    else:
+        if lead.converted.status != lead.status:
+            errors.append(
+                FieldError(
+                    "converted.status",
+                    "status_mismatch",
+                    f"the ConversionRecord says {describe_value(lead.converted.status)}, "
+                    f"the lead's status is {lead.status!r}; they must be the same",
+                )
+            )
+        if not status.is_converted:
+            errors.append(
+                FieldError(
+                    "status",
+                    "not_converted",
+                    f"{lead.status!r} is not a converted status of {process.name!r} but the "
+                    "lead has a ConversionRecord",
+                )
+            )
+    return errors
+
+
+def _check_lead(
+    stored: object | None, lead: Lead, *, process: LeadProcess, converting: bool
+) -> None:
+    """Refuse *lead* replacing *stored* when the lead's rules forbid it (see _check_write)."""
+    if isinstance(stored, Lead):
+        _refuse_converted(stored, "update")
+        if not converting:
+            if lead.converted is not None:
+                raise ValidationError(
+                    f"Lead {lead.id!r}",
+                    [FieldError("converted", "managed", "only convert_lead() converts a lead")],
+                )
+            if lead.status != stored.status:
+                transition(stored, lead.status, process=process)
+    errors = _lead_problems(lead, process)
+    if errors:
+        raise ValidationError(f"Lead {lead.id!r}", errors)
+
+
+def _regressed(stored: Lead | Contact, record: Lead | Contact, regression: object) -> bool:
+    """Whether *regression* is what :func:`~leadmodel.regress` made of this very move."""
+    return (
+        isinstance(regression, LifecycleRegression)
+        and type(regression.entity) is type(record)
+        and regression.entity.id == record.id
+        and regression.stage is record.lifecycle_stage
+        and regression.previous is stored.lifecycle_stage
+    )
+
+
+def _check_lifecycle(stored: Lead | Contact, record: Lead | Contact, regression: object) -> None:
+    """Refuse a lifecycle move backwards, unless *regression* is the one for this move."""
+    if record.lifecycle_stage is stored.lifecycle_stage or _regressed(stored, record, regression):
+        return
+    try:
+        _check_forward(stored, record.lifecycle_stage)
+    except TransitionError as error:
+        if regression is None:
+            raise
+        raise TransitionError(
+            f"{error}; the LifecycleRegression given is for another record or another move",
+            entity_id=error.entity_id,
+            current=error.current,
+            target=error.target,
+        ) from error
+
+
+def _check_write(
+    stored: object | None,
+    record: object,
+    *,
+    process: LeadProcess = DEFAULT_LEAD_PROCESS,
+    regression: object = None,
+    converting: bool = False,
+) -> bool:
+    """Refuse writing *record* over *stored* (``None``: a new record) against the domain.
+
+    The one guard of every service that writes a lead or a contact, so that what
+    ``update``, ``transition``, ``advance`` and ``regress`` refuse, storage never gets:
+
+    - a stored converted lead is read-only: a different record is refused;
+    - a lead's status is one of *process*; a converted status and a ``ConversionRecord``
+      with that same status come together or not at all;
+    - an edit changes a lead's status only as :func:`transition` allows, and never sets
+      ``converted`` (``converting=True`` is for the conversion's own write);
+    - an edit moves a lifecycle stage forward only, unless *regression* is the
+      ``LifecycleRegression`` that ``regress`` returned for this record and stage.
+
+    Returns whether there is anything to write: ``False`` for a record equal to *stored*.
+    Raises like :func:`save`.
+    """
+    if stored is not None and record == stored:
+        return False
+    if isinstance(record, Lead):
+        _check_lead(stored, record, process=process, converting=converting)
+    if isinstance(record, Lead | Contact) and isinstance(stored, Lead | Contact):
+        _check_lifecycle(stored, record, regression)
+    return True
+
+
+def _check_save_arguments(policy: object, process: object, regression: object) -> None:
+    errors = []
+    if policy is not None and not isinstance(policy, DuplicatePolicy):
+        errors.append(
+            FieldError("policy", "type", f"must be a DuplicatePolicy, not {type(policy).__name__}")
+        )
+    if not isinstance(process, LeadProcess):
+        errors.append(
+            FieldError("process", "type", f"must be a LeadProcess, not {type(process).__name__}")
+        )
+    if regression is not None and not isinstance(regression, LifecycleRegression):
+        errors.append(
+            FieldError(
+                "regression",
+                "type",
+                "must be the LifecycleRegression regress() returned, "
+                f"not {type(regression).__name__}",
+            )
+        )
+    if errors:
+        raise ValidationError("save", errors)
+
+
 def save(
     uow: UnitOfWork,
     record: Saved,
     *,
     policy: DuplicatePolicy | None = None,
     allow_save: bool = False,
+    process: LeadProcess = DEFAULT_LEAD_PROCESS,
+    regression: LifecycleRegression[Saved] | None = None,
 ) -> DuplicateCheck | None:
-    """Create or update *record* in one unit of work, applying a duplicate *policy* first.
+    """Create or update *record* in one unit of work, applying the domain and a duplicate *policy*.
 
     A record whose id is not stored is created (the policy's create action applies),
     otherwise it replaces the stored one (edit action, against the stored version).
@@ -147,6 +302,21 @@ def save(
     ``block`` decision raises :class:`~leadmodel.DuplicateBlocked` and writes nothing;
     ``allow_save=True`` overrides it. Returns the policy's :class:`DuplicateCheck`, or
     ``None`` without a policy.
+
+    What ``update``, ``transition`` and ``advance`` refuse, ``save`` refuses too, comparing
+    *record* with the stored version, and writes nothing then:
+
+    - a stored converted lead is read-only: any different record is refused (an equal
+      one is nothing to write);
+    - a lead's ``status`` must be a status of *process*; a status *process* marks
+      converted needs a ``ConversionRecord``, a ``ConversionRecord`` needs a converted
+      status, and its ``status`` is the lead's (a new lead may be saved converted this
+      way, say from another CRM);
+    - an edit changes a lead's status only by a move *process* allows (not into a
+      converted status: :func:`convert_lead` does that) and never sets ``converted``;
+    - an edit moves a lead's or a contact's ``lifecycle_stage`` forward only, unless
+      *regression* is the :class:`~leadmodel.LifecycleRegression` that
+      :func:`~leadmodel.regress` returned for this record and stage.
 
     >>> from leadmodel import (
     ...     STANDARD_LEAD_RULE,
@@ -182,14 +352,28 @@ def save(
     ... except DuplicateBlocked as blocked:
     ...     print(blocked)
     leads: 1 duplicate(s) on create, action block: duplicates L1
+    >>> try:
+    ...     save(uow, Lead(id="L3", last_name="Ng", company="Acme", status="Closed - Converted"))
+    ... except ValidationError as error:
+    ...     print(error.errors[0].code)
+    missing_conversion
 
     Raises:
         DuplicateBlocked: the policy blocks the save.
-        ValidationError: not a lead, contact or account, or a bad policy.
+        ConvertedLeadError: the stored lead is converted and *record* differs from it.
+        TransitionError: a status move *process* does not allow (or into a converted
+            status), or a lifecycle stage moved backwards without its regression.
+        ValidationError: not a lead, contact or account, a bad policy, process or
+            regression, a status not in *process*, a converted status without a
+            ``ConversionRecord`` or one that disagrees with the status (codes
+            ``unknown_status``, ``missing_conversion``, ``status_mismatch``,
+            ``not_converted``), or an edit setting ``converted`` (code ``managed``).
     """
     own, searched = _repositories(uow, record)
+    _check_save_arguments(policy, process, regression)
     with uow:
         stored = own.get(record.id)
+        changed = _check_write(stored, record, process=process, regression=regression)
         action: Literal["create", "edit"] = "create" if stored is None else "edit"
         check = None
         if policy is not None:
@@ -205,7 +389,7 @@ def save(
             check.raise_if_blocked()
         if stored is None:
             own.add(record)
-        else:
+        elif changed:
             own.update(record)
         uow.commit()
     return check

@@ -1,0 +1,374 @@
+"""services.save enforces the domain against the stored version (issue 14, DESIGN invariant 10)."""
+
+from datetime import UTC, datetime
+
+import attrs
+import pytest
+from hypothesis import assume, event, given, settings
+from hypothesis import strategies as st
+
+from leadmodel import (
+    DEFAULT_LEAD_PROCESS,
+    Account,
+    Contact,
+    ConversionRecord,
+    ConvertedLeadError,
+    Lead,
+    LeadModelError,
+    LeadProcess,
+    LeadStatus,
+    LifecycleStage,
+    Transition,
+    TransitionError,
+    ValidationError,
+    regress,
+    transition,
+    update,
+)
+from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork
+from leadmodel.services import save
+from leadmodel.testing.strategies import leads
+
+NOW = datetime(2041, 1, 1, tzinfo=UTC)  # after every generated timestamp
+CONVERTED = "Closed - Converted"
+OPEN = "Open - Not Contacted"
+RECORD = ConversionRecord(account_id="A1", contact_id="C1", converted_at=NOW, status=CONVERTED)
+
+ADA = Lead(id="L1", first_name="Ada", last_name="Lovelace", company="Engines", title="CTO")
+CONVERTED_ADA = attrs.evolve(ADA, status=CONVERTED, converted=RECORD)
+GRACE = Contact(
+    id="C1", last_name="Hopper", lifecycle_stage=LifecycleStage.SALES_QUALIFIED, title="Admiral"
+)
+
+# Two converted statuses, and moves only Open -> Working -> Closed - Not Converted.
+STRICT = LeadProcess(
+    name="Strict",
+    statuses=(
+        LeadStatus("Open", is_default=True, order=1),
+        LeadStatus("Working", order=2),
+        LeadStatus("Won", is_converted=True, is_closed=True, order=3),
+        LeadStatus("Merged In", is_converted=True, is_closed=True, order=4),
+        LeadStatus("Lost", is_closed=True, order=5),
+    ),
+    transitions=(Transition("Open", {"Working"}), Transition("Working", {"Lost"})),
+)
+
+
+def stored(*records):
+    store = MemoryStore()
+    with MemoryUnitOfWork(store) as uow:
+        for record in records:
+            repository = uow.leads if isinstance(record, Lead) else uow.contacts
+            repository.add(record)
+        uow.commit()
+    return store
+
+
+def snapshot(store):
+    with MemoryUnitOfWork(store) as uow:
+        return (
+            sorted(uow.leads, key=lambda r: r.id),
+            sorted(uow.contacts, key=lambda r: r.id),
+            sorted(uow.accounts, key=lambda r: r.id),
+        )
+
+
+def stored_lead(store, lead_id="L1"):
+    with MemoryUnitOfWork(store) as uow:
+        return uow.leads.get(lead_id)
+
+
+def refused(store, record, error, **options):
+    """Save *record*, expect *error*, and check storage did not change."""
+    before = snapshot(store)
+    with pytest.raises(error) as caught:
+        save(MemoryUnitOfWork(store), record, **options)
+    assert snapshot(store) == before
+    return caught.value
+
+
+# -- converted leads are read-only -------------------------------------------------------------
+
+
+def test_an_edit_of_a_converted_lead_is_refused():
+    store = stored(CONVERTED_ADA)
+    error = refused(store, attrs.evolve(CONVERTED_ADA, title="CEO"), ConvertedLeadError)
+    assert error.lead_id == "L1"
+    assert "read-only" in str(error)
+
+
+def test_moving_a_converted_lead_back_to_subscriber_is_refused():
+    store = stored(CONVERTED_ADA)
+    moved = attrs.evolve(CONVERTED_ADA, lifecycle_stage=LifecycleStage.SUBSCRIBER)
+    refused(store, moved, ConvertedLeadError)
+
+
+def test_unconverting_a_converted_lead_is_refused():
+    store = stored(CONVERTED_ADA)
+    refused(store, ADA, ConvertedLeadError)
+
+
+def test_saving_an_unchanged_converted_lead_writes_nothing():
+    store = stored(CONVERTED_ADA)
+    before = snapshot(store)
+    assert save(MemoryUnitOfWork(store), CONVERTED_ADA) is None
+    assert snapshot(store) == before
+
+
+# -- a converted status and a ConversionRecord come together -----------------------------------
+
+
+def test_a_converted_status_without_a_conversion_record_is_refused():
+    store = stored()
+    error = refused(store, attrs.evolve(ADA, status=CONVERTED), ValidationError)
+    assert [(e.path, e.code) for e in error.errors] == [("converted", "missing_conversion")]
+    assert stored_lead(store) is None
+
+
+def test_a_conversion_record_on_an_open_status_is_refused():
+    error = refused(stored(), attrs.evolve(ADA, converted=RECORD), ValidationError)
+    assert [e.code for e in error.errors] == ["status_mismatch", "not_converted"]
+
+
+def test_a_conversion_record_on_an_open_status_of_the_same_name_is_refused():
+    record = attrs.evolve(RECORD, status=OPEN)
+    error = refused(stored(), attrs.evolve(ADA, converted=record), ValidationError)
+    assert [e.code for e in error.errors] == ["not_converted"]
+
+
+def test_a_conversion_record_with_another_converted_status_is_refused():
+    lead = Lead(
+        id="L1",
+        last_name="Ng",
+        company="Acme",
+        status="Won",
+        converted=attrs.evolve(RECORD, status="Merged In"),
+    )
+    error = refused(stored(), lead, ValidationError, process=STRICT)
+    assert [(e.path, e.code) for e in error.errors] == [("converted.status", "status_mismatch")]
+
+
+def test_a_new_lead_with_a_converted_status_and_its_record_is_saved():
+    store = stored()
+    save(MemoryUnitOfWork(store), CONVERTED_ADA)
+    assert stored_lead(store) == CONVERTED_ADA
+
+
+def test_a_new_converted_lead_of_another_process_is_saved_with_that_process():
+    lead = Lead(
+        id="L1",
+        last_name="Ng",
+        company="Acme",
+        status="Won",
+        converted=attrs.evolve(RECORD, status="Won"),
+    )
+    store = stored()
+    refused(store, lead, ValidationError)  # "Won" is no status of the default process
+    save(MemoryUnitOfWork(store), lead, process=STRICT)
+    assert stored_lead(store) == lead
+
+
+# -- statuses move as the process allows -------------------------------------------------------
+
+
+def test_a_new_lead_with_a_status_outside_the_process_is_refused():
+    error = refused(stored(), attrs.evolve(ADA, status="Nurturing"), ValidationError)
+    assert [e.code for e in error.errors] == ["unknown_status"]
+
+
+def test_an_edit_to_a_status_outside_the_process_is_refused_like_transition():
+    store = stored(ADA)
+    with pytest.raises(TransitionError):
+        transition(ADA, "Nurturing")
+    error = refused(store, attrs.evolve(ADA, status="Nurturing"), TransitionError)
+    assert error.target == "'Nurturing'"
+
+
+def test_an_edit_into_a_converted_status_is_refused_like_transition():
+    store = stored(ADA)
+    error = refused(store, attrs.evolve(ADA, status=CONVERTED), TransitionError)
+    assert "convert_lead" in str(error)
+
+
+def test_an_edit_setting_a_conversion_record_is_refused():
+    store = stored(ADA)
+    error = refused(store, CONVERTED_ADA, ValidationError)
+    assert [(e.path, e.code) for e in error.errors] == [("converted", "managed")]
+
+
+def test_a_move_the_process_forbids_is_refused():
+    lead = Lead(id="L1", last_name="Ng", company="Acme", status="Open")
+    store = MemoryStore()
+    save(MemoryUnitOfWork(store), lead, process=STRICT)
+    refused(store, attrs.evolve(lead, status="Lost"), TransitionError, process=STRICT)
+    save(MemoryUnitOfWork(store), attrs.evolve(lead, status="Working"), process=STRICT)
+    assert stored_lead(store).status == "Working"
+
+
+def test_an_allowed_status_change_is_saved():
+    store = stored(ADA)
+    save(MemoryUnitOfWork(store), transition(ADA, "Working - Contacted"))
+    assert stored_lead(store).status == "Working - Contacted"
+
+
+def test_an_edit_keeping_a_status_outside_the_process_is_refused():
+    legacy = attrs.evolve(ADA, status="Nurturing")
+    store = stored(legacy)
+    error = refused(store, attrs.evolve(legacy, title="CEO"), ValidationError)
+    assert [e.code for e in error.errors] == ["unknown_status"]
+
+
+# -- lifecycle stages move forward, or back with their regression ------------------------------
+
+
+def test_a_lead_moved_back_in_the_lifecycle_is_refused():
+    store = stored(ADA)
+    moved = attrs.evolve(ADA, lifecycle_stage=LifecycleStage.SUBSCRIBER)
+    error = refused(store, moved, TransitionError)
+    assert (error.current, error.target) == ("lead", "subscriber")
+
+
+def test_a_contact_moved_back_in_the_lifecycle_is_refused():
+    store = stored(GRACE)
+    refused(store, attrs.evolve(GRACE, lifecycle_stage=LifecycleStage.LEAD), TransitionError)
+
+
+def test_a_lifecycle_stage_cleared_is_refused_like_update():
+    store = stored(ADA)
+    with pytest.raises(ValidationError):
+        update(ADA, lifecycle_stage=None)
+    refused(store, attrs.evolve(ADA, lifecycle_stage=None), ValidationError)
+
+
+def test_a_move_back_with_its_regression_is_saved():
+    store = stored(ADA, GRACE)
+    lead_back = regress(ADA, LifecycleStage.SUBSCRIBER, reason="bounced twice")
+    contact_back = regress(GRACE, LifecycleStage.LEAD, reason="budget frozen")
+    save(MemoryUnitOfWork(store), lead_back.entity, regression=lead_back)
+    save(MemoryUnitOfWork(store), contact_back.entity, regression=contact_back)
+    leads_, contacts_, _ = snapshot(store)
+    assert leads_ == [lead_back.entity]
+    assert contacts_ == [contact_back.entity]
+
+
+def test_a_regressed_record_may_change_other_fields_too():
+    store = stored(ADA)
+    back = regress(ADA, LifecycleStage.SUBSCRIBER, reason="bounced twice")
+    edited = update(back.entity, title="CEO")
+    save(MemoryUnitOfWork(store), edited, regression=back)
+    assert stored_lead(store) == edited
+
+
+def test_a_regression_of_another_record_is_refused():
+    other = attrs.evolve(ADA, id="L2")
+    store = stored(ADA, other)
+    back = regress(other, LifecycleStage.SUBSCRIBER, reason="bounced")
+    moved = attrs.evolve(ADA, lifecycle_stage=LifecycleStage.SUBSCRIBER)
+    error = refused(store, moved, TransitionError, regression=back)
+    assert "another record or another move" in str(error)
+
+
+def test_a_regression_to_another_stage_is_refused():
+    store = stored(ADA)
+    back = regress(ADA, LifecycleStage.SUBSCRIBER, reason="bounced")
+    moved = attrs.evolve(ADA, lifecycle_stage=LifecycleStage.OTHER)
+    refused(store, moved, TransitionError, regression=back)
+
+
+def test_a_regression_from_another_stored_stage_is_refused():
+    store = stored(attrs.evolve(ADA, lifecycle_stage=LifecycleStage.CUSTOMER))
+    back = regress(ADA, LifecycleStage.SUBSCRIBER, reason="made from an older copy")
+    refused(store, back.entity, TransitionError, regression=back)
+
+
+def test_a_forward_move_is_saved():
+    store = stored(GRACE)
+    save(MemoryUnitOfWork(store), attrs.evolve(GRACE, lifecycle_stage=LifecycleStage.CUSTOMER))
+    _, contacts_, _ = snapshot(store)
+    assert contacts_[0].lifecycle_stage is LifecycleStage.CUSTOMER
+
+
+# -- bad arguments are refused with leadmodel errors -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "path"),
+    [
+        ({"process": "Default Lead Process"}, "process"),
+        ({"regression": "bounced"}, "regression"),
+        ({"policy": {"rules": []}}, "policy"),
+    ],
+)
+def test_bad_arguments_are_refused(options, path):
+    error = refused(stored(), ADA, ValidationError, **options)
+    assert [e.path for e in error.errors] == [path]
+
+
+def test_accounts_are_saved_as_before():
+    store = MemoryStore()
+    save(MemoryUnitOfWork(store), Account(id="A1", name="Acme"))
+    save(MemoryUnitOfWork(store), Account(id="A1", name="Acme Inc"))
+    _, _, accounts = snapshot(store)
+    assert [a.name for a in accounts] == ["Acme Inc"]
+
+
+# -- the property: storage never holds a lead that breaks the rule -----------------------------
+
+STATUSES = [s.name for s in DEFAULT_LEAD_PROCESS.statuses] + ["Nurturing"]
+
+
+def consistent(lead):
+    status = DEFAULT_LEAD_PROCESS.get(lead.status)
+    if status is None:
+        return False
+    if lead.converted is None:
+        return not status.is_converted
+    return status.is_converted and lead.converted.status == lead.status
+
+
+@st.composite
+def candidates(draw, lead_id):
+    lead = draw(leads())
+    status = draw(st.sampled_from([lead.status, *STATUSES]))
+    record = draw(
+        st.sampled_from(
+            [
+                lead.converted,
+                None,
+                RECORD,
+                attrs.evolve(RECORD, status=status),
+            ]
+        )
+    )
+    try:
+        return attrs.evolve(lead, id=lead_id, status=status, converted=record)
+    except ValidationError:
+        assume(False)
+        raise
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    old=st.none() | leads(),
+    data=st.data(),
+)
+def test_save_never_stores_an_inconsistent_lead_and_changes_nothing_when_it_refuses(old, data):
+    store = stored(old) if old is not None else MemoryStore()
+    lead_id = old.id if old is not None else "L1"
+    record = data.draw(
+        st.one_of(candidates(lead_id), st.just(old)) if old is not None else candidates(lead_id)
+    )
+    before = snapshot(store)
+    try:
+        save(MemoryUnitOfWork(store), record)
+    except LeadModelError as error:
+        event(f"refused: {type(error).__name__}")
+        assert snapshot(store) == before
+        return
+    event("saved")
+    after = stored_lead(store, lead_id)
+    assert after == record
+    if old is None or record != old:
+        assert consistent(after)
+    if old is not None and old.converted is not None:
+        assert after == old
