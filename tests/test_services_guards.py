@@ -1,6 +1,6 @@
 """services.save enforces the domain against the stored version (issue 14, DESIGN invariant 10)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import attrs
 import pytest
@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from leadmodel import (
     DEFAULT_LEAD_PROCESS,
     Account,
+    Activity,
     Contact,
     ConversionRecord,
     ConvertedLeadError,
@@ -18,6 +19,7 @@ from leadmodel import (
     LeadProcess,
     LeadStatus,
     LifecycleStage,
+    Opportunity,
     Transition,
     TransitionError,
     ValidationError,
@@ -26,7 +28,8 @@ from leadmodel import (
     update,
 )
 from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork
-from leadmodel.services import save
+from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+from leadmodel.services import StorageCheck, StorageProblem, check_storage, save
 from leadmodel.testing.strategies import leads
 
 NOW = datetime(2041, 1, 1, tzinfo=UTC)  # after every generated timestamp
@@ -372,3 +375,205 @@ def test_save_never_stores_an_inconsistent_lead_and_changes_nothing_when_it_refu
         assert consistent(after)
     if old is not None and old.converted is not None:
         assert after == old
+
+
+# -- check_storage: reports what storage holds against the rules, never rewrites ---------------
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def make_uow(request, tmp_path):
+    if request.param == "memory":
+        store = MemoryStore()
+        yield lambda: MemoryUnitOfWork(store)
+        return
+    sqlite_store = SQLiteStore(tmp_path / "x.db")
+    with sqlite_store:
+        yield lambda: SQLiteUnitOfWork(sqlite_store)
+
+
+def plant(make_uow, *records):
+    """Store *records* bypassing the services, as an old release or a host might have."""
+    with make_uow() as uow:
+        for record in records:
+            repository = {
+                Lead: uow.leads,
+                Contact: uow.contacts,
+                Account: uow.accounts,
+                Opportunity: uow.opportunities,
+                Activity: uow.activities,
+            }[type(record)]
+            repository.add(record)
+        uow.commit()
+
+
+def everything(make_uow):
+    with make_uow() as uow:
+        return [
+            sorted(repository, key=lambda r: r.id)
+            for repository in (
+                uow.leads,
+                uow.contacts,
+                uow.accounts,
+                uow.opportunities,
+                uow.activities,
+            )
+        ]
+
+
+def found(result):
+    return [(p.kind, p.record_id, p.code) for p in result.problems]
+
+
+def activity(activity_id, subject_id):
+    return Activity(id=activity_id, subject_id=subject_id, kind="page_view", occurred_at=NOW)
+
+
+def test_clean_storage_is_ok(make_uow):
+    plant(
+        make_uow,
+        Account(id="A1", name="Acme"),
+        Account(id="A2", name="Acme EMEA", parent_id="A1"),
+        Contact(id="C1", last_name="Ng", account_id="A1"),
+        Opportunity(id="O1", name="Deal", account_id="A1", contact_id="C1"),
+        CONVERTED_ADA,
+        attrs.evolve(ADA, id="L2"),
+        activity("E1", "L1"),
+        activity("E2", "C1"),
+        activity("E3", "A2"),
+        activity("E4", "O1"),
+    )
+    result = check_storage(make_uow())
+    assert result == StorageCheck(problems=(), records=10)
+    assert result.ok
+
+
+def test_converted_statuses_and_conversion_records_that_disagree_are_reported(make_uow):
+    plant(
+        make_uow,
+        Account(id="A1", name="Acme"),
+        Contact(id="C1", last_name="Ng", account_id="A1"),
+        attrs.evolve(ADA, id="L1", status=CONVERTED),
+        attrs.evolve(ADA, id="L2", converted=RECORD),
+        attrs.evolve(ADA, id="L3", status="Nurturing"),
+        attrs.evolve(ADA, id="L4", status=CONVERTED, converted=attrs.evolve(RECORD, status="Won")),
+    )
+    result = check_storage(make_uow())
+    assert not result.ok
+    assert found(result) == [
+        ("lead", "L1", "missing_conversion"),
+        ("lead", "L2", "not_converted"),
+        ("lead", "L2", "status_mismatch"),
+        ("lead", "L3", "unknown_status"),
+        ("lead", "L4", "status_mismatch"),
+    ]
+
+
+def test_the_process_decides_which_statuses_are_converted(make_uow):
+    lead = Lead(id="L1", last_name="Ng", company="Acme", status="Won")
+    plant(make_uow, lead)
+    assert found(check_storage(make_uow())) == [("lead", "L1", "unknown_status")]
+    assert found(check_storage(make_uow(), process=STRICT)) == [
+        ("lead", "L1", "missing_conversion")
+    ]
+
+
+def test_conversion_records_pointing_at_missing_records_are_reported(make_uow):
+    record = attrs.evolve(RECORD, account_id="A9", contact_id="C9", opportunity_id="O9")
+    plant(make_uow, attrs.evolve(CONVERTED_ADA, converted=record))
+    result = check_storage(make_uow())
+    assert found(result) == [
+        ("lead", "L1", "missing_account"),
+        ("lead", "L1", "missing_contact"),
+        ("lead", "L1", "missing_opportunity"),
+    ]
+    assert "converted.account_id 'A9'" in result.problems[0].message
+
+
+def test_activities_about_no_stored_record_are_reported(make_uow):
+    plant(make_uow, ADA, activity("E1", "L1"), activity("E2", "L404"))
+    result = check_storage(make_uow())
+    assert found(result) == [("activity", "E2", "missing_subject")]
+    assert str(result.problems[0]).startswith("activity E2: missing_subject: subject_id 'L404'")
+
+
+def test_contacts_and_opportunities_pointing_at_missing_records_are_reported(make_uow):
+    plant(
+        make_uow,
+        Contact(id="C1", last_name="Ng", account_id="A9"),
+        Opportunity(id="O1", name="Deal", account_id="A9", contact_id="C9"),
+        Opportunity(id="O2", name="Deal", contact_id="C1"),
+    )
+    assert found(check_storage(make_uow())) == [
+        ("contact", "C1", "missing_account"),
+        ("opportunity", "O1", "missing_account"),
+        ("opportunity", "O1", "missing_contact"),
+    ]
+
+
+def test_missing_parents_and_parent_loops_are_reported(make_uow):
+    plant(
+        make_uow,
+        Account(id="A1", name="One", parent_id="A2"),
+        Account(id="A2", name="Two", parent_id="A1"),
+        Account(id="A3", name="Three", parent_id="A7"),
+        Account(id="A7", name="Seven", parent_id="A8"),
+        Account(id="A8", name="Eight", parent_id="A3"),
+        Account(id="A4", name="Four", parent_id="A1"),  # under a loop, not in it
+        Account(id="A5", name="Five", parent_id="A9"),
+        Account(id="A6", name="Six", parent_id="A4"),
+    )
+    result = check_storage(make_uow())
+    assert found(result) == [
+        ("account", "A1", "parent_cycle"),
+        ("account", "A2", "parent_cycle"),
+        ("account", "A3", "parent_cycle"),
+        ("account", "A5", "missing_parent"),
+        ("account", "A7", "parent_cycle"),
+        ("account", "A8", "parent_cycle"),
+    ]
+    assert result.problems[0].message == "its parents loop: A1 -> A2 -> A1"
+    assert result.problems[-1].message == "its parents loop: A3 -> A7 -> A8 -> A3"
+
+
+def test_check_storage_changes_nothing(make_uow):
+    plant(
+        make_uow,
+        attrs.evolve(ADA, status=CONVERTED),
+        Contact(id="C1", last_name="Ng", account_id="A9"),
+        activity("E1", "L404"),
+    )
+    before = everything(make_uow)
+    assert len(check_storage(make_uow()).problems) == 3
+    assert everything(make_uow) == before
+
+
+def test_a_lead_refused_by_save_is_one_check_storage_reports(make_uow):
+    bad = attrs.evolve(ADA, converted=attrs.evolve(RECORD, account_id=None, contact_id=None))
+    with pytest.raises(ValidationError) as refused_:
+        save(make_uow(), bad)
+    plant(make_uow, bad)
+    reported = {p.code for p in check_storage(make_uow()).problems}
+    assert reported == {e.code for e in refused_.value.errors}
+
+
+def test_check_storage_refuses_a_bad_process():
+    with pytest.raises(ValidationError) as caught:
+        check_storage(MemoryUnitOfWork(), process="Default")  # type: ignore[arg-type]
+    assert caught.value.paths == ("process",)
+
+
+def test_a_storage_check_shows_as_html():
+    result = StorageCheck(problems=(StorageProblem("lead", "L1", "x", "<b>"),), records=1)
+    html = result._repr_html_()
+    assert "&lt;b&gt;" in html
+    assert "StorageCheck" in html
+
+
+def test_problems_of_a_large_store_are_in_a_stable_order(make_uow):
+    leads_ = [
+        attrs.evolve(ADA, id=f"L{i:03}", status=CONVERTED, created_at=NOW - timedelta(days=i))
+        for i in range(30)
+    ]
+    plant(make_uow, *reversed(leads_))
+    result = check_storage(make_uow())
+    assert [p.record_id for p in result.problems] == [lead.id for lead in leads_]

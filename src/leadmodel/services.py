@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 import attrs
 
@@ -86,8 +86,11 @@ __all__ = [
     "ConversionOutcome",
     "MergeOutcome",
     "Rescore",
+    "StorageCheck",
+    "StorageProblem",
     "UnmergeOutcome",
     "capture_lead",
+    "check_storage",
     "convert_lead",
     "merge_records",
     "rescore",
@@ -393,6 +396,203 @@ def save(
             own.update(record)
         uow.commit()
     return check
+
+
+@attrs.frozen
+class StorageProblem:
+    """One stored record that breaks a rule of the domain, as :func:`check_storage` found it.
+
+    Attributes:
+        kind: the record's kind: ``"lead"``, ``"contact"``, ``"account"``,
+            ``"opportunity"`` or ``"activity"``.
+        record_id: the record's id.
+        code: a stable word for the rule: ``unknown_status``, ``missing_conversion``,
+            ``status_mismatch``, ``not_converted``, ``missing_account``,
+            ``missing_contact``, ``missing_opportunity``, ``missing_subject``,
+            ``missing_parent`` or ``parent_cycle``.
+        message: what is wrong, in words.
+
+    >>> str(StorageProblem("contact", "C1", "missing_account", "no account 'A9' is stored"))
+    "contact C1: missing_account: no account 'A9' is stored"
+    """
+
+    kind: str
+    record_id: str
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.record_id}: {self.code}: {self.message}"
+
+
+@attrs.frozen(kw_only=True)
+class StorageCheck:
+    """What :func:`check_storage` found: every problem, and how many records it read.
+
+    Attributes:
+        problems: every :class:`StorageProblem`, by kind (leads, contacts, accounts,
+            opportunities, activities), then record id, then code.
+        records: how many records were read.
+    """
+
+    _repr_html_ = result_html
+
+    problems: tuple[StorageProblem, ...] = ()
+    records: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Whether storage holds no problem."""
+        return not self.problems
+
+
+_KINDS: Final = ("lead", "contact", "account", "opportunity", "activity")
+
+
+def _dangling(
+    kind: str, record_id: str, links: Iterable[tuple[str, str, str | None, Collection[str]]]
+) -> list[StorageProblem]:
+    """A problem for each link ``(field, target kind, id, stored ids)`` to no stored record."""
+    return [
+        StorageProblem(
+            kind,
+            record_id,
+            f"missing_{target}",
+            f"{field} {describe_value(value)}: no {target} with this id is stored",
+        )
+        for field, target, value, stored in links
+        if value is not None and value not in stored
+    ]
+
+
+def _account_problems(parents: Mapping[str, str | None]) -> list[StorageProblem]:
+    """Accounts whose parent is not stored, and accounts whose parents loop back."""
+    problems = [
+        StorageProblem(
+            "account",
+            account_id,
+            "missing_parent",
+            f"parent_id {describe_value(parent)}: no account with this id is stored",
+        )
+        for account_id, parent in parents.items()
+        if parent is not None and parent not in parents
+    ]
+    done: set[str] = set()
+    for start in parents:
+        path: list[str] = []
+        node: str | None = start
+        while node is not None and node in parents and node not in done and node not in path:
+            path.append(node)
+            node = parents[node]
+        if node is not None and node in path:
+            loop = path[path.index(node) :]
+            shown = " -> ".join([*loop, node])
+            problems.extend(
+                StorageProblem("account", member, "parent_cycle", f"its parents loop: {shown}")
+                for member in loop
+            )
+        done.update(path)
+    return problems
+
+
+def check_storage(uow: UnitOfWork, *, process: LeadProcess = DEFAULT_LEAD_PROCESS) -> StorageCheck:
+    """Report every stored record that breaks a rule of the domain; change nothing.
+
+    Rows written before a rule existed, or by a host around the services, still load
+    (``Lead(...)`` does not refuse them), so this check finds them instead:
+
+    - leads whose status is not one of *process*, whose status *process* marks converted
+      without a ``ConversionRecord``, whose ``ConversionRecord`` has another status or
+      sits on a status that is not converted, and whose ``ConversionRecord`` names an
+      account, contact or opportunity that is not stored;
+    - contacts whose account, and opportunities whose account or contact, is not stored;
+    - accounts whose parent is not stored, or whose parents loop back to them;
+    - activities whose ``subject_id`` is no stored lead, contact, account or opportunity.
+
+    Reads everything in one unit of work and never commits.
+
+    >>> from leadmodel import Contact, Lead
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork
+    >>> uow = MemoryUnitOfWork()
+    >>> with uow:
+    ...     uow.leads.add(
+    ...         Lead(id="L1", last_name="Ng", company="Acme", status="Closed - Converted")
+    ...     )
+    ...     uow.contacts.add(Contact(id="C1", last_name="Ng", account_id="A9"))
+    ...     uow.commit()
+    >>> result = check_storage(uow)
+    >>> result.ok, [(p.record_id, p.code) for p in result.problems]
+    (False, [('L1', 'missing_conversion'), ('C1', 'missing_account')])
+
+    Raises:
+        ValidationError: *process* is not a :class:`~leadmodel.LeadProcess`.
+    """
+    if not isinstance(process, LeadProcess):
+        raise ValidationError(
+            "check_storage",
+            [FieldError("process", "type", f"must be a LeadProcess, not {type(process).__name__}")],
+        )
+    problems: list[StorageProblem] = []
+    with uow:
+        parents = {account.id: account.parent_id for account in uow.accounts}
+        contacts = [(c.id, c.account_id) for c in uow.contacts]
+        contact_ids = {contact_id for contact_id, _ in contacts}
+        for contact_id, account_id in contacts:
+            problems += _dangling(
+                "contact", contact_id, [("account_id", "account", account_id, parents)]
+            )
+        opportunity_ids: set[str] = set()
+        for opportunity in uow.opportunities:
+            opportunity_ids.add(opportunity.id)
+            problems += _dangling(
+                "opportunity",
+                opportunity.id,
+                [
+                    ("account_id", "account", opportunity.account_id, parents),
+                    ("contact_id", "contact", opportunity.contact_id, contact_ids),
+                ],
+            )
+        lead_ids: set[str] = set()
+        for lead in uow.leads:
+            lead_ids.add(lead.id)
+            problems += [
+                StorageProblem("lead", lead.id, error.code, f"{error.path}: {error.message}")
+                for error in _lead_problems(lead, process)
+            ]
+            if lead.converted is not None:
+                record = lead.converted
+                problems += _dangling(
+                    "lead",
+                    lead.id,
+                    [
+                        ("converted.account_id", "account", record.account_id, parents),
+                        ("converted.contact_id", "contact", record.contact_id, contact_ids),
+                        (
+                            "converted.opportunity_id",
+                            "opportunity",
+                            record.opportunity_id,
+                            opportunity_ids,
+                        ),
+                    ],
+                )
+        activities = 0
+        for activity in uow.activities:
+            activities += 1
+            subject = activity.subject_id
+            if not any(subject in ids for ids in (lead_ids, contact_ids, parents, opportunity_ids)):
+                problems.append(
+                    StorageProblem(
+                        "activity",
+                        activity.id,
+                        "missing_subject",
+                        f"subject_id {describe_value(subject)}: no lead, contact, account or "
+                        "opportunity with this id is stored",
+                    )
+                )
+    problems += _account_problems(parents)
+    problems.sort(key=lambda p: (_KINDS.index(p.kind), p.record_id, p.code))
+    records = len(lead_ids) + len(contact_ids) + len(parents) + len(opportunity_ids) + activities
+    return StorageCheck(problems=tuple(problems), records=records)
 
 
 @attrs.frozen(kw_only=True)
