@@ -55,6 +55,7 @@ from leadmodel import (
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 from leadmodel.intake import ImportReport, OnDuplicate, RowOutcome
 from leadmodel.services import (
+    check_storage,
     convert_lead,
     import_leads,
     merge_records,
@@ -433,6 +434,28 @@ def run_report(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result
     }
 
 
+def run_check(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+    """``leadmodel check``: one line per stored record that breaks a domain rule.
+
+    A thin face over :func:`leadmodel.services.check_storage`: exit code 0 when storage is
+    clean, 1 when it holds problems; the count goes to stderr, so stdout holds only them.
+    """
+    result = check_storage(SQLiteUnitOfWork(store))
+    for problem in result.problems:
+        say(str(problem))
+    if not args.json:
+        count = len(result.problems)
+        print(f"{count} problem(s) in {result.records:,} records", file=sys.stderr)
+    return (0 if result.ok else 1), {
+        "ok": result.ok,
+        "records": result.records,
+        "problems": [
+            {"kind": p.kind, "record_id": p.record_id, "code": p.code, "message": p.message}
+            for p in result.problems
+        ],
+    }
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, SQLiteStore, Say], Result]] = {
     "import": run_import,
     "dedupe": run_dedupe,
@@ -442,6 +465,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, SQLiteStore, Say], Result]] = 
     "convert": run_convert,
     "show": run_show,
     "report": run_report,
+    "check": run_check,
 }
 
 

@@ -1,8 +1,8 @@
 """The ``leadmodel`` command.
 
-``leadmodel import | dedupe | unmerge | score | qualify | convert | show | report`` work on a
-SQLite database (``--db``, default ``./leadmodel.db``); ``--json`` prints machine-readable
-output.
+``leadmodel import | dedupe | unmerge | score | qualify | convert | show | report | check``
+work on a SQLite database (``--db``, default ``./leadmodel.db``); ``--json`` prints
+machine-readable output.
 
 ``leadmodel demo`` walks a few sample leads through the library: parse raw input into
 values, build and validate leads (showing every error of a bad row at once), check custom
@@ -11,9 +11,9 @@ lifecycle, convert one into an account, contact and opportunity (reporting every
 did not carry), and serialise them to JSON and back.
 
 Exit codes: 0 success; 1 not found (``show``, ``unmerge``), a group not merged
-(``dedupe --merge``) or an inconsistency (``demo``); 2 bad input
-or usage (a missing file, a malformed CSV, a bad JSON rule file): one line on stderr, never
-a traceback.
+(``dedupe --merge``), stored records that break the rules (``check``) or an inconsistency
+(``demo``); 2 bad input or usage (a missing file, a malformed CSV, a bad JSON rule file):
+one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -385,6 +385,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("show", "show one lead and its activities")
     sub.add_argument("lead_id")
     command("report", "the funnel by status and by source")
+    command("check", "list stored records that break the domain rules (exit code 1 if any)")
     return parser
 
 
