@@ -461,3 +461,53 @@ def test_pure_merge_of_child_and_parent_takes_the_parents_parent():
     assert result.survivor.parent_id == "G"
     assert next(p for p in result.provenance if p.field == "parent_id").sources == ("P",)
     assert merge([Account(id="P", name="Acme"), child], master="P").survivor.parent_id is None
+
+
+ACCOUNT_IDS = ("A1", "A2", "A3", "A4")
+
+
+@st.composite
+def account_worlds(draw):
+    """Four accounts with any parent links (cycles included), contacts and deals of them."""
+    accounts = []
+    for account_id in ACCOUNT_IDS:
+        parent = draw(st.sampled_from([None, *(a for a in ACCOUNT_IDS if a != account_id)]))
+        accounts.append(Account(id=account_id, name=f"Acme {account_id}", parent_id=parent))
+    contacts = [
+        Contact(id=f"C{n}", last_name="Ng", account_id=account_id)
+        for n, account_id in enumerate(draw(st.lists(st.sampled_from(ACCOUNT_IDS), max_size=3)))
+    ]
+    deals = [
+        Opportunity(id=f"O{n}", name="Deal", account_id=account_id, stage="Prospecting")
+        for n, account_id in enumerate(draw(st.lists(st.sampled_from(ACCOUNT_IDS), max_size=3)))
+    ]
+    ids = draw(st.lists(st.sampled_from(ACCOUNT_IDS), min_size=2, max_size=3, unique=True))
+    master = draw(st.sampled_from([None, *ids]))
+    return accounts, contacts, deals, ids, master
+
+
+@settings(max_examples=60)
+@given(account_worlds())
+def test_account_merges_keep_hierarchies_whole_and_undo_exactly(world):
+    accounts, contacts, deals, ids, master = world
+    uow = stored(MemoryUnitOfWork(), *accounts, *contacts, *deals)
+    before = snapshot(uow)
+    merged = merge_records(uow, ids, master=master, now=NOW)
+    after = snapshot(uow)
+    stored_ids = {a.id for a in after["accounts"]}
+    survivor = merged.survivor.id
+    assert survivor not in set(merged.record.absorbed_ids)
+    for account in after["accounts"]:
+        assert account.parent_id is None or account.parent_id in stored_ids
+        assert account.parent_id != account.id
+    assert all(c.account_id in stored_ids for c in after["contacts"])
+    assert all(o.account_id in stored_ids for o in after["opportunities"])
+    # The survivor is not its own ancestor.
+    parents = {a.id: a.parent_id for a in after["accounts"]}
+    seen, parent = set(), parents[survivor]
+    while parent is not None and parent not in seen:
+        assert parent != survivor
+        seen.add(parent)
+        parent = parents.get(parent)
+    unmerge_records(uow, merged.merge_id, now=LATER)
+    assert snapshot(uow) == before
