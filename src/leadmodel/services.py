@@ -6,6 +6,7 @@ runs the pure rules, and writes all or nothing: when it fails, storage is unchan
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -14,7 +15,13 @@ from typing import Any, Final, Literal, TypeVar
 import attrs
 
 from leadmodel._html import result_html
-from leadmodel._merging import MergeOutcome, UnmergeOutcome, merge_records, unmerge_records
+from leadmodel._merging import (
+    MergeOutcome,
+    UnmergeOutcome,
+    import_leads,
+    merge_records,
+    unmerge_records,
+)
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.changes import (
@@ -26,6 +33,7 @@ from leadmodel.domain.changes import (
 )
 from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import (
+    ConcurrencyError,
     ConvertedLeadError,
     FieldError,
     RecordNotFound,
@@ -53,7 +61,7 @@ from leadmodel.domain.status import (
     OpportunityProcess,
 )
 from leadmodel.intake import FormErrors, FormSpec, parse_web_form
-from leadmodel.ports import Notifier, UnitOfWork, lookup_keys
+from leadmodel.ports import Notifier, SupportsKeyIndex, UnitOfWork, lookup_keys
 from leadmodel.rules import conversion
 from leadmodel.rules.assignment import Assignment, AssignmentRule, AssignmentState, assign
 from leadmodel.rules.conversion import ConversionResult, ConvertOptions, ExistingRecords
@@ -92,8 +100,10 @@ __all__ = [
     "capture_lead",
     "check_storage",
     "convert_lead",
+    "import_leads",
     "merge_records",
     "rescore",
+    "retrying",
     "save",
     "unmerge_records",
 ]
@@ -120,12 +130,28 @@ def _repositories(uow: UnitOfWork, record: object) -> tuple[Any, tuple[Any, ...]
 
 
 def _candidates(
-    repositories: Iterable[Any], record: object, rules: Iterable[MatchingRule | CompiledRule]
+    uow: UnitOfWork,
+    repositories: tuple[Any, ...],
+    record: object,
+    rules: DuplicatePolicy | Iterable[MatchingRule | CompiledRule],
 ) -> list[object]:
-    """Records sharing a lookup key or a blocking key of *rules* with *record*."""
+    """Records sharing a lookup key or a blocking key of *rules* with *record*.
+
+    Given a policy, its rules are used, and accounts are searched too when the policy
+    compares with accounts (:attr:`DuplicatePolicy.compare_with`). A unit of work that
+    indexes rules' keys (:class:`~leadmodel.ports.SupportsKeyIndex`, as both shipped adapters
+    do) is asked to index the rules first, so a rule's keys find records stored before the
+    rule was first used.
+    """
+    if isinstance(rules, DuplicatePolicy):
+        if "account" in rules.objects and uow.accounts not in repositories:
+            repositories = (*repositories, uow.accounts)
+        rules = rules.rules
+    compiled_rules = [rule if isinstance(rule, CompiledRule) else rule.compile() for rule in rules]
+    if isinstance(uow, SupportsKeyIndex):
+        uow.index_rules([compiled.rule for compiled in compiled_rules])
     keys: set[str] = set(lookup_keys(record))
-    for rule in rules:
-        compiled = rule if isinstance(rule, CompiledRule) else rule.compile()
+    for compiled in compiled_rules:
         keys.update(compiled.keys(record))
     found: dict[tuple[str, str], object] = {}
     for repository in repositories:
@@ -380,7 +406,7 @@ def save(
         action: Literal["create", "edit"] = "create" if stored is None else "edit"
         check = None
         if policy is not None:
-            candidates = _candidates(searched, record, policy.rules)
+            candidates = _candidates(uow, searched, record, policy)
             check = check_duplicates(
                 record,
                 candidates,
@@ -631,8 +657,10 @@ def _load(repository: Any, kind: str, record_id: str | None) -> Any:
 
 
 def _best_match(
+    uow: UnitOfWork,
     repository: Any,
     probe: object,
+    *,
     rule: MatchingRule,
     lead_id: str,
     accept: Callable[[Any], bool] = lambda _: True,
@@ -640,7 +668,7 @@ def _best_match(
     """The accepted candidate that *rule* matches best with *probe* (ties: lowest id)."""
     compiled = rule.compile()
     best: tuple[float, str, Any, MatchEdge] | None = None
-    for candidate in _candidates((repository,), probe, (compiled,)):
+    for candidate in _candidates(uow, (repository,), probe, (compiled,)):
         if not accept(candidate):
             continue
         result = compiled.compare(probe, candidate)
@@ -676,12 +704,14 @@ def _matched_options(
                 return contact.account_id == named
             return contact.account_id is not None or person
 
-        found = _best_match(uow.contacts, lead, contact_rule, lead.id, belongs)
+        found = _best_match(
+            uow, uow.contacts, lead, rule=contact_rule, lead_id=lead.id, accept=belongs
+        )
         if found is not None:
             contact, contact_match = found
             contact_id, account_id = contact.id, contact.account_id
     if account_id is None and lead.company is not None:
-        found = _best_match(uow.accounts, lead, account_rule, lead.id)
+        found = _best_match(uow, uow.accounts, lead, rule=account_rule, lead_id=lead.id)
         if found is not None:
             account_id, account_match = found[0].id, found[1]
     if (account_id, contact_id) == (options.account_id, options.contact_id):
@@ -845,7 +875,11 @@ def _save(uow: UnitOfWork, result: ConversionResult) -> None:
 
 @attrs.frozen(kw_only=True)
 class Rescore:
-    """What :func:`rescore` did: leads scored, changed (saved) and skipped, and the events."""
+    """What :func:`rescore` did: leads scored, changed (saved) and skipped, and the events.
+
+    *conflicts* are the leads whose new score could not be saved because someone kept
+    changing them while their batch was scored (after every attempt); run again later.
+    """
 
     _repr_html_ = result_html
 
@@ -853,6 +887,7 @@ class Rescore:
     changed: int
     skipped: tuple[str, ...]
     events: tuple[ScoreChanged, ...]
+    conflicts: tuple[str, ...] = ()
 
 
 def _stored_score(value: object) -> float | None:
@@ -915,6 +950,38 @@ def _rescore_one(
     )
 
 
+def _check_rescore(
+    model: object,
+    *,
+    now: object,
+    lead_ids: object,
+    batch_size: object,
+    field: object,
+    attempts: object,
+) -> None:
+    errors: list[FieldError] = []
+    if not isinstance(model, ScoringModel | NaiveBayesFrequencies | LogisticModel):
+        errors.append(
+            FieldError(
+                "model",
+                "type",
+                f"must be a scoring or predictive model, not {type(model).__name__}",
+            )
+        )
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        errors.append(FieldError("batch_size", "out_of_range", "must be a whole number from 1"))
+    if not isinstance(field, str) or not field.isidentifier() or len(field) > 80:
+        errors.append(FieldError("field", "invalid", "must be a custom field name"))
+    if not isinstance(now, datetime) or now.utcoffset() is None:
+        errors.append(FieldError("now", "type", "must be a timezone-aware datetime"))
+    if lead_ids is not None and (isinstance(lead_ids, str) or not isinstance(lead_ids, Iterable)):
+        errors.append(FieldError("lead_ids", "type", "must be an iterable of lead ids"))
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 100:
+        errors.append(FieldError("attempts", "out_of_range", "must be a whole number, 1 to 100"))
+    if errors:
+        raise ValidationError("rescore", errors)
+
+
 def rescore(
     uow: UnitOfWork,
     model: ScoringModel | PredictiveModel,
@@ -924,6 +991,7 @@ def rescore(
     batch_size: int = 1000,
     field: str = "score",
     write_rating: bool = False,
+    attempts: int = 3,
 ) -> Rescore:
     """Re-score stored leads with *model*, save the scores that changed, report the changes.
 
@@ -933,7 +1001,15 @@ def rescore(
     bands ``Hot``/``Warm``/``Cold`` to match Salesforce's picklist). Leads are read and
     scored *batch_size* at a time with the compiled model, their activities fetched from
     ``uow.activities`` when the model reads activities. Converted leads are read-only and
-    are skipped. Everything is saved in one unit of work: on failure nothing is.
+    are skipped.
+
+    Each batch is committed on its own, so a long run holds no lock and loses nothing: a
+    lead edited by someone else while its batch was scored makes that batch's commit
+    fail with a :class:`~leadmodel.ConcurrencyError` (the edit is never overwritten); the
+    batch is then read and scored again, up to *attempts* times, and the leads still in
+    conflict are reported in :attr:`Rescore.conflicts`, unsaved. A failure other than a
+    conflict stops the run: the batches committed before it stay saved, the failing
+    batch is not.
 
     >>> from datetime import datetime, timezone
     >>> from leadmodel import Condition, FitRule, Lead, ScoringModel
@@ -953,53 +1029,118 @@ def rescore(
         ValidationError: a wrong model, field, batch size or time.
         RecordNotFound: an id of *lead_ids* is not stored.
     """
-    errors: list[FieldError] = []
-    if not isinstance(model, ScoringModel | NaiveBayesFrequencies | LogisticModel):
-        errors.append(
-            FieldError(
-                "model",
-                "type",
-                f"must be a scoring or predictive model, not {type(model).__name__}",
-            )
-        )
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        errors.append(FieldError("batch_size", "out_of_range", "must be a whole number from 1"))
-    if not isinstance(field, str) or not field.isidentifier() or len(field) > 80:
-        errors.append(FieldError("field", "invalid", "must be a custom field name"))
-    if not isinstance(now, datetime) or now.utcoffset() is None:
-        errors.append(FieldError("now", "type", "must be a timezone-aware datetime"))
-    if lead_ids is not None and (isinstance(lead_ids, str) or not isinstance(lead_ids, Iterable)):
-        errors.append(FieldError("lead_ids", "type", "must be an iterable of lead ids"))
-    if errors:
-        raise ValidationError("rescore", errors)
+    _check_rescore(
+        model, now=now, lead_ids=lead_ids, batch_size=batch_size, field=field, attempts=attempts
+    )
     scorer = compile_scoring(model) if isinstance(model, ScoringModel) else None
     events: list[ScoreChanged] = []
     skipped: list[str] = []
+    conflicts: list[str] = []
     scored = 0
+
+    def score_batch(batch: list[Lead]) -> list[ScoreChanged]:
+        found = []
+        for item in batch:
+            event = _rescore_one(
+                uow, item, model, scorer, now=now, field=field, write_rating=write_rating
+            )
+            if event is not None:
+                found.append(event)
+        return found
+
+    def save_batch(batch: list[Lead]) -> None:
+        nonlocal scored
+        for attempt in range(attempts):
+            if attempt:  # read the batch again: someone changed it while it was scored
+                fresh = [uow.leads.get(item.id) for item in batch]
+                batch = [item for item in fresh if item is not None and item.converted is None]
+            found = score_batch(batch)
+            try:
+                uow.commit()
+            except ConcurrencyError:
+                if attempt + 1 == attempts:
+                    conflicts.extend(event.lead_id for event in found)
+                    return
+                continue
+            scored += len(batch)
+            events.extend(found)
+            return
+
     with uow:
         if lead_ids is None:
-            leads: Iterable[Lead] = list(uow.leads)
+            leads: Iterable[Lead] = uow.leads
         else:
             leads = [_load(uow.leads, "lead", lead_id) for lead_id in lead_ids]
         batch: list[Lead] = []
-        for lead in [*leads, None]:
-            if lead is not None:
-                if lead.converted is not None:
-                    skipped.append(lead.id)
-                    continue
-                batch.append(lead)
-                if len(batch) < batch_size:
-                    continue
-            for item in batch:
-                scored += 1
-                event = _rescore_one(
-                    uow, item, model, scorer, now=now, field=field, write_rating=write_rating
-                )
-                if event is not None:
-                    events.append(event)
-            batch = []
-        uow.commit()
-    return Rescore(scored=scored, changed=len(events), skipped=tuple(skipped), events=tuple(events))
+        for lead in leads:
+            if lead.converted is not None:
+                skipped.append(lead.id)
+                continue
+            batch.append(lead)
+            if len(batch) == batch_size:
+                save_batch(batch)
+                batch = []
+        if batch:
+            save_batch(batch)
+    return Rescore(
+        scored=scored,
+        changed=len(events),
+        skipped=tuple(skipped),
+        events=tuple(events),
+        conflicts=tuple(conflicts),
+    )
+
+
+R = TypeVar("R")
+
+
+def retrying(
+    operation: Callable[[], R],
+    *,
+    attempts: int = 5,
+    backoff: float = 0.05,
+    sleep: Callable[[float], None] = time.sleep,
+) -> R:
+    """Run *operation*, again after a :class:`~leadmodel.ConcurrencyError`, up to *attempts* times.
+
+    Optimistic concurrency refuses a write based on a stale read (or a database another
+    writer held past its timeout, :class:`~leadmodel.DatabaseBusy`); the remedy is to run
+    the use case again, so that it reads what is stored now. Every service opens its unit
+    of work afresh, so a service call is safe to repeat: ``retrying(lambda: save(uow,
+    lead))``. Waits ``backoff``, then twice as long each time, between attempts (pass
+    ``sleep`` to wait otherwise, e.g. in tests). Other errors are raised at once.
+
+    >>> from leadmodel import ConcurrencyError
+    >>> tries = []
+    >>> def flaky():
+    ...     tries.append(1)
+    ...     if len(tries) < 3:
+    ...         raise ConcurrencyError("changed in storage since this unit read them: lead L1")
+    ...     return "saved"
+    >>> retrying(flaky, sleep=lambda seconds: None), len(tries)
+    ('saved', 3)
+
+    Raises:
+        ConcurrencyError: the last attempt's, when every attempt conflicted.
+        ValidationError: *operation* is not callable, or bad *attempts*/*backoff*.
+    """
+    errors = []
+    if not callable(operation):
+        errors.append(FieldError("operation", "type", "must be a function of no arguments"))
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 100:
+        errors.append(FieldError("attempts", "out_of_range", "must be a whole number, 1 to 100"))
+    if isinstance(backoff, bool) or not isinstance(backoff, int | float) or not 0 <= backoff <= 60:
+        errors.append(FieldError("backoff", "out_of_range", "must be 0 to 60 seconds"))
+    if errors:
+        raise ValidationError("retrying", errors)
+    for attempt in range(attempts):
+        try:
+            return operation()
+        except ConcurrencyError:
+            if attempt + 1 == attempts:
+                raise
+            sleep(backoff * 2**attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # -- capture: a submitted form, all the way in --------------------------------------------
@@ -1192,7 +1333,7 @@ def capture_lead(  # noqa: PLR0915 - the pipeline's steps, in order, in one plac
     with uow:
         check: DuplicateCheck | None = None
         if config.duplicates is not None:
-            candidates = _candidates((uow.leads, uow.contacts), lead, config.duplicates.rules)
+            candidates = _candidates(uow, (uow.leads, uow.contacts), lead, config.duplicates)
             check = check_duplicates(lead, candidates, config.duplicates, action="create")
             steps.append(f"duplicates: {check.reason}")
             if check.decision == "block":

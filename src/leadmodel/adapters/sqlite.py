@@ -243,7 +243,7 @@ def _column_value(value: Any) -> str | None:
 
 def _shown(path: str) -> str:
     """A database path for a message: whole, quoted, within reason."""
-    return repr(path if len(path) <= 400 else path[:400] + "…")  # noqa: PLR2004
+    return repr(path if len(path) <= 400 else path[:400] + "…")
 
 
 def _storage_error(exc: sqlite3.Error, path: str) -> LeadModelError:
@@ -645,23 +645,28 @@ class SQLiteRepository(Generic[T]):
         self._changes[record_id] = None
         self._staged.stage(record_id, None)
 
-    def _merged(self, rows: list[Any], staged: bool = True) -> list[T]:
-        """Stored rows ``(id, version, data)`` with the staged changes laid over them."""
+    def _merged(self, rows: list[Any]) -> Iterator[T]:
+        """Stored rows ``(id, version, data)`` with the staged changes laid over them.
+
+        Lazy: a record's version is remembered when it is yielded, so a caller that commits
+        between records (``rescore`` does, batch by batch) has every later record checked
+        against the version it was read at.
+        """
         changes = self._changes
-        stored: dict[str, str] = {}
-        for record_id, version, data in rows:
-            if record_id not in changes:
-                self._saw(record_id, int(version))
-                stored[record_id] = data
-        extra = [rid for rid, r in changes.items() if r is not None] if staged else []
-        records = []
+        stored = {row[0]: row for row in rows}
+        extra = [rid for rid, record in changes.items() if record is not None]
         for record_id in sorted(stored.keys() | set(extra)):
-            if record_id in stored:
-                cached = self._loaded.get(record_id)
-                records.append(cached if cached is not None else self._decode(stored[record_id]))
-            else:
-                records.append(changes[record_id])  # type: ignore[arg-type]
-        return records
+            if record_id in changes:
+                staged = changes[record_id]
+                if staged is not None:
+                    yield staged
+                continue
+            row = stored.get(record_id)
+            if row is None:
+                continue
+            self._saw(record_id, int(row[1]))
+            cached = self._loaded.get(record_id)
+            yield cached if cached is not None else self._decode(row[2])
 
     def __iter__(self) -> Iterator[T]:
         """Every record this unit of work sees, ordered by id."""
@@ -695,7 +700,7 @@ class SQLiteRepository(Generic[T]):
             f"SELECT id, version, data FROM {self._table} WHERE {where} ORDER BY id",  # noqa: S608 - our columns, values as parameters
             params,
         )
-        return apply_view(view, self._merged(rows))  # type: ignore[return-value]
+        return apply_view(view, list(self._merged(rows)))  # type: ignore[return-value]
 
     def find_by_keys(self, keys: Iterable[str]) -> list[T]:
         """Every record with at least one of *keys*, each once, ordered by id.

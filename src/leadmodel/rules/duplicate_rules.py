@@ -9,8 +9,9 @@ with the decision, the matches and why.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import Enum
+from types import MappingProxyType
 from typing import Final, Literal
 
 import attrs
@@ -44,6 +45,28 @@ def _rules(values: Iterable[MatchingRule]) -> tuple[MatchingRule, ...]:
     return tuple(values)
 
 
+OBJECTS: Final = ("lead", "contact", "account")
+"""The kinds of record a duplicate policy can compare a record with."""
+
+
+def _compare_with(value: object) -> Mapping[str, tuple[str, ...]]:
+    """A read-only ``rule name -> object kinds``; what cannot be read is left for the checks."""
+    if not isinstance(value, Mapping):
+        return value  # type: ignore[return-value] # reported by __attrs_post_init__
+    return MappingProxyType(
+        {
+            name: tuple(kinds) if isinstance(kinds, list | tuple) else kinds
+            for name, kinds in sorted(value.items(), key=lambda item: str(item[0]))
+        }
+    )
+
+
+def _kind(record: object) -> str | None:
+    """``"lead"``, ``"contact"`` or ``"account"`` for those entities, else ``None``."""
+    name = type(record).__name__
+    return name.lower() if name in ("Lead", "Contact", "Account") else None
+
+
 @attrs.frozen
 class DuplicatePolicy:
     """A duplicate rule: matching rules, the action on create and on edit, and when it applies.
@@ -57,6 +80,21 @@ class DuplicatePolicy:
         on_edit: the action when an edited record has duplicates (default: report); on
             edit a policy runs only when a field one of its rules reads has changed.
         condition: the policy applies only to records that satisfy it.
+        compare_with: which objects each rule compares with, by rule name
+            (Salesforce's "Compare Leads With: Accounts"): ``{"standard_account":
+            ("account",)}`` makes a lead policy holding the account rule compare a new lead's
+            company and website with stored accounts only. A rule not named compares with
+            every candidate. The services search leads and contacts for a lead or contact,
+            and accounts too when a rule here names them.
+
+    >>> from leadmodel import STANDARD_ACCOUNT_RULE, STANDARD_LEAD_RULE
+    >>> policy = DuplicatePolicy(
+    ...     "leads",
+    ...     [STANDARD_LEAD_RULE, STANDARD_ACCOUNT_RULE],
+    ...     compare_with={"standard_account": ["account"]},
+    ... )
+    >>> policy.objects
+    ('lead', 'contact', 'account')
     """
 
     name: str
@@ -64,6 +102,26 @@ class DuplicatePolicy:
     on_create: DuplicateAction = DuplicateAction.ALERT
     on_edit: DuplicateAction = DuplicateAction.REPORT
     condition: Condition | All | Any | Not | None = None
+    compare_with: Mapping[str, tuple[str, ...]] = attrs.field(
+        factory=dict, converter=_compare_with, hash=False
+    )
+
+    @property
+    def objects(self) -> tuple[str, ...]:
+        """The kinds of record this policy compares with.
+
+        Leads and contacts, and accounts when :attr:`compare_with` names them.
+        """
+        named = {kind for kinds in self.compare_with.values() for kind in kinds}
+        return tuple(kind for kind in OBJECTS if kind in {"lead", "contact"} | named)
+
+    def applies(self, rule: MatchingRule, candidate: object) -> bool:
+        """Whether *rule* compares with *candidate* under :attr:`compare_with`."""
+        kinds = self.compare_with.get(rule.name)
+        if kinds is None:
+            return True
+        kind = _kind(candidate)
+        return kind is None or kind in kinds
 
     def __attrs_post_init__(self) -> None:
         errors = []
@@ -81,8 +139,28 @@ class DuplicatePolicy:
             self.condition, Condition | All | Any | Not
         ):
             errors.append(FieldError("condition", "type", "must be a criterion"))
+        errors.extend(self._compare_with_problems())
         if errors:
             raise ValidationError(f"DuplicatePolicy {describe_value(self.name)}", errors)
+
+    def _compare_with_problems(self) -> list[FieldError]:
+        if not isinstance(self.compare_with, Mapping):
+            return [FieldError("compare_with", "type", "must map rule names to object kinds")]
+        names = {rule.name for rule in self.rules if isinstance(rule, MatchingRule)}
+        problems = []
+        for name, kinds in self.compare_with.items():
+            path = f"compare_with[{describe_value(name)}]"
+            if not isinstance(name, str) or name not in names:
+                problems.append(
+                    FieldError(path, "unknown_rule", "names none of the policy's rules")
+                )
+            elif not isinstance(kinds, tuple) or not kinds:
+                problems.append(FieldError(path, "type", "must be a list of object kinds"))
+            elif not all(_checks.one_of(kind, OBJECTS) for kind in kinds):
+                problems.append(
+                    FieldError(path, "invalid", f"object kinds are {', '.join(OBJECTS)}")
+                )
+        return problems
 
 
 Decision = Literal["allow", "alert", "report", "alert_and_report", "block"]
@@ -260,6 +338,8 @@ def _find_matches(
         if candidate_id == own:
             continue
         for rule, mine in zip(compiled, prepared, strict=True):
+            if not policy.applies(rule.rule, candidate):
+                continue
             result = rule.match_prepared(mine, rule.prepare(candidate))
             if result is None:
                 continue

@@ -196,6 +196,7 @@ NORMALIZERS: Final[Mapping[str, Callable[[object], str | None]]] = {
     "email": _email,
     "email_domain": _email_domain,
     "phone": _phone,
+    "website": _text_normalizer(norm.normalize_website),
 }
 """The normalisers by name; each turns a raw field value into a comparable string."""
 
@@ -210,6 +211,7 @@ _DEFAULT_NORMALIZER: Final = {
     "street": "street",
     "city": "city",
     "postal_code": "postal_code",
+    "website": "website",
 }
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "normalize_postal_code",
     "normalize_street",
     "normalize_text",
+    "normalize_website",
     "phone_sections",
     "phonetic_key",
 ]
@@ -97,6 +98,30 @@ def email_domain_key(email: EmailAddress | str | None) -> str | None:
     if domain in free_email_domains():
         return normalized
     return "@" + domain
+
+
+_SCHEME: Final = re.compile(r"^[a-z][a-z0-9+.-]*://")
+_HOST_END: Final = re.compile(r"[/?#:\\\s]")
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def normalize_website(url: str | None) -> str | None:
+    """A website's domain: no scheme, ``www.``, port, path or case (for account matching).
+
+    >>> normalize_website("https://WWW.Acme.com:443/about?x=1"), normalize_website("acme.com/")
+    ('acme.com', 'acme.com')
+    """
+    if url is None:
+        return None
+    text = url.strip().casefold()[:2048]
+    text = _SCHEME.sub("", text)
+    text = text.rsplit("@", 1)[-1] if "@" in text.split("/", 1)[0] else text
+    host = _HOST_END.split(text, maxsplit=1)[0].strip(".")
+    for prefix in ("www.", "www1.", "www2."):
+        if host.startswith(prefix) and host.count(".") > 1:
+            host = host[len(prefix) :]
+            break
+    return host or None
 
 
 @functools.lru_cache(maxsize=_CACHE)
