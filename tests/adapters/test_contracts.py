@@ -4,22 +4,54 @@ import pytest
 
 from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
-from leadmodel.testing.contracts import UnitOfWorkContract
+from leadmodel.testing.contracts import (
+    CONTRACT_VERSION,
+    KeyIndexContract,
+    MergeStoreContract,
+    UnitOfWorkContract,
+)
+
+# BUG (issue 14, reported to the lead engineer): SQLiteRepository._stale
+# (src/leadmodel/adapters/sqlite.py, `if not self._changes: return [], {}` at the top of
+# _stale) re-validates a repository's find_by_keys searches only when the unit writes that
+# same repository. A unit that searched leads/contacts and writes another repository
+# (capture_lead attaching an activity; save of a lead checking contacts; merge_records
+# moving no activity) commits past a phantom: duplicates and orphan activities.
+# Strict xfail: when the fix lands these XPASS and fail until the marks are removed.
+SQLITE_PHANTOM_BUG = pytest.mark.xfail(
+    strict=True,
+    reason="BUG sqlite.py SQLiteRepository._stale skips searches of repositories the "
+    "unit does not write",
+)
 
 
-class TestMemoryAdapter(UnitOfWorkContract):
+class TestMemoryAdapter(UnitOfWorkContract, KeyIndexContract, MergeStoreContract):
     def units(self):
         store = MemoryStore()
         return lambda: MemoryUnitOfWork(store)
 
 
-class TestSQLiteInMemory(UnitOfWorkContract):
+class _SQLiteKnownBugs(UnitOfWorkContract, KeyIndexContract, MergeStoreContract):
+    @SQLITE_PHANTOM_BUG
+    def test_a_key_searched_is_checked_when_the_unit_writes_another_repository(self):
+        super().test_a_key_searched_is_checked_when_the_unit_writes_another_repository()
+
+    @SQLITE_PHANTOM_BUG
+    def test_a_search_finding_a_record_removed_meanwhile_is_checked(self):
+        super().test_a_search_finding_a_record_removed_meanwhile_is_checked()
+
+    @SQLITE_PHANTOM_BUG
+    def test_an_activity_added_to_a_record_while_it_is_merged_is_never_orphaned(self):
+        super().test_an_activity_added_to_a_record_while_it_is_merged_is_never_orphaned()
+
+
+class TestSQLiteInMemory(_SQLiteKnownBugs):
     def units(self):
         store = SQLiteStore(":memory:")
         return lambda: SQLiteUnitOfWork(store)
 
 
-class TestSQLiteFile(UnitOfWorkContract):
+class TestSQLiteFile(_SQLiteKnownBugs):
     @pytest.fixture(autouse=True)
     def _directory(self, tmp_path):
         self.path = tmp_path / "leads.db"
@@ -27,6 +59,32 @@ class TestSQLiteFile(UnitOfWorkContract):
     def units(self):
         store = SQLiteStore(self.path)
         return lambda: SQLiteUnitOfWork(store)
+
+
+class TestSQLiteFileTwoStores(_SQLiteKnownBugs):
+    """Every unit of work opens its own connection to one file, as separate processes do."""
+
+    @pytest.fixture(autouse=True)
+    def _directory(self, tmp_path):
+        self.path = tmp_path / "leads.db"
+        self.stores = []
+        yield
+        for store in self.stores:
+            store.close()
+
+    def units(self):
+        self.path.unlink(missing_ok=True)
+
+        def make():
+            store = SQLiteStore(self.path)
+            self.stores.append(store)
+            return SQLiteUnitOfWork(store)
+
+        return make
+
+
+def test_the_kit_states_its_version():
+    assert CONTRACT_VERSION == 2
 
 
 class NoRollback(MemoryUnitOfWork):
