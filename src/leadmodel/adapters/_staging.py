@@ -8,7 +8,7 @@ has staged (an import stages thousands of records between commits).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
@@ -156,8 +156,25 @@ def prepare_rules(rules: object) -> list[tuple[str, str, CompiledRule]]:
                     )
                 ],
             )
-        prepared[rule.name] = (rule.name, to_json(rule), compiled)
+        prepared[rule.name] = (rule.name, _document(rule, to_json), compiled)
     return list(prepared.values())
+
+
+_DOCUMENTS: dict[object, str] = {}
+
+
+def _document(rule: object, to_json: Callable[[object], str]) -> str:
+    """The rule's JSON, remembered: services index their rules before every search."""
+    try:
+        found = _DOCUMENTS.get(rule)
+    except TypeError:  # an unhashable rule (a hostile subclass): no memo
+        return to_json(rule)
+    if found is None:
+        found = to_json(rule)
+        if len(_DOCUMENTS) >= 256:
+            _DOCUMENTS.clear()
+        _DOCUMENTS[rule] = found
+    return found
 
 
 class IndexedRules:
