@@ -31,8 +31,10 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum
+from math import isfinite
+from os import PathLike
 from pathlib import Path
 from typing import IO, Any, Final, Literal
 
@@ -40,7 +42,7 @@ import attrs
 from nameparser import HumanName
 
 from leadmodel._html import result_html
-from leadmodel.domain import _checks
+from leadmodel.domain import _checks, _numbers
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.fields import EntitySchema, FieldType
 from leadmodel.domain.lead import LEAD_SCHEMA, Lead
@@ -50,6 +52,7 @@ from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
 __all__ = [
     "DEFAULT_ALIASES",
     "DISPOSABLE_DOMAINS",
+    "EXPORT_MARKER",
     "ColumnMapping",
     "FormErrors",
     "FormSpec",
@@ -301,16 +304,16 @@ def _typed(path: str, text: str, schema: EntitySchema) -> object:
             return False
         raise ValueError("must be yes or no")
     if kind.is_numeric:
-        number = Decimal(text.replace(",", ""))
-        if not number.is_finite():
-            raise ValueError("must be a number")
+        number = _numbers.parse_number(text)
         return (
-            int(number) if kind is FieldType.NUMBER and number == number.to_integral() else number
+            int(number)
+            if kind is FieldType.NUMBER and number == number.to_integral_value()
+            else number
         )
     if kind is FieldType.DATE:
-        return date.fromisoformat(text)
+        return _numbers.parse_iso_date(text)
     if kind is FieldType.DATETIME:
-        return datetime.fromisoformat(text)
+        return _numbers.parse_iso_datetime(text)
     return text
 
 
@@ -485,11 +488,10 @@ def parse_web_form(  # noqa: PLR0915 - one pass over a form, kept together
             except ValidationError as exc:
                 errors += [attrs.evolve(e, path=name) for e in exc.errors]
     if "employees" in values:
-        text = values["employees"].replace(",", "")
-        if text.isdigit() and len(text) <= 9:
-            fields["employees"] = int(text)
-        else:
-            errors.append(FieldError("employees", "invalid", "must be a whole number"))
+        try:
+            fields["employees"] = _numbers.parse_whole_number(values["employees"])
+        except ValidationError as exc:
+            errors += [attrs.evolve(e, path="employees") for e in exc.errors]
     address = {
         path.split(".", 1)[1]: text for path, text in values.items() if path.startswith("address.")
     }
@@ -503,7 +505,9 @@ def parse_web_form(  # noqa: PLR0915 - one pass over a form, kept together
         if path.startswith("custom."):
             try:
                 custom[path.split(".", 1)[1]] = _typed(path, text, spec.schema)
-            except (ValueError, InvalidOperation, ArithmeticError) as exc:
+            except ValidationError as exc:
+                errors += [attrs.evolve(e, path=path) for e in exc.errors]
+            except (ValueError, ArithmeticError) as exc:
                 errors.append(FieldError(path, "invalid", str(exc) or "is not valid"))
         elif path.startswith("utm."):
             custom[f"utm_{path.split('.', 1)[1]}"] = text
@@ -592,6 +596,68 @@ RowStatus = Literal["created", "updated", "merged", "skipped", "rejected"]
 OnDuplicate = Literal["skip", "update", "merge", "create"]
 
 
+def _import_targets() -> tuple[str, ...]:
+    """The targets a column may name: lead fields an import sets, and the special ones."""
+    skipped = {"id", "converted", "custom", "address", "tags"}
+    fields = [f.name for f in attrs.fields(Lead) if f.name not in skipped]
+    parts = [f"address.{f.name}" for f in attrs.fields(Address)]
+    return (*fields, *parts, "name", "tags", "ignore")
+
+
+_TARGETS: Final = frozenset(_import_targets())
+_TARGETS_SHOWN: Final = ", ".join(_import_targets()) + ", custom.<name>"
+
+
+def _target_known(target: str) -> bool:
+    if target.startswith("custom."):
+        return _CUSTOM_ID.fullmatch(target[7:]) is not None
+    return target in _TARGETS
+
+
+def _mapping_problems(mapping: ColumnMapping) -> list[FieldError]:
+    """Every problem of a column mapping, found when it is built rather than mid-import."""
+    errors: list[FieldError] = []
+    columns = mapping.columns
+    if not isinstance(columns, tuple) or not all(
+        isinstance(p, tuple) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in columns
+    ):
+        errors.append(FieldError("columns", "type", "must be (column, target) pairs of text"))
+    else:
+        seen: set[str] = set()
+        for index, (column, target) in enumerate(columns):
+            if not _target_known(target):
+                errors.append(
+                    FieldError(
+                        f"columns[{index}]",
+                        "unknown_target",
+                        f"column {describe_value(column)} maps to {describe_value(target)}, "
+                        f"which is not a lead field; targets are {_TARGETS_SHOWN}",
+                    )
+                )
+            if column in seen:
+                errors.append(
+                    FieldError(
+                        f"columns[{index}]", "duplicate", f"column {describe_value(column)} twice"
+                    )
+                )
+            seen.add(column)
+    picklists = mapping.picklists
+    if not isinstance(picklists, tuple) or not all(
+        isinstance(p, tuple) and len(p) == 3 and all(isinstance(x, str) for x in p)
+        for p in picklists
+    ):
+        errors.append(FieldError("picklists", "type", "must be (field, from, to) triples of text"))
+    if not isinstance(mapping.day_first, bool):
+        errors.append(FieldError("day_first", "type", "must be True or False"))
+    for name in ("region", "currency"):
+        problem = _checks.text_problem(getattr(mapping, name), 8)
+        if problem is not None:
+            errors.append(FieldError(name, *problem))
+    if not isinstance(mapping.schema, EntitySchema):
+        errors.append(FieldError("schema", "type", "must be an EntitySchema"))
+    return errors
+
+
 @attrs.frozen(cache_hash=True)
 class ColumnMapping:
     """Which column holds which lead field, and how to read the values.
@@ -614,6 +680,11 @@ class ColumnMapping:
     region: str = "US"
     currency: str = "USD"
     schema: EntitySchema = LEAD_SCHEMA
+
+    def __attrs_post_init__(self) -> None:
+        errors = _mapping_problems(self)
+        if errors:
+            raise ValidationError("ColumnMapping", errors)
 
     @classmethod
     def guess(cls, header: Sequence[str], **options: object) -> ColumnMapping:
@@ -741,21 +812,26 @@ class ImportRun:
 
 
 def _parse_date(text: str, *, day_first: bool) -> date:
+    if len(text) > 64:  # no date is longer; strptime is not tried on a megabyte
+        raise _numbers.date_error("date", text, day_first=day_first)
     try:
         return date.fromisoformat(text[:10])
     except ValueError:
         pass
-    numeric = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
+    numeric = re.fullmatch(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})", text)
     if numeric is not None:
         a, b, year = (int(x) for x in numeric.groups())
         day, month = (a, b) if day_first else (b, a)
-        return date(year, month, day)
+        try:
+            return date(year, month, day)
+        except ValueError:
+            raise _numbers.date_error("date", text, day_first=day_first) from None
     for pattern in _DATE_FORMATS:
         try:
             return datetime.strptime(text, pattern).date()  # noqa: DTZ007 - a date, no time
         except ValueError:
             continue
-    raise ValueError(f"{text!r} is not a date")
+    raise _numbers.date_error("date", text, day_first=day_first)
 
 
 def _parse_bool(text: str) -> bool:
@@ -768,14 +844,73 @@ def _parse_bool(text: str) -> bool:
 
 
 def _parse_number(text: str) -> Decimal:
-    cleaned = text.strip().replace(",", "").replace(" ", "").replace("\u00a0", "").lstrip("$€£")
-    number = Decimal(cleaned)
-    if not number.is_finite():
-        raise ValueError(f"{text!r} is not a number")
-    return number
+    # Bounded before converting: "1E+9999999" is refused, never turned into an int.
+    return _numbers.parse_number(text)
 
 
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_MARKER: Final = "#leadmodel-export-v1"
+"""The last header cell of a file :func:`export_csv` wrote: its cells are read back exactly."""
+# A formula can start a cell, or start after any separator a spreadsheet may split on
+# (, ; tab |), after blanks; full-width signs are formulas too in CJK spreadsheets.
+_FORMULA: Final = re.compile(r"(?:^|[,;\t|])[ \t\r\n]*[=+\-@\uff1d\uff0b\uff0d\uff20]|^[\t\r\n]")
+_CELL_TYPES: Final = "text, a number, a date or true/false"
+
+
+def _cell_text(raw: object, *, own: bool) -> str | FieldError:
+    """The text of one imported cell, or why it cannot be read.
+
+    Cells of other CRMs' files are trimmed, and a ``'`` a spreadsheet put before a
+    formula character is removed; cells of leadmodel's own exports are exact, less the
+    one ``'`` :func:`export_csv` adds. Values that are not text (rows built in Python) are
+    converted only when that is unambiguous: whole numbers, finite decimals, dates and
+    booleans; ``nan``, bytes and other objects are refused.
+    """
+    if isinstance(raw, str):
+        if own:
+            return raw[1:] if raw[:1] == "'" else raw
+        text = raw.strip()
+        if text[:1] == "'" and (text[1:2] in _FORMULA_START or _FORMULA.match(text[1:])):
+            return text[1:]  # a cell export_csv (or a spreadsheet) neutralised
+        return text
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, int):
+        if abs(raw) >= 10**_numbers.NUMBER_MAX_DIGITS:
+            return FieldError("", "too_large", f"{_numbers.NUMBER_MAX_DIGITS}+ digit number")
+        return str(raw)
+    if (isinstance(raw, Decimal) and raw.is_finite()) or (isinstance(raw, float) and isfinite(raw)):
+        return _numbers.plain_number(raw)
+    if isinstance(raw, datetime | date):
+        return raw.isoformat()
+    hint = " (decode bytes to text first)" if isinstance(raw, bytes | bytearray) else ""
+    return FieldError(
+        "",
+        "type",
+        f"a cell must be {_CELL_TYPES}, not {describe_value(raw)}{hint}",
+    )
+
+
+def _tags(text: str) -> list[str]:
+    """Tags of another CRM's cell: separated by ``;`` or ``,``, trimmed."""
+    return [t.strip() for t in re.split(r"[;,]", text) if t.strip()]
+
+
+def _own_tags(text: str) -> list[str]:
+    r"""Tags of leadmodel's own cell: separated by ``;``, ``\\`` escaping ``;`` and itself."""
+    tags, current, chars = [], [], iter(text)
+    for char in chars:
+        if char == "\\":
+            current.append(next(chars, ""))
+        elif char == ";":
+            tags.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    tags.append("".join(current))
+    return [t for t in tags if t]
+
+
 _CACHE_LIMIT: Final = 100_000
 _BOOL_FIELDS: Final = frozenset({"do_not_call", "email_opt_out", "is_person", "owner_is_queue"})
 _FIXED: Final = frozenset({"id", "converted", "created_at", "updated_at", "custom", "status"})
@@ -815,10 +950,7 @@ class _Reader:
             region = self.mapping.region
             return self._cached(self.phones, text, lambda t: PhoneNumber.parse(t, region=region))
         if target == "employees":
-            number = _parse_number(text)
-            if number != number.to_integral_value():
-                raise ValueError(f"{text!r} is not a whole number")
-            return int(number)
+            return _numbers.parse_whole_number(text, kind="employees")
         if target == "annual_revenue":
             return Money(_parse_number(text), self.mapping.currency)
         if target in _BOOL_FIELDS:
@@ -855,12 +987,15 @@ class _Reader:
     def lead(  # noqa: PLR0915 - one pass over a row's columns, kept together
         self, row: Mapping[str, object], ids: Callable[[str], str], now: datetime
     ) -> tuple[Lead | None, tuple[FieldError, ...], tuple[str, ...]]:
+        if isinstance(row, _UnreadableRow):
+            return None, row.errors, ()
         errors: list[FieldError] = []
         fields: dict[str, object] = {}
         address: dict[str, str] = {}
         custom: dict[str, object] = {}
         extra: dict[str, str] = {}
         tags: list[str] = []
+        own = EXPORT_MARKER in row  # leadmodel's own export: exact cells, no trimming
         for column, raw in row.items():
             if column is None and isinstance(raw, list):  # csv's values beyond the header
                 beyond = [v for v in raw if isinstance(v, str) and v.strip()]
@@ -869,9 +1004,10 @@ class _Reader:
                 continue
             if not isinstance(column, str) or raw is None:
                 continue
-            text = raw.strip() if isinstance(raw, str) else str(raw)
-            if text[:1] == "'" and text[1:2] in _FORMULA_START:
-                text = text[1:]  # a cell export_csv (or a spreadsheet) neutralised
+            text = _cell_text(raw, own=own)
+            if isinstance(text, FieldError):
+                errors.append(attrs.evolve(text, path=self.targets.get(column) or column))
+                continue
             target = self.targets.get(column)
             if target is None:
                 if text:
@@ -892,7 +1028,7 @@ class _Reader:
                     if human.last and first:
                         fields.setdefault("first_name", first)
                 elif target == "tags":
-                    tags += [t.strip() for t in re.split(r"[;,]", text) if t.strip()]
+                    tags += _own_tags(text) if own else _tags(text)
                 elif target.startswith("address."):
                     address[target.split(".", 1)[1]] = text
                 elif target.startswith("custom."):
@@ -1192,6 +1328,21 @@ def _applied(existing: object, keys: tuple[str, ...], lead_id: str, line: int) -
     return lead
 
 
+_QUOTED_TEXT: Final = re.compile(r'"[^"]*"')
+
+
+def _delimiter(line: str) -> str:
+    """The delimiter of a header line: the most frequent of ``,`` ``;`` tab ``|`` outside quotes.
+
+    Linear in the line (``csv.Sniffer`` is quadratic: a 64 KB header of ``,"`` pairs took a
+    minute), ``,`` when none occurs.
+    """
+    bare = _QUOTED_TEXT.sub("", line)
+    counts = [(bare.count(d), -i, d) for i, d in enumerate(",;\t|")]
+    count, _, delimiter = max(counts)
+    return delimiter if count else ","
+
+
 def _sniff(sample: bytes) -> tuple[str, str]:
     """The encoding (UTF-8 with or without BOM, else Latin-1) and delimiter of a CSV sample."""
     if sample.startswith(b"\xef\xbb\xbf"):
@@ -1204,33 +1355,75 @@ def _sniff(sample: bytes) -> tuple[str, str]:
             # A sample cut inside a character is still UTF-8.
             encoding = "utf-8" if exc.start >= len(sample) - 3 else "latin-1"
     text = sample.decode(encoding, errors="ignore")
-    try:
-        delimiter = (
-            csv.Sniffer().sniff(text.split("\n", 20)[0] + "\n", delimiters=",;\t|").delimiter
-        )
-    except csv.Error:
-        delimiter = ","
-    return encoding, delimiter
+    return encoding, _delimiter(text.split("\n", 1)[0])
+
+
+def _not_csv(sample: bytes) -> str | None:
+    """Why a file that starts with *sample* is not a CSV text file, or ``None``."""
+    if b"\x00" in sample:
+        return "is a binary file, not CSV text"
+    start = sample.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if start in (b"{", b"["):
+        return "holds JSON, not CSV (export the records as CSV first)"
+    return None
+
+
+_MAX_UNREADABLE: Final = 1000
+
+
+class _UnreadableRow(dict[str, str]):
+    """A row ``csv`` could not read (a cell over its size limit): no cells, and why."""
+
+    __slots__ = ("errors",)
+
+    def __init__(self, errors: tuple[FieldError, ...]) -> None:
+        super().__init__()
+        self.errors = errors
 
 
 def read_csv(path: str | Path) -> tuple[list[str], Iterator[dict[str, str]]]:
     """Open a CSV export: its header and a stream of rows (the file closes when the stream ends).
 
     The encoding (UTF-8, UTF-8 with a BOM, or Latin-1) and the delimiter (``,`` ``;``
-    tab ``|``) are detected from the start of the file.
+    tab ``|``, the most frequent outside quotes in the header line) are detected from the
+    start of the file. A row that cannot be read (a cell over 131,072 characters, the
+    ``csv`` module's limit) comes out as a row :func:`import_leads` rejects, with the
+    reason; the rows after it are read as usual. Bytes that are not text in the detected
+    encoding are kept as lone surrogates, which the import refuses on their row.
 
     Raises:
-        ValidationError: the file cannot be read or has no header.
+        ValidationError: the path is not a path; the file cannot be read, is binary or
+            JSON, or has no header (codes ``type``, ``unreadable``, ``not_csv``,
+            ``no_header``, ``too_long``).
     """
+    if not isinstance(path, str | Path) or not str(path):
+        raise ValidationError(
+            "read_csv",
+            [FieldError("path", "type", f"must be a file path, not {describe_value(path)}")],
+        )
     try:
         with Path(path).open("rb") as probe:
             sample = probe.read(65536)
+        reason = _not_csv(sample)
+        if reason is not None:
+            raise ValidationError("read_csv", [FieldError("path", "not_csv", f"{path} {reason}")])
         encoding, delimiter = _sniff(sample)
-        handle = Path(path).open(newline="", encoding=encoding)  # noqa: SIM115 - closed by the stream
-    except OSError as exc:
+        handle = Path(path).open(  # noqa: SIM115 - closed by the stream
+            newline="", encoding=encoding, errors="surrogateescape"
+        )
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, ValidationError):
+            raise
         raise ValidationError("read_csv", [FieldError("path", "unreadable", str(exc))]) from None
     reader = csv.DictReader(handle, delimiter=delimiter)
-    header = [h for h in (reader.fieldnames or []) if h is not None]
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        handle.close()
+        raise ValidationError(
+            "read_csv", [FieldError("path", "too_long", f"{path}: the header row: {exc}")]
+        ) from None
+    header = [h for h in (fieldnames or []) if h is not None]
     if not header:
         handle.close()
         raise ValidationError(
@@ -1238,18 +1431,43 @@ def read_csv(path: str | Path) -> tuple[list[str], Iterator[dict[str, str]]]:
         )
 
     def stream() -> Iterator[dict[str, str]]:
+        failures = 0  # in a row; csv reads on after a bad line, but never loop forever
         with handle:
-            for row in reader:
+            while failures < _MAX_UNREADABLE:
+                before = reader.line_num
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    failures += 1
+                    yield _UnreadableRow(
+                        (FieldError("row", "unreadable", f"line {before + 1}: {exc}"),)
+                    )
+                    continue
+                failures = 0
                 yield {k: v for k, v in row.items() if isinstance(k, str) and v is not None}
 
     return header, stream()
+
+
+def _escape(text: str) -> str:
+    """A cell as leadmodel exports it: a ``'`` before text a spreadsheet could run.
+
+    Added when the text starts with ``'`` itself, or when a formula could start at its
+    beginning or after any separator (see :data:`EXPORT_MARKER`); import removes exactly
+    that one ``'``, so every value reads back as it was.
+    """
+    return "'" + text if text[:1] == "'" or _FORMULA.search(text) else text
 
 
 def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, frozenset | set | tuple | list):
-        text = ";".join(sorted(str(v) for v in value))
+        # Tags: sorted, joined by ";", with "\" escaping ";" and itself inside a tag.
+        parts = sorted(str(v) for v in value)
+        text = ";".join(p.replace("\\", "\\\\").replace(";", "\\;") for p in parts)
     elif isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, EmailAddress):
@@ -1264,30 +1482,69 @@ def _cell(value: object) -> str:
         text = str(value.value)
     else:
         text = str(value)
-    # Spreadsheets run a cell starting with these as a formula: quote it (import un-quotes).
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return _escape(text)
 
 
-def export_csv(records: Iterable[object], fields: Sequence[str], file: IO[str]) -> int:
-    """Write *records* (entities or mappings) as CSV with one column per field path.
+def export_csv(
+    records: Iterable[object], fields: Sequence[str], file: IO[str] | str | PathLike[str]
+) -> int:
+    r"""Write *records* (entities or mappings) as CSV with one column per field path.
 
-    Cells that a spreadsheet would run as formulas (starting with ``=``, ``+``, ``-``,
-    ``@``, tab or CR) are quoted with a leading ``'``, which :func:`import_leads` removes, so
-    an export imports back unchanged. Returns the number of records written.
+    *file* is an open text file (opened with ``newline=""``) or a path, written as UTF-8.
+    The escaping is one reversible scheme, so that :func:`import_leads` reads an export
+    back exactly:
+
+    - every cell is quoted, so a spreadsheet splitting on another separator (``;``, tab,
+      ``|``) never cuts a cell in two;
+    - a cell (header cells too) gets a leading ``'`` when a formula could start in it — at
+      its beginning or after any ``,`` ``;`` tab or ``|``, after blanks, with ``=`` ``+``
+      ``-`` ``@`` or their full-width forms — or when it starts with ``'`` itself;
+    - tags are sorted and joined by ``;``, a ``\\`` escaping ``;`` and ``\\`` in a tag;
+    - the last header cell is :data:`EXPORT_MARKER`, with empty cells: an import that sees
+      it reads the file's cells exactly (removing one leading ``'``, unescaping tags),
+      where it trims other CRMs' files.
+
+    >>> import io
+    >>> out = io.StringIO()
+    >>> export_csv([{"last_name": "Ng;=cmd|' /C calc'!A0"}], ["last_name"], out)
+    1
+    >>> print(out.getvalue(), end="")
+    "last_name","#leadmodel-export-v1"
+    "'Ng;=cmd|' /C calc'!A0",""
+
+    Returns the number of records written.
 
     Raises:
-        ValidationError: *fields* is empty or not field paths.
+        ValidationError: *fields* is empty or not field paths, *file* is neither a file
+            nor a path, or the path cannot be written.
     """
     from leadmodel.rules._paths import ABSENT, getter
 
     if isinstance(fields, str) or not fields or not all(isinstance(f, str) and f for f in fields):
         raise ValidationError("export_csv", [FieldError("fields", "type", "must be field paths")])
+    if isinstance(file, str | PathLike):
+        try:
+            with Path(file).open("w", newline="", encoding="utf-8") as handle:
+                return export_csv(records, fields, handle)
+        except OSError as exc:
+            raise ValidationError(
+                "export_csv", [FieldError("file", "unwritable", f"{file}: {exc.strerror or exc}")]
+            ) from None
+    if not callable(getattr(file, "write", None)):
+        raise ValidationError(
+            "export_csv",
+            [
+                FieldError(
+                    "file", "type", f"must be a text file or a path, not {type(file).__name__}"
+                )
+            ],
+        )
     readers = [getter(f) for f in fields]
-    writer = csv.writer(file)
-    writer.writerow(list(fields))
+    writer = csv.writer(file, quoting=csv.QUOTE_ALL)
+    writer.writerow([*(_escape(f) for f in fields), EXPORT_MARKER])
     count = 0
     for record in records:
         values = [read(record) for read in readers]
-        writer.writerow([_cell(None if v is ABSENT else v) for v in values])
+        writer.writerow([*(_cell(None if v is ABSENT else v) for v in values), ""])
         count += 1
     return count

@@ -55,9 +55,9 @@ def test_mixed_kinds_sort_without_failing():
 
 def test_rows_give_the_view_columns():
     view = ListView(
-        "v", Condition("source", "eq", "Fair"), columns=["last_name", "employees", "nope"]
+        "v", Condition("source", "eq", "Fair"), columns=["last_name", "employees", "custom.nope"]
     )
-    assert view.rows(LEADS) == [{"last_name": "Ro", "employees": 500, "nope": None}]
+    assert view.rows(LEADS) == [{"last_name": "Ro", "employees": 500, "custom.nope": None}]
 
 
 @given(lst.criteria(max_leaves=3), st.lists(lst.leads(), max_size=6))

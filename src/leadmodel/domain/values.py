@@ -130,6 +130,9 @@ def _trusted(cls: type[T], **fields: object) -> T:
     return value
 
 
+_QUOTED_NAME: Final = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
 def _quote_display_name(name: str) -> str:
     escaped = name.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
@@ -223,7 +226,10 @@ class EmailAddress:
             cut = stripped.rfind("<")
             address = stripped[cut + 1 : -1].strip()
             display = stripped[:cut].strip()
-            if len(display) >= 2 and display.startswith('"') and display.endswith('"'):
+            if display.startswith('"'):
+                # One quoted name, closed at its end: '"A" <a@x>, "B" <b@x>' is two addresses.
+                if _QUOTED_NAME.fullmatch(display) is None:
+                    raise InvalidValue("email", text, "multiple", "holds more than one address")
                 display = _unquote_display_name(display).strip()
             elif "@" in display or "<" in display or ">" in display:
                 raise InvalidValue("email", text, "multiple", "holds more than one address")

@@ -33,6 +33,7 @@ from leadmodel.domain.values import EmailAddress, Money, PhoneNumber
 from leadmodel.rules._paths import ABSENT, MAPPING, fields_of, getter
 
 __all__ = [
+    "MAX_DEPTH",
     "OPERATORS",
     "All",
     "Any",
@@ -77,6 +78,8 @@ def _scalar_problem(value: object) -> str | None:
         return f"must be a str, int, Decimal, bool, date or datetime, not {type(value).__name__}"
     if isinstance(value, datetime) and value.utcoffset() is None:
         return "datetimes must be timezone-aware"
+    if isinstance(value, Decimal) and not value.is_finite():
+        return f"must be a finite number, not {value}"
     if isinstance(value, str):
         problem = _checks.text_problem(value, 1000)
         if problem is not None and problem[0] != "blank":
@@ -108,7 +111,7 @@ def _condition_problems(condition: Condition) -> list[FieldError]:
             )
         )
     op, value = condition.op, condition.value
-    if op not in OPERATORS:
+    if not _checks.one_of(op, OPERATORS):
         errors.append(
             FieldError(
                 "op",
@@ -188,10 +191,38 @@ def _items(values: Sequence[Criterion]) -> tuple[Criterion, ...]:
     return tuple(values)
 
 
+MAX_DEPTH: Final = 32
+"""How deeply ``All``, ``Any`` and ``Not`` may nest (a condition alone has depth 1)."""
+
+
+def _depth(criterion: object) -> int:
+    """How deeply *criterion* nests, counting levels up to ``MAX_DEPTH + 1`` at most."""
+    # Each group checked its own depth when built, so its children are at most MAX_DEPTH deep.
+    if isinstance(criterion, All | Any):
+        return 1 + max((_depth(item) for item in criterion.items), default=0)
+    if isinstance(criterion, Not):
+        return 1 + _depth(criterion.item)
+    return 1
+
+
+def _depth_problem(children: Sequence[object]) -> list[FieldError]:
+    depth = 1 + max((_depth(c) for c in children), default=0)
+    if depth > MAX_DEPTH:
+        return [
+            FieldError(
+                "items",
+                "too_deep",
+                f"criteria nest at most {MAX_DEPTH} levels of All, Any and Not; "
+                f"this one nests {depth}",
+            )
+        ]
+    return []
+
+
 def _group_problems(items: object, name: str) -> list[FieldError]:
     if not isinstance(items, tuple) or not items:
         return [FieldError("items", "empty", f"{name} needs at least one criterion")]
-    return [
+    problems = [
         FieldError(
             f"items[{i}]",
             "type",
@@ -200,6 +231,7 @@ def _group_problems(items: object, name: str) -> list[FieldError]:
         for i, item in enumerate(items)
         if not isinstance(item, Condition | All | Any | Not)
     ]
+    return problems or _depth_problem(items)
 
 
 @attrs.frozen
@@ -253,6 +285,9 @@ class Not:
                     )
                 ],
             )
+        problems = _depth_problem((self.item,))
+        if problems:
+            raise ValidationError("Not", [attrs.evolve(p, path="item") for p in problems])
 
     def compile(self) -> Callable[..., bool]:
         """A function ``(record, previous=None) -> bool``."""

@@ -418,6 +418,49 @@ def _default_master(records: Sequence[Any]) -> str:
     return str(min(r.id for r in records))
 
 
+_SURVIVORSHIPS: Final = ", ".join(s.value for s in Survivorship)
+
+
+def _option_problems(choices: object, strategy: object, names: Sequence[str]) -> list[FieldError]:
+    """What is wrong with merge's *choices* and *strategy* arguments (their shape and fields)."""
+    problems: list[FieldError] = []
+    for argument, given, what in (
+        ("choices", choices, "field to the id of the record whose value to keep"),
+        ("strategy", strategy, "field to Survivorship, such as {'email': Survivorship.OLDEST}"),
+    ):
+        if given is None:
+            continue
+        if not isinstance(given, Mapping):
+            problems.append(
+                FieldError(
+                    argument, "type", f"must be a mapping of {what}, not {type(given).__name__}"
+                )
+            )
+            continue
+        for field in given:
+            if not isinstance(field, str) or (
+                field not in names and not (field.startswith("custom.") and len(field) > 7)
+            ):
+                problems.append(
+                    FieldError(
+                        f"{argument}.{field}" if isinstance(field, str) else argument,
+                        "unknown_field",
+                        f"{describe_value(field)} is not a field of the records "
+                        f"(one of {', '.join(names)} or custom.<name>)",
+                    )
+                )
+            elif argument == "strategy" and not isinstance(given[field], Survivorship):
+                problems.append(
+                    FieldError(
+                        f"strategy.{field}",
+                        "type",
+                        f"must be a Survivorship ({_SURVIVORSHIPS}), "
+                        f"not {describe_value(given[field])}",
+                    )
+                )
+    return problems
+
+
 def merge(
     records: Sequence[E],
     *,
@@ -463,6 +506,10 @@ def merge(
     items = _check_inputs(records, master)
     cls = type(items[0])
     ids = [r.id for r in items]
+    names: list[str] = [f.name for f in attrs.fields(cls) if f.name not in ("id", "custom")]
+    problems = _option_problems(choices, strategy, names)
+    if problems:
+        raise ValidationError("merge", problems)
     choices = dict(choices or {})
     strategies = {**DEFAULT_SURVIVORSHIP, **(strategy or {})}
     problems = [
@@ -470,18 +517,12 @@ def merge(
             f"choices.{field}", "unknown", f"{describe_value(rid)} is not one of the records"
         )
         for field, rid in choices.items()
-        if rid not in ids
-    ]
-    problems += [
-        FieldError(f"strategy.{field}", "type", "must be a Survivorship")
-        for field, value in strategies.items()
-        if not isinstance(value, Survivorship)
+        if not isinstance(rid, str) or rid not in ids
     ]
     if problems:
         raise ValidationError("merge", problems)
     master_id = master if master is not None else _default_master(items)
     merger = _Merger(items, master_id)
-    names: list[str] = [f.name for f in attrs.fields(cls) if f.name not in ("id", "custom")]
     custom_keys: list[str] = sorted({key for r in items for key in r.custom})
     changes: dict[str, object] = {}
     custom: dict[str, object] = {}

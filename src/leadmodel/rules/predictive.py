@@ -291,6 +291,38 @@ def _check_activities(activities: object, function: str) -> tuple[Activity, ...]
 # -- Odoo's naive Bayes ------------------------------------------------------------------
 
 
+_POSITIVE: Final = 1e-300
+
+
+def _float(value: int) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
+def _number_problems(*fields: tuple[str, object, float | None]) -> list[FieldError]:
+    """Each ``(name, value, minimum)`` that is not a finite real number of at least *minimum*.
+
+    A model read from JSON may hold ``NaN`` or ``Infinity``; refused here, never met as a
+    ``ValueError`` in the middle of a prediction.
+    """
+    errors = []
+    for name, value, minimum in fields:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            errors.append(FieldError(name, "type", f"must be a number, not {type(value).__name__}"))
+        elif not math.isfinite(value if isinstance(value, float) else _float(value)):
+            errors.append(
+                FieldError(
+                    name, "not_finite", f"must be a finite number, not {describe_value(value)}"
+                )
+            )
+        elif minimum is not None and value < minimum:
+            bound = "positive" if minimum == _POSITIVE else f"at least {minimum:g}"
+            errors.append(FieldError(name, "out_of_range", f"must be {bound}, not {value}"))
+    return errors
+
+
 @attrs.frozen(order=True)
 class Frequency:
     """One row of the frequency table.
@@ -304,6 +336,11 @@ class Frequency:
     team_id: str | None
     won: float
     lost: float
+
+    def __attrs_post_init__(self) -> None:
+        errors = _number_problems(("won", self.won, 0.0), ("lost", self.lost, 0.0))
+        if errors:
+            raise ValidationError("Frequency", errors)
 
 
 _ALL: Final = "\x00all"  # the all-teams partition's key (a team id never holds NUL)
@@ -548,6 +585,15 @@ class Weight:
     mean: float = 0.0
     scale: float = 1.0
 
+    def __attrs_post_init__(self) -> None:
+        errors = _number_problems(
+            ("coefficient", self.coefficient, None),
+            ("mean", self.mean, None),
+            ("scale", self.scale, _POSITIVE),
+        )
+        if errors:
+            raise ValidationError("Weight", errors)
+
 
 _MISSING: Final = "<missing>"
 
@@ -584,6 +630,7 @@ class LogisticModel:
 
     def __attrs_post_init__(self) -> None:
         errors = _feature_problems(self.features)
+        errors += _number_problems(("intercept", self.intercept, None))
         if not isinstance(self.weights, tuple) or not all(
             isinstance(w, Weight) for w in self.weights
         ):

@@ -20,6 +20,7 @@ name and a description, that views start from (:meth:`Segment.view`) and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -60,6 +61,59 @@ def _sort_problem(sort: object) -> _checks.Problem | None:
     return None
 
 
+@functools.cache
+def _known_paths() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    """The fields of leads, contacts, accounts and opportunities, and of their values."""
+    from leadmodel.domain.account import Account
+    from leadmodel.domain.contact import Contact
+    from leadmodel.domain.lead import ConversionRecord, Lead
+    from leadmodel.domain.opportunity import Opportunity
+    from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
+
+    top = frozenset(
+        f.name for cls in (Lead, Contact, Account, Opportunity) for f in attrs.fields(cls)
+    )
+    values = {
+        Address: ("address", "mailing_address", "billing_address"),
+        EmailAddress: ("email",),
+        PhoneNumber: ("phone", "mobile"),
+        Money: ("annual_revenue", "amount"),
+        ConversionRecord: ("converted",),
+    }
+    nested = {
+        name: frozenset(f.name for f in attrs.fields(cls))
+        for cls, names in values.items()
+        for name in names
+    }
+    return top, nested
+
+
+def _column_known(column: str) -> bool:
+    top, nested = _known_paths()
+    head, _, rest = column.partition(".")
+    if head == "custom":
+        return bool(rest)
+    if head not in top:
+        return False
+    return not rest or rest in nested.get(head, ())
+
+
+def _columns_problem(columns: object) -> _checks.Problem | None:
+    if not isinstance(columns, tuple) or not all(isinstance(c, str) and c for c in columns):
+        return "type", "must be a sequence of field paths"
+    unknown = [c for c in columns if not _column_known(c)]
+    if unknown:
+        return (
+            "unknown_field",
+            (
+                f"{describe_value(unknown[0])} is not a field of leads, contacts, accounts or "
+                "opportunities (a field such as last_name, a part such as address.city or "
+                "email.domain, or custom.<name>)"
+            ),
+        )
+    return None
+
+
 @attrs.frozen(cache_hash=True)
 class ListView:
     """A saved list: records meeting *criterion* (all, when ``None``), sorted, limited.
@@ -95,13 +149,7 @@ class ListView:
                 ("name", _checks.text_problem(self.name, 80)),
                 ("criterion", criterion_problem(self.criterion, optional=True)),
                 ("sort", _sort_problem(self.sort)),
-                (
-                    "columns",
-                    None
-                    if isinstance(self.columns, tuple)
-                    and all(isinstance(c, str) and c for c in self.columns)
-                    else ("type", "must be a sequence of field paths"),
-                ),
+                ("columns", _columns_problem(self.columns)),
                 (
                     "limit",
                     None if self.limit is None else _checks.integer(1, 10**9)(self.limit),
