@@ -242,13 +242,40 @@ def test_a_bad_batch_size_is_refused(batch_size):
         import_into(storage(), [], MAPPING, ids=SequentialIds(), now=NOW, batch_size=batch_size)
 
 
-def test_merge_needs_a_unit_of_work_that_stores_merges():
-    class NoMerges:
-        leads = None
+class WithoutMerges:
+    """A host's unit of work written against the five core repositories only."""
 
+    def __init__(self):
+        self._inner = MemoryUnitOfWork()
+        for name in ("leads", "contacts", "accounts", "opportunities", "activities"):
+            setattr(self, name, getattr(self._inner, name))
+
+    def __enter__(self):
+        self._inner.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._inner.__exit__(*exc)
+
+    def commit(self):
+        self._inner.commit()
+
+
+def test_merge_needs_a_unit_of_work_that_stores_merges():
     with pytest.raises(ValidationError) as caught:
-        import_into(NoMerges(), [], MAPPING, on_duplicate="merge", ids=SequentialIds(), now=NOW)
+        import_into(
+            WithoutMerges(), [], MAPPING, on_duplicate="merge", ids=SequentialIds(), now=NOW
+        )
     assert caught.value.errors[0].code == "capability"
+    report = import_into(WithoutMerges(), [row()], MAPPING, ids=SequentialIds(), now=NOW)
+    assert report.created == 1
+
+
+@pytest.mark.parametrize("uow", [None, object()])
+def test_something_else_than_a_unit_of_work_is_a_validation_error(uow):
+    with pytest.raises(ValidationError) as caught:
+        import_into(uow, [], MAPPING, ids=SequentialIds(), now=NOW)
+    assert caught.value.errors[0].code == "type"
 
 
 def test_a_failing_import_keeps_earlier_batches_only():

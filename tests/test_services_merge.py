@@ -244,15 +244,40 @@ def test_naive_now_is_refused():
         merge_records(uow, ["L1", "L2"], now=datetime(2026, 1, 1))  # noqa: DTZ001
 
 
-def test_a_unit_of_work_without_merges_is_refused_clearly():
-    class Bare:
-        leads = contacts = accounts = opportunities = activities = None
+class WithoutMerges:
+    """A host's unit of work written against the five core repositories only."""
 
+    def __init__(self):
+        self._inner = MemoryUnitOfWork()
+        for name in ("leads", "contacts", "accounts", "opportunities", "activities"):
+            setattr(self, name, getattr(self._inner, name))
+
+    def __enter__(self):
+        self._inner.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._inner.__exit__(*exc)
+
+    def commit(self):
+        self._inner.commit()
+
+
+def test_a_unit_of_work_without_merges_is_refused_clearly():
     with pytest.raises(ValidationError) as caught:
-        merge_records(Bare(), ["L1", "L2"], now=NOW)
+        merge_records(WithoutMerges(), ["L1", "L2"], now=NOW)
     assert caught.value.errors[0].code == "capability"
     with pytest.raises(ValidationError):
-        unmerge_records(Bare(), "m", now=NOW)
+        unmerge_records(WithoutMerges(), "m", now=NOW)
+
+
+@pytest.mark.parametrize("uow", [None, object(), "uow"])
+def test_something_else_than_a_unit_of_work_is_a_validation_error(uow):
+    with pytest.raises(ValidationError) as caught:
+        merge_records(uow, ["L1", "L2"], now=NOW)
+    assert caught.value.errors[0].code == "type"
+    with pytest.raises(ValidationError):
+        unmerge_records(uow, "m", now=NOW)
 
 
 def test_a_taken_merge_id_is_refused():

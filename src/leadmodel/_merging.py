@@ -100,7 +100,32 @@ def _problem(service: str, path: str, code: str, message: str) -> ValidationErro
     return ValidationError(service, [FieldError(path, code, message)])
 
 
+_UNIT_PARTS: Final = (
+    "__enter__",
+    "__exit__",
+    "commit",
+    "leads",
+    "contacts",
+    "accounts",
+    "opportunities",
+    "activities",
+)
+
+
+def _check_unit(service: str, uow: object) -> None:
+    missing = [name for name in _UNIT_PARTS if not hasattr(uow, name)]
+    if missing:
+        raise _problem(
+            service,
+            "uow",
+            "type",
+            f"must be a unit of work (leadmodel.ports.UnitOfWork); {type(uow).__name__} "
+            f"has no {', '.join(missing)}",
+        )
+
+
 def _check_capability(service: str, uow: object) -> None:
+    _check_unit(service, uow)
     if not isinstance(uow, SupportsMerges):
         raise _problem(
             service,
@@ -297,6 +322,10 @@ def merge_records(
     itself or at an absorbed one becomes that account's own parent, or none when that
     would make a cycle; :attr:`MergeOutcome.notes` says so. A converted lead is read-only
     and cannot be merged (:class:`~leadmodel.ConvertedLeadError`, nothing saved).
+    Account–contact relations have no repository among the ports: the stored
+    ``result.reparent`` lists them for the host; converted leads' ``ConversionRecord`` ids
+    are history and are not rewritten (find the merge with
+    ``uow.merges.find_by_keys(["record:<id>"])``).
 
     *merge_id* defaults to ``merge-<survivor id>-<now, UTC>`` (deterministic: the same
     merge at the same *now* gets the same id).
@@ -550,7 +579,8 @@ def import_leads(
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise _problem("import_leads", "batch_size", "invalid", "must be a whole number >= 1")
-    if on_duplicate == "merge":
+    _check_unit("import_leads", uow)
+    if isinstance(on_duplicate, str) and on_duplicate == "merge":
         _check_capability("import_leads", uow)
     if on_outcome is not None and not callable(on_outcome):
         raise _problem("import_leads", "on_outcome", "type", "must be a function of an outcome")
