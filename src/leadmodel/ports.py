@@ -26,7 +26,7 @@ from leadmodel.domain.opportunity import Opportunity
 
 if TYPE_CHECKING:
     from leadmodel.rules.matching import MatchingRule
-    from leadmodel.rules.merge import MergeRecord
+    from leadmodel.rules.merge import MergeRecord  # noqa: F401 - a string base below
     from leadmodel.rules.views import ListView
 
 __all__ = [

@@ -812,7 +812,7 @@ def convert_lead(
             ids=ids,
             now=now,
         )
-        _save(uow, result)
+        _save(uow, result, lead=lead, process=process)
         uow.commit()
     sent, failed = _send(result.notifications, notifier)
     events: list[DomainEvent] = [
@@ -853,8 +853,12 @@ def _two_rules(rules: object) -> tuple[MatchingRule, MatchingRule]:
     return rules[0], rules[1]
 
 
-def _save(uow: UnitOfWork, result: ConversionResult) -> None:
-    """Stage every record of *result*: new ones added, changed ones updated, the lead."""
+def _save(uow: UnitOfWork, result: ConversionResult, *, lead: Lead, process: LeadProcess) -> None:
+    """Stage every record of *result*: new ones added, changed ones updated, the lead.
+
+    The converted lead goes through the save guard like any other write, as the
+    conversion's own write of its ``ConversionRecord``.
+    """
     repositories: dict[str, Any] = {
         "account": uow.accounts,
         "contact": uow.contacts,
@@ -866,6 +870,7 @@ def _save(uow: UnitOfWork, result: ConversionResult) -> None:
             repositories[kind].add(record)
         elif kind in result.updated:
             repositories[kind].update(record)
+    _check_write(lead, result.lead, process=process, converting=True)
     uow.leads.update(result.lead)
     for move in result.reparent:
         for activity in uow.activities.find_by_keys([f"subject:{move.from_id}"]):
@@ -1258,7 +1263,7 @@ def _qualify_and_move(
     return lead, result
 
 
-def capture_lead(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
+def capture_lead(
     uow: UnitOfWork,
     form: Mapping[str, str | list[str]],
     config: CaptureConfig,
@@ -1268,6 +1273,7 @@ def capture_lead(  # noqa: PLR0915 - the pipeline's steps, in order, in one plac
     state: AssignmentState | None = None,
     available: Collection[str] | None = None,
     notifier: Notifier | None = None,
+    attempts: int = 3,
 ) -> CaptureResult:
     """A submitted form, all the way in.
 
@@ -1277,6 +1283,12 @@ def capture_lead(  # noqa: PLR0915 - the pipeline's steps, in order, in one plac
     template, workflow messages) go through *notifier* after the commit; one that fails is
     reported in ``failed`` and never loses the lead. Without a notifier they are returned
     in ``CaptureResult`` unsent, in ``failed`` with the reason "no notifier".
+
+    Two processes capturing the same person at the same moment make one lead: the
+    duplicate search is re-checked at commit, so the second commit fails with a
+    :class:`~leadmodel.ConcurrencyError` and the capture runs again (up to *attempts*
+    times, new ids each time), now finding the first lead — blocked, attached or alerted
+    as the policy says. Nothing is sent before a commit succeeds.
 
     >>> from datetime import datetime, timezone
     >>> from leadmodel import AssignmentRule, User
@@ -1295,6 +1307,7 @@ def capture_lead(  # noqa: PLR0915 - the pipeline's steps, in order, in one plac
     Raises:
         ValidationError: misuse — a wrong argument type or a naive *now*. What is wrong in
             the form is a ``rejected`` result.
+        ConcurrencyError: every attempt conflicted with other writers; nothing was saved.
     """
     if not isinstance(config, CaptureConfig):
         raise ValidationError(
@@ -1305,6 +1318,38 @@ def capture_lead(  # noqa: PLR0915 - the pipeline's steps, in order, in one plac
         raise ValidationError(
             "capture_lead", [FieldError("notifier", "type", "must be a Notifier")]
         )
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 100:
+        raise ValidationError(
+            "capture_lead",
+            [FieldError("attempts", "out_of_range", "must be a whole number, 1 to 100")],
+        )
+    return retrying(
+        lambda: _capture(
+            uow,
+            form,
+            config,
+            ids=ids,
+            now=now,
+            state=state,
+            available=available,
+            notifier=notifier,
+        ),
+        attempts=attempts,
+        backoff=0.01,
+    )
+
+
+def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
+    uow: UnitOfWork,
+    form: Mapping[str, str | list[str]],
+    config: CaptureConfig,
+    *,
+    ids: Callable[[str], str],
+    now: datetime,
+    state: AssignmentState | None,
+    available: Collection[str] | None,
+    notifier: Notifier | None,
+) -> CaptureResult:
     current_state = state if state is not None else AssignmentState()
     steps: list[str] = []
     parsed = parse_web_form(form, config.spec, ids=ids, now=now)
@@ -1425,6 +1470,7 @@ def capture_lead(  # noqa: PLR0915 - the pipeline's steps, in order, in one plac
                     outgoing.append(response.notification)
         else:
             steps.append("held for approval: no qualification, assignment or messages")
+        _check_write(None, lead, process=config.process)
         uow.leads.add(lead)
         uow.commit()
     steps.append(f"saved lead {lead.id}")

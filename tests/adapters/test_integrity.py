@@ -357,3 +357,24 @@ def test_a_commit_after_another_units_change_raises_or_the_change_was_never_read
     with MemoryUnitOfWork(store) as check:
         lead = check.leads.get("L1")
         assert (lead.title, lead.rating) == (("CFO", None) if other_writes else (None, "Hot"))
+
+
+def test_two_captures_of_one_person_at_once_make_one_lead_and_one_block(units):
+    form = {"first_name": "Ada", "last_name": "Lovelace", "company": "Engines", "email": "a@e.io"}
+    config = CaptureConfig(duplicates=BLOCK)
+    uow = units()
+    original = uow.commit
+    racing = []
+
+    def the_other_process_commits_first():
+        if not racing:  # between our duplicate search and our commit
+            racing.append(capture_lead(units(), form, config, ids=lambda k: f"{k}-B", now=NOW))
+        original()
+
+    uow.commit = the_other_process_commits_first
+    ours = capture_lead(uow, form, config, ids=lambda kind: f"{kind}-A", now=NOW)
+    assert racing[0].status == "created"
+    assert ours.status == "blocked"
+    assert [edge.b_id for edge in ours.duplicates.matches] == ["lead-B"]
+    with units() as check:
+        assert [lead.id for lead in check.leads] == ["lead-B"]

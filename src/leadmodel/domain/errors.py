@@ -231,7 +231,7 @@ class ConcurrencyError(LeadModelError, RuntimeError):
         super().__init__(message)
 
 
-class DatabaseBusy(ConcurrencyError):
+class DatabaseBusy(ConcurrencyError):  # noqa: N818 - names a CRM admin reads
     """The database stayed locked by another writer past its timeout; nothing was written.
 
     Retry the unit of work (see :func:`leadmodel.services.retrying`).
@@ -250,15 +250,15 @@ class StorageError(LeadModelError):
         super().__init__(message)
 
 
-class DatabaseDamaged(StorageError):
+class DatabaseDamaged(StorageError):  # noqa: N818 - names a CRM admin reads
     """The database file is truncated or corrupted; restore it from a backup."""
 
 
-class NotADatabase(StorageError):
+class NotADatabase(StorageError):  # noqa: N818 - names a CRM admin reads
     """The file is not a leadmodel database (another file, or another program's database)."""
 
 
-class SchemaTooNew(StorageError):
+class SchemaTooNew(StorageError):  # noqa: N818 - names a CRM admin reads
     """The database was written by a newer leadmodel; upgrade leadmodel to open it.
 
     Attributes:
@@ -272,11 +272,11 @@ class SchemaTooNew(StorageError):
         super().__init__(message, path=path)
 
 
-class DatabaseUnwritable(StorageError, PermissionError):
+class DatabaseUnwritable(StorageError, PermissionError):  # noqa: N818 - names a CRM admin reads
     """The database file or its directory cannot be written (read-only, no permission)."""
 
 
-class InvalidDatabasePath(StorageError, ValidationError):
+class InvalidDatabasePath(StorageError, ValidationError):  # noqa: N818 - names a CRM admin reads
     """The database path is not a path (``None``, a number …) or names a directory."""
 
     def __init__(self, message: str, *, path: str = "") -> None:
@@ -284,7 +284,7 @@ class InvalidDatabasePath(StorageError, ValidationError):
         ValidationError.__init__(self, "database", [FieldError("path", "invalid", message)])
 
 
-class KeyNotIndexed(StorageError, LookupError):
+class KeyNotIndexed(StorageError, LookupError):  # noqa: N818 - names a CRM admin reads
     """``find_by_keys`` was asked for a rule's blocking key that the storage does not index.
 
     Index the rule first (``store.index_rules([rule])``, done by the services for their
