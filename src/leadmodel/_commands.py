@@ -41,6 +41,7 @@ from leadmodel import (
     LoadBalanced,
     QualificationPolicy,
     Queue,
+    RecordNotFound,
     RoundRobin,
     RuleEntry,
     ScoringModel,
@@ -390,8 +391,7 @@ def run_show(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
         lead = uow.leads.get(args.lead_id)
         activities = uow.activities.find_by_keys([f"subject:{args.lead_id}"]) if lead else []
     if lead is None:
-        say(f"no lead {args.lead_id}")
-        return 1, None
+        raise RecordNotFound("lead", args.lead_id)  # one line on stderr, exit code 1
     data = to_dict(lead)
     rows = [["field", "value"]]
     rows += [

@@ -12,14 +12,16 @@ did not carry), and serialise them to JSON and back.
 
 Exit codes: 0 success; 1 not found (``show``, ``unmerge``), a group not merged
 (``dedupe --merge``), stored records that break the rules (``check``) or an inconsistency
-(``demo``); 2 bad input or usage (a missing file, a malformed CSV, a bad JSON rule file):
-one line on stderr, never a traceback.
+(``demo``); 2 bad input or usage (a missing file, a binary or JSON file to import, a
+malformed CSV, a bad JSON rule file); 3 an internal error; 130 interrupted; 141 the output
+pipe closed (``| head``): one line on stderr, never a traceback (docs/cli.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import sys
 import tempfile
@@ -416,8 +418,44 @@ def _run_command(args: argparse.Namespace) -> int:
     return code
 
 
+EXIT_PIPE_CLOSED = 141
+"""The exit code when the reader of the output went away (``leadmodel report | head -1``)."""
+EXIT_INTERRUPTED = 130
+"""The exit code after Ctrl-C."""
+EXIT_INTERNAL = 3
+"""The exit code of a defect in leadmodel itself (reported as one line, please file it)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``leadmodel`` console script; returns the exit code."""
+    """Entry point of the ``leadmodel`` console script; returns the exit code.
+
+    Errors are one line on stderr, never a traceback (set ``LEADMODEL_DEBUG=1`` to see the
+    traceback of an internal error).
+    """
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader (head, less) closed the pipe: stop quietly, as cat does. Point stdout
+        # at /dev/null so that the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_PIPE_CLOSED
+    except KeyboardInterrupt:
+        print("leadmodel: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if os.environ.get("LEADMODEL_DEBUG"):
+            raise
+        print(
+            f"leadmodel: internal error (please report it): {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:300] if str(exc) else ''}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
