@@ -25,13 +25,33 @@ SQLITE_PHANTOM_BUG = pytest.mark.xfail(
 )
 
 
+# BUG (issue 14, reported): a version is not kept across a removal. memory.py
+# MemoryRepository._apply pops the version of a removed record and numbers a re-added one
+# from 1 again; sqlite.py SQLiteRepository._write numbers a row `(current or 0) + 1`, the
+# deleted row's version being gone. A unit that read version 1, then saw the record
+# removed and added again (unmerge_records does this), finds version 1 again and
+# overwrites the new record silently (ABA).
+ABA_BUG = pytest.mark.xfail(
+    strict=True,
+    reason="BUG memory.py/sqlite.py: a removed and re-added record restarts at version 1",
+)
+
+
 class TestMemoryAdapter(UnitOfWorkContract, KeyIndexContract, MergeStoreContract):
+    @ABA_BUG
+    def test_a_record_removed_and_added_again_meanwhile_is_checked(self):
+        super().test_a_record_removed_and_added_again_meanwhile_is_checked()
+
     def units(self):
         store = MemoryStore()
         return lambda: MemoryUnitOfWork(store)
 
 
 class _SQLiteKnownBugs(UnitOfWorkContract, KeyIndexContract, MergeStoreContract):
+    @ABA_BUG
+    def test_a_record_removed_and_added_again_meanwhile_is_checked(self):
+        super().test_a_record_removed_and_added_again_meanwhile_is_checked()
+
     @SQLITE_PHANTOM_BUG
     def test_a_key_searched_is_checked_when_the_unit_writes_another_repository(self):
         super().test_a_key_searched_is_checked_when_the_unit_writes_another_repository()

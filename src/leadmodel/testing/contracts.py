@@ -372,6 +372,26 @@ class UnitOfWorkContract(_Contract):
         with make() as uow:
             assert uow.leads.get("L1").title == "Theirs"  # type: ignore[union-attr]
 
+    def test_a_record_removed_and_added_again_meanwhile_is_checked(self) -> None:
+        # unmerge_records adds absorbed records back under their old ids.
+        make = self.units()
+        self._stored(make, *_pair())
+        first, second = make(), make()
+        with first, second:
+            mine = _get(first, "L1")
+            second.leads.remove("L1")
+            second.commit()
+            second.leads.add(attrs.evolve(mine, title="Added again"))
+            second.commit()
+            first.leads.update(attrs.evolve(mine, custom={"score": 80}))
+            _raises(
+                ConcurrencyError,
+                first.commit,
+                "a write over a record removed and added again since it was read",
+            )
+        with make() as uow:
+            assert _get(uow, "L1").title == "Added again", "the record added again was lost"
+
     def test_a_refused_commit_carries_what_went_stale(self) -> None:
         make = self.units()
         self._stored(make, *_pair())
