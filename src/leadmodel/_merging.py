@@ -261,7 +261,11 @@ def _stage_merge(
     now: datetime,
 ) -> MergeOutcome:
     """Merge *records* (read through *uow*) inside the open unit of work, uncommitted."""
+    from leadmodel.services import _check_write  # the one guard of lead and contact writes
+
     result = merge(records, master=master, choices=choices, strategy=strategy)
+    original = next(r for r in result.originals if r.id == result.survivor.id)
+    _check_write(original, result.survivor)
     moves = _moves(uow, result)
     notes: list[str] = []
     if result.kind == "account":
@@ -498,7 +502,10 @@ def _apply(uow: Any, outcome: RowOutcome, *, ids: Callable[[str], str], now: dat
             f"Lead {lead.id!r}: a converted lead is read-only", lead_id=lead.id
         )
     if outcome.status == "updated":
-        uow.leads.update(lead)
+        from leadmodel.services import _check_write  # what save refuses, an import does too
+
+        if _check_write(stored, lead):
+            uow.leads.update(lead)
         return
     incoming = outcome.incoming
     if incoming is None:  # pragma: no cover - the pure import always sets it
@@ -533,7 +540,8 @@ def import_leads(
     The rows are read against the stored leads (``existing=uow.leads``, so duplicates are
     found in storage and within the file), and each outcome is saved as it comes:
     ``created`` leads are added; ``updated`` ones replace the stored lead (blank fields
-    filled; a converted lead is never edited — the pure import skips rows matching one);
+    filled), refused as :func:`leadmodel.services.save` refuses (a converted lead is never
+    edited — the pure import skips rows matching one);
     ``merged`` rows are saved as the row's own lead and merged into the stored one
     through the same path as :func:`merge_records`, so each merge is stored (with
     ``ids("merge")`` as its id) and can be undone with :func:`unmerge_records`. Every
