@@ -536,3 +536,22 @@ def test_account_merges_keep_hierarchies_whole_and_undo_exactly(world):
         parent = parents.get(parent)
     unmerge_records(uow, merged.merge_id, now=LATER)
     assert snapshot(uow) == before
+
+
+def test_unmerge_after_the_survivor_was_deleted_needs_force():
+    uow = stored(MemoryUnitOfWork(), lead("L1", created_at=NOW), lead("L2"), activity("A1", "L2"))
+    merged = merge_records(uow, ["L1", "L2"], now=NOW)
+    with uow:
+        uow.leads.remove("L1")
+        uow.activities.remove("A1")
+        uow.commit()
+    with pytest.raises(ValidationError, match="was deleted"):
+        unmerge_records(uow, merged.merge_id, now=LATER)
+    undone = unmerge_records(uow, merged.merge_id, now=LATER, force=True)
+    assert [m.record_id for m in undone.left] == ["A1"]
+    assert sorted(leads_ids(uow)) == ["L1", "L2"]
+
+
+def leads_ids(uow):
+    with uow:
+        return [x.id for x in uow.leads]
