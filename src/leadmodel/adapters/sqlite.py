@@ -706,12 +706,13 @@ class SQLiteRepository(Generic[T]):
         """Every record with at least one of *keys*, each once, ordered by id.
 
         Raises:
-            KeyNotIndexed: a key is the blocking key of a rule the database does not index.
+            KeyNotIndexed: a key is the blocking key of a rule the database does not index
+                (a store built with its own *keys* function answers every key).
         """
         check_keys(self._kind, keys)
         wanted = sorted({str(key) for key in keys})
         store = self._store
-        if self._kind in RULE_KINDS and store.rules.unknown(wanted):
+        if self._kind in RULE_KINDS and store.keys is lookup_keys and store.rules.unknown(wanted):
             store._load_rules()  # noqa: SLF001 - another process may have indexed it
             unknown = store.rules.unknown(wanted)
             if unknown:
