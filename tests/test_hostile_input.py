@@ -19,13 +19,10 @@ from leadmodel import (
     ColumnMapping,
     Condition,
     EmailAddress,
-    FieldDef,
-    FieldType,
     FormErrors,
     FormSpec,
     InvalidValue,
     Lead,
-    LEAD_SCHEMA,
     ListView,
     Not,
     ValidationError,
@@ -37,6 +34,7 @@ from leadmodel import (
     read_csv,
     to_json,
 )
+from leadmodel.domain import _numbers
 from leadmodel.rules.criteria import MAX_DEPTH
 from leadmodel.rules.predictive import LogisticModel, Weight
 
@@ -105,9 +103,7 @@ def test_a_huge_number_in_an_import_cell_is_refused_quickly(number):
 
 def test_the_number_limit_is_a_documented_error_saying_what_was_expected():
     with pytest.raises(InvalidValue) as caught:
-        import leadmodel.domain._numbers as numbers
-
-        numbers.parse_number("1e999999")
+        _numbers.parse_number("1e999999")
     assert caught.value.errors[0].code == "too_large"
     assert "expected a number below 10^30" in str(caught.value)
     assert "'1e999999'" in str(caught.value)
@@ -140,13 +136,16 @@ def test_a_bad_number_and_date_say_the_value_and_what_was_expected():
 def test_read_csv_sniffs_a_huge_quoted_header_in_linear_time(tmp_path):
     path = tmp_path / "header.csv"
     path.write_text(',"' * 32_768 + "\n", encoding="utf-8")
-    bounded(f"""
+    bounded(
+        f"""
         from leadmodel import LeadModelError, read_csv
         try:
             read_csv({str(path)!r})
         except LeadModelError:
             pass
-    """, seconds=5)
+    """,
+        seconds=5,
+    )
 
 
 def test_a_cell_over_the_csv_limit_is_a_rejected_row_and_later_rows_count(tmp_path):
@@ -332,7 +331,7 @@ def test_a_list_view_takes_fields_parts_and_custom_fields():
 def test_export_neutralises_a_formula_after_any_separator(value):
     out = io.StringIO()
     export_csv([{"last_name": value}], ["last_name"], out)
-    header, row = list(csv.reader(io.StringIO(out.getvalue())))
+    _header, row = list(csv.reader(io.StringIO(out.getvalue())))
     assert row[0] == "'" + value
     # Every cell is quoted, so a spreadsheet splitting on ; | or tab keeps it whole.
     assert out.getvalue().split("\r\n")[1].startswith("\"'")

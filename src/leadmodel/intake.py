@@ -1471,9 +1471,9 @@ def _cell(value: object) -> str:
     elif isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, EmailAddress):
-        text = value.normalized
+        text = value.formatted()  # with its display name, which import reads back
     elif isinstance(value, PhoneNumber):
-        text = value.e164
+        text = value.e164 if value.extension is None else f"{value.e164};ext={value.extension}"
     elif isinstance(value, Money):
         text = str(value.amount)
     elif isinstance(value, datetime | date):
