@@ -2,6 +2,7 @@
 
 import pytest
 
+from leadmodel import RecordNotFound
 from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 from leadmodel.testing.contracts import (
@@ -48,6 +49,14 @@ class TestMemoryAdapter(UnitOfWorkContract, KeyIndexContract, MergeStoreContract
 
 
 class _SQLiteKnownBugs(UnitOfWorkContract, KeyIndexContract, MergeStoreContract):
+    # BUG (issue 14, reported): rescore scores a lead read from a row fetched before its
+    # previous batch's commit; the lead was removed meanwhile, so uow.leads.update raises
+    # RecordNotFound instead of a conflict the batch retries (services.rescore save_batch
+    # + SQLiteRepository._merged/update).
+    @pytest.mark.xfail(strict=True, raises=RecordNotFound, reason="BUG rescore: RecordNotFound")
+    def test_rescore_survives_a_lead_removed_while_it_ran(self):
+        super().test_rescore_survives_a_lead_removed_while_it_ran()
+
     @ABA_BUG
     def test_a_record_removed_and_added_again_meanwhile_is_checked(self):
         super().test_a_record_removed_and_added_again_meanwhile_is_checked()

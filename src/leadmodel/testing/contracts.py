@@ -565,6 +565,27 @@ class UnitOfWorkContract(_Contract):
             assert stored is not None
             assert stored.title == "Edited meanwhile", "rescore overwrote a concurrent edit"
 
+    def test_rescore_survives_a_lead_removed_while_it_ran(self) -> None:
+        from leadmodel import services
+        from leadmodel.rules.criteria import Condition
+        from leadmodel.rules.scoring import FitRule, ScoringModel
+
+        make = self.units()
+        self._stored(make, *_pair())
+
+        def merged_away_meanwhile() -> None:
+            with make() as other:
+                other.leads.remove("L2")
+                other.commit()
+
+        model = ScoringModel(fit=[FitRule("any", Condition("last_name", "is_not_blank"), 80)])
+        scoring = _Interleaved(make(), before_commit=merged_away_meanwhile)
+        # Batches of one: the removal lands between L1's commit and L2's scoring.
+        with contextlib.suppress(ConcurrencyError):
+            services.rescore(scoring, model, now=_NOW, batch_size=1)
+        with make() as uow:
+            assert [lead.id for lead in uow.leads] == ["L1"], "a removed lead came back"
+
     def test_ten_thousand_records_are_stored_and_listed_in_id_order(self) -> None:
         make = self.units()
         leads = [
