@@ -1,0 +1,288 @@
+"""Real processes on one real SQLite file (issue 14, "Fault tests with real processes").
+
+Each worker is a fresh interpreter running ``worker.py`` (``subprocess``: nothing is
+inherited, as with the spawn start method) that opens the file itself. Afterwards the
+file is compared with the workers' logs of acknowledged writes.
+
+Default: 4 workers for about 8 seconds. ``LEADMODEL_LONG=1``: 8 workers for 60 seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from leadmodel import STANDARD_LEAD_RULE, ConcurrencyError, DatabaseBusy, Lead
+from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+
+WORKER = Path(__file__).with_name("worker.py")
+LONG = os.environ.get("LEADMODEL_LONG") == "1"
+WORKERS = 8 if LONG else 4
+SECONDS = 60.0 if LONG else 8.0
+# Captured persons, shared by every worker and taken at one pace, so that several
+# processes capture the same new person at once.
+PEOPLE = 240 if LONG else 32
+
+
+def _start(*args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def _read_logs(paths: list[Path]) -> list[dict]:
+    entries = []
+    for path in paths:
+        if path.exists():
+            entries += [json.loads(line) for line in path.read_text().splitlines() if line]
+    return entries
+
+
+def integrity(path: Path) -> str:
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        connection.close()
+
+
+# -- N processes capturing, editing, rescoring and merging -------------------------------
+
+
+@pytest.fixture(scope="module")
+def workload(tmp_path_factory):
+    """Run the workers once; the tests below check the outcome from several sides."""
+    folder = tmp_path_factory.mktemp("workload")
+    db = folder / "leads.db"
+    with SQLiteStore(db) as store:
+        store.index_rules([STANDARD_LEAD_RULE])
+    start = time.time() + 1.5  # every worker imported and connected by then
+    logs = [folder / f"worker{n}.jsonl" for n in range(WORKERS)]
+    workers = [
+        _start(
+            "mixed", str(db), str(log), str(n), str(1000 + n), str(start), str(SECONDS), str(PEOPLE)
+        )
+        for n, log in enumerate(logs)
+    ]
+    failures = []
+    for n, worker in enumerate(workers):
+        try:
+            _, stderr = worker.communicate(timeout=SECONDS + 120)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            _, stderr = worker.communicate()
+            failures.append(f"worker {n} hung: {stderr[-2000:]}")
+            continue
+        if worker.returncode != 0:
+            failures.append(f"worker {n} exited {worker.returncode}: {stderr[-2000:]}")
+    assert not failures, "\n".join(failures)
+    entries = _read_logs(logs)
+    with SQLiteStore(db) as store, SQLiteUnitOfWork(store) as uow:
+        stored = {
+            "leads": {lead.id: lead for lead in uow.leads},
+            "activities": {a.id: a for a in uow.activities},
+            "merges": {m.id: m for m in uow.merges},
+            "others": {
+                r.id for repo in (uow.contacts, uow.accounts, uow.opportunities) for r in repo
+            },
+        }
+    return {"db": db, "entries": entries, **stored}
+
+
+def _ops(workload, op):
+    return [entry for entry in workload["entries"] if entry["op"] == op]
+
+
+def test_every_worker_ran_to_the_end_without_an_unexpected_error(workload):
+    assert len(_ops(workload, "done")) == WORKERS
+    errors = _ops(workload, "error")
+    assert errors == [], errors
+    counts = {op: len(_ops(workload, op)) for op in ("capture", "edit", "rescore", "merge")}
+    assert all(counts.values()), f"an operation never succeeded: {counts}"
+
+
+def test_the_file_passes_sqlite_integrity_check(workload):
+    assert integrity(workload["db"]) == "ok"
+
+
+def test_every_acknowledged_capture_is_stored_and_one_lead_per_person(workload):
+    leads = workload["leads"]
+    for entry in _ops(workload, "capture"):
+        assert entry["lead"] in leads, f"acknowledged capture lost: {entry}"
+    by_email = defaultdict(list)
+    for lead in leads.values():
+        if lead.email is not None and str(lead.email).endswith("@captured.example"):
+            by_email[str(lead.email)].append(lead.id)
+    twice = {email: ids for email, ids in by_email.items() if len(ids) > 1}
+    assert twice == {}, f"one person captured as several leads: {twice}"
+    acknowledged = defaultdict(list)
+    for entry in _ops(workload, "capture"):
+        acknowledged[entry["person"]].append(entry["lead"])
+    created_twice = {k: ids for k, ids in acknowledged.items() if len(ids) > 1}
+    assert created_twice == {}, f"two captures of one person both said created: {created_twice}"
+
+
+def test_the_last_acknowledged_edit_of_each_lead_is_stored(workload):
+    """The stored title is an acknowledged one that no acknowledged edit provably followed.
+
+    Commits of different processes are ordered only by time: an edit whose commit began
+    (t0) after another's acknowledgement (t1) committed after it, so the earlier one cannot
+    be the stored value.
+    """
+    merged = {
+        i for entry in _ops(workload, "merge") for i in [entry["survivor"], *entry["absorbed"]]
+    }
+    edits = defaultdict(list)
+    for entry in _ops(workload, "edit"):
+        edits[entry["lead"]].append(entry)
+    problems = []
+    for lead_id, written in edits.items():
+        if lead_id in merged:
+            continue
+        lead = workload["leads"].get(lead_id)
+        if lead is None:
+            problems.append(f"{lead_id}: edited, then gone")
+            continue
+        mine = [entry for entry in written if entry["value"] == lead.title]
+        if not mine:
+            problems.append(f"{lead_id}: title {lead.title!r} is no acknowledged edit")
+            continue
+        later = [entry for entry in written if entry["t0"] > mine[0]["t1"]]
+        if later:
+            problems.append(
+                f"{lead_id}: {lead.title!r} stored, but {later[0]['value']!r} came later"
+            )
+    assert problems == [], problems
+
+
+def test_the_last_acknowledged_score_of_each_lead_is_stored(workload):
+    """As for titles: a rescore's scores are acknowledged when the call returns."""
+    scores = defaultdict(list)
+    for entry in _ops(workload, "rescore"):
+        for lead_id, value in entry["scores"].items():
+            scores[lead_id].append({**entry, "value": value})
+    assert scores, "no rescore saved anything"
+    problems = []
+    for lead_id, written in scores.items():
+        stored = workload["leads"][lead_id].custom.get("score")
+        value = None if stored is None else float(stored)
+        mine = [entry for entry in written if entry["value"] == value]
+        if not mine:
+            problems.append(f"{lead_id}: score {stored} is no acknowledged rescore")
+            continue
+        if not any(
+            not [w for w in written if w["t0"] > entry["t1"] and w["value"] != value]
+            for entry in mine
+        ):
+            problems.append(f"{lead_id}: score {stored} stored, a later rescore was lost")
+    assert problems == [], problems
+
+
+def test_every_acknowledged_merge_is_stored_whole(workload):
+    leads, activities, merges = workload["leads"], workload["activities"], workload["merges"]
+    calls = {entry["leads"][1]: entry["activity"] for entry in _ops(workload, "pair")}
+    for entry in _ops(workload, "merge"):
+        assert entry["survivor"] in leads, entry
+        for absorbed in entry["absorbed"]:
+            assert absorbed not in leads, f"absorbed lead still stored: {entry}"
+            call = calls[absorbed]
+            assert activities[call].subject_id == entry["survivor"], f"activity not moved: {entry}"
+        assert entry["merge_id"] in merges, f"merge record lost: {entry}"
+
+
+def test_no_activity_points_at_a_missing_record(workload):
+    present = set(workload["leads"]) | workload["others"]
+    orphans = sorted(a.id for a in workload["activities"].values() if a.subject_id not in present)
+    assert orphans == [], f"activities of missing records: {orphans}"
+
+
+# -- the lost update of the issue, with two processes -----------------------------------
+
+
+def test_a_write_based_on_an_iteration_in_another_process_is_refused(tmp_path):
+    db = tmp_path / "leads.db"
+    with SQLiteStore(db) as store, SQLiteUnitOfWork(store) as uow:
+        uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme", title="Engineer"))
+        uow.leads.add(Lead(id="L2", last_name="Lee", company="Acme"))
+        uow.commit()
+    first = _start("read-then-score", str(db), stdin=subprocess.PIPE)
+    try:
+        assert first.stdout.readline().strip() == "read", first.stderr.read()
+        # Process B: another interpreter, another connection, updates the title.
+        code = (
+            "import sys, attrs\n"
+            "from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork\n"
+            "with SQLiteStore(sys.argv[1]) as store, SQLiteUnitOfWork(store) as uow:\n"
+            "    lead = uow.leads.get('L1')\n"
+            "    uow.leads.update(attrs.evolve(lead, title='Head of Engineering'))\n"
+            "    uow.commit()\n"
+        )
+        second = subprocess.run(
+            [sys.executable, "-c", code, str(db)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert second.returncode == 0, second.stderr
+        out, err = first.communicate("go\n", timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    outcome = json.loads(out.strip().splitlines()[-1])
+    assert outcome["outcome"] == "ConcurrencyError", (outcome, err)
+    assert any("L1" in record for record in outcome["records"])
+    with SQLiteStore(db) as store, SQLiteUnitOfWork(store) as uow:
+        lead = uow.leads.get("L1")
+    assert lead.title == "Head of Engineering", "B's title was lost"
+    assert "score" not in lead.custom, "A's refused write was stored"
+
+
+# -- a busy file -------------------------------------------------------------------------
+
+
+def test_a_file_locked_by_another_process_raises_database_busy(tmp_path):
+    db = tmp_path / "leads.db"
+    SQLiteStore(db).close()
+    holder = _start("hold-lock", str(db), stdin=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline().strip() == "locked", holder.stderr.read()
+        store = SQLiteStore(db, timeout=0.2)
+        try:
+            with SQLiteUnitOfWork(store) as uow:
+                uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme"))
+                started = time.monotonic()
+                with pytest.raises(DatabaseBusy) as caught:
+                    uow.commit()
+                waited = time.monotonic() - started
+            assert isinstance(caught.value, ConcurrencyError)
+            assert not isinstance(caught.value, sqlite3.Error)
+            assert str(db) in str(caught.value)
+            assert "retry" in str(caught.value)
+            assert 0.1 < waited < 5, f"waited {waited:.2f}s for a 0.2s timeout"
+            holder.communicate("release\n", timeout=60)
+            # Nothing was written; once the other writer is gone, the same store commits.
+            with SQLiteUnitOfWork(store) as uow:
+                assert uow.leads.get("L1") is None
+                uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme"))
+                uow.commit()
+            with SQLiteUnitOfWork(store) as uow:
+                assert uow.leads.get("L1") is not None
+        finally:
+            store.close()
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.communicate()
