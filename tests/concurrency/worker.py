@@ -12,6 +12,8 @@ Commands:
         commit batches in a loop until killed (see ``_batches``).
     read-then-score DB
         the lost-update scenario's unit A, driven over stdin/stdout.
+    attach-paused DB EMAIL
+        capture a resubmitted form (attached as an activity), pausing before the commit.
     hold-lock DB
         hold ``BEGIN IMMEDIATE`` on the file until told to stop over stdin.
 """
@@ -377,6 +379,39 @@ def _read_then_score(db: str) -> None:
     sys.stdout.flush()
 
 
+class _PausedOnce(SQLiteUnitOfWork):
+    """Stops before its first commit until the parent says go (over stdin)."""
+
+    paused = False
+
+    def commit(self) -> None:
+        if not self.paused:
+            self.paused = True
+            print("paused", flush=True)  # noqa: T201 - the parent drives this unit
+            sys.stdin.readline()
+        super().commit()
+
+
+def _attach_paused(db: str, email: str) -> None:
+    """capture_lead attaching a resubmitted form to the stored lead with *email*."""
+    config = services.CaptureConfig(
+        duplicates=DuplicatePolicy("alert", [STANDARD_LEAD_RULE], on_create=DuplicateAction.ALERT),
+        attach_duplicates=True,
+    )
+    form = {"name": "Ada Lovelace", "email": email, "company": "Acme"}
+    counter = iter(range(1, 1000))
+    result = services.capture_lead(
+        _PausedOnce(SQLiteStore(db)),
+        form,
+        config,
+        ids=lambda kind: f"{kind}-{next(counter)}",
+        now=NOW,
+    )
+    outcome = {"status": result.status, "attached_to": result.attached_to}
+    sys.stdout.write(json.dumps(outcome) + "\n")
+    sys.stdout.flush()
+
+
 def _hold_lock(db: str) -> None:
     connection = sqlite3.connect(db, isolation_level=None)
     connection.execute("BEGIN IMMEDIATE")
@@ -395,6 +430,8 @@ def main(argv: list[str]) -> None:
         _batches(args[0], args[1], int(args[2]))
     elif command == "read-then-score":
         _read_then_score(args[0])
+    elif command == "attach-paused":
+        _attach_paused(args[0], args[1])
     elif command == "hold-lock":
         _hold_lock(args[0])
     else:
