@@ -1059,7 +1059,15 @@ def rescore(
             if attempt:  # read the batch again: someone changed it while it was scored
                 fresh = [uow.leads.get(item.id) for item in batch]
                 batch = [item for item in fresh if item is not None and item.converted is None]
-            found = score_batch(batch)
+            try:
+                found = score_batch(batch)
+            except RecordNotFound:  # a lead was removed after it was read: read again
+                uow.rollback()
+                found = []
+                if attempt + 1 < attempts:
+                    continue
+                conflicts.extend(item.id for item in batch)
+                return
             try:
                 uow.commit()
             except ConcurrencyError:

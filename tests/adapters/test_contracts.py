@@ -2,7 +2,6 @@
 
 import pytest
 
-from leadmodel import RecordNotFound
 from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 from leadmodel.testing.contracts import (
@@ -12,75 +11,24 @@ from leadmodel.testing.contracts import (
     UnitOfWorkContract,
 )
 
-# BUG (issue 14, reported to the lead engineer): SQLiteRepository._stale
-# (src/leadmodel/adapters/sqlite.py, `if not self._changes: return [], {}` at the top of
-# _stale) re-validates a repository's find_by_keys searches only when the unit writes that
-# same repository. A unit that searched leads/contacts and writes another repository
-# (capture_lead attaching an activity; save of a lead checking contacts; merge_records
-# moving no activity) commits past a phantom: duplicates and orphan activities.
-# Strict xfail: when the fix lands these XPASS and fail until the marks are removed.
-SQLITE_PHANTOM_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG sqlite.py SQLiteRepository._stale skips searches of repositories the "
-    "unit does not write",
-)
-
-
-# BUG (issue 14, reported): a version is not kept across a removal. memory.py
-# MemoryRepository._apply pops the version of a removed record and numbers a re-added one
-# from 1 again; sqlite.py SQLiteRepository._write numbers a row `(current or 0) + 1`, the
-# deleted row's version being gone. A unit that read version 1, then saw the record
-# removed and added again (unmerge_records does this), finds version 1 again and
-# overwrites the new record silently (ABA).
-ABA_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG memory.py/sqlite.py: a removed and re-added record restarts at version 1",
-)
-
 
 class TestMemoryAdapter(UnitOfWorkContract, KeyIndexContract, MergeStoreContract):
-    @ABA_BUG
-    def test_a_record_removed_and_added_again_meanwhile_is_checked(self):
-        super().test_a_record_removed_and_added_again_meanwhile_is_checked()
-
     def units(self):
         store = MemoryStore()
         return lambda: MemoryUnitOfWork(store)
 
 
-class _SQLiteKnownBugs(UnitOfWorkContract, KeyIndexContract, MergeStoreContract):
-    # BUG (issue 14, reported): rescore scores a lead read from a row fetched before its
-    # previous batch's commit; the lead was removed meanwhile, so uow.leads.update raises
-    # RecordNotFound instead of a conflict the batch retries (services.rescore save_batch
-    # + SQLiteRepository._merged/update).
-    @pytest.mark.xfail(strict=True, raises=RecordNotFound, reason="BUG rescore: RecordNotFound")
-    def test_rescore_survives_a_lead_removed_while_it_ran(self):
-        super().test_rescore_survives_a_lead_removed_while_it_ran()
-
-    @ABA_BUG
-    def test_a_record_removed_and_added_again_meanwhile_is_checked(self):
-        super().test_a_record_removed_and_added_again_meanwhile_is_checked()
-
-    @SQLITE_PHANTOM_BUG
-    def test_a_key_searched_is_checked_when_the_unit_writes_another_repository(self):
-        super().test_a_key_searched_is_checked_when_the_unit_writes_another_repository()
-
-    @SQLITE_PHANTOM_BUG
-    def test_a_search_finding_a_record_removed_meanwhile_is_checked(self):
-        super().test_a_search_finding_a_record_removed_meanwhile_is_checked()
-
-    @SQLITE_PHANTOM_BUG
-    def test_an_activity_added_to_a_record_while_it_is_merged_is_never_orphaned(self):
-        super().test_an_activity_added_to_a_record_while_it_is_merged_is_never_orphaned()
+class _SQLiteContract(UnitOfWorkContract, KeyIndexContract, MergeStoreContract):
+    """The whole kit, over the SQLite adapter (the fixtures below choose the file set-up)."""
 
 
-class TestSQLiteInMemory(_SQLiteKnownBugs):
+class TestSQLiteInMemory(_SQLiteContract):
     def units(self):
         store = SQLiteStore(":memory:")
         return lambda: SQLiteUnitOfWork(store)
 
 
-class TestSQLiteFile(_SQLiteKnownBugs):
+class TestSQLiteFile(_SQLiteContract):
     @pytest.fixture(autouse=True)
     def _directory(self, tmp_path):
         self.path = tmp_path / "leads.db"
@@ -90,7 +38,7 @@ class TestSQLiteFile(_SQLiteKnownBugs):
         return lambda: SQLiteUnitOfWork(store)
 
 
-class TestSQLiteFileTwoStores(_SQLiteKnownBugs):
+class TestSQLiteFileTwoStores(_SQLiteContract):
     """Every unit of work opens its own connection to one file, as separate processes do."""
 
     @pytest.fixture(autouse=True)

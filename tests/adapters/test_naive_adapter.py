@@ -144,23 +144,6 @@ CAUGHT = [
     "test_a_stale_concurrent_update_is_rejected_and_overwrites_nothing",
     "test_two_units_adding_one_id_cannot_both_win",
 ]
-# Known SQLite bug (see SQLITE_PHANTOM_BUG in test_contracts.py): not asserted here.
-SQLITE_KNOWN_BUGS = {
-    "test_a_key_searched_is_checked_when_the_unit_writes_another_repository",
-    "test_a_search_finding_a_record_removed_meanwhile_is_checked",
-}
-# Known bug of both adapters (ABA_BUG in test_contracts.py).
-KNOWN_BUGS = {"test_a_record_removed_and_added_again_meanwhile_is_checked"}
-
-
-def _known(adapter, test, bugs):
-    if test not in bugs:
-        return (adapter, test)
-    return pytest.param(
-        adapter,
-        test,
-        marks=pytest.mark.xfail(strict=True, reason="BUG, see test_contracts.py"),
-    )
 
 
 def test_the_naive_adapter_is_a_unit_of_work_without_capabilities():
@@ -201,8 +184,7 @@ def test_capability_contracts_fail_an_adapter_without_the_capability(test):
 
 @pytest.mark.parametrize(
     ("adapter", "test"),
-    [_known(MemoryContract, test, KNOWN_BUGS) for test in CAUGHT]
-    + [_known(SQLiteContract, test, KNOWN_BUGS | SQLITE_KNOWN_BUGS) for test in CAUGHT],
+    [(MemoryContract, test) for test in CAUGHT] + [(SQLiteContract, test) for test in CAUGHT],
 )
 def test_both_shipped_adapters_pass_what_the_naive_adapter_fails(adapter, test):
     getattr(adapter(), test)()

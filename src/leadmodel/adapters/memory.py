@@ -85,7 +85,7 @@ class _Table:
 
     def __init__(self) -> None:
         self.records: dict[str, Any] = {}
-        self.versions: dict[str, int] = {}
+        self.versions: dict[str, int] = {}  # removed records keep theirs
         self.index: dict[str, set[str]] = {}
         self.keys_of: dict[str, tuple[str, ...]] = {}
 
@@ -293,7 +293,9 @@ class MemoryRepository(Generic[T]):
             table.unindex(record_id)
             if record is None:
                 table.records.pop(record_id, None)
-                table.versions.pop(record_id, None)
+                # The version lives on (a tombstone): a record removed and added again
+                # meanwhile never looks unchanged to a unit that read it before.
+                table.versions[record_id] = table.versions.get(record_id, 0) + 1
                 continue
             table.records[record_id] = record
             table.versions[record_id] = table.versions.get(record_id, 0) + 1

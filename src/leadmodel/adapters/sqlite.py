@@ -161,12 +161,18 @@ def _schema_v1() -> list[str]:
 
 
 def _schema_v2() -> list[str]:
-    """Stored merges (with their originals) and the duplicate rules whose keys are indexed."""
+    """Schema 2: stored merges, indexed duplicate rules, versions of removed records."""
     return [
         _record_table("merge"),
         (
             "CREATE TABLE indexed_rules (name TEXT PRIMARY KEY, document TEXT NOT NULL, "
             "indexed_at_version INTEGER NOT NULL)"
+        ),
+        # The last version of each removed record, so a record removed and added again
+        # never restarts at version 1 (a unit that read version 1 would overwrite it).
+        (
+            "CREATE TABLE removed_records (kind TEXT NOT NULL, id TEXT NOT NULL, "
+            "version INTEGER NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID"
         ),
     ]
 
@@ -601,13 +607,15 @@ class SQLiteRepository(Generic[T]):
         if record_id in self._loaded:
             return self._loaded[record_id]
         rows = self._store._query(  # noqa: SLF001 - the store's own repositories
-            f"SELECT version, data FROM {self._table} WHERE id = ?",  # noqa: S608
-            (record_id,),
+            f"SELECT version, data FROM {self._table} WHERE id = ? "  # noqa: S608
+            "UNION ALL SELECT -version, NULL FROM removed_records WHERE kind = ? AND id = ?",
+            (record_id, self._kind, record_id),
         )
-        row = rows[0] if rows else None
-        self._saw(record_id, None if row is None else int(row[0]))
-        if row is None:
+        row = next((row for row in rows if row[1] is not None), None)
+        if row is None:  # absent: never stored (None), or removed (its version, negative)
+            self._saw(record_id, int(rows[0][0]) if rows else None)
             return None
+        self._saw(record_id, int(row[0]))
         record = self._decode(row[1])
         self._loaded[record_id] = record
         return record
@@ -748,13 +756,21 @@ class SQLiteRepository(Generic[T]):
     # -- used by the unit of work -------------------------------------------------------
 
     def _versions(self, connection: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
-        """The committed versions of *ids* (absent ids are left out), a batch at a time."""
+        """The committed versions of *ids*, a batch at a time.
+
+        A removed record has its last version, negative; an id never stored is left out.
+        """
         versions: dict[str, int] = {}
         for start in range(0, len(ids), _BATCH):
-            part = ids[start : start + _BATCH]
+            part: list[str] = ids[start : start + _BATCH]
             marks = ", ".join("?" * len(part))
-            query = f"SELECT id, version FROM {self._table} WHERE id IN ({marks})"  # noqa: S608
-            versions.update((row[0], int(row[1])) for row in connection.execute(query, part))
+            query = (
+                f"SELECT -version, id FROM removed_records WHERE kind = ? AND id IN ({marks}) "  # noqa: S608
+                f"UNION ALL SELECT version, id FROM {self._table} WHERE id IN ({marks})"
+            )
+            for version, record_id in connection.execute(query, (self._kind, *part, *part)):
+                if record_id not in versions or version > 0:
+                    versions[record_id] = int(version)
         return versions
 
     def _stale(self, connection: sqlite3.Connection) -> tuple[list[str], dict[str, int]]:
@@ -763,9 +779,7 @@ class SQLiteRepository(Generic[T]):
         Each record this unit writes must still have the version it read (``None``: it did
         not exist); each key it searched must still find the same records.
         """
-        if not self._changes:
-            return [], {}
-        current = self._versions(connection, list(self._changes))
+        current = self._versions(connection, list(self._changes)) if self._changes else {}
         seen = self._seen
         stale = [
             f"{self._kind} {rid}"
@@ -793,9 +807,18 @@ class SQLiteRepository(Generic[T]):
             "DELETE FROM lookup_keys WHERE kind = ? AND id = ?",
             [(self._kind, record_id) for record_id, _ in changed],
         )
+        removed = [record_id for record_id, record in changed if record is None]
         connection.executemany(
             f"DELETE FROM {self._table} WHERE id = ?",  # noqa: S608 - our table name
-            [(record_id,) for record_id, record in changed if record is None],
+            [(record_id,) for record_id in removed],
+        )
+        connection.executemany(
+            "INSERT OR REPLACE INTO removed_records (kind, id, version) VALUES (?, ?, ?)",
+            [(self._kind, rid, abs(current.get(rid) or 0) + 1) for rid in removed],
+        )
+        connection.executemany(
+            "DELETE FROM removed_records WHERE kind = ? AND id = ?",
+            [(self._kind, rid) for rid, record in changed if record is not None and rid in current],
         )
         rows = []
         keys = []
@@ -807,7 +830,7 @@ class SQLiteRepository(Generic[T]):
             rows.append(
                 (
                     record_id,
-                    (current.get(record_id) or 0) + 1,
+                    abs(current.get(record_id) or 0) + 1,
                     *(_column_value(data.get(column)) for column in columns),
                     json.dumps(data, ensure_ascii=False, separators=(",", ":")),
                 )
