@@ -22,10 +22,14 @@ from leadmodel.ports import (
     ContactRepository,
     IdGenerator,
     LeadRepository,
+    MergeRepository,
     Notifier,
     OpportunityRepository,
+    SupportsKeyIndex,
+    SupportsMerges,
     UnitOfWork,
 )
+from leadmodel.rules.merge import MergeRecord
 
 uow: UnitOfWork = MemoryUnitOfWork()
 leads: LeadRepository = MemoryRepository[Lead](MemoryUnitOfWork().store, "lead")
@@ -47,3 +51,11 @@ sqlite_contacts: ContactRepository = SQLiteRepository[Contact](_sqlite, "contact
 sqlite_accounts: AccountRepository = SQLiteRepository[Account](_sqlite, "account")
 sqlite_opportunities: OpportunityRepository = SQLiteRepository[Opportunity](_sqlite, "opportunity")
 sqlite_activities: ActivityRepository = SQLiteRepository[Activity](_sqlite, "activity")
+
+# Both satisfy the optional capabilities the services check for.
+merging: SupportsMerges = MemoryUnitOfWork()
+sqlite_merging: SupportsMerges = SQLiteUnitOfWork(_sqlite)
+keyed: SupportsKeyIndex = MemoryUnitOfWork()
+sqlite_keyed: SupportsKeyIndex = SQLiteUnitOfWork(_sqlite)
+merges: MergeRepository = MemoryRepository[MergeRecord](MemoryUnitOfWork().store, "merge")
+sqlite_merges: MergeRepository = SQLiteRepository[MergeRecord](_sqlite, "merge")

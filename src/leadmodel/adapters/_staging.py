@@ -17,7 +17,7 @@ from leadmodel.domain.errors import FieldError, KeyNotIndexed, ValidationError, 
 from leadmodel.ports import KeyFunction
 
 if TYPE_CHECKING:
-    from leadmodel.rules.matching import CompiledRule
+    from leadmodel.rules.matching import CompiledRule, MatchingRule
 
 R = TypeVar("R")
 
@@ -100,9 +100,26 @@ class StagingUnitOfWork:
     """
 
     committed: bool
+    store: Any
 
     def _repositories(self) -> tuple[Any, ...]:
-        raise NotImplementedError
+        """Every repository of the unit, in commit order."""
+        return (
+            getattr(self, "leads"),  # noqa: B009 - set by the subclasses
+            getattr(self, "contacts"),  # noqa: B009
+            getattr(self, "accounts"),  # noqa: B009
+            getattr(self, "opportunities"),  # noqa: B009
+            getattr(self, "activities"),  # noqa: B009
+            getattr(self, "merges"),  # noqa: B009
+        )
+
+    def index_rules(self, rules: Iterable[MatchingRule]) -> None:
+        """Index the blocking keys of *rules* in the store (``SupportsKeyIndex``).
+
+        Rules are known by name; a new or redefined one is back-filled over the stored
+        leads, contacts and accounts at once, outside this unit's staged changes.
+        """
+        self.store.index_rules(rules)
 
     def __enter__(self) -> Self:
         self.rollback()

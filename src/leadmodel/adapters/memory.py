@@ -338,20 +338,6 @@ class MemoryUnitOfWork(StagingUnitOfWork):
         self.merges: MemoryRepository[MergeRecord] = MemoryRepository(self.store, "merge")
         self.committed = False
 
-    def _repositories(self) -> tuple[MemoryRepository[Any], ...]:
-        return (
-            self.leads,
-            self.contacts,
-            self.accounts,
-            self.opportunities,
-            self.activities,
-            self.merges,
-        )
-
-    def index_rules(self, rules: Iterable[MatchingRule]) -> None:
-        """Index the blocking keys of *rules* in the store (see :meth:`MemoryStore.index_rules`)."""
-        self.store.index_rules(rules)
-
     def commit(self) -> None:
         """Persist every staged change at once, or none.
 

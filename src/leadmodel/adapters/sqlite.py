@@ -873,20 +873,6 @@ class SQLiteUnitOfWork(StagingUnitOfWork):
         self.merges: SQLiteRepository[MergeRecord] = SQLiteRepository(self.store, "merge")
         self.committed = False
 
-    def _repositories(self) -> tuple[SQLiteRepository[Any], ...]:
-        return (
-            self.leads,
-            self.contacts,
-            self.accounts,
-            self.opportunities,
-            self.activities,
-            self.merges,
-        )
-
-    def index_rules(self, rules: Iterable[MatchingRule]) -> None:
-        """Index the blocking keys of *rules* (see :meth:`SQLiteStore.index_rules`)."""
-        self.store.index_rules(rules)
-
     def commit(self) -> None:
         """Write every staged change in one transaction, or none.
 
