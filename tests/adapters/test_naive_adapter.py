@@ -140,6 +140,8 @@ CAUGHT = [
     "test_save_never_edits_a_lead_converted_while_it_ran",
     "test_save_never_stores_a_duplicate_the_policy_blocks_by_its_keys",
     "test_rescore_never_overwrites_an_edit_made_while_it_ran",
+    "test_a_record_read_before_the_units_own_commit_is_still_checked",
+    "test_rescore_of_named_leads_never_overwrites_an_edit_made_between_batches",
     # and version 1's own stale-update tests
     "test_a_stale_concurrent_update_is_rejected_and_overwrites_nothing",
     "test_two_units_adding_one_id_cannot_both_win",
@@ -182,9 +184,23 @@ def test_capability_contracts_fail_an_adapter_without_the_capability(test):
         getattr(NaiveContract(), test)()
 
 
+# Open bug of both shipped adapters: FORGETS_READS_AT_COMMIT in test_contracts.py.
+KNOWN_BUGS = {
+    "test_a_record_read_before_the_units_own_commit_is_still_checked",
+    "test_rescore_of_named_leads_never_overwrites_an_edit_made_between_batches",
+}
+
+
+def _case(adapter, test):
+    if test not in KNOWN_BUGS:
+        return (adapter, test)
+    bug = pytest.mark.xfail(strict=True, reason="BUG, see FORGETS_READS_AT_COMMIT")
+    return pytest.param(adapter, test, marks=bug)
+
+
 @pytest.mark.parametrize(
     ("adapter", "test"),
-    [(MemoryContract, test) for test in CAUGHT] + [(SQLiteContract, test) for test in CAUGHT],
+    [_case(adapter, test) for adapter in (MemoryContract, SQLiteContract) for test in CAUGHT],
 )
 def test_both_shipped_adapters_pass_what_the_naive_adapter_fails(adapter, test):
     getattr(adapter(), test)()

@@ -262,11 +262,6 @@ def test_a_write_based_on_an_iteration_in_another_process_is_refused(tmp_path):
 # -- an activity attached while its lead is merged away, two processes -------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG sqlite.py SQLiteRepository._stale: a unit writing only activities does not "
-    "re-validate its lead searches (see SQLITE_PHANTOM_BUG in tests/adapters/test_contracts.py)",
-)
 def test_an_activity_attached_while_its_lead_is_merged_away_is_never_orphaned(tmp_path):
     db = tmp_path / "leads.db"
     with SQLiteStore(db) as store, SQLiteUnitOfWork(store) as uow:

@@ -76,8 +76,9 @@ CONTRACT_VERSION: Final = 2
    failed commit writes nothing; :func:`leadmodel.services.save` refuses an edit of a
    converted lead, even one converted while the save ran; duplicates found by a rule's
    blocking keys (or :class:`~leadmodel.KeyNotIndexed`, never a silent duplicate);
-   :func:`leadmodel.services.rescore` never overwrites an edit made while it ran. New
-   capability classes :class:`KeyIndexContract` and :class:`MergeStoreContract`.
+   :func:`leadmodel.services.rescore` never overwrites an edit made while it ran, even
+   between its batches (a record read before the unit's own commit is still checked).
+   New capability classes :class:`KeyIndexContract` and :class:`MergeStoreContract`.
 """
 
 _NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
@@ -392,6 +393,28 @@ class UnitOfWorkContract(_Contract):
         with make() as uow:
             assert _get(uow, "L1").title == "Added again", "the record added again was lost"
 
+    def test_a_record_read_before_the_units_own_commit_is_still_checked(self) -> None:
+        # Services that commit batch by batch (rescore) write records read before a commit.
+        make = self.units()
+        self._stored(make, *_pair())
+        first, second = make(), make()
+        with first, second:
+            mine, other = _get(first, "L1"), _get(first, "L2")
+            first.leads.update(attrs.evolve(mine, title="First batch"))
+            first.commit()
+            theirs = _get(second, "L2")
+            second.leads.update(attrs.evolve(theirs, title="Theirs"))
+            second.commit()
+            first.leads.update(attrs.evolve(other, custom={"score": 80}))
+            _raises(
+                ConcurrencyError,
+                first.commit,
+                "a write of a record read before this unit's previous commit, changed since",
+            )
+        with make() as uow:
+            assert _get(uow, "L2").title == "Theirs", "the other unit's title was lost"
+            assert _get(uow, "L1").title == "First batch"
+
     def test_a_refused_commit_carries_what_went_stale(self) -> None:
         make = self.units()
         self._stored(make, *_pair())
@@ -564,6 +587,30 @@ class UnitOfWorkContract(_Contract):
             stored = uow.leads.get("L1")
             assert stored is not None
             assert stored.title == "Edited meanwhile", "rescore overwrote a concurrent edit"
+
+    def test_rescore_of_named_leads_never_overwrites_an_edit_made_between_batches(
+        self,
+    ) -> None:
+        from leadmodel import services
+        from leadmodel.rules.criteria import Condition
+        from leadmodel.rules.scoring import FitRule, ScoringModel
+
+        make = self.units()
+        self._stored(make, *_pair())
+
+        def edit_meanwhile() -> None:
+            with make() as other:
+                stored = _get(other, "L2")
+                other.leads.update(attrs.evolve(stored, title="Edited meanwhile"))
+                other.commit()
+
+        model = ScoringModel(fit=[FitRule("any", Condition("last_name", "is_not_blank"), 80)])
+        scoring = _Interleaved(make(), before_commit=edit_meanwhile)
+        # Batches of one: the edit of L2 lands when L1's batch commits.
+        with contextlib.suppress(ConcurrencyError):
+            services.rescore(scoring, model, now=_NOW, lead_ids=["L1", "L2"], batch_size=1)
+        with make() as uow:
+            assert _get(uow, "L2").title == "Edited meanwhile", "rescore overwrote an edit"
 
     def test_rescore_survives_a_lead_removed_while_it_ran(self) -> None:
         from leadmodel import services
