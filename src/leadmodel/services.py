@@ -61,7 +61,7 @@ from leadmodel.domain.status import (
     OpportunityProcess,
 )
 from leadmodel.intake import FormErrors, FormSpec, parse_web_form
-from leadmodel.ports import Notifier, SupportsKeyIndex, UnitOfWork, lookup_keys
+from leadmodel.ports import Notifier, UnitOfWork, lookup_keys
 from leadmodel.rules import conversion
 from leadmodel.rules.assignment import Assignment, AssignmentRule, AssignmentState, assign
 from leadmodel.rules.conversion import ConversionResult, ConvertOptions, ExistingRecords
@@ -148,8 +148,9 @@ def _candidates(
             repositories = (*repositories, uow.accounts)
         rules = rules.rules
     compiled_rules = [rule if isinstance(rule, CompiledRule) else rule.compile() for rule in rules]
-    if isinstance(uow, SupportsKeyIndex):
-        uow.index_rules([compiled.rule for compiled in compiled_rules])
+    index = getattr(uow, "index_rules", None)  # SupportsKeyIndex, without isinstance's cost
+    if callable(index):
+        index([compiled.rule for compiled in compiled_rules])
     keys: set[str] = set(lookup_keys(record))
     for compiled in compiled_rules:
         keys.update(compiled.keys(record))

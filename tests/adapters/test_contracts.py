@@ -11,35 +11,14 @@ from leadmodel.testing.contracts import (
     UnitOfWorkContract,
 )
 
-# BUG (issue 14, reported to the lead engineer): a unit of work forgets what it read when
-# it commits (MemoryRepository._apply -> _reset, memory.py; SQLiteUnitOfWork.commit ->
-# rollback -> _reset, sqlite.py), so a record read before the unit's own commit and
-# written after it is remembered afresh at its current version: another unit's change in
-# between is overwritten silently. services.rescore(lead_ids=..., batch_size < n) does
-# exactly this (it loads every named lead first, then commits batch by batch).
-# Strict xfail: the marks go when the fix lands.
-FORGETS_READS_AT_COMMIT = pytest.mark.xfail(
-    strict=True, reason="BUG memory.py/sqlite.py: reads forgotten at the unit's own commit"
-)
 
-
-class _KnownBugs:
-    @FORGETS_READS_AT_COMMIT
-    def test_a_record_read_before_the_units_own_commit_is_still_checked(self):
-        super().test_a_record_read_before_the_units_own_commit_is_still_checked()
-
-    @FORGETS_READS_AT_COMMIT
-    def test_rescore_of_named_leads_never_overwrites_an_edit_made_between_batches(self):
-        super().test_rescore_of_named_leads_never_overwrites_an_edit_made_between_batches()
-
-
-class TestMemoryAdapter(_KnownBugs, UnitOfWorkContract, KeyIndexContract, MergeStoreContract):
+class TestMemoryAdapter(UnitOfWorkContract, KeyIndexContract, MergeStoreContract):
     def units(self):
         store = MemoryStore()
         return lambda: MemoryUnitOfWork(store)
 
 
-class _SQLiteContract(_KnownBugs, UnitOfWorkContract, KeyIndexContract, MergeStoreContract):
+class _SQLiteContract(UnitOfWorkContract, KeyIndexContract, MergeStoreContract):
     """The whole kit, over the SQLite adapter (the fixtures below choose the file set-up)."""
 
 

@@ -300,7 +300,19 @@ class MemoryRepository(Generic[T]):
             table.records[record_id] = record
             table.versions[record_id] = table.versions.get(record_id, 0) + 1
             table.reindex(record_id, keys)
-        self._reset()
+        self._committed()
+
+    def _committed(self) -> None:
+        """Forget what this commit wrote and searched; remember the other reads.
+
+        A record read before the unit's own commit and written after it is still checked
+        against the version it was read at (``rescore`` commits batch by batch).
+        """
+        for record_id in self._changes:
+            self._seen.pop(record_id, None)
+        self._changes.clear()
+        self._staged.clear()
+        self._searches.clear()
 
     def _reset(self) -> None:
         self._changes.clear()
