@@ -314,6 +314,58 @@ def _check_save_arguments(policy: object, process: object, regression: object) -
         raise ValidationError("save", errors)
 
 
+def _rebased(stored: Saved | None, record: Saved, base: Saved | None) -> Saved:
+    """*record*'s edit laid over *stored*: the fields it changed from *base*, and no others.
+
+    Without *base*, *record* itself, unless it is older than *stored* by ``updated_at``.
+    """
+    kind = type(record).__name__.lower()
+    if base is None:
+        mine, theirs = record.updated_at, None if stored is None else stored.updated_at
+        if theirs is not None and (mine is None or mine < theirs):
+            raise ConcurrencyError(
+                f"{kind} {record.id} changed in storage (updated {theirs.isoformat()}) since "
+                "this copy was read: reload it, or save with base= to keep both edits",
+                records=[f"{kind} {record.id}"],
+            )
+        return record
+    if stored is None:
+        raise ConcurrencyError(
+            f"{kind} {record.id} was removed since it was read", records=[f"{kind} {record.id}"]
+        )
+    if stored == base:
+        return record
+    changes: dict[str, Any] = {}
+    clashes: list[str] = []
+    for field in attrs.fields(type(record)):
+        name = field.name
+        mine, read, theirs = getattr(record, name), getattr(base, name), getattr(stored, name)
+        if name == "custom":
+            custom = dict(theirs)
+            for key in set(mine) | set(read):
+                if mine.get(key) == read.get(key):
+                    continue
+                if theirs.get(key) != read.get(key) and theirs.get(key) != mine.get(key):
+                    clashes.append(f"custom.{key}")
+                if key in mine:
+                    custom[key] = mine[key]
+                else:
+                    custom.pop(key, None)
+            changes[name] = custom
+        elif mine != read:
+            if theirs not in (read, mine) and name != "updated_at":
+                clashes.append(name)
+            changes[name] = mine
+    if clashes:
+        raise ConcurrencyError(
+            f"{kind} {record.id}: {', '.join(sorted(clashes))} changed by someone else since "
+            "it was read: reload and edit again",
+            records=[f"{kind} {record.id}"],
+        )
+    merged: Saved = attrs.evolve(stored, **changes)
+    return merged
+
+
 def save(
     uow: UnitOfWork,
     record: Saved,
@@ -322,11 +374,20 @@ def save(
     allow_save: bool = False,
     process: LeadProcess = DEFAULT_LEAD_PROCESS,
     regression: LifecycleRegression[Saved] | None = None,
+    base: Saved | None = None,
 ) -> DuplicateCheck | None:
     """Create or update *record* in one unit of work, applying the domain and a duplicate *policy*.
 
     A record whose id is not stored is created (the policy's create action applies),
     otherwise it replaces the stored one (edit action, against the stored version).
+
+    No lost update: a record is read in one unit of work and saved in another, so
+    others may commit in between. Give *base*, the record as it was read, and only the
+    fields this edit changed (``custom`` values key by key) are applied to the stored
+    record; a field someone else changed differently meanwhile raises
+    :class:`~leadmodel.ConcurrencyError` (reload and edit again). Without *base*, the
+    record replaces the stored one, unless its ``updated_at`` is older than the stored
+    one's (it was read before another change, such as a rescore): ``ConcurrencyError``.
     Candidates come from the repositories' ``find_by_keys`` with the policy's blocking
     keys and the default lookup keys; a lead is checked against leads and contacts. A
     ``block`` decision raises :class:`~leadmodel.DuplicateBlocked` and writes nothing;
@@ -390,6 +451,8 @@ def save(
 
     Raises:
         DuplicateBlocked: the policy blocks the save.
+        ConcurrencyError: the stored record changed since *record* (or *base*) was read,
+            in a field this edit changes too, or it was removed; nothing was written.
         ConvertedLeadError: the stored lead is converted and *record* differs from it.
         TransitionError: a status move *process* does not allow (or into a converted
             status), or a lifecycle stage moved backwards without its regression.
@@ -401,8 +464,14 @@ def save(
     """
     own, searched = _repositories(uow, record)
     _check_save_arguments(policy, process, regression)
+    if base is not None and (type(base) is not type(record) or base.id != record.id):
+        raise ValidationError(
+            "save",
+            [FieldError("base", "type", "must be the same record as it was read (kind and id)")],
+        )
     with uow:
         stored = own.get(record.id)
+        record = _rebased(stored, record, base)
         changed = _check_write(stored, record, process=process, regression=regression)
         action: Literal["create", "edit"] = "create" if stored is None else "edit"
         check = None

@@ -6,11 +6,10 @@ version it read itself, so a change committed between the user's read and the sa
 a rescore, another user's edit — is overwritten without a ``ConcurrencyError``
 (DESIGN.md invariant 9 at the service layer).
 
-BUG (issue 14, reported to the lead engineer): services.save (src/leadmodel/services.py,
-``save``: ``stored = own.get(record.id)`` then ``own.update(record)``) writes the whole
-record it is handed; it has no base version to compare with. Strict xfail until save
-can tell (e.g. ``save(uow, record, base=read_record)`` or a version carried by the
-record), then it raises ConcurrencyError or keeps the other change.
+``save(uow, record, base=read_record)`` applies only the fields the edit changed to the
+stored record and refuses a field someone else changed differently meanwhile; without
+``base``, a record older than the stored one by ``updated_at`` (a rescore stamps it) is
+refused.
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ def units(request, tmp_path):
         yield lambda: SQLiteUnitOfWork(store)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG services.save: no base version, overwrites")
 def test_a_save_of_a_record_read_before_a_rescore_keeps_the_score(units):
     with units() as uow:
         uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme"))
@@ -54,7 +52,6 @@ def test_a_save_of_a_record_read_before_a_rescore_keeps_the_score(units):
         assert uow.leads.get("L1").custom.get("score") == 80, "the rescore was overwritten"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG services.save: no base version, overwrites")
 def test_a_save_of_a_record_read_before_another_edit_keeps_that_edit(units):
     with units() as uow:
         uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme"))
@@ -62,10 +59,28 @@ def test_a_save_of_a_record_read_before_another_edit_keeps_that_edit(units):
     with units() as uow:
         mine = uow.leads.get("L1")
         theirs = uow.leads.get("L1")
-    services.save(units(), attrs.evolve(theirs, phone=None, description="Called on Monday"))
-    try:
-        services.save(units(), attrs.evolve(mine, title="CTO"))
-    except ConcurrencyError:
-        return
+    services.save(
+        units(), attrs.evolve(theirs, phone=None, description="Called on Monday"), base=theirs
+    )
+    services.save(units(), attrs.evolve(mine, title="CTO"), base=mine)
     with units() as uow:
-        assert uow.leads.get("L1").description == "Called on Monday", "an edit was lost"
+        lead = uow.leads.get("L1")
+        assert lead.description == "Called on Monday", "an edit was lost"
+        assert lead.title == "CTO"
+
+
+def test_the_same_field_changed_by_two_edits_is_a_conflict(units):
+    with units() as uow:
+        uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme", custom={"budget": 5}))
+        uow.commit()
+    with units() as uow:
+        mine = theirs = uow.leads.get("L1")
+    edited = attrs.evolve(theirs, title="CFO", custom={"budget": 7, "need": True})
+    services.save(units(), edited, base=theirs)
+    with pytest.raises(ConcurrencyError, match=r"custom\.budget"):
+        services.save(units(), attrs.evolve(mine, custom={"budget": 9}), base=mine)
+    # A different custom value of the same record merges key by key.
+    services.save(units(), attrs.evolve(mine, custom={"budget": 5, "visits": 3}), base=mine)
+    with units() as uow:
+        lead = uow.leads.get("L1")
+        assert (lead.title, dict(lead.custom)) == ("CFO", {"budget": 7, "need": True, "visits": 3})
