@@ -83,6 +83,21 @@ def check_record(kind: str, cls: type[R], record: object) -> R:
     return record
 
 
+def check_repository(store: object, store_type: type, kind: object, kinds: Iterable[str]) -> None:
+    """Refuse a repository over something that is not a store, or of an unknown kind."""
+    errors = []
+    if not isinstance(store, store_type):
+        errors.append(
+            FieldError(
+                "store", "type", f"must be a {store_type.__name__}, not {describe_value(store)}"
+            )
+        )
+    if not _checks.one_of(kind, tuple(kinds)):
+        errors.append(FieldError("kind", "invalid", f"must be one of {', '.join(kinds)}"))
+    if errors:
+        raise ValidationError("repository", errors)
+
+
 def check_keys(kind: str, keys: object) -> None:
     """Refuse one string where an iterable of keys is meant (it would be read letter by letter)."""
     if isinstance(keys, str):

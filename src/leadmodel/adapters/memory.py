@@ -33,6 +33,7 @@ from leadmodel.adapters._staging import (
     check_id,
     check_keys,
     check_record,
+    check_repository,
     not_indexed,
     prepare_rules,
 )
@@ -170,6 +171,7 @@ class MemoryRepository(Generic[T]):
     """
 
     def __init__(self, store: MemoryStore, kind: str) -> None:
+        check_repository(store, MemoryStore, kind, _KINDS)
         self._store = store
         self._kind = kind
         self._type: type[T] = _KINDS[kind]

@@ -49,6 +49,7 @@ from leadmodel.adapters._staging import (
     check_id,
     check_keys,
     check_record,
+    check_repository,
     not_indexed,
     prepare_rules,
 )
@@ -575,6 +576,7 @@ class SQLiteRepository(Generic[T]):
     """
 
     def __init__(self, store: SQLiteStore, kind: str) -> None:
+        check_repository(store, SQLiteStore, kind, _KINDS)
         self._store = store
         self._kind = kind
         self._type: type[T] = _KINDS[kind]
