@@ -77,7 +77,8 @@ CONTRACT_VERSION: Final = 2
    converted lead, even one converted while the save ran; duplicates found by a rule's
    blocking keys (or :class:`~leadmodel.KeyNotIndexed`, never a silent duplicate);
    :func:`leadmodel.services.rescore` never overwrites an edit made while it ran, even
-   between its batches (a record read before the unit's own commit is still checked).
+   between its batches (a record read before the unit's own commit, even one that wrote
+   nothing, is still checked).
    New capability classes :class:`KeyIndexContract` and :class:`MergeStoreContract`.
 """
 
@@ -415,6 +416,26 @@ class UnitOfWorkContract(_Contract):
             assert _get(uow, "L2").title == "Theirs", "the other unit's title was lost"
             assert _get(uow, "L1").title == "First batch"
 
+    def test_a_record_read_before_a_commit_that_wrote_nothing_is_still_checked(self) -> None:
+        # A rescore batch whose scores did not change commits nothing.
+        make = self.units()
+        self._stored(make, *_pair())
+        first, second = make(), make()
+        with first, second:
+            other = _get(first, "L2")
+            first.commit()  # nothing to write
+            theirs = _get(second, "L2")
+            second.leads.update(attrs.evolve(theirs, title="Theirs"))
+            second.commit()
+            first.leads.update(attrs.evolve(other, custom={"score": 80}))
+            _raises(
+                ConcurrencyError,
+                first.commit,
+                "a write of a record read before this unit's empty commit, changed since",
+            )
+        with make() as uow:
+            assert _get(uow, "L2").title == "Theirs", "the other unit's title was lost"
+
     def test_a_refused_commit_carries_what_went_stale(self) -> None:
         make = self.units()
         self._stored(make, *_pair())
@@ -607,6 +628,29 @@ class UnitOfWorkContract(_Contract):
         model = ScoringModel(fit=[FitRule("any", Condition("last_name", "is_not_blank"), 80)])
         scoring = _Interleaved(make(), before_commit=edit_meanwhile)
         # Batches of one: the edit of L2 lands when L1's batch commits.
+        with contextlib.suppress(ConcurrencyError):
+            services.rescore(scoring, model, now=_NOW, lead_ids=["L1", "L2"], batch_size=1)
+        with make() as uow:
+            assert _get(uow, "L2").title == "Edited meanwhile", "rescore overwrote an edit"
+
+    def test_rescore_never_overwrites_an_edit_made_after_an_unchanged_batch(self) -> None:
+        from leadmodel import services
+        from leadmodel.rules.criteria import Condition
+        from leadmodel.rules.scoring import FitRule, ScoringModel
+
+        make = self.units()
+        model = ScoringModel(fit=[FitRule("any", Condition("last_name", "is_not_blank"), 80)])
+        first, second = _pair()
+        self._stored(make, attrs.evolve(first, custom={"score": Decimal(80)}), second)
+
+        def edit_meanwhile() -> None:
+            with make() as other:
+                stored = _get(other, "L2")
+                other.leads.update(attrs.evolve(stored, title="Edited meanwhile"))
+                other.commit()
+
+        scoring = _Interleaved(make(), before_commit=edit_meanwhile)
+        # L1's batch has nothing to save; the edit of L2 lands when it commits.
         with contextlib.suppress(ConcurrencyError):
             services.rescore(scoring, model, now=_NOW, lead_ids=["L1", "L2"], batch_size=1)
         with make() as uow:
