@@ -10,6 +10,8 @@ Commands:
         capture, edit, rescore and merge until START + SECONDS (see ``_mixed``).
     batches DB LOG RUN
         commit batches in a loop until killed (see ``_batches``).
+    backfill DB LOG RUN
+        index new duplicate rules over the stored leads until killed (see ``_backfill``).
     read-then-score DB
         the lost-update scenario's unit A, driven over stdin/stdout.
     attach-paused DB EMAIL
@@ -383,6 +385,23 @@ def _batches(db: str, log_path: str, run: int) -> None:
             print("ready", flush=True)  # noqa: T201 - the parent waits for it
 
 
+def _backfill(db: str, log_path: str, run: int) -> None:
+    """Index new duplicate rules (each back-filled over every stored lead) until killed.
+
+    Says ``ready`` once the first rule is indexed; logs each rule once indexed.
+    """
+    store = SQLiteStore(db)
+    log = Log(log_path)
+    n = 0
+    while True:
+        n += 1
+        name = f"r{run:03d}_{n:04d}"
+        store.index_rules([attrs.evolve(STANDARD_LEAD_RULE, name=name)])
+        log.write(op="indexed", rule=name)
+        if n == 1:
+            print("ready", flush=True)  # noqa: T201 - the parent waits for it
+
+
 # -- two processes, one lead -------------------------------------------------------------
 
 
@@ -455,6 +474,8 @@ def main(argv: list[str]) -> None:
         Mixed(db, log, int(worker), int(seed), int(people)).run(float(start), float(seconds))
     elif command == "batches":
         _batches(args[0], args[1], int(args[2]))
+    elif command == "backfill":
+        _backfill(args[0], args[1], int(args[2]))
     elif command == "read-then-score":
         _read_then_score(args[0])
     elif command == "attach-paused":
