@@ -937,7 +937,8 @@ class SQLiteUnitOfWork(StagingUnitOfWork):
         """
         repositories = self._repositories()
         if not any(repo._changes for repo in repositories):  # noqa: SLF001
-            self.rollback()
+            for repo in repositories:  # nothing to write: the reads stay remembered
+                repo._committed()  # noqa: SLF001
             self.committed = True
             return
         store = self.store
