@@ -18,26 +18,7 @@ class TestMemoryAdapter(UnitOfWorkContract, KeyIndexContract, MergeStoreContract
         return lambda: MemoryUnitOfWork(store)
 
 
-# BUG (issue 14, reported to the lead engineer): SQLiteUnitOfWork.commit
-# (src/leadmodel/adapters/sqlite.py, `if not any(repo._changes ...): self.rollback()` at the
-# top of commit) forgets everything the unit read when it has nothing to write, so a record
-# read before that empty commit and written after it is remembered afresh: a change made
-# in between is overwritten. rescore(lead_ids=..., batches) does this whenever a batch's
-# scores did not change. (The memory adapter keeps the reads.) Strict xfail until fixed.
-FORGETS_READS_AT_EMPTY_COMMIT = pytest.mark.xfail(
-    strict=True, reason="BUG sqlite.py: an empty commit forgets the unit's reads"
-)
-
-
 class _SQLiteContract(UnitOfWorkContract, KeyIndexContract, MergeStoreContract):
-    @FORGETS_READS_AT_EMPTY_COMMIT
-    def test_a_record_read_before_a_commit_that_wrote_nothing_is_still_checked(self):
-        super().test_a_record_read_before_a_commit_that_wrote_nothing_is_still_checked()
-
-    @FORGETS_READS_AT_EMPTY_COMMIT
-    def test_rescore_never_overwrites_an_edit_made_after_an_unchanged_batch(self):
-        super().test_rescore_never_overwrites_an_edit_made_after_an_unchanged_batch()
-
     """The whole kit, over the SQLite adapter (the fixtures below choose the file set-up)."""
 
 

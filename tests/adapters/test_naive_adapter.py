@@ -186,23 +186,9 @@ def test_capability_contracts_fail_an_adapter_without_the_capability(test):
         getattr(NaiveContract(), test)()
 
 
-# Open bugs of the shipped adapters, strict xfail until fixed (see test_contracts.py).
-SQLITE_KNOWN_BUGS = {
-    "test_a_record_read_before_a_commit_that_wrote_nothing_is_still_checked",
-    "test_rescore_never_overwrites_an_edit_made_after_an_unchanged_batch",
-}
-
-
-def _case(adapter, test):
-    if adapter is not SQLiteContract or test not in SQLITE_KNOWN_BUGS:
-        return (adapter, test)
-    bug = pytest.mark.xfail(strict=True, reason="BUG, see FORGETS_READS_AT_EMPTY_COMMIT")
-    return pytest.param(adapter, test, marks=bug)
-
-
 @pytest.mark.parametrize(
     ("adapter", "test"),
-    [_case(adapter, test) for adapter in (MemoryContract, SQLiteContract) for test in CAUGHT],
+    [(adapter, test) for adapter in (MemoryContract, SQLiteContract) for test in CAUGHT],
 )
 def test_both_shipped_adapters_pass_what_the_naive_adapter_fails(adapter, test):
     getattr(adapter(), test)()

@@ -63,7 +63,6 @@ class NoLostUpdate(RuleBasedStateMachine):
     # A record removed and added again under its id is not the one read before: ids are
     # reused (issue 14 found both adapters restarting such a record at version 1).
     REUSE_REMOVED_IDS = True
-    FORGETS_READS_AT_EMPTY_COMMIT = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -273,9 +272,6 @@ class NoLostUpdate(RuleBasedStateMachine):
             else:
                 self.committed[record_id] = record
                 self.history.setdefault(record_id, []).append(record)
-        if not unit.writes and self.FORGETS_READS_AT_EMPTY_COMMIT:
-            unit.clear()
-            return
         # A unit remembers what it read across its own commits, but what it wrote.
         for record_id in unit.writes:
             unit.seen.pop(record_id, None)
@@ -306,11 +302,6 @@ class NoLostUpdateSQLite(NoLostUpdate):
     even one removed since: reads are checked for each value having been committed (or
     staged by the unit), iteration for its ids too; writes start from what the unit sees.
     """
-
-    # BUG (reported; test_a_record_read_before_a_commit_that_wrote_nothing_is_still_checked
-    # in the contract kit): SQLiteUnitOfWork.commit rolls back, forgetting every read, when
-    # the unit has nothing to write. The model follows it until the fix; then drop this.
-    FORGETS_READS_AT_EMPTY_COMMIT = True
 
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="leadmodel-stateful-"))

@@ -261,6 +261,7 @@ def _storage_error(exc: sqlite3.Error, path: str) -> LeadModelError:
         return DatabaseBusy(
             f"{shown} stayed locked by another writer past the timeout; nothing was written: "
             "retry (leadmodel.services.retrying) or raise the store's timeout",
+            path=path,
         )
     if "not a database" in text or "encrypted" in text:
         return NotADatabase(

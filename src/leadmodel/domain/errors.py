@@ -237,6 +237,10 @@ class DatabaseBusy(ConcurrencyError):  # noqa: N818 - names a CRM admin reads
     Retry the unit of work (see :func:`leadmodel.services.retrying`).
     """
 
+    def __init__(self, message: str, *, path: str = "", records: Iterable[str] = ()) -> None:
+        self.path = path
+        super().__init__(message, records=records)
+
 
 class StorageError(LeadModelError):
     """The storage cannot be used as it is: damaged, foreign, too new or unwritable.
