@@ -378,3 +378,34 @@ def test_two_captures_of_one_person_at_once_make_one_lead_and_one_block(units):
     assert [edge.b_id for edge in ours.duplicates.matches] == ["lead-B"]
     with units() as check:
         assert [lead.id for lead in check.leads] == ["lead-B"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    stored_ids=st.sets(st.integers(0, 2500), max_size=40),
+    staged=st.dictionaries(st.integers(0, 2500), st.sampled_from(["add", "update", "remove"])),
+)
+def test_paged_iteration_lays_staged_changes_over_every_page(monkeypatch, stored_ids, staged):
+    import leadmodel.adapters.sqlite as adapter
+
+    monkeypatch.setattr(adapter, "_PAGE", 7)  # many pages from a few records
+    store = SQLiteStore(":memory:")
+    ids = [f"L{i:05d}" for i in sorted(stored_ids)]
+    with SQLiteUnitOfWork(store) as uow:
+        for record_id in ids:
+            uow.leads.add(robert(id=record_id))
+        uow.commit()
+    expected = {record_id: robert(id=record_id) for record_id in ids}
+    with SQLiteUnitOfWork(store) as uow:
+        for number, change in staged.items():
+            record_id = f"L{number:05d}"
+            if record_id in expected and change == "remove":
+                uow.leads.remove(record_id)
+                del expected[record_id]
+            elif record_id in expected:
+                expected[record_id] = robert(id=record_id, title="changed")
+                uow.leads.update(expected[record_id])
+            elif change == "add":
+                expected[record_id] = robert(id=record_id, title="new")
+                uow.leads.add(expected[record_id])
+        assert list(uow.leads) == [expected[key] for key in sorted(expected)]

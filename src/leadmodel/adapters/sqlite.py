@@ -132,6 +132,7 @@ _TEXT_COLUMNS: Final[dict[str, frozenset[str]]] = {
 }
 _TABLES: Final = {kind: f"{kind}_records" for kind in _KINDS}
 _BATCH: Final = 500  # keys per IN (...) query, under SQLite's variable limit
+_PAGE: Final = 1000  # rows per page when a repository is iterated
 
 
 _V1_KINDS: Final = ("lead", "contact", "account", "opportunity", "activity")
@@ -682,11 +683,36 @@ class SQLiteRepository(Generic[T]):
             yield cached if cached is not None else self._decode(row[2])
 
     def __iter__(self) -> Iterator[T]:
-        """Every record this unit of work sees, ordered by id."""
-        rows = self._store._query(  # noqa: SLF001
-            f"SELECT id, version, data FROM {self._table} ORDER BY id"  # noqa: S608
-        )
-        yield from self._merged(rows)
+        """Every record this unit of work sees, ordered by id.
+
+        Read a page of rows at a time (memory stays bounded over a million leads), with
+        the changes staged when the iteration began laid over them. Each record's version
+        is remembered as it is yielded, so a caller may commit between records.
+        """
+        staged = dict(sorted(self._changes.items()))
+        pending = iter(staged.items())
+        waiting = next(pending, None)
+        sql = f"SELECT id, version, data FROM {self._table} WHERE id > ? ORDER BY id LIMIT ?"  # noqa: S608
+        after = ""
+        while True:
+            rows = self._store._query(sql, (after, _PAGE))  # noqa: SLF001
+            for record_id, version, data in rows:
+                while waiting is not None and waiting[0] <= record_id:
+                    if waiting[1] is not None:
+                        yield waiting[1]
+                    waiting = next(pending, None)
+                if record_id in staged:
+                    continue  # yielded (or removed) above, as staged
+                self._saw(record_id, int(version))
+                cached = self._loaded.get(record_id)
+                yield cached if cached is not None else self._decode(data)
+            if len(rows) < _PAGE:
+                break
+            after = rows[-1][0]
+        while waiting is not None:
+            if waiting[1] is not None:
+                yield waiting[1]
+            waiting = next(pending, None)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
