@@ -385,10 +385,15 @@ def test_two_captures_of_one_person_at_once_make_one_lead_and_one_block(units):
     stored_ids=st.sets(st.integers(0, 2500), max_size=40),
     staged=st.dictionaries(st.integers(0, 2500), st.sampled_from(["add", "update", "remove"])),
 )
-def test_paged_iteration_lays_staged_changes_over_every_page(monkeypatch, stored_ids, staged):
+def test_paged_iteration_lays_staged_changes_over_every_page(stored_ids, staged):
     import leadmodel.adapters.sqlite as adapter
 
-    monkeypatch.setattr(adapter, "_PAGE", 7)  # many pages from a few records
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(adapter, "_PAGE", 7)  # many pages from a few records
+        check_paged_iteration(stored_ids, staged)
+
+
+def check_paged_iteration(stored_ids, staged):
     store = SQLiteStore(":memory:")
     ids = [f"L{i:05d}" for i in sorted(stored_ids)]
     with SQLiteUnitOfWork(store) as uow:
