@@ -3,6 +3,7 @@ src/ (Sybil)."""
 
 from doctest import ELLIPSIS, NORMALIZE_WHITESPACE
 
+import pytest
 from sybil import Sybil
 from sybil.parsers.markdown import PythonCodeBlockParser
 from sybil.parsers.rest import DocTestParser
@@ -19,3 +20,25 @@ pytest_collect_file = SybilCollection(
         ),
     ]
 ).pytest()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--long``: the fuzz harness and complexity checks with many more examples and sizes."""
+    parser.addoption(
+        "--long",
+        action="store_true",
+        default=False,
+        help="run tests/fuzz with many examples and the 1M-character complexity checks",
+    )
+
+
+@pytest.fixture
+def fuzz_examples(request: pytest.FixtureRequest) -> int:
+    """How many examples each fuzzed entry point gets: a few in CI, many with --long."""
+    return 300 if request.config.getoption("--long") else 6
+
+
+@pytest.fixture
+def long_run(request: pytest.FixtureRequest) -> bool:
+    """Whether ``--long`` was given."""
+    return bool(request.config.getoption("--long"))

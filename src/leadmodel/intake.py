@@ -1539,6 +1539,9 @@ def export_csv(
                 )
             ],
         )
+    _checks.require_iterable(
+        records, "an iterable of records", function="export_csv", path="records"
+    )
     readers = [getter(f) for f in fields]
     writer = csv.writer(file, quoting=csv.QUOTE_ALL)
     writer.writerow([*(_escape(f) for f in fields), EXPORT_MARKER])

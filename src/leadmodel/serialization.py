@@ -345,7 +345,15 @@ def configure_converter(conv: cattrs.Converter) -> None:
 
     Call it on a fresh converter before structuring anything with it: cattrs caches the
     hooks of classes it has seen.
+
+    Raises:
+        ValidationError: *conv* is not a cattrs Converter.
     """
+    if not isinstance(conv, cattrs.Converter):
+        raise ValidationError(
+            "configure_converter",
+            [FieldError("conv", "type", f"must be a cattrs.Converter, not {type(conv).__name__}")],
+        )
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(bool, _structure_bool)
@@ -856,8 +864,23 @@ def to_dict(value: object) -> Any:
     >>> from leadmodel import Lead
     >>> to_dict(Lead(id="L1", last_name="Ng", company="Acme"))["last_name"]
     'Ng'
+
+    Raises:
+        ValidationError: code ``unserializable``, when *value* holds something with no JSON
+            form (a value built with ``attrs.evolve`` around the checks, a foreign object).
     """
-    return converter.unstructure(value)
+    try:
+        return converter.unstructure(value)
+    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
+        raise _unserializable(value, exc) from None
+
+
+def _unserializable(value: object, exc: BaseException) -> ValidationError:
+    reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
+    return ValidationError(
+        type(value).__name__,
+        [FieldError("", "unserializable", f"has no JSON form: {type(exc).__name__}: {reason}")],
+    )
 
 
 @typing.overload
@@ -913,7 +936,11 @@ def to_json(value: object, *, indent: int | None = None) -> str:
     >>> to_json(Money(Decimal("9.90"), "EUR"))
     '{"amount": "9.90", "currency": "EUR"}'
     """
-    return json.dumps(to_dict(value), ensure_ascii=False, indent=indent)
+    data = to_dict(value)
+    try:
+        return json.dumps(data, ensure_ascii=False, indent=indent)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise _unserializable(value, exc) from None
 
 
 @typing.overload

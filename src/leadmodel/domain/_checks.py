@@ -10,7 +10,7 @@ is a loop over ``getattr`` and a call per non-blank field.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -71,6 +71,18 @@ def require_instance(
     a wrong type gets a clear error naming the argument, never an ``AttributeError`` later.
     """
     if not isinstance(value, types):
+        raise ValidationError(
+            function,
+            [FieldError(path, "type", f"must be {what}, not {_type_name(value)}")],
+        )
+
+
+def require_iterable(value: object, what: str, *, function: str, path: str) -> None:
+    """Raise a ``ValidationError`` unless *value* is an iterable of items.
+
+    Text, bytes, a mapping or a single record is not: the check of ``records`` arguments.
+    """
+    if isinstance(value, str | bytes | bytearray | Mapping) or not isinstance(value, Iterable):
         raise ValidationError(
             function,
             [FieldError(path, "type", f"must be {what}, not {_type_name(value)}")],

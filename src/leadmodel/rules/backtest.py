@@ -91,6 +91,12 @@ def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
     Raises:
         ValidationError: *scores* and *labels* differ in length or hold non-numbers.
     """
+    for name, given in (("scores", scores), ("labels", labels)):
+        if not isinstance(given, list | tuple):
+            raise ValidationError(
+                "roc_auc",
+                [FieldError(name, "type", f"must be a list or tuple, not {type(given).__name__}")],
+            )
     if len(scores) != len(labels):
         raise ValidationError(
             "roc_auc", [FieldError("labels", "length", "must be as many as the scores")]

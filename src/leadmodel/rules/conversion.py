@@ -642,7 +642,11 @@ def end_of_quarter(day: date) -> date:
 
     >>> end_of_quarter(date(2026, 11, 23)), end_of_quarter(date(2026, 2, 1))
     (datetime.date(2026, 12, 31), datetime.date(2026, 3, 31))
+
+    Raises:
+        ValidationError: *day* is not a date.
     """
+    _checks.require_instance(day, date, "a date", function="end_of_quarter", path="day")
     last_month = ((day.month - 1) // 3 + 1) * 3
     if last_month == 12:
         return date(day.year, 12, 31)

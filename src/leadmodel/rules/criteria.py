@@ -178,7 +178,7 @@ class Condition:
     kind: Literal["condition"] = "condition"
 
     def __attrs_post_init__(self) -> None:
-        errors = _condition_problems(self)
+        errors = _condition_problems(self) + _kind_problem(self.kind, "condition")
         if errors:
             raise ValidationError(f"Condition {describe_value(self.field)}", errors)
 
@@ -188,7 +188,15 @@ class Condition:
 
 
 def _items(values: Sequence[Criterion]) -> tuple[Criterion, ...]:
-    return tuple(values)
+    # A list or tuple becomes a tuple; anything else is left for the check to name.
+    return tuple(values) if isinstance(values, list | tuple) else values  # type: ignore[return-value]
+
+
+def _kind_problem(kind: object, expected: str) -> list[FieldError]:
+    """The ``kind`` tag (what JSON reads the type from) must be the class's own."""
+    if _checks.one_of(kind, (expected,)):
+        return []
+    return [FieldError("kind", "invalid", f"must be {expected!r}, not {describe_value(kind)}")]
 
 
 MAX_DEPTH: Final = 32
@@ -242,7 +250,7 @@ class All:
     kind: Literal["all"] = "all"
 
     def __attrs_post_init__(self) -> None:
-        errors = _group_problems(self.items, "All")
+        errors = _group_problems(self.items, "All") + _kind_problem(self.kind, "all")
         if errors:
             raise ValidationError("All", errors)
 
@@ -259,7 +267,7 @@ class Any:
     kind: Literal["any"] = "any"
 
     def __attrs_post_init__(self) -> None:
-        errors = _group_problems(self.items, "Any")
+        errors = _group_problems(self.items, "Any") + _kind_problem(self.kind, "any")
         if errors:
             raise ValidationError("Any", errors)
 
@@ -285,9 +293,10 @@ class Not:
                     )
                 ],
             )
-        problems = _depth_problem((self.item,))
+        problems = [attrs.evolve(p, path="item") for p in _depth_problem((self.item,))]
+        problems += _kind_problem(self.kind, "not")
         if problems:
-            raise ValidationError("Not", [attrs.evolve(p, path="item") for p in problems])
+            raise ValidationError("Not", problems)
 
     def compile(self) -> Callable[..., bool]:
         """A function ``(record, previous=None) -> bool``."""
@@ -670,7 +679,20 @@ def check_criterion(criterion: Criterion, schema: EntitySchema) -> tuple[FieldEr
     >>> from leadmodel import LEAD_SCHEMA
     >>> [e.code for e in check_criterion(Condition("employees", "gt", "many"), LEAD_SCHEMA)]
     ['type']
+
+    Raises:
+        ValidationError: *criterion* is not a criterion or *schema* not an EntitySchema.
     """
+    _checks.require_instance(
+        criterion,
+        (Condition, All, Any, Not),
+        "a criterion",
+        function="check_criterion",
+        path="criterion",
+    )
+    _checks.require_instance(
+        schema, EntitySchema, "an EntitySchema", function="check_criterion", path="schema"
+    )
     errors: list[FieldError] = []
     for condition in _conditions(criterion):
         path = condition.field

@@ -15,6 +15,7 @@ from typing import Any, Final
 import attrs
 
 from leadmodel._html import result_html
+from leadmodel.domain import _checks
 from leadmodel.domain.errors import (
     FieldError,
     RecordExists,
@@ -169,9 +170,18 @@ def find_duplicates(
 
     Raises:
         ValidationError: a record without a string id, two records with the same id, or
-            a rule that is not a matching rule.
+            a rule that is not a matching rule, *records* not an iterable or *progress*
+            not a function.
     """
     compiled = _compiled(rule)
+    _checks.require_iterable(
+        records, "an iterable of records", function="find_duplicates", path="records"
+    )
+    if progress is not None and not callable(progress):
+        raise ValidationError(
+            "find_duplicates",
+            [FieldError("progress", "type", "must be a function of (stage, done, total) or None")],
+        )
     with gc_paused():
         return _find_duplicates(records, compiled, progress)
 
@@ -280,6 +290,9 @@ class DuplicateIndex:
 
     def __init__(self, rule: MatchingRule | CompiledRule, records: Iterable[object] = ()) -> None:
         self._rule = _compiled(rule)
+        _checks.require_iterable(
+            records, "an iterable of records", function="DuplicateIndex", path="records"
+        )
         self._prepared: dict[str, Prepared] = {}
         self._keys_of: dict[str, tuple[str, ...]] = {}
         self._by_key: dict[str, set[str]] = {}
@@ -411,6 +424,9 @@ def estimate_weights(
             "estimate_weights",
             [FieldError("max_iterations", "out_of_range", "must be an int from 1 to 10000")],
         )
+    _checks.require_iterable(
+        records, "an iterable of records", function="estimate_weights", path="records"
+    )
     compiled = attrs.evolve(rule, mode="deterministic").compile()
     with gc_paused():
         items = list(records)

@@ -170,7 +170,14 @@ def compatibility_problem(source: FieldDef, target: FieldDef) -> tuple[str, str]
 
     >>> compatibility_problem(FieldDef("a", FieldType.PICKLIST), FieldDef("b", FieldType.LONG_TEXT))
     ('incompatible', 'picklist maps to text, textarea or an unrestricted picklist, not long_text')
+
+    Raises:
+        ValidationError: *source* or *target* is not a FieldDef.
     """
+    for path, given in (("source", source), ("target", target)):
+        _checks.require_instance(
+            given, FieldDef, "a FieldDef", function="compatibility_problem", path=path
+        )
     kind, into = source.type, target.type
     if kind in _SAME_TYPE_ONLY:
         if into is not kind:

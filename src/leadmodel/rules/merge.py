@@ -620,7 +620,15 @@ def unmerge(result: MergeResult[E]) -> tuple[E, ...]:
             "unmerge",
             [FieldError("result", "type", f"must be a MergeResult, not {type(result).__name__}")],
         )
-    if result.survivor.id not in {r.id for r in result.originals}:
+    originals = result.originals
+    if not isinstance(originals, tuple) or not all(
+        isinstance(r, Lead | Contact | Account | Opportunity) for r in originals
+    ):
+        raise ValidationError(
+            "unmerge",
+            [FieldError("originals", "type", "must be the merged leads, contacts or accounts")],
+        )
+    if getattr(result.survivor, "id", None) not in {r.id for r in originals}:
         raise ValidationError(
             "unmerge",
             [FieldError("survivor", "inconsistent", "the survivor is not one of the originals")],

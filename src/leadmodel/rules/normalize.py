@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Callable
 from importlib import resources
-from typing import Final
+from typing import Final, TypeVar
 
 import jellyfish
 import phonenumbers
@@ -20,6 +21,7 @@ from anyascii import anyascii
 from cleanco import prepare_default_terms
 from nicknames import NickNamer
 
+from leadmodel.domain.errors import FieldError, ValidationError
 from leadmodel.domain.values import EmailAddress, PhoneNumber
 
 __all__ = [
@@ -44,6 +46,45 @@ _DROP: Final = re.compile(r"['’`.]")
 _SEPARATE: Final = re.compile(r"[^0-9a-z&]+")
 _NOT_LETTERS: Final = re.compile(r"[^a-z]+")
 _SPACES: Final = re.compile(r"\s+")
+
+
+_R = TypeVar("_R")
+
+
+def _text_cache(function: Callable[[str | None], _R]) -> Callable[[str | None], _R]:
+    """Cache *function* of text; refuse anything but text or ``None`` with a clear error.
+
+    The type is checked before the cache is looked up: a dict would not hash, an int would
+    fail deep inside; both are a ``ValidationError`` naming the function.
+    """
+    cached = functools.lru_cache(maxsize=_CACHE)(function)
+    name = function.__name__
+    parameter = function.__code__.co_varnames[0]
+
+    @functools.wraps(function)
+    def normalize(*args: str | None, **kwargs: str | None) -> _R:
+        if len(args) == 1 and not kwargs:
+            text = args[0]
+        elif not args and len(kwargs) == 1 and parameter in kwargs:
+            text = kwargs[parameter]
+        else:
+            return function(*args, **kwargs)  # Python's own error for a wrong call
+        if text is None or text.__class__ is str:
+            return cached(text)
+        if isinstance(text, str):
+            return cached(str(text))
+        raise _not_text(name, text, "text or None")
+
+    normalize.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    normalize.cache_info = cached.cache_info  # type: ignore[attr-defined]
+    return normalize
+
+
+def _not_text(function: str, value: object, what: str) -> ValidationError:
+    return ValidationError(
+        function,
+        [FieldError("", "type", f"must be {what}, not {type(value).__name__}")],
+    )
 
 
 def _ascii(text: str) -> str:
@@ -71,7 +112,9 @@ def normalize_email(email: EmailAddress | str | None) -> str | None:
         return None
     if isinstance(email, EmailAddress):
         return email.normalized
-    return _normalize_email_text(email)
+    if not isinstance(email, str):
+        raise _not_text("normalize_email", email, "an EmailAddress, text or None")
+    return _normalize_email_text(str(email))
 
 
 @functools.lru_cache(maxsize=_CACHE)
@@ -91,7 +134,10 @@ def email_domain_key(email: EmailAddress | str | None) -> str | None:
     >>> email_domain_key("Jane@Acme.com"), email_domain_key("jane.doe@gmail.com")
     ('@acme.com', 'jane.doe@gmail.com')
     """
-    normalized = normalize_email(email)
+    try:
+        normalized = normalize_email(email)
+    except ValidationError as exc:
+        raise ValidationError("email_domain_key", exc.errors) from None
     if normalized is None:
         return None
     domain = normalized.rpartition("@")[2]
@@ -104,7 +150,7 @@ _SCHEME: Final = re.compile(r"^[a-z][a-z0-9+.-]*://")
 _HOST_END: Final = re.compile(r"[/?#:\\\s]")
 
 
-@functools.lru_cache(maxsize=_CACHE)
+@_text_cache
 def normalize_website(url: str | None) -> str | None:
     """A website's domain: no scheme, ``www.``, port, path or case (for account matching).
 
@@ -124,7 +170,7 @@ def normalize_website(url: str | None) -> str | None:
     return host or None
 
 
-@functools.lru_cache(maxsize=_CACHE)
+@_text_cache
 def normalize_text(text: str | None) -> str | None:
     """Transliterated, case-folded text with punctuation removed and spaces collapsed."""
     if text is None:
@@ -134,7 +180,7 @@ def normalize_text(text: str | None) -> str | None:
     return result or None
 
 
-@functools.lru_cache(maxsize=_CACHE)
+@_text_cache
 def normalize_person_name(name: str | None) -> str | None:
     """A person name for comparison: transliterated, case-folded, letters and single spaces.
 
@@ -154,7 +200,7 @@ def _legal_terms() -> tuple[frozenset[tuple[str, ...]], int]:
     return terms, max(len(t) for t in terms)
 
 
-@functools.lru_cache(maxsize=_CACHE)
+@_text_cache
 def normalize_company(name: str | None) -> str | None:
     """A company name for comparison, with legal forms removed in many languages.
 
@@ -218,7 +264,7 @@ _STREET_WORDS: Final = {
 }
 
 
-@functools.lru_cache(maxsize=_CACHE)
+@_text_cache
 def normalize_street(street: str | None) -> str | None:
     """A street line for comparison: common words abbreviated (Street → st, Suite → ste).
 
@@ -231,6 +277,7 @@ def normalize_street(street: str | None) -> str | None:
     return " ".join(_STREET_WORDS.get(word, word) for word in text.split())
 
 
+@_text_cache
 def normalize_city(city: str | None) -> str | None:
     """A city name for comparison ("Saint"/"St." folded to "st").
 
@@ -244,7 +291,7 @@ def normalize_city(city: str | None) -> str | None:
     return " ".join(words)
 
 
-@functools.lru_cache(maxsize=_CACHE)
+@_text_cache
 def normalize_postal_code(code: str | None) -> str | None:
     """A postal code without spaces or dashes, upper-case; a 9-digit US ZIP+4 keeps its ZIP.
 
@@ -259,7 +306,7 @@ def normalize_postal_code(code: str | None) -> str | None:
     return compact or None
 
 
-@functools.lru_cache(maxsize=_CACHE)
+@_text_cache
 def phonetic_key(text: str | None) -> str | None:
     """A Metaphone code of a (person) name, for "sounds like" matching and blocking.
 
@@ -277,7 +324,7 @@ def _namer() -> NickNamer:
     return NickNamer()
 
 
-@functools.lru_cache(maxsize=_CACHE)
+@_text_cache
 def name_variants(first_name: str | None) -> frozenset[str]:
     """The name itself, the names it is a nickname of, and its own nicknames.
 
@@ -297,7 +344,7 @@ def name_variants(first_name: str | None) -> frozenset[str]:
     return frozenset(variants)
 
 
-@functools.lru_cache(maxsize=_CACHE)
+@_text_cache
 def canonical_names(first_name: str | None) -> frozenset[str]:
     """The formal names *first_name* is a nickname of (``{"robert"}`` for "Bob").
 
@@ -335,7 +382,9 @@ def phone_sections(phone: PhoneNumber | str | None) -> tuple[str, str, str, str]
     """
     if phone is None:
         return None
-    e164 = phone.e164 if isinstance(phone, PhoneNumber) else phone
+    if not isinstance(phone, PhoneNumber | str):
+        raise _not_text("phone_sections", phone, "a PhoneNumber, E.164 text or None")
+    e164 = phone.e164 if isinstance(phone, PhoneNumber) else str(phone)
     if not e164.startswith("+") or not e164[1:].isdigit() or len(e164) < 4:
         return None
     return _sections(e164)

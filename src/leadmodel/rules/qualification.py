@@ -423,8 +423,8 @@ def bant_policy(
             Requirement("timeline", timeline, description="a buying timeline"),
         ],
         min_score=min_met,
-        required=tuple(required),
-        disqualifiers=tuple(disqualifiers),
+        required=required,
+        disqualifiers=disqualifiers,
         name="BANT",
     )
 

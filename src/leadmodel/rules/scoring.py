@@ -780,6 +780,9 @@ class CompiledScoringModel:
     __slots__ = ("_now", "_plan", "model")
 
     def __init__(self, model: ScoringModel) -> None:
+        _checks.require_instance(
+            model, ScoringModel, "a ScoringModel", function="CompiledScoringModel", path="model"
+        )
         self.model = model
         self._plan = _Plan(model)
         self._now: tuple[object, float] = (None, 0.0)
