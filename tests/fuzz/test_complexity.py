@@ -6,6 +6,7 @@ may cost at most thirty times the time, a bound loose enough for a loaded machin
 tight enough to catch a quadratic path (×100).
 """
 
+import itertools
 import json
 import subprocess
 import sys
@@ -35,7 +36,7 @@ def test_a_parser_is_linear_in_its_input(case, long_run):
         pytest.fail(f"{case}: sizes {sizes} took over {LIMIT} s")
     assert done.returncode == 0, done.stderr[-2000:]
     times = {int(size): seconds for size, seconds in json.loads(done.stdout).items()}
-    for small, large in zip(sizes, sizes[1:], strict=False):
+    for small, large in itertools.pairwise(sizes):
         ratio = max(times[large], FLOOR) / max(times[small], FLOOR)
         assert ratio <= GROWTH, (
             f"{case}: {small:,} chars took {times[small]:.4f} s, {large:,} took "
