@@ -228,13 +228,20 @@ def _decimal_amount(value: object) -> Problem | None:
         return "type", f"must be a Decimal, not {_type_name(value)}{hint}"
     if not value.is_finite():
         return "not_finite", "must be a finite number"
+    if value.adjusted() >= AMOUNT_DIGITS:
+        return "too_large", f"must be below 10^{AMOUNT_DIGITS}"
     return None
 
 
+AMOUNT_DIGITS: Final = 30
+"""Amounts are below ``10 ** 30`` (Salesforce's currency fields hold 18 digits)."""
+
 decimal_amount: Final = Check(
-    _decimal_amount, "({v}.__class__ is {ns}D and {v}.is_finite())", {"D": Decimal}
+    _decimal_amount,
+    f"({{v}}.__class__ is {{ns}}D and {{v}}.is_finite() and {{v}}.adjusted() < {AMOUNT_DIGITS})",
+    {"D": Decimal},
 )
-"""A check for a finite ``Decimal`` (never a float)."""
+"""A check for a finite ``Decimal`` below ``10 ** 30`` (never a float)."""
 
 
 def _tag_set(value: object) -> Problem | None:
