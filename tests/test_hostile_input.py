@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import pytest
 
+import leadmodel
 from leadmodel import (
     All,
     ColumnMapping,
@@ -342,3 +343,41 @@ def test_export_neutralises_header_cells():
     export_csv([{}], ["=cmd|' /C calc'!A0"], out)
     header = next(csv.reader(io.StringIO(out.getvalue())))
     assert header[0] == "'=cmd|' /C calc'!A0"
+
+
+# -- found by the fuzz harness ------------------------------------------------------------
+
+
+def test_a_money_amount_is_below_ten_to_the_thirty():
+    text = '{"amount": "1E+9999999", "currency": "USD"}'
+    with pytest.raises(ValidationError) as caught:
+        from_json(leadmodel.Money, text)
+    assert caught.value.errors[0].code == "too_large"
+
+
+@pytest.mark.parametrize("value", [5, {}, [], b"x"])
+def test_normalisers_refuse_what_is_not_text(value):
+    from leadmodel.rules import normalize
+
+    for function in (
+        normalize.normalize_text,
+        normalize.normalize_company,
+        normalize.phone_sections,
+    ):
+        with pytest.raises(ValidationError):
+            function(value)
+
+
+def test_to_json_of_a_value_without_a_json_form_is_a_validation_error():
+    lead = Lead(id="L1", last_name="Ng", company="Acme")
+    object.__setattr__(lead, "first_name", object())  # around the checks, as a bug might
+    with pytest.raises(ValidationError) as caught:
+        to_json(lead)
+    assert caught.value.errors[0].code == "unserializable"
+
+
+def test_all_of_a_single_criterion_is_a_validation_error():
+    with pytest.raises(ValidationError):
+        All(Condition("source", "eq", "Web"))
+    with pytest.raises(ValidationError):
+        Not(Condition("source", "eq", "Web"), kind="all")
