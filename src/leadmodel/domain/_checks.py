@@ -77,6 +77,20 @@ def require_instance(
         )
 
 
+def as_tuple(values: Any) -> tuple[Any, ...]:
+    """A converter to a tuple that never fails: one non-iterable value becomes ``(value,)``.
+
+    The class's item checks then name the wrong item ("must be a FieldDef, not int"),
+    where ``tuple(5)`` raised a bare ``TypeError``. Text, bytes and mappings count as one
+    value, not as their characters or keys.
+    """
+    if isinstance(values, tuple):
+        return values
+    if isinstance(values, str | bytes | bytearray | Mapping) or not isinstance(values, Iterable):
+        return (values,)
+    return tuple(values)
+
+
 def require_iterable(value: object, what: str, *, function: str, path: str) -> None:
     """Raise a ``ValidationError`` unless *value* is an iterable of items.
 

@@ -316,7 +316,7 @@ def _field_def_problems(fd: FieldDef) -> list[FieldError]:
 
 
 def _choices(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(values)
+    return _checks.as_tuple(values)
 
 
 @attrs.frozen
@@ -436,7 +436,7 @@ class FieldDef:
 
 
 def _field_defs(values: Iterable[FieldDef]) -> tuple[FieldDef, ...]:
-    return tuple(values)
+    return _checks.as_tuple(values)
 
 
 def _unique_names(defs: Iterable[FieldDef], where: str) -> list[FieldError]:
@@ -469,6 +469,18 @@ class EntitySchema:
     custom: tuple[FieldDef, ...] = attrs.field(default=(), converter=_field_defs)
 
     def __attrs_post_init__(self) -> None:
+        wrong = [
+            FieldError(f"{where}[{i}]", "type", f"must be a FieldDef, not {type(fd).__name__}")
+            for where, defs in (("standard", self.standard), ("custom", self.custom))
+            for i, fd in enumerate(defs)
+            if not isinstance(fd, FieldDef)
+        ]
+        if not _checks.one_of(self.kind, ("lead", "contact", "account", "opportunity")) and (
+            not isinstance(self.kind, str) or _checks.text_problem(self.kind, 40) is not None
+        ):
+            wrong.append(FieldError("kind", "type", "must be an entity kind such as 'lead'"))
+        if wrong:
+            raise ValidationError("EntitySchema", wrong)
         errors = _unique_names(self.standard, "standard") + _unique_names(self.custom, "custom")
         errors += [
             FieldError(

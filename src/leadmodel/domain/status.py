@@ -121,7 +121,7 @@ def _process_problems(name: object, items: object, cls: type, path: str) -> list
 
 
 def _statuses(values: Iterable[LeadStatus]) -> tuple[LeadStatus, ...]:
-    return tuple(values)
+    return _checks.as_tuple(values)
 
 
 @attrs.frozen
@@ -260,7 +260,7 @@ class OpportunityStage:
 
 
 def _stages(values: Iterable[OpportunityStage]) -> tuple[OpportunityStage, ...]:
-    return tuple(values)
+    return _checks.as_tuple(values)
 
 
 @attrs.frozen

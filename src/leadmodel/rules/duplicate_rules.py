@@ -42,7 +42,7 @@ class DuplicateAction(Enum):
 
 
 def _rules(values: Iterable[MatchingRule]) -> tuple[MatchingRule, ...]:
-    return tuple(values)
+    return _checks.as_tuple(values)
 
 
 OBJECTS: Final = ("lead", "contact", "account")

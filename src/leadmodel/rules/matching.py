@@ -261,15 +261,15 @@ def _matcher_problems(matcher: FieldMatcher) -> list[FieldError]:
 
 
 def _strings(values: Sequence[str]) -> tuple[str, ...]:
-    return tuple(values)
+    return _checks.as_tuple(values)
 
 
 def _ints(values: Sequence[int]) -> tuple[int, ...]:
-    return tuple(values)
+    return _checks.as_tuple(values)
 
 
 def _floats(values: Sequence[float] | None) -> tuple[float, ...] | None:
-    return None if values is None else tuple(values)
+    return None if values is None else _checks.as_tuple(values)
 
 
 def _weight_problems(matcher: FieldMatcher) -> list[FieldError]:
@@ -528,11 +528,11 @@ def _rule_problems(rule: MatchingRule) -> list[FieldError]:
 
 
 def _matchers(values: Sequence[FieldMatcher]) -> tuple[FieldMatcher, ...]:
-    return tuple(values)
+    return _checks.as_tuple(values)
 
 
 def _keys(values: Sequence[BlockingKey]) -> tuple[BlockingKey, ...]:
-    return tuple(values)
+    return _checks.as_tuple(values)
 
 
 @attrs.frozen(cache_hash=True)
