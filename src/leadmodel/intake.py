@@ -596,6 +596,17 @@ RowStatus = Literal["created", "updated", "merged", "skipped", "rejected"]
 OnDuplicate = Literal["skip", "update", "merge", "create"]
 
 
+def _text_pairs(values: object) -> object:
+    """A mapping or list of pairs as a tuple of pairs; nothing is turned into text here."""
+    if isinstance(values, Mapping):
+        pairs = tuple(values.items())
+        text = all(isinstance(k, str) and isinstance(v, str) for k, v in pairs)
+        return tuple(sorted(pairs)) if text else pairs
+    if isinstance(values, list):
+        return tuple(tuple(v) if isinstance(v, list) else v for v in values)
+    return values
+
+
 def _import_targets() -> tuple[str, ...]:
     """The targets a column may name: lead fields an import sets, and the special ones."""
     skipped = {"id", "converted", "custom", "address", "tags"}
@@ -674,9 +685,9 @@ class ColumnMapping:
     ['first_name', 'email', 'source', 'annual_revenue']
     """
 
-    columns: tuple[tuple[str, str], ...] = attrs.field(converter=_pairs)
+    columns: tuple[tuple[str, str], ...] = attrs.field(converter=_text_pairs)
     day_first: bool = False
-    picklists: tuple[tuple[str, str, str], ...] = attrs.field(default=(), converter=_pairs)
+    picklists: tuple[tuple[str, str, str], ...] = attrs.field(default=(), converter=_text_pairs)
     region: str = "US"
     currency: str = "USD"
     schema: EntitySchema = LEAD_SCHEMA
