@@ -9,6 +9,7 @@ is a loop over ``getattr`` and a call per non-blank field.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -75,6 +76,11 @@ def require_instance(
             function,
             [FieldError(path, "type", f"must be {what}, not {_type_name(value)}")],
         )
+
+
+def is_finite(value: float) -> bool:
+    """``math.isfinite`` that takes any int (ints are finite; ``10**400`` overflows a float)."""
+    return isinstance(value, int) or math.isfinite(value)
 
 
 def as_tuple(values: Any) -> tuple[Any, ...]:

@@ -861,7 +861,7 @@ def train_predictive(
     for name, value, low in checked:
         if isinstance(value, bool) or not isinstance(value, int | float):
             errors.append(FieldError(name, "type", "must be a number"))
-        elif low is not None and (value < low or not math.isfinite(value)):
+        elif low is not None and (value < low or not _checks.is_finite(value)):
             errors.append(FieldError(name, "out_of_range", f"must be at least {low}"))
     if errors:
         raise ValidationError("train_predictive", errors)

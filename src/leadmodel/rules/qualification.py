@@ -12,7 +12,6 @@ the classic BANT policy (budget, authority, need, timeline) over standard and cu
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Final, Literal
 
@@ -46,7 +45,7 @@ Decision = Literal["qualified", "nurture", "disqualified"]
 def _number_problem(value: object, *, minimum: float | None = None) -> _checks.Problem | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "type", f"must be a number, not {type(value).__name__}"
-    if not math.isfinite(value):
+    if not _checks.is_finite(value):
         return "out_of_range", "must be finite"
     if minimum is not None and value < minimum:
         return "out_of_range", f"must be at least {minimum}"
@@ -235,7 +234,11 @@ def _lead_score(score: object) -> float | None:
         return None
     if isinstance(score, Score):
         return score.total
-    if isinstance(score, bool) or not isinstance(score, int | float) or not math.isfinite(score):
+    if (
+        isinstance(score, bool)
+        or not isinstance(score, int | float)
+        or not _checks.is_finite(score)
+    ):
         raise ValidationError(
             "qualify",
             [

@@ -79,7 +79,7 @@ _MAX_POINTS: Final = 1e9
 def _points_problem(value: object, *, positive: bool = False) -> _checks.Problem | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "type", f"must be a number (int or float), not {type(value).__name__}"
-    if not math.isfinite(value) or abs(value) > _MAX_POINTS:
+    if not _checks.is_finite(value) or abs(value) > _MAX_POINTS:
         return "out_of_range", f"must be a finite number within ±{_MAX_POINTS:g}"
     if positive and value <= 0:
         return "out_of_range", "must be greater than zero"
