@@ -331,9 +331,17 @@ def run_score(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
     _table(rows, say)
     skipped = len(report.skipped)
     say(f"{report.scored:,} leads scored, {report.changed:,} changed, {skipped} converted skipped")
-    return 0, {
+    if report.conflicts:
+        shown = ", ".join(report.conflicts[:10])
+        print(
+            f"leadmodel: conflict: {len(report.conflicts):,} lead(s) changed by someone else "
+            f"while scored, not saved ({shown}); run again",
+            file=sys.stderr,
+        )
+    return 4 if report.conflicts else 0, {
         "scored": report.scored,
         "changed": report.changed,
+        "conflicts": list(report.conflicts),
         "events": [to_dict(e) for e in report.events],
     }
 

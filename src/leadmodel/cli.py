@@ -38,6 +38,7 @@ from leadmodel import (
     LEAD_SCHEMA,
     Address,
     Band,
+    ConcurrencyError,
     Condition,
     ConvertOptions,
     EmailAddress,
@@ -53,6 +54,7 @@ from leadmodel import (
     PhoneNumber,
     RecordNotFound,
     ScoringModel,
+    StorageError,
     ValidationError,
     advance,
     from_json,
@@ -407,6 +409,12 @@ def _run_command(args: argparse.Namespace) -> int:
     except RecordNotFound as exc:
         print(f"leadmodel: error: {exc}", file=sys.stderr)
         return 1
+    except ConcurrencyError as exc:
+        print(f"leadmodel: conflict: {str(exc).splitlines()[0][:500]}; run again", file=sys.stderr)
+        return EXIT_CONFLICT
+    except StorageError as exc:
+        print(f"leadmodel: error: {str(exc).splitlines()[0][:500]}", file=sys.stderr)
+        return 2
     except LeadModelError as exc:
         print(f"leadmodel: error: {str(exc).splitlines()[0][:500]}", file=sys.stderr)
         return 2
@@ -424,6 +432,9 @@ EXIT_INTERRUPTED = 130
 """The exit code after Ctrl-C."""
 EXIT_INTERNAL = 3
 """The exit code of a defect in leadmodel itself (reported as one line, please file it)."""
+EXIT_CONFLICT = 4
+"""The exit code when other writers changed what the command read, or held the database
+past its timeout: nothing of the conflicting part was written; run the command again."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
