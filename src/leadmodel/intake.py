@@ -1531,7 +1531,12 @@ def export_csv(
     """
     from leadmodel.rules._paths import ABSENT, getter
 
-    if isinstance(fields, str) or not fields or not all(isinstance(f, str) and f for f in fields):
+    if (
+        not isinstance(fields, Sequence)
+        or isinstance(fields, str)
+        or not fields
+        or not all(isinstance(f, str) and f for f in fields)
+    ):
         raise ValidationError("export_csv", [FieldError("fields", "type", "must be field paths")])
     if isinstance(file, str | PathLike):
         try:

@@ -183,7 +183,7 @@ def use(name: str, result: object) -> None:
         _check(name, "iterating the result", lambda: list(itertools.islice(result, 50)))
         return
     _check(name, "repr of the result", repr, result)
-    html = getattr(result, "_repr_html_", None)
+    _, html = _check(name, "reading _repr_html_", getattr, result, "_repr_html_", None)
     if callable(html):
         _check(name, "_repr_html_ of the result", html)
     if not attrs.has(type(result)) or isinstance(result, BaseException):
@@ -192,7 +192,8 @@ def use(name: str, result: object) -> None:
     ok, text = _check(name, "to_json of the result", leadmodel.to_json, result)
     if ok:
         ok, back = _check(name, "from_json of to_json", leadmodel.from_json, type(result), text)
-        assert not ok or back == result, f"{name}: from_json(to_json(x)) != x"
+        _, same = _check(name, "comparing the round trip", lambda: not ok or back == result)
+        assert same is not False, f"{name}: from_json(to_json(x)) != x"
     remember(result)
     lead = _lead()
     if isinstance(result, leadmodel.Lead):
