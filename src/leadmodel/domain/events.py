@@ -8,8 +8,9 @@ from typing import Final, Generic, TypeVar
 import attrs
 
 from leadmodel.domain import _checks
-from leadmodel.domain._entity import EMPTY_VALUES, to_custom
+from leadmodel.domain._entity import EMPTY_VALUES, custom_errors, to_custom
 from leadmodel.domain.activity import Activity
+from leadmodel.domain.errors import ValidationError
 from leadmodel.domain.fields import FieldValues
 from leadmodel.domain.status import LifecycleStage
 
@@ -60,6 +61,12 @@ class Notification:
 
     def __attrs_post_init__(self) -> None:
         _NOTIFICATION_CHECKS.validate(self)
+        problems = custom_errors(self.data)
+        if problems:
+            errors = [
+                attrs.evolve(e, path="data" + e.path.removeprefix("custom")) for e in problems
+            ]
+            raise ValidationError("Notification", errors)
 
 
 @attrs.frozen(kw_only=True)

@@ -297,8 +297,9 @@ def _field_def_problems(fd: FieldDef) -> list[FieldError]:
             errors.append(FieldError("choices", "not_picklist", "only picklists have choices"))
         if len(set(fd.choices)) != len(fd.choices):
             errors.append(FieldError("choices", "duplicate", "must not repeat a choice"))
+        length_ok = not any(e.path == "length" for e in errors)
         for choice in fd.choices:
-            problem = _checks.text_problem(choice, fd.max_length or 255)
+            problem = _checks.text_problem(choice, (fd.max_length if length_ok else None) or 255)
             if problem is not None:
                 errors.append(
                     FieldError(
