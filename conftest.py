@@ -1,6 +1,7 @@
 """Root conftest: runs the Python examples in README.md and docs/*.md, and the doctests in
 src/ (Sybil)."""
 
+import os
 from doctest import ELLIPSIS, NORMALIZE_WHITESPACE
 
 import pytest
@@ -30,6 +31,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="run tests/fuzz with many examples and the 1M-character complexity checks",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tell the fuzz harness's value pool (built at import) that this is a --long run."""
+    if config.getoption("--long", default=False):
+        os.environ["LEADMODEL_FUZZ_LONG"] = "1"
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import pkgutil
 import re
 import signal
@@ -216,6 +217,7 @@ HOSTILE_TEXT = [
     "a@" * 5000,
     "<" * 5000 + "a@b.co" + ">" * 5000,
     MEGABYTE,
+    *(["y" * 10_000_000] if os.environ.get("LEADMODEL_FUZZ_LONG") else []),
     "é" * 100_000,
     "custom." + "a" * 1000,
     "a." * 5000,

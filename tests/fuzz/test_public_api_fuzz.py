@@ -296,6 +296,19 @@ def _samples() -> dict[str, object]:
         ),
         leadmodel.Activity(id="X1", subject_id="L1", kind="email_opened", occurred_at=NOW),
         leadmodel.Segment("Web", leadmodel.Condition("source", "eq", "Web")),
+        leadmodel.DuplicatePolicy("leads", [leadmodel.STANDARD_LEAD_RULE]),
+        leadmodel.AutoResponseRule(
+            [leadmodel.ResponseEntry(leadmodel.Condition("source", "eq", "Web"), "t", "s@x.co")]
+        ),
+        leadmodel.RoundRobin(["u1", "u2"], [2, 1]),
+        leadmodel.LoadBalanced(["u1", "u2"], 10),
+        leadmodel.EngagementRule(
+            "opens", "email_opened", 5, cap=20, window=leadmodel.TimeWindow(30, 50)
+        ),
+        leadmodel.AutoConvertRule(
+            leadmodel.Condition("status", "eq", "Working - Contacted"),
+            leadmodel.ConvertOptions(converted_status="Closed - Converted"),
+        ),
         leadmodel.AssignmentRule(
             [leadmodel.RuleEntry(leadmodel.Condition("source", "eq", "Web"), leadmodel.User("u1"))],
             leadmodel.Queue("q1"),
