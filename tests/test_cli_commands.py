@@ -124,7 +124,8 @@ def test_values_beyond_the_header_are_kept_not_refused(workspace):
 def test_an_unknown_lead_exits_1(workspace):
     result = run(workspace, "show", "L404")
     assert result.returncode == 1
-    assert "no lead L404" in result.stdout
+    assert "no lead with id 'L404'" in result.stderr
+    assert result.stdout == ""
     result = run(workspace, "convert", "L404")
     assert result.returncode == 1
     assert "no lead with id 'L404'" in result.stderr
