@@ -57,7 +57,6 @@ ROUND_TRIP = (
     "from_json(to_json(x)) != x"
 )
 NOT_ITERABLE = "its tuple converter iterates a non-iterable argument: raw TypeError"
-ITEMS = "does not check each item of a sequence argument: AttributeError on a wrong one"
 SERVICES = "service (owned with storage by the lead engineer) does not check its uow argument"
 STRATEGIES = "hypothesis strategy functions do not check their arguments"
 KNOWN_DEFECTS: dict[str, str] = {
@@ -96,7 +95,6 @@ KNOWN_DEFECTS: dict[str, str] = {
     "leadmodel:Moved": HASH,
     "leadmodel:Prediction": HASH,
     "leadmodel:Qualification": HASH,
-    "leadmodel:Queue": HASH,
     "leadmodel:Reparent": HASH,
     "leadmodel:RoundState": HASH,
     "leadmodel:RowOutcome": HASH,
@@ -106,9 +104,7 @@ KNOWN_DEFECTS: dict[str, str] = {
     "leadmodel:SkippedValue": HASH,
     "leadmodel:StageChanged": HASH,
     "leadmodel:StatusChanged": HASH,
-    "leadmodel:Transition": HASH,
     "leadmodel:UnmappedValue": HASH,
-    "leadmodel:User": HASH,
     "leadmodel:WorkflowOutcome": HASH,
     "leadmodel.services:Rescore": ROUND_TRIP,
     "leadmodel.services:StorageCheck": ROUND_TRIP,
@@ -125,8 +121,6 @@ KNOWN_DEFECTS: dict[str, str] = {
     "leadmodel.services:save": SERVICES,
     "leadmodel.testing.strategies:leads": STRATEGIES,
     "leadmodel:ImportRun": NOT_ITERABLE,
-    "leadmodel:LeadProcess": ITEMS,
-    "leadmodel:MatchingRule": ITEMS,
 }
 
 

@@ -78,6 +78,13 @@ def require_instance(
         )
 
 
+def kind_problem(kind: object, expected: str) -> Problem | None:
+    """The problem with a ``kind`` tag (what JSON reads a union's type from), or ``None``."""
+    if one_of(kind, (expected,)):
+        return None
+    return "invalid", f"must be {expected!r}, not {describe_value(kind)}"
+
+
 def is_finite(value: float) -> bool:
     """``math.isfinite`` that takes any int (ints are finite; ``10**400`` overflows a float)."""
     return isinstance(value, int) or math.isfinite(value)

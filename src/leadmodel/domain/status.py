@@ -102,7 +102,7 @@ class LeadStatus:
 
 
 def _as_frozenset(values: Iterable[str]) -> frozenset[str]:
-    return frozenset(values)
+    return frozenset(_checks.as_tuple(values))
 
 
 @attrs.frozen
@@ -111,6 +111,16 @@ class Transition:
 
     source: str
     targets: frozenset[str] = attrs.field(converter=_as_frozenset)
+
+    def __attrs_post_init__(self) -> None:
+        errors = _status_name_problems(self.source, "source")
+        errors += [
+            FieldError("targets", "type", f"must be status names, not {describe_value(t)}")
+            for t in self.targets
+            if not isinstance(t, str)
+        ]
+        if errors:
+            raise ValidationError("Transition", errors)
 
 
 def _process_problems(name: object, items: object, cls: type, path: str) -> list[FieldError]:
@@ -122,6 +132,10 @@ def _process_problems(name: object, items: object, cls: type, path: str) -> list
 
 def _statuses(values: Iterable[LeadStatus]) -> tuple[LeadStatus, ...]:
     return _checks.as_tuple(values)
+
+
+def _transitions(values: object) -> object:
+    return None if values is None else _checks.as_tuple(values)
 
 
 @attrs.frozen
@@ -140,10 +154,16 @@ class LeadProcess:
 
     name: str
     statuses: tuple[LeadStatus, ...] = attrs.field(converter=_statuses)
-    transitions: tuple[Transition, ...] | None = None
+    transitions: tuple[Transition, ...] | None = attrs.field(default=None, converter=_transitions)
 
     def __attrs_post_init__(self) -> None:
         errors = _process_problems(self.name, self.statuses, LeadStatus, "statuses")
+        transitions = self.transitions
+        if transitions is not None and (
+            not isinstance(transitions, tuple)
+            or not all(isinstance(t, Transition) for t in transitions)
+        ):
+            errors.append(FieldError("transitions", "type", "must be a tuple of Transition values"))
         if errors:
             raise ValidationError(f"LeadProcess {describe_value(self.name)}", errors)
         names = [s.name for s in self.statuses]

@@ -77,7 +77,13 @@ class User:
     kind: Literal["user"] = "user"
 
     def __attrs_post_init__(self) -> None:
-        _raise("User", [("id", _checks.text_problem(self.id, _checks.ID_LENGTH))])
+        _raise(
+            "User",
+            [
+                ("id", _checks.text_problem(self.id, _checks.ID_LENGTH)),
+                ("kind", _checks.kind_problem(self.kind, "user")),
+            ],
+        )
 
 
 @attrs.frozen
@@ -88,7 +94,13 @@ class Queue:
     kind: Literal["queue"] = "queue"
 
     def __attrs_post_init__(self) -> None:
-        _raise("Queue", [("id", _checks.text_problem(self.id, _checks.ID_LENGTH))])
+        _raise(
+            "Queue",
+            [
+                ("id", _checks.text_problem(self.id, _checks.ID_LENGTH)),
+                ("kind", _checks.kind_problem(self.kind, "queue")),
+            ],
+        )
 
 
 @attrs.frozen
@@ -119,6 +131,7 @@ class RoundRobin:
         _raise(
             "RoundRobin",
             [
+                ("kind", _checks.kind_problem(self.kind, "round_robin")),
                 ("members", _members_problem(self.members)),
                 ("weights", weights_problem),
                 ("name", None if self.name == "" else _checks.text_problem(self.name, 80)),
@@ -153,6 +166,7 @@ class LoadBalanced:
         _raise(
             "LoadBalanced",
             [
+                ("kind", _checks.kind_problem(self.kind, "load_balanced")),
                 ("members", _members_problem(self.members)),
                 ("capacity", _checks.integer(1, 10**6)(self.capacity)),
                 (

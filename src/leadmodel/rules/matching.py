@@ -487,6 +487,17 @@ def _rule_problems(rule: MatchingRule) -> list[FieldError]:
     problem = _checks.text_problem(rule.name, 80)
     if problem is not None:
         errors.append(FieldError("name", problem[0], problem[1]))
+    wrong = [
+        FieldError(f"{path}[{i}]", "type", f"must be a {cls.__name__}, not {type(item).__name__}")
+        for path, items, cls in (
+            ("matchers", rule.matchers, FieldMatcher),
+            ("blocking", rule.blocking, BlockingKey),
+        )
+        for i, item in enumerate(items)
+        if not isinstance(item, cls)
+    ]
+    if wrong:
+        return errors + wrong  # the checks below read the matchers' fields
     if not rule.matchers:
         errors.append(FieldError("matchers", "empty", "needs at least one field matcher"))
     if rule.logic is not None:

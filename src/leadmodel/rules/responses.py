@@ -261,6 +261,7 @@ class Notify:
         _raise(
             "Notify",
             [
+                ("kind", _checks.kind_problem(self.kind, "notify")),
                 ("recipient", _checks.text_problem(self.recipient, 255)),
                 ("template", _checks.text_problem(self.template, 255)),
                 ("channel", _checks.text_problem(self.channel, 40)),
@@ -280,6 +281,7 @@ class UpdateField:
         _raise(
             "UpdateField",
             [
+                ("kind", _checks.kind_problem(self.kind, "update_field")),
                 ("field", _checks.text_problem(self.field, 120)),
                 (
                     "value",
