@@ -58,7 +58,6 @@ ROUND_TRIP = (
 )
 NOT_ITERABLE = "its tuple converter iterates a non-iterable argument: raw TypeError"
 SERVICES = "service (owned with storage by the lead engineer) does not check its uow argument"
-STRATEGIES = "hypothesis strategy functions do not check their arguments"
 KNOWN_DEFECTS: dict[str, str] = {
     "leadmodel.services:CaptureConfig": HASH,
     "leadmodel.services:CaptureResult": HASH,
@@ -119,7 +118,6 @@ KNOWN_DEFECTS: dict[str, str] = {
     "leadmodel.services:check_storage": SERVICES,
     "leadmodel.services:convert_lead": SERVICES,
     "leadmodel.services:save": SERVICES,
-    "leadmodel.testing.strategies:leads": STRATEGIES,
     "leadmodel:ImportRun": NOT_ITERABLE,
 }
 

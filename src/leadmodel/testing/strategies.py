@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.contact import Contact
-from leadmodel.domain.errors import ValidationError
+from leadmodel.domain.errors import FieldError, ValidationError
 from leadmodel.domain.fields import FieldValues, Scalar
 from leadmodel.domain.lead import ConversionRecord, Lead
 from leadmodel.domain.opportunity import Opportunity
@@ -80,8 +80,27 @@ ACTIVITY_KINDS: Final = ("page_view", "email_opened", "form_submitted", "call", 
 _ZONES: Final = (UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30)))
 
 
+def _arguments(
+    function: str, strategies: dict[str, object], counts: dict[str, object] | None = None
+) -> None:
+    """Raise a ValidationError naming each argument that is not a strategy (or a count)."""
+    errors = [
+        FieldError(name, "type", f"must be a hypothesis strategy or None, not {type(v).__name__}")
+        for name, v in strategies.items()
+        if v is not None and not isinstance(v, st.SearchStrategy)
+    ]
+    errors += [
+        FieldError(name, "out_of_range", "must be a whole number from 1 to 10000")
+        for name, v in (counts or {}).items()
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 10_000
+    ]
+    if errors:
+        raise ValidationError(function, errors)
+
+
 def names(*, max_size: int = 40) -> st.SearchStrategy[str]:
     """Person-name-like text in any script: letters joined by spaces, hyphens or apostrophes."""
+    _arguments("names", {}, {"max_size": max_size})
     word = st.text(_LETTERS, min_size=1, max_size=12)
     joined = st.lists(word, min_size=1, max_size=3).flatmap(
         lambda words: st.sampled_from([" ", "-", "'"]).map(lambda sep: sep.join(words))
@@ -91,6 +110,10 @@ def names(*, max_size: int = 40) -> st.SearchStrategy[str]:
 
 def record_ids(kind: str = "rec") -> st.SearchStrategy[str]:
     """Record ids such as ``lead-1f3a``."""
+    if not isinstance(kind, str) or not kind.isidentifier():
+        raise ValidationError(
+            "record_ids", [FieldError("kind", "type", "must be a word such as 'lead'")]
+        )
     return st.text("0123456789abcdef", min_size=1, max_size=12).map(lambda s: f"{kind}-{s}")
 
 
@@ -235,6 +258,7 @@ def leads(
         custom: strategy for custom values (default :func:`custom_values`).
         converted: whether the lead is converted (default: sometimes).
     """
+    _arguments("leads", {"ids": ids, "custom": custom, "converted": converted})
     unconverted = [s.name for s in DEFAULT_LEAD_PROCESS.statuses if not s.is_converted]
 
     def build(
@@ -297,6 +321,7 @@ def contacts(
     custom: st.SearchStrategy[FieldValues] | None = None,
 ) -> st.SearchStrategy[Contact]:
     """Valid contacts with most fields filled at random."""
+    _arguments("contacts", {"ids": ids, "custom": custom})
 
     def build(
         fields: dict[str, object], stamps: tuple[datetime | None, datetime | None]
@@ -333,6 +358,7 @@ def accounts(
     custom: st.SearchStrategy[FieldValues] | None = None,
 ) -> st.SearchStrategy[Account]:
     """Valid accounts with most fields filled at random."""
+    _arguments("accounts", {"ids": ids, "custom": custom})
 
     def build(
         fields: dict[str, object], stamps: tuple[datetime | None, datetime | None]
@@ -365,6 +391,7 @@ def opportunities(
     custom: st.SearchStrategy[FieldValues] | None = None,
 ) -> st.SearchStrategy[Opportunity]:
     """Valid opportunities at any stage of the default sales process."""
+    _arguments("opportunities", {"ids": ids, "custom": custom})
 
     def build(
         fields: dict[str, object], stamps: tuple[datetime | None, datetime | None]
@@ -399,6 +426,7 @@ def activities(
     subject_ids: st.SearchStrategy[str] | None = None,
 ) -> st.SearchStrategy[Activity]:
     """Valid activities (page views, email opens, calls …) of some record."""
+    _arguments("activities", {"ids": ids, "subject_ids": subject_ids})
     return st.builds(
         Activity,
         id=ids if ids is not None else record_ids("activity"),
@@ -423,6 +451,7 @@ def convert_options(
             sometimes a contact (``C-1``); pass the records as ``ExistingRecords``.
             Default: never.
     """
+    _arguments("convert_options", {"statuses": statuses, "into_existing": into_existing})
     status = (
         statuses
         if statuses is not None
@@ -548,6 +577,7 @@ def criteria(
         fields: strategy for field paths (default: :data:`CRITERION_FIELDS`).
         max_leaves: the most conditions in one criterion.
     """
+    _arguments("criteria", {"fields": fields}, {"max_leaves": max_leaves})
     paths = fields if fields is not None else st.sampled_from(CRITERION_FIELDS)
     leaves: st.SearchStrategy[Criterion] = _conditions(paths)
     return st.recursive(
@@ -577,8 +607,25 @@ _CAPS: Final = (
 )
 
 
-@st.composite
 def scoring_models(
+    *,
+    fit: st.SearchStrategy[Criterion] | None = None,
+    points: st.SearchStrategy[float] | None = None,
+    max_rules: int = 6,
+) -> st.SearchStrategy[ScoringModel]:
+    """Valid scoring models: fit and engagement rules, groups, caps, decay, bands.
+
+    Args:
+        fit: strategy for fit criteria (default: :func:`criteria`).
+        points: strategy for rule points (default: whole and fractional, ±50).
+        max_rules: the most rules of each kind.
+    """
+    _arguments("scoring_models", {"fit": fit, "points": points}, {"max_rules": max_rules})
+    return _scoring_models(fit=fit, points=points, max_rules=max_rules)
+
+
+@st.composite
+def _scoring_models(
     draw: st.DrawFn,
     *,
     fit: st.SearchStrategy[Criterion] | None = None,
