@@ -937,6 +937,12 @@ def to_json(value: object, *, indent: int | None = None) -> str:
     '{"amount": "9.90", "currency": "EUR"}'
     """
     data = to_dict(value)
+    if indent is not None and (
+        isinstance(indent, bool) or not isinstance(indent, int) or not 0 <= indent <= 16
+    ):
+        raise ValidationError(
+            "to_json", [FieldError("indent", "type", "must be None or a whole number 0–16")]
+        )
     try:
         return json.dumps(data, ensure_ascii=False, indent=indent)
     except (TypeError, ValueError, RecursionError) as exc:

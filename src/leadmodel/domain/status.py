@@ -102,7 +102,11 @@ class LeadStatus:
 
 
 def _as_frozenset(values: Iterable[str]) -> frozenset[str]:
-    return frozenset(_checks.as_tuple(values))
+    items = _checks.as_tuple(values)
+    try:
+        return frozenset(items)
+    except TypeError:  # an unhashable item: the check names it
+        return items  # type: ignore[return-value]
 
 
 @attrs.frozen

@@ -310,7 +310,7 @@ def _sorted(values: object) -> object:
     if isinstance(values, tuple):
         try:
             return tuple(sorted(values))
-        except TypeError:
+        except (TypeError, ArithmeticError):  # values that do not order: the check names them
             return values
     return values
 
