@@ -411,7 +411,8 @@ def plausible(annotation: str, name: str) -> st.SearchStrategy[object] | None:
         if token in _STRATEGIES:
             options.append(_STRATEGIES[token]())
         if ACCEPTED.get(token):
-            options.append(st.sampled_from(list(ACCEPTED[token])))
+            kept = list(ACCEPTED[token])  # by index: sampled_from would hash them
+            options.append(st.integers(0, len(kept) - 1).map(kept.__getitem__))
     if not options:
         return None
     single = st.one_of(options)

@@ -506,7 +506,7 @@ def _rule_problems(rule: MatchingRule) -> list[FieldError]:
         except (ValueError, TypeError, AttributeError) as exc:
             errors.append(FieldError("logic", "invalid", f"{describe_value(rule.logic)}: {exc}"))
     fields = {m.field for m in rule.matchers}
-    if rule.blank_ignored_with is not None and rule.blank_ignored_with not in fields:
+    if rule.blank_ignored_with is not None and not _checks.one_of(rule.blank_ignored_with, fields):
         errors.append(
             FieldError(
                 "blank_ignored_with", "unknown_field", "must be the field of one of the matchers"
