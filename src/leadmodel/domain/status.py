@@ -277,7 +277,12 @@ class OpportunityStage:
         problem = _checks.integer(0, 100)(self.probability)
         if problem is not None:
             errors.append(FieldError("probability", problem[0], problem[1]))
-        if self.is_won and not self.is_closed:
+        flags = [f for f in ("is_closed", "is_won") if not isinstance(getattr(self, f), bool)]
+        errors += [FieldError(f, "type", "must be True or False") for f in flags]
+        problem = _checks.integer(-(10**6), 10**6)(self.order)
+        if problem is not None:
+            errors.append(FieldError("order", problem[0], problem[1]))
+        if not flags and self.is_won and not self.is_closed:
             errors.append(FieldError("is_won", "not_closed", "a won stage must be closed"))
         if errors:
             raise ValidationError("OpportunityStage", errors)

@@ -294,6 +294,15 @@ def _check_activities(activities: object, function: str) -> tuple[Activity, ...]
 _POSITIVE: Final = 1e-300
 
 
+def _text_problems(*fields: tuple[str, object]) -> list[FieldError]:
+    """Each ``(name, value)`` that is not a string (a feature, a category, a team id)."""
+    return [
+        FieldError(name, "type", f"must be a string, not {type(value).__name__}")
+        for name, value in fields
+        if not isinstance(value, str)
+    ]
+
+
 def _float(value: int) -> float:
     try:
         return float(value)
@@ -339,6 +348,9 @@ class Frequency:
 
     def __attrs_post_init__(self) -> None:
         errors = _number_problems(("won", self.won, 0.0), ("lost", self.lost, 0.0))
+        errors += _text_problems(("field", self.field), ("value", self.value))
+        if self.team_id is not None:
+            errors += _text_problems(("team_id", self.team_id))
         if errors:
             raise ValidationError("Frequency", errors)
 
@@ -591,6 +603,7 @@ class Weight:
             ("mean", self.mean, None),
             ("scale", self.scale, _POSITIVE),
         )
+        errors += _text_problems(("feature", self.feature), ("value", self.value))
         if errors:
             raise ValidationError("Weight", errors)
 
