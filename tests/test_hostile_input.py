@@ -381,3 +381,9 @@ def test_all_of_a_single_criterion_is_a_validation_error():
         All(Condition("source", "eq", "Web"))
     with pytest.raises(ValidationError):
         Not(Condition("source", "eq", "Web"), kind="all")
+
+
+def test_export_of_a_lone_surrogate_is_a_validation_error(tmp_path):
+    with pytest.raises(ValidationError) as caught:
+        export_csv([{"last_name": "\ud800"}], ["last_name"], tmp_path / "out.csv")
+    assert caught.value.errors[0].code == "surrogate"

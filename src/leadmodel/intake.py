@@ -1560,10 +1560,22 @@ def export_csv(
     )
     readers = [getter(f) for f in fields]
     writer = csv.writer(file, quoting=csv.QUOTE_ALL)
-    writer.writerow([*(_escape(f) for f in fields), EXPORT_MARKER])
-    count = 0
-    for record in records:
-        values = [read(record) for read in readers]
-        writer.writerow([*(_cell(None if v is ABSENT else v) for v in values), ""])
-        count += 1
+    count, header = 0, False
+    try:
+        writer.writerow([*(_escape(f) for f in fields), EXPORT_MARKER])
+        header = True
+        for record in records:
+            values = [read(record) for read in readers]
+            writer.writerow([*(_cell(None if v is ABSENT else v) for v in values), ""])
+            count += 1
+    except UnicodeEncodeError as exc:  # a lone surrogate (in a mapping's value or a header)
+        where = f"record {count + 1}" if header else "the header"
+        raise ValidationError(
+            "export_csv",
+            [
+                FieldError(
+                    "records", "surrogate", f"{where} cannot be written as text: {exc.reason}"
+                )
+            ],
+        ) from None
     return count
