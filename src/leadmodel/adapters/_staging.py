@@ -25,12 +25,20 @@ R = TypeVar("R")
 class StagedKeys:
     """Lookup keys of staged records: ``key -> ids`` and ``id -> keys``."""
 
-    __slots__ = ("_by_id", "_by_key", "_keys")
+    __slots__ = ("_by_id", "_by_key", "_generation", "_keys", "_stamp")
 
-    def __init__(self, keys: KeyFunction) -> None:
+    def __init__(self, keys: KeyFunction, generation: Callable[[], int] = lambda: 0) -> None:
         self._keys = keys
+        self._generation = generation
         self._by_key: dict[str, set[str]] = {}
         self._by_id: dict[str, tuple[str, ...]] = {}
+        self._stamp: dict[str, int] = {}
+
+    def keys_of(self, record_id: str) -> tuple[str, ...] | None:
+        """The keys *record_id* was staged under, if still computed by the current rules."""
+        if self._stamp.get(record_id) != self._generation():
+            return None
+        return self._by_id.get(record_id)
 
     def stage(self, record_id: str, record: object | None) -> None:
         """Index *record* (``None``: a deletion) under *record_id*, replacing what was."""
@@ -42,8 +50,10 @@ class StagedKeys:
                     del self._by_key[key]
         if record is None:
             return
+        stamp = self._generation()
         keys = tuple(self._keys(record))
         self._by_id[record_id] = keys
+        self._stamp[record_id] = stamp
         for key in keys:
             self._by_key.setdefault(key, set()).add(record_id)
 
@@ -58,6 +68,7 @@ class StagedKeys:
         """Forget every staged record."""
         self._by_key.clear()
         self._by_id.clear()
+        self._stamp.clear()
 
 
 def check_id(kind: str, record_id: object) -> str:
@@ -212,11 +223,46 @@ def _document(rule: object, to_json: Callable[[object], str]) -> str:
 class IndexedRules:
     """The duplicate rules whose blocking keys a store indexes, by rule name."""
 
-    __slots__ = ("compiled", "documents")
+    __slots__ = ("aliases", "aliasing", "compiled", "documents", "generation")
 
-    def __init__(self) -> None:
+    def __init__(self, *, aliasing: bool = False) -> None:
         self.documents: dict[str, str] = {}
         self.compiled: dict[str, CompiledRule] = {}
+        self.generation = 0  # moves on whenever the rules change
+        # With the default lookup keys, a rule's key on the bare email or phone holds the
+        # same value as the lookup key ``email:``/``phone:``: it is not stored twice, and a
+        # search for it asks for the lookup key (phone: also finds mobiles, a superset).
+        self.aliasing = aliasing
+        self.aliases: dict[str, str] = {}
+
+    def _alias(self, name: str, compiled: CompiledRule) -> None:
+        for prefix in [p for p in self.aliases if p.startswith(f"{name}#")]:
+            del self.aliases[prefix]
+        if not self.aliasing:
+            return
+        for number, key in enumerate(compiled.rule.blocking, start=1):
+            if key.parts in (("email",), ("phone",)):
+                self.aliases[f"{name}#{number}:"] = f"{key.parts[0]}:"
+
+    def rule_keys(self, compiled: CompiledRule, record: object) -> tuple[str, ...]:
+        """The blocking keys of *record* under *compiled* that are stored (not aliases)."""
+        keys = compiled.keys(record)
+        if not self.aliases:
+            return keys
+        aliases = self.aliases
+        return tuple(key for key in keys if key[: key.find(":") + 1] not in aliases)
+
+    def translate(self, keys: Iterable[str]) -> list[str]:
+        """*keys* with aliased rule keys asked as the lookup keys that hold them."""
+        if not self.aliases:
+            return list(keys)
+        aliases = self.aliases
+        found = []
+        for key in keys:
+            prefix = key[: key.find(":") + 1]
+            target = aliases.get(prefix)
+            found.append(key if target is None else target + key[len(prefix) :])
+        return sorted(set(found))
 
     def __bool__(self) -> bool:
         return bool(self.documents)
@@ -230,19 +276,23 @@ class IndexedRules:
             compiled = from_json(MatchingRule, document).compile()
         self.documents[name] = document
         self.compiled[name] = compiled
+        self._alias(name, compiled)
+        self.generation += 1
 
     def replace(self, documents: dict[str, str]) -> None:
         """Make the indexed rules exactly *documents* (name → JSON), compiling what is new."""
         for name in [n for n in self.documents if n not in documents]:
             del self.documents[name]
             del self.compiled[name]
+            self.aliases = {p: t for p, t in self.aliases.items() if not p.startswith(f"{name}#")}
+            self.generation += 1
         for name, document in documents.items():
             if self.documents.get(name) != document:
                 self.set(name, document)
 
     def keys(self, record: object) -> tuple[str, ...]:
         """The blocking keys of *record* under every indexed rule."""
-        return tuple(key for rule in self.compiled.values() for key in rule.keys(record))
+        return tuple(key for rule in self.compiled.values() for key in self.rule_keys(rule, record))
 
     def unknown(self, keys: Iterable[str]) -> list[str]:
         """The rule keys among *keys* whose rule is not indexed."""

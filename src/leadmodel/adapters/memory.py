@@ -117,7 +117,7 @@ class MemoryStore:
         self.keys = keys
         self.tables: dict[str, _Table] = {kind: _Table() for kind in _KINDS}
         self.lock = threading.RLock()
-        self.rules = IndexedRules()
+        self.rules = IndexedRules(aliasing=keys is lookup_keys)
 
     def count(self, kind: str) -> int:
         """How many committed records of *kind* (``"lead"``, ``"contact"`` …) there are."""
@@ -143,7 +143,7 @@ class MemoryStore:
                 return
             # Keys are computed before anything changes, so a failing rule changes nothing.
             rekeyed: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-            trial = IndexedRules()
+            trial = IndexedRules(aliasing=self.rules.aliasing)
             for name, document in self.rules.documents.items():
                 trial.set(name, document, self.rules.compiled[name])
             for name, document, compiled in changed:
@@ -249,6 +249,7 @@ class MemoryRepository(Generic[T]):
             unknown = self._store.rules.unknown(wanted)
             if unknown:
                 raise not_indexed(self._kind, unknown, "this MemoryStore")
+            wanted = set(self._store.rules.translate(wanted))
         ids: set[str] = set()
         index = self._table.index
         searches = self._searches

@@ -361,7 +361,7 @@ class SQLiteStore:
             )
         self.keys = keys
         self.lock = threading.RLock()
-        self.rules = IndexedRules()
+        self.rules = IndexedRules(aliasing=keys is lookup_keys)
         self.commits = 0
         try:
             self.connection = sqlite3.connect(
@@ -388,6 +388,7 @@ class SQLiteStore:
             if self.path != ":memory:":
                 connection.execute("PRAGMA journal_mode=WAL").fetchone()
                 connection.execute("PRAGMA synchronous=NORMAL")
+                connection.execute("PRAGMA wal_autocheckpoint=8000")
             connection.execute("PRAGMA foreign_keys=ON")
             connection.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages
             connection.execute("PRAGMA temp_store=MEMORY")
@@ -434,6 +435,16 @@ class SQLiteStore:
             yield
         except sqlite3.Error as exc:
             raise _storage_error(exc, self.path) from exc
+
+    def _snapshot(self) -> tuple[int, int]:
+        """What tells whether anyone committed since.
+
+        SQLite's ``data_version`` (commits by other connections) and this store's own commit
+        count (units sharing this connection).
+        """
+        with self.lock, self._translated():
+            version = int(self.connection.execute("PRAGMA data_version").fetchone()[0])
+        return version, self.commits
 
     def _rollback_quietly(self) -> None:
         with contextlib.suppress(sqlite3.Error):
@@ -502,6 +513,7 @@ class SQLiteStore:
                     for name, document, compiled in changed:
                         self._backfill(name, document, compiled)
                     connection.execute("COMMIT")
+                    self.commits += 1
                 except BaseException:
                     self._rollback_quietly()
                     self._load_rules()
@@ -509,6 +521,7 @@ class SQLiteStore:
 
     def _backfill(self, name: str, document: str, compiled: CompiledRule) -> None:
         connection = self.connection
+        self.rules.set(name, document, compiled)  # its aliases first: keys stored once
         for kind in sorted(RULE_KINDS):
             connection.execute(
                 "DELETE FROM lookup_keys WHERE kind = ? AND key >= ? AND key < ?",
@@ -520,7 +533,9 @@ class SQLiteStore:
                 keys = []
                 for record_id, data in rows:
                     record: object = from_dict(_KINDS[kind], json.loads(data))
-                    keys += [(kind, key, record_id) for key in compiled.keys(record)]
+                    keys += [
+                        (kind, key, record_id) for key in self.rules.rule_keys(compiled, record)
+                    ]
                 connection.executemany(
                     "INSERT OR IGNORE INTO lookup_keys (kind, key, id) VALUES (?, ?, ?)", keys
                 )
@@ -529,7 +544,6 @@ class SQLiteStore:
             "VALUES (?, ?, ?)",
             (name, document, SCHEMA_VERSION),
         )
-        self.rules.set(name, document, compiled)
 
     def reindex(self) -> None:
         """Rebuild every record's lookup keys (after changing *keys*), in one transaction."""
@@ -551,6 +565,7 @@ class SQLiteStore:
                 self._rollback_quietly()
                 raise
             self.connection.execute("COMMIT")
+            self.commits += 1
 
     def close(self) -> None:
         """Close the database connection."""
@@ -584,13 +599,25 @@ class SQLiteRepository(Generic[T]):
         self._type: type[T] = _KINDS[kind]
         self._table = _TABLES[kind]
         self._changes: dict[str, T | None] = {}
-        self._staged = StagedKeys(lambda record: store.record_keys(kind, record))
+        self._staged = StagedKeys(
+            lambda record: store.record_keys(kind, record), lambda: store.rules.generation
+        )
+        # The unit's (data_version, commits) at its first read; the unit shares one list
+        # among its repositories. Unchanged at commit: nobody committed since, nothing
+        # this unit read can be stale.
+        self._snapshot: list[tuple[int, int] | None] = [None]
         self._seen: dict[str, int | None] = {}
         self._loaded: dict[str, T] = {}
         self._searches: dict[str, frozenset[str]] = {}
 
     def _check_type(self, record: object) -> T:
         return check_record(self._kind, self._type, record)
+
+    def _read(self, sql: str, params: Iterable[object] = ()) -> list[Any]:
+        """The rows of a read, after noting the unit's snapshot at its first read."""
+        if self._snapshot[0] is None:
+            self._snapshot[0] = self._store._snapshot()  # noqa: SLF001
+        return self._store._query(sql, params)  # noqa: SLF001
 
     def _decode(self, data: str) -> T:
         try:
@@ -612,7 +639,7 @@ class SQLiteRepository(Generic[T]):
         """The committed record, remembering the version this unit saw."""
         if record_id in self._loaded:
             return self._loaded[record_id]
-        rows = self._store._query(  # noqa: SLF001 - the store's own repositories
+        rows = self._read(
             f"SELECT version, data FROM {self._table} WHERE id = ? "  # noqa: S608
             "UNION ALL SELECT -version, NULL FROM removed_records WHERE kind = ? AND id = ?",
             (record_id, self._kind, record_id),
@@ -695,7 +722,7 @@ class SQLiteRepository(Generic[T]):
         sql = f"SELECT id, version, data FROM {self._table} WHERE id > ? ORDER BY id LIMIT ?"  # noqa: S608
         after = ""
         while True:
-            rows = self._store._query(sql, (after, _PAGE))  # noqa: SLF001
+            rows = self._read(sql, (after, _PAGE))
             for record_id, version, data in rows:
                 while waiting is not None and waiting[0] <= record_id:
                     if waiting[1] is not None:
@@ -735,7 +762,7 @@ class SQLiteRepository(Generic[T]):
         where, params = "1", list[str]()
         if view.criterion is not None:
             where, params, _exact = _where(view.criterion, _TEXT_COLUMNS[self._kind])
-        rows = self._store._query(  # noqa: SLF001
+        rows = self._read(
             f"SELECT id, version, data FROM {self._table} WHERE {where} ORDER BY id",  # noqa: S608 - our columns, values as parameters
             params,
         )
@@ -756,6 +783,7 @@ class SQLiteRepository(Generic[T]):
             unknown = store.rules.unknown(wanted)
             if unknown:
                 raise not_indexed(self._kind, unknown, _shown(store.path))
+        wanted = store.rules.translate(wanted)
         found, fetched = self._keyed_rows(wanted)
         ids: set[str] = set()
         for key in wanted:
@@ -792,7 +820,7 @@ class SQLiteRepository(Generic[T]):
                 f"SELECT k.key, r.id, r.version, r.data FROM lookup_keys k JOIN {self._table} r "  # noqa: S608
                 f"ON r.id = k.id WHERE k.kind = ? AND k.key IN ({marks})"
             )
-            for key, record_id, version, data in self._store._query(sql, (self._kind, *part)):  # noqa: SLF001
+            for key, record_id, version, data in self._read(sql, (self._kind, *part)):
                 found.setdefault(key, set()).add(record_id)
                 fetched[record_id] = (int(version), data)
         return {key: frozenset(ids) for key, ids in found.items()}, fetched
@@ -807,7 +835,7 @@ class SQLiteRepository(Generic[T]):
             marks = ", ".join("?" * len(part))
             sql = f"SELECT key, id FROM lookup_keys WHERE kind = ? AND key IN ({marks})"  # noqa: S608
             if connection is None:
-                rows = self._store._query(sql, (self._kind, *part))  # noqa: SLF001
+                rows = self._read(sql, (self._kind, *part))
             else:
                 rows = connection.execute(sql, (self._kind, *part)).fetchall()
             for key, record_id in rows:
@@ -834,12 +862,18 @@ class SQLiteRepository(Generic[T]):
                     versions[record_id] = int(version)
         return versions
 
-    def _stale(self, connection: sqlite3.Connection) -> tuple[list[str], dict[str, int]]:
+    def _stale(
+        self, connection: sqlite3.Connection, *, check: bool = True
+    ) -> tuple[list[str], dict[str, int]]:
         """What went stale since this unit read it, and the current versions of its writes.
 
         Each record this unit writes must still have the version it read (``None``: it did
         not exist); each key it searched must still find the same records.
         """
+        if not check:
+            # Nobody committed since this unit's first read: what it saw is what is stored.
+            seen = self._seen
+            return [], {rid: v for rid in self._changes if (v := seen.get(rid)) is not None}
         current = self._versions(connection, list(self._changes)) if self._changes else {}
         seen = self._seen
         stale = [
@@ -864,10 +898,9 @@ class SQLiteRepository(Generic[T]):
         names = ", ".join(("id", "version", *columns, "data"))
         marks = ", ".join("?" * (len(columns) + 3))
         changed = list(self._changes.items())
-        connection.executemany(
-            "DELETE FROM lookup_keys WHERE kind = ? AND id = ?",
-            [(self._kind, record_id) for record_id, _ in changed],
-        )
+        had_keys = [(self._kind, rid) for rid, _ in changed if current.get(rid, 0) > 0]
+        if had_keys:
+            connection.executemany("DELETE FROM lookup_keys WHERE kind = ? AND id = ?", had_keys)
         removed = [record_id for record_id, record in changed if record is None]
         if removed:
             connection.executemany(
@@ -900,7 +933,9 @@ class SQLiteRepository(Generic[T]):
                     json.dumps(data, ensure_ascii=False, separators=(",", ":")),
                 )
             )
-            keys += [(kind, key, record_id) for key in store.record_keys(kind, record)]
+            staged = self._staged.keys_of(record_id)
+            record_keys = staged if staged is not None else store.record_keys(kind, record)
+            keys += [(kind, key, record_id) for key in record_keys]
         connection.executemany(
             f"INSERT OR REPLACE INTO {self._table} ({names}) VALUES ({marks})",  # noqa: S608
             rows,
@@ -928,6 +963,7 @@ class SQLiteRepository(Generic[T]):
         self._seen.clear()
         self._loaded.clear()
         self._searches.clear()
+        self._snapshot[0] = None
 
 
 class SQLiteUnitOfWork(StagingUnitOfWork):
@@ -949,6 +985,10 @@ class SQLiteUnitOfWork(StagingUnitOfWork):
         )
         self.activities: SQLiteRepository[Activity] = SQLiteRepository(self.store, "activity")
         self.merges: SQLiteRepository[MergeRecord] = SQLiteRepository(self.store, "merge")
+        shared: list[tuple[int, int] | None] = [None]
+        for repo in self._repositories():
+            repo._snapshot = shared  # noqa: SLF001 - one snapshot for the whole unit
+        self._first_read = shared
         self.committed = False
 
     def commit(self) -> None:
@@ -974,11 +1014,18 @@ class SQLiteUnitOfWork(StagingUnitOfWork):
             try:
                 with store._translated():  # noqa: SLF001 - the unit owns its store
                     connection.execute("BEGIN IMMEDIATE")
-                    store._load_rules()  # noqa: SLF001 - index what every process indexes
+                    # Nobody committed since this unit's first read: nothing it read can be
+                    # stale and the indexed rules are the ones it knows; only the versions
+                    # of what it writes are needed.
+                    quiet = self._first_read[0] is not None and (
+                        self._first_read[0] == store._snapshot()  # noqa: SLF001
+                    )
+                    if not quiet:
+                        store._load_rules()  # noqa: SLF001 - index what every process indexes
                     stale: list[str] = []
                     versions = []
                     for repo in repositories:
-                        found, current = repo._stale(connection)  # noqa: SLF001
+                        found, current = repo._stale(connection, check=not quiet)  # noqa: SLF001
                         stale += found
                         versions.append(current)
                     if not stale:
