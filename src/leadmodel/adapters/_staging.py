@@ -297,9 +297,13 @@ class IndexedRules:
     def unknown(self, keys: Iterable[str]) -> list[str]:
         """The rule keys among *keys* whose rule is not indexed."""
         missing = []
+        documents = self.documents
         for key in keys:
+            prefix = key[: key.find(":") + 1]
+            if "#" not in prefix or prefix[: prefix.rfind("#")] in documents:
+                continue  # a lookup key, or the key of an indexed rule: no pattern needed
             found = _RULE_KEY.match(key)
-            if found is not None and found.group(1) not in self.documents:
+            if found is not None and found.group(1) not in documents:
                 missing.append(key)
         return missing
 
