@@ -17,7 +17,11 @@ one core, beside the same forms only parsed (``parse_web_form``) in the same run
 last machine-readable line ``RESULT captures_per_s=<value>``.
 
 Only APIs present in the previous release are used, so ``benchmarks/compare_release.py``
-can run this script under both releases' interpreters. The SQLite default (``--store
+can run this script under both releases' interpreters. A release whose stores do not index
+duplicate rules' keys (before issue 14) gets them through its store's key function, its
+documented remedy, so both releases index, search and compare the same candidates and
+reach the same outcomes; ``--baseline-keys off`` runs such a release as it was by default
+(finding candidates by email and phone only). The SQLite default (``--store
 sqlite``: 100,000 stored leads, 20,000 forms) takes about 20-30 s.
 """
 
@@ -58,6 +62,7 @@ from leadmodel import (
 )
 from leadmodel.adapters.memory import MemoryNotifier, MemoryStore, MemoryUnitOfWork, SequentialIds
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+from leadmodel.ports import lookup_keys
 from leadmodel.services import CaptureConfig, capture_lead
 
 NOW = datetime(2026, 5, 4, 9, tzinfo=UTC)
@@ -144,7 +149,31 @@ def stored_people(store: object, make: type, existing: int) -> list[dict[str, st
     return people
 
 
-def main() -> int:
+def _rule_keys_for_a_release_without_index_rules(kind: str) -> dict[str, object]:
+    """The same work under a release whose stores do not index duplicate rules' keys.
+
+    Such a release (before issue 14) searched a rule's blocking keys in a store that never
+    indexed them, so it found candidates by email and phone only (the silent-duplicate
+    bug). Its documented remedy was a store built with a key function that adds the rule's
+    keys: given here, so both releases index, search and compare the same candidates.
+    ``--baseline-keys off`` measures such a release as it ran by default.
+    """
+    store_type = SQLiteStore if kind == "sqlite" else MemoryStore
+    if hasattr(store_type, "index_rules") or BASELINE_KEYS == "off":
+        return {}
+    compiled = STANDARD_LEAD_RULE.compile()
+
+    def keys(record: object) -> tuple[str, ...]:
+        return (*lookup_keys(record), *compiled.keys(record))
+
+    print("INFO baseline_keys=rule keys through the store's key function")
+    return {"keys": keys}
+
+
+BASELINE_KEYS = "auto"
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10,000 stored, 1,000 forms")
     parser.add_argument("--store", choices=["memory", "sqlite"], default="memory")
@@ -158,7 +187,20 @@ def main() -> int:
         default="alert",
         help="the duplicate policy's action on create (default alert: saved, matches shown)",
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--baseline-keys",
+        choices=["auto", "off"],
+        default="auto",
+        help="auto: a release without index_rules gets the rule's keys from its store's key "
+        "function (the same work); off: as it ran by default",
+    )
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = _arguments()
+    global BASELINE_KEYS  # noqa: PLW0603 - one switch for the helper above
+    BASELINE_KEYS = args.baseline_keys
     existing = args.existing if args.existing is not None else 10_000 if args.quick else 100_000
     default_forms = 1_000 if args.quick else 20_000 if args.store == "sqlite" else 5_000
     count = args.forms if args.forms is not None else default_forms
@@ -168,11 +210,12 @@ def main() -> int:
     )
     print(f"leadmodel.__file__ = {leadmodel.__file__}")
     with tempfile.TemporaryDirectory() as directory:
+        keys = _rule_keys_for_a_release_without_index_rules(args.store)
         if args.store == "sqlite":
-            store: object = SQLiteStore(Path(directory) / "capture.db")
+            store: object = SQLiteStore(Path(directory) / "capture.db", **keys)
             make: type = SQLiteUnitOfWork
         else:
-            store, make = MemoryStore(), MemoryUnitOfWork
+            store, make = MemoryStore(**keys), MemoryUnitOfWork
         start = time.perf_counter()
         people = stored_people(store, make, existing)
         print(
