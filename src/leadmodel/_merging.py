@@ -17,6 +17,7 @@ import attrs
 from leadmodel import intake
 from leadmodel._html import result_html
 from leadmodel.domain import _checks
+from leadmodel.domain._typed import check_fields
 from leadmodel.domain.errors import (
     ConvertedLeadError,
     FieldError,
@@ -59,6 +60,9 @@ class MergeOutcome:
     events: tuple[RecordsMerged, ...] = ()
     notes: tuple[str, ...] = ()
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
     @property
     def merge_id(self) -> str:
         """The id of the stored merge, for :func:`unmerge_records`."""
@@ -94,6 +98,9 @@ class UnmergeOutcome:
     restored: tuple[Any, ...] = ()
     moved_back: tuple[Moved, ...] = ()
     left: tuple[Moved, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 def _problem(service: str, path: str, code: str, message: str) -> ValidationError:

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import attrs
 
 from leadmodel.domain import _checks
+from leadmodel.domain._typed import check_fields
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.errors import FieldError, ValidationError
 from leadmodel.domain.events import StatusChanged
@@ -56,6 +57,9 @@ class Table:
     title: str
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
     def to_records(self) -> list[dict[str, Any]]:
         """The rows as dicts keyed by column."""

@@ -43,6 +43,7 @@ from nameparser import HumanName
 
 from leadmodel._html import result_html
 from leadmodel.domain import _checks, _numbers
+from leadmodel.domain._typed import check_fields
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.fields import EntitySchema, FieldType
 from leadmodel.domain.lead import LEAD_SCHEMA, Lead
@@ -257,6 +258,9 @@ class FormErrors:
     _repr_html_ = result_html
 
     errors: tuple[FieldError, ...]
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -733,6 +737,9 @@ class IncomingValue:
     fate: ValueFate
     stored: object = None
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 @attrs.frozen
 class RowOutcome:
@@ -757,6 +764,9 @@ class RowOutcome:
     unmapped: tuple[str, ...] = ()
     incoming: Lead | None = None
     values: tuple[IncomingValue, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
     @property
     def kept(self) -> tuple[IncomingValue, ...]:
@@ -784,6 +794,9 @@ class ImportReport:
     unmapped_columns: tuple[str, ...] = ()
     kept: int = 0
     in_provenance: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 class ImportRun:

@@ -22,6 +22,8 @@ from leadmodel._merging import (
     merge_records,
     unmerge_records,
 )
+from leadmodel.domain._checks import as_tuple
+from leadmodel.domain._typed import check_fields
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.changes import (
@@ -517,6 +519,9 @@ class StorageProblem:
     code: str
     message: str
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
     def __str__(self) -> str:
         return f"{self.kind} {self.record_id}: {self.code}: {self.message}"
 
@@ -535,6 +540,9 @@ class StorageCheck:
 
     problems: tuple[StorageProblem, ...] = ()
     records: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
     @property
     def ok(self) -> bool:
@@ -715,6 +723,9 @@ class ConversionOutcome:
     sent: tuple[Notification, ...] = ()
     failed: tuple[tuple[Notification, str], ...] = ()
     events: tuple[DomainEvent, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 def _load(repository: Any, kind: str, record_id: str | None) -> Any:
@@ -963,6 +974,9 @@ class Rescore:
     skipped: tuple[str, ...]
     events: tuple[ScoreChanged, ...]
     conflicts: tuple[str, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 def _stored_score(value: object) -> float | None:
@@ -1256,8 +1270,11 @@ class CaptureConfig:
     qualification: QualificationPolicy | None = None
     assignment: AssignmentRule | None = None
     auto_response: AutoResponseRule | None = None
-    workflows: tuple[WorkflowRule, ...] = attrs.field(default=(), converter=tuple)
+    workflows: tuple[WorkflowRule, ...] = attrs.field(default=(), converter=as_tuple)
     process: LeadProcess = DEFAULT_LEAD_PROCESS
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 @attrs.frozen(kw_only=True)
@@ -1288,6 +1305,9 @@ class CaptureResult:
     events: tuple[DomainEvent, ...] = ()
     state: AssignmentState = attrs.field(factory=AssignmentState)
     steps: tuple[str, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 def _apply_updates(lead: Lead, updates: Sequence[FieldUpdate], steps: list[str]) -> Lead:

@@ -82,6 +82,19 @@ class FieldError:
     code: str
     message: str
 
+    def __attrs_post_init__(self) -> None:
+        # Checked by hand (not by _typed.check_fields, which builds FieldErrors): a list
+        # or dict here made the frozen value unhashable.
+        if str is self.path.__class__ is self.code.__class__ is self.message.__class__:
+            return
+        errors = [
+            FieldError(name, "type", f"must be a string, not {type(value).__name__}")
+            for name, value in (("path", self.path), ("code", self.code), ("message", self.message))
+            if not isinstance(value, str)
+        ]
+        if errors:
+            raise ValidationError("FieldError", errors)
+
 
 class ValidationError(LeadModelError, ValueError):
     """One or more values failed validation; :attr:`errors` lists every failure at once.

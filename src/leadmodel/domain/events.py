@@ -9,6 +9,7 @@ import attrs
 
 from leadmodel.domain import _checks
 from leadmodel.domain._entity import EMPTY_VALUES, custom_errors, to_custom
+from leadmodel.domain._typed import check_fields
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.errors import ValidationError
 from leadmodel.domain.fields import FieldValues
@@ -82,6 +83,9 @@ class LifecycleRegression(Generic[E]):
     stage: LifecycleStage
     reason: str
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 @attrs.frozen(kw_only=True)
 class ScoreChanged:
@@ -113,6 +117,9 @@ class ScoreChanged:
     rating: str | None = None
     occurred_at: datetime
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
     @property
     def rating_changed(self) -> bool:
         """Whether the rating band changed."""
@@ -137,6 +144,9 @@ class LeadCaptured:
     pending_approval: bool
     occurred_at: datetime
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 @attrs.frozen(kw_only=True)
 class LeadAssigned:
@@ -147,6 +157,9 @@ class LeadAssigned:
     queue_id: str | None
     reason: str
     occurred_at: datetime
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 @attrs.frozen(kw_only=True)
@@ -159,6 +172,9 @@ class LeadScored:
     rating: str | None
     occurred_at: datetime
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 @attrs.frozen(kw_only=True)
 class StatusChanged:
@@ -168,6 +184,9 @@ class StatusChanged:
     previous: str | None
     current: str
     occurred_at: datetime
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
     def as_activity(self, *, id: str) -> Activity:  # noqa: A002 - the entity's own name
         """This change as a ``status_changed`` activity on the lead, to keep its history.
@@ -206,6 +225,9 @@ class StageChanged:
     current: LifecycleStage | None
     occurred_at: datetime
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 @attrs.frozen(kw_only=True)
 class LeadConverted:
@@ -217,6 +239,9 @@ class LeadConverted:
     opportunity_id: str | None
     occurred_at: datetime
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 @attrs.frozen(kw_only=True)
 class RecordsMerged:
@@ -225,6 +250,9 @@ class RecordsMerged:
     survivor_id: str
     absorbed_ids: tuple[str, ...]
     occurred_at: datetime
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 DomainEvent = (

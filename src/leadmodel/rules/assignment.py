@@ -24,6 +24,7 @@ import attrs
 
 from leadmodel._html import result_html
 from leadmodel.domain import _checks
+from leadmodel.domain._typed import check_fields
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.events import Notification
 from leadmodel.domain.lead import Lead
@@ -294,6 +295,9 @@ class RoundState:
     member: str
     current: int
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 @attrs.frozen(order=True)
 class LoadCount:
@@ -303,6 +307,9 @@ class LoadCount:
     member: str
     since: date
     count: int
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 def _sorted(values: object) -> object:
@@ -374,6 +381,9 @@ class Assignment:
     state: AssignmentState
     notifications: tuple[Notification, ...] = ()
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
     def apply(self, lead: Lead) -> Lead:
         """*lead* with its new owner (a queue owner sets ``owner_is_queue``)."""
         _checks.require_instance(lead, Lead, "a Lead", function="Assignment.apply", path="lead")
@@ -390,6 +400,9 @@ class AssignmentBatch:
 
     assignments: tuple[Assignment, ...]
     state: AssignmentState
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 def _period_start(now: datetime, period: str) -> date:

@@ -16,6 +16,7 @@ import attrs
 
 from leadmodel.domain import _checks
 from leadmodel.domain._entity import to_tags
+from leadmodel.domain._typed import check_fields
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.lead import Lead
@@ -103,6 +104,9 @@ class AutoConversion:
     lead_id: str
     options: ConvertOptions
     reason: str
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 def _rules(rules: object) -> tuple[AutoConvertRule, ...]:

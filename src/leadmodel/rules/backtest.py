@@ -15,6 +15,7 @@ from datetime import datetime
 import attrs
 
 from leadmodel._html import result_html
+from leadmodel.domain._typed import check_fields
 from leadmodel.domain.errors import FieldError, ValidationError
 from leadmodel.rules.predictive import LogisticModel, NaiveBayesFrequencies, Outcome, _outcomes
 from leadmodel.rules.scoring import ScoringModel
@@ -32,6 +33,9 @@ class BandStats:
     won: int
     rate: float
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 @attrs.frozen
 class DecileStats:
@@ -48,6 +52,9 @@ class DecileStats:
     min_score: float
     max_score: float
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 @attrs.frozen
 class RuleStats:
@@ -62,6 +69,9 @@ class RuleStats:
     rate: float | None
     rate_without: float | None
     separation: float
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 @attrs.frozen
@@ -78,6 +88,9 @@ class Backtest:
     bands: tuple[BandStats, ...] = ()
     deciles: tuple[DecileStats, ...] = ()
     rules: tuple[RuleStats, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:

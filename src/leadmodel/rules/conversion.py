@@ -30,6 +30,7 @@ import attrs
 from leadmodel._html import result_html
 from leadmodel.domain import _checks
 from leadmodel.domain._entity import to_tags
+from leadmodel.domain._typed import check_fields
 from leadmodel.domain.account import Account
 from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import (
@@ -289,6 +290,9 @@ class FieldChange:
     new: object
     source: str
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 ChangeRow = tuple[str, str, object, object, str]
 """A change as a plain row: target, field, old, new, source."""
@@ -391,6 +395,9 @@ class SkippedValue:
     kept: object
     reason: SkipReason
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 UnmappedReason = Literal["no_entry", "no_target"]
 
@@ -410,6 +417,9 @@ class UnmappedValue:
     field: str
     value: object
     reason: UnmappedReason
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 @attrs.frozen(kw_only=True)
@@ -445,6 +455,9 @@ class ConversionResult:
     unmapped: tuple[UnmappedValue, ...]
     reparent: tuple[Reparent, ...]
     notifications: tuple[Notification, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
     def changes_to(self, target: str) -> tuple[FieldChange, ...]:
         """The changes written to *target* (``"lead"``, ``"account"`` …)."""
@@ -1432,6 +1445,9 @@ class ConversionFailure:
     message: str
     errors: tuple[FieldError, ...] = ()
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 @attrs.frozen
 class BulkConversion:
@@ -1443,6 +1459,9 @@ class BulkConversion:
 
     results: tuple[ConversionResult, ...]
     failures: tuple[ConversionFailure, ...]
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
     def latest(self, kind: str) -> tuple[Any, ...]:
         """The final state of every *kind* record the batch made or changed, by first use.

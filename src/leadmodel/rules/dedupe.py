@@ -16,6 +16,7 @@ import attrs
 
 from leadmodel._html import result_html
 from leadmodel.domain import _checks
+from leadmodel.domain._typed import check_fields
 from leadmodel.domain.errors import (
     FieldError,
     RecordExists,
@@ -49,6 +50,9 @@ class MatchEdge:
     b_id: str
     result: MatchResult
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 @attrs.frozen
 class DuplicateGroup:
@@ -62,6 +66,9 @@ class DuplicateGroup:
 
     ids: tuple[str, ...]
     edges: tuple[MatchEdge, ...]
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 def _compiled(rule: MatchingRule | CompiledRule) -> CompiledRule:

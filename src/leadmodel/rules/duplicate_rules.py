@@ -18,6 +18,7 @@ import attrs
 
 from leadmodel._html import result_html
 from leadmodel.domain import _checks
+from leadmodel.domain._typed import check_fields
 from leadmodel.domain.errors import DuplicateBlocked, FieldError, ValidationError, describe_value
 from leadmodel.rules.criteria import All, Any, Condition, Not, evaluate
 from leadmodel.rules.dedupe import DuplicateIndex, MatchEdge
@@ -186,6 +187,9 @@ class DuplicateCheck:
     rule: str | None
     reason: str
     overridden: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
     @property
     def is_blocked(self) -> bool:

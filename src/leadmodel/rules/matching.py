@@ -27,6 +27,7 @@ from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from leadmodel._html import result_html
 from leadmodel.domain import _checks
+from leadmodel.domain._typed import check_fields
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.values import EmailAddress, PhoneNumber
 from leadmodel.rules import normalize as norm
@@ -624,6 +625,9 @@ class FieldScore:
     method: str | None
     matched: bool | None
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 @attrs.frozen
 class MatchResult:
@@ -646,6 +650,9 @@ class MatchResult:
     probability: float | None
     field_scores: tuple[FieldScore, ...]
     clause: str | None
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 # -- compiled rules ----------------------------------------------------------------------

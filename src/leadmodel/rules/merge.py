@@ -18,6 +18,7 @@ from typing import Any, Final, Generic, TypeVar
 import attrs
 
 from leadmodel._html import result_html
+from leadmodel.domain._typed import check_fields
 from leadmodel.domain.account import Account
 from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import ConvertedLeadError, FieldError, ValidationError, describe_value
@@ -113,6 +114,9 @@ class FieldProvenance:
     sources: tuple[str, ...]
     discarded: tuple[str, ...]
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 @attrs.frozen
 class Reparent:
@@ -126,6 +130,9 @@ class Reparent:
     field: str
     from_id: str
     to_id: str
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 @attrs.frozen
@@ -151,6 +158,9 @@ class MergeResult(Generic[E]):
     provenance: tuple[FieldProvenance, ...]
     reparent: tuple[Reparent, ...]
     originals: tuple[E, ...]
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
     def discarded_values(self, field: str) -> dict[str, object]:
         """The values of *field* that were set aside, by record id."""
@@ -180,6 +190,9 @@ class Moved:
     previous: str | None
     current: str | None
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 def _moved_tuple(moved: Iterable[Moved]) -> tuple[Moved, ...]:
     return tuple(moved)
@@ -204,6 +217,9 @@ class MergeRecord:
     moved: tuple[Moved, ...] = attrs.field(default=(), converter=_moved_tuple)
     merged_at: datetime
     undone_at: datetime | None = None
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
     @property
     def kind(self) -> str:

@@ -34,6 +34,7 @@ import attrs
 
 from leadmodel._html import result_html
 from leadmodel.domain import _checks
+from leadmodel.domain._typed import check_fields
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.lead import Lead
@@ -117,6 +118,9 @@ class Factor:
     value: str
     effect: float
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 @attrs.frozen
 class Prediction:
@@ -133,6 +137,9 @@ class Prediction:
     top_positive: tuple[Factor, ...] = ()
     top_negative: tuple[Factor, ...] = ()
     model: str = "naive_bayes"
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 def _score_of(probability: float) -> int:

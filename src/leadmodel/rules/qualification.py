@@ -19,6 +19,7 @@ import attrs
 
 from leadmodel._html import result_html
 from leadmodel.domain import _checks
+from leadmodel.domain._typed import check_fields
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.status import STATUS_LENGTH, LifecycleStage
@@ -227,6 +228,9 @@ class Qualification:
     decision: Decision = "nurture"
     score: float = 0
     disqualified_by: tuple[str, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 def _lead_score(score: object) -> float | None:

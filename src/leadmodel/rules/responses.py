@@ -21,6 +21,7 @@ import attrs
 
 from leadmodel._html import result_html
 from leadmodel.domain import _checks
+from leadmodel.domain._typed import check_fields
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.events import (
     DomainEvent,
@@ -160,6 +161,9 @@ class AutoResponse:
     notification: Notification | None
     entry: int | None
     reason: str
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 def respond(lead: Lead, rule: AutoResponseRule) -> AutoResponse:
@@ -336,6 +340,9 @@ class FieldUpdate:
     value: Scalar
     rule: str
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 @attrs.frozen
 class WorkflowOutcome:
@@ -347,6 +354,9 @@ class WorkflowOutcome:
     notifications: tuple[Notification, ...]
     updates: tuple[FieldUpdate, ...]
     reasons: tuple[str, ...]
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
 
 def _triggered(trigger: Trigger, event: object) -> bool:

@@ -38,6 +38,7 @@ import attrs
 
 from leadmodel._html import result_html
 from leadmodel.domain import _checks
+from leadmodel.domain._typed import check_fields
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.fields import EntitySchema
@@ -459,6 +460,9 @@ class Contribution:
     group: str | None = None
     uncapped: float | None = None
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
     @property
     def reason(self) -> str:
         """The contribution in words."""
@@ -481,6 +485,9 @@ class Adjustment:
     scope: str
     points: float
 
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
 
 @attrs.frozen
 class Score:
@@ -500,6 +507,9 @@ class Score:
     contributions: tuple[Contribution, ...] = ()
     adjustments: tuple[Adjustment, ...] = ()
     model: str = "score"
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
 
     def contribution(self, rule: str) -> Contribution | None:
         """The contribution of the rule named *rule*, or ``None`` if it added nothing."""

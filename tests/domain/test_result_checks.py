@@ -1,0 +1,56 @@
+"""Results and events check their fields against their annotations (issue 15)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+import leadmodel
+from leadmodel import Contribution, FieldError, RecordsMerged, Score, ValidationError
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def test_a_list_where_a_result_holds_a_tuple_becomes_a_tuple():
+    contribution = Contribution("web", "fit", 10)
+    score = Score(10, 0, 10, None, [contribution])
+    assert score.contributions == (contribution,)
+    assert hash(score) == hash(Score(10, 0, 10, None, (contribution,)))
+
+
+def test_a_result_round_trips_through_json_after_taking_a_list():
+    event = RecordsMerged(survivor_id="L1", absorbed_ids=["L2", "L3"], occurred_at=NOW)
+    assert leadmodel.from_json(RecordsMerged, leadmodel.to_json(event)) == event
+
+
+def test_a_wrong_type_in_a_result_names_every_bad_field():
+    with pytest.raises(ValidationError) as caught:
+        Score("10", 0, {"a": 1}, None, [{"rule": "web"}])
+    assert [(e.path, e.code) for e in caught.value.errors] == [
+        ("fit", "type"),
+        ("total", "type"),
+        ("contributions", "type"),
+    ]
+
+
+def test_nan_is_refused_where_a_result_holds_a_number():
+    with pytest.raises(ValidationError) as caught:
+        Score(float("nan"), 0, 0, None)
+    assert caught.value.errors[0].code == "not_finite"
+
+
+def test_a_literal_field_takes_only_its_words():
+    with pytest.raises(ValidationError):
+        Contribution("web", "bonus", 10)  # type: ignore[arg-type]
+
+
+def test_a_text_sequence_is_not_split_into_characters():
+    with pytest.raises(ValidationError):
+        RecordsMerged(survivor_id="L1", absorbed_ids="L2", occurred_at=NOW)  # type: ignore[arg-type]
+
+
+def test_field_error_takes_only_text():
+    with pytest.raises(ValidationError) as caught:
+        FieldError("email", ["type"], "must be a string")  # type: ignore[arg-type]
+    assert caught.value.errors[0].path == "code"
