@@ -14,6 +14,7 @@ from leadmodel import (
     Contact,
     ConversionRecord,
     ConvertedLeadError,
+    ConvertOptions,
     Lead,
     LeadModelError,
     LeadProcess,
@@ -29,7 +30,7 @@ from leadmodel import (
 )
 from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
-from leadmodel.services import StorageCheck, StorageProblem, check_storage, save
+from leadmodel.services import StorageCheck, StorageProblem, check_storage, convert_lead, save
 from leadmodel.testing.strategies import leads
 
 NOW = datetime(2041, 1, 1, tzinfo=UTC)  # after every generated timestamp
@@ -577,3 +578,24 @@ def test_problems_of_a_large_store_are_in_a_stable_order(make_uow):
     plant(make_uow, *reversed(leads_))
     result = check_storage(make_uow())
     assert [p.record_id for p in result.problems] == [lead.id for lead in leads_]
+
+
+@pytest.mark.parametrize("uow", [None, "store.db", {"leads": []}, MemoryStore()])
+@pytest.mark.parametrize(
+    ("service", "call"),
+    [
+        ("save", lambda uow: save(uow, ADA)),
+        ("check_storage", check_storage),
+        (
+            "convert_lead",
+            lambda uow: convert_lead(
+                uow, "L1", ConvertOptions(converted_status=CONVERTED), ids=str, now=NOW
+            ),
+        ),
+    ],
+)
+def test_a_service_given_something_other_than_a_unit_of_work_says_so(service, call, uow):
+    with pytest.raises(ValidationError) as caught:
+        call(uow)
+    assert caught.value.entity == service
+    assert [(e.path, e.code) for e in caught.value.errors] == [("uow", "type")]

@@ -119,7 +119,8 @@ _UNIT_PARTS: Final = (
 )
 
 
-def _check_unit(service: str, uow: object) -> None:
+def check_unit(service: str, uow: object) -> None:
+    """Raise a ``ValidationError`` of *service* unless *uow* is a unit of work (by its parts)."""
     missing = [name for name in _UNIT_PARTS if not hasattr(uow, name)]
     if missing:
         raise _problem(
@@ -132,7 +133,7 @@ def _check_unit(service: str, uow: object) -> None:
 
 
 def _check_capability(service: str, uow: object) -> None:
-    _check_unit(service, uow)
+    check_unit(service, uow)
     if not isinstance(uow, SupportsMerges):
         raise _problem(
             service,
@@ -594,7 +595,7 @@ def import_leads(
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise _problem("import_leads", "batch_size", "invalid", "must be a whole number >= 1")
-    _check_unit("import_leads", uow)
+    check_unit("import_leads", uow)
     if isinstance(on_duplicate, str) and on_duplicate == "merge":
         _check_capability("import_leads", uow)
     if on_outcome is not None and not callable(on_outcome):

@@ -18,6 +18,7 @@ from leadmodel._html import result_html
 from leadmodel._merging import (
     MergeOutcome,
     UnmergeOutcome,
+    check_unit,
     import_leads,
     merge_records,
     unmerge_records,
@@ -458,12 +459,13 @@ def save(
         ConvertedLeadError: the stored lead is converted and *record* differs from it.
         TransitionError: a status move *process* does not allow (or into a converted
             status), or a lifecycle stage moved backwards without its regression.
-        ValidationError: not a lead, contact or account, a bad policy, process or
-            regression, a status not in *process*, a converted status without a
-            ``ConversionRecord`` or one that disagrees with the status (codes
-            ``unknown_status``, ``missing_conversion``, ``status_mismatch``,
+        ValidationError: *uow* is not a unit of work; not a lead, contact or account, a
+            bad policy, process or regression, a status not in *process*, a converted
+            status without a ``ConversionRecord`` or one that disagrees with the status
+            (codes ``unknown_status``, ``missing_conversion``, ``status_mismatch``,
             ``not_converted``), or an edit setting ``converted`` (code ``managed``).
     """
+    check_unit("save", uow)
     own, searched = _repositories(uow, record)
     _check_save_arguments(policy, process, regression)
     if base is not None and (type(base) is not type(record) or base.id != record.id):
@@ -629,8 +631,10 @@ def check_storage(uow: UnitOfWork, *, process: LeadProcess = DEFAULT_LEAD_PROCES
     (False, [('L1', 'missing_conversion'), ('C1', 'missing_account')])
 
     Raises:
-        ValidationError: *process* is not a :class:`~leadmodel.LeadProcess`.
+        ValidationError: *uow* is not a unit of work, or *process* is not a
+            :class:`~leadmodel.LeadProcess`.
     """
+    check_unit("check_storage", uow)
     if not isinstance(process, LeadProcess):
         raise ValidationError(
             "check_storage",
@@ -854,8 +858,10 @@ def convert_lead(
         AlreadyConverted: the lead is converted already.
         InvalidConvertOptions: the options contradict the lead or the records.
         ConcurrencyError: a record changed in storage meanwhile; nothing was saved.
-        ValidationError: arguments of the wrong type; ``notify_owner`` without a notifier.
+        ValidationError: arguments of the wrong type (*uow* not a unit of work …);
+            ``notify_owner`` without a notifier.
     """
+    check_unit("convert_lead", uow)
     if not isinstance(options, ConvertOptions):
         raise ValidationError(
             "convert_lead",

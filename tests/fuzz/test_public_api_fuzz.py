@@ -59,9 +59,6 @@ ROUND_TRIP = (
 NOT_ITERABLE = "its tuple converter iterates a non-iterable argument: raw TypeError"
 SERVICES = "service (owned with storage by the lead engineer) does not check its uow argument"
 KNOWN_DEFECTS: dict[str, str] = {
-    "leadmodel.services:check_storage": SERVICES,
-    "leadmodel.services:convert_lead": SERVICES,
-    "leadmodel.services:save": SERVICES,
     "leadmodel:ImportRun": NOT_ITERABLE,
 }
 
