@@ -14,6 +14,7 @@ from leadmodel import (
     FieldType,
     FormErrors,
     FormSpec,
+    ImportRun,
     Lead,
     ValidationError,
     from_json,
@@ -229,3 +230,19 @@ def test_any_form_gives_a_lead_or_form_errors_and_nothing_else(form):
     if isinstance(result, FormErrors):
         assert result.errors
         assert all(e.path and e.code for e in result.errors)
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "counts", "extras", "path"),
+    [
+        (5, dict.fromkeys(["rows"], 0), set(), "outcomes"),
+        ("rows", {}, set(), "outcomes"),
+        (iter(()), {"rows": 0}, set(), "counts"),
+        (iter(()), None, set(), "counts"),
+        (iter(()), None, [1], "extras"),
+    ],
+)
+def test_an_import_run_built_by_hand_checks_its_arguments(outcomes, counts, extras, path):
+    with pytest.raises(ValidationError) as caught:
+        ImportRun(outcomes, counts, extras)
+    assert path in [e.path for e in caught.value.errors]

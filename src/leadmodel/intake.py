@@ -799,6 +799,22 @@ class ImportReport:
         check_fields(self)
 
 
+_IMPORT_COUNTS: Final = (
+    "rows",
+    "created",
+    "updated",
+    "merged",
+    "skipped",
+    "rejected",
+    "kept",
+    "in_provenance",
+)
+
+
+def _type_error(path: str, what: str, value: object) -> FieldError:
+    return FieldError(path, "type", f"must be {what}, not {describe_value(value)}")
+
+
 class ImportRun:
     """An import in progress, read and decided one row at a time.
 
@@ -809,6 +825,22 @@ class ImportRun:
     def __init__(
         self, outcomes: Iterator[RowOutcome], counts: dict[str, int], extras: set[str]
     ) -> None:
+        errors: list[FieldError] = []
+        if isinstance(outcomes, str | bytes | bytearray | Mapping) or not isinstance(
+            outcomes, Iterable
+        ):
+            errors.append(_type_error("outcomes", "an iterator of RowOutcome", outcomes))
+        # The run fills *counts* and *extras* in as it goes: they are taken as they are.
+        if not isinstance(counts, dict) or not all(
+            isinstance(counts.get(name), int) for name in _IMPORT_COUNTS
+        ):
+            errors.append(
+                _type_error("counts", f"a dict of the counts {', '.join(_IMPORT_COUNTS)}", counts)
+            )
+        if not isinstance(extras, set) or not all(isinstance(e, str) for e in extras):
+            errors.append(_type_error("extras", "a set of column names", extras))
+        if errors:
+            raise ValidationError("ImportRun", errors)
         self._outcomes = outcomes
         self._counts = counts
         self._extras = extras
@@ -1165,19 +1197,7 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
         problems.append(FieldError("rows", "type", "must be an iterable of mappings"))
     if problems:
         raise ValidationError("import_leads", problems)
-    counts = dict.fromkeys(
-        (
-            "rows",
-            "created",
-            "updated",
-            "merged",
-            "skipped",
-            "rejected",
-            "kept",
-            "in_provenance",
-        ),
-        0,
-    )
+    counts = dict.fromkeys(_IMPORT_COUNTS, 0)
     extras: set[str] = set()
     reader = _Reader(mapping)
 

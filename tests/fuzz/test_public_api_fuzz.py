@@ -48,19 +48,7 @@ CALL_SECONDS = 10.0
 # Defects the harness found and that are not fixed yet, each with its kind. Non-strict
 # xfail: the test still runs (a new kind of failure in these shows in -rx), and one that
 # starts passing is simply fixed. Remove a name when its class is fixed.
-HASH = (
-    "result or event class without field checks: it takes a list or dict where it holds a "
-    "tuple or mapping, and the frozen value then cannot be hashed"
-)
-ROUND_TRIP = (
-    "result class without field checks: it takes a list where JSON gives back a tuple, so "
-    "from_json(to_json(x)) != x"
-)
-NOT_ITERABLE = "its tuple converter iterates a non-iterable argument: raw TypeError"
-SERVICES = "service (owned with storage by the lead engineer) does not check its uow argument"
-KNOWN_DEFECTS: dict[str, str] = {
-    "leadmodel:ImportRun": NOT_ITERABLE,
-}
+KNOWN_DEFECTS: dict[str, str] = {}
 
 
 @pytest.fixture(autouse=True)
