@@ -246,3 +246,19 @@ def test_an_import_run_built_by_hand_checks_its_arguments(outcomes, counts, extr
     with pytest.raises(ValidationError) as caught:
         ImportRun(outcomes, counts, extras)
     assert path in [e.path for e in caught.value.errors]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"aliases": {"budget": {"deep": {}}}},
+        {"disposable_domains": [{}]},
+        {"disposable_domains": ["ok.example", 5]},
+        {"honeypot": 5},
+        {"region": ["US"]},
+        {"default_source": "x" * 41},
+    ],
+)
+def test_a_form_spec_refuses_what_it_cannot_hold(kwargs):
+    with pytest.raises(ValidationError):
+        FormSpec(**kwargs)

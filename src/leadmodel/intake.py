@@ -139,8 +139,12 @@ def _normal(name: str) -> str:
 
 
 def _pairs(values: object) -> object:
+    # Only text is taken as it comes; anything else is left for the checks to name (str()
+    # of a foreign value may raise or recurse).
     if isinstance(values, Mapping):
-        return tuple(sorted((str(k), str(v)) for k, v in values.items()))
+        pairs = tuple(values.items())
+        text = all(isinstance(k, str) and isinstance(v, str) for k, v in pairs)
+        return tuple(sorted(pairs)) if text else pairs
     if isinstance(values, list):
         return tuple(tuple(v) if isinstance(v, list) else v for v in values)
     return values
@@ -148,8 +152,21 @@ def _pairs(values: object) -> object:
 
 def _frozen(values: object) -> object:
     if isinstance(values, list | set | tuple):
-        return frozenset(values)
+        try:
+            return frozenset(values)
+        except TypeError:  # an unhashable item (a list, a dict): the check names it
+            return values
     return values
+
+
+def _domains_problem(value: object) -> _checks.Problem | None:
+    if not isinstance(value, frozenset):
+        return "type", f"must be a set of email domains, not {type(value).__name__}"
+    for domain in value:
+        problem = _checks.text_problem(domain, 255)
+        if problem is not None:
+            return problem[0], f"domain {describe_value(domain)} {problem[1]}"
+    return None
 
 
 @attrs.frozen(cache_hash=True)
@@ -206,6 +223,18 @@ class FormSpec:
                     )
         if not isinstance(self.schema, EntitySchema):
             errors.append(FieldError("schema", "type", "must be an EntitySchema"))
+        for name, optional, size in (
+            ("honeypot", True, 255),
+            ("region", False, 8),
+            ("default_source", True, 40),
+        ):
+            value = getattr(self, name)
+            problem = None if optional and value is None else _checks.text_problem(value, size)
+            if problem is not None:
+                errors.append(FieldError(name, *problem))
+        domains = _domains_problem(self.disposable_domains)
+        if domains is not None:
+            errors.append(FieldError("disposable_domains", *domains))
         for name, check in (
             ("spam_threshold", _checks.integer(1, 100)),
             ("max_chars", _checks.integer(100, 10_000_000)),
