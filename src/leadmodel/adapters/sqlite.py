@@ -285,6 +285,11 @@ def _storage_error(exc: sqlite3.Error, path: str) -> LeadModelError:
     return StorageError(f"{shown}: SQLite failed: {exc}", path=path)
 
 
+def _present(version: int | None) -> int | None:
+    """A stored record's version, or ``None`` for an absent one (removed: negative)."""
+    return version if version is not None and version > 0 else None
+
+
 def _database_path(path: object) -> str:
     """*path* as text, or an :class:`InvalidDatabasePath`."""
     if isinstance(path, os.PathLike):
@@ -453,8 +458,11 @@ class SQLiteStore:
 
     def _query(self, sql: str, params: Iterable[object] = ()) -> list[Any]:
         """The rows of a read, SQLite's errors translated."""
-        with self.lock, self._translated():
-            return self.connection.execute(sql, tuple(params)).fetchall()
+        with self.lock:
+            try:
+                return self.connection.execute(sql, tuple(params)).fetchall()
+            except sqlite3.Error as exc:
+                raise _storage_error(exc, self.path) from exc
 
     @property
     def schema_version(self) -> int:
@@ -640,14 +648,13 @@ class SQLiteRepository(Generic[T]):
         if record_id in self._loaded:
             return self._loaded[record_id]
         rows = self._read(
-            f"SELECT version, data FROM {self._table} WHERE id = ? "  # noqa: S608
-            "UNION ALL SELECT -version, NULL FROM removed_records WHERE kind = ? AND id = ?",
-            (record_id, self._kind, record_id),
+            f"SELECT version, data FROM {self._table} WHERE id = ?",  # noqa: S608
+            (record_id,),
         )
-        row = next((row for row in rows if row[1] is not None), None)
-        if row is None:  # absent: never stored (None), or removed (its version, negative)
-            self._saw(record_id, int(rows[0][0]) if rows else None)
+        if not rows:  # absent (never stored, or removed: either way there is nothing)
+            self._saw(record_id, None)
             return None
+        row = rows[0]
         self._saw(record_id, int(row[0]))
         record = self._decode(row[1])
         self._loaded[record_id] = record
@@ -870,16 +877,21 @@ class SQLiteRepository(Generic[T]):
         Each record this unit writes must still have the version it read (``None``: it did
         not exist); each key it searched must still find the same records.
         """
-        if not check:
-            # Nobody committed since this unit's first read: what it saw is what is stored.
-            seen = self._seen
-            return [], {rid: v for rid in self._changes if (v := seen.get(rid)) is not None}
-        current = self._versions(connection, list(self._changes)) if self._changes else {}
         seen = self._seen
+        if not check:
+            # Nobody committed since this unit's first read: what it saw is what is stored;
+            # only the records it saw absent need their last version (a removed one's).
+            present = {rid: v for rid in self._changes if (v := seen.get(rid)) is not None}
+            absent = [rid for rid in self._changes if rid not in present]
+            return [], {**self._versions(connection, absent), **present} if absent else present
+        current = self._versions(connection, list(self._changes)) if self._changes else {}
+        # A removed record is absent, as one never stored: a unit that saw it absent may
+        # add it; a unit that saw it present finds it changed. Versions never go back, so
+        # a record removed and added again is never mistaken for the one that was read.
         stale = [
             f"{self._kind} {rid}"
             for rid in self._changes
-            if current.get(rid) != seen.get(rid, current.get(rid))
+            if _present(current.get(rid)) != seen.get(rid, _present(current.get(rid)))
         ]
         if self._searches:
             now_found = self._committed_ids(sorted(self._searches), connection)
