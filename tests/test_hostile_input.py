@@ -387,3 +387,11 @@ def test_export_of_a_lone_surrogate_is_a_validation_error(tmp_path):
     with pytest.raises(ValidationError) as caught:
         export_csv([{"last_name": "\ud800"}], ["last_name"], tmp_path / "out.csv")
     assert caught.value.errors[0].code == "surrogate"
+
+
+@pytest.mark.parametrize("path", ["out\x00.csv", "out\udfff.csv"])
+def test_export_csv_to_a_path_no_file_can_have_is_a_validation_error(path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValidationError) as caught:
+        leadmodel.export_csv([], ["last_name"], path)
+    assert caught.value.errors[0].code == "unwritable"

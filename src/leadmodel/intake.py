@@ -1602,12 +1602,15 @@ def export_csv(
         raise ValidationError("export_csv", [FieldError("fields", "type", "must be field paths")])
     if isinstance(file, str | PathLike):
         try:
-            with Path(file).open("w", newline="", encoding="utf-8") as handle:
-                return export_csv(records, fields, handle)
-        except OSError as exc:
+            handle = Path(file).open("w", newline="", encoding="utf-8")  # noqa: SIM115 - closed below
+        except (OSError, ValueError) as exc:  # ValueError: a NUL or a lone surrogate in it
+            reason = exc.strerror if isinstance(exc, OSError) else None
             raise ValidationError(
-                "export_csv", [FieldError("file", "unwritable", f"{file}: {exc.strerror or exc}")]
+                "export_csv",
+                [FieldError("file", "unwritable", f"{describe_value(file)}: {reason or exc}")],
             ) from None
+        with handle:
+            return export_csv(records, fields, handle)
     if not callable(getattr(file, "write", None)):
         raise ValidationError(
             "export_csv",

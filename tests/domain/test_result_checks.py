@@ -54,3 +54,9 @@ def test_field_error_takes_only_text():
     with pytest.raises(ValidationError) as caught:
         FieldError("email", ["type"], "must be a string")  # type: ignore[arg-type]
     assert caught.value.errors[0].path == "code"
+
+
+def test_a_merge_record_given_one_value_for_its_moves_names_it():
+    with pytest.raises(ValidationError) as caught:
+        leadmodel.MergeRecord(id="M1", result=None, moved=len, merged_at=NOW)  # type: ignore[arg-type]
+    assert "moved" in [e.path for e in caught.value.errors]

@@ -18,6 +18,7 @@ from typing import Any, Final, Generic, TypeVar
 import attrs
 
 from leadmodel._html import result_html
+from leadmodel.domain._checks import as_tuple
 from leadmodel.domain._typed import check_fields
 from leadmodel.domain.account import Account
 from leadmodel.domain.contact import Contact
@@ -195,7 +196,8 @@ class Moved:
 
 
 def _moved_tuple(moved: Iterable[Moved]) -> tuple[Moved, ...]:
-    return tuple(moved)
+    # One non-iterable value becomes (value,), which the field check then names.
+    return as_tuple(moved)
 
 
 @attrs.frozen(kw_only=True)
