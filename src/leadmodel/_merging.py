@@ -18,6 +18,8 @@ from leadmodel import intake
 from leadmodel._html import result_html
 from leadmodel.domain import _checks
 from leadmodel.domain._typed import check_fields
+from leadmodel.domain.account import Account
+from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import (
     ConvertedLeadError,
     FieldError,
@@ -26,6 +28,8 @@ from leadmodel.domain.errors import (
     describe_value,
 )
 from leadmodel.domain.events import RecordsMerged
+from leadmodel.domain.lead import Lead
+from leadmodel.domain.opportunity import Opportunity
 from leadmodel.intake import ColumnMapping, ImportReport, OnDuplicate, RowOutcome
 from leadmodel.ports import SupportsMerges, UnitOfWork
 from leadmodel.rules.merge import MergeRecord, MergeResult, Moved, Survivorship, merge
@@ -79,6 +83,9 @@ class MergeOutcome:
         return self.record.moved
 
 
+_RECORDS: Final = (Lead, Contact, Account, Opportunity)
+
+
 @attrs.frozen(kw_only=True)
 class UnmergeOutcome:
     """What :func:`unmerge_records` restored.
@@ -101,6 +108,13 @@ class UnmergeOutcome:
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
+        if not all(isinstance(r, _RECORDS) for r in self.restored):
+            raise _problem(
+                "UnmergeOutcome",
+                "restored",
+                "type",
+                "must be leads, contacts, accounts or opportunities",
+            )
 
 
 def _problem(service: str, path: str, code: str, message: str) -> ValidationError:

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import attrs
 
@@ -50,6 +50,9 @@ __all__ = [
 Period = Literal["day", "week", "month"]
 
 
+_CELLS: Final = frozenset({str, int, float, bool, type(None)})
+
+
 @attrs.frozen
 class Table:
     """An analytics result: *title*, *columns* and *rows* of plain values."""
@@ -60,6 +63,19 @@ class Table:
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
+        # Plain values only (what JSON gives back as it was), one per column.
+        width = len(self.columns)
+        errors = [
+            FieldError(
+                f"rows[{index}]",
+                "type",
+                f"must be {width} plain values (text, numbers, True/False or None)",
+            )
+            for index, row in enumerate(self.rows)
+            if len(row) != width or not all(cell.__class__ in _CELLS for cell in row)
+        ]
+        if errors:
+            raise ValidationError("Table", errors[:10])
 
     def to_records(self) -> list[dict[str, Any]]:
         """The rows as dicts keyed by column."""

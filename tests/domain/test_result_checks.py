@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
 import leadmodel
-from leadmodel import Contribution, FieldError, RecordsMerged, Score, ValidationError
+from leadmodel import Contribution, FieldError, RecordsMerged, Score, Table, ValidationError
+from leadmodel.services import UnmergeOutcome
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -60,3 +62,14 @@ def test_a_merge_record_given_one_value_for_its_moves_names_it():
     with pytest.raises(ValidationError) as caught:
         leadmodel.MergeRecord(id="M1", result=None, moved=len, merged_at=NOW)  # type: ignore[arg-type]
     assert "moved" in [e.path for e in caught.value.errors]
+
+
+@pytest.mark.parametrize("row", [(Decimal("1.5"),), (NOW.date(),), ("a", "b")])
+def test_a_table_holds_one_plain_value_per_column(row):
+    with pytest.raises(ValidationError):
+        Table("t", ["a"], [row])
+
+
+def test_an_unmerge_outcome_restores_records_only():
+    with pytest.raises(ValidationError):
+        UnmergeOutcome(record=None, restored=[{"id": "L1"}])  # type: ignore[arg-type]
