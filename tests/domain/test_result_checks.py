@@ -73,3 +73,10 @@ def test_a_table_holds_one_plain_value_per_column(row):
 def test_an_unmerge_outcome_restores_records_only():
     with pytest.raises(ValidationError):
         UnmergeOutcome(record=None, restored=[{"id": "L1"}])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cls", [leadmodel.NaiveBayesFrequencies, leadmodel.LogisticModel])
+def test_a_predictive_model_takes_only_its_own_kind_tag(cls):
+    with pytest.raises(ValidationError) as caught:
+        cls(["source"], [], kind=[])
+    assert caught.value.errors[0].path == "kind"

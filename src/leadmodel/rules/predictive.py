@@ -398,6 +398,9 @@ def _nb_problems(model: NaiveBayesFrequencies) -> list[FieldError]:
         isinstance(f, Frequency) for f in model.frequencies
     ):
         errors.append(FieldError("frequencies", "type", "must be a sequence of Frequency rows"))
+    kind = _checks.kind_problem(model.kind, "naive_bayes")
+    if kind is not None:
+        errors.append(FieldError("kind", *kind))
     return errors
 
 
@@ -655,6 +658,9 @@ class LogisticModel:
             isinstance(w, Weight) for w in self.weights
         ):
             errors.append(FieldError("weights", "type", "must be a sequence of Weight rows"))
+        kind = _checks.kind_problem(self.kind, "logistic")
+        if kind is not None:
+            errors.append(FieldError("kind", *kind))
         if errors:
             raise ValidationError("LogisticModel", errors)
         readers = tuple((f, _reader(f)) for f in self.features)
