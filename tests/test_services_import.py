@@ -290,3 +290,37 @@ def test_a_failing_import_keeps_earlier_batches_only():
     with pytest.raises(OSError, match="disk gone"):
         import_into(uow, rows(), MAPPING, ids=SequentialIds(), now=NOW, batch_size=2)
     assert sorted(lead.last_name for lead in leads_of(uow).values()) == ["A", "B"]
+
+
+def test_an_on_outcome_that_fails_stops_the_import_with_a_validation_error():
+    def broken(outcome):
+        raise KeyError(outcome.line)
+
+    uow = MemoryUnitOfWork()
+    mapping = ColumnMapping([("Last Name", "last_name"), ("Company", "company")])
+    with pytest.raises(ValidationError) as caught:
+        import_into(
+            uow,
+            [{"Last Name": "Ng", "Company": "Acme"}],
+            mapping,
+            ids=SequentialIds(),
+            now=datetime(2026, 1, 1, tzinfo=UTC),
+            on_outcome=broken,
+        )
+    assert caught.value.errors[0].code == "callback_failed"
+    assert isinstance(caught.value.__cause__, KeyError)
+    with uow:
+        assert list(uow.leads) == []
+
+
+def test_an_on_outcome_that_cannot_take_an_outcome_is_refused_before_any_row():
+    with pytest.raises(ValidationError) as caught:
+        import_into(
+            MemoryUnitOfWork(),
+            [],
+            ColumnMapping([("Last Name", "last_name")]),
+            ids=SequentialIds(),
+            now=datetime(2026, 1, 1, tzinfo=UTC),
+            on_outcome=lambda: None,
+        )
+    assert caught.value.errors[0].path == "on_outcome"

@@ -23,6 +23,7 @@ from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import (
     ConvertedLeadError,
     FieldError,
+    LeadModelError,
     RecordNotFound,
     ValidationError,
     describe_value,
@@ -115,6 +116,21 @@ class UnmergeOutcome:
                 "type",
                 "must be leads, contacts, accounts or opportunities",
             )
+
+
+def _report(on_outcome: Callable[[RowOutcome], None], outcome: RowOutcome) -> None:
+    """Call the host's *on_outcome*; what it raises stops the import as a ValidationError."""
+    try:
+        on_outcome(outcome)
+    except LeadModelError:
+        raise
+    except Exception as exc:
+        raise _problem(
+            "import_leads",
+            "on_outcome",
+            "callback_failed",
+            f"raised {type(exc).__name__}: {str(exc)[:200]}",
+        ) from exc
 
 
 def _problem(service: str, path: str, code: str, message: str) -> ValidationError:
@@ -603,7 +619,9 @@ def import_leads(
 
     Raises:
         ValidationError: misuse (as the pure import; a *batch_size* below 1; ``merge``
-            with a unit of work that does not store merges).
+            with a unit of work that does not store merges; *on_outcome* not a function
+            of one outcome), or *on_outcome* raised (code ``callback_failed``, the
+            exception it raised as ``__cause__``; the current batch is not saved).
         ConcurrencyError: a lead changed in storage meanwhile; the current batch is not
             saved.
     """
@@ -612,8 +630,10 @@ def import_leads(
     check_unit("import_leads", uow)
     if isinstance(on_duplicate, str) and on_duplicate == "merge":
         _check_capability("import_leads", uow)
-    if on_outcome is not None and not callable(on_outcome):
-        raise _problem("import_leads", "on_outcome", "type", "must be a function of an outcome")
+    if on_outcome is not None:
+        _checks.require_callback(
+            on_outcome, ("outcome",), function="import_leads", path="on_outcome"
+        )
     with uow:
         run = intake.import_leads(
             rows,
@@ -628,7 +648,7 @@ def import_leads(
         for outcome in run:
             _apply(uow, outcome, ids=ids, now=now)
             if on_outcome is not None:
-                on_outcome(outcome)
+                _report(on_outcome, outcome)
             pending += 1
             if pending >= batch_size and not dry_run:
                 uow.commit()

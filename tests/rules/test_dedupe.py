@@ -157,3 +157,10 @@ class TestDuplicateIndex:
             (e.a_id, e.b_id) for g in find_duplicates(SAMPLE, STANDARD_LEAD_RULE) for e in g.edges
         }
         assert pairs == batch
+
+
+@pytest.mark.parametrize("progress", [len, lambda: None, "print"])
+def test_a_progress_that_cannot_take_stage_done_total_is_refused(progress):
+    with pytest.raises(ValidationError) as caught:
+        find_duplicates([], STANDARD_LEAD_RULE, progress=progress)
+    assert caught.value.errors[0].path == "progress"

@@ -9,6 +9,7 @@ is a loop over ``getattr`` and a call per non-blank field.
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
@@ -114,6 +115,26 @@ def require_iterable(value: object, what: str, *, function: str, path: str) -> N
             function,
             [FieldError(path, "type", f"must be {what}, not {_type_name(value)}")],
         )
+
+
+def require_callback(value: object, parameters: Sequence[str], *, function: str, path: str) -> None:
+    """Raise a ``ValidationError`` unless *value* can be called with *parameters*.
+
+    The check of callback arguments (``progress``, ``on_outcome``): a function that cannot
+    take the arguments it will be given (``len`` as a ``progress(stage, done, total)``) is
+    refused before any work, not met as a ``TypeError`` halfway through.
+    """
+    what = f"a function of ({', '.join(parameters)})"
+    if not callable(value):
+        raise ValidationError(function, [FieldError(path, "type", f"must be {what}")])
+    try:
+        inspect.signature(value).bind(*parameters)
+    except TypeError:
+        raise ValidationError(
+            function, [FieldError(path, "type", f"must be {what}, not {describe_value(value)}")]
+        ) from None
+    except ValueError:  # no signature to read (some builtins): it is called as given
+        return
 
 
 class Check:

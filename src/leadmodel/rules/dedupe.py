@@ -178,16 +178,15 @@ def find_duplicates(
     Raises:
         ValidationError: a record without a string id, two records with the same id, or
             a rule that is not a matching rule, *records* not an iterable or *progress*
-            not a function.
+            not a function of ``(stage, done, total)``.
     """
     compiled = _compiled(rule)
     _checks.require_iterable(
         records, "an iterable of records", function="find_duplicates", path="records"
     )
-    if progress is not None and not callable(progress):
-        raise ValidationError(
-            "find_duplicates",
-            [FieldError("progress", "type", "must be a function of (stage, done, total) or None")],
+    if progress is not None:
+        _checks.require_callback(
+            progress, ("stage", "done", "total"), function="find_duplicates", path="progress"
         )
     with gc_paused():
         return _find_duplicates(records, compiled, progress)
