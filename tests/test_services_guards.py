@@ -599,3 +599,21 @@ def test_a_service_given_something_other_than_a_unit_of_work_says_so(service, ca
         call(uow)
     assert caught.value.entity == service
     assert [(e.path, e.code) for e in caught.value.errors] == [("uow", "type")]
+
+
+@pytest.mark.parametrize("service", ["rescore", "capture_lead"])
+def test_rescore_and_capture_refuse_what_is_not_a_unit_of_work(service):
+    from datetime import UTC, datetime
+
+    from leadmodel import ScoringModel
+    from leadmodel.services import CaptureConfig, capture_lead, rescore
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    calls = {
+        "rescore": lambda: rescore([], ScoringModel(), now=now),
+        "capture_lead": lambda: capture_lead(
+            [], {"last_name": "Ng", "company": "A"}, CaptureConfig(), ids=str, now=now
+        ),
+    }
+    with pytest.raises(ValidationError, match="unit of work"):
+        calls[service]()

@@ -1124,6 +1124,7 @@ def rescore(
         ValidationError: a wrong model, field, batch size or time.
         RecordNotFound: an id of *lead_ids* is not stored.
     """
+    check_unit("rescore", uow)
     _check_rescore(
         model, now=now, lead_ids=lead_ids, batch_size=batch_size, field=field, attempts=attempts
     )
@@ -1413,6 +1414,7 @@ def capture_lead(
             the form is a ``rejected`` result.
         ConcurrencyError: every attempt conflicted with other writers; nothing was saved.
     """
+    check_unit("capture_lead", uow)
     if not isinstance(config, CaptureConfig):
         raise ValidationError(
             "capture_lead",
