@@ -395,3 +395,11 @@ def test_export_csv_to_a_path_no_file_can_have_is_a_validation_error(path, tmp_p
     with pytest.raises(ValidationError) as caught:
         leadmodel.export_csv([], ["last_name"], path)
     assert caught.value.errors[0].code == "unwritable"
+
+
+@pytest.mark.parametrize("tolerance", [[1e-7], float("nan"), -1.0, 2, True, "1e-7"])
+def test_estimate_weights_checks_its_tolerance(tolerance):
+    from leadmodel import STANDARD_LEAD_RULE, estimate_weights
+
+    with pytest.raises(ValidationError, match="tolerance"):
+        estimate_weights([], STANDARD_LEAD_RULE, tolerance=tolerance)

@@ -430,6 +430,15 @@ def estimate_weights(
             "estimate_weights",
             [FieldError("max_iterations", "out_of_range", "must be an int from 1 to 10000")],
         )
+    if (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, int | float)
+        or not 0 <= tolerance <= 1  # also refuses NaN
+    ):
+        raise ValidationError(
+            "estimate_weights",
+            [FieldError("tolerance", "out_of_range", "must be a number from 0 to 1")],
+        )
     _checks.require_iterable(
         records, "an iterable of records", function="estimate_weights", path="records"
     )
