@@ -833,19 +833,15 @@ class SQLiteRepository(Generic[T]):
         return {key: frozenset(ids) for key, ids in found.items()}, fetched
 
     def _committed_ids(
-        self, keys: list[str], connection: sqlite3.Connection | None = None
+        self, keys: list[str], connection: sqlite3.Connection
     ) -> dict[str, frozenset[str]]:
-        """The committed ids under each of *keys* (keys with none are left out)."""
+        """The committed ids under each of *keys* (keys with none are left out), at commit."""
         found: dict[str, set[str]] = {}
         for start in range(0, len(keys), _BATCH):
             part: list[str] = keys[start : start + _BATCH]
             marks = ", ".join("?" * len(part))
             sql = f"SELECT key, id FROM lookup_keys WHERE kind = ? AND key IN ({marks})"  # noqa: S608
-            if connection is None:
-                rows = self._read(sql, (self._kind, *part))
-            else:
-                rows = connection.execute(sql, (self._kind, *part)).fetchall()
-            for key, record_id in rows:
+            for key, record_id in connection.execute(sql, (self._kind, *part)):
                 found.setdefault(key, set()).add(record_id)
         return {key: frozenset(ids) for key, ids in found.items()}
 
