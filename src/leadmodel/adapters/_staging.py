@@ -139,6 +139,15 @@ class StagingUnitOfWork:
             getattr(self, "merges"),  # noqa: B009
         )
 
+    def _nothing_to_write(self, repositories: tuple[Any, ...]) -> bool:
+        """Commit a unit that staged nothing: it succeeds, and its reads stay remembered."""
+        if any(repo._changes for repo in repositories):  # noqa: SLF001
+            return False
+        for repo in repositories:
+            repo._committed()  # noqa: SLF001 - the unit owns its repositories
+        self.committed = True
+        return True
+
     def index_rules(self, rules: Iterable[MatchingRule]) -> None:
         """Index the blocking keys of *rules* in the store (``SupportsKeyIndex``).
 

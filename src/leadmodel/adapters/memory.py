@@ -362,10 +362,7 @@ class MemoryUnitOfWork(StagingUnitOfWork):
                 nothing is written and the staged changes are discarded.
         """
         repositories = self._repositories()
-        if not any(repo._changes for repo in repositories):  # noqa: SLF001
-            for repo in repositories:  # nothing to write: the reads stay remembered
-                repo._committed()  # noqa: SLF001
-            self.committed = True
+        if self._nothing_to_write(repositories):
             return
         with self.store.lock:
             conflicts = [

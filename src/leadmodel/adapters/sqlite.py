@@ -1011,10 +1011,7 @@ class SQLiteUnitOfWork(StagingUnitOfWork):
             StorageError: the database is damaged or cannot be written.
         """
         repositories = self._repositories()
-        if not any(repo._changes for repo in repositories):  # noqa: SLF001
-            for repo in repositories:  # nothing to write: the reads stay remembered
-                repo._committed()  # noqa: SLF001
-            self.committed = True
+        if self._nothing_to_write(repositories):
             return
         store = self.store
         connection = store.connection
