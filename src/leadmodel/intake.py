@@ -139,6 +139,7 @@ def _normal(name: str) -> str:
 
 
 def _pairs(values: object) -> object:
+    """A mapping or list of pairs as a tuple of pairs (FormSpec, ColumnMapping)."""
     # Only text is taken as it comes; anything else is left for the checks to name (str()
     # of a foreign value may raise or recurse).
     if isinstance(values, Mapping):
@@ -629,17 +630,6 @@ RowStatus = Literal["created", "updated", "merged", "skipped", "rejected"]
 OnDuplicate = Literal["skip", "update", "merge", "create"]
 
 
-def _text_pairs(values: object) -> object:
-    """A mapping or list of pairs as a tuple of pairs; nothing is turned into text here."""
-    if isinstance(values, Mapping):
-        pairs = tuple(values.items())
-        text = all(isinstance(k, str) and isinstance(v, str) for k, v in pairs)
-        return tuple(sorted(pairs)) if text else pairs
-    if isinstance(values, list):
-        return tuple(tuple(v) if isinstance(v, list) else v for v in values)
-    return values
-
-
 def _import_targets() -> tuple[str, ...]:
     """The targets a column may name: lead fields an import sets, and the special ones."""
     skipped = {"id", "converted", "custom", "address", "tags"}
@@ -718,9 +708,9 @@ class ColumnMapping:
     ['first_name', 'email', 'source', 'annual_revenue']
     """
 
-    columns: tuple[tuple[str, str], ...] = attrs.field(converter=_text_pairs)
+    columns: tuple[tuple[str, str], ...] = attrs.field(converter=_pairs)
     day_first: bool = False
-    picklists: tuple[tuple[str, str, str], ...] = attrs.field(default=(), converter=_text_pairs)
+    picklists: tuple[tuple[str, str, str], ...] = attrs.field(default=(), converter=_pairs)
     region: str = "US"
     currency: str = "USD"
     schema: EntitySchema = LEAD_SCHEMA
