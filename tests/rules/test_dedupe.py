@@ -53,13 +53,13 @@ class TestFindDuplicates:
     def test_accepts_mappings(self):
         records = [
             {"id": "1", "email": "Ann@Acme.com"},
-            {"id": "2", "email": "bob@acme.com"},
+            {"id": "2", "email": "ann@acme.com"},
             {"id": "3", "email": "carl@gmail.com"},
         ]
         assert [g.ids for g in find_duplicates(records, EXACT_EMAIL_OR_PHONE)] == [("1", "2")]
 
     def test_key_cap_skips_keys_that_are_too_common(self):
-        records = [{"id": str(i), "email": f"user{i}@acme.com"} for i in range(25)]
+        records = [{"id": str(i), "email": "user@acme.com"} for i in range(25)]
         assert find_duplicates(records, EXACT_EMAIL_OR_PHONE) == []
         assert len(find_duplicates(records[:20], EXACT_EMAIL_OR_PHONE)) == 1
 

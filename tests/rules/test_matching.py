@@ -19,6 +19,7 @@ from leadmodel import (
     PhoneNumber,
     ValidationError,
     compare,
+    find_duplicates,
     from_json,
     to_json,
 )
@@ -237,10 +238,18 @@ class TestCrossObject:
 
 
 class TestExactEmailOrPhone:
-    def test_company_domain(self):
-        a = {"id": "1", "email": "ann@acme.com"}
-        b = {"id": "2", "email": "bob@ACME.com"}
+    def test_same_address_in_any_case(self):
+        a = {"id": "1", "email": "Ann@acme.com"}
+        b = {"id": "2", "email": "ann@ACME.com"}
         assert compare(a, b, EXACT_EMAIL_OR_PHONE).is_match
+
+    def test_colleagues_sharing_a_domain_stay_apart(self):
+        # Issue 16: the preset once compared email domains, folding colleagues together.
+        a = {"id": "1", "email": "ann@acme.com"}
+        b = {"id": "2", "email": "bob@acme.com"}
+        c = {"id": "3", "email": "carl@acme.com"}
+        assert not compare(a, b, EXACT_EMAIL_OR_PHONE).is_match
+        assert find_duplicates([a, b, c], EXACT_EMAIL_OR_PHONE) == []
 
     def test_free_mail_needs_the_same_mailbox(self):
         a = {"id": "1", "email": "ann@gmail.com"}

@@ -1293,19 +1293,20 @@ street, city and postal code, the phone or the website."""
 EXACT_EMAIL_OR_PHONE: Final = MatchingRule(
     name="exact_email_or_phone",
     matchers=(
-        FieldMatcher("email", ("exact",), normalizer="email_domain"),
+        FieldMatcher("email", ("exact",)),
         FieldMatcher("phone", ("exact",)),
         FieldMatcher("mobile", ("exact",)),
     ),
     logic="1 OR 2 OR 3",
     transpose_names=False,
     blocking=(
-        BlockingKey(("email:email_domain",)),
+        BlockingKey(("email",)),
         BlockingKey(("phone",)),
         BlockingKey(("mobile",)),
     ),
     key_cap=20,
 )
-"""Odoo's and Frappe's rule: the same email domain key (the whole address for free-mail
-providers, ``@domain`` otherwise) or the same E.164 phone or mobile; a key shared by more
-than 20 records is too common to count (Odoo's relevance guard)."""
+"""The same normalised email address, or the same E.164 phone or mobile (Odoo's and
+Frappe's lead rule). Whole addresses are compared: colleagues at one company share a
+domain, not a mailbox — domain matching belongs to account rules
+(:data:`STANDARD_ACCOUNT_RULE`, or a matcher with ``normalizer="email_domain"``)."""
