@@ -128,11 +128,14 @@ from leadmodel.rules.conversion import (
 )
 from leadmodel.rules.criteria import All, Any, Condition, Criterion, Not, check_criterion, evaluate
 from leadmodel.rules.dedupe import (
+    DedupeRun,
     DuplicateGroup,
     DuplicateIndex,
     MatchEdge,
+    OversizedBlock,
     estimate_weights,
     find_duplicates,
+    find_duplicates_report,
 )
 from leadmodel.rules.duplicate_rules import (
     DuplicateAction,
@@ -280,6 +283,7 @@ __all__ = [
     "DatabaseUnwritable",
     "Decay",
     "DecileStats",
+    "DedupeRun",
     "DomainEvent",
     "DuplicateAction",
     "DuplicateBlocked",
@@ -347,6 +351,7 @@ __all__ = [
     "OpportunityProcess",
     "OpportunityStage",
     "Outcome",
+    "OversizedBlock",
     "PhoneNumber",
     "Prediction",
     "PredictiveModel",
@@ -408,6 +413,7 @@ __all__ = [
     "evaluate",
     "export_csv",
     "find_duplicates",
+    "find_duplicates_report",
     "from_dict",
     "from_json",
     "funnel",

@@ -425,7 +425,7 @@ def _documents() -> frozenset[type]:
     from leadmodel.rules.auto_conversion import AutoConversion, AutoConvertRule
     from leadmodel.rules.backtest import Backtest
     from leadmodel.rules.conversion import BulkConversion, ConversionResult, ConvertOptions
-    from leadmodel.rules.dedupe import DuplicateGroup, MatchEdge
+    from leadmodel.rules.dedupe import DedupeRun, DuplicateGroup, MatchEdge, OversizedBlock
     from leadmodel.rules.duplicate_rules import DuplicateCheck, DuplicatePolicy
     from leadmodel.rules.mapping import FieldMapping
     from leadmodel.rules.matching import MatchingRule, MatchResult
@@ -458,6 +458,8 @@ def _documents() -> frozenset[type]:
             MatchResult,
             MatchEdge,
             DuplicateGroup,
+            OversizedBlock,
+            DedupeRun,
             MergeResult,
             MergeRecord,
             DuplicatePolicy,

@@ -58,9 +58,11 @@ class TestFindDuplicates:
         ]
         assert [g.ids for g in find_duplicates(records, EXACT_EMAIL_OR_PHONE)] == [("1", "2")]
 
-    def test_key_cap_skips_keys_that_are_too_common(self):
+    def test_a_key_over_the_cap_is_windowed_not_dropped(self):
+        # Issue 16: 25 records with one email address were not grouped at all.
         records = [{"id": str(i), "email": "user@acme.com"} for i in range(25)]
-        assert find_duplicates(records, EXACT_EMAIL_OR_PHONE) == []
+        groups = find_duplicates(records, EXACT_EMAIL_OR_PHONE)
+        assert [len(group.ids) for group in groups] == [25]
         assert len(find_duplicates(records[:20], EXACT_EMAIL_OR_PHONE)) == 1
 
     def test_reports_progress(self):

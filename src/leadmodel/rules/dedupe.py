@@ -2,15 +2,19 @@
 
 :func:`find_duplicates` blocks records on the rule's keys, compares the pairs that share a
 key, and clusters matches with union-find into :class:`DuplicateGroup` values whose order
-does not depend on the input order. :class:`DuplicateIndex` keeps records keyed for
-one-at-a-time checks (web capture, import).
+does not depend on the input order. A block larger than the rule's ``key_cap`` is compared
+with a sorted-neighbourhood window instead of pair by pair, so every search costs
+O(n·w) for the rule's ``window`` w; :func:`find_duplicates_report` tells which blocks were
+oversized. :class:`DuplicateIndex` keeps records keyed for one-at-a-time checks (web
+capture, import), under the same block-size policy.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 
@@ -28,12 +32,15 @@ from leadmodel.rules._gc import gc_paused
 from leadmodel.rules.matching import CompiledRule, MatchingRule, MatchResult, Prepared, record_id
 
 __all__ = [
+    "DedupeRun",
     "DuplicateGroup",
     "DuplicateIndex",
     "MatchEdge",
+    "OversizedBlock",
     "Progress",
     "estimate_weights",
     "find_duplicates",
+    "find_duplicates_report",
 ]
 
 Progress = Callable[[str, int, int], None]
@@ -66,6 +73,66 @@ class DuplicateGroup:
 
     ids: tuple[str, ...]
     edges: tuple[MatchEdge, ...]
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
+
+@attrs.frozen
+class OversizedBlock:
+    """A blocking key shared by more records than the rule's ``key_cap``.
+
+    Its records were compared with a sorted-neighbourhood window rather than pair by pair:
+    sorted on their prepared values (``passes`` orders, ties by id), each with the next
+    ``window - 1`` records of each order.
+
+    Attributes:
+        key: the key's text, as :meth:`~leadmodel.CompiledRule.keys` gives it.
+        size: how many records share it.
+        method: how its records were compared: ``"sorted_neighbourhood"``.
+        window: the window used.
+        passes: how many sort orders were walked.
+        pairs: the pairs the block proposed for comparison.
+    """
+
+    _repr_html_ = result_html
+
+    key: str
+    size: int
+    method: Literal["sorted_neighbourhood"] = "sorted_neighbourhood"
+    window: int = 3
+    passes: int = 2
+    pairs: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
+
+@attrs.frozen
+class DedupeRun:
+    """What :func:`find_duplicates_report` found, and what it cost.
+
+    Attributes:
+        groups: the duplicate groups, as :func:`find_duplicates` returns them.
+        oversized: the blocks over the rule's ``key_cap``, sorted by key (empty when every
+            block was compared pair by pair).
+        records: how many records were searched.
+        candidate_pairs: the pairs the blocks proposed, counted per block (a pair that
+            shares two keys counts twice).
+        comparisons: the distinct pairs compared (each at most once); never more than
+            the sum over keys of ``size * (size - 1) / 2`` for a block within the cap and
+            ``2 * size * (window - 1)`` for an oversized one.
+        matches: the compared pairs the rule matched.
+    """
+
+    _repr_html_ = result_html
+
+    groups: tuple[DuplicateGroup, ...]
+    oversized: tuple[OversizedBlock, ...] = ()
+    records: int = 0
+    candidate_pairs: int = 0
+    comparisons: int = 0
+    matches: int = 0
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
@@ -132,6 +199,86 @@ def _add_pairs(pairs: set[tuple[int, int]], members: list[int]) -> None:
             pairs.add((first, members[y]))
 
 
+_PASSES: Final = 2
+_BLANK_LAST: Final = "\U0010ffff"  # blank values sort after every value
+
+
+def _names(compiled: CompiledRule) -> tuple[int, int] | None:
+    """The matcher numbers of the first and last name, when the rule compares them swapped."""
+    fields = [m.field.rpartition(".")[2] for m in compiled.rule.matchers]
+    if not compiled.rule.transpose_names or "first_name" not in fields or "last_name" not in fields:
+        return None
+    return fields.index("first_name"), fields.index("last_name")
+
+
+def _sort_keys(
+    values: Prepared, names: tuple[int, int] | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A record's two sort keys in an oversized block.
+
+    Its prepared values in matcher order, and in reverse order (blank values last). When
+    the rule compares names swapped, the first and last name are put in alphabetical
+    order, so "Ann Lee" and "Lee Ann" sort together.
+    """
+    forward = [_BLANK_LAST if value is None else value for value in values]
+    if names is not None:
+        first, last = names
+        if forward[last] < forward[first]:
+            forward[first], forward[last] = forward[last], forward[first]
+    return tuple(forward), tuple(forward[::-1])
+
+
+def _key_text(compiled: CompiledRule, key: tuple[Any, ...]) -> str:
+    return f"{compiled.rule.name}#{key[0]}:{'|'.join(key[1:])}"
+
+
+def _block_pairs(
+    compiled: CompiledRule,
+    prepared: list[Prepared],
+    buckets: dict[tuple[Any, ...], list[int]],
+) -> tuple[set[tuple[int, int]], list[OversizedBlock], int]:
+    """The pairs to compare under the rule's block-size policy (``key_cap``, ``window``).
+
+    A block within the cap gives all its pairs; an oversized one gives, in each of two
+    sort orders of its members, each member with the next ``window - 1``. Returns the
+    pairs (``(i, j)`` with ``i < j``), the oversized blocks and the pairs proposed.
+    """
+    rule = compiled.rule
+    cap, window = rule.key_cap, rule.window
+    pairs: set[tuple[int, int]] = set()
+    oversized: list[OversizedBlock] = []
+    proposed = 0
+    sort_keys: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    names = _names(compiled)
+    for key, members in buckets.items():
+        size = len(members)
+        if size < 2:
+            continue
+        if cap is None or size <= cap:
+            _add_pairs(pairs, members)
+            proposed += size * (size - 1) // 2
+            continue
+        for i in members:
+            if i not in sort_keys:
+                sort_keys[i] = _sort_keys(prepared[i], names)
+        block_pairs = 0
+        for order in range(_PASSES):
+            ranked = sorted(members, key=lambda i: (sort_keys[i][order], i))
+            for x in range(size - 1):
+                first = ranked[x]
+                for second in ranked[x + 1 : x + window]:
+                    pairs.add((first, second) if first < second else (second, first))
+                    block_pairs += 1
+        proposed += block_pairs
+        oversized.append(
+            OversizedBlock(
+                _key_text(compiled, key), size, window=window, passes=_PASSES, pairs=block_pairs
+            )
+        )
+    oversized.sort(key=lambda block: block.key)
+    return pairs, oversized, proposed
+
+
 def _find(parents: list[int], i: int) -> int:
     while parents[i] != i:
         parents[i] = parents[parents[i]]
@@ -147,12 +294,14 @@ def find_duplicates(
 ) -> list[DuplicateGroup]:
     """Group the duplicates among *records* (entities or mappings with an ``"id"``).
 
-    Records sharing a blocking key of the rule are compared; a key shared by more than
-    the rule's ``key_cap`` records is skipped as too common. Matches are clustered
-    transitively. The result does not depend on the order of *records*: groups are
-    ordered by their first id and hold no single record. Python's cyclic garbage
-    collector is paused during the call (and restored), as the work creates millions of
-    small acyclic objects.
+    Records sharing a blocking key of the rule are compared: pair by pair while the key
+    holds at most the rule's ``key_cap`` records, with a sorted-neighbourhood window
+    (the rule's ``window``) above it, so the cost stays O(n·w) however the keys are
+    distributed and no block is skipped (:func:`find_duplicates_report` names the
+    oversized blocks). Matches are clustered transitively. The result does not depend on
+    the order of *records*: groups are ordered by their first id and hold no single record.
+    Python's cyclic garbage collector is paused during the call (and restored), as the
+    work creates millions of small acyclic objects.
 
     >>> from leadmodel import EmailAddress, Lead, STANDARD_LEAD_RULE
     >>> leads = [
@@ -180,24 +329,69 @@ def find_duplicates(
             a rule that is not a matching rule, *records* not an iterable or *progress*
             not a function of ``(stage, done, total)``.
     """
+    return list(_report("find_duplicates", records, rule, progress).groups)
+
+
+def find_duplicates_report(
+    records: Iterable[object],
+    rule: MatchingRule | CompiledRule,
+    *,
+    progress: Progress | None = None,
+) -> DedupeRun:
+    """:func:`find_duplicates`, with what the search met and did: a :class:`DedupeRun`.
+
+    Besides the groups, it names the blocks over the rule's ``key_cap`` (compared with a
+    sorted-neighbourhood window, not skipped) and counts the records, the candidate pairs
+    and the comparisons.
+
+    >>> from leadmodel import Lead, MatchingRule, FieldMatcher, BlockingKey
+    >>> rule = MatchingRule(
+    ...     "same_phone_and_name",
+    ...     [FieldMatcher("last_name"), FieldMatcher("phone")],
+    ...     blocking=[BlockingKey(("phone",))],
+    ...     key_cap=3,
+    ...     window=2,
+    ... )
+    >>> leads = [
+    ...     Lead(id=str(i), last_name=name, company="Acme", phone="+14155550100")
+    ...     for i, name in enumerate(["Lee", "Ng", "Lee", "Ortiz", "Smith"])
+    ... ]
+    >>> run = find_duplicates_report(leads, rule)
+    >>> [group.ids for group in run.groups]
+    [('0', '2')]
+    >>> [(block.key, block.size, block.method) for block in run.oversized]
+    [('same_phone_and_name#1:+14155550100', 5, 'sorted_neighbourhood')]
+    >>> run.records, run.comparisons
+    (5, 5)
+
+    Raises:
+        ValidationError: as :func:`find_duplicates`.
+    """
+    return _report("find_duplicates_report", records, rule, progress)
+
+
+def _report(
+    function: str,
+    records: Iterable[object],
+    rule: MatchingRule | CompiledRule,
+    progress: Progress | None,
+) -> DedupeRun:
     compiled = _compiled(rule)
-    _checks.require_iterable(
-        records, "an iterable of records", function="find_duplicates", path="records"
-    )
+    _checks.require_iterable(records, "an iterable of records", function=function, path="records")
     if progress is not None:
         _checks.require_callback(
-            progress, ("stage", "done", "total"), function="find_duplicates", path="progress"
+            progress, ("stage", "done", "total"), function=function, path="progress"
         )
     with gc_paused():
-        return _find_duplicates(records, compiled, progress)
+        return _find_duplicates(function, records, compiled, progress)
 
 
 def _find_duplicates(
-    records: Iterable[object], compiled: CompiledRule, progress: Progress | None
-) -> list[DuplicateGroup]:
+    function: str, records: Iterable[object], compiled: CompiledRule, progress: Progress | None
+) -> DedupeRun:
     if isinstance(records, str | bytes) or not isinstance(records, Iterable):
         raise ValidationError(
-            "find_duplicates",
+            function,
             [
                 FieldError(
                     "records",
@@ -211,7 +405,7 @@ def _find_duplicates(
     if len(set(ids)) != len(ids):
         repeated = sorted(i for i, count in Counter(ids).items() if count > 1)
         raise ValidationError(
-            "find_duplicates",
+            function,
             [
                 FieldError(
                     "records",
@@ -226,9 +420,7 @@ def _find_duplicates(
     ids = [ids[i] for i in order]
     total = len(items)
     prepared, buckets = _block(compiled, items, progress)
-    pairs: set[tuple[int, int]] = set()
-    for members in _usable(buckets, compiled.rule.key_cap).values():
-        _add_pairs(pairs, members)
+    pairs, oversized, proposed = _block_pairs(compiled, prepared, buckets)
     parents = list(range(total))
     edges: list[tuple[int, int, MatchResult]] = []
     pair_count = len(pairs)
@@ -258,12 +450,20 @@ def _find_duplicates(
         else:
             group.update((i, j))
             edges_of[root].append(MatchEdge(ids[i], ids[j], result))
-    return [
+    groups = tuple(
         DuplicateGroup(
             ids=tuple(ids[i] for i in sorted(members_of[root])), edges=tuple(edges_of[root])
         )
         for root in sorted(members_of)
-    ]
+    )
+    return DedupeRun(
+        groups=groups,
+        oversized=tuple(oversized),
+        records=total,
+        candidate_pairs=proposed,
+        comparisons=pair_count,
+        matches=len(edges),
+    )
 
 
 class DuplicateIndex:
@@ -271,6 +471,11 @@ class DuplicateIndex:
 
     ``matches(record)`` compares the record only with indexed records that share one of
     its keys, so a check costs about the same against a thousand records or a million.
+    A key shared by more records than the rule's ``key_cap`` is kept in its two sort
+    orders (those of :func:`find_duplicates`' oversized blocks), and a record meets only
+    its ``window - 1`` nearest neighbours on each side in each order, so a check costs
+    O(keys · window) however large a block grows; adding or removing a record inserts it
+    into those sorted lists by bisection (no re-sorting).
 
     >>> from leadmodel import EmailAddress, Lead, STANDARD_LEAD_RULE
     >>> index = DuplicateIndex(STANDARD_LEAD_RULE)
@@ -302,6 +507,9 @@ class DuplicateIndex:
         self._prepared: dict[str, Prepared] = {}
         self._keys_of: dict[str, tuple[str, ...]] = {}
         self._by_key: dict[str, set[str]] = {}
+        # Oversized keys only: their members in each sort order, as (sort key, id).
+        self._sorted: dict[str, tuple[list[tuple[tuple[str, ...], str]], ...]] = {}
+        self._names = _names(self._rule)
         with gc_paused():
             for record in records:
                 self.add(record)
@@ -327,19 +535,47 @@ class DuplicateIndex:
     def _insert(self, rid: str, record: object) -> None:
         self._prepared[rid], keys = self._rule.prepare_keyed(record)
         self._keys_of[rid] = keys
+        cap = self._rule.rule.key_cap
+        by_key, sorted_ = self._by_key, self._sorted
         for key in keys:
-            self._by_key.setdefault(key, set()).add(rid)
+            members = by_key.get(key)
+            if members is None:
+                by_key[key] = {rid}
+                continue
+            members.add(rid)
+            orders = sorted_.get(key)
+            if orders is not None:
+                for order, entry in zip(orders, self._entries(rid), strict=True):
+                    bisect.insort(order, entry)
+            elif cap is not None and len(members) > cap:
+                # The block just outgrew the cap: sort it once, then keep it sorted.
+                entries = [self._entries(member) for member in members]
+                sorted_[key] = tuple(
+                    sorted(entry[order] for entry in entries) for order in range(_PASSES)
+                )
+
+    def _entries(self, rid: str) -> tuple[tuple[tuple[str, ...], str], ...]:
+        """The record's place in each sort order of an oversized block."""
+        return tuple((sort_key, rid) for sort_key in _sort_keys(self._prepared[rid], self._names))
 
     def remove(self, record_id_: str) -> None:
         """Drop the record with this id; :class:`~leadmodel.RecordNotFound` if absent."""
         if record_id_ not in self._prepared:
             raise RecordNotFound("record", str(record_id_))
-        del self._prepared[record_id_]
+        cap = self._rule.rule.key_cap
         for key in self._keys_of.pop(record_id_):
             members = self._by_key[key]
             members.discard(record_id_)
+            orders = self._sorted.get(key)
+            if orders is not None:
+                if cap is None or len(members) <= cap:
+                    del self._sorted[key]
+                else:
+                    for order, entry in zip(orders, self._entries(record_id_), strict=True):
+                        del order[bisect.bisect_left(order, entry)]
             if not members:
                 del self._by_key[key]
+        del self._prepared[record_id_]
 
     def update(self, record: object) -> None:
         """Re-index a changed record; :class:`~leadmodel.RecordNotFound` if absent."""
@@ -348,16 +584,37 @@ class DuplicateIndex:
         self._insert(rid, record)
 
     def candidates(self, record: object) -> list[str]:
-        """The ids sharing a key with *record* (skipping keys over the cap), sorted."""
-        return self._candidates(self._rule.keys(record), _optional_id(record))
+        """The ids :meth:`matches` compares *record* with, sorted.
 
-    def _candidates(self, keys: tuple[str, ...], own: str) -> list[str]:
-        cap = self._rule.rule.key_cap
+        Every id sharing a key with *record*, except in a key over the rule's
+        ``key_cap``: there, its ``window - 1`` nearest neighbours on each side in each
+        sort order.
+        """
+        prepared, keys = self._rule.prepare_keyed(record)
+        return self._candidates(prepared, keys, _optional_id(record))
+
+    def oversized(self) -> dict[str, int]:
+        """The keys shared by more records than the rule's ``key_cap``, with their sizes."""
+        return {key: len(self._by_key[key]) for key in sorted(self._sorted)}
+
+    def _candidates(self, prepared: Prepared, keys: tuple[str, ...], own: str) -> list[str]:
         found: set[str] = set()
+        reach = self._rule.rule.window - 1
+        places: tuple[tuple[tuple[str, ...], str], ...] | None = None
         for key in keys:
             members = self._by_key.get(key)
-            if members and (cap is None or len(members) <= cap):
+            if not members:
+                continue
+            orders = self._sorted.get(key)
+            if orders is None:
                 found.update(members)
+                continue
+            if places is None:
+                places = tuple((sort_key, own) for sort_key in _sort_keys(prepared, self._names))
+            for order, place in zip(orders, places, strict=True):
+                at = bisect.bisect_left(order, place)
+                end = at + reach + (1 if at < len(order) and order[at][1] == own else 0)
+                found.update(rid for _, rid in order[max(at - reach, 0) : end])
         found.discard(own)
         return sorted(found)
 
@@ -370,7 +627,7 @@ class DuplicateIndex:
         own = _optional_id(record)
         prepared, keys = self._rule.prepare_keyed(record)
         found = []
-        for candidate in self._candidates(keys, own):
+        for candidate in self._candidates(prepared, keys, own):
             result = self._rule.match_prepared(prepared, self._prepared[candidate])
             if result is not None:
                 found.append(MatchEdge(own, candidate, result))

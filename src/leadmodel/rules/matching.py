@@ -483,6 +483,17 @@ def _parse_logic(logic: str, count: int) -> tuple[frozenset[int], ...]:
     return tuple(unique)
 
 
+DEFAULT_KEY_CAP: Final = 50
+"""A :class:`MatchingRule`'s default block-size limit (``key_cap``): larger blocks are
+compared with a sorted-neighbourhood window."""
+
+DEFAULT_WINDOW: Final = 3
+"""A :class:`MatchingRule`'s default sorted-neighbourhood window for oversized blocks."""
+
+MAX_WINDOW: Final = 10_000
+"""The largest ``window`` a :class:`MatchingRule` accepts."""
+
+
 def _rule_problems(rule: MatchingRule) -> list[FieldError]:
     errors: list[FieldError] = []
     problem = _checks.text_problem(rule.name, 80)
@@ -536,6 +547,9 @@ def _rule_problems(rule: MatchingRule) -> list[FieldError]:
         problem = _checks.integer(2, 10**9)(rule.key_cap)
         if problem is not None:
             errors.append(FieldError("key_cap", problem[0], problem[1]))
+    problem = _checks.integer(2, MAX_WINDOW)(rule.window)
+    if problem is not None:
+        errors.append(FieldError("window", problem[0], problem[1]))
     return errors
 
 
@@ -560,9 +574,20 @@ class MatchingRule:
         blank_ignored_with: in clauses that include the matcher of this field, blank
             values of the other fields are ignored (Salesforce's rule for email).
         blocking: the keys that pick the records worth comparing.
-        key_cap: in batch and index look-ups, a key shared by more records than this is
-            skipped as too common to mean anything (Odoo drops keys with 21+ matches);
-            ``None`` compares every record sharing a key.
+        key_cap: the block-size limit. Records sharing a blocking key are compared pair
+            by pair while the key holds at most this many records; a larger (oversized)
+            block is compared with a sorted neighbourhood instead: its members are sorted
+            on their prepared values (twice: fields in matcher order, then in reverse
+            order; ties by id) and each is compared with the next ``window - 1`` of each
+            order, so a block of *n* records costs at most ``2 * n * (window - 1)``
+            comparisons, and nothing is dropped. ``None`` compares every pair of every
+            block, whatever its size (cost grows with the square of the largest block:
+            only for data known to have small blocks). Before this release an oversized
+            key was skipped altogether; stored rules keep their cap, which now bounds the
+            pairwise blocks instead.
+        window: the sorted-neighbourhood window of oversized blocks (see *key_cap*): each
+            record is compared with its ``window - 1`` nearest neighbours in each sort
+            order, 2 to 10,000.
         mode: ``"deterministic"`` (thresholds and logic) or ``"probabilistic"``
             (Fellegi–Sunter: every matcher's agreement level adds its weight, and the
             total gives a match probability; *logic* is not used).
@@ -576,7 +601,8 @@ class MatchingRule:
     transpose_names: bool = True
     blank_ignored_with: str | None = None
     blocking: tuple[BlockingKey, ...] = attrs.field(default=(), converter=_keys)
-    key_cap: int | None = None
+    key_cap: int | None = DEFAULT_KEY_CAP
+    window: int = DEFAULT_WINDOW
     mode: Literal["deterministic", "probabilistic"] = "deterministic"
     prior: float | None = None
     match_probability: float = 0.5
@@ -1236,11 +1262,15 @@ STANDARD_LEAD_RULE: Final = MatchingRule(
     logic=_PERSON_LOGIC,
     blank_ignored_with="email",
     blocking=_PERSON_KEYS,
+    key_cap=DEFAULT_KEY_CAP,
+    window=DEFAULT_WINDOW,
 )  # fmt: skip
 """Salesforce's standard lead matching rule: fuzzy first and last name (compared
 transposed too) with title, company, email, phone or mailing address, blanks ignored in the
 email clauses; match keys on email, phone, and on Metaphone(last name) with the company,
-the phone prefix or the street."""
+the phone prefix or the street. Blocks of up to 50 records are compared pair by pair,
+larger ones (a switchboard phone shared by a whole company) with a sorted-neighbourhood
+window of 3."""
 
 STANDARD_CONTACT_RULE: Final = attrs.evolve(
     STANDARD_LEAD_RULE,
@@ -1286,9 +1316,12 @@ STANDARD_ACCOUNT_RULE: Final = MatchingRule(
         BlockingKey(("website",)),
         BlockingKey(("name",)),
     ),
+    key_cap=DEFAULT_KEY_CAP,
+    window=DEFAULT_WINDOW,
 )  # fmt: skip
 """Salesforce's standard account rule, approximated: a fuzzy account name with the billing
-street, city and postal code, the phone or the website."""
+street, city and postal code, the phone or the website. Blocks over 50 records are compared
+with a sorted-neighbourhood window of 3."""
 
 EXACT_EMAIL_OR_PHONE: Final = MatchingRule(
     name="exact_email_or_phone",
@@ -1305,8 +1338,11 @@ EXACT_EMAIL_OR_PHONE: Final = MatchingRule(
         BlockingKey(("mobile",)),
     ),
     key_cap=20,
+    window=DEFAULT_WINDOW,
 )
 """The same normalised email address, or the same E.164 phone or mobile (Odoo's and
 Frappe's lead rule). Whole addresses are compared: colleagues at one company share a
 domain, not a mailbox — domain matching belongs to account rules
-(:data:`STANDARD_ACCOUNT_RULE`, or a matcher with ``normalizer="email_domain"``)."""
+(:data:`STANDARD_ACCOUNT_RULE`, or a matcher with ``normalizer="email_domain"``). Blocks of
+up to 20 records are compared pair by pair and larger ones with a sorted-neighbourhood
+window of 3 (the previous release skipped them)."""
