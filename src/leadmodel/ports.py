@@ -43,9 +43,11 @@ __all__ = [
     "Repository",
     "SupportsKeyIndex",
     "SupportsMerges",
+    "SupportsNeighbours",
     "SupportsViews",
     "UnitOfWork",
     "lookup_keys",
+    "neighbour_sort_value",
 ]
 
 T = TypeVar("T")
@@ -80,6 +82,40 @@ def lookup_keys(record: object) -> tuple[str, ...]:
         keys.append(f"record:{record.survivor_id}")  # type: ignore[attr-defined]
         keys += [f"record:{record_id}" for record_id in absorbed]
     return tuple(dict.fromkeys(keys))
+
+
+_SORT_FIELDS: tuple[str, ...] = ("company", "email", "phone")
+_SORT_LENGTH = 200
+
+
+def neighbour_sort_value(record: object) -> str:
+    r"""Where *record* sorts among the records sharing a lookup or blocking key.
+
+    Stores that answer bounded duplicate searches
+    (:class:`SupportsNeighbours`) keep each key's records in this order, so a record
+    is compared with its nearest neighbours instead of a whole oversized block. It is the
+    casefolded first and last name in alphabetical order (a swapped name sorts with the
+    original) or an account's name, then the company, email and phone, joined by ``"\x1f"``
+    and cut at 200 characters; identical records sort together.
+
+    >>> from leadmodel import Lead
+    >>> neighbour_sort_value(Lead(id="L1", first_name="Lee", last_name="Ann", company="Acme"))
+    'ann\x1flee\x1facme'
+    """
+    names = sorted(
+        str(value).casefold().strip()
+        for value in (getattr(record, "first_name", None), getattr(record, "last_name", None))
+        if value
+    )
+    name = getattr(record, "name", None)
+    if not names and isinstance(name, str):  # an account
+        names = [name.casefold().strip()]
+    parts = [*names]
+    for field in _SORT_FIELDS:
+        value = getattr(record, field, None)
+        if value:
+            parts.append(str(value).casefold().strip())
+    return "\x1f".join(parts)[:_SORT_LENGTH]
 
 
 class Repository(Protocol[T]):
@@ -133,6 +169,33 @@ class SupportsViews(Protocol[T_co]):
 
     def select(self, view: ListView) -> Sequence[T_co]:
         """The records *view* shows, in its order, at most its limit."""
+        ...
+
+
+@runtime_checkable
+class SupportsNeighbours(Protocol[T_co]):
+    """A repository that answers bounded duplicate searches (optional capability).
+
+    A lookup or blocking key shared by thousands of records (a company's switchboard
+    phone) would make every duplicate check read them all. ``find_neighbours`` reads a
+    bounded number of records a key: the services use it when a repository has it, and
+    fall back to ``find_by_keys`` otherwise. Both shipped adapters implement it (SQLite
+    with an index on the key and the sort value).
+    """
+
+    def find_neighbours(
+        self, keys: Iterable[str], near: str, limit: int, *, whole: int | None = None
+    ) -> Sequence[T_co]:
+        """The records nearest *near* under each of *keys*, each once, ordered by id.
+
+        For each key: every record under it when it holds at most *whole* (default
+        ``2 * limit``; never less than that); otherwise
+        the *limit* records sorting before *near* and the *limit* sorting at or after it,
+        in the order of :func:`neighbour_sort_value` (ties by id). Records this unit of
+        work staged under a key are always included. As with ``find_by_keys``, the search
+        is re-checked at commit: if it would now find other records, the commit raises
+        :class:`~leadmodel.ConcurrencyError`.
+        """
         ...
 
 

@@ -64,7 +64,7 @@ from leadmodel.domain.status import (
     OpportunityProcess,
 )
 from leadmodel.intake import FormErrors, FormSpec, parse_web_form
-from leadmodel.ports import Notifier, UnitOfWork, lookup_keys
+from leadmodel.ports import Notifier, UnitOfWork, lookup_keys, neighbour_sort_value
 from leadmodel.rules import conversion
 from leadmodel.rules.assignment import Assignment, AssignmentRule, AssignmentState, assign
 from leadmodel.rules.conversion import ConversionResult, ConvertOptions, ExistingRecords
@@ -145,6 +145,14 @@ def _candidates(
     indexes rules' keys (:class:`~leadmodel.ports.SupportsKeyIndex`, as both shipped adapters
     do) is asked to index the rules first, so a rule's keys find records stored before the
     rule was first used.
+
+    The search is bounded like the rules' blocks: when every rule has a ``key_cap``, a
+    repository that answers :class:`~leadmodel.ports.SupportsNeighbours` (both shipped
+    adapters) reads every record under a key within the largest cap, and under a larger
+    key only the largest ``window`` of records on each side of the record's
+    :func:`~leadmodel.ports.neighbour_sort_value`, so a key shared by thousands of records
+    (a switchboard phone) costs no more than a small one. Other repositories, or a rule
+    without a cap, read every record under the keys.
     """
     if isinstance(rules, DuplicatePolicy):
         if "account" in rules.objects and uow.accounts not in repositories:
@@ -157,9 +165,21 @@ def _candidates(
     keys: set[str] = set(lookup_keys(record))
     for compiled in compiled_rules:
         keys.update(compiled.keys(record))
+    caps = [cap for compiled in compiled_rules if (cap := compiled.rule.key_cap) is not None]
+    # A key within the largest cap is read whole, as the batch compares such a block pair
+    # by pair; a larger one gives the largest window of records on each side.
+    whole = max(caps) if caps and len(caps) == len(compiled_rules) else None
+    limit = max((compiled.rule.window for compiled in compiled_rules), default=1)
+    near = neighbour_sort_value(record) if whole is not None else ""
     found: dict[tuple[str, str], object] = {}
     for repository in repositories:
-        for candidate in repository.find_by_keys(sorted(keys)):
+        bounded = getattr(repository, "find_neighbours", None)  # SupportsNeighbours
+        candidates = (
+            bounded(sorted(keys), near, limit, whole=whole)
+            if whole is not None and callable(bounded)
+            else repository.find_by_keys(sorted(keys))
+        )
+        for candidate in candidates:
             found[(type(candidate).__name__, candidate.id)] = candidate
     return list(found.values())
 

@@ -8,17 +8,20 @@ from leadmodel.testing.contracts import (
     CONTRACT_VERSION,
     KeyIndexContract,
     MergeStoreContract,
+    NeighboursContract,
     UnitOfWorkContract,
 )
 
 
-class TestMemoryAdapter(UnitOfWorkContract, KeyIndexContract, MergeStoreContract):
+class TestMemoryAdapter(
+    UnitOfWorkContract, KeyIndexContract, MergeStoreContract, NeighboursContract
+):
     def units(self):
         store = MemoryStore()
         return lambda: MemoryUnitOfWork(store)
 
 
-class _SQLiteContract(UnitOfWorkContract, KeyIndexContract, MergeStoreContract):
+class _SQLiteContract(UnitOfWorkContract, KeyIndexContract, MergeStoreContract, NeighboursContract):
     """The whole kit, over the SQLite adapter (the fixtures below choose the file set-up)."""
 
 
@@ -61,7 +64,7 @@ class TestSQLiteFileTwoStores(_SQLiteContract):
 
 
 def test_the_kit_states_its_version():
-    assert CONTRACT_VERSION == 2
+    assert CONTRACT_VERSION == 3
 
 
 class NoRollback(MemoryUnitOfWork):

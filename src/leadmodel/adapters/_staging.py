@@ -118,6 +118,20 @@ def check_keys(kind: str, keys: object) -> None:
         )
 
 
+def check_neighbours(kind: str, near: object, limit: object, whole: object) -> int:
+    """Refuse a bad ``find_neighbours`` call; the number of records a key is read whole to."""
+    errors = []
+    if not isinstance(near, str):
+        errors.append(FieldError("near", "type", f"must be a string, not {type(near).__name__}"))
+    for name, value in (("limit", limit), ("whole", 1 if whole is None else whole)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**6:
+            errors.append(FieldError(name, "out_of_range", "must be a whole number, 1 to 1000000"))
+    if errors:
+        raise ValidationError(f"{kind} repository", errors)
+    assert isinstance(limit, int)  # noqa: S101 - checked above, for the type checker
+    return max(2 * limit, whole if isinstance(whole, int) else 0)
+
+
 class StagingUnitOfWork:
     """The ``with`` protocol of a unit of work whose repositories stage their changes.
 

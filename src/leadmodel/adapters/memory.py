@@ -20,6 +20,7 @@ only read are not checked.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ from leadmodel.adapters._staging import (
     StagingUnitOfWork,
     check_id,
     check_keys,
+    check_neighbours,
     check_record,
     check_repository,
     not_indexed,
@@ -52,7 +54,7 @@ from leadmodel.domain.errors import (
 from leadmodel.domain.events import Notification
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
-from leadmodel.ports import KeyFunction, lookup_keys
+from leadmodel.ports import KeyFunction, lookup_keys, neighbour_sort_value
 from leadmodel.rules.merge import MergeRecord
 
 if TYPE_CHECKING:
@@ -79,29 +81,67 @@ _KINDS: Final[dict[str, type]] = {
 }
 
 
-class _Table:
-    """Committed records of one kind, their versions and their lookup-key index."""
+_ORDERED_FROM: Final = 32  # keys with more records keep them sorted too
 
-    __slots__ = ("index", "keys_of", "records", "versions")
+
+class _Table:
+    """Committed records of one kind, their versions and their lookup-key index.
+
+    A key holding more than 32 records also keeps them sorted by
+    :func:`~leadmodel.ports.neighbour_sort_value`, for ``find_neighbours``.
+    """
+
+    __slots__ = ("index", "keys_of", "ordered", "records", "sorts", "versions")
 
     def __init__(self) -> None:
         self.records: dict[str, Any] = {}
         self.versions: dict[str, int] = {}  # removed records keep theirs
         self.index: dict[str, set[str]] = {}
         self.keys_of: dict[str, tuple[str, ...]] = {}
+        self.sorts: dict[str, str] = {}
+        self.ordered: dict[str, list[tuple[str, str]]] = {}
 
     def unindex(self, record_id: str) -> None:
+        place = (self.sorts.pop(record_id, ""), record_id)
         for key in self.keys_of.pop(record_id, ()):
             members = self.index.get(key)
             if members is not None:
                 members.discard(record_id)
+                ordered = self.ordered.get(key)
+                if ordered is not None:
+                    if len(members) <= _ORDERED_FROM:
+                        del self.ordered[key]
+                    else:
+                        at = bisect.bisect_left(ordered, place)
+                        if at < len(ordered) and ordered[at] == place:
+                            del ordered[at]
                 if not members:
                     del self.index[key]
 
     def reindex(self, record_id: str, keys: tuple[str, ...]) -> None:
         self.keys_of[record_id] = keys
+        sort = self.sorts[record_id] = neighbour_sort_value(self.records.get(record_id))
         for key in keys:
-            self.index.setdefault(key, set()).add(record_id)
+            members = self.index.setdefault(key, set())
+            members.add(record_id)
+            ordered = self.ordered.get(key)
+            if ordered is not None:
+                bisect.insort(ordered, (sort, record_id))
+            elif len(members) > _ORDERED_FROM:
+                self.ordered[key] = sorted((self.sorts[rid], rid) for rid in members)
+
+    def neighbours(self, key: str, near: str, limit: int, whole: int) -> frozenset[str]:
+        """The committed ids under *key* nearest *near* (see ``find_neighbours``)."""
+        members = self.index.get(key)
+        if not members:
+            return frozenset()
+        if len(members) <= whole:
+            return frozenset(members)
+        ordered = self.ordered.get(key)
+        if ordered is None:
+            ordered = sorted((self.sorts[rid], rid) for rid in members)
+        at = bisect.bisect_left(ordered, (near, ""))
+        return frozenset(rid for _, rid in ordered[max(at - limit, 0) : at + limit])
 
 
 class MemoryStore:
@@ -180,6 +220,7 @@ class MemoryRepository(Generic[T]):
         self._staged = StagedKeys(lambda record: store.record_keys(kind, record))
         self._seen: dict[str, int | None] = {}
         self._searches: dict[str, frozenset[str]] = {}
+        self._near: dict[tuple[str, str, int, int], frozenset[str]] = {}
 
     def _remember(self, record_id: str) -> None:
         if record_id not in self._seen:
@@ -243,13 +284,7 @@ class MemoryRepository(Generic[T]):
             KeyNotIndexed: a key is the blocking key of a rule the store does not index
                 (a store built with its own *keys* function answers every key).
         """
-        check_keys(self._kind, keys)
-        wanted = {str(key) for key in keys}
-        if self._kind in RULE_KINDS and self._store.keys is lookup_keys:
-            unknown = self._store.rules.unknown(wanted)
-            if unknown:
-                raise not_indexed(self._kind, unknown, "this MemoryStore")
-            wanted = set(self._store.rules.translate(wanted))
+        wanted = self._wanted(keys)
         ids: set[str] = set()
         index = self._table.index
         searches = self._searches
@@ -258,6 +293,47 @@ class MemoryRepository(Generic[T]):
                 found = frozenset(index.get(key, ()))
                 searches.setdefault(key, found)
                 ids |= found
+        return self._found(ids, wanted)
+
+    def find_neighbours(
+        self, keys: Iterable[str], near: str, limit: int, *, whole: int | None = None
+    ) -> list[T]:
+        """The records nearest *near* under each of *keys*, each once, ordered by id.
+
+        Every committed record of a key that holds at most *whole* (default
+        ``2 * limit``), else ``2 * limit`` of them, in the order of
+        :func:`~leadmodel.ports.neighbour_sort_value` (see
+        :class:`~leadmodel.ports.SupportsNeighbours`); re-checked at commit.
+
+        Raises:
+            KeyNotIndexed: as :meth:`find_by_keys`.
+            ValidationError: *near* not a string, or *limit* or *whole* not a whole number
+                from 1.
+        """
+        whole = check_neighbours(self._kind, near, limit, whole)
+        wanted = self._wanted(keys)
+        ids: set[str] = set()
+        table, near_searches = self._table, self._near
+        with self._store.lock:
+            for key in wanted:
+                found = table.neighbours(key, near, limit, whole)
+                near_searches.setdefault((key, near, limit, whole), found)
+                ids |= found
+        return self._found(ids, wanted)
+
+    def _wanted(self, keys: Iterable[str]) -> set[str]:
+        """*keys* as the index holds them (checked, rule keys translated)."""
+        check_keys(self._kind, keys)
+        wanted = {str(key) for key in keys}
+        if self._kind in RULE_KINDS and self._store.keys is lookup_keys:
+            unknown = self._store.rules.unknown(wanted)
+            if unknown:
+                raise not_indexed(self._kind, unknown, "this MemoryStore")
+            wanted = set(self._store.rules.translate(wanted))
+        return wanted
+
+    def _found(self, ids: set[str], wanted: set[str]) -> list[T]:
+        """The records of committed *ids* and staged records under *wanted*, by id."""
         # Committed matches whose record is staged are replaced by the staged matches.
         changes = self._changes
         ids = {record_id for record_id in ids if record_id not in changes}
@@ -279,6 +355,12 @@ class MemoryRepository(Generic[T]):
             f"{self._kind} look-up {key}"
             for key, found in self._searches.items()
             if frozenset(index.get(key, ())) != found
+        ]
+        table = self._table
+        stale += [
+            f"{self._kind} look-up {key} near {near!r}"
+            for (key, near, limit, whole), found in self._near.items()
+            if table.neighbours(key, near, limit, whole) != found
         ]
         return stale
 
@@ -316,12 +398,14 @@ class MemoryRepository(Generic[T]):
         self._changes.clear()
         self._staged.clear()
         self._searches.clear()
+        self._near.clear()
 
     def _reset(self) -> None:
         self._changes.clear()
         self._staged.clear()
         self._seen.clear()
         self._searches.clear()
+        self._near.clear()
 
 
 class MemoryUnitOfWork(StagingUnitOfWork):

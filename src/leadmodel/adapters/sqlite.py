@@ -36,7 +36,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Generic, Self, TypeVar
@@ -48,6 +48,7 @@ from leadmodel.adapters._staging import (
     StagingUnitOfWork,
     check_id,
     check_keys,
+    check_neighbours,
     check_record,
     check_repository,
     not_indexed,
@@ -75,7 +76,7 @@ from leadmodel.domain.errors import (
 )
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
-from leadmodel.ports import KeyFunction, lookup_keys
+from leadmodel.ports import KeyFunction, lookup_keys, neighbour_sort_value
 from leadmodel.rules.criteria import All, Condition, Criterion, Not
 from leadmodel.rules.merge import MergeRecord
 from leadmodel.rules.views import ListView, apply_view
@@ -88,7 +89,7 @@ __all__ = ["SCHEMA_VERSION", "SQLiteRepository", "SQLiteStore", "SQLiteUnitOfWor
 
 T = TypeVar("T", Lead, Contact, Account, Opportunity, Activity, MergeRecord)
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """The schema version this adapter writes (``PRAGMA user_version``)."""
 
 _KINDS: Final[dict[str, type]] = {
@@ -179,7 +180,15 @@ def _schema_v2() -> list[str]:
     ]
 
 
-_MIGRATIONS: Final = {1: _schema_v1, 2: _schema_v2}
+def _schema_v3() -> list[str]:
+    """Schema 3: each lookup key row holds its record's sort value, for find_neighbours."""
+    return [
+        "ALTER TABLE lookup_keys ADD COLUMN sort TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX lookup_keys_by_sort ON lookup_keys (kind, key, sort, id)",
+    ]
+
+
+_MIGRATIONS: Final = {1: _schema_v1, 2: _schema_v2, 3: _schema_v3}
 
 
 def _fold(value: str | None) -> str | None:
@@ -427,6 +436,8 @@ class SQLiteStore:
                 try:
                     for statement in _MIGRATIONS[version]():
                         self.connection.execute(statement)
+                    if version == 3 and current:  # the sort values came in schema 3
+                        self._fill_sorts()
                     self.connection.execute(f"PRAGMA user_version = {int(version)}")
                 except BaseException:
                     self.connection.execute("ROLLBACK")
@@ -527,6 +538,20 @@ class SQLiteStore:
                     self._load_rules()
                     raise
 
+    def _fill_sorts(self) -> None:
+        """Give every lookup key row its record's sort value (upgrading to schema 3)."""
+        connection = self.connection
+        for kind, cls in _KINDS.items():
+            cursor = connection.execute(f"SELECT id, data FROM {_TABLES[kind]}")  # noqa: S608
+            while rows := cursor.fetchmany(1000):
+                connection.executemany(
+                    "UPDATE lookup_keys SET sort = ? WHERE kind = ? AND id = ?",
+                    [
+                        (neighbour_sort_value(from_dict(cls, json.loads(data))), kind, record_id)
+                        for record_id, data in rows
+                    ],
+                )
+
     def _backfill(self, name: str, document: str, compiled: CompiledRule) -> None:
         connection = self.connection
         self.rules.set(name, document, compiled)  # its aliases first: keys stored once
@@ -541,11 +566,14 @@ class SQLiteStore:
                 keys = []
                 for record_id, data in rows:
                     record: object = from_dict(_KINDS[kind], json.loads(data))
+                    sort = neighbour_sort_value(record)
                     keys += [
-                        (kind, key, record_id) for key in self.rules.rule_keys(compiled, record)
+                        (kind, key, record_id, sort)
+                        for key in self.rules.rule_keys(compiled, record)
                     ]
                 connection.executemany(
-                    "INSERT OR IGNORE INTO lookup_keys (kind, key, id) VALUES (?, ?, ?)", keys
+                    "INSERT OR IGNORE INTO lookup_keys (kind, key, id, sort) VALUES (?, ?, ?, ?)",
+                    keys,
                 )
         connection.execute(
             "INSERT OR REPLACE INTO indexed_rules (name, document, indexed_at_version) "
@@ -565,9 +593,14 @@ class SQLiteStore:
                     rows = self.connection.execute(query).fetchall()
                     for record_id, data in rows:
                         record: object = from_dict(cls, json.loads(data))
+                        sort = neighbour_sort_value(record)
                         self.connection.executemany(
-                            "INSERT OR IGNORE INTO lookup_keys (kind, key, id) VALUES (?, ?, ?)",
-                            [(kind, key, record_id) for key in self.record_keys(kind, record)],
+                            "INSERT OR IGNORE INTO lookup_keys (kind, key, id, sort) "
+                            "VALUES (?, ?, ?, ?)",
+                            [
+                                (kind, key, record_id, sort)
+                                for key in self.record_keys(kind, record)
+                            ],
                         )
             except BaseException:
                 self._rollback_quietly()
@@ -617,6 +650,7 @@ class SQLiteRepository(Generic[T]):
         self._seen: dict[str, int | None] = {}
         self._loaded: dict[str, T] = {}
         self._searches: dict[str, frozenset[str]] = {}
+        self._near: dict[tuple[str, str, int, int], frozenset[str]] = {}
 
     def _check_type(self, record: object) -> T:
         return check_record(self._kind, self._type, record)
@@ -782,6 +816,64 @@ class SQLiteRepository(Generic[T]):
             KeyNotIndexed: a key is the blocking key of a rule the database does not index
                 (a store built with its own *keys* function answers every key).
         """
+        wanted = self._wanted(keys)
+        found, fetched = self._keyed_rows(wanted)
+        ids: set[str] = set()
+        for key in wanted:
+            ids |= self._searches.setdefault(key, found.get(key, frozenset()))
+        return self._found(ids, wanted, fetched)
+
+    def find_neighbours(
+        self, keys: Iterable[str], near: str, limit: int, *, whole: int | None = None
+    ) -> list[T]:
+        """The records nearest *near* under each of *keys*, each once, ordered by id.
+
+        Every committed record of a key that holds at most *whole* (default
+        ``2 * limit``), else ``2 * limit`` of them, in the order of
+        :func:`~leadmodel.ports.neighbour_sort_value` (see
+        :class:`~leadmodel.ports.SupportsNeighbours`), read through an index on the key
+        and the sort value; re-checked at commit.
+
+        Raises:
+            KeyNotIndexed: as :meth:`find_by_keys`.
+            ValidationError: *near* not a string, or *limit* or *whole* not a whole number
+                from 1.
+        """
+        whole = check_neighbours(self._kind, near, limit, whole)
+        wanted = self._wanted(keys)
+        ids: set[str] = set()
+        fetched: dict[str, tuple[int, str]] = {}
+        for key in wanted:
+            rows = self._neighbour_rows(key, near, limit, whole, self._read)
+            found = frozenset(row[0] for row in rows)
+            for record_id, version, data in rows:
+                fetched[record_id] = (int(version), data)
+            ids |= self._near.setdefault((key, near, limit, whole), found)
+        return self._found(ids, wanted, fetched)
+
+    def _neighbour_rows(
+        self, key: str, near: str, limit: int, whole: int, read: Callable[..., list[Any]]
+    ) -> list[Any]:
+        """``(id, version, data)`` of the committed records under *key* nearest *near*."""
+        table, kind = self._table, self._kind
+        select = (
+            f"SELECT r.id, r.version, r.data FROM lookup_keys k JOIN {table} r "  # noqa: S608
+            "ON r.id = k.id WHERE k.kind = ? AND k.key = ?"
+        )
+        rows = read(f"{select} LIMIT ?", (kind, key, whole + 1))
+        if len(rows) <= whole:
+            return rows
+        before = read(
+            f"{select} AND k.sort < ? ORDER BY k.sort DESC, k.id DESC LIMIT ?",
+            (kind, key, near, limit),
+        )
+        after = read(
+            f"{select} AND k.sort >= ? ORDER BY k.sort, k.id LIMIT ?", (kind, key, near, limit)
+        )
+        return before + after
+
+    def _wanted(self, keys: Iterable[str]) -> list[str]:
+        """*keys* as the database holds them (checked, rule keys translated), sorted."""
         check_keys(self._kind, keys)
         wanted = sorted({str(key) for key in keys})
         store = self._store
@@ -790,11 +882,12 @@ class SQLiteRepository(Generic[T]):
             unknown = store.rules.unknown(wanted)
             if unknown:
                 raise not_indexed(self._kind, unknown, _shown(store.path))
-        wanted = store.rules.translate(wanted)
-        found, fetched = self._keyed_rows(wanted)
-        ids: set[str] = set()
-        for key in wanted:
-            ids |= self._searches.setdefault(key, found.get(key, frozenset()))
+        return store.rules.translate(wanted)
+
+    def _found(
+        self, ids: set[str], wanted: list[str], fetched: dict[str, tuple[int, str]]
+    ) -> list[T]:
+        """The records of committed *ids* (rows in *fetched*) and staged ones under *wanted*."""
         # Committed matches whose record is staged are replaced by the staged matches.
         changes = self._changes
         ids = {record_id for record_id in ids if record_id not in changes}
@@ -896,6 +989,16 @@ class SQLiteRepository(Generic[T]):
                 for key, found in self._searches.items()
                 if now_found.get(key, frozenset()) != found
             ]
+
+        def read(sql: str, params: Iterable[object]) -> list[Any]:
+            return connection.execute(sql, tuple(params)).fetchall()
+
+        stale += [
+            f"{self._kind} look-up {key} near {near!r}"
+            for (key, near, limit, whole), found in self._near.items()
+            if frozenset(row[0] for row in self._neighbour_rows(key, near, limit, whole, read))
+            != found
+        ]
         return stale, current
 
     def _write(self, connection: sqlite3.Connection, current: dict[str, int]) -> None:
@@ -943,13 +1046,14 @@ class SQLiteRepository(Generic[T]):
             )
             staged = self._staged.keys_of(record_id)
             record_keys = staged if staged is not None else store.record_keys(kind, record)
-            keys += [(kind, key, record_id) for key in record_keys]
+            sort = neighbour_sort_value(record)
+            keys += [(kind, key, record_id, sort) for key in record_keys]
         connection.executemany(
             f"INSERT OR REPLACE INTO {self._table} ({names}) VALUES ({marks})",  # noqa: S608
             rows,
         )
         connection.executemany(
-            "INSERT OR IGNORE INTO lookup_keys (kind, key, id) VALUES (?, ?, ?)", keys
+            "INSERT OR IGNORE INTO lookup_keys (kind, key, id, sort) VALUES (?, ?, ?, ?)", keys
         )
 
     def _committed(self) -> None:
@@ -964,6 +1068,7 @@ class SQLiteRepository(Generic[T]):
         self._changes.clear()
         self._staged.clear()
         self._searches.clear()
+        self._near.clear()
 
     def _reset(self) -> None:
         self._changes.clear()
@@ -971,6 +1076,7 @@ class SQLiteRepository(Generic[T]):
         self._seen.clear()
         self._loaded.clear()
         self._searches.clear()
+        self._near.clear()
         self._snapshot[0] = None
 
 

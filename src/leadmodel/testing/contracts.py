@@ -29,7 +29,9 @@ adapter without them still passes the core kit; inherit the ones your adapter ha
     class TestMyAdapter(UnitOfWorkContract, KeyIndexContract, MergeStoreContract): ...
 
 - :class:`KeyIndexContract` for :class:`~leadmodel.ports.SupportsKeyIndex` (``index_rules``),
-- :class:`MergeStoreContract` for :class:`~leadmodel.ports.SupportsMerges` (``uow.merges``).
+- :class:`MergeStoreContract` for :class:`~leadmodel.ports.SupportsMerges` (``uow.merges``),
+- :class:`NeighboursContract` for :class:`~leadmodel.ports.SupportsNeighbours`
+  (``find_neighbours``, bounded duplicate searches).
 
 The kit states its version in :data:`CONTRACT_VERSION`; a host adapter that passed one
 version may pin it (``assert CONTRACT_VERSION == 2``) to notice when new promises arrive.
@@ -38,6 +40,7 @@ version may pin it (``assert CONTRACT_VERSION == 2``) to notice when new promise
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -61,11 +64,23 @@ from leadmodel.domain.errors import (
 from leadmodel.domain.lead import ConversionRecord, Lead
 from leadmodel.domain.opportunity import Opportunity
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
-from leadmodel.ports import SupportsKeyIndex, SupportsMerges, UnitOfWork
+from leadmodel.ports import (
+    SupportsKeyIndex,
+    SupportsMerges,
+    SupportsNeighbours,
+    UnitOfWork,
+    neighbour_sort_value,
+)
 
-__all__ = ["CONTRACT_VERSION", "KeyIndexContract", "MergeStoreContract", "UnitOfWorkContract"]
+__all__ = [
+    "CONTRACT_VERSION",
+    "KeyIndexContract",
+    "MergeStoreContract",
+    "NeighboursContract",
+    "UnitOfWorkContract",
+]
 
-CONTRACT_VERSION: Final = 2
+CONTRACT_VERSION: Final = 3
 """The version of the promises this kit holds an adapter to; it grows when the kit does.
 
 1. Records of every kind stored, read, updated and removed exactly; ``find_by_keys``;
@@ -80,6 +95,10 @@ CONTRACT_VERSION: Final = 2
    between its batches (a record read before the unit's own commit, even one that wrote
    nothing, is still checked).
    New capability classes :class:`KeyIndexContract` and :class:`MergeStoreContract`.
+3. New capability class :class:`NeighboursContract`: ``find_neighbours`` reads at most
+   ``2 * limit`` records a key, the nearest in :func:`~leadmodel.ports.neighbour_sort_value`
+   order, includes staged records, refuses a bad sort value or limit, and is re-checked at
+   commit; a duplicate inside a key shared by hundreds of records is still blocked.
 """
 
 _NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
@@ -783,6 +802,130 @@ class KeyIndexContract(_Contract):
             DuplicateBlocked,
             lambda: services.save(make(), _bob(), policy=policy),
             "the retried save of Bob Smith",
+        )
+
+
+_SWITCHBOARD: Final = "+14155550100"
+
+
+def _name(number: int, salt: str) -> str:
+    """A made-up name, unlike the others (names with digits would all look alike)."""
+    digest = hashlib.sha256(f"{salt}{number}".encode()).digest()
+    return "".join(chr(ord("a") + byte % 26) for byte in digest[:8]).capitalize()
+
+
+def _switchboard(count: int) -> list[Lead]:
+    """*count* colleagues sharing one switchboard phone, each with a name of their own."""
+    return [
+        Lead(
+            id=f"S{number:04d}",
+            first_name=_name(number, "first"),
+            last_name=_name(number, "last"),
+            company="Acme",
+            phone=PhoneNumber.parse(_SWITCHBOARD),
+        )
+        for number in range(count)
+    ]
+
+
+class NeighboursContract(_Contract):
+    """The contract of :class:`~leadmodel.ports.SupportsNeighbours`: bounded key searches.
+
+    Inherit it beside :class:`UnitOfWorkContract` when your repositories have
+    ``find_neighbours``; the same :meth:`units` factory serves both.
+    """
+
+    def _neighbouring(self) -> Callable[[], UnitOfWork]:
+        make = self.units()
+        with make() as uow:
+            assert isinstance(uow.leads, SupportsNeighbours), "leads have no find_neighbours"
+        return make
+
+    def test_a_small_key_finds_all_its_records(self) -> None:
+        make = self._neighbouring()
+        leads = _switchboard(6)
+        self._stored(make, *leads)
+        with make() as uow:
+            found = uow.leads.find_neighbours([f"phone:{_SWITCHBOARD}"], "zzz", 3)  # type: ignore[attr-defined]
+            assert [lead.id for lead in found] == [lead.id for lead in leads]
+
+    def test_a_large_key_finds_the_nearest_records_on_each_side(self) -> None:
+        make = self._neighbouring()
+        leads = _switchboard(150)
+        self._stored(make, *leads)
+        ranked = sorted(leads, key=lambda lead: (neighbour_sort_value(lead), lead.id))
+        near = neighbour_sort_value(ranked[70])
+        at = next(i for i, lead in enumerate(ranked) if neighbour_sort_value(lead) >= near)
+        expected = sorted(lead.id for lead in ranked[at - 4 : at + 4])
+        with make() as uow:
+            found = uow.leads.find_neighbours([f"phone:{_SWITCHBOARD}"], near, 4)  # type: ignore[attr-defined]
+            assert [lead.id for lead in found] == expected
+            assert uow.leads.find_neighbours(["phone:+10000000000"], near, 4) == []  # type: ignore[attr-defined]
+
+    def test_a_key_within_whole_is_read_whole(self) -> None:
+        make = self._neighbouring()
+        leads = _switchboard(40)
+        self._stored(make, *leads)
+        with make() as uow:
+            find = uow.leads.find_neighbours  # type: ignore[attr-defined]
+            assert len(find([f"phone:{_SWITCHBOARD}"], "m", 2, whole=40)) == 40
+            assert len(find([f"phone:{_SWITCHBOARD}"], "m", 2, whole=39)) == 4
+
+    def test_records_staged_under_a_key_are_found(self) -> None:
+        make = self._neighbouring()
+        self._stored(make, *_switchboard(80))
+        staged = Lead(
+            id="Z1", last_name="Zed", company="Acme", phone=PhoneNumber.parse(_SWITCHBOARD)
+        )
+        with make() as uow:
+            uow.leads.add(staged)
+            found = uow.leads.find_neighbours([f"phone:{_SWITCHBOARD}"], "a", 2)  # type: ignore[attr-defined]
+            assert "Z1" in [lead.id for lead in found]
+            assert len(found) <= 5  # 2 on each side and the staged one
+
+    def test_a_bad_sort_value_or_limit_is_refused(self) -> None:
+        make = self._neighbouring()
+        with make() as uow:
+            find = uow.leads.find_neighbours  # type: ignore[attr-defined]
+            for near, limit, whole in (
+                (None, 3, None),
+                ("a", 0, None),
+                ("a", True, None),
+                ("a", "3", None),
+                ("a", 3, 0),
+                ("a", 3, "all"),
+            ):
+                _raises(
+                    ValidationError,
+                    lambda: find(["phone:+1"], near, limit, whole=whole),  # noqa: B023
+                    f"near={near!r}, limit={limit!r}, whole={whole!r}",
+                )
+
+    def test_a_neighbour_search_is_checked_at_commit(self) -> None:
+        make = self._neighbouring()
+        leads = _switchboard(120)
+        self._stored(make, *leads)
+        copy = attrs.evolve(leads[60], id="T1")
+        near = neighbour_sort_value(copy)
+        first, second = make(), make()
+        with first, second:
+            first.leads.find_neighbours([f"phone:{_SWITCHBOARD}"], near, 3)  # type: ignore[attr-defined]
+            second.leads.add(attrs.evolve(leads[60], id="T2"))
+            second.commit()
+            first.leads.add(copy)
+            _raises(ConcurrencyError, first.commit, "a copy added beside another (phantom)")
+
+    def test_save_blocks_a_duplicate_inside_a_key_shared_by_hundreds(self) -> None:
+        from leadmodel import services
+
+        make = self._neighbouring()
+        leads = _switchboard(300)
+        self._stored(make, *leads)
+        copy = attrs.evolve(leads[123], id="T1", first_name=str(leads[123].first_name).upper())
+        _raises(
+            DuplicateBlocked,
+            lambda: services.save(make(), copy, policy=_blocking_policy()),
+            "a copy of a colleague saved inside a 300-lead switchboard block",
         )
 
 
