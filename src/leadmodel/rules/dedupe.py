@@ -344,7 +344,7 @@ def find_duplicates_report(
     sorted-neighbourhood window, not skipped) and counts the records, the candidate pairs
     and the comparisons.
 
-    >>> from leadmodel import Lead, MatchingRule, FieldMatcher, BlockingKey
+    >>> from leadmodel import MatchingRule, FieldMatcher, BlockingKey
     >>> rule = MatchingRule(
     ...     "same_phone_and_name",
     ...     [FieldMatcher("last_name"), FieldMatcher("phone")],
@@ -352,17 +352,17 @@ def find_duplicates_report(
     ...     key_cap=3,
     ...     window=2,
     ... )
-    >>> leads = [
-    ...     Lead(id=str(i), last_name=name, company="Acme", phone="+14155550100")
+    >>> records = [
+    ...     {"id": str(i), "last_name": name, "phone": "+1 415 555 0100"}
     ...     for i, name in enumerate(["Lee", "Ng", "Lee", "Ortiz", "Smith"])
     ... ]
-    >>> run = find_duplicates_report(leads, rule)
+    >>> run = find_duplicates_report(records, rule)
     >>> [group.ids for group in run.groups]
     [('0', '2')]
     >>> [(block.key, block.size, block.method) for block in run.oversized]
     [('same_phone_and_name#1:+14155550100', 5, 'sorted_neighbourhood')]
-    >>> run.records, run.comparisons
-    (5, 5)
+    >>> run.records, run.comparisons  # each with the next in its sort order, not 10 pairs
+    (5, 4)
 
     Raises:
         ValidationError: as :func:`find_duplicates`.
