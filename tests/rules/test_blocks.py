@@ -31,6 +31,7 @@ from leadmodel import (
     ValidationError,
     find_duplicates,
     find_duplicates_report,
+    from_dict,
     from_json,
     to_json,
 )
@@ -501,3 +502,33 @@ def test_shuffled_big_block_gives_the_same_report():
     assert find_duplicates_report(shuffled, STANDARD_LEAD_RULE) == find_duplicates_report(
         leads, STANDARD_LEAD_RULE
     )
+
+
+def test_a_database_of_the_previous_release_gets_its_sort_values(tmp_path):
+    """Opening a schema-1 file migrates it: every key row gets its record's sort value."""
+    import shutil
+    import sqlite3
+
+    from leadmodel.ports import neighbour_sort_value
+
+    copy = tmp_path / "old.db"
+    shutil.copyfile(FIXTURES.parent / "release-5ff17be.db", copy)
+    with SQLiteStore(copy) as store, SQLiteUnitOfWork(store) as uow:
+        leads = list(uow.leads)
+        assert leads
+        key = next(f"email:{lead.email}" for lead in leads if lead.email is not None)
+        found = uow.leads.find_neighbours([key], "", 1, whole=1)
+        assert found
+        assert {lead.id for lead in found} <= {lead.id for lead in leads}
+    connection = sqlite3.connect(copy)
+    try:
+        rows = connection.execute(
+            "SELECT k.sort, r.data FROM lookup_keys k JOIN lead_records r ON r.id = k.id "
+            "WHERE k.kind = 'lead'"
+        ).fetchall()
+    finally:
+        connection.close()
+    assert rows
+    for sort, data in rows:
+        assert sort == neighbour_sort_value(from_dict(Lead, json.loads(data)))
+    assert any(sort for sort, _ in rows)
