@@ -392,9 +392,12 @@ class TestIndex:
     @given(
         st.lists(st.tuples(st.sampled_from("abcdef"), st.sampled_from("ghij")), max_size=40),
         st.lists(st.integers(0, 39), max_size=15),
+        st.lists(st.tuples(st.integers(0, 39), st.sampled_from("abcdef")), max_size=10),
         st.integers(2, 4),
     )
-    def test_candidates_are_the_window_in_each_order_after_any_edits(self, names, removed, window):
+    def test_candidates_are_the_window_in_each_order_after_any_edits(
+        self, names, removed, renamed, window
+    ):
         rule = attrs.evolve(PHONE_ONLY, key_cap=5, window=window)
         records = {
             f"r{i:02d}": {"id": f"r{i:02d}", "first_name": a, "last_name": b, "phone": SWITCHBOARD}
@@ -406,6 +409,11 @@ class TestIndex:
             if rid in index:
                 index.remove(rid)
                 del records[rid]
+        for i, first in renamed:
+            rid = f"r{i:02d}"
+            if rid in index:
+                records[rid] = {**records[rid], "first_name": first}
+                index.update(records[rid])
         compiled = rule.compile()
         prepared = {rid: compiled.prepare(record) for rid, record in records.items()}
         for rid, record in records.items():
@@ -532,3 +540,30 @@ def test_a_database_of_the_previous_release_gets_its_sort_values(tmp_path):
     for sort, data in rows:
         assert sort == neighbour_sort_value(from_dict(Lead, json.loads(data)))
     assert any(sort for sort, _ in rows)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.lists(st.sampled_from(["Ng", "Lee", "Ito", "Kim", "Ma", "Wu", "Ortiz"]), max_size=45),
+    st.sampled_from(["", "kim", "lee\x1facme", "zz", "m"]),
+    st.integers(1, 4),
+    st.sampled_from([None, 1, 10, 40]),
+)
+def test_find_neighbours_is_the_nearest_by_sort_value_in_both_adapters(names, near, limit, whole):
+    from leadmodel.ports import neighbour_sort_value
+
+    phone = PhoneNumber.parse(SWITCHBOARD)
+    leads = [
+        Lead(id=f"L{i:02d}", last_name=name, company="Acme", phone=phone)
+        for i, name in enumerate(names)
+    ]
+    ranked = sorted(leads, key=lambda lead: (neighbour_sort_value(lead), lead.id))
+    if len(leads) <= max(2 * limit, whole or 0):
+        expected = {lead.id for lead in leads}
+    else:
+        at = sum(1 for lead in ranked if neighbour_sort_value(lead) < near)
+        expected = {lead.id for lead in ranked[max(at - limit, 0) : at + limit]}
+    for units in (memory_units(leads), sqlite_units(leads)):
+        with units() as uow:
+            found = uow.leads.find_neighbours([f"phone:{SWITCHBOARD}"], near, limit, whole=whole)
+        assert [lead.id for lead in found] == sorted(expected)
