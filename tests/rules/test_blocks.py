@@ -37,7 +37,7 @@ from leadmodel import (
 )
 from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork, SequentialIds
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
-from leadmodel.rules.dedupe import _PASSES, _block, _block_pairs, _names, _sort_keys
+from leadmodel.rules.dedupe import _PASSES, _block, _block_pairs, _ordering, _sort_keys
 from leadmodel.rules.matching import DEFAULT_KEY_CAP, DEFAULT_WINDOW
 from leadmodel.services import CaptureConfig, _candidates, capture_lead
 
@@ -126,7 +126,7 @@ class TestPolicy:
     def test_every_preset_is_bounded(self):
         for rule in (STANDARD_LEAD_RULE, STANDARD_CONTACT_RULE, STANDARD_ACCOUNT_RULE):
             assert (rule.key_cap, rule.window) == (DEFAULT_KEY_CAP, DEFAULT_WINDOW)
-        assert (EXACT_EMAIL_OR_PHONE.key_cap, EXACT_EMAIL_OR_PHONE.window) == (20, 3)
+        assert (EXACT_EMAIL_OR_PHONE.key_cap, EXACT_EMAIL_OR_PHONE.window) == (20, 2)
 
     def test_the_default_is_bounded_and_no_cap_is_allowed_when_asked(self):
         rule = MatchingRule("r", [FieldMatcher("email")])
@@ -421,7 +421,7 @@ class TestIndex:
                 expected = set(records) - {rid}
             else:
                 expected = set()
-                names_at = _names(compiled)
+                names_at = _ordering(compiled)
                 for order in range(_PASSES):
                     ranked = sorted(
                         records, key=lambda r: (_sort_keys(prepared[r], names_at)[order], r)
@@ -495,7 +495,7 @@ class TestProperties:
                 continue
             for order in range(_PASSES):
                 ranked = sorted(
-                    members, key=lambda i: (_sort_keys(prepared[i], _names(compiled))[order], i)
+                    members, key=lambda i: (_sort_keys(prepared[i], _ordering(compiled))[order], i)
                 )
                 for x, first in enumerate(ranked[:-1]):
                     for second in ranked[x + 1 : x + window]:

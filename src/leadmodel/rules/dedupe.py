@@ -100,7 +100,7 @@ class OversizedBlock:
     key: str
     size: int
     method: Literal["sorted_neighbourhood"] = "sorted_neighbourhood"
-    window: int = 3
+    window: int = 2
     passes: int = 2
     pairs: int = 0
 
@@ -203,29 +203,45 @@ _PASSES: Final = 2
 _BLANK_LAST: Final = "\U0010ffff"  # blank values sort after every value
 
 
-def _names(compiled: CompiledRule) -> tuple[int, int] | None:
-    """The matcher numbers of the first and last name, when the rule compares them swapped."""
-    fields = [m.field.rpartition(".")[2] for m in compiled.rule.matchers]
-    if not compiled.rule.transpose_names or "first_name" not in fields or "last_name" not in fields:
-        return None
-    return fields.index("first_name"), fields.index("last_name")
+_Ordering = tuple[tuple[int, int] | None, tuple[int, ...]]
+"""How a rule sorts an oversized block: its name fields, and the field order of pass 2."""
 
 
-def _sort_keys(
-    values: Prepared, names: tuple[int, int] | None
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _ordering(compiled: CompiledRule) -> _Ordering:
+    """How *compiled* sorts an oversized block.
+
+    The matcher numbers of the first and last name (when the rule compares them swapped),
+    and the order of the fields in the second sort key: the matchers reversed, except
+    that a field which is a blocking key by itself (``BlockingKey(("email",))``) goes
+    last, as its equal values meet in their own block already and sorting on it would
+    only put unrelated records side by side.
+    """
+    rule = compiled.rule
+    fields = [m.field.rpartition(".")[2] for m in rule.matchers]
+    names = None
+    if rule.transpose_names and "first_name" in fields and "last_name" in fields:
+        names = fields.index("first_name"), fields.index("last_name")
+    alone = {key.parts[0] for key in rule.blocking if len(key.parts) == 1}
+    keyed = [i for i, m in enumerate(rule.matchers) if m.field in alone]
+    second = [i for i in reversed(range(len(fields))) if i not in keyed] + keyed
+    return names, tuple(second)
+
+
+def _sort_keys(values: Prepared, ordering: _Ordering) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """A record's two sort keys in an oversized block.
 
-    Its prepared values in matcher order, and in reverse order (blank values last). When
-    the rule compares names swapped, the first and last name are put in alphabetical
-    order, so "Ann Lee" and "Lee Ann" sort together.
+    Its prepared values in matcher order, and in the rule's second order (see
+    :func:`_ordering`); blank values sort last. When the rule compares names swapped, the
+    first and last name are put in alphabetical order, so "Ann Lee" and "Lee Ann" sort
+    together.
     """
     forward = [_BLANK_LAST if value is None else value for value in values]
+    names, second = ordering
     if names is not None:
         first, last = names
         if forward[last] < forward[first]:
             forward[first], forward[last] = forward[last], forward[first]
-    return tuple(forward), tuple(forward[::-1])
+    return tuple(forward), tuple(forward[i] for i in second)
 
 
 def _key_text(compiled: CompiledRule, key: tuple[Any, ...]) -> str:
@@ -249,7 +265,7 @@ def _block_pairs(
     oversized: list[OversizedBlock] = []
     proposed = 0
     sort_keys: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
-    names = _names(compiled)
+    ordering = _ordering(compiled)
     for key, members in buckets.items():
         size = len(members)
         if size < 2:
@@ -260,7 +276,7 @@ def _block_pairs(
             continue
         for i in members:
             if i not in sort_keys:
-                sort_keys[i] = _sort_keys(prepared[i], names)
+                sort_keys[i] = _sort_keys(prepared[i], ordering)
         block_pairs = 0
         for order in range(_PASSES):
             ranked = sorted(members, key=lambda i: (sort_keys[i][order], i))
@@ -509,7 +525,7 @@ class DuplicateIndex:
         self._by_key: dict[str, set[str]] = {}
         # Oversized keys only: their members in each sort order, as (sort key, id).
         self._sorted: dict[str, tuple[list[tuple[tuple[str, ...], str]], ...]] = {}
-        self._names = _names(self._rule)
+        self._ordering = _ordering(self._rule)
         with gc_paused():
             for record in records:
                 self.add(record)
@@ -556,7 +572,9 @@ class DuplicateIndex:
 
     def _entries(self, rid: str) -> tuple[tuple[tuple[str, ...], str], ...]:
         """The record's place in each sort order of an oversized block."""
-        return tuple((sort_key, rid) for sort_key in _sort_keys(self._prepared[rid], self._names))
+        return tuple(
+            (sort_key, rid) for sort_key in _sort_keys(self._prepared[rid], self._ordering)
+        )
 
     def remove(self, record_id_: str) -> None:
         """Drop the record with this id; :class:`~leadmodel.RecordNotFound` if absent."""
@@ -610,7 +628,7 @@ class DuplicateIndex:
                 found.update(members)
                 continue
             if places is None:
-                places = tuple((sort_key, own) for sort_key in _sort_keys(prepared, self._names))
+                places = tuple((sort_key, own) for sort_key in _sort_keys(prepared, self._ordering))
             for order, place in zip(orders, places, strict=True):
                 at = bisect.bisect_left(order, place)
                 end = at + reach + (1 if at < len(order) and order[at][1] == own else 0)

@@ -487,7 +487,7 @@ DEFAULT_KEY_CAP: Final = 50
 """A :class:`MatchingRule`'s default block-size limit (``key_cap``): larger blocks are
 compared with a sorted-neighbourhood window."""
 
-DEFAULT_WINDOW: Final = 3
+DEFAULT_WINDOW: Final = 2
 """A :class:`MatchingRule`'s default sorted-neighbourhood window for oversized blocks."""
 
 MAX_WINDOW: Final = 10_000
@@ -578,16 +578,18 @@ class MatchingRule:
             by pair while the key holds at most this many records; a larger (oversized)
             block is compared with a sorted neighbourhood instead: its members are sorted
             on their prepared values (twice: fields in matcher order, then in reverse
-            order; ties by id) and each is compared with the next ``window - 1`` of each
-            order, so a block of *n* records costs at most ``2 * n * (window - 1)``
-            comparisons, and nothing is dropped. ``None`` compares every pair of every
+            order with the fields that are blocking keys by themselves last; ties by id)
+            and each is compared with the next ``window - 1`` of each order, so a block
+            of *n* records costs at most ``2 * n * (window - 1)`` comparisons, and
+            nothing is dropped. ``None`` compares every pair of every
             block, whatever its size (cost grows with the square of the largest block:
             only for data known to have small blocks). Before this release an oversized
             key was skipped altogether; stored rules keep their cap, which now bounds the
             pairwise blocks instead.
         window: the sorted-neighbourhood window of oversized blocks (see *key_cap*): each
-            record is compared with its ``window - 1`` nearest neighbours in each sort
-            order, 2 to 10,000.
+            record is compared with its ``window - 1`` nearest neighbours on each side in
+            each sort order, 2 to 10,000 (default 2: the nearest record on each side, in
+            two orders; identical records sort together, so copies chain into one group).
         mode: ``"deterministic"`` (thresholds and logic) or ``"probabilistic"``
             (Fellegi–Sunter: every matcher's agreement level adds its weight, and the
             total gives a match probability; *logic* is not used).
@@ -1270,7 +1272,7 @@ transposed too) with title, company, email, phone or mailing address, blanks ign
 email clauses; match keys on email, phone, and on Metaphone(last name) with the company,
 the phone prefix or the street. Blocks of up to 50 records are compared pair by pair,
 larger ones (a switchboard phone shared by a whole company) with a sorted-neighbourhood
-window of 3."""
+window of 2."""
 
 STANDARD_CONTACT_RULE: Final = attrs.evolve(
     STANDARD_LEAD_RULE,
@@ -1321,7 +1323,7 @@ STANDARD_ACCOUNT_RULE: Final = MatchingRule(
 )  # fmt: skip
 """Salesforce's standard account rule, approximated: a fuzzy account name with the billing
 street, city and postal code, the phone or the website. Blocks over 50 records are compared
-with a sorted-neighbourhood window of 3."""
+with a sorted-neighbourhood window of 2."""
 
 EXACT_EMAIL_OR_PHONE: Final = MatchingRule(
     name="exact_email_or_phone",
@@ -1345,4 +1347,4 @@ Frappe's lead rule). Whole addresses are compared: colleagues at one company sha
 domain, not a mailbox — domain matching belongs to account rules
 (:data:`STANDARD_ACCOUNT_RULE`, or a matcher with ``normalizer="email_domain"``). Blocks of
 up to 20 records are compared pair by pair and larger ones with a sorted-neighbourhood
-window of 3 (the previous release skipped them)."""
+window of 2 (the previous release skipped them)."""
