@@ -483,7 +483,7 @@ def _parse_logic(logic: str, count: int) -> tuple[frozenset[int], ...]:
     return tuple(unique)
 
 
-DEFAULT_KEY_CAP: Final = 50
+DEFAULT_KEY_CAP: Final = 20
 """A :class:`MatchingRule`'s default block-size limit (``key_cap``): larger blocks are
 compared with a sorted-neighbourhood window."""
 
@@ -1270,7 +1270,7 @@ STANDARD_LEAD_RULE: Final = MatchingRule(
 """Salesforce's standard lead matching rule: fuzzy first and last name (compared
 transposed too) with title, company, email, phone or mailing address, blanks ignored in the
 email clauses; match keys on email, phone, and on Metaphone(last name) with the company,
-the phone prefix or the street. Blocks of up to 50 records are compared pair by pair,
+the phone prefix or the street. Blocks of up to 20 records are compared pair by pair,
 larger ones (a switchboard phone shared by a whole company) with a sorted-neighbourhood
 window of 2."""
 
@@ -1322,7 +1322,7 @@ STANDARD_ACCOUNT_RULE: Final = MatchingRule(
     window=DEFAULT_WINDOW,
 )  # fmt: skip
 """Salesforce's standard account rule, approximated: a fuzzy account name with the billing
-street, city and postal code, the phone or the website. Blocks over 50 records are compared
+street, city and postal code, the phone or the website. Blocks over 20 records are compared
 with a sorted-neighbourhood window of 2."""
 
 EXACT_EMAIL_OR_PHONE: Final = MatchingRule(
