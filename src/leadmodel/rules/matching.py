@@ -36,6 +36,7 @@ from leadmodel.rules._paths import fields_of as _fields_of
 from leadmodel.rules._paths import getter as _getter
 
 __all__ = [
+    "EXACT_EMAIL",
     "EXACT_EMAIL_OR_PHONE",
     "METHODS",
     "NORMALIZERS",
@@ -1310,3 +1311,12 @@ EXACT_EMAIL_OR_PHONE: Final = MatchingRule(
 Frappe's lead rule). Whole addresses are compared: colleagues at one company share a
 domain, not a mailbox — domain matching belongs to account rules
 (:data:`STANDARD_ACCOUNT_RULE`, or a matcher with ``normalizer="email_domain"``)."""
+
+EXACT_EMAIL: Final = MatchingRule(
+    name="exact_email",
+    matchers=(FieldMatcher("email", ("exact",), threshold=100),),
+    transpose_names=False,
+    blocking=(BlockingKey(("email",)),),
+)
+"""The same normalised email address, and nothing else: phones are ignored, so people who
+share a company switchboard stay apart (``leadmodel import --rule exact-email``)."""
