@@ -143,7 +143,8 @@ def test_duplicates_within_the_file_follow_the_policy(policy, statuses, company)
         assert outcomes[1].lead.phone is not None
     if policy == "skip":
         assert outcomes[1].duplicate_of == outcomes[0].lead.id
-        assert "email:ng@acme.io" in outcomes[1].reason
+        assert "(first_name AND last_name AND email)" in outcomes[1].reason
+        assert outcomes[1].match.clause == "first_name AND last_name AND email"
 
 
 def test_duplicates_against_stored_records_are_found():

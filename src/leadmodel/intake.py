@@ -44,11 +44,26 @@ from nameparser import HumanName
 from leadmodel._html import result_html
 from leadmodel.domain import _checks, _numbers
 from leadmodel.domain._typed import check_fields
-from leadmodel.domain.errors import FieldError, ValidationError, describe_value
+from leadmodel.domain.errors import (
+    FieldError,
+    KeyNotIndexed,
+    RecordNotFound,
+    ValidationError,
+    describe_value,
+)
 from leadmodel.domain.fields import EntitySchema, FieldType
 from leadmodel.domain.lead import LEAD_SCHEMA, Lead
 from leadmodel.domain.status import LifecycleStage
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
+from leadmodel.ports import lookup_keys
+from leadmodel.rules.dedupe import DuplicateIndex, MatchEdge
+from leadmodel.rules.matching import (
+    STANDARD_LEAD_RULE,
+    CompiledRule,
+    MatchingRule,
+    MatchResult,
+    Prepared,
+)
 
 __all__ = [
     "DEFAULT_ALIASES",
@@ -766,7 +781,9 @@ class RowOutcome:
 
     *status* is ``created``, ``updated``, ``merged``, ``skipped`` (with *reason*) or
     ``rejected`` (with *errors*); *lead* is the lead created, updated or merged into;
-    *duplicate_of* the record it matched; *unmapped* the columns no mapping named. For
+    *duplicate_of* the record it matched and *match* why (the rule's
+    :class:`~leadmodel.MatchResult`: every field's score and the clause that matched);
+    *unmapped* the columns no mapping named. For
     ``updated`` and ``merged`` rows, *incoming* is the lead the row itself reads into (its
     id is the one a stored merge absorbs) and *values* says, field by field, what the row
     wanted to write and where each value went (:class:`IncomingValue`).
@@ -783,6 +800,7 @@ class RowOutcome:
     unmapped: tuple[str, ...] = ()
     incoming: Lead | None = None
     values: tuple[IncomingValue, ...] = ()
+    match: MatchResult | None = None
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
@@ -1155,6 +1173,93 @@ def _fill_blanks(target: Lead, source: Lead) -> Lead:
     return attrs.evolve(target, **changes) if changes else target  # type: ignore[arg-type]
 
 
+def _matching_rule(rule: object) -> CompiledRule | FieldError:
+    """The compiled *rule* of an import (``None``: the standard lead rule), or what is wrong."""
+    if rule is None:
+        return STANDARD_LEAD_RULE.compile()
+    if isinstance(rule, CompiledRule):
+        return rule
+    if isinstance(rule, MatchingRule):
+        return rule.compile()
+    return _type_error("rule", "a MatchingRule or CompiledRule (None: STANDARD_LEAD_RULE)", rule)
+
+
+class _Stored:
+    """The records of *existing* an import compares a row with, found by keys."""
+
+    def __init__(self, existing: object, compiled: CompiledRule) -> None:
+        self.existing = existing
+        self.compiled = compiled
+        # Asked by the rule's blocking keys too, until the store says it does not index them.
+        self.rule_keys = True
+
+    def query_keys(self, lead: Lead) -> list[str]:
+        keys = set(lookup_keys(lead))
+        if self.rule_keys:
+            keys.update(self.compiled.keys(lead))
+        return sorted(keys)
+
+    def find(self, lead: Lead) -> list[object]:
+        """The stored records sharing a lookup key, or a blocking key of the rule, with *lead*.
+
+        A store that does not index the rule's keys (:class:`~leadmodel.KeyNotIndexed`) is
+        asked by lookup keys (email, phone) only from then on.
+        """
+        keys = self.query_keys(lead)
+        if not keys:
+            return []
+        try:
+            found = self.existing.find_by_keys(keys)  # type: ignore[attr-defined]
+        except KeyNotIndexed:
+            self.rule_keys = False
+            keys = sorted(lookup_keys(lead))
+            found = self.existing.find_by_keys(keys) if keys else []  # type: ignore[attr-defined]
+        return list(found)
+
+    def best(
+        self, lead: Lead, prepared: Prepared, *, leads_only: bool
+    ) -> tuple[object, MatchResult] | None:
+        """The stored record *lead* matches best under the rule (highest score, then id)."""
+        best: tuple[object, MatchResult] | None = None
+        for record in self.find(lead):
+            if leads_only and not isinstance(record, Lead):
+                continue
+            result = self.compiled.match_prepared(prepared, self.compiled.prepare(record))
+            if result is None:
+                continue
+            if best is None or result.score > best[1].score:
+                best = (record, result)
+        return best
+
+    def get(self, lead_id: str, lead: Lead, line: int) -> Lead:
+        """The lead *lead_id* an earlier row made, read back from the store."""
+        getter = getattr(self.existing, "get", None)
+        found: object = None
+        if callable(getter):
+            found = getter(lead_id)
+        else:
+            found = next((r for r in self.find(lead) if getattr(r, "id", None) == lead_id), None)
+        if not isinstance(found, Lead):
+            raise ValidationError(
+                "import_leads",
+                [
+                    FieldError(
+                        "existing",
+                        "not_applied",
+                        f"line {line} repeats lead {lead_id} of an earlier row, which is not "
+                        "in existing: save each outcome to it before reading the next",
+                    )
+                ],
+            )
+        return found
+
+
+def _best_edge(index: DuplicateIndex, lead: Lead) -> MatchEdge | None:
+    """The earlier row's lead that *lead* matches best (the index sorts best first)."""
+    found = index.matches(lead, limit=1)
+    return found[0] if found else None
+
+
 def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
     rows: Iterable[Mapping[str, str]],
     mapping: ColumnMapping,
@@ -1164,14 +1269,24 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
     existing: object = None,
     on_duplicate: OnDuplicate = "skip",
     progress: Callable[[int], None] | None = None,
+    rule: MatchingRule | CompiledRule | None = None,
 ) -> ImportRun:
     """Read *rows* into leads with *mapping*, one outcome per row, streaming.
 
-    Duplicates are found by lookup keys (email, phone), both within the file and in
-    *existing* (anything with ``find_by_keys``, such as a repository). *on_duplicate*
-    decides: ``skip`` the row, ``update`` the first record's blank fields, ``merge`` the two,
-    or ``create`` a new lead anyway (no duplicate checks at all: the run then keeps nothing
-    between rows and reads any number of rows in constant memory). A converted lead is
+    A row is a duplicate when the matching *rule* says so (``None``:
+    :data:`~leadmodel.STANDARD_LEAD_RULE`, Salesforce's rule — a name *and* an email,
+    phone, company or address; a shared switchboard phone alone never makes two people
+    one), of an earlier row of the file (kept in a :class:`~leadmodel.DuplicateIndex`) or
+    of a record of *existing* (anything with ``find_by_keys``, such as a repository: asked
+    by the row's lookup keys and the rule's blocking keys, or by lookup keys only when it
+    does not index the rule — :func:`leadmodel.services.import_leads` has its unit of
+    work index it). Pass :data:`~leadmodel.EXACT_EMAIL` or
+    :data:`~leadmodel.EXACT_EMAIL_OR_PHONE` to match on keys alone. *on_duplicate*
+    decides: ``skip`` the row, ``update`` the matched record's blank fields, ``merge`` the
+    two, or ``create`` a new lead anyway (no duplicate checks at all: the run then keeps
+    nothing between rows and reads any number of rows in constant memory). A duplicate's
+    outcome says why: ``duplicate_of``, ``match`` (the :class:`~leadmodel.MatchResult`,
+    with the clause that matched) and a *reason* naming the clause. A converted lead is
     read-only: a row matching one is ``skipped`` under ``update`` and ``merge``. Each
     ``updated`` or ``merged`` outcome lists every value the row wanted to write and its
     fate (:class:`IncomingValue`): nothing that differs is dropped without a word, and the
@@ -1196,8 +1311,8 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
     (3, 1, 1, 1)
 
     Raises:
-        ValidationError: misuse — a wrong mapping, *on_duplicate*, *ids*, *now* or
-            *existing*. What is wrong in a row is that row's ``rejected`` outcome.
+        ValidationError: misuse — a wrong mapping, *on_duplicate*, *ids*, *now*,
+            *existing* or *rule*. What is wrong in a row is that row's ``rejected`` outcome.
     """
     problems: list[FieldError] = []
     if not isinstance(mapping, ColumnMapping):
@@ -1214,20 +1329,27 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
         problems.append(FieldError("existing", "type", "must have find_by_keys (a repository)"))
     if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
         problems.append(FieldError("rows", "type", "must be an iterable of mappings"))
+    if progress is not None and not callable(progress):
+        problems.append(FieldError("progress", "type", "must be a function of the row count"))
+    compiled = _matching_rule(rule)
+    if isinstance(compiled, FieldError):
+        problems.append(compiled)
     if problems:
         raise ValidationError("import_leads", problems)
+    assert isinstance(compiled, CompiledRule)  # noqa: S101 - narrowed by the checks above
     counts = dict.fromkeys(_IMPORT_COUNTS, 0)
     extras: set[str] = set()
     reader = _Reader(mapping)
 
     def outcomes() -> Iterator[RowOutcome]:  # noqa: PLR0915 - each policy's branch, in order
-        from leadmodel.ports import lookup_keys
         from leadmodel.rules.merge import merge
 
-        ids_seen: dict[str, str] = {}  # lookup key -> the id of the lead that has it
+        # The file's own leads, as the rule prepared them (no whole leads: flat memory).
+        index = DuplicateIndex(compiled)
+        stored = _Stored(existing, compiled) if existing is not None else None
         recent: OrderedDict[str, Lead] = OrderedDict()  # update/merge: leads to build on
-        for index, row in enumerate(rows):
-            line = index + 2
+        for position, row in enumerate(rows):
+            line = position + 2
             counts["rows"] += 1
             if progress is not None and counts["rows"] % 1000 == 0:
                 progress(counts["rows"])
@@ -1248,79 +1370,83 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
                 counts["created"] += 1
                 yield RowOutcome(line, "created", lead, unmapped=unmapped)
                 continue
-            keys = lookup_keys(lead)
+            edge = _best_edge(index, lead)
+            found: tuple[object, MatchResult] | None = None
+            if edge is None and stored is not None:
+                found = stored.best(
+                    lead, compiled.prepare(lead), leads_only=on_duplicate != "skip"
+                )
+            if edge is None and found is None:
+                counts["created"] += 1
+                if lead.id not in index:  # an ids function repeating itself: the first stays
+                    index.add(lead)
+                if on_duplicate != "skip":
+                    _remember(recent, lead, bounded=existing is not None)
+                yield RowOutcome(line, "created", lead, unmapped=unmapped)
+                continue
+            if edge is not None:
+                match_id, result = edge.b_id, edge.result
+            else:
+                assert found is not None  # noqa: S101 - one of the two matched
+                match_id, result = getattr(found[0], "id", ""), found[1]
+            why = result.clause or "the rule's probability"
             if on_duplicate == "skip":
-                # Skipping needs only who came first: remember ids, not whole leads.
-                first = next(((k, ids_seen[k]) for k in keys if k in ids_seen), None)
-                if first is None and existing is not None and keys:
-                    found = existing.find_by_keys(keys)  # type: ignore[attr-defined]
-                    if found:
-                        stored_keys = lookup_keys(found[0])
-                        first = (next(k for k in keys if k in stored_keys), found[0].id)
-                if first is None:
-                    counts["created"] += 1
-                    for key in keys:
-                        ids_seen.setdefault(key, lead.id)
-                    yield RowOutcome(line, "created", lead, unmapped=unmapped)
-                    continue
                 counts["skipped"] += 1
                 yield RowOutcome(
                     line,
                     "skipped",
                     None,
-                    f"duplicate of {first[1]} ({first[0]})",
-                    duplicate_of=first[1],
+                    f"duplicate of {match_id} ({why})",
+                    duplicate_of=match_id,
                     unmapped=unmapped,
+                    match=result,
                 )
                 continue
-            match = None
-            first_id = next((ids_seen[k] for k in keys if k in ids_seen), None)
-            if first_id is not None:
-                # _remember below keeps it as the most recent.
-                match = recent.get(first_id) or _applied(existing, keys, first_id, line)
-            elif existing is not None and keys:
-                found = existing.find_by_keys(keys)  # type: ignore[attr-defined]
-                match = found[0] if found and isinstance(found[0], Lead) else None
-            if match is None:
-                counts["created"] += 1
-                for key in keys:
-                    ids_seen.setdefault(key, lead.id)
-                _remember(recent, lead, bounded=existing is not None)
-                yield RowOutcome(line, "created", lead, unmapped=unmapped)
-                continue
-            shared = next(k for k in keys if k in lookup_keys(match))
+            if edge is not None:
+                match = recent.get(match_id)
+                if match is None:
+                    if stored is None:  # pragma: no cover - without existing all are kept
+                        raise RecordNotFound("lead", match_id)
+                    match = stored.get(match_id, lead, line)
+            else:
+                assert found is not None and isinstance(found[0], Lead)  # noqa: S101, PT018
+                match = found[0]
             if match.converted is not None:
                 counts["skipped"] += 1
                 yield RowOutcome(
                     line,
                     "skipped",
                     None,
-                    f"duplicate of converted lead {match.id} ({shared}), which is read-only",
+                    f"duplicate of converted lead {match.id} ({why}), which is read-only",
                     duplicate_of=match.id,
                     unmapped=unmapped,
+                    match=result,
                 )
                 continue
             status: RowStatus
             if on_duplicate == "update":
-                result, status = _fill_blanks(match, lead), "updated"
+                merged, status = _fill_blanks(match, lead), "updated"
             else:
-                result, status = merge([match, lead], master=match.id).survivor, "merged"
-            values = _fates(lead, match, result, merged=status == "merged")
+                merged, status = merge([match, lead], master=match.id).survivor, "merged"
+            values = _fates(lead, match, merged, merged=status == "merged")
             counts[status] += 1
             counts["kept"] += sum(1 for v in values if v.fate == "kept")
             counts["in_provenance"] += sum(1 for v in values if v.fate == "provenance")
-            for key in lookup_keys(result):
-                ids_seen[key] = result.id
-            _remember(recent, result, bounded=existing is not None)
+            if merged.id in index:
+                index.update(merged)
+            else:
+                index.add(merged)
+            _remember(recent, merged, bounded=existing is not None)
             yield RowOutcome(
                 line,
                 status,
-                result,
-                f"{status} into {match.id} ({shared})",
+                merged,
+                f"{status} into {match.id} ({why})",
                 duplicate_of=match.id,
                 unmapped=unmapped,
                 incoming=lead,
                 values=values,
+                match=result,
             )
 
     return ImportRun(outcomes(), counts, extras)
@@ -1370,25 +1496,6 @@ def _remember(recent: OrderedDict[str, Lead], lead: Lead, *, bounded: bool) -> N
     recent.move_to_end(lead.id)
     if bounded and len(recent) > _RECENT_LEADS:
         recent.popitem(last=False)
-
-
-def _applied(existing: object, keys: tuple[str, ...], lead_id: str, line: int) -> Lead:
-    """The lead *lead_id* an earlier row made, read back from *existing*."""
-    found = existing.find_by_keys(keys)  # type: ignore[attr-defined]
-    lead = next((r for r in found if isinstance(r, Lead) and r.id == lead_id), None)
-    if lead is None:
-        raise ValidationError(
-            "import_leads",
-            [
-                FieldError(
-                    "existing",
-                    "not_applied",
-                    f"line {line} repeats lead {lead_id} of an earlier row, which is not in "
-                    "existing: save each outcome to it before reading the next",
-                )
-            ],
-        )
-    return lead
 
 
 _QUOTED_TEXT: Final = re.compile(r'"[^"]*"')
