@@ -46,6 +46,7 @@ from leadmodel.domain import _checks, _numbers
 from leadmodel.domain._typed import check_fields
 from leadmodel.domain.errors import (
     FieldError,
+    InvalidValue,
     KeyNotIndexed,
     RecordNotFound,
     ValidationError,
@@ -313,6 +314,32 @@ class FormErrors:
         return tuple(dict.fromkeys(e.path for e in self.errors))
 
 
+_NAME_PARTS: Final = (
+    ("title", "salutation"),
+    ("middle", "middle_name"),
+    ("suffix", "suffix"),
+    ("nickname", "nickname"),
+)
+"""The parts of a full name beyond first and last, and the custom field each is kept in."""
+
+
+def _split_name(text: str) -> tuple[str, str, dict[str, str]]:
+    """First name, last name and the other parts of a full name (``nameparser``).
+
+    A salutation (``Dr.``, ``Mr.``, ``Prof.``), a middle name, a suffix (``Jr.``, ``III``,
+    ``PhD``) and a nickname (``Robert 'Bob' Smith``, ``Robert (Bob) Smith``) are returned
+    by the custom field that keeps them (``salutation``, ``middle_name``, ``suffix``,
+    ``nickname``): a Lead has no such fields, and nothing of the name is dropped. One word
+    is the last name (Salesforce needs one).
+    """
+    human = HumanName(text)
+    first, last = human.first, human.last
+    if not last:
+        first, last = "", first
+    parts = {name: value for attr, name in _NAME_PARTS if (value := getattr(human, attr))}
+    return first, last, parts
+
+
 def _one(name: str, raw: object, errors: list[FieldError]) -> str | None:
     """The single text value of a form field, or ``None`` with an error."""
     if isinstance(raw, list | tuple):
@@ -512,12 +539,9 @@ def parse_web_form(  # noqa: PLR0915 - one pass over a form, kept together
         tags += [t.strip() for t in re.split(r"[;,]", values.pop("tags")) if t.strip()]
 
     fields: dict[str, object] = {}
+    name_parts: dict[str, str] = {}
     if "name" in values:
-        human = HumanName(values.pop("name"))
-        first = " ".join(p for p in (human.first, human.middle) if p)
-        last = human.last
-        if not last:  # one word: Salesforce needs a last name, so that is it
-            first, last = "", first
+        first, last, name_parts = _split_name(values.pop("name"))
         values.setdefault("first_name", first)
         values.setdefault("last_name", last)
         for part in ("first_name", "last_name"):
@@ -560,6 +584,8 @@ def parse_web_form(  # noqa: PLR0915 - one pass over a form, kept together
                 errors.append(FieldError(path, "invalid", str(exc) or "is not valid"))
         elif path.startswith("utm."):
             custom[f"utm_{path.split('.', 1)[1]}"] = text
+    for part, value in name_parts.items():  # a field of their own wins
+        custom.setdefault(part, value)
     for name in (
         "first_name",
         "last_name",
@@ -637,6 +663,10 @@ _EXPORT_HEADERS: Final[dict[str, str]] = {
     "designation": "title",
     "jobtitle": "title",
     "companyname": "company",
+    "salutation": "custom.salutation",
+    "middlename": "custom.middle_name",
+    "suffix": "custom.suffix",
+    "nickname": "custom.nickname",
 }
 _TRUE_WORDS: Final = frozenset({"1", "true", "yes", "y", "on", "x", "checked"})
 _FALSE_WORDS: Final = frozenset({"0", "false", "no", "n", "off", ""})
@@ -712,8 +742,12 @@ class ColumnMapping:
     """Which column holds which lead field, and how to read the values.
 
     *columns* pairs a header with a target: a lead field, ``address.<part>``,
-    ``custom.<name>``, ``name`` (split into first and last), ``tags`` (``;`` or ``,``
-    separated) or ``ignore``. Dates are read ISO-first; *day_first* decides ``03/04/2026``.
+    ``custom.<name>``, ``name`` (split into first and last; a salutation, middle name,
+    suffix or nickname goes to ``custom.salutation``, ``custom.middle_name``,
+    ``custom.suffix``, ``custom.nickname``), ``tags`` (``;`` or ``,`` separated) or
+    ``ignore``. Dates are read ISO-first; dotted dates (``31.12.2025``) are day first;
+    *day_first* decides ``03/04/2026`` (month first, US, by default). Date-times may add a
+    24-hour time or an AM/PM one (``3/4/2025 10:15 AM``); a time without a zone is UTC.
     *picklists* translate values: ``(field, from, to)``, e.g. ``("source", "web form",
     "Web")``. Columns the mapping does not name are kept in ``custom.import_extra`` (JSON)
     and reported on each row, never dropped.
@@ -739,16 +773,32 @@ class ColumnMapping:
     def guess(cls, header: Sequence[str], **options: object) -> ColumnMapping:
         """A mapping proposed from common CRM export headers (Salesforce, HubSpot, Zoho).
 
-        Headers it cannot place are left out (they will be kept as extras on import).
+        Headers it cannot place are left out (they will be kept as extras on import). Each
+        field gets one column: when two columns name the same field (``Email`` and
+        ``E-mail``, or a header repeated), the first is mapped and the others are left out,
+        so their values are kept in ``custom.import_extra`` and reported, never
+        overwritten. ``Salutation``, ``Middle Name``, ``Suffix`` and ``Nickname`` go to the
+        custom fields a split full name fills (``custom.salutation`` …).
+
+        >>> [t for _, t in ColumnMapping.guess(["Email", "E-mail", "Suffix"]).columns]
+        ['email', 'custom.suffix']
         """
         pairs = []
+        taken: set[str] = set()
+        seen: set[str] = set()
         for column in header:
-            if not isinstance(column, str):
+            if not isinstance(column, str) or column in seen:
                 continue
+            seen.add(column)
             normal = _normal(column)
             target = _EXPORT_HEADERS.get(normal) or DEFAULT_ALIASES.get(normal)
-            if target is not None and not target.startswith("utm.") and target != "status_ignored":
-                pairs.append((column, target))
+            if target is None or target.startswith("utm.") or target == "status_ignored":
+                continue
+            if target != "ignore":
+                if target in taken:
+                    continue
+                taken.add(target)
+            pairs.append((column, target))
         return cls(tuple(pairs), **options)  # type: ignore[arg-type]
 
 
@@ -904,19 +954,34 @@ class ImportRun:
         )
 
 
+_NUMERIC_DATE: Final = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})")
+# A time at the end of a date-time: "14:30", "10:15 AM", "10:15:30 p.m.", after a blank, a
+# "T" or a comma. Inputs are at most 64 characters, so every match is bounded.
+_TIME: Final = re.compile(
+    r"(?:[ T]|,[ ]?)[ ]*([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?[ ]*(?:([AaPp])\.?[Mm]\.?)?$"
+)
+_LONGEST_DATE: Final = 64
+
+
 def _parse_date(text: str, *, day_first: bool) -> date:
-    if len(text) > 64:  # no date is longer; strptime is not tried on a megabyte
+    """A date cell: ISO first, then numeric, then month names.
+
+    ``31.12.2025`` (dots) is always day first, as everywhere dots are written;
+    ``03/04/2026`` and ``03-04-2026`` are month first (US, Salesforce's US exports) unless
+    *day_first*.
+    """
+    if len(text) > _LONGEST_DATE:  # no date is longer; strptime is not tried on a megabyte
         raise _numbers.date_error("date", text, day_first=day_first)
     try:
         return date.fromisoformat(text[:10])
     except ValueError:
         pass
-    numeric = re.fullmatch(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})", text)
+    numeric = _NUMERIC_DATE.fullmatch(text)
     if numeric is not None:
-        a, b, year = (int(x) for x in numeric.groups())
-        day, month = (a, b) if day_first else (b, a)
+        a, separator, b, year = numeric.groups()
+        day, month = (int(a), int(b)) if day_first or separator == "." else (int(b), int(a))
         try:
-            return date(year, month, day)
+            return date(int(year), month, day)
         except ValueError:
             raise _numbers.date_error("date", text, day_first=day_first) from None
     for pattern in _DATE_FORMATS:
@@ -925,6 +990,40 @@ def _parse_date(text: str, *, day_first: bool) -> date:
         except ValueError:
             continue
     raise _numbers.date_error("date", text, day_first=day_first)
+
+
+def _parse_datetime(text: str, *, day_first: bool) -> datetime:
+    """A date-time cell, timezone-aware: a time without a zone is taken as UTC.
+
+    ISO 8601 (``2026-03-31T14:30:00+02:00``), or any date :func:`_parse_date` reads
+    followed by a 24-hour time (``31.12.2025 14:30``) or a 12-hour one with AM/PM
+    (Salesforce's ``3/4/2025 10:15 AM``); a date alone is midnight UTC.
+    """
+    if len(text) > _LONGEST_DATE:
+        raise _numbers.date_error("date", text, day_first=day_first)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        clock = _TIME.search(text)
+        day = _parse_date(text[: clock.start()] if clock else text, day_first=day_first)
+        hour = minute = second = 0
+        if clock is not None:
+            hour, minute = int(clock.group(1)), int(clock.group(2))
+            second = int(clock.group(3) or 0)
+            meridiem = clock.group(4)
+            if meridiem is not None:
+                if not 1 <= hour <= 12:  # noqa: PLR2004 - a 12-hour clock
+                    raise InvalidValue(
+                        "datetime", text, "invalid", "an AM/PM time has hours 1 to 12"
+                    ) from None
+                hour = hour % 12 + (12 if meridiem in "Pp" else 0)
+        try:
+            moment = datetime(day.year, day.month, day.day, hour, minute, second)  # noqa: DTZ001 - UTC below
+        except ValueError:
+            raise InvalidValue(
+                "datetime", text, "invalid", "expected a time such as 14:30 or 2:30 PM"
+            ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _parse_bool(text: str) -> bool:
@@ -1049,12 +1148,7 @@ class _Reader:
         if target in _BOOL_FIELDS:
             return _parse_bool(text)
         if target in ("created_at", "updated_at"):
-            try:
-                moment = datetime.fromisoformat(text)
-            except ValueError:
-                parsed = _parse_date(text, day_first=self.mapping.day_first)
-                moment = datetime(parsed.year, parsed.month, parsed.day)  # noqa: DTZ001 - UTC below
-            return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+            return _parse_datetime(text, day_first=self.mapping.day_first)
         if target.startswith("custom."):
             return self.custom(target, text)
         return text
@@ -1075,6 +1169,8 @@ class _Reader:
             )
         if kind is FieldType.DATE:
             return _parse_date(text, day_first=self.mapping.day_first)
+        if kind is FieldType.DATETIME:
+            return _parse_datetime(text, day_first=self.mapping.day_first)
         return text
 
     def lead(  # noqa: PLR0915 - one pass over a row's columns, kept together
@@ -1114,12 +1210,13 @@ class _Reader:
                 continue
             try:
                 if target == "name":
-                    human = HumanName(text)
-                    first = " ".join(p for p in (human.first, human.middle) if p)
-                    last = human.last or first
-                    fields.setdefault("last_name", last)
-                    if human.last and first:
+                    first, last, name_parts = _split_name(text)
+                    if last:
+                        fields.setdefault("last_name", last)
+                    if first:
                         fields.setdefault("first_name", first)
+                    for part, value in name_parts.items():
+                        custom.setdefault(part, value)
                 elif target == "tags":
                     tags += _own_tags(text) if own else _tags(text)
                 elif target.startswith("address."):
@@ -1296,6 +1393,7 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
     Iterate the run, then read ``run.report``.
 
     >>> from datetime import datetime, timezone
+    >>> from leadmodel.adapters.memory import SequentialIds
     >>> rows = [
     ...     {"First Name": "Ada", "Last Name": "Lovelace", "Email": "ada@engines.io"},
     ...     {"First Name": "Ada", "Last Name": "Lovelace", "Email": "ADA@engines.io"},
@@ -1303,16 +1401,18 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
     ... ]
     >>> mapping = ColumnMapping.guess(["First Name", "Last Name", "Email"])
     >>> run = import_leads(
-    ...     rows, mapping, ids=lambda kind: "L1", now=datetime(2026, 1, 1, tzinfo=timezone.utc)
+    ...     rows, mapping, ids=SequentialIds(), now=datetime(2026, 1, 1, tzinfo=timezone.utc)
     ... )
-    >>> [(o.line, o.status) for o in run]
-    [(2, 'created'), (3, 'skipped'), (4, 'rejected')]
+    >>> [(o.line, o.status, o.reason) for o in run]  # doctest: +NORMALIZE_WHITESPACE
+    [(2, 'created', ''), (3, 'skipped', 'duplicate of lead-000001 (first_name AND last_name AND email)'),
+     (4, 'rejected', '')]
     >>> run.report.rows, run.report.created, run.report.skipped, run.report.rejected
     (3, 1, 1, 1)
 
     Raises:
-        ValidationError: misuse — a wrong mapping, *on_duplicate*, *ids*, *now*,
-            *existing* or *rule*. What is wrong in a row is that row's ``rejected`` outcome.
+        ValidationError: misuse — a wrong mapping, *on_duplicate*, *ids* (also while
+            iterating, code ``repeated``: an id given twice), *now*, *existing* or *rule*.
+            What is wrong in a row is that row's ``rejected`` outcome.
     """
     problems: list[FieldError] = []
     if not isinstance(mapping, ColumnMapping):
@@ -1370,6 +1470,18 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
                 counts["created"] += 1
                 yield RowOutcome(line, "created", lead, unmapped=unmapped)
                 continue
+            if lead.id in index:
+                raise ValidationError(
+                    "import_leads",
+                    [
+                        FieldError(
+                            "ids",
+                            "repeated",
+                            f"line {line}: ids gave {describe_value(lead.id)} again; each "
+                            "lead needs a new id",
+                        )
+                    ],
+                )
             edge = _best_edge(index, lead)
             found: tuple[object, MatchResult] | None = None
             if edge is None and stored is not None:
@@ -1378,8 +1490,7 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
                 )
             if edge is None and found is None:
                 counts["created"] += 1
-                if lead.id not in index:  # an ids function repeating itself: the first stays
-                    index.add(lead)
+                index.add(lead)
                 if on_duplicate != "skip":
                     _remember(recent, lead, bounded=existing is not None)
                 yield RowOutcome(line, "created", lead, unmapped=unmapped)
