@@ -280,8 +280,12 @@ def test_every_row_has_exactly_one_outcome_and_the_counts_add_up(text, policy):
             for k, v in source.items()
             if k not in mapped and isinstance(k, str) and v and v.strip()
         }
-        if any(v.strip() for v in source.get(None, [])):
-            extra.add("(beyond the header)")
+        width = len([k for k in source if isinstance(k, str)])
+        extra |= {
+            f"Column {width + n} (beyond the header)"
+            for n, v in enumerate(source.get(None, []), start=1)
+            if v.strip()
+        }
         assert set(outcome.unmapped) == extra
 
 

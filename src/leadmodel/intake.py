@@ -1107,7 +1107,11 @@ _CACHE_LIMIT: Final = 100_000
 _BOOL_FIELDS: Final = frozenset({"do_not_call", "email_opt_out", "is_person", "owner_is_queue"})
 _FIXED: Final = frozenset({"id", "converted", "created_at", "updated_at", "custom", "status"})
 _BLANKS: Final[tuple[object, ...]] = (None, "", frozenset())
-_BEYOND: Final = "(beyond the header)"
+
+
+def _beyond(position: int) -> str:
+    """The name a cell beyond the header is kept under: its column number, from 1."""
+    return f"Column {position} (beyond the header)"
 
 
 class _Reader:
@@ -1186,10 +1190,11 @@ class _Reader:
         tags: list[str] = []
         own = EXPORT_MARKER in row  # leadmodel's own export: exact cells, no trimming
         for column, raw in row.items():
-            if column is None and isinstance(raw, list):  # csv's values beyond the header
-                beyond = [v for v in raw if isinstance(v, str) and v.strip()]
-                if beyond:
-                    extra[_BEYOND] = ";".join(beyond)
+            if column is None and isinstance(raw, list):  # csv.DictReader's cells beyond the header
+                width = sum(1 for key in row if isinstance(key, str))
+                for offset, value in enumerate(raw, start=width + 1):
+                    if isinstance(value, str) and value.strip():
+                        extra[_beyond(offset)] = value.strip()
                 continue
             if not isinstance(column, str) or raw is None:
                 continue
@@ -1662,15 +1667,43 @@ class _UnreadableRow(dict[str, str]):
         self.errors = errors
 
 
+def _unique_header(cells: list[str]) -> list[str]:
+    """*cells* with repeated names made unique: the second ``Email`` is ``Email (2)``.
+
+    Deterministic, and never equal to another cell of the header (``Email (2)`` given as
+    well makes the repeat ``Email (3)``).
+    """
+    taken = set(cells)
+    header: list[str] = []
+    seen: set[str] = set()
+    for cell in cells:
+        name = cell
+        if name in seen:
+            number = 2
+            while f"{cell} ({number})" in taken:
+                number += 1
+            name = f"{cell} ({number})"
+            taken.add(name)
+        seen.add(name)
+        header.append(name)
+    return header
+
+
 def read_csv(path: str | Path) -> tuple[list[str], Iterator[dict[str, str]]]:
     """Open a CSV export: its header and a stream of rows (the file closes when the stream ends).
 
     The encoding (UTF-8, UTF-8 with a BOM, or Latin-1) and the delimiter (``,`` ``;``
     tab ``|``, the most frequent outside quotes in the header line) are detected from the
-    start of the file. A row that cannot be read (a cell over 131,072 characters, the
-    ``csv`` module's limit) comes out as a row :func:`import_leads` rejects, with the
-    reason; the rows after it are read as usual. Bytes that are not text in the detected
-    encoding are kept as lone surrogates, which the import refuses on their row.
+    start of the file. No cell is dropped: a header repeated is made unique (the second
+    ``Email`` is ``Email (2)``, the returned header says so), and the cells of a row longer
+    than the header come under ``Column 9 (beyond the header)`` (their column number);
+    columns a mapping does not name are kept in ``custom.import_extra`` and reported by
+    :func:`import_leads` (``RowOutcome.unmapped``, ``ImportReport.unmapped_columns``). A row
+    shorter than the header has no cells for the columns it lacks. A row that cannot be
+    read (a cell over 131,072 characters, the ``csv`` module's limit) comes out as a row
+    :func:`import_leads` rejects, with the reason; the rows after it are read as usual.
+    Bytes that are not text in the detected encoding are kept as lone surrogates, which
+    the import refuses on their row.
 
     Raises:
         ValidationError: the path is not a path; the file cannot be read, is binary or
@@ -1696,20 +1729,21 @@ def read_csv(path: str | Path) -> tuple[list[str], Iterator[dict[str, str]]]:
         if isinstance(exc, ValidationError):
             raise
         raise ValidationError("read_csv", [FieldError("path", "unreadable", str(exc))]) from None
-    reader = csv.DictReader(handle, delimiter=delimiter)
+    reader = csv.reader(handle, delimiter=delimiter)
     try:
-        fieldnames = reader.fieldnames
+        first = next(reader, [])
     except csv.Error as exc:
         handle.close()
         raise ValidationError(
             "read_csv", [FieldError("path", "too_long", f"{path}: the header row: {exc}")]
         ) from None
-    header = [h for h in (fieldnames or []) if h is not None]
+    header = _unique_header(first)
     if not header:
         handle.close()
         raise ValidationError(
             "read_csv", [FieldError("path", "no_header", f"{path} has no header row")]
         )
+    width = len(header)
 
     def stream() -> Iterator[dict[str, str]]:
         failures = 0  # in a row; csv reads on after a bad line, but never loop forever
@@ -1717,7 +1751,7 @@ def read_csv(path: str | Path) -> tuple[list[str], Iterator[dict[str, str]]]:
             while failures < _MAX_UNREADABLE:
                 before = reader.line_num
                 try:
-                    row = next(reader)
+                    cells = next(reader)
                 except StopIteration:
                     return
                 except csv.Error as exc:
@@ -1727,7 +1761,12 @@ def read_csv(path: str | Path) -> tuple[list[str], Iterator[dict[str, str]]]:
                     )
                     continue
                 failures = 0
-                yield {k: v for k, v in row.items() if isinstance(k, str) and v is not None}
+                if not cells:
+                    continue  # a blank line is no row (as csv.DictReader reads it)
+                row = dict(zip(header, cells, strict=False))
+                for position in range(width, len(cells)):
+                    row[_beyond(position + 1)] = cells[position]
+                yield row
 
     return header, stream()
 
