@@ -33,8 +33,8 @@ from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
 from leadmodel.intake import ColumnMapping, ImportReport, OnDuplicate, RowOutcome
 from leadmodel.ports import SupportsMerges, UnitOfWork
-from leadmodel.rules.merge import MergeRecord, MergeResult, Moved, Survivorship, merge
 from leadmodel.rules.matching import STANDARD_LEAD_RULE, CompiledRule, MatchingRule
+from leadmodel.rules.merge import MergeRecord, MergeResult, Moved, Survivorship, merge
 
 __all__ = ["MergeOutcome", "UnmergeOutcome", "import_leads", "merge_records", "unmerge_records"]
 
