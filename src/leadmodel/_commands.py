@@ -249,7 +249,7 @@ def run_import(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result
         "kept": counts.kept,
         "in_provenance": counts.in_provenance,
         "dry_run": args.dry_run,
-        "rule": rule.name,
+        "rule": args.rule,
         "unmapped_columns": list(counts.unmapped_columns),
         "problems": problems,
     }
