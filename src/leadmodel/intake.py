@@ -1674,13 +1674,15 @@ def _unique_header(cells: list[str]) -> list[str]:
     taken = set(cells)
     header: list[str] = []
     seen: set[str] = set()
+    numbers: dict[str, int] = {}  # per name, the next number to try: linear, not quadratic
     for cell in cells:
         name = cell
         if name in seen:
-            number = 2
+            number = numbers.get(cell, 2)
             while f"{cell} ({number})" in taken:
                 number += 1
             name = f"{cell} ({number})"
+            numbers[cell] = number + 1
             taken.add(name)
         seen.add(name)
         header.append(name)
