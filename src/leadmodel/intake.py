@@ -6,7 +6,9 @@ names to a string or a list of strings) and a :class:`FormSpec`:
 - field names are matched loosely (``first_name``, ``first-name``, ``FirstName`` and
   ``firstname`` are one field) through the spec's aliases, and Salesforce-style custom field
   ids (``00N5e00000AbCdE``) through its *custom_ids*;
-- a single ``name`` field is split into first and last name (``nameparser``);
+- a single ``name`` field is split into first and last name (``nameparser``), its
+  salutation, middle name, suffix and nickname kept in ``custom.salutation``,
+  ``custom.middle_name``, ``custom.suffix`` and ``custom.nickname``;
 - values are trimmed; email and phone are parsed, each failure reported on its field;
   control characters and line breaks in single-line fields (header injection) are refused;
   the whole form is bounded in size and field count;
