@@ -731,3 +731,102 @@ def test_guess_maps_each_field_from_one_column_only():
     )
     assert str(outcome.lead.email) == "a@x.io"
     assert report.unmapped_columns == ("Email",)  # kept aside and reported, not lost
+
+
+@given(
+    st.lists(NAMED_PEOPLE, max_size=8),
+    st.sampled_from(["skip", "update", "merge"]),
+    st.sampled_from([None, EXACT_EMAIL, EXACT_EMAIL_OR_PHONE]),
+)
+@settings(max_examples=60, deadline=None)
+def test_every_row_is_accounted_for_against_a_store_too(people, policy, rule):
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.leads.add(
+            Lead(
+                id="OLD",
+                first_name="Ann",
+                last_name="Ng",
+                company="Acme",
+                email=EmailAddress.parse("ann@acme.io"),
+                phone=PhoneNumber.parse(SWITCHBOARD),
+            )
+        )
+        uow.commit()
+    rows = [
+        row(**{"First Name": f, "Last Name": last, "Email": e, "Phone": p})
+        for f, last, e, p in people
+    ]
+    with uow:
+        outcomes, report = run(rows, existing=uow.leads, on_duplicate=policy, rule=rule)
+    assert len(outcomes) == report.rows == len(rows)
+    assert sum(
+        getattr(report, s) for s in ("created", "updated", "merged", "skipped", "rejected")
+    ) == (report.rows)
+
+
+@given(st.lists(NAMED_PEOPLE.filter(lambda p: p[2] != ""), min_size=1, max_size=8))
+@settings(max_examples=40, deadline=None)
+def test_importing_a_file_again_creates_nothing(people):
+    rows = [
+        row(**{"First Name": f, "Last Name": last, "Email": e, "Phone": p})
+        for f, last, e, p in people
+    ]
+    uow = MemoryUnitOfWork()
+    uow.index_rules([STANDARD_LEAD_RULE])  # stored leads are found by the rule's keys too
+    with uow:
+        for outcome in import_leads(
+            rows, ColumnMapping.guess(HEADER), ids=SequentialIds(), now=NOW, existing=uow.leads
+        ):
+            if outcome.status == "created":
+                uow.leads.add(outcome.lead)
+        uow.commit()
+    with uow:
+        again, report = run(rows, existing=uow.leads)
+    assert report.created == 0
+    assert {o.status for o in again} == {"skipped"}
+
+
+NAME_WORDS = st.sampled_from(["Ann", "Robert", "Mary", "Lee", "Okafor", "Smith", "Zoë"])
+
+
+@given(
+    st.tuples(
+        st.sampled_from(["", "Dr.", "Mr.", "Prof.", "Ms."]),
+        NAME_WORDS,
+        st.sampled_from(["", "Ann", "Q."]),
+        NAME_WORDS,
+        st.sampled_from(["", "Jr.", "III", "PhD"]),
+        st.sampled_from(["", "'Bob'", "(Bobby)"]),
+    )
+)
+def test_no_part_of_a_full_name_is_dropped(parts):
+    salutation, first, middle, last, suffix, nickname = parts
+    full = " ".join(p for p in (salutation, first, nickname, middle, last, suffix) if p)
+    [outcome], _ = run([{"Full Name": full, "Company": "Acme"}], NAME_MAPPING)
+    lead = outcome.lead
+    kept = " ".join(
+        str(v) for v in (lead.first_name, lead.last_name, *lead.custom.values()) if v is not None
+    )
+    for part in (salutation, first, middle, last, suffix, nickname.strip("'()")):
+        assert part in kept
+
+
+@given(
+    st.lists(st.sampled_from(["Email", "Email (2)", "Name", ""]), min_size=1, max_size=5),
+    st.lists(
+        st.lists(st.sampled_from(["", "x", "a@b.io", "Ng, Ann", 'q"q']), max_size=8),
+        max_size=4,
+    ),
+)
+@settings(max_examples=80, deadline=None)
+def test_read_csv_keeps_every_cell(tmp_path_factory, header, body):
+    path = tmp_path_factory.mktemp("csv") / "any.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(cells for cells in body if cells)
+    read_header, rows = read_csv(path)
+    assert len(read_header) == len(set(read_header)) == len(header)
+    for cells, read in zip([c for c in body if c], rows, strict=True):
+        assert list(read.values()) == cells
