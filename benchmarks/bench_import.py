@@ -234,6 +234,9 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--quick", action="store_true", help="100,000 rows")
     parser.add_argument(
+        "--repeats", type=int, default=2, help="runs of each rule, alternated (default 2)"
+    )
+    parser.add_argument(
         "--company-size",
         type=int,
         default=200,
@@ -279,17 +282,19 @@ def main() -> int:
                 "exact": "skip, rule EXACT_EMAIL_OR_PHONE",
                 "standard": "skip, rule STANDARD_LEAD_RULE",
             }
-            for name, label in labels.items():
+            # Alternated and repeated, each rule's best run counts: the machine's load moves.
+            for name in ["create", *["exact", "standard"] * args.repeats]:
                 with multiprocessing.get_context("spawn").Pool(1) as pool:
                     [(counts, seconds, colleagues, rss)] = pool.map(with_rule, [(str(path), name)])
-                rates[name], peaks[name] = n / seconds, rss / 1024
+                rates[name] = max(rates.get(name, 0.0), n / seconds)
+                peaks[name] = rss / 1024
                 print(
-                    f"{label:<40}{rates[name]:>10,.0f} rows/s, peak RSS {peaks[name]:,.0f} MB  "
-                    f"{dict(counts)}; switchboard colleagues skipped: {colleagues:,}"
+                    f"{labels[name]:<40}{n / seconds:>10,.0f} rows/s, peak RSS {peaks[name]:,.0f} "
+                    f"MB  {dict(counts)}; switchboard colleagues skipped: {colleagues:,}"
                 )
             print(
-                f"{'standard / exact keys':<40}{rates['standard'] / rates['exact']:>10.2f}x "
-                "(target >= 0.5x)"
+                f"{'standard / exact keys, best of each':<40}"
+                f"{rates['standard'] / rates['exact']:>10.2f}x (target >= 0.5x)"
             )
             for name in ("exact", "standard"):
                 extra = (peaks[name] - peaks["create"]) * 1024 * 1024 / n
