@@ -1276,14 +1276,38 @@ def _fill_blanks(target: Lead, source: Lead) -> Lead:
     return attrs.evolve(target, **changes) if changes else target  # type: ignore[arg-type]
 
 
+class _RowRule(CompiledRule):
+    """An import's compiled rule, remembering the prepared values and keys of the last row.
+
+    Each new row is looked up (:meth:`DuplicateIndex.matches`) and then indexed
+    (:meth:`DuplicateIndex.add`): both prepare it, and preparing (normalising every
+    matcher's field, building the keys) is most of a look-up's cost. Rows are frozen
+    leads, so the same object always prepares the same.
+    """
+
+    __slots__ = ("_row",)
+
+    def __init__(self, rule: MatchingRule) -> None:
+        super().__init__(rule)
+        self._row: tuple[object, tuple[Prepared, tuple[str, ...]]] | None = None
+
+    def prepare_keyed(self, record: object) -> tuple[Prepared, tuple[str, ...]]:
+        row = self._row
+        if row is not None and row[0] is record:
+            return row[1]
+        found = super().prepare_keyed(record)
+        self._row = (record, found)
+        return found
+
+
 def _matching_rule(rule: object) -> CompiledRule | FieldError:
     """The compiled *rule* of an import (``None``: the standard lead rule), or what is wrong."""
     if rule is None:
-        return STANDARD_LEAD_RULE.compile()
+        return _RowRule(STANDARD_LEAD_RULE)
     if isinstance(rule, CompiledRule):
-        return rule
+        return _RowRule(rule.rule)
     if isinstance(rule, MatchingRule):
-        return rule.compile()
+        return _RowRule(rule)
     return _type_error("rule", "a MatchingRule or CompiledRule (None: STANDARD_LEAD_RULE)", rule)
 
 
@@ -1492,7 +1516,9 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
             edge = _best_edge(index, lead)
             found: tuple[object, MatchResult] | None = None
             if edge is None and stored is not None:
-                found = stored.best(lead, compiled.prepare(lead), leads_only=on_duplicate != "skip")
+                found = stored.best(
+                    lead, compiled.prepare_keyed(lead)[0], leads_only=on_duplicate != "skip"
+                )
             if edge is None and found is None:
                 counts["created"] += 1
                 index.add(lead)
