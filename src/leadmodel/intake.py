@@ -1285,11 +1285,12 @@ class _RowRule(CompiledRule):
     leads, so the same object always prepares the same.
     """
 
-    __slots__ = ("_row",)
+    __slots__ = ("_row", "_row_blocks")
 
     def __init__(self, rule: MatchingRule) -> None:
         super().__init__(rule)
         self._row: tuple[object, tuple[Prepared, tuple[str, ...]]] | None = None
+        self._row_blocks: tuple[object, tuple[Prepared, tuple[tuple[Any, ...], ...]]] | None = None
 
     def prepare_keyed(self, record: object) -> tuple[Prepared, tuple[str, ...]]:
         row = self._row
@@ -1297,6 +1298,14 @@ class _RowRule(CompiledRule):
             return row[1]
         found = super().prepare_keyed(record)
         self._row = (record, found)
+        return found
+
+    def prepare_blocked(self, record: object) -> tuple[Prepared, tuple[tuple[Any, ...], ...]]:
+        row = self._row_blocks
+        if row is not None and row[0] is record:
+            return row[1]
+        found = super().prepare_blocked(record)
+        self._row_blocks = (record, found)
         return found
 
 
