@@ -5,11 +5,13 @@ from datetime import UTC, datetime
 import pytest
 
 from leadmodel import (
+    EXACT_EMAIL_OR_PHONE,
     ColumnMapping,
     ConversionRecord,
     EmailAddress,
     ImportReport,
     Lead,
+    PhoneNumber,
     ValidationError,
     from_json,
     import_leads,
@@ -324,3 +326,86 @@ def test_an_on_outcome_that_cannot_take_an_outcome_is_refused_before_any_row():
             on_outcome=lambda: None,
         )
     assert caught.value.errors[0].path == "on_outcome"
+
+
+# -- issue 16: the service passes the matching rule through ------------------------------
+
+
+def colleague(lead_id, first, last, email):
+    return Lead(
+        id=lead_id,
+        first_name=first,
+        last_name=last,
+        company="Acme",
+        title="Engineer",
+        email=EmailAddress.parse(email),
+        phone=PhoneNumber.parse("+1 415 555 0100"),
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+SHARED = ColumnMapping.guess(["First Name", "Last Name", "Email", "Phone", "Company", "Title"])
+
+
+def shared_row(first, last, email, title="Engineer"):
+    return {
+        "First Name": first,
+        "Last Name": last,
+        "Email": email,
+        "Phone": "(415) 555-0100",
+        "Company": "Acme",
+        "Title": title,
+    }
+
+
+@pytest.mark.parametrize("policy", ["skip", "merge"])
+def test_the_service_keeps_colleagues_who_share_the_switchboard(policy):
+    uow = storage(colleague("L1", "Ann", "Ng", "ann@acme.io"))
+    seen = []
+    report = import_into(
+        uow,
+        [shared_row("Bob", "Stone", "bob@acme.io"), shared_row("Ann", "Ng", "ANN@acme.io")],
+        SHARED,
+        on_duplicate=policy,
+        ids=SequentialIds(),
+        now=NOW,
+        on_outcome=seen.append,
+    )
+    assert (report.created, report.skipped + report.merged) == (1, 1)
+    assert seen[1].duplicate_of == "L1"
+    assert seen[1].match.clause.startswith("first_name AND last_name AND")
+    assert {lead.last_name for lead in leads_of(uow).values()} >= {"Ng", "Stone"}
+
+
+def test_the_service_passes_an_exact_rule_through():
+    uow = storage(colleague("L1", "Ann", "Ng", "ann@acme.io"))
+    report = import_into(
+        uow,
+        [shared_row("Bob", "Stone", "bob@acme.io")],
+        SHARED,
+        ids=SequentialIds(),
+        now=NOW,
+        rule=EXACT_EMAIL_OR_PHONE,
+    )
+    assert (report.created, report.skipped) == (0, 1)
+
+
+def test_the_service_finds_stored_leads_by_the_rules_blocking_keys():
+    # No email or phone in common: the stored lead is found by name and company only
+    # because the service has the unit of work index the rule's keys.
+    uow = storage(Lead(id="L1", first_name="Ann", last_name="Ng", company="Acme", title="Engineer"))
+    report = import_into(
+        uow,
+        [{"First Name": "Ann", "Last Name": "Ng", "Company": "Acme", "Title": "Engineer"}],
+        SHARED,
+        ids=SequentialIds(),
+        now=NOW,
+    )
+    assert (report.created, report.skipped) == (0, 1)
+
+
+def test_the_service_refuses_a_rule_that_is_not_one():
+    with pytest.raises(ValidationError) as caught:
+        import_into(storage(), [], MAPPING, ids=SequentialIds(), now=NOW, rule="exact")
+    assert [e.path for e in caught.value.errors] == ["rule"]

@@ -150,6 +150,7 @@ from leadmodel.rules.mapping import (
     compatibility_problem,
 )
 from leadmodel.rules.matching import (
+    EXACT_EMAIL,
     EXACT_EMAIL_OR_PHONE,
     STANDARD_ACCOUNT_RULE,
     STANDARD_CONTACT_RULE,
@@ -235,6 +236,7 @@ __all__ = [
     "DEFAULT_OPPORTUNITY_PROCESS",
     "DEFAULT_SURVIVORSHIP",
     "DISPOSABLE_DOMAINS",
+    "EXACT_EMAIL",
     "EXACT_EMAIL_OR_PHONE",
     "LEAD_SCHEMA",
     "NO_DECAY",

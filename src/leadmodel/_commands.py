@@ -16,11 +16,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from leadmodel import (
     BANT_POLICY,
     DEFAULT_LEAD_PROCESS,
+    EXACT_EMAIL,
     EXACT_EMAIL_OR_PHONE,
     LEAD_SCHEMA,
     STANDARD_LEAD_RULE,
@@ -39,6 +40,7 @@ from leadmodel import (
     Lead,
     LeadModelError,
     LoadBalanced,
+    MatchingRule,
     QualificationPolicy,
     Queue,
     RecordNotFound,
@@ -144,6 +146,27 @@ def _mapping(path: str | None, header: list[str], **options: Any) -> ColumnMappi
         raise CommandError(f"{path}: {str(exc).splitlines()[0]}") from None
 
 
+RULES: Final[Mapping[str, MatchingRule]] = {
+    "standard": STANDARD_LEAD_RULE,
+    "exact-email": EXACT_EMAIL,
+    "exact-email-or-phone": EXACT_EMAIL_OR_PHONE,
+}
+"""The matching rules ``--rule`` names, by what they do."""
+_DEPRECATED_RULES: Final = {"exact": "exact-email-or-phone"}
+
+
+def _rule(name: str) -> MatchingRule:
+    """The rule ``--rule NAME`` names; an old name says its new one on stderr."""
+    if name in _DEPRECATED_RULES:
+        new = _DEPRECATED_RULES[name]
+        print(
+            f"leadmodel: warning: --rule {name} is deprecated, use --rule {new} (the same rule)",
+            file=sys.stderr,
+        )
+        name = new
+    return RULES[name]
+
+
 def _progress_bar() -> Callable[..., Any] | None:
     """``tqdm`` when the ``progress`` extra is installed (plain counts otherwise)."""
     try:
@@ -166,6 +189,7 @@ def import_rows(
     now: datetime,
     dry_run: bool = False,
     progress: bool = False,
+    rule: MatchingRule = STANDARD_LEAD_RULE,
 ) -> tuple[ImportReport, list[dict[str, Any]]]:
     """Import *rows* with :func:`leadmodel.services.import_leads`: the report, first problems."""
     problems: list[dict[str, Any]] = []
@@ -188,6 +212,7 @@ def import_rows(
         dry_run=dry_run,
         progress=_show_progress if progress and bar is None else None,
         on_outcome=note,
+        rule=rule,
     )
     if progress and bar is None:
         print(file=sys.stderr)
@@ -199,6 +224,7 @@ def run_import(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result
     header, rows = _open_csv(args.file)
     mapping = _mapping(args.mapping, header)
     on_duplicate: OnDuplicate = args.on_duplicate or ("skip" if args.dedupe else "create")
+    rule = _rule(args.rule)
     try:
         counts, problems = import_rows(
             store,
@@ -208,6 +234,7 @@ def run_import(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result
             now=_now(),
             dry_run=args.dry_run,
             progress=sys.stderr.isatty() and not args.json,
+            rule=rule,
         )
     except (csv.Error, UnicodeDecodeError) as exc:
         raise CommandError(f"{args.file}: not a readable CSV file ({exc})") from None
@@ -222,6 +249,8 @@ def run_import(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result
         "kept": counts.kept,
         "in_provenance": counts.in_provenance,
         "dry_run": args.dry_run,
+        "rule": args.rule,
+        "unmapped_columns": list(counts.unmapped_columns),
         "problems": problems,
     }
     verb = "would create" if args.dry_run else "created"
@@ -234,6 +263,16 @@ def run_import(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result
             f"  {counts.updated:,} leads updated ({counts.kept:,} differing values kept, "
             f"not written), {counts.merged:,} merged ({counts.in_provenance:,} values set "
             "aside in the stored merges)"
+        )
+    if counts.unmapped_columns:
+        say(
+            f"  kept in custom.import_extra (no field for them): "
+            f"{', '.join(counts.unmapped_columns[:10])}"
+            + (
+                f" and {len(counts.unmapped_columns) - 10} more"
+                if len(counts.unmapped_columns) > 10
+                else ""
+            )
         )
     for problem in problems[:10]:
         say(f"  line {problem['line']}: {'; '.join(problem['errors'])}")
@@ -251,7 +290,7 @@ def run_dedupe(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result
     undone with ``leadmodel unmerge MERGE_ID``). A group that cannot be merged is reported
     and the others are still merged; the exit code is then 1.
     """
-    rule = STANDARD_LEAD_RULE if args.rule == "standard" else EXACT_EMAIL_OR_PHONE
+    rule = _rule(args.rule)
     with SQLiteUnitOfWork(store) as uow:
         leads = [lead for lead in uow.leads if lead.converted is None]
     groups = find_duplicates(leads, rule)

@@ -33,6 +33,7 @@ from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
 from leadmodel.intake import ColumnMapping, ImportReport, OnDuplicate, RowOutcome
 from leadmodel.ports import SupportsMerges, UnitOfWork
+from leadmodel.rules.matching import STANDARD_LEAD_RULE, CompiledRule, MatchingRule
 from leadmodel.rules.merge import MergeRecord, MergeResult, Moved, Survivorship, merge
 
 __all__ = ["MergeOutcome", "UnmergeOutcome", "import_leads", "merge_records", "unmerge_records"]
@@ -572,11 +573,15 @@ def import_leads(
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
     on_outcome: Callable[[RowOutcome], None] | None = None,
+    rule: MatchingRule | CompiledRule | None = None,
 ) -> ImportReport:
     """Import *rows* into storage: the pure :func:`leadmodel.import_leads`, applied.
 
     The rows are read against the stored leads (``existing=uow.leads``, so duplicates are
-    found in storage and within the file), and each outcome is saved as it comes:
+    found in storage and within the file) with the matching *rule* (``None``:
+    :data:`~leadmodel.STANDARD_LEAD_RULE`; a unit of work that indexes rules' keys,
+    :class:`~leadmodel.ports.SupportsKeyIndex`, is asked to index it first, so stored
+    leads are found by its blocking keys too), and each outcome is saved as it comes:
     ``created`` leads are added; ``updated`` ones replace the stored lead (blank fields
     filled), refused as :func:`leadmodel.services.save` refuses (a converted lead is never
     edited — the pure import skips rows matching one);
@@ -643,7 +648,12 @@ def import_leads(
             existing=uow.leads,
             on_duplicate=on_duplicate,
             progress=progress,
+            rule=rule,
         )
+        index_rules = getattr(uow, "index_rules", None)  # SupportsKeyIndex
+        if callable(index_rules) and on_duplicate != "create":
+            chosen = STANDARD_LEAD_RULE if rule is None else rule
+            index_rules([chosen.rule if isinstance(chosen, CompiledRule) else chosen])
         pending = 0
         for outcome in run:
             _apply(uow, outcome, ids=ids, now=now)

@@ -66,7 +66,7 @@ from leadmodel import (
 from leadmodel import (
     __doc__ as _package_doc,
 )
-from leadmodel._commands import COMMANDS, CommandError, run_demo_pipeline
+from leadmodel._commands import COMMANDS, RULES, CommandError, run_demo_pipeline
 from leadmodel.adapters.memory import SequentialIds
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 from leadmodel.services import convert_lead, rescore
@@ -335,6 +335,9 @@ def _run_demo(store: SQLiteStore, path: str, *, as_json: bool, keep: bool) -> in
     return 0 if ok else 1
 
 
+_RULE_NAMES = "{" + ",".join(sorted(RULES)) + "}"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leadmodel",
@@ -368,8 +371,22 @@ def _parser() -> argparse.ArgumentParser:
         "(default: skip with --dedupe, else create); merges can be undone with unmerge",
     )
     sub.add_argument("--dry-run", action="store_true", help="check every row, save nothing")
+    rule_help = (
+        "when two leads are the same person: standard (a name and an email, phone, company "
+        "or address: Salesforce's rule), exact-email (the same email only) or "
+        "exact-email-or-phone (the same email, phone or mobile); default: %(default)s"
+    )
+    sub.add_argument(
+        "--rule", choices=sorted(RULES), default="standard", metavar=_RULE_NAMES, help=rule_help
+    )
     sub = command("dedupe", "find duplicate leads, and merge them on ask")
-    sub.add_argument("--rule", choices=["standard", "exact"], default="standard")
+    sub.add_argument(
+        "--rule",
+        choices=[*sorted(RULES), "exact"],  # "exact": the old name, deprecated
+        default="standard",
+        metavar=_RULE_NAMES,
+        help=rule_help,
+    )
     sub.add_argument("--merge", action="store_true", help="merge every group found")
     sub = command("unmerge", "undo a merge made by dedupe --merge (or merge_records)")
     sub.add_argument("merge_id", help="the merge id dedupe --merge printed")

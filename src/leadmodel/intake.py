@@ -6,7 +6,9 @@ names to a string or a list of strings) and a :class:`FormSpec`:
 - field names are matched loosely (``first_name``, ``first-name``, ``FirstName`` and
   ``firstname`` are one field) through the spec's aliases, and Salesforce-style custom field
   ids (``00N5e00000AbCdE``) through its *custom_ids*;
-- a single ``name`` field is split into first and last name (``nameparser``);
+- a single ``name`` field is split into first and last name (``nameparser``), its
+  salutation, middle name, suffix and nickname kept in ``custom.salutation``,
+  ``custom.middle_name``, ``custom.suffix`` and ``custom.nickname``;
 - values are trimmed; email and phone are parsed, each failure reported on its field;
   control characters and line breaks in single-line fields (header injection) are refused;
   the whole form is bounded in size and field count;
@@ -44,11 +46,27 @@ from nameparser import HumanName
 from leadmodel._html import result_html
 from leadmodel.domain import _checks, _numbers
 from leadmodel.domain._typed import check_fields
-from leadmodel.domain.errors import FieldError, ValidationError, describe_value
+from leadmodel.domain.errors import (
+    FieldError,
+    InvalidValue,
+    KeyNotIndexed,
+    RecordNotFound,
+    ValidationError,
+    describe_value,
+)
 from leadmodel.domain.fields import EntitySchema, FieldType
 from leadmodel.domain.lead import LEAD_SCHEMA, Lead
 from leadmodel.domain.status import LifecycleStage
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
+from leadmodel.ports import lookup_keys
+from leadmodel.rules.dedupe import DuplicateIndex, MatchEdge
+from leadmodel.rules.matching import (
+    STANDARD_LEAD_RULE,
+    CompiledRule,
+    MatchingRule,
+    MatchResult,
+    Prepared,
+)
 
 __all__ = [
     "DEFAULT_ALIASES",
@@ -298,6 +316,32 @@ class FormErrors:
         return tuple(dict.fromkeys(e.path for e in self.errors))
 
 
+_NAME_PARTS: Final = (
+    ("title", "salutation"),
+    ("middle", "middle_name"),
+    ("suffix", "suffix"),
+    ("nickname", "nickname"),
+)
+"""The parts of a full name beyond first and last, and the custom field each is kept in."""
+
+
+def _split_name(text: str) -> tuple[str, str, dict[str, str]]:
+    """First name, last name and the other parts of a full name (``nameparser``).
+
+    A salutation (``Dr.``, ``Mr.``, ``Prof.``), a middle name, a suffix (``Jr.``, ``III``,
+    ``PhD``) and a nickname (``Robert 'Bob' Smith``, ``Robert (Bob) Smith``) are returned
+    by the custom field that keeps them (``salutation``, ``middle_name``, ``suffix``,
+    ``nickname``): a Lead has no such fields, and nothing of the name is dropped. One word
+    is the last name (Salesforce needs one).
+    """
+    human = HumanName(text)
+    first, last = human.first, human.last
+    if not last:
+        first, last = "", first
+    parts = {name: value for attr, name in _NAME_PARTS if (value := getattr(human, attr))}
+    return first, last, parts
+
+
 def _one(name: str, raw: object, errors: list[FieldError]) -> str | None:
     """The single text value of a form field, or ``None`` with an error."""
     if isinstance(raw, list | tuple):
@@ -497,12 +541,9 @@ def parse_web_form(  # noqa: PLR0915 - one pass over a form, kept together
         tags += [t.strip() for t in re.split(r"[;,]", values.pop("tags")) if t.strip()]
 
     fields: dict[str, object] = {}
+    name_parts: dict[str, str] = {}
     if "name" in values:
-        human = HumanName(values.pop("name"))
-        first = " ".join(p for p in (human.first, human.middle) if p)
-        last = human.last
-        if not last:  # one word: Salesforce needs a last name, so that is it
-            first, last = "", first
+        first, last, name_parts = _split_name(values.pop("name"))
         values.setdefault("first_name", first)
         values.setdefault("last_name", last)
         for part in ("first_name", "last_name"):
@@ -545,6 +586,8 @@ def parse_web_form(  # noqa: PLR0915 - one pass over a form, kept together
                 errors.append(FieldError(path, "invalid", str(exc) or "is not valid"))
         elif path.startswith("utm."):
             custom[f"utm_{path.split('.', 1)[1]}"] = text
+    for part, value in name_parts.items():  # a field of their own wins
+        custom.setdefault(part, value)
     for name in (
         "first_name",
         "last_name",
@@ -594,7 +637,6 @@ _EXPORT_HEADERS: Final[dict[str, str]] = {
     "leadid": "ignore",
     "recordid": "ignore",
     "id": "ignore",
-    "salutation": "ignore",
     "leadowner": "owner_id",
     "owner": "owner_id",
     "contactowner": "owner_id",
@@ -622,6 +664,10 @@ _EXPORT_HEADERS: Final[dict[str, str]] = {
     "designation": "title",
     "jobtitle": "title",
     "companyname": "company",
+    "salutation": "custom.salutation",
+    "middlename": "custom.middle_name",
+    "suffix": "custom.suffix",
+    "nickname": "custom.nickname",
 }
 _TRUE_WORDS: Final = frozenset({"1", "true", "yes", "y", "on", "x", "checked"})
 _FALSE_WORDS: Final = frozenset({"0", "false", "no", "n", "off", ""})
@@ -697,8 +743,12 @@ class ColumnMapping:
     """Which column holds which lead field, and how to read the values.
 
     *columns* pairs a header with a target: a lead field, ``address.<part>``,
-    ``custom.<name>``, ``name`` (split into first and last), ``tags`` (``;`` or ``,``
-    separated) or ``ignore``. Dates are read ISO-first; *day_first* decides ``03/04/2026``.
+    ``custom.<name>``, ``name`` (split into first and last; a salutation, middle name,
+    suffix or nickname goes to ``custom.salutation``, ``custom.middle_name``,
+    ``custom.suffix``, ``custom.nickname``), ``tags`` (``;`` or ``,`` separated) or
+    ``ignore``. Dates are read ISO-first; dotted dates (``31.12.2025``) are day first;
+    *day_first* decides ``03/04/2026`` (month first, US, by default). Date-times may add a
+    24-hour time or an AM/PM one (``3/4/2025 10:15 AM``); a time without a zone is UTC.
     *picklists* translate values: ``(field, from, to)``, e.g. ``("source", "web form",
     "Web")``. Columns the mapping does not name are kept in ``custom.import_extra`` (JSON)
     and reported on each row, never dropped.
@@ -724,16 +774,32 @@ class ColumnMapping:
     def guess(cls, header: Sequence[str], **options: object) -> ColumnMapping:
         """A mapping proposed from common CRM export headers (Salesforce, HubSpot, Zoho).
 
-        Headers it cannot place are left out (they will be kept as extras on import).
+        Headers it cannot place are left out (they will be kept as extras on import). Each
+        field gets one column: when two columns name the same field (``Email`` and
+        ``E-mail``, or a header repeated), the first is mapped and the others are left out,
+        so their values are kept in ``custom.import_extra`` and reported, never
+        overwritten. ``Salutation``, ``Middle Name``, ``Suffix`` and ``Nickname`` go to the
+        custom fields a split full name fills (``custom.salutation`` …).
+
+        >>> [t for _, t in ColumnMapping.guess(["Email", "E-mail", "Suffix"]).columns]
+        ['email', 'custom.suffix']
         """
         pairs = []
+        taken: set[str] = set()
+        seen: set[str] = set()
         for column in header:
-            if not isinstance(column, str):
+            if not isinstance(column, str) or column in seen:
                 continue
+            seen.add(column)
             normal = _normal(column)
             target = _EXPORT_HEADERS.get(normal) or DEFAULT_ALIASES.get(normal)
-            if target is not None and not target.startswith("utm.") and target != "status_ignored":
-                pairs.append((column, target))
+            if target is None or target.startswith("utm.") or target == "status_ignored":
+                continue
+            if target != "ignore":
+                if target in taken:
+                    continue
+                taken.add(target)
+            pairs.append((column, target))
         return cls(tuple(pairs), **options)  # type: ignore[arg-type]
 
 
@@ -766,7 +832,9 @@ class RowOutcome:
 
     *status* is ``created``, ``updated``, ``merged``, ``skipped`` (with *reason*) or
     ``rejected`` (with *errors*); *lead* is the lead created, updated or merged into;
-    *duplicate_of* the record it matched; *unmapped* the columns no mapping named. For
+    *duplicate_of* the record it matched and *match* why (the rule's
+    :class:`~leadmodel.MatchResult`: every field's score and the clause that matched);
+    *unmapped* the columns no mapping named. For
     ``updated`` and ``merged`` rows, *incoming* is the lead the row itself reads into (its
     id is the one a stored merge absorbs) and *values* says, field by field, what the row
     wanted to write and where each value went (:class:`IncomingValue`).
@@ -783,6 +851,7 @@ class RowOutcome:
     unmapped: tuple[str, ...] = ()
     incoming: Lead | None = None
     values: tuple[IncomingValue, ...] = ()
+    match: MatchResult | None = None
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
@@ -886,19 +955,34 @@ class ImportRun:
         )
 
 
+_NUMERIC_DATE: Final = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})")
+# A time at the end of a date-time: "14:30", "10:15 AM", "10:15:30 p.m.", after a blank, a
+# "T" or a comma. Inputs are at most 64 characters, so every match is bounded.
+_TIME: Final = re.compile(
+    r"(?:[ T]|,[ ]?)[ ]*([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?[ ]*(?:([AaPp])\.?[Mm]\.?)?$"
+)
+_LONGEST_DATE: Final = 64
+
+
 def _parse_date(text: str, *, day_first: bool) -> date:
-    if len(text) > 64:  # no date is longer; strptime is not tried on a megabyte
+    """A date cell: ISO first, then numeric, then month names.
+
+    ``31.12.2025`` (dots) is always day first, as everywhere dots are written;
+    ``03/04/2026`` and ``03-04-2026`` are month first (US, Salesforce's US exports) unless
+    *day_first*.
+    """
+    if len(text) > _LONGEST_DATE:  # no date is longer; strptime is not tried on a megabyte
         raise _numbers.date_error("date", text, day_first=day_first)
     try:
         return date.fromisoformat(text[:10])
     except ValueError:
         pass
-    numeric = re.fullmatch(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})", text)
+    numeric = _NUMERIC_DATE.fullmatch(text)
     if numeric is not None:
-        a, b, year = (int(x) for x in numeric.groups())
-        day, month = (a, b) if day_first else (b, a)
+        a, separator, b, year = numeric.groups()
+        day, month = (int(a), int(b)) if day_first or separator == "." else (int(b), int(a))
         try:
-            return date(year, month, day)
+            return date(int(year), month, day)
         except ValueError:
             raise _numbers.date_error("date", text, day_first=day_first) from None
     for pattern in _DATE_FORMATS:
@@ -907,6 +991,40 @@ def _parse_date(text: str, *, day_first: bool) -> date:
         except ValueError:
             continue
     raise _numbers.date_error("date", text, day_first=day_first)
+
+
+def _parse_datetime(text: str, *, day_first: bool) -> datetime:
+    """A date-time cell, timezone-aware: a time without a zone is taken as UTC.
+
+    ISO 8601 (``2026-03-31T14:30:00+02:00``), or any date :func:`_parse_date` reads
+    followed by a 24-hour time (``31.12.2025 14:30``) or a 12-hour one with AM/PM
+    (Salesforce's ``3/4/2025 10:15 AM``); a date alone is midnight UTC.
+    """
+    if len(text) > _LONGEST_DATE:
+        raise _numbers.date_error("date", text, day_first=day_first)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        clock = _TIME.search(text)
+        day = _parse_date(text[: clock.start()] if clock else text, day_first=day_first)
+        hour = minute = second = 0
+        if clock is not None:
+            hour, minute = int(clock.group(1)), int(clock.group(2))
+            second = int(clock.group(3) or 0)
+            meridiem = clock.group(4)
+            if meridiem is not None:
+                if not 1 <= hour <= 12:
+                    raise InvalidValue(
+                        "datetime", text, "invalid", "an AM/PM time has hours 1 to 12"
+                    ) from None
+                hour = hour % 12 + (12 if meridiem in "Pp" else 0)
+        try:
+            moment = datetime(day.year, day.month, day.day, hour, minute, second)  # noqa: DTZ001 - UTC below
+        except ValueError:
+            raise InvalidValue(
+                "datetime", text, "invalid", "expected a time such as 14:30 or 2:30 PM"
+            ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _parse_bool(text: str) -> bool:
@@ -990,7 +1108,11 @@ _CACHE_LIMIT: Final = 100_000
 _BOOL_FIELDS: Final = frozenset({"do_not_call", "email_opt_out", "is_person", "owner_is_queue"})
 _FIXED: Final = frozenset({"id", "converted", "created_at", "updated_at", "custom", "status"})
 _BLANKS: Final[tuple[object, ...]] = (None, "", frozenset())
-_BEYOND: Final = "(beyond the header)"
+
+
+def _beyond(position: int) -> str:
+    """The name a cell beyond the header is kept under: its column number, from 1."""
+    return f"Column {position} (beyond the header)"
 
 
 class _Reader:
@@ -1031,12 +1153,7 @@ class _Reader:
         if target in _BOOL_FIELDS:
             return _parse_bool(text)
         if target in ("created_at", "updated_at"):
-            try:
-                moment = datetime.fromisoformat(text)
-            except ValueError:
-                parsed = _parse_date(text, day_first=self.mapping.day_first)
-                moment = datetime(parsed.year, parsed.month, parsed.day)  # noqa: DTZ001 - UTC below
-            return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+            return _parse_datetime(text, day_first=self.mapping.day_first)
         if target.startswith("custom."):
             return self.custom(target, text)
         return text
@@ -1057,6 +1174,8 @@ class _Reader:
             )
         if kind is FieldType.DATE:
             return _parse_date(text, day_first=self.mapping.day_first)
+        if kind is FieldType.DATETIME:
+            return _parse_datetime(text, day_first=self.mapping.day_first)
         return text
 
     def lead(  # noqa: PLR0915 - one pass over a row's columns, kept together
@@ -1072,10 +1191,11 @@ class _Reader:
         tags: list[str] = []
         own = EXPORT_MARKER in row  # leadmodel's own export: exact cells, no trimming
         for column, raw in row.items():
-            if column is None and isinstance(raw, list):  # csv's values beyond the header
-                beyond = [v for v in raw if isinstance(v, str) and v.strip()]
-                if beyond:
-                    extra[_BEYOND] = ";".join(beyond)
+            if column is None and isinstance(raw, list):  # csv.DictReader's cells beyond the header
+                width = sum(1 for key in row if isinstance(key, str))
+                for offset, value in enumerate(raw, start=width + 1):
+                    if isinstance(value, str) and value.strip():
+                        extra[_beyond(offset)] = value.strip()
                 continue
             if not isinstance(column, str) or raw is None:
                 continue
@@ -1096,12 +1216,13 @@ class _Reader:
                 continue
             try:
                 if target == "name":
-                    human = HumanName(text)
-                    first = " ".join(p for p in (human.first, human.middle) if p)
-                    last = human.last or first
-                    fields.setdefault("last_name", last)
-                    if human.last and first:
+                    first, last, name_parts = _split_name(text)
+                    if last:
+                        fields.setdefault("last_name", last)
+                    if first:
                         fields.setdefault("first_name", first)
+                    for part, value in name_parts.items():
+                        custom.setdefault(part, value)
                 elif target == "tags":
                     tags += _own_tags(text) if own else _tags(text)
                 elif target.startswith("address."):
@@ -1155,6 +1276,126 @@ def _fill_blanks(target: Lead, source: Lead) -> Lead:
     return attrs.evolve(target, **changes) if changes else target  # type: ignore[arg-type]
 
 
+class _RowRule(CompiledRule):
+    """An import's compiled rule, remembering the prepared values and keys of the last row.
+
+    Each new row is looked up (:meth:`DuplicateIndex.matches`) and then indexed
+    (:meth:`DuplicateIndex.add`): both prepare it, and preparing (normalising every
+    matcher's field, building the keys) is most of a look-up's cost. Rows are frozen
+    leads, so the same object always prepares the same.
+    """
+
+    __slots__ = ("_row", "_row_blocks")
+
+    def __init__(self, rule: MatchingRule) -> None:
+        super().__init__(rule)
+        self._row: tuple[object, tuple[Prepared, tuple[str, ...]]] | None = None
+        self._row_blocks: tuple[object, tuple[Prepared, tuple[tuple[Any, ...], ...]]] | None = None
+
+    def prepare_keyed(self, record: object) -> tuple[Prepared, tuple[str, ...]]:
+        row = self._row
+        if row is not None and row[0] is record:
+            return row[1]
+        found = super().prepare_keyed(record)
+        self._row = (record, found)
+        return found
+
+    def prepare_blocked(self, record: object) -> tuple[Prepared, tuple[tuple[Any, ...], ...]]:
+        row = self._row_blocks
+        if row is not None and row[0] is record:
+            return row[1]
+        found = super().prepare_blocked(record)
+        self._row_blocks = (record, found)
+        return found
+
+
+def _matching_rule(rule: object) -> CompiledRule | FieldError:
+    """The compiled *rule* of an import (``None``: the standard lead rule), or what is wrong."""
+    if rule is None:
+        return _RowRule(STANDARD_LEAD_RULE)
+    if isinstance(rule, CompiledRule):
+        return _RowRule(rule.rule)
+    if isinstance(rule, MatchingRule):
+        return _RowRule(rule)
+    return _type_error("rule", "a MatchingRule or CompiledRule (None: STANDARD_LEAD_RULE)", rule)
+
+
+class _Stored:
+    """The records of *existing* an import compares a row with, found by keys."""
+
+    def __init__(self, existing: object, compiled: CompiledRule) -> None:
+        self.existing = existing
+        self.compiled = compiled
+        # Asked by the rule's blocking keys too, until the store says it does not index them.
+        self.rule_keys = True
+
+    def query_keys(self, lead: Lead) -> list[str]:
+        keys = set(lookup_keys(lead))
+        if self.rule_keys:
+            keys.update(self.compiled.keys(lead))
+        return sorted(keys)
+
+    def find(self, lead: Lead) -> list[object]:
+        """The stored records sharing a lookup key, or a blocking key of the rule, with *lead*.
+
+        A store that does not index the rule's keys (:class:`~leadmodel.KeyNotIndexed`) is
+        asked by lookup keys (email, phone) only from then on.
+        """
+        keys = self.query_keys(lead)
+        if not keys:
+            return []
+        try:
+            found = self.existing.find_by_keys(keys)  # type: ignore[attr-defined]
+        except KeyNotIndexed:
+            self.rule_keys = False
+            keys = sorted(lookup_keys(lead))
+            found = self.existing.find_by_keys(keys) if keys else []  # type: ignore[attr-defined]
+        return list(found)
+
+    def best(
+        self, lead: Lead, prepared: Prepared, *, leads_only: bool
+    ) -> tuple[object, MatchResult] | None:
+        """The stored record *lead* matches best under the rule (highest score, then id)."""
+        best: tuple[object, MatchResult] | None = None
+        for record in self.find(lead):
+            if leads_only and not isinstance(record, Lead):
+                continue
+            result = self.compiled.match_prepared(prepared, self.compiled.prepare(record))
+            if result is None:
+                continue
+            if best is None or result.score > best[1].score:
+                best = (record, result)
+        return best
+
+    def get(self, lead_id: str, lead: Lead, line: int) -> Lead:
+        """The lead *lead_id* an earlier row made, read back from the store."""
+        getter = getattr(self.existing, "get", None)
+        found: object = None
+        if callable(getter):
+            found = getter(lead_id)
+        else:
+            found = next((r for r in self.find(lead) if getattr(r, "id", None) == lead_id), None)
+        if not isinstance(found, Lead):
+            raise ValidationError(
+                "import_leads",
+                [
+                    FieldError(
+                        "existing",
+                        "not_applied",
+                        f"line {line} repeats lead {lead_id} of an earlier row, which is not "
+                        "in existing: save each outcome to it before reading the next",
+                    )
+                ],
+            )
+        return found
+
+
+def _best_edge(index: DuplicateIndex, lead: Lead) -> MatchEdge | None:
+    """The earlier row's lead that *lead* matches best (the index sorts best first)."""
+    found = index.matches(lead, limit=1)
+    return found[0] if found else None
+
+
 def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
     rows: Iterable[Mapping[str, str]],
     mapping: ColumnMapping,
@@ -1164,14 +1405,24 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
     existing: object = None,
     on_duplicate: OnDuplicate = "skip",
     progress: Callable[[int], None] | None = None,
+    rule: MatchingRule | CompiledRule | None = None,
 ) -> ImportRun:
     """Read *rows* into leads with *mapping*, one outcome per row, streaming.
 
-    Duplicates are found by lookup keys (email, phone), both within the file and in
-    *existing* (anything with ``find_by_keys``, such as a repository). *on_duplicate*
-    decides: ``skip`` the row, ``update`` the first record's blank fields, ``merge`` the two,
-    or ``create`` a new lead anyway (no duplicate checks at all: the run then keeps nothing
-    between rows and reads any number of rows in constant memory). A converted lead is
+    A row is a duplicate when the matching *rule* says so (``None``:
+    :data:`~leadmodel.STANDARD_LEAD_RULE`, Salesforce's rule — a name *and* an email,
+    phone, company or address; a shared switchboard phone alone never makes two people
+    one), of an earlier row of the file (kept in a :class:`~leadmodel.DuplicateIndex`) or
+    of a record of *existing* (anything with ``find_by_keys``, such as a repository: asked
+    by the row's lookup keys and the rule's blocking keys, or by lookup keys only when it
+    does not index the rule — :func:`leadmodel.services.import_leads` has its unit of
+    work index it). Pass :data:`~leadmodel.EXACT_EMAIL` or
+    :data:`~leadmodel.EXACT_EMAIL_OR_PHONE` to match on keys alone. *on_duplicate*
+    decides: ``skip`` the row, ``update`` the matched record's blank fields, ``merge`` the
+    two, or ``create`` a new lead anyway (no duplicate checks at all: the run then keeps
+    nothing between rows and reads any number of rows in constant memory). A duplicate's
+    outcome says why: ``duplicate_of``, ``match`` (the :class:`~leadmodel.MatchResult`,
+    with the clause that matched) and a *reason* naming the clause. A converted lead is
     read-only: a row matching one is ``skipped`` under ``update`` and ``merge``. Each
     ``updated`` or ``merged`` outcome lists every value the row wanted to write and its
     fate (:class:`IncomingValue`): nothing that differs is dropped without a word, and the
@@ -1181,23 +1432,27 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
     Iterate the run, then read ``run.report``.
 
     >>> from datetime import datetime, timezone
+    >>> from leadmodel.adapters.memory import SequentialIds
     >>> rows = [
     ...     {"First Name": "Ada", "Last Name": "Lovelace", "Email": "ada@engines.io"},
     ...     {"First Name": "Ada", "Last Name": "Lovelace", "Email": "ADA@engines.io"},
     ...     {"First Name": "", "Last Name": "", "Email": "nope"},
     ... ]
     >>> mapping = ColumnMapping.guess(["First Name", "Last Name", "Email"])
-    >>> run = import_leads(
-    ...     rows, mapping, ids=lambda kind: "L1", now=datetime(2026, 1, 1, tzinfo=timezone.utc)
-    ... )
+    >>> run_now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    >>> run = import_leads(rows, mapping, ids=SequentialIds(), now=run_now)
     >>> [(o.line, o.status) for o in run]
     [(2, 'created'), (3, 'skipped'), (4, 'rejected')]
+    >>> run_outcomes = list(import_leads(rows, mapping, ids=SequentialIds(), now=run_now))
+    >>> run_outcomes[1].reason
+    'duplicate of lead-000001 (first_name AND last_name AND email)'
     >>> run.report.rows, run.report.created, run.report.skipped, run.report.rejected
     (3, 1, 1, 1)
 
     Raises:
-        ValidationError: misuse — a wrong mapping, *on_duplicate*, *ids*, *now* or
-            *existing*. What is wrong in a row is that row's ``rejected`` outcome.
+        ValidationError: misuse — a wrong mapping, *on_duplicate*, *ids* (also while
+            iterating, code ``repeated``: an id given twice), *now*, *existing* or *rule*.
+            What is wrong in a row is that row's ``rejected`` outcome.
     """
     problems: list[FieldError] = []
     if not isinstance(mapping, ColumnMapping):
@@ -1214,20 +1469,27 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
         problems.append(FieldError("existing", "type", "must have find_by_keys (a repository)"))
     if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
         problems.append(FieldError("rows", "type", "must be an iterable of mappings"))
+    if progress is not None and not callable(progress):
+        problems.append(FieldError("progress", "type", "must be a function of the row count"))
+    compiled = _matching_rule(rule)
+    if isinstance(compiled, FieldError):
+        problems.append(compiled)
     if problems:
         raise ValidationError("import_leads", problems)
+    assert isinstance(compiled, CompiledRule)  # noqa: S101 - narrowed by the checks above
     counts = dict.fromkeys(_IMPORT_COUNTS, 0)
     extras: set[str] = set()
     reader = _Reader(mapping)
 
     def outcomes() -> Iterator[RowOutcome]:  # noqa: PLR0915 - each policy's branch, in order
-        from leadmodel.ports import lookup_keys
         from leadmodel.rules.merge import merge
 
-        ids_seen: dict[str, str] = {}  # lookup key -> the id of the lead that has it
+        # The file's own leads, as the rule prepared them (no whole leads: flat memory).
+        index = DuplicateIndex(compiled)
+        stored = _Stored(existing, compiled) if existing is not None else None
         recent: OrderedDict[str, Lead] = OrderedDict()  # update/merge: leads to build on
-        for index, row in enumerate(rows):
-            line = index + 2
+        for position, row in enumerate(rows):
+            line = position + 2
             counts["rows"] += 1
             if progress is not None and counts["rows"] % 1000 == 0:
                 progress(counts["rows"])
@@ -1248,79 +1510,94 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
                 counts["created"] += 1
                 yield RowOutcome(line, "created", lead, unmapped=unmapped)
                 continue
-            keys = lookup_keys(lead)
+            if lead.id in index:
+                raise ValidationError(
+                    "import_leads",
+                    [
+                        FieldError(
+                            "ids",
+                            "repeated",
+                            f"line {line}: ids gave {describe_value(lead.id)} again; each "
+                            "lead needs a new id",
+                        )
+                    ],
+                )
+            edge = _best_edge(index, lead)
+            found: tuple[object, MatchResult] | None = None
+            if edge is None and stored is not None:
+                found = stored.best(
+                    lead, compiled.prepare_keyed(lead)[0], leads_only=on_duplicate != "skip"
+                )
+            if edge is None and found is None:
+                counts["created"] += 1
+                index.add(lead)
+                if on_duplicate != "skip":
+                    _remember(recent, lead, bounded=existing is not None)
+                yield RowOutcome(line, "created", lead, unmapped=unmapped)
+                continue
+            if edge is not None:
+                match_id, result = edge.b_id, edge.result
+            else:
+                assert found is not None  # noqa: S101 - one of the two matched
+                match_id, result = getattr(found[0], "id", ""), found[1]
+            why = result.clause or "the rule's probability"
             if on_duplicate == "skip":
-                # Skipping needs only who came first: remember ids, not whole leads.
-                first = next(((k, ids_seen[k]) for k in keys if k in ids_seen), None)
-                if first is None and existing is not None and keys:
-                    found = existing.find_by_keys(keys)  # type: ignore[attr-defined]
-                    if found:
-                        stored_keys = lookup_keys(found[0])
-                        first = (next(k for k in keys if k in stored_keys), found[0].id)
-                if first is None:
-                    counts["created"] += 1
-                    for key in keys:
-                        ids_seen.setdefault(key, lead.id)
-                    yield RowOutcome(line, "created", lead, unmapped=unmapped)
-                    continue
                 counts["skipped"] += 1
                 yield RowOutcome(
                     line,
                     "skipped",
                     None,
-                    f"duplicate of {first[1]} ({first[0]})",
-                    duplicate_of=first[1],
+                    f"duplicate of {match_id} ({why})",
+                    duplicate_of=match_id,
                     unmapped=unmapped,
+                    match=result,
                 )
                 continue
-            match = None
-            first_id = next((ids_seen[k] for k in keys if k in ids_seen), None)
-            if first_id is not None:
-                # _remember below keeps it as the most recent.
-                match = recent.get(first_id) or _applied(existing, keys, first_id, line)
-            elif existing is not None and keys:
-                found = existing.find_by_keys(keys)  # type: ignore[attr-defined]
-                match = found[0] if found and isinstance(found[0], Lead) else None
-            if match is None:
-                counts["created"] += 1
-                for key in keys:
-                    ids_seen.setdefault(key, lead.id)
-                _remember(recent, lead, bounded=existing is not None)
-                yield RowOutcome(line, "created", lead, unmapped=unmapped)
-                continue
-            shared = next(k for k in keys if k in lookup_keys(match))
+            if edge is not None:
+                match = recent.get(match_id)
+                if match is None:
+                    if stored is None:  # pragma: no cover - without existing all are kept
+                        raise RecordNotFound("lead", match_id)
+                    match = stored.get(match_id, lead, line)
+            else:
+                assert found is not None and isinstance(found[0], Lead)  # noqa: S101, PT018
+                match = found[0]
             if match.converted is not None:
                 counts["skipped"] += 1
                 yield RowOutcome(
                     line,
                     "skipped",
                     None,
-                    f"duplicate of converted lead {match.id} ({shared}), which is read-only",
+                    f"duplicate of converted lead {match.id} ({why}), which is read-only",
                     duplicate_of=match.id,
                     unmapped=unmapped,
+                    match=result,
                 )
                 continue
             status: RowStatus
             if on_duplicate == "update":
-                result, status = _fill_blanks(match, lead), "updated"
+                merged, status = _fill_blanks(match, lead), "updated"
             else:
-                result, status = merge([match, lead], master=match.id).survivor, "merged"
-            values = _fates(lead, match, result, merged=status == "merged")
+                merged, status = merge([match, lead], master=match.id).survivor, "merged"
+            values = _fates(lead, match, merged, merged=status == "merged")
             counts[status] += 1
             counts["kept"] += sum(1 for v in values if v.fate == "kept")
             counts["in_provenance"] += sum(1 for v in values if v.fate == "provenance")
-            for key in lookup_keys(result):
-                ids_seen[key] = result.id
-            _remember(recent, result, bounded=existing is not None)
+            if merged.id in index:
+                index.update(merged)
+            else:
+                index.add(merged)
+            _remember(recent, merged, bounded=existing is not None)
             yield RowOutcome(
                 line,
                 status,
-                result,
-                f"{status} into {match.id} ({shared})",
+                merged,
+                f"{status} into {match.id} ({why})",
                 duplicate_of=match.id,
                 unmapped=unmapped,
                 incoming=lead,
                 values=values,
+                match=result,
             )
 
     return ImportRun(outcomes(), counts, extras)
@@ -1370,25 +1647,6 @@ def _remember(recent: OrderedDict[str, Lead], lead: Lead, *, bounded: bool) -> N
     recent.move_to_end(lead.id)
     if bounded and len(recent) > _RECENT_LEADS:
         recent.popitem(last=False)
-
-
-def _applied(existing: object, keys: tuple[str, ...], lead_id: str, line: int) -> Lead:
-    """The lead *lead_id* an earlier row made, read back from *existing*."""
-    found = existing.find_by_keys(keys)  # type: ignore[attr-defined]
-    lead = next((r for r in found if isinstance(r, Lead) and r.id == lead_id), None)
-    if lead is None:
-        raise ValidationError(
-            "import_leads",
-            [
-                FieldError(
-                    "existing",
-                    "not_applied",
-                    f"line {line} repeats lead {lead_id} of an earlier row, which is not in "
-                    "existing: save each outcome to it before reading the next",
-                )
-            ],
-        )
-    return lead
 
 
 _QUOTED_TEXT: Final = re.compile(r'"[^"]*"')
@@ -1444,15 +1702,45 @@ class _UnreadableRow(dict[str, str]):
         self.errors = errors
 
 
+def _unique_header(cells: list[str]) -> list[str]:
+    """*cells* with repeated names made unique: the second ``Email`` is ``Email (2)``.
+
+    Deterministic, and never equal to another cell of the header (``Email (2)`` given as
+    well makes the repeat ``Email (3)``).
+    """
+    taken = set(cells)
+    header: list[str] = []
+    seen: set[str] = set()
+    numbers: dict[str, int] = {}  # per name, the next number to try: linear, not quadratic
+    for cell in cells:
+        name = cell
+        if name in seen:
+            number = numbers.get(cell, 2)
+            while f"{cell} ({number})" in taken:
+                number += 1
+            name = f"{cell} ({number})"
+            numbers[cell] = number + 1
+            taken.add(name)
+        seen.add(name)
+        header.append(name)
+    return header
+
+
 def read_csv(path: str | Path) -> tuple[list[str], Iterator[dict[str, str]]]:
     """Open a CSV export: its header and a stream of rows (the file closes when the stream ends).
 
     The encoding (UTF-8, UTF-8 with a BOM, or Latin-1) and the delimiter (``,`` ``;``
     tab ``|``, the most frequent outside quotes in the header line) are detected from the
-    start of the file. A row that cannot be read (a cell over 131,072 characters, the
-    ``csv`` module's limit) comes out as a row :func:`import_leads` rejects, with the
-    reason; the rows after it are read as usual. Bytes that are not text in the detected
-    encoding are kept as lone surrogates, which the import refuses on their row.
+    start of the file. No cell is dropped: a header repeated is made unique (the second
+    ``Email`` is ``Email (2)``, the returned header says so), and the cells of a row longer
+    than the header come under ``Column 9 (beyond the header)`` (their column number);
+    columns a mapping does not name are kept in ``custom.import_extra`` and reported by
+    :func:`import_leads` (``RowOutcome.unmapped``, ``ImportReport.unmapped_columns``). A row
+    shorter than the header has no cells for the columns it lacks. A row that cannot be
+    read (a cell over 131,072 characters, the ``csv`` module's limit) comes out as a row
+    :func:`import_leads` rejects, with the reason; the rows after it are read as usual.
+    Bytes that are not text in the detected encoding are kept as lone surrogates, which
+    the import refuses on their row.
 
     Raises:
         ValidationError: the path is not a path; the file cannot be read, is binary or
@@ -1478,20 +1766,21 @@ def read_csv(path: str | Path) -> tuple[list[str], Iterator[dict[str, str]]]:
         if isinstance(exc, ValidationError):
             raise
         raise ValidationError("read_csv", [FieldError("path", "unreadable", str(exc))]) from None
-    reader = csv.DictReader(handle, delimiter=delimiter)
+    reader = csv.reader(handle, delimiter=delimiter)
     try:
-        fieldnames = reader.fieldnames
+        first = next(reader, [])
     except csv.Error as exc:
         handle.close()
         raise ValidationError(
             "read_csv", [FieldError("path", "too_long", f"{path}: the header row: {exc}")]
         ) from None
-    header = [h for h in (fieldnames or []) if h is not None]
+    header = _unique_header(first)
     if not header:
         handle.close()
         raise ValidationError(
             "read_csv", [FieldError("path", "no_header", f"{path} has no header row")]
         )
+    width = len(header)
 
     def stream() -> Iterator[dict[str, str]]:
         failures = 0  # in a row; csv reads on after a bad line, but never loop forever
@@ -1499,7 +1788,7 @@ def read_csv(path: str | Path) -> tuple[list[str], Iterator[dict[str, str]]]:
             while failures < _MAX_UNREADABLE:
                 before = reader.line_num
                 try:
-                    row = next(reader)
+                    cells = next(reader)
                 except StopIteration:
                     return
                 except csv.Error as exc:
@@ -1509,7 +1798,12 @@ def read_csv(path: str | Path) -> tuple[list[str], Iterator[dict[str, str]]]:
                     )
                     continue
                 failures = 0
-                yield {k: v for k, v in row.items() if isinstance(k, str) and v is not None}
+                if not cells:
+                    continue  # a blank line is no row (as csv.DictReader reads it)
+                row = dict(zip(header, cells, strict=False))
+                for position in range(width, len(cells)):
+                    row[_beyond(position + 1)] = cells[position]
+                yield row
 
     return header, stream()
 

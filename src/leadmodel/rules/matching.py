@@ -36,6 +36,7 @@ from leadmodel.rules._paths import fields_of as _fields_of
 from leadmodel.rules._paths import getter as _getter
 
 __all__ = [
+    "EXACT_EMAIL",
     "EXACT_EMAIL_OR_PHONE",
     "METHODS",
     "NORMALIZERS",
@@ -1348,3 +1349,12 @@ domain, not a mailbox — domain matching belongs to account rules
 (:data:`STANDARD_ACCOUNT_RULE`, or a matcher with ``normalizer="email_domain"``). Blocks of
 up to 20 records are compared pair by pair and larger ones with a sorted-neighbourhood
 window of 2 (the previous release skipped them)."""
+
+EXACT_EMAIL: Final = MatchingRule(
+    name="exact_email",
+    matchers=(FieldMatcher("email", ("exact",), threshold=100),),
+    transpose_names=False,
+    blocking=(BlockingKey(("email",)),),
+)
+"""The same normalised email address, and nothing else: phones are ignored, so people who
+share a company switchboard stay apart (``leadmodel import --rule exact-email``)."""
