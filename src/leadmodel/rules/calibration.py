@@ -1,0 +1,269 @@
+"""Learning a probabilistic matching rule, and checking that its probabilities are honest.
+
+:func:`learn_weights` is the engine behind :func:`~leadmodel.estimate_weights`: Fellegi–Sunter
+weights by expectation–maximisation over the pairs the rule's blocking proposes, *u* from a
+deterministic spread of record pairs, term-frequency tables of each field's most frequent
+values, and the probability that two records picked at random match. :func:`calibration_report`
+says how far predicted match probabilities are from the observed rate of true matches
+(reliability table, Brier score, expected and maximum calibration error).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any, Final
+
+import attrs
+
+from leadmodel.domain.errors import FieldError, ValidationError, describe_value
+from leadmodel.rules._gc import gc_paused
+from leadmodel.rules.matching import (
+    MatchingRule,
+    Prepared,
+    TermFrequencies,
+    record_id,
+)
+
+__all__: list[str] = []
+
+_EPSILON: Final = 1e-4
+_LOWEST_PRIOR: Final = 1e-12
+_RANDOM_PAIRS: Final = 200_000
+_WINDOW: Final = 50
+"""Learning reads every pair of a block of up to 51 records; in a bigger block (a switchboard
+phone shared by 2,000 leads) each record is paired with the next 50 by id, so learning costs
+O(n·w), not O(n²), and stays deterministic."""
+_LONGEST_FREQUENT: Final = 200  # longer values are never kept in a term-frequency table
+
+Vector = tuple[int | None, ...]
+Terms = tuple[float | None, ...]  # per field, log2 of the agreed value's frequency
+
+
+def clamp(values: list[float]) -> tuple[float, ...]:
+    """Normalise *values* to probabilities, each kept within [1e-4, 1 - 1e-4]."""
+    total = sum(values)
+    shares = [min(max(v / total if total else 0.0, _EPSILON), 1 - _EPSILON) for v in values]
+    scale = sum(shares)
+    return tuple(min(max(v / scale, _EPSILON), 1 - _EPSILON) for v in shares)
+
+
+def _window_pairs(members: list[int]) -> Iterable[tuple[int, int]]:
+    """Every pair of a small block; each member with its next ``_WINDOW`` in a big one."""
+    size = len(members)
+    for x in range(size):
+        first = members[x]
+        for y in range(x + 1, min(size, x + 1 + _WINDOW)):
+            yield first, members[y]
+
+
+def _frequent(values: Iterable[str | None], limit: int) -> TermFrequencies | None:
+    """The *limit* most frequent of *values* (seen twice or more) and the rest's frequency."""
+    counts = Counter(v for v in values if v is not None)
+    filled = sum(counts.values())
+    if not filled or limit == 0:
+        return None
+    ranked = sorted(
+        ((c, v) for v, c in counts.items() if c > 1 and len(v) <= _LONGEST_FREQUENT),
+        key=lambda item: (-item[0], item[1]),
+    )[:limit]
+    if not ranked:
+        return None
+    kept = {v for _, v in ranked}
+    tail = [c for v, c in counts.items() if v not in kept]
+    # A value outside the table: the chance that a record holding it shares it with
+    # another, averaged over those values (sum c^2 / (N sum c)); 1/N when all are kept.
+    rest = sum(c * c for c in tail) / (filled * sum(tail)) if tail else 1 / filled
+    return TermFrequencies(
+        tuple(v for _, v in ranked), tuple(c / filled for c, _ in ranked), rest=rest
+    )
+
+
+def _blocked_fields(rule: MatchingRule, number: int) -> set[int]:
+    """The matchers whose field makes part of blocking key *number* (from 1)."""
+    return {
+        f
+        for f, matcher in enumerate(rule.matchers)
+        for part in rule.blocking[number - 1].parts
+        if part.split(":")[0] in (matcher.field, *matcher.aliases)
+    }
+
+
+def learn_weights(
+    records: Iterable[object],
+    rule: MatchingRule,
+    *,
+    max_iterations: int,
+    tolerance: float,
+    frequent_values: int,
+) -> MatchingRule:
+    """See :func:`leadmodel.estimate_weights` (arguments checked there)."""
+    compiled = attrs.evolve(rule, mode="deterministic").compile()
+    with gc_paused():
+        items = list(records)
+        ids = [record_id(record) for record in items]
+        if len(set(ids)) != len(ids):
+            repeated = sorted(i for i, count in Counter(ids).items() if count > 1)
+            raise ValidationError(
+                "estimate_weights",
+                [
+                    FieldError(
+                        "records",
+                        "duplicate_id",
+                        f"ids must be unique; repeated: {describe_value(repeated[:10])}",
+                    )
+                ],
+            )
+        # Sorting by id makes the result independent of the input order.
+        order = sorted(range(len(items)), key=ids.__getitem__)
+        items = [items[i] for i in order]
+        total = len(items)
+        prepared: list[Prepared] = []
+        buckets: dict[tuple[Any, ...], list[int]] = {}
+        for index, record in enumerate(items):
+            values, keys = compiled.prepare_blocked(record)
+            prepared.append(values)
+            for key in keys:
+                buckets.setdefault(key, []).append(index)
+        pairs_by_key: dict[int, set[tuple[int, int]]] = {}
+        for key, members in buckets.items():
+            if len(members) > 1:
+                pairs_by_key.setdefault(key[0], set()).update(_window_pairs(members))
+        if total < 2 or not pairs_by_key:
+            raise ValidationError(
+                "estimate_weights",
+                [FieldError("records", "too_few", "needs records whose blocking keys meet")],
+            )
+        tables = [
+            _frequent((values[f] for values in prepared), frequent_values)
+            if matcher.agreement_levels[0] == 100
+            else None
+            for f, matcher in enumerate(rule.matchers)
+        ]
+        frequency = [
+            dict(zip(t.values, (math.log2(f) for f in t.frequencies), strict=True))
+            if t is not None
+            else None
+            for t in tables
+        ]
+        rests = [math.log2(t.rest) if t is not None else 0.0 for t in tables]
+        levels_of = compiled.levels_prepared
+        oriented = compiled.oriented
+        every_pair = set().union(*pairs_by_key.values())
+        candidates: Counter[tuple[Vector, Terms]] = Counter()
+        for i, j in every_pair:
+            a, b = prepared[i], oriented(prepared[i], prepared[j])
+            vector = levels_of(a, b)
+            terms = tuple(
+                (found.get(a[f], rests[f]) if found is not None else None)  # type: ignore[arg-type]
+                if vector[f] == 0 and found is not None and a[f] == b[f]
+                else None
+                for f, found in enumerate(frequency)
+            )
+            candidates[vector, terms] += 1
+        # u reads fields ungated: a gate only decides whether the evidence counts.
+        ungated = attrs.evolve(
+            rule,
+            mode="deterministic",
+            matchers=tuple(attrs.evolve(m, gated_by=()) for m in rule.matchers),
+        ).compile()
+        spread = Counter(
+            ungated.levels_prepared(prepared[i], prepared[(i * 7919 + 104_729) % total])
+            for i in range(min(total, _RANDOM_PAIRS))
+            if (i * 7919 + 104_729) % total != i
+        )
+    m, u, prior = _fit(
+        rule,
+        sorted(candidates.items(), key=_vector_order),
+        spread,
+        total * (total - 1) / 2,
+        max_iterations=max_iterations,
+        tolerance=tolerance,
+    )
+    matchers = tuple(
+        attrs.evolve(matcher, m=m[f], u=u[f], term_frequencies=tables[f])
+        for f, matcher in enumerate(rule.matchers)
+    )
+    return attrs.evolve(rule, matchers=matchers, mode="probabilistic", prior=prior)
+
+
+def _fit(
+    rule: MatchingRule,
+    vectors: list[tuple[tuple[Vector, Terms], int]],
+    spread: Counter[Vector],
+    all_pairs: float,
+    *,
+    max_iterations: int,
+    tolerance: float,
+) -> tuple[list[tuple[float, ...]], list[tuple[float, ...]], float]:
+    """*m*, *u* and the prior: *u* from the spread, the others by EM over the candidates.
+
+    One EM over every candidate pair, every field free, with the prior taken over all
+    ``n(n-1)/2`` pairs (pairs the blocks do not propose are taken as non-matches): the
+    share of matches among *all* pairs, so a pair's posterior is calibrated whatever its
+    blocks. Where two records agree exactly on a value of a term-frequency table, the
+    value's frequency stands in for *u* (the logarithm carried in *vectors*).
+    """
+    sizes = [len(m.agreement_levels) + 1 for m in rule.matchers]
+    u: list[tuple[float, ...]] = []
+    for f, size in enumerate(sizes):
+        counts = [1.0] * size  # add-one smoothing
+        for vector, count in spread.items():
+            level = vector[f]
+            if level is not None:
+                counts[level] += count
+        u.append(clamp(counts))
+    m = [clamp([0.9] + [0.1 / (size - 1)] * (size - 1)) for size in sizes]
+    # The non-match likelihood of each vector does not change: compute it once.
+    others = []
+    for (vector, terms), count in vectors:
+        other = 0.0
+        for f, level in enumerate(vector):
+            if level is not None:
+                term = terms[f]
+                other += term if term is not None else math.log2(u[f][level])
+        others.append((vector, other, count))
+    candidates = sum(count for _, _, count in others)
+    prior = min(max(0.5 * candidates / all_pairs, _LOWEST_PRIOR), 1 - _EPSILON)
+    for _ in range(max_iterations):
+        expected = [[0.0] * size for size in sizes]
+        matched_total = 0.0
+        log_m = [[math.log2(x) for x in row] for row in m]
+        odds = math.log2(prior / (1 - prior))
+        for vector, other, count in others:
+            weight = odds - other
+            for f, level in enumerate(vector):
+                if level is not None:
+                    weight += log_m[f][level]
+            posterior = 1.0 / (1.0 + 2.0 ** min(-weight, 1000.0)) * count
+            matched_total += posterior
+            for f, level in enumerate(vector):
+                if level is not None:
+                    expected[f][level] += posterior
+        new_m = [clamp(row) if sum(row) > 0 else old for row, old in zip(expected, m, strict=True)]
+        new_prior = min(max(matched_total / all_pairs, _LOWEST_PRIOR), 1 - _EPSILON)
+        change = max(
+            abs(new_prior - prior) / prior,
+            *(
+                abs(a - b)
+                for old, new in zip(m, new_m, strict=True)
+                for a, b in zip(old, new, strict=True)
+            ),
+        )
+        m, prior = new_m, new_prior
+        if change < tolerance:
+            break
+    return m, u, prior
+
+
+def _vector_order(
+    item: tuple[tuple[Vector, Terms], int],
+) -> tuple[tuple[int, ...], tuple[float, ...], int]:
+    """A total order of level vectors (blank sorts first), so sums add up the same way."""
+    (vector, terms), count = item
+    return (
+        tuple(-1 if level is None else level for level in vector),
+        tuple(1.0 if term is None else term for term in terms),
+        count,
+    )
