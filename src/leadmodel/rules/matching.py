@@ -1122,12 +1122,11 @@ class CompiledRule:
         swapped = self._transposed(b)
         if swapped is None:
             return b
-        first, last = self._first, self._last
-        assert first is not None and last is not None  # noqa: S101 - _transposed checked
+        names = [i for i in (self._first, self._last) if i is not None]
 
         def agreement(other: Prepared) -> float:
             total = 0.0
-            for i in (first, last):
+            for i in names:
                 x, y = a[i], other[i]
                 if x is not None and y is not None:
                     total += max(
