@@ -109,6 +109,7 @@ from leadmodel.rules.assignment import (
 )
 from leadmodel.rules.auto_conversion import AutoConversion, AutoConvertRule, auto_convert
 from leadmodel.rules.backtest import Backtest, BandStats, DecileStats, RuleStats, backtest, roc_auc
+from leadmodel.rules.calibration import CalibrationBin, CalibrationReport, calibration_report
 from leadmodel.rules.conversion import (
     OPPORTUNITY_NAME_LENGTH,
     BulkConversion,
@@ -156,6 +157,7 @@ from leadmodel.rules.matching import (
     FieldScore,
     MatchingRule,
     MatchResult,
+    TermFrequencies,
     compare,
 )
 from leadmodel.rules.merge import (
@@ -262,6 +264,8 @@ __all__ = [
     "BandStats",
     "BlockingKey",
     "BulkConversion",
+    "CalibrationBin",
+    "CalibrationReport",
     "ColumnMapping",
     "CompiledScoringModel",
     "ConcurrencyError",
@@ -378,6 +382,7 @@ __all__ = [
     "Survivorship",
     "Table",
     "Target",
+    "TermFrequencies",
     "TimeWindow",
     "Transition",
     "TransitionError",
@@ -396,6 +401,7 @@ __all__ = [
     "auto_convert",
     "backtest",
     "bant_policy",
+    "calibration_report",
     "check_criterion",
     "check_duplicates",
     "cohorts",

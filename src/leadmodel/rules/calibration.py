@@ -17,16 +17,19 @@ from typing import Any, Final
 
 import attrs
 
+from leadmodel._html import result_html
+from leadmodel.domain._typed import check_fields
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.rules._gc import gc_paused
 from leadmodel.rules.matching import (
     MatchingRule,
+    MatchResult,
     Prepared,
     TermFrequencies,
     record_id,
 )
 
-__all__: list[str] = []
+__all__ = ["CalibrationBin", "CalibrationReport", "calibration_report"]
 
 _EPSILON: Final = 1e-4
 _LOWEST_PRIOR: Final = 1e-12
@@ -266,4 +269,206 @@ def _vector_order(
         tuple(-1 if level is None else level for level in vector),
         tuple(1.0 if term is None else term for term in terms),
         count,
+    )
+
+
+# -- calibration report ---------------------------------------------------------------
+
+
+@attrs.frozen
+class CalibrationBin:
+    """One bin of a reliability table: predictions from *lower* up to *upper*.
+
+    *mean_predicted* is the mean predicted probability of its *count* pairs and
+    *observed_rate* the share of them that truly match; a calibrated model has the two
+    close in every bin.
+    """
+
+    lower: float
+    upper: float
+    count: int
+    mean_predicted: float
+    observed_rate: float
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
+
+@attrs.frozen
+class CalibrationReport:
+    """How far predicted match probabilities are from how often pairs truly match.
+
+    Attributes:
+        bins: the reliability table, non-empty bins only, lowest first.
+        count: how many predictions were scored.
+        matches: how many of them were true matches.
+        brier_score: the mean squared difference between prediction and truth (0 is
+            perfect).
+        expected_calibration_error: the count-weighted mean, over bins, of the gap between
+            mean prediction and observed rate (0 to 1; 0 is perfectly calibrated).
+        max_calibration_error: the largest such gap of a bin.
+    """
+
+    _repr_html_ = result_html
+
+    bins: tuple[CalibrationBin, ...]
+    count: int
+    matches: int
+    brier_score: float
+    expected_calibration_error: float
+    max_calibration_error: float
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
+    def explain(self) -> str:
+        """The report as text: one line of totals, then one line per bin."""
+        head = (
+            f"{self.count} predictions, {self.matches} true matches: "
+            f"ECE {self.expected_calibration_error:.4f}, "
+            f"max {self.max_calibration_error:.4f}, Brier {self.brier_score:.4f}"
+        )
+        lines = [head]
+        lines.extend(
+            f"  [{b.lower:.2f}, {b.upper:.2f}{']' if b.upper == 1 else ')'} {b.count:>8} "
+            f"predicted {b.mean_predicted:.3f} observed {b.observed_rate:.3f}"
+            for b in self.bins
+        )
+        return "\n".join(lines)
+
+
+def _probability_of(item: object, index: int) -> float:
+    value: object = item
+    if not isinstance(item, int | float) or isinstance(item, bool):
+        result = getattr(item, "result", None)
+        if isinstance(result, MatchResult):
+            value = result.probability
+        elif isinstance(item, MatchResult):
+            value = item.probability
+        else:
+            raise ValidationError(
+                "calibration_report",
+                [
+                    FieldError(
+                        f"pairs[{index}]",
+                        "type",
+                        "must be a probability, a MatchResult or a MatchEdge, "
+                        f"not {type(item).__name__}",
+                    )
+                ],
+            )
+        if not isinstance(value, float | int) or isinstance(value, bool):
+            raise ValidationError(
+                "calibration_report",
+                [
+                    FieldError(
+                        f"pairs[{index}]",
+                        "no_probability",
+                        "carries no probability (compare under a probabilistic rule)",
+                    )
+                ],
+            )
+    number = float(value)  # type: ignore[arg-type]
+    if not 0.0 <= number <= 1.0:  # also refuses NaN
+        raise ValidationError(
+            "calibration_report",
+            [
+                FieldError(
+                    f"pairs[{index}]",
+                    "out_of_range",
+                    f"a probability is from 0 to 1, not {describe_value(value)}",
+                )
+            ],
+        )
+    return number
+
+
+def calibration_report(
+    pairs: Iterable[float | MatchResult | Any], labels: Iterable[bool], *, bins: int = 10
+) -> CalibrationReport:
+    """Check predicted match probabilities against the truth (reliability table).
+
+    *pairs* are probabilities from 0 to 1, or :class:`~leadmodel.MatchResult` /
+    :class:`~leadmodel.MatchEdge` values of a probabilistic rule; *labels* say, in the same
+    order, whether each pair truly matches. Predictions fall into *bins* equal-width bins;
+    sums are exact (``math.fsum``), so the report does not depend on the order of the
+    pairs.
+
+    >>> report = calibration_report([0.9, 0.8, 0.1, 0.2], [True, True, False, False])
+    >>> report.count, report.matches, round(report.expected_calibration_error, 3)
+    (4, 2, 0.15)
+    >>> round(report.brier_score, 3)
+    0.025
+
+    Raises:
+        ValidationError: *pairs* or *labels* not iterables (or text), of different
+            lengths or empty; a prediction not a number from 0 to 1 (NaN included) or a
+            result without a probability; a label not a bool; *bins* not an int from 1 to
+            1,000.
+    """
+    if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= 1_000:
+        raise ValidationError(
+            "calibration_report",
+            [FieldError("bins", "out_of_range", "must be an int from 1 to 1000")],
+        )
+    for name, given in (("pairs", pairs), ("labels", labels)):
+        if isinstance(given, str | bytes) or not isinstance(given, Iterable):
+            raise ValidationError(
+                "calibration_report",
+                [FieldError(name, "type", f"must be an iterable, not {type(given).__name__}")],
+            )
+    predicted = [_probability_of(item, i) for i, item in enumerate(pairs)]
+    truth = list(labels)
+    for i, label in enumerate(truth):
+        if not isinstance(label, bool):
+            raise ValidationError(
+                "calibration_report",
+                [
+                    FieldError(
+                        f"labels[{i}]", "type", f"must be a bool, not {describe_value(label)}"
+                    )
+                ],
+            )
+    if len(predicted) != len(truth):
+        raise ValidationError(
+            "calibration_report",
+            [
+                FieldError(
+                    "labels",
+                    "length",
+                    f"needs one label per pair ({len(predicted)} pairs, {len(truth)} labels)",
+                )
+            ],
+        )
+    if not predicted:
+        raise ValidationError(
+            "calibration_report", [FieldError("pairs", "empty", "needs at least one pair")]
+        )
+    count = len(predicted)
+    members: dict[int, list[tuple[float, bool]]] = {}
+    for p, label in zip(predicted, truth, strict=True):
+        members.setdefault(min(int(p * bins), bins - 1), []).append((p, label))
+    table = []
+    for number in sorted(members):
+        inside = members[number]
+        table.append(
+            CalibrationBin(
+                lower=number / bins,
+                upper=(number + 1) / bins,
+                count=len(inside),
+                mean_predicted=min(math.fsum(p for p, _ in inside) / len(inside), 1.0),
+                observed_rate=sum(label for _, label in inside) / len(inside),
+            )
+        )
+    gaps = [abs(b.mean_predicted - b.observed_rate) for b in table]
+    return CalibrationReport(
+        bins=tuple(table),
+        count=count,
+        matches=sum(truth),
+        brier_score=math.fsum((p - label) ** 2 for p, label in zip(predicted, truth, strict=True))
+        / count,
+        expected_calibration_error=min(
+            math.fsum(b.count * gap for b, gap in zip(table, gaps, strict=True)) / count, 1.0
+        ),
+        max_calibration_error=max(gaps),
     )

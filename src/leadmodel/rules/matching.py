@@ -1177,10 +1177,13 @@ class CompiledRule:
         scores = self._field_scores(a, b)
         weight = self._weight(scores, a, b)
         transposed = False
-        swapped = self._transposed(b)
-        if swapped is not None:
-            swapped_scores = self._field_scores(a, swapped)
-            swapped_weight = self._weight(swapped_scores, a, swapped)
+        # Swapping the names of either side (not only b's) keeps compare symmetric when
+        # the first and last name matchers weigh differently.
+        for x, y in ((a, self._transposed(b)), (self._transposed(a), b)):
+            if x is None or y is None:
+                continue
+            swapped_scores = self._field_scores(x, y)
+            swapped_weight = self._weight(swapped_scores, x, y)
             if swapped_weight > weight:
                 scores, weight, transposed = swapped_scores, swapped_weight, True
         probability = 1.0 / (1.0 + 2.0 ** (-weight)) if weight > -1000 else 0.0
