@@ -109,7 +109,12 @@ from leadmodel.rules.assignment import (
 )
 from leadmodel.rules.auto_conversion import AutoConversion, AutoConvertRule, auto_convert
 from leadmodel.rules.backtest import Backtest, BandStats, DecileStats, RuleStats, backtest, roc_auc
-from leadmodel.rules.calibration import CalibrationBin, CalibrationReport, calibration_report
+from leadmodel.rules.calibration import (
+    CalibrationBin,
+    CalibrationReport,
+    calibrate,
+    calibration_report,
+)
 from leadmodel.rules.conversion import (
     OPPORTUNITY_NAME_LENGTH,
     BulkConversion,
@@ -401,6 +406,7 @@ __all__ = [
     "auto_convert",
     "backtest",
     "bant_policy",
+    "calibrate",
     "calibration_report",
     "check_criterion",
     "check_duplicates",

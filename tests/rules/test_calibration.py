@@ -18,6 +18,7 @@ from leadmodel import (
     MatchingRule,
     TermFrequencies,
     ValidationError,
+    calibrate,
     calibration_report,
     compare,
     estimate_weights,
@@ -159,6 +160,7 @@ def test_rule_json_without_the_new_fields_still_loads():
         prior=0.01,
     )
     data = json.loads(to_json(rule))
+    del data["calibration"]
     for matcher in data["matchers"]:
         del matcher["term_frequencies"]
         del matcher["gated_by"]
@@ -317,5 +319,92 @@ def test_report_refuses_results_without_probability():
     ],
 )
 def test_inconsistent_calibration_values_are_refused(build):
+    with pytest.raises(ValidationError):
+        build()
+
+
+# -- calibrating on a labelled sample ----------------------------------------------------
+
+
+def test_calibrate_repairs_an_overconfident_rule(hard):
+    rule, records, truth, _, _ = hard
+    overconfident = attrs.evolve(rule, prior=0.9)
+    found, _ = _candidates(overconfident, records, truth)
+    before = calibration_report([p for p, *_ in found], [label for _, label, *_ in found])
+    sample = found[::5]
+    fitted = calibrate(overconfident, [p for p, *_ in sample], [lab for _, lab, *_ in sample])
+    refound, _ = _candidates(fitted, records, truth)
+    after = calibration_report([p for p, *_ in refound], [label for _, label, *_ in refound])
+    assert after.brier_score < before.brier_score / 5
+    assert after.expected_calibration_error < before.expected_calibration_error / 3
+
+    def precision(pairs):
+        flagged = [label for p, label, *_ in pairs if p >= 0.5]
+        return sum(flagged) / len(flagged)
+
+    assert precision(found) < 0.9
+    assert precision(refound) >= 0.98
+    assert from_json(MatchingRule, to_json(fitted)) == fitted
+
+
+def test_calibrate_reads_match_results_and_ignores_order():
+    rule = MatchingRule(
+        "p",
+        [FieldMatcher("email", m=(0.9, 0.1), u=(0.01, 0.99))],
+        mode="probabilistic",
+        prior=0.5,
+    )
+    same = compare({"email": "a@b.co"}, {"email": "a@b.co"}, rule)
+    other = compare({"email": "a@b.co"}, {"email": "c@b.co"}, rule)
+    results = [same, same, same, other, other, same]
+    labels = [True, True, False, False, False, True]
+    fitted = calibrate(rule, results, labels)
+    assert fitted.calibration is not None
+    assert calibrate(rule, results[::-1], labels[::-1]) == fitted
+    # Three of four exact agreements truly match; Platt's smoothed targets (0.8 for a
+    # match, 0.2 for a non-match in a sample of 3 and 3) pull that to 0.65.
+    assert compare({"email": "a@b.co"}, {"email": "a@b.co"}, fitted).probability == (
+        pytest.approx(0.65, abs=0.01)
+    )
+
+
+@given(st.lists(st.tuples(_probabilities, st.booleans()), min_size=2, max_size=40))
+def test_calibrate_gives_a_valid_rule_or_a_validation_error(samples):
+    rule = MatchingRule(
+        "p", [FieldMatcher("email", m=(0.9, 0.1), u=(0.01, 0.99))], mode="probabilistic", prior=0.5
+    )
+    probabilities, labels = zip(*samples, strict=True)
+    if len(set(labels)) == 1:
+        with pytest.raises(ValidationError):
+            calibrate(rule, probabilities, labels)
+        return
+    fitted = calibrate(rule, probabilities, labels)
+    slope, intercept = fitted.calibration
+    assert 0 < slope <= 1000
+    assert math.isfinite(intercept)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: calibrate(RULE, [0.9, 0.1], [True, False]),
+        lambda: calibrate("rule", [0.9, 0.1], [True, False]),
+        lambda: calibrate(
+            attrs.evolve(
+                RULE,
+                mode="probabilistic",
+                prior=0.1,
+                matchers=[FieldMatcher("email", m=(0.9, 0.1), u=(0.1, 0.9))],
+            ),
+            [0.9, 0.8],
+            [True, True],
+        ),
+        lambda: MatchingRule("p", [FieldMatcher("email")], calibration=(0.0, 1.0)),
+        lambda: MatchingRule("p", [FieldMatcher("email")], calibration=(1.0, math.inf)),
+        lambda: MatchingRule("p", [FieldMatcher("email")], calibration=(1.0,)),
+        lambda: MatchingRule("p", [FieldMatcher("email")], calibration="steep"),
+    ],
+)
+def test_bad_calibrations_are_refused(build):
     with pytest.raises(ValidationError):
         build()

@@ -29,7 +29,7 @@ from leadmodel.rules.matching import (
     record_id,
 )
 
-__all__ = ["CalibrationBin", "CalibrationReport", "calibration_report"]
+__all__ = ["CalibrationBin", "CalibrationReport", "calibrate", "calibration_report"]
 
 _EPSILON: Final = 1e-4
 _LOWEST_PRIOR: Final = 1e-12
@@ -337,7 +337,7 @@ class CalibrationReport:
         return "\n".join(lines)
 
 
-def _probability_of(item: object, index: int) -> float:
+def _probability_of(item: object, index: int, function: str) -> float:
     value: object = item
     if not isinstance(item, int | float) or isinstance(item, bool):
         result = getattr(item, "result", None)
@@ -347,7 +347,7 @@ def _probability_of(item: object, index: int) -> float:
             value = item.probability
         else:
             raise ValidationError(
-                "calibration_report",
+                function,
                 [
                     FieldError(
                         f"pairs[{index}]",
@@ -359,7 +359,7 @@ def _probability_of(item: object, index: int) -> float:
             )
         if not isinstance(value, float | int) or isinstance(value, bool):
             raise ValidationError(
-                "calibration_report",
+                function,
                 [
                     FieldError(
                         f"pairs[{index}]",
@@ -371,7 +371,7 @@ def _probability_of(item: object, index: int) -> float:
     number = float(value)  # type: ignore[arg-type]
     if not 0.0 <= number <= 1.0:  # also refuses NaN
         raise ValidationError(
-            "calibration_report",
+            function,
             [
                 FieldError(
                     f"pairs[{index}]",
@@ -381,6 +381,42 @@ def _probability_of(item: object, index: int) -> float:
             ],
         )
     return number
+
+
+def _predictions(pairs: Any, labels: Any, function: str) -> tuple[list[float], list[bool]]:
+    """The probabilities and labels, checked (see :func:`calibration_report`)."""
+    for name, given in (("pairs", pairs), ("labels", labels)):
+        if isinstance(given, str | bytes) or not isinstance(given, Iterable):
+            raise ValidationError(
+                function,
+                [FieldError(name, "type", f"must be an iterable, not {type(given).__name__}")],
+            )
+    predicted = [_probability_of(item, i, function) for i, item in enumerate(pairs)]
+    truth = list(labels)
+    for i, label in enumerate(truth):
+        if not isinstance(label, bool):
+            raise ValidationError(
+                function,
+                [
+                    FieldError(
+                        f"labels[{i}]", "type", f"must be a bool, not {describe_value(label)}"
+                    )
+                ],
+            )
+    if len(predicted) != len(truth):
+        raise ValidationError(
+            function,
+            [
+                FieldError(
+                    "labels",
+                    "length",
+                    f"needs one label per pair ({len(predicted)} pairs, {len(truth)} labels)",
+                )
+            ],
+        )
+    if not predicted:
+        raise ValidationError(function, [FieldError("pairs", "empty", "needs at least one pair")])
+    return predicted, truth
 
 
 def calibration_report(
@@ -411,39 +447,7 @@ def calibration_report(
             "calibration_report",
             [FieldError("bins", "out_of_range", "must be an int from 1 to 1000")],
         )
-    for name, given in (("pairs", pairs), ("labels", labels)):
-        if isinstance(given, str | bytes) or not isinstance(given, Iterable):
-            raise ValidationError(
-                "calibration_report",
-                [FieldError(name, "type", f"must be an iterable, not {type(given).__name__}")],
-            )
-    predicted = [_probability_of(item, i) for i, item in enumerate(pairs)]
-    truth = list(labels)
-    for i, label in enumerate(truth):
-        if not isinstance(label, bool):
-            raise ValidationError(
-                "calibration_report",
-                [
-                    FieldError(
-                        f"labels[{i}]", "type", f"must be a bool, not {describe_value(label)}"
-                    )
-                ],
-            )
-    if len(predicted) != len(truth):
-        raise ValidationError(
-            "calibration_report",
-            [
-                FieldError(
-                    "labels",
-                    "length",
-                    f"needs one label per pair ({len(predicted)} pairs, {len(truth)} labels)",
-                )
-            ],
-        )
-    if not predicted:
-        raise ValidationError(
-            "calibration_report", [FieldError("pairs", "empty", "needs at least one pair")]
-        )
+    predicted, truth = _predictions(pairs, labels, "calibration_report")
     count = len(predicted)
     members: dict[int, list[tuple[float, bool]]] = {}
     for p, label in zip(predicted, truth, strict=True):
@@ -472,3 +476,129 @@ def calibration_report(
         ),
         max_calibration_error=max(gaps),
     )
+
+
+# -- calibrating on labelled pairs ------------------------------------------------------
+
+_MAX_BITS: Final = 60.0  # log-odds of a probability of exactly 0 or 1
+
+
+def _bits(probability: float) -> float:
+    if probability <= 0.0:
+        return -_MAX_BITS
+    if probability >= 1.0:
+        return _MAX_BITS
+    return max(-_MAX_BITS, min(_MAX_BITS, math.log2(probability / (1 - probability))))
+
+
+def calibrate(
+    rule: MatchingRule, pairs: Iterable[float | MatchResult | Any], labels: Iterable[bool]
+) -> MatchingRule:
+    """Fit *rule*'s probabilities to a labelled sample (Platt scaling); returns the new rule.
+
+    *pairs* are what the probabilistic *rule* said about some pairs (its probabilities, or
+    the :class:`~leadmodel.MatchResult` / :class:`~leadmodel.MatchEdge` values) and
+    *labels* whether each pair truly matches. A logistic curve on the match weight
+    (``slope * weight + intercept``, fitted by Newton's method with Platt's smoothed
+    targets, so a sample that the rule already separates perfectly still gives finite
+    values) is stored in the rule's ``calibration``: the rule stays plain data and
+    :func:`~leadmodel.compare` stays pure. A rule calibrated before is recalibrated on
+    top. The result depends neither on the order of the pairs nor on a clock or
+    randomness.
+
+    >>> from leadmodel import FieldMatcher, MatchingRule
+    >>> rule = MatchingRule(
+    ...     "p",
+    ...     [FieldMatcher("email", m=(0.9, 0.1), u=(0.01, 0.99))],
+    ...     mode="probabilistic",
+    ...     prior=0.5,
+    ... )
+    >>> fitted = calibrate(rule, [0.99, 0.99, 0.99, 0.99, 0.09], [True, True, True, False, False])
+    >>> slope, intercept = fitted.calibration
+    >>> slope > 0
+    True
+
+    Raises:
+        ValidationError: *rule* not a matching rule in probabilistic mode; the pairs and
+            labels refused as :func:`calibration_report` refuses them; or labels that are
+            all true or all false (nothing to fit).
+    """
+    if not isinstance(rule, MatchingRule) or rule.mode != "probabilistic":
+        raise ValidationError(
+            "calibrate",
+            [
+                FieldError(
+                    "rule",
+                    "type",
+                    "must be a MatchingRule in probabilistic mode, "
+                    f"not {describe_value(rule)[:80]}",
+                )
+            ],
+        )
+    predicted, truth = _predictions(pairs, labels, "calibrate")
+    positives = sum(truth)
+    if positives in {0, len(truth)}:
+        raise ValidationError(
+            "calibrate",
+            [FieldError("labels", "one_class", "needs true matches and non-matches both")],
+        )
+    # Platt's targets: (N+ + 1) / (N+ + 2) for matches, 1 / (N- + 2) for the others.
+    high = (positives + 1) / (positives + 2)
+    low = 1 / (len(truth) - positives + 2)
+    samples = sorted(
+        (_bits(p) * math.log(2), high if label else low)
+        for p, label in zip(predicted, truth, strict=True)
+    )
+    slope, intercept = _platt(samples)
+    # In bits, on top of any calibration the rule had: w' = a (s w + b) + c.
+    old_slope, old_intercept = rule.calibration or (1.0, 0.0)
+    new_slope = min(max(slope * old_slope, 1e-6), 1_000.0)
+    new_intercept = max(-1e6, min(1e6, slope * old_intercept + intercept / math.log(2)))
+    return attrs.evolve(rule, calibration=(new_slope, new_intercept))
+
+
+def _loss(samples: list[tuple[float, float]], a: float, b: float) -> float:
+    """The cross-entropy of the logistic curve ``(a, b)`` against the targets."""
+    total = []
+    for x, t in samples:
+        z = a * x + b
+        # log(1 + e^z) - t z, computed without overflow.
+        softplus = z + math.log1p(math.exp(-z)) if z > 0 else math.log1p(math.exp(z))
+        total.append(softplus - t * z)
+    return math.fsum(total)
+
+
+def _platt(samples: list[tuple[float, float]]) -> tuple[float, float]:
+    """Slope and intercept (natural log-odds) of the logistic fit of targets on *x*.
+
+    Newton's method with step halving, so the loss never rises; at most 100 steps.
+    """
+    a, b = 1.0, 0.0
+    loss = _loss(samples, a, b)
+    for _ in range(100):
+        terms = []
+        for x, t in samples:
+            z = a * x + b
+            p = 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+            d, w = p - t, max(p * (1 - p), 1e-12)
+            terms.append((d * x, d, w * x * x, w * x, w))
+        g_a, g_b, h_aa, h_ab, h_bb = (math.fsum(column) for column in zip(*terms, strict=True))
+        h_aa += 1e-9  # a tiny ridge keeps the system solvable when x barely varies
+        h_bb += 1e-9
+        det = h_aa * h_bb - h_ab * h_ab
+        if det <= 0:
+            break
+        step_a = (h_bb * g_a - h_ab * g_b) / det
+        step_b = (h_aa * g_b - h_ab * g_a) / det
+        scale = 1.0
+        while scale > 1e-6:
+            new_loss = _loss(samples, a - scale * step_a, b - scale * step_b)
+            if new_loss <= loss:
+                break
+            scale /= 2
+        else:
+            break
+        a, b, loss = a - scale * step_a, b - scale * step_b, new_loss
+        if abs(scale * step_a) < 1e-10 and abs(scale * step_b) < 1e-10:
+            break
+    return max(a, 1e-6), b

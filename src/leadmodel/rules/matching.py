@@ -625,6 +625,7 @@ def _rule_problems(rule: MatchingRule) -> list[FieldError]:
                 "(see estimate_weights)",
             )
         )
+    errors.extend(_calibration_problems(rule.calibration))
     if rule.prior is not None and not (isinstance(rule.prior, float | int) and 0 < rule.prior < 1):
         errors.append(FieldError("prior", "out_of_range", "must be strictly between 0 and 1"))
     if not (isinstance(rule.match_probability, float | int) and 0 < rule.match_probability < 1):
@@ -636,6 +637,34 @@ def _rule_problems(rule: MatchingRule) -> list[FieldError]:
         if problem is not None:
             errors.append(FieldError("key_cap", problem[0], problem[1]))
     return errors
+
+
+def _calibration_problems(calibration: object) -> list[FieldError]:
+    if calibration is None:
+        return []
+    if (
+        not isinstance(calibration, tuple)
+        or len(calibration) != 2  # a slope and an intercept
+        or not all(
+            isinstance(x, float | int) and not isinstance(x, bool) and math.isfinite(x)
+            for x in calibration
+        )
+    ):
+        return [FieldError("calibration", "invalid", "must be (slope, intercept): two numbers")]
+    slope, intercept = calibration
+    if not 0 < slope <= 1_000 or abs(intercept) > 1_000_000:
+        return [
+            FieldError(
+                "calibration",
+                "out_of_range",
+                "the slope is from 0 (excluded) to 1000, the intercept within ±1e6",
+            )
+        ]
+    return []
+
+
+def _pair(values: Sequence[float] | None) -> tuple[float, ...] | None:
+    return None if values is None else _checks.as_tuple(values)
 
 
 def _matchers(values: Sequence[FieldMatcher]) -> tuple[FieldMatcher, ...]:
@@ -667,6 +696,10 @@ class MatchingRule:
             total gives a match probability; *logic* is not used).
         prior: probabilistic mode: the share of compared pairs that are matches.
         match_probability: probabilistic mode: the probability at which a pair matches.
+        calibration: probabilistic mode: ``(slope, intercept)`` applied to the match
+            weight before it becomes a probability (``slope * weight + intercept``, in
+            bits; Platt scaling), fitted on labelled pairs by
+            :func:`~leadmodel.calibrate`; ``None`` leaves the weight as it is.
     """
 
     name: str
@@ -679,6 +712,7 @@ class MatchingRule:
     mode: Literal["deterministic", "probabilistic"] = "deterministic"
     prior: float | None = None
     match_probability: float = 0.5
+    calibration: tuple[float, float] | None = attrs.field(default=None, converter=_pair)
 
     def __attrs_post_init__(self) -> None:
         errors = _rule_problems(self)
@@ -863,6 +897,7 @@ class CompiledRule:
     """
 
     __slots__ = (
+        "_calibration",
         "_clause_order",
         "_clause_text",
         "_clauses",
@@ -947,6 +982,7 @@ class CompiledRule:
             else None
             for mt in matchers
         )
+        self._calibration = rule.calibration or (1.0, 0.0)
         index_of = {m.field: i for i, m in enumerate(matchers)}
         self._gates = tuple(tuple(index_of[g] for g in m.gated_by) for m in matchers)
         self._fields = tuple(m.field for m in matchers)
@@ -1186,6 +1222,8 @@ class CompiledRule:
             swapped_weight = self._weight(swapped_scores, x, y)
             if swapped_weight > weight:
                 scores, weight, transposed = swapped_scores, swapped_weight, True
+        slope, intercept = self._calibration
+        weight = slope * weight + intercept
         probability = 1.0 / (1.0 + 2.0 ** (-weight)) if weight > -1000 else 0.0
         is_match = probability >= self.rule.match_probability
         clause = None
