@@ -193,7 +193,7 @@ def _switchboards(
     A separate generator (*extra*) keeps the default stream untouched. 5% of companies get
     a switchboard, and people are steered to them so their blocks hold 50 to 2,000 leads:
     log-uniform sizes, scaled down when they would take more than a quarter of the leads
-    (a floor weight of 80 keeps blocks at 50 or more); other companies weigh 40.
+    (a floor weight of 120 keeps blocks at about 50 or more); other companies weigh 40.
     """
     chosen = extra.sample(companies, max(1, len(companies) // 20))
     switchboards = {
@@ -203,7 +203,7 @@ def _switchboards(
     }
     sizes = {name: math.exp(extra.uniform(math.log(50), math.log(2_000))) for name, _ in chosen}
     scale = min(1.0, 0.25 * n / sum(sizes.values()))
-    weights = [max(80.0, sizes[name] * scale) if name in sizes else 40.0 for name, _ in companies]
+    weights = [max(120.0, sizes[name] * scale) if name in sizes else 40.0 for name, _ in companies]
     return switchboards, weights
 
 

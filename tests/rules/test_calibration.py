@@ -8,7 +8,7 @@ from pathlib import Path
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadmodel import (
@@ -172,6 +172,52 @@ def test_estimate_weights_is_deterministic_and_ignores_order():
     first = estimate_weights(records, RULE)
     assert estimate_weights(list(reversed(records)), RULE) == first
     assert estimate_weights(records[1::2] + records[::2], RULE) == first
+
+
+_SMALL_HARD = generate(300, seed=4, mode="hard")[0]
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.permutations(_SMALL_HARD))
+def test_estimate_weights_is_the_same_in_any_order(records):
+    assert estimate_weights(records, RULE) == estimate_weights(_SMALL_HARD, RULE)
+
+
+_tables = st.builds(
+    lambda items, rest: TermFrequencies(
+        tuple(v for v, _ in items), tuple(f for _, f in items), rest=rest
+    ),
+    st.lists(
+        st.tuples(st.text(min_size=1, max_size=12), st.floats(1e-9, 1)),
+        max_size=8,
+        unique_by=lambda item: item[0],
+    ),
+    st.floats(1e-9, 1),
+)
+
+
+@given(
+    table=_tables,
+    gated=st.booleans(),
+    calibration=st.none() | st.tuples(st.floats(1e-6, 1000), st.floats(-1e6, 1e6)),
+)
+def test_rules_with_learnt_fields_round_trip(table, gated, calibration):
+    rule = MatchingRule(
+        "p",
+        [
+            FieldMatcher("last_name", m=(0.9, 0.1), u=(0.01, 0.99), term_frequencies=table),
+            FieldMatcher(
+                "company",
+                m=(0.8, 0.2),
+                u=(0.1, 0.9),
+                gated_by=("last_name",) if gated else (),
+            ),
+        ],
+        mode="probabilistic",
+        prior=0.001,
+        calibration=calibration,
+    )
+    assert from_json(MatchingRule, to_json(rule)) == rule
 
 
 def test_a_huge_shared_phone_block_stays_bounded():

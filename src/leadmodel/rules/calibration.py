@@ -471,8 +471,10 @@ def calibration_report(
         matches=sum(truth),
         brier_score=math.fsum((p - label) ** 2 for p, label in zip(predicted, truth, strict=True))
         / count,
+        # A weighted mean of the gaps never exceeds the largest (rounding aside).
         expected_calibration_error=min(
-            math.fsum(b.count * gap for b, gap in zip(table, gaps, strict=True)) / count, 1.0
+            math.fsum(b.count * gap for b, gap in zip(table, gaps, strict=True)) / count,
+            max(gaps),
         ),
         max_calibration_error=max(gaps),
     )
