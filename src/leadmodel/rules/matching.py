@@ -1209,15 +1209,22 @@ class CompiledRule:
                 total += self._weights[i][level]
         return total
 
+    def _names_after(self, a: Prepared, b: Prepared) -> bool:
+        """Whether *a*'s (first, last) names sort after *b*'s (blank as empty)."""
+        first, last = self._first, self._last
+        if first is None or last is None:
+            return False
+        return (a[first] or "", a[last] or "") > (b[first] or "", b[last] or "")
+
     def _compare_probabilistic(self, a: Prepared, b: Prepared) -> MatchResult:
         scores = self._field_scores(a, b)
         weight = self._weight(scores, a, b)
         transposed = False
-        # Swapping the names of either side (not only b's) keeps compare symmetric when
-        # the first and last name matchers weigh differently.
-        for x, y in ((a, self._transposed(b)), (self._transposed(a), b)):
-            if x is None or y is None:
-                continue
+        # The names of the side whose names sort last are swapped, so compare(a, b) and
+        # compare(b, a) weigh the same pairing even when first and last name weigh
+        # differently.
+        x, y = (self._transposed(a), b) if self._names_after(a, b) else (a, self._transposed(b))
+        if x is not None and y is not None:
             swapped_scores = self._field_scores(x, y)
             swapped_weight = self._weight(swapped_scores, x, y)
             if swapped_weight > weight:
