@@ -44,7 +44,7 @@ Vector = tuple[int | None, ...]
 Terms = tuple[float | None, ...]  # per field, log2 of the agreed value's frequency
 
 
-def clamp(values: list[float]) -> tuple[float, ...]:
+def _clamp(values: list[float]) -> tuple[float, ...]:
     """Normalise *values* to probabilities, each kept within [1e-4, 1 - 1e-4]."""
     total = sum(values)
     shares = [min(max(v / total if total else 0.0, _EPSILON), 1 - _EPSILON) for v in values]
@@ -83,16 +83,6 @@ def _frequent(values: Iterable[str | None], limit: int) -> TermFrequencies | Non
     )
 
 
-def _blocked_fields(rule: MatchingRule, number: int) -> set[int]:
-    """The matchers whose field makes part of blocking key *number* (from 1)."""
-    return {
-        f
-        for f, matcher in enumerate(rule.matchers)
-        for part in rule.blocking[number - 1].parts
-        if part.split(":")[0] in (matcher.field, *matcher.aliases)
-    }
-
-
 def learn_weights(
     records: Iterable[object],
     rule: MatchingRule,
@@ -129,11 +119,11 @@ def learn_weights(
             prepared.append(values)
             for key in keys:
                 buckets.setdefault(key, []).append(index)
-        pairs_by_key: dict[int, set[tuple[int, int]]] = {}
-        for key, members in buckets.items():
+        every_pair: set[tuple[int, int]] = set()
+        for members in buckets.values():
             if len(members) > 1:
-                pairs_by_key.setdefault(key[0], set()).update(_window_pairs(members))
-        if total < 2 or not pairs_by_key:
+                every_pair.update(_window_pairs(members))
+        if total < 2 or not every_pair:
             raise ValidationError(
                 "estimate_weights",
                 [FieldError("records", "too_few", "needs records whose blocking keys meet")],
@@ -153,7 +143,6 @@ def learn_weights(
         rests = [math.log2(t.rest) if t is not None else 0.0 for t in tables]
         levels_of = compiled.levels_prepared
         oriented = compiled.oriented
-        every_pair = set().union(*pairs_by_key.values())
         candidates: Counter[tuple[Vector, Terms]] = Counter()
         for i, j in every_pair:
             a, b = prepared[i], oriented(prepared[i], prepared[j])
@@ -216,8 +205,8 @@ def _fit(
             level = vector[f]
             if level is not None:
                 counts[level] += count
-        u.append(clamp(counts))
-    m = [clamp([0.9] + [0.1 / (size - 1)] * (size - 1)) for size in sizes]
+        u.append(_clamp(counts))
+    m = [_clamp([0.9] + [0.1 / (size - 1)] * (size - 1)) for size in sizes]
     # The non-match likelihood of each vector does not change: compute it once.
     others = []
     for (vector, terms), count in vectors:
@@ -244,7 +233,7 @@ def _fit(
             for f, level in enumerate(vector):
                 if level is not None:
                     expected[f][level] += posterior
-        new_m = [clamp(row) if sum(row) > 0 else old for row, old in zip(expected, m, strict=True)]
+        new_m = [_clamp(row) if sum(row) > 0 else old for row, old in zip(expected, m, strict=True)]
         new_prior = min(max(matched_total / all_pairs, _LOWEST_PRIOR), 1 - _EPSILON)
         change = max(
             abs(new_prior - prior) / prior,
