@@ -146,7 +146,7 @@ def learn_weights(
         candidates: Counter[tuple[Vector, Terms]] = Counter()
         for i, j in every_pair:
             a, b = prepared[i], oriented(prepared[i], prepared[j])
-            vector = levels_of(a, b)
+            vector = levels_of(a, b)  # b is oriented already: orienting again keeps it
             terms = tuple(
                 (found.get(a[f], rests[f]) if found is not None else None)  # type: ignore[arg-type]
                 if vector[f] == 0 and found is not None and a[f] == b[f]

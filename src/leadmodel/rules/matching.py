@@ -1156,18 +1156,27 @@ class CompiledRule:
     def oriented(self, a: Prepared, b: Prepared) -> Prepared:
         """*b*, or *b* with first and last names swapped when that agrees better with *a*."""
         swapped = self._transposed(b)
-        if swapped is None:
+        first, last = self._first, self._last
+        if swapped is None or first is None or last is None:
             return b
-        names = [i for i in (self._first, self._last) if i is not None]
+        x_first, x_last, y_first, y_last = a[first], a[last], b[first], b[last]
+        # Equal names decide at once, and names whose initials do not cross (almost every
+        # pair of strangers) are not swapped: few pairs reach the comparison methods.
+        if x_first == y_first or x_last == y_last:
+            return b
+        if x_first == y_last or x_last == y_first:
+            return swapped
+        if not (x_first and x_last and y_first and y_last) or (
+            x_first[0] != y_last[0] or x_last[0] != y_first[0]
+        ):
+            return b
 
         def agreement(other: Prepared) -> float:
             total = 0.0
-            for i in names:
+            for i in (first, last):
                 x, y = a[i], other[i]
                 if x is not None and y is not None:
-                    total += max(
-                        100.0 if x == y else method(x, y) for _, method in self._comparators[i]
-                    )
+                    total += max(method(x, y) for _, method in self._comparators[i])
             return total
 
         return swapped if agreement(swapped) > agreement(b) else b
