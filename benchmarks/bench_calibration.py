@@ -94,6 +94,15 @@ def measure(label: str, rule: MatchingRule, leads: list, truth: dict[str, str]) 
     )
     print(f"  at p >= 0.5: {len(flagged):,} pairs, precision {precision:.4f}, recall {recall:.4f}")
     print("  " + report.explain().replace("\n", "\n  "))
+    # Almost every pair is a clear non-match predicted near 0, which keeps the ECE of all
+    # pairs small; the pairs the model is unsure or positive about tell more.
+    unsure = [(p, label) for p, label in zip(probabilities, labels, strict=True) if p >= 0.1]
+    if unsure:
+        part = calibration_report([p for p, _ in unsure], [label for _, label in unsure])
+        print(
+            f"  pairs at p >= 0.1: {part.count:,}, ECE {part.expected_calibration_error:.4f}, "
+            f"Brier {part.brier_score:.4f}"
+        )
 
 
 def main() -> int:
