@@ -905,6 +905,7 @@ class CompiledRule:
         "_field_scores_seen",
         "_fields",
         "_first",
+        "_gated",
         "_gates",
         "_key_parts",
         "_last",
@@ -985,6 +986,7 @@ class CompiledRule:
         self._calibration = rule.calibration or (1.0, 0.0)
         index_of = {m.field: i for i, m in enumerate(matchers)}
         self._gates = tuple(tuple(index_of[g] for g in m.gated_by) for m in matchers)
+        self._gated = any(self._gates)
         self._fields = tuple(m.field for m in matchers)
         self._clause_order = {clause: sorted(clause) for clause, _ in self._clauses}
         self._clause_text = {
@@ -1208,14 +1210,21 @@ class CompiledRule:
         self, scores: list[tuple[float, str | None, bool | None]], a: Prepared, b: Prepared
     ) -> float:
         total = self._prior_weight
-        for i, level in enumerate(self._levels(scores)):
+        levels = self._levels(scores) if self._gated else None
+        terms_of = self._term_weights
+        for i, (matcher, weights, (score, _, matched)) in enumerate(
+            zip(self.rule.matchers, self._weights, scores, strict=True)
+        ):
+            level = matcher.level(score) if levels is None and matched is not None else None
+            if levels is not None:
+                level = levels[i]
             if level is None:
                 continue
-            terms = self._term_weights[i]
+            terms = terms_of[i]
             if level == 0 and terms is not None and a[i] == b[i]:
                 total += terms[0].get(a[i], terms[1])  # type: ignore[arg-type]
             else:
-                total += self._weights[i][level]
+                total += weights[level]
         return total
 
     def _names_after(self, a: Prepared, b: Prepared) -> bool:
