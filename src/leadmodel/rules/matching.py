@@ -694,7 +694,9 @@ class MatchingRule:
         mode: ``"deterministic"`` (thresholds and logic) or ``"probabilistic"``
             (Fellegi–Sunter: every matcher's agreement level adds its weight, and the
             total gives a match probability; *logic* is not used).
-        prior: probabilistic mode: the share of compared pairs that are matches.
+        prior: probabilistic mode: the probability that two records taken at random
+            match (``estimate_weights`` learns it so; the blocking fields' agreement then
+            adds their weight, and posteriors mean what they say on the pairs compared).
         match_probability: probabilistic mode: the probability at which a pair matches.
         calibration: probabilistic mode: ``(slope, intercept)`` applied to the match
             weight before it becomes a probability (``slope * weight + intercept``, in
