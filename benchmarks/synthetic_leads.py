@@ -8,10 +8,16 @@ Duplicates are what CRM data really holds: nicknames (Bob for Robert), one-lette
 the last name, email case, phone formats, company legal suffixes (Inc, Corp, none), swapped
 first and last names, and missing fields. Hard negatives are people who must stay apart:
 colleagues at the same company, and common names at different companies.
+
+``mode="hard"`` adds harder negatives (issue 16): 10% of people get a colleague at the same
+company with the same title and a different name, and 5% of companies route all their leads
+through one switchboard phone (their blocks hold 50 to 2,000 leads). The default mode
+generates exactly what it always did, so earlier figures stay comparable.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import string
 from collections.abc import Iterator
@@ -179,10 +185,55 @@ def _duplicate_of(rng: random.Random, person: _Person, lead_id: str) -> Lead:
     return _lead(lead_id, first, last, company, email, phone, person.title)
 
 
+def _switchboards(
+    extra: random.Random, companies: list[tuple[str, str]], n: int
+) -> tuple[dict[str, str], list[float]]:
+    """The hard mode's switchboard phones by company, and each company's weight.
+
+    A separate generator (*extra*) keeps the default stream untouched. 5% of companies get
+    a switchboard, and people are steered to them so their blocks hold 50 to 2,000 leads:
+    log-uniform sizes, scaled down when they would take more than a quarter of the leads
+    (a floor weight of 120 keeps blocks at about 50 or more); other companies weigh 40.
+    """
+    chosen = extra.sample(companies, max(1, len(companies) // 20))
+    switchboards = {
+        name: f"+1 {extra.choice(AREA_CODES)} {extra.randrange(200, 999)} "
+        f"{extra.randrange(10000):04d}"
+        for name, _ in chosen
+    }
+    sizes = {name: math.exp(extra.uniform(math.log(50), math.log(2_000))) for name, _ in chosen}
+    scale = min(1.0, 0.25 * n / sum(sizes.values()))
+    weights = [max(120.0, sizes[name] * scale) if name in sizes else 40.0 for name, _ in companies]
+    return switchboards, weights
+
+
+def _colleague(
+    rng: random.Random,
+    person: _Person,
+    companies: list[tuple[str, str]],
+    switchboards: dict[str, str],
+) -> _Person:
+    """Another person at *person*'s company with the same title (and switchboard)."""
+    colleague = _Person(rng, companies)
+    colleague.company_base, colleague.domain = person.company_base, person.domain
+    colleague.suffix, colleague.title = person.suffix, person.title
+    colleague.email = f"{colleague.email.partition('@')[0]}@{person.domain}"
+    if person.company_base in switchboards:
+        colleague.phone = switchboards[person.company_base]
+    return colleague
+
+
 def iter_leads(
-    n: int, *, seed: int = 7, duplicate_rate: float = 0.25
+    n: int, *, seed: int = 7, duplicate_rate: float = 0.25, mode: str = "default"
 ) -> Iterator[tuple[Lead, str]]:
-    """Yield about *n* ``(lead, person_id)`` pairs; ids are ``L0000001``…, in shuffled order."""
+    """Yield about *n* ``(lead, person_id)`` pairs; ids are ``L0000001``…, in shuffled order.
+
+    *mode* is ``"default"`` or ``"hard"`` (colleagues and switchboard phones, see the module
+    docstring).
+    """
+    if mode not in {"default", "hard"}:
+        raise ValueError(f"mode must be 'default' or 'hard', not {mode!r}")
+    hard = mode == "hard"
     rng = random.Random(seed)
     companies = [
         (
@@ -194,6 +245,11 @@ def iter_leads(
         for _ in range(max(50, n // 40))
     ]
     companies = [(name, f"{_slug(name)}.com") for name, _ in companies]
+    switchboards: dict[str, str] = {}
+    weights: list[float] = []
+    extra = random.Random(seed + 1_000_003)
+    if hard:
+        switchboards, weights = _switchboards(extra, companies, n)
     ids = list(range(1, n + 1))
     rng.shuffle(ids)
     counter = 0
@@ -206,15 +262,9 @@ def iter_leads(
     person_number = 0
     seen: set[tuple[str, str, str]] = set()
     emails: set[str] = set()
-    while counter < n:
-        person = _Person(rng, companies)
-        identity = (person.first, person.last, person.company_base)
-        if identity in seen or person.email.lower() in emails:
-            # Two people with one name at one company, or sharing a mailbox, are too rare
-            # to model: the truth would be unknowable.
-            continue
-        seen.add(identity)
-        emails.add(person.email.lower())
+
+    def emit(person: _Person) -> Iterator[tuple[Lead, str]]:
+        nonlocal person_number
         person_number += 1
         person_id = f"P{person_number}"
         company = f"{person.company_base} {person.suffix}".strip()
@@ -230,18 +280,45 @@ def iter_leads(
             ),
             person_id,
         )
-        extra = 0
+        extra_count = 0
         if rng.random() < duplicate_rate:
-            extra = 1 if rng.random() < 0.8 else 2
-        for _ in range(min(extra, n - counter)):
+            extra_count = 1 if rng.random() < 0.8 else 2
+        for _ in range(min(extra_count, n - counter)):
             yield _duplicate_of(rng, person, next_id()), person_id
 
+    def admit(person: _Person) -> bool:
+        identity = (person.first, person.last, person.company_base)
+        if identity in seen or person.email.lower() in emails:
+            # Two people with one name at one company, or sharing a mailbox, are too rare
+            # to model: the truth would be unknowable.
+            return False
+        seen.add(identity)
+        emails.add(person.email.lower())
+        return True
 
-def generate(n: int, *, seed: int = 7) -> tuple[list[Lead], dict[str, str]]:
+    while counter < n:
+        person = _Person(rng, companies)
+        if hard:
+            person.company_base, person.domain = extra.choices(companies, weights)[0]
+            person.email = f"{person.email.partition('@')[0]}@{person.domain}"
+            if person.company_base in switchboards:
+                person.phone = switchboards[person.company_base]
+        if not admit(person):
+            continue
+        yield from emit(person)
+        if hard and counter < n and extra.random() < 0.1:
+            colleague = _colleague(rng, person, companies, switchboards)
+            if (colleague.first, colleague.last) != (person.first, person.last) and admit(
+                colleague
+            ):
+                yield from emit(colleague)
+
+
+def generate(n: int, *, seed: int = 7, mode: str = "default") -> tuple[list[Lead], dict[str, str]]:
     """*n* leads and the true person of each (see the module docstring)."""
     leads: list[Lead] = []
     truth: dict[str, str] = {}
-    for lead, person in iter_leads(n, seed=seed):
+    for lead, person in iter_leads(n, seed=seed, mode=mode):
         leads.append(lead)
         truth[lead.id] = person
     return leads, truth

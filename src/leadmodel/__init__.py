@@ -109,6 +109,12 @@ from leadmodel.rules.assignment import (
 )
 from leadmodel.rules.auto_conversion import AutoConversion, AutoConvertRule, auto_convert
 from leadmodel.rules.backtest import Backtest, BandStats, DecileStats, RuleStats, backtest, roc_auc
+from leadmodel.rules.calibration import (
+    CalibrationBin,
+    CalibrationReport,
+    calibrate,
+    calibration_report,
+)
 from leadmodel.rules.conversion import (
     OPPORTUNITY_NAME_LENGTH,
     BulkConversion,
@@ -160,6 +166,7 @@ from leadmodel.rules.matching import (
     FieldScore,
     MatchingRule,
     MatchResult,
+    TermFrequencies,
     compare,
 )
 from leadmodel.rules.merge import (
@@ -267,6 +274,8 @@ __all__ = [
     "BandStats",
     "BlockingKey",
     "BulkConversion",
+    "CalibrationBin",
+    "CalibrationReport",
     "ColumnMapping",
     "CompiledScoringModel",
     "ConcurrencyError",
@@ -385,6 +394,7 @@ __all__ = [
     "Survivorship",
     "Table",
     "Target",
+    "TermFrequencies",
     "TimeWindow",
     "Transition",
     "TransitionError",
@@ -403,6 +413,8 @@ __all__ = [
     "auto_convert",
     "backtest",
     "bant_policy",
+    "calibrate",
+    "calibration_report",
     "check_criterion",
     "check_duplicates",
     "cohorts",

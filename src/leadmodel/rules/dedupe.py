@@ -29,6 +29,7 @@ from leadmodel.domain.errors import (
     describe_value,
 )
 from leadmodel.rules._gc import gc_paused
+from leadmodel.rules.calibration import learn_weights
 from leadmodel.rules.matching import CompiledRule, MatchingRule, MatchResult, Prepared, record_id
 
 __all__ = [
@@ -665,36 +666,38 @@ def _optional_id(record: object) -> str:
         return ""
 
 
-_EPSILON: Final = 1e-4
-_RANDOM_PAIRS: Final = 200_000
-
-
-def _clamp(values: list[float]) -> tuple[float, ...]:
-    total = sum(values)
-    shares = [min(max(v / total if total else 0.0, _EPSILON), 1 - _EPSILON) for v in values]
-    scale = sum(shares)
-    return tuple(min(max(v / scale, _EPSILON), 1 - _EPSILON) for v in shares)
-
-
 def estimate_weights(
     records: Iterable[object],
     rule: MatchingRule,
     *,
     max_iterations: int = 200,
     tolerance: float = 1e-7,
+    frequent_values: int = 200,
 ) -> MatchingRule:
     """Learn a rule's Fellegi–Sunter weights from unlabelled records (Splink's idea).
 
     *u* (how often each agreement level happens between unrelated records) is counted
     on a deterministic spread of record pairs, almost all of them non-matches; *m* (how
-    often it happens between true matches) and the share of matches among the pairs the
-    blocking keys propose are found by expectation–maximisation over those pairs. Blank
-    fields count neither way. Returns the rule in probabilistic mode with *m*, *u* and
-    *prior* filled in; no labels, clock or randomness are involved.
+    often it happens between true matches) is found by expectation–maximisation over the
+    pairs each blocking key proposes, and *prior* is the probability that two records
+    taken at random match, so the match probability of a pair means what it says (check
+    it with :func:`~leadmodel.calibration_report`). Each field that agrees exactly at its
+    first level also keeps its *frequent_values* most frequent values
+    (:class:`~leadmodel.TermFrequencies`): a shared switchboard number or a common
+    surname then weighs less than a rare one. Blank fields, and fields whose
+    ``gated_by`` fields all disagree, count neither way.
+
+    Cost stays O(n·w): a block of more than 51 records (a switchboard phone shared by
+    2,000 leads) pairs each record with the next 50 by id rather than with all. Records
+    are taken in id order, so the result depends neither on their order nor on a clock
+    or randomness. Returns the rule in probabilistic mode with *m*, *u*,
+    *term_frequencies* and *prior* filled in.
 
     Raises:
-        ValidationError: not a matching rule, records without ids, or too few records to
-            learn from (fewer than two, or no candidate pairs).
+        ValidationError: not a matching rule, records without ids or with repeated ids,
+            too few records to learn from (fewer than two, or no candidate pairs), or
+            *max_iterations* (1–10,000), *tolerance* (0–1) or *frequent_values*
+            (0–10,000) out of range.
     """
     if not isinstance(rule, MatchingRule):
         raise ValidationError(
@@ -719,177 +722,22 @@ def estimate_weights(
             "estimate_weights",
             [FieldError("tolerance", "out_of_range", "must be a number from 0 to 1")],
         )
+    if (
+        isinstance(frequent_values, bool)
+        or not isinstance(frequent_values, int)
+        or not 0 <= frequent_values <= 10_000
+    ):
+        raise ValidationError(
+            "estimate_weights",
+            [FieldError("frequent_values", "out_of_range", "must be an int from 0 to 10000")],
+        )
     _checks.require_iterable(
         records, "an iterable of records", function="estimate_weights", path="records"
     )
-    compiled = attrs.evolve(rule, mode="deterministic").compile()
-    with gc_paused():
-        items = list(records)
-        for record in items:
-            record_id(record)
-        prepared, buckets = _block(compiled, items, None)
-        # Pairs per blocking key: the fields a key is made of agree on its pairs by
-        # construction, so each key's pairs teach only about the other fields.
-        pairs_by_key: dict[int, set[tuple[int, int]]] = {}
-        for key, members in _usable(buckets, rule.key_cap).items():
-            _add_pairs(pairs_by_key.setdefault(key[0], set()), members)
-        total = len(items)
-        if total < 2 or not pairs_by_key:
-            raise ValidationError(
-                "estimate_weights",
-                [FieldError("records", "too_few", "needs records whose blocking keys meet")],
-            )
-        by_key = {
-            number: Counter(compiled.levels_prepared(prepared[i], prepared[j]) for i, j in pairs)
-            for number, pairs in pairs_by_key.items()
-        }
-        every_pair = set().union(*pairs_by_key.values())
-        candidates = Counter(
-            compiled.levels_prepared(prepared[i], prepared[j]) for i, j in every_pair
-        )
-        spread = Counter(
-            compiled.levels_prepared(prepared[i], prepared[(i * 7919 + 104_729) % total])
-            for i in range(min(total, _RANDOM_PAIRS))
-            if (i * 7919 + 104_729) % total != i
-        )
-    blocked_fields = {
-        number: {
-            f
-            for f, matcher in enumerate(rule.matchers)
-            for part in rule.blocking[number - 1].parts
-            if part.split(":")[0] in (matcher.field, *matcher.aliases)
-        }
-        for number in by_key
-    }
-    return _fit(
+    return learn_weights(
+        records,
         rule,
-        by_key,
-        blocked_fields,
-        candidates,
-        spread,
         max_iterations=max_iterations,
         tolerance=tolerance,
+        frequent_values=frequent_values,
     )
-
-
-def _em(
-    vectors: list[tuple[tuple[int | None, ...], int]],
-    m: list[tuple[float, ...]],
-    u: list[tuple[float, ...]],
-    free: set[int],
-    *,
-    iterations: int,
-    tolerance: float,
-) -> tuple[list[tuple[float, ...]], list[float]]:
-    """EM over level vectors: *m* of the *free* fields, and each field's evidence."""
-    sizes = [len(levels) for levels in m]
-    prior = 0.1
-    observed = [0.0] * len(sizes)
-    for _ in range(iterations):
-        expected = [[0.0] * size for size in sizes]
-        observed = [0.0] * len(sizes)
-        matched_total = pair_total = 0.0
-        for vector, count in vectors:
-            match_p, other_p = prior, 1 - prior
-            for f in free:
-                level = vector[f]
-                if level is not None:
-                    match_p *= m[f][level]
-                    other_p *= u[f][level]
-            weight = match_p / (match_p + other_p) * count
-            matched_total += weight
-            pair_total += count
-            for f in free:
-                level = vector[f]
-                if level is not None:
-                    expected[f][level] += weight
-                    observed[f] += weight
-        new_m = [
-            _clamp(expected[f]) if f in free and observed[f] > 0 else m[f]
-            for f in range(len(sizes))
-        ]
-        new_prior = min(max(matched_total / pair_total, _EPSILON), 1 - _EPSILON)
-        moves = [
-            abs(a - b)
-            for old, new in zip(m, new_m, strict=True)
-            for a, b in zip(old, new, strict=True)
-        ]
-        change = max(abs(new_prior - prior), *moves)
-        m, prior = new_m, new_prior
-        if change < tolerance:
-            break
-    return m, observed
-
-
-def _fit(
-    rule: MatchingRule,
-    by_key: dict[int, Counter[tuple[int | None, ...]]],
-    blocked_fields: dict[int, set[int]],
-    candidates: Counter[tuple[int | None, ...]],
-    spread: Counter[tuple[int | None, ...]],
-    *,
-    max_iterations: int,
-    tolerance: float,
-) -> MatchingRule:
-    sizes = [len(m.agreement_levels) + 1 for m in rule.matchers]
-    u: list[tuple[float, ...]] = []
-    for f, size in enumerate(sizes):
-        counts = [1.0] * size  # add-one smoothing
-        for vector, count in spread.items():
-            level = vector[f]
-            if level is not None:
-                counts[level] += count
-        u.append(_clamp(counts))
-    start = [_clamp([0.9] + [0.1 / (size - 1)] * (size - 1)) for size in sizes]
-    # The m of each field: the evidence-weighted mean of its estimates from the keys that
-    # do not contain it.
-    sums = [[0.0] * size for size in sizes]
-    evidence = [0.0] * len(sizes)
-    for number, key_vectors in sorted(by_key.items()):
-        free = set(range(len(sizes))) - blocked_fields[number]
-        if not free:
-            continue
-        m, observed = _em(
-            list(key_vectors.items()),
-            start,
-            u,
-            free,
-            iterations=max_iterations,
-            tolerance=tolerance,
-        )
-        for f in free:
-            evidence[f] += observed[f]
-            for level, value in enumerate(m[f]):
-                sums[f][level] += value * observed[f]
-    m = [_clamp(sums[f]) if evidence[f] > 0 else start[f] for f in range(len(sizes))]
-    prior = _prior_with(m, u, list(candidates.items()), max_iterations, tolerance)
-    matchers = tuple(
-        attrs.evolve(matcher, m=m[f], u=u[f]) for f, matcher in enumerate(rule.matchers)
-    )
-    return attrs.evolve(rule, matchers=matchers, mode="probabilistic", prior=prior)
-
-
-def _prior_with(
-    m: list[tuple[float, ...]],
-    u: list[tuple[float, ...]],
-    vectors: list[tuple[tuple[int | None, ...], int]],
-    max_iterations: int,
-    tolerance: float,
-) -> float:
-    """The share of matches among candidate pairs, with *m* and *u* fixed (EM on it)."""
-    prior = 0.1
-    for _ in range(max_iterations):
-        matched = total = 0.0
-        for vector, count in vectors:
-            match_p, other_p = prior, 1 - prior
-            for f, level in enumerate(vector):
-                if level is not None:
-                    match_p *= m[f][level]
-                    other_p *= u[f][level]
-            matched += match_p / (match_p + other_p) * count
-            total += count
-        new_prior = min(max(matched / total, _EPSILON), 1 - _EPSILON)
-        if abs(new_prior - prior) < tolerance:
-            return new_prior
-        prior = new_prior
-    return prior

@@ -49,6 +49,7 @@ __all__ = [
     "FieldScore",
     "MatchResult",
     "MatchingRule",
+    "TermFrequencies",
     "compare",
     "record_id",
 ]
@@ -274,6 +275,70 @@ def _floats(values: Sequence[float] | None) -> tuple[float, ...] | None:
     return None if values is None else _checks.as_tuple(values)
 
 
+_MAX_FREQUENT_VALUES: Final = 10_000  # a TermFrequencies table's size bound
+
+
+def _term_problems(table: TermFrequencies) -> list[FieldError]:
+    errors: list[FieldError] = []
+    values, frequencies = table.values, table.frequencies
+    if len(values) > _MAX_FREQUENT_VALUES:
+        errors.append(
+            FieldError("values", "too_long", f"holds at most {_MAX_FREQUENT_VALUES} values")
+        )
+    if not all(isinstance(v, str) and v for v in values):
+        errors.append(FieldError("values", "type", "values are non-empty normalised strings"))
+    elif len(set(values)) != len(values):
+        errors.append(FieldError("values", "duplicate", "values must be distinct"))
+    if len(frequencies) != len(values):
+        errors.append(FieldError("frequencies", "length", "needs one frequency per value"))
+    for name, items in (("frequencies", frequencies), ("rest", (table.rest,))):
+        if not all(
+            isinstance(f, float | int) and not isinstance(f, bool) and 0 < f <= 1 for f in items
+        ):
+            errors.append(FieldError(name, "out_of_range", "frequencies are in (0, 1]"))
+    return errors
+
+
+@attrs.frozen
+class TermFrequencies:
+    """How often a field's most frequent values occur (term-frequency adjustments).
+
+    In probabilistic mode, two records agreeing *exactly* on a frequent value are weaker
+    evidence than two agreeing on a rare one: a shared switchboard number or a common
+    surname says less than a shared mobile. The exact-agreement weight becomes
+    ``log2(m / frequency)`` for a value in the table and ``log2(m / rest)`` for any other
+    (Splink's term-frequency adjustment). :func:`~leadmodel.estimate_weights` learns the
+    table; it is plain data, so :func:`~leadmodel.compare` stays pure.
+
+    Args:
+        values: normalised values (as :meth:`CompiledRule.prepare` gives them), at most
+            10,000.
+        frequencies: each value's share of the records with the field filled in.
+        rest: the frequency used for values not in the table (the chance that a record
+            with such a value shares it with another, on average).
+
+    >>> table = TermFrequencies(("smith", "lee"), (0.02, 0.01), rest=0.0001)
+    >>> table.frequency("smith"), table.frequency("zapata")
+    (0.02, 0.0001)
+    """
+
+    values: tuple[str, ...] = attrs.field(converter=_checks.as_tuple)
+    frequencies: tuple[float, ...] = attrs.field(converter=_checks.as_tuple)
+    rest: float
+
+    def __attrs_post_init__(self) -> None:
+        errors = _term_problems(self)
+        if errors:
+            raise ValidationError("TermFrequencies", errors)
+
+    def frequency(self, value: str) -> float:
+        """The frequency of *value*: its own when in the table, else :attr:`rest`."""
+        try:
+            return self.frequencies[self.values.index(value)]
+        except ValueError:
+            return self.rest
+
+
 def _weight_problems(matcher: FieldMatcher) -> list[FieldError]:
     errors: list[FieldError] = []
     levels = matcher.levels
@@ -294,6 +359,20 @@ def _weight_problems(matcher: FieldMatcher) -> list[FieldError]:
             )
     if (matcher.m is None) != (matcher.u is None):
         errors.append(FieldError("m", "incomplete", "give m and u together"))
+    if matcher.term_frequencies is not None and not isinstance(
+        matcher.term_frequencies, TermFrequencies
+    ):
+        errors.append(
+            FieldError(
+                "term_frequencies",
+                "type",
+                f"must be TermFrequencies or None, not {type(matcher.term_frequencies).__name__}",
+            )
+        )
+    if not all(isinstance(g, str) and _PATH.fullmatch(g) for g in matcher.gated_by):
+        errors.append(FieldError("gated_by", "invalid", "names the fields of other matchers"))
+    elif matcher.field in matcher.gated_by:
+        errors.append(FieldError("gated_by", "self", "a field cannot gate itself"))
     return errors
 
 
@@ -318,6 +397,14 @@ class FieldMatcher:
         m, u: probabilistic mode: for each agreement level (and the last, disagreement),
             the probability of that level among true matches (*m*) and among non-matches
             (*u*) — Fellegi and Sunter's weights; learn them with ``estimate_weights``.
+        term_frequencies: probabilistic mode: the field's most frequent values, which
+            weaken an exact agreement on them (see :class:`TermFrequencies`); learnt by
+            ``estimate_weights``.
+        gated_by: probabilistic mode: fields of other matchers that must all agree (reach
+            an agreement level, blank does not) for this field to count at all; otherwise
+            it counts as blank. ``FieldMatcher("company", gated_by=("first_name",
+            "last_name"))`` keeps colleagues — one company and title, different names —
+            from adding up company and title evidence into a match.
     """
 
     field: str
@@ -329,6 +416,8 @@ class FieldMatcher:
     levels: tuple[int, ...] = attrs.field(default=(), converter=_ints)
     m: tuple[float, ...] | None = attrs.field(default=None, converter=_floats)
     u: tuple[float, ...] | None = attrs.field(default=None, converter=_floats)
+    term_frequencies: TermFrequencies | None = None
+    gated_by: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
     def __attrs_post_init__(self) -> None:
         errors = _matcher_problems(self)
@@ -525,6 +614,16 @@ def _rule_problems(rule: MatchingRule) -> list[FieldError]:
                 "blank_ignored_with", "unknown_field", "must be the field of one of the matchers"
             )
         )
+    errors.extend(
+        FieldError(
+            f"matchers[{i}].gated_by",
+            "unknown_field",
+            f"{describe_value(gate)} is not the field of another matcher",
+        )
+        for i, m in enumerate(rule.matchers)
+        for gate in m.gated_by
+        if gate not in fields or gate == m.field
+    )
     if not _checks.one_of(rule.mode, ("deterministic", "probabilistic")):
         errors.append(FieldError("mode", "invalid", "must be 'deterministic' or 'probabilistic'"))
     elif rule.mode == "probabilistic" and (
@@ -538,6 +637,7 @@ def _rule_problems(rule: MatchingRule) -> list[FieldError]:
                 "(see estimate_weights)",
             )
         )
+    errors.extend(_calibration_problems(rule.calibration))
     if rule.prior is not None and not (isinstance(rule.prior, float | int) and 0 < rule.prior < 1):
         errors.append(FieldError("prior", "out_of_range", "must be strictly between 0 and 1"))
     if not (isinstance(rule.match_probability, float | int) and 0 < rule.match_probability < 1):
@@ -552,6 +652,34 @@ def _rule_problems(rule: MatchingRule) -> list[FieldError]:
     if problem is not None:
         errors.append(FieldError("window", problem[0], problem[1]))
     return errors
+
+
+def _calibration_problems(calibration: object) -> list[FieldError]:
+    if calibration is None:
+        return []
+    if (
+        not isinstance(calibration, tuple)
+        or len(calibration) != 2  # a slope and an intercept
+        or not all(
+            isinstance(x, float | int) and not isinstance(x, bool) and math.isfinite(x)
+            for x in calibration
+        )
+    ):
+        return [FieldError("calibration", "invalid", "must be (slope, intercept): two numbers")]
+    slope, intercept = calibration
+    if not 0 < slope <= 1_000 or abs(intercept) > 1_000_000:
+        return [
+            FieldError(
+                "calibration",
+                "out_of_range",
+                "the slope is from 0 (excluded) to 1000, the intercept within ±1e6",
+            )
+        ]
+    return []
+
+
+def _pair(values: Sequence[float] | None) -> tuple[float, ...] | None:
+    return None if values is None else _checks.as_tuple(values)
 
 
 def _matchers(values: Sequence[FieldMatcher]) -> tuple[FieldMatcher, ...]:
@@ -594,8 +722,14 @@ class MatchingRule:
         mode: ``"deterministic"`` (thresholds and logic) or ``"probabilistic"``
             (Fellegi–Sunter: every matcher's agreement level adds its weight, and the
             total gives a match probability; *logic* is not used).
-        prior: probabilistic mode: the share of compared pairs that are matches.
+        prior: probabilistic mode: the probability that two records taken at random
+            match (``estimate_weights`` learns it so; the blocking fields' agreement then
+            adds their weight, and posteriors mean what they say on the pairs compared).
         match_probability: probabilistic mode: the probability at which a pair matches.
+        calibration: probabilistic mode: ``(slope, intercept)`` applied to the match
+            weight before it becomes a probability (``slope * weight + intercept``, in
+            bits; Platt scaling), fitted on labelled pairs by
+            :func:`~leadmodel.calibrate`; ``None`` leaves the weight as it is.
     """
 
     name: str
@@ -609,6 +743,7 @@ class MatchingRule:
     mode: Literal["deterministic", "probabilistic"] = "deterministic"
     prior: float | None = None
     match_probability: float = 0.5
+    calibration: tuple[float, float] | None = attrs.field(default=None, converter=_pair)
 
     def __attrs_post_init__(self) -> None:
         errors = _rule_problems(self)
@@ -793,6 +928,7 @@ class CompiledRule:
     """
 
     __slots__ = (
+        "_calibration",
         "_clause_order",
         "_clause_text",
         "_clauses",
@@ -800,6 +936,8 @@ class CompiledRule:
         "_field_scores_seen",
         "_fields",
         "_first",
+        "_gated",
+        "_gates",
         "_key_parts",
         "_last",
         "_normalizers",
@@ -808,6 +946,7 @@ class CompiledRule:
         "_probabilistic",
         "_readers",
         "_required",
+        "_term_weights",
         "_thresholds",
         "_weights",
         "rule",
@@ -859,6 +998,26 @@ class CompiledRule:
         self._prior_weight = (
             math.log2(rule.prior / (1 - rule.prior)) if rule.prior is not None else 0.0
         )
+        # Exact agreement on a frequent value weighs log2(m / frequency): per matcher, the
+        # weights of its table's values and of any other value.
+        self._term_weights = tuple(
+            (
+                {
+                    value: math.log2(mt.m[0] / frequency)
+                    for value, frequency in zip(
+                        mt.term_frequencies.values, mt.term_frequencies.frequencies, strict=True
+                    )
+                },
+                math.log2(mt.m[0] / mt.term_frequencies.rest),
+            )
+            if mt.term_frequencies is not None and mt.m is not None
+            else None
+            for mt in matchers
+        )
+        self._calibration = rule.calibration or (1.0, 0.0)
+        index_of = {m.field: i for i, m in enumerate(matchers)}
+        self._gates = tuple(tuple(index_of[g] for g in m.gated_by) for m in matchers)
+        self._gated = any(self._gates)
         self._fields = tuple(m.field for m in matchers)
         self._clause_order = {clause: sorted(clause) for clause, _ in self._clauses}
         self._clause_text = {
@@ -1018,33 +1177,109 @@ class CompiledRule:
         return result if result.is_match else None
 
     def levels_prepared(self, a: Prepared, b: Prepared) -> tuple[int | None, ...]:
-        """Each matcher's agreement level for two prepared records (``None``: blank)."""
-        return tuple(
-            None if matched is None else matcher.level(score)
-            for matcher, (score, _, matched) in zip(
-                self.rule.matchers, self._field_scores(a, b), strict=True
-            )
-        )
+        """Each matcher's agreement level for two prepared records.
 
-    def _weight(self, scores: list[tuple[float, str | None, bool | None]]) -> float:
-        total = self._prior_weight
-        for matcher, weights, (score, _, matched) in zip(
-            self.rule.matchers, self._weights, scores, strict=True
+        ``None`` when a side is blank, or when the matcher is gated and one of its gate
+        fields does not agree (see ``FieldMatcher.gated_by``). With ``transpose_names``, *b*
+        is read with first and last names swapped when that agrees better (see
+        :meth:`oriented`), as comparing does.
+        """
+        return self._levels(self._field_scores(a, self.oriented(a, b)))
+
+    def oriented(self, a: Prepared, b: Prepared) -> Prepared:
+        """*b*, or *b* with first and last names swapped when that agrees better with *a*."""
+        swapped = self._transposed(b)
+        first, last = self._first, self._last
+        if swapped is None or first is None or last is None:
+            return b
+        x_first, x_last, y_first, y_last = a[first], a[last], b[first], b[last]
+        # Equal names decide at once, and names whose initials do not cross (almost every
+        # pair of strangers) are not swapped: few pairs reach the comparison methods.
+        if x_first == y_first or x_last == y_last:
+            return b
+        if x_first == y_last or x_last == y_first:
+            return swapped
+        if not (x_first and x_last and y_first and y_last) or (
+            x_first[0] != y_last[0] or x_last[0] != y_first[0]
         ):
-            if matched is not None:
-                total += weights[matcher.level(score)]
+            return b
+
+        def agreement(other: Prepared) -> float:
+            total = 0.0
+            for i in (first, last):
+                x, y = a[i], other[i]
+                if x is not None and y is not None:
+                    total += max(method(x, y) for _, method in self._comparators[i])
+            return total
+
+        return swapped if agreement(swapped) > agreement(b) else b
+
+    def _levels(
+        self, scores: list[tuple[float, str | None, bool | None]]
+    ) -> tuple[int | None, ...]:
+        levels = [
+            None if matched is None else matcher.level(score)
+            for matcher, (score, _, matched) in zip(self.rule.matchers, scores, strict=True)
+        ]
+        matchers = self.rule.matchers
+        # A gated field counts only when all its gate fields reach an agreement level
+        # (below the last level, disagreement); gates read the ungated levels.
+        gated = [
+            i
+            for i, gates in enumerate(self._gates)
+            if gates
+            and not all(
+                (level := levels[g]) is not None and level < len(matchers[g].agreement_levels)
+                for g in gates
+            )
+        ]
+        for i in gated:
+            levels[i] = None
+        return tuple(levels)
+
+    def _weight(
+        self, scores: list[tuple[float, str | None, bool | None]], a: Prepared, b: Prepared
+    ) -> float:
+        total = self._prior_weight
+        levels = self._levels(scores) if self._gated else None
+        terms_of = self._term_weights
+        for i, (matcher, weights, (score, _, matched)) in enumerate(
+            zip(self.rule.matchers, self._weights, scores, strict=True)
+        ):
+            level = matcher.level(score) if levels is None and matched is not None else None
+            if levels is not None:
+                level = levels[i]
+            if level is None:
+                continue
+            terms = terms_of[i]
+            if level == 0 and terms is not None and a[i] == b[i]:
+                total += terms[0].get(a[i], terms[1])  # type: ignore[arg-type]
+            else:
+                total += weights[level]
         return total
+
+    def _names_after(self, a: Prepared, b: Prepared) -> bool:
+        """Whether *a*'s (first, last) names sort after *b*'s (blank as empty)."""
+        first, last = self._first, self._last
+        if first is None or last is None:
+            return False
+        return (a[first] or "", a[last] or "") > (b[first] or "", b[last] or "")
 
     def _compare_probabilistic(self, a: Prepared, b: Prepared) -> MatchResult:
         scores = self._field_scores(a, b)
-        weight = self._weight(scores)
+        weight = self._weight(scores, a, b)
         transposed = False
-        swapped = self._transposed(b)
-        if swapped is not None:
-            swapped_scores = self._field_scores(a, swapped)
-            swapped_weight = self._weight(swapped_scores)
+        # The names of the side whose names sort last are swapped, so compare(a, b) and
+        # compare(b, a) weigh the same pairing even when first and last name weigh
+        # differently.
+        x, y = (self._transposed(a), b) if self._names_after(a, b) else (a, self._transposed(b))
+        if x is not None and y is not None:
+            swapped_scores = self._field_scores(x, y)
+            swapped_weight = self._weight(swapped_scores, x, y)
             if swapped_weight > weight:
                 scores, weight, transposed = swapped_scores, swapped_weight, True
+        slope, intercept = self._calibration
+        weight = slope * weight + intercept
         probability = 1.0 / (1.0 + 2.0 ** (-weight)) if weight > -1000 else 0.0
         is_match = probability >= self.rule.match_probability
         clause = None
