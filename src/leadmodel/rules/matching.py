@@ -15,6 +15,7 @@ Comparison methods return 0–100 and work on normalised values (see
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import re
@@ -34,6 +35,7 @@ from leadmodel.rules import normalize as norm
 from leadmodel.rules._paths import ABSENT as _ABSENT
 from leadmodel.rules._paths import fields_of as _fields_of
 from leadmodel.rules._paths import getter as _getter
+from leadmodel.rules.normalize import _nanp_e164
 
 __all__ = [
     "EXACT_EMAIL_OR_PHONE",
@@ -171,11 +173,18 @@ def _phone(value: object) -> str | None:
     if isinstance(value, PhoneNumber):
         return value.e164
     if isinstance(value, str):
-        try:
-            return PhoneNumber.parse(value).e164
-        except ValidationError:
-            return None
+        # Most phones are plainly written North American numbers, read without
+        # phonenumbers' parser (it costs about 160 µs a number); the rest are parsed.
+        return _nanp_e164(value) or _parsed_phone(str(value))
     return None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parsed_phone(text: str) -> str | None:
+    try:
+        return PhoneNumber.parse(text).e164
+    except ValidationError:
+        return None
 
 
 def _text_normalizer(
@@ -200,6 +209,38 @@ NORMALIZERS: Final[Mapping[str, Callable[[object], str | None]]] = {
     "website": _text_normalizer(norm.normalize_website),
 }
 """The normalisers by name; each turns a raw field value into a comparable string."""
+
+_MEMO_LIMIT: Final = 1 << 17
+_UNSEEN: Final = object()
+
+
+def _memoized(normalize: Callable[[object], str | None]) -> Callable[[object], str | None]:
+    """*normalize* remembering its results for text (bounded: forgotten when full).
+
+    Names, companies, titles and cities repeat across a table, so each distinct value is
+    normalised once; a value of another type is normalised every time.
+    """
+    memo: dict[str, str | None] = {}
+
+    def run(value: object) -> str | None:
+        if value.__class__ is not str:
+            return normalize(value)
+        found = memo.get(value, _UNSEEN)
+        if found is _UNSEEN:
+            found = normalize(value)
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[value] = found
+        return found  # type: ignore[return-value]
+
+    return run
+
+
+# Phones are nearly all distinct and have their own fast path: a memo would only churn.
+_PREPARERS: Final[Mapping[str, Callable[[object], str | None]]] = {
+    name: normalize if name == "phone" else _memoized(normalize)
+    for name, normalize in NORMALIZERS.items()
+}
 
 _DEFAULT_NORMALIZER: Final = {
     "first_name": "person_name",
@@ -684,6 +725,24 @@ def _entity_accessor(cls: type, path: str) -> Callable[[Any], object] | None:
     return read
 
 
+def _dict_accessor(path: str) -> Callable[[Any], object]:
+    """A fast reader of *path* on plain dicts (what the generic reader gives, sooner)."""
+    first, _, rest = path.partition(".")
+    top = operator.methodcaller("get", first)
+    if not rest:
+        return top
+    nested = _getter(rest)
+
+    def read(record: Any) -> object:
+        value = top(record)
+        if value is None:
+            return None
+        found = nested(value)
+        return None if found is _ABSENT else found
+
+    return read
+
+
 def _class_accessors(cls: type, paths: Sequence[str]) -> tuple[Callable[[Any], object], ...]:
     """Fast readers of those of *paths* that the attrs class *cls* has, in order."""
     found = (_entity_accessor(cls, path) for path in paths)
@@ -750,6 +809,25 @@ def record_id(record: object) -> str:
     return value
 
 
+def _required_groups(
+    clauses: tuple[frozenset[int], ...], names: Sequence[str]
+) -> tuple[tuple[int, ...], ...]:
+    """Groups of matchers such that every clause needs one of each group.
+
+    A pair in which every field of a group is compared and falls short matches no
+    clause, so :meth:`CompiledRule.match_prepared` stops there. The groups are the
+    matchers common to all clauses, and the first and last names together when each
+    clause has one of them (the standard rules).
+    """
+    groups: list[tuple[int, ...]] = [(i,) for i in sorted(frozenset.intersection(*clauses))]
+    if "first_name" in names and "last_name" in names:
+        names_pair = (names.index("first_name"), names.index("last_name"))
+        covered = all(clause & set(names_pair) for clause in clauses)
+        if covered and not any(i in names_pair for group in groups for i in group):
+            groups.append(names_pair)
+    return tuple(groups)
+
+
 Prepared = tuple[str | None, ...]
 _Plan = tuple[tuple[tuple[Callable[[Any], object], ...], Callable[[object], str | None]], ...]
 MAX_COMPARED: Final = 500
@@ -794,7 +872,7 @@ class CompiledRule:
         matchers = rule.matchers
         self._readers = tuple(_field_reader(m) for m in matchers)
         self._plans: dict[type, _Plan] = {}
-        self._normalizers = tuple(NORMALIZERS[m.normalizer_name] for m in matchers)
+        self._normalizers = tuple(_PREPARERS[m.normalizer_name] for m in matchers)
         self._comparators = tuple(
             tuple((name, METHODS[name]) for name in m.methods) for m in matchers
         )
@@ -818,9 +896,7 @@ class CompiledRule:
         )
         names = [m.field.rpartition(".")[2] for m in matchers]
         self._probabilistic = rule.mode == "probabilistic"
-        self._required = (
-            () if self._probabilistic else tuple(sorted(frozenset.intersection(*rule.clauses)))
-        )
+        self._required = () if self._probabilistic else _required_groups(rule.clauses, names)
         self._weights = tuple(
             tuple(math.log2(m / u) for m, u in zip(mt.m, mt.u, strict=True))
             if mt.m is not None and mt.u is not None
@@ -877,7 +953,12 @@ class CompiledRule:
     def _plan_for(self, cls: type) -> _Plan:
         """How to read and normalise every matcher's field on records of *cls*."""
         plan: _Plan
-        if cls is dict or not attrs.has(cls):
+        if cls is dict:
+            plan = tuple(
+                (tuple(_dict_accessor(path) for path in (m.field, *m.aliases)), normalize)
+                for m, normalize in zip(self.rule.matchers, self._normalizers, strict=True)
+            )
+        elif not attrs.has(cls):
             plan = tuple(
                 ((read,), normalize)
                 for read, normalize in zip(self._readers, self._normalizers, strict=True)
@@ -965,13 +1046,16 @@ class CompiledRule:
         return tuple(swapped)
 
     def _passes_required(self, a: Prepared, b: Prepared) -> bool:
-        """False when a field every clause needs is compared and falls short."""
-        for i in self._required:
-            x, y = a[i], b[i]
-            if x is None or y is None or x == y:
-                continue
-            threshold = self._thresholds[i]
-            if all(method(x, y) < threshold for _, method in self._comparators[i]):
+        """False when every field of a group that each clause needs falls short."""
+        for group in self._required:
+            for i in group:
+                x, y = a[i], b[i]
+                if x is None or y is None or x == y:
+                    break
+                threshold = self._thresholds[i]
+                if any(method(x, y) >= threshold for _, method in self._comparators[i]):
+                    break
+            else:
                 return False
         return True
 
@@ -1102,8 +1186,27 @@ def _domain_key_of_normalized(email: str) -> str | None:
 
 
 def _phone_prefix(e164: str) -> str | None:
+    if e164.startswith("+1") and len(e164) >= 4 and e164[1:].isdigit():
+        # Country code 1: the area code and exchange are the national number's start.
+        return e164[2:-4] or None
     sections = norm.phone_sections(e164)
     return (sections[1] + sections[2]) or None if sections else None
+
+
+def _memoized_transform(transform: Callable[[str], str | None]) -> Callable[[str], str | None]:
+    """*transform* of prepared values, remembering its results (bounded)."""
+    memo: dict[str, str | None] = {}
+
+    def run(value: str) -> str | None:
+        found = memo.get(value, _UNSEEN)
+        if found is _UNSEEN:
+            found = transform(value)
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[value] = found
+        return found  # type: ignore[return-value]
+
+    return run
 
 
 def _substring(start: int, end: int) -> Callable[[str], str | None]:
@@ -1140,7 +1243,7 @@ def _key_part(
     if transform_name == "initial":
         transform = operator.itemgetter(0)
     elif transform_name == "metaphone":
-        transform = norm.phonetic_key
+        transform = _memoized_transform(norm.phonetic_key)
     elif transform_name == "substr":
         transform = _substring(int(pieces[2]) - 1, int(pieces[3]))
     elif transform_name == "phone_prefix":
@@ -1194,19 +1297,25 @@ _EMAIL: Final = FieldMatcher("email", ("exact",), threshold=100)
 _PHONE: Final = FieldMatcher("phone", ("phone_sections",), threshold=80)
 # Salesforce's match keys start with the first initial; ours leave it out, so nicknames
 # with another initial (Bob and Robert, Peggy and Margaret) still meet for comparison, and
-# use the whole normalised company rather than Company(2,5), whose blocks grow with the
-# table (every "Acme …" company shares "cme"); the exact phone is a key of its own.
+# use the company's first eight letters rather than Company(2,5), whose blocks grow with
+# the table (every "Acme …" company shares "cme"), while eight letters survive a dropped
+# suffix ("Golden River" and "Golden River Group"); the exact phone is a key of its own,
+# and the first name with the company catches a typo in the last name's first letters.
 _PERSON_KEYS: Final = (
     BlockingKey(("email",)),
     BlockingKey(("phone",)),
-    BlockingKey(("last_name:metaphone", "company")),
+    BlockingKey(("last_name:metaphone", "company:substr:1:8")),
     BlockingKey(("last_name:metaphone", "phone:phone_prefix")),
     BlockingKey(("last_name:metaphone", "address.street:substr:1:6")),
+    BlockingKey(("first_name", "company:substr:1:8")),
 )
+# Salesforce's seven clauses, then three that forgive one mistyped name when the rest
+# agrees: the last name, company and email; the last name, company and phone; the first
+# name, title, company and phone.
 _PERSON_LOGIC: Final = (
     "(1 AND 2 AND 3 AND 4) OR (1 AND 2 AND 5) OR (1 AND 2 AND 6 AND 4) OR "
     "(1 AND 2 AND 7 AND (8 OR 9 OR 6)) OR (1 AND 2 AND 7 AND 3) OR (1 AND 2 AND 3 AND 5) OR "
-    "(1 AND 2 AND 6)"
+    "(1 AND 2 AND 6) OR (2 AND 4 AND 5) OR (2 AND 4 AND 6) OR (1 AND 3 AND 4 AND 6)"
 )
 
 STANDARD_LEAD_RULE: Final = MatchingRule(
@@ -1239,8 +1348,10 @@ STANDARD_LEAD_RULE: Final = MatchingRule(
 )  # fmt: skip
 """Salesforce's standard lead matching rule: fuzzy first and last name (compared
 transposed too) with title, company, email, phone or mailing address, blanks ignored in the
-email clauses; match keys on email, phone, and on Metaphone(last name) with the company,
-the phone prefix or the street."""
+email clauses; and, forgiving one mistyped name, the last name with the company and the
+email or phone, or the first name with the title, company and phone. Match keys on email,
+phone, Metaphone(last name) with the company's first eight letters, the phone prefix or
+the street, and the first name with the company's first eight letters."""
 
 STANDARD_CONTACT_RULE: Final = attrs.evolve(
     STANDARD_LEAD_RULE,
@@ -1254,6 +1365,7 @@ STANDARD_CONTACT_RULE: Final = attrs.evolve(
     blocking=(
         *_PERSON_KEYS[:4],
         BlockingKey(("last_name:metaphone", "mailing_address.street:substr:1:6")),
+        *_PERSON_KEYS[5:],
     ),
 )
 """Salesforce's standard contact rule: the lead rule's equation over a contact's fields

@@ -357,6 +357,43 @@ def canonical_names(first_name: str | None) -> frozenset[str]:
     return frozenset(_namer().canonicals_of(normalized))
 
 
+# Phone text that is a North American number in one of its everyday spellings: digits
+# with spaces, dots, dashes and parentheses, a "+1" or "1" country code at most. Matching
+# it, the E.164 form is "+1" and the ten national digits; anything else (extensions,
+# letters, other countries, a national number starting with 0 or 1, 00 prefixes) goes to
+# phonenumbers' parser. Property tests prove both give the same E.164 where this answers.
+_NANP_PUNCTUATION: Final = str.maketrans("", "", " -.()")
+_NANP_LONGEST: Final = 40
+
+
+def _nanp_e164(text: str) -> str | None:
+    """The E.164 form of a plainly written North American number, ``None`` to not decide.
+
+    The fast path of phone matching for the default region (US): ``"(415) 555-1234"``,
+    ``"415.555.1234"``, ``"+1 415 555 1234"`` and ``"1-415-555-1234"`` are read without
+    phonenumbers' general parser (about 20× faster). ``None`` means "ask the full parser",
+    never "not a phone number".
+    """
+    if len(text) > _NANP_LONGEST:
+        return None
+    stripped = text.strip()
+    plus = stripped.startswith("+")
+    digits = (stripped[1:] if plus else stripped).translate(_NANP_PUNCTUATION)
+    if not digits.isdigit() or not digits.isascii():
+        return None
+    if len(digits) == 11 and digits[0] == "1":
+        national = digits[1:]
+    elif len(digits) == 10 and not plus:
+        national = digits
+    else:
+        return None
+    if national[0] in "01":
+        return None
+    if plus and not stripped[1:2].isdigit():
+        return None
+    return "+1" + national
+
+
 def _sections(e164: str) -> tuple[str, str, str, str]:
     # Not cached: numbers are nearly all distinct, so a cache would only churn.
     digits = e164.lstrip("+")
