@@ -212,35 +212,14 @@ NORMALIZERS: Final[Mapping[str, Callable[[object], str | None]]] = {
 
 _MEMO_LIMIT: Final = 1 << 17
 _UNSEEN: Final = object()
-
-
-def _memoized(normalize: Callable[[object], str | None]) -> Callable[[object], str | None]:
-    """*normalize* remembering its results for text (bounded: forgotten when full).
-
-    Names, companies, titles and cities repeat across a table, so each distinct value is
-    normalised once; a value of another type is normalised every time.
-    """
-    memo: dict[str, str | None] = {}
-
-    def run(value: object) -> str | None:
-        if value.__class__ is not str:
-            return normalize(value)
-        found = memo.get(value, _UNSEEN)
-        if found is _UNSEEN:
-            found = normalize(value)
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()
-            memo[value] = found
-        return found  # type: ignore[return-value]
-
-    return run
-
-
-# Phones are nearly all distinct and have their own fast path: a memo would only churn.
-_PREPARERS: Final[Mapping[str, Callable[[object], str | None]]] = {
-    name: normalize if name == "phone" else _memoized(normalize)
-    for name, normalize in NORMALIZERS.items()
+# Per normaliser, its prepared value of each text seen (bounded: forgotten when full).
+# Names, companies, titles and cities repeat across a table, so each distinct value is
+# normalised once. Phones are nearly all distinct and have their own fast path: a memo
+# would only churn.
+_MEMOS: Final[Mapping[str, dict[str, str | None]]] = {
+    name: {} for name in NORMALIZERS if name != "phone"
 }
+
 
 _DEFAULT_NORMALIZER: Final = {
     "first_name": "person_name",
@@ -829,9 +808,22 @@ def _required_groups(
 
 
 Prepared = tuple[str | None, ...]
-_Plan = tuple[tuple[tuple[Callable[[Any], object], ...], Callable[[object], str | None]], ...]
+_Plan = tuple[
+    tuple[
+        tuple[Callable[[Any], object], ...],
+        Callable[[object], str | None],
+        dict[str, str | None] | None,
+    ],
+    ...,
+]
+_KeyPart = tuple[int | None, Callable[[Any], str | None], Callable[[str], str | None] | None]
 MAX_COMPARED: Final = 500
 """Values are compared on at most this many (normalised) characters."""
+
+
+def _normalized(normalize: Callable[[object], str | None], raw: object) -> str | None:
+    value = normalize(raw)
+    return value[:MAX_COMPARED] if value is not None and len(value) > MAX_COMPARED else value
 
 
 class CompiledRule:
@@ -851,6 +843,7 @@ class CompiledRule:
         "_first",
         "_key_parts",
         "_last",
+        "_memos",
         "_normalizers",
         "_plans",
         "_prior_weight",
@@ -872,7 +865,8 @@ class CompiledRule:
         matchers = rule.matchers
         self._readers = tuple(_field_reader(m) for m in matchers)
         self._plans: dict[type, _Plan] = {}
-        self._normalizers = tuple(_PREPARERS[m.normalizer_name] for m in matchers)
+        self._normalizers = tuple(NORMALIZERS[m.normalizer_name] for m in matchers)
+        self._memos = tuple(_MEMOS.get(m.normalizer_name) for m in matchers)
         self._comparators = tuple(
             tuple((name, METHODS[name]) for name in m.methods) for m in matchers
         )
@@ -917,8 +911,9 @@ class CompiledRule:
         self._last = names.index("last_name") if "last_name" in names else None
         if not rule.transpose_names:
             self._first = self._last = None
-        self._key_parts = tuple(
-            tuple(_key_part(part, matchers) for part in key.parts) for key in rule.blocking
+        self._key_parts: tuple[tuple[str, tuple[_KeyPart, ...]], ...] = tuple(
+            (f"{rule.name}#{number}:", tuple(_key_part(part, matchers) for part in key.parts))
+            for number, key in enumerate(rule.blocking, start=1)
         )
 
     # -- preparing records ---------------------------------------------------------------
@@ -933,41 +928,47 @@ class CompiledRule:
         if plan is None:
             plan = self._plan_for(record.__class__)
         values: list[str | None] = []
-        for accessors, normalize in plan:
+        append = values.append
+        for accessors, normalize, memo in plan:
             raw = None
             for access in accessors:
                 raw = access(record)
                 if raw is not None:
                     break
             if raw is None:
-                values.append(None)
-                continue
-            if raw.__class__ is str and len(raw) > _MAX_READ:
-                raw = raw[:_MAX_READ]
-            value = normalize(raw)
-            if value is not None and len(value) > MAX_COMPARED:
-                value = value[:MAX_COMPARED]
-            values.append(value)
+                append(None)
+            elif raw.__class__ is str:
+                if len(raw) > _MAX_READ:
+                    raw = raw[:_MAX_READ]
+                if memo is None:
+                    append(_normalized(normalize, raw))
+                    continue
+                value = memo.get(raw, _UNSEEN)
+                if value is _UNSEEN:
+                    value = _normalized(normalize, raw)
+                    if len(memo) >= _MEMO_LIMIT:
+                        memo.clear()
+                    memo[raw] = value
+                append(value)  # type: ignore[arg-type]
+            else:
+                append(_normalized(normalize, raw))
         return tuple(values)
 
     def _plan_for(self, cls: type) -> _Plan:
         """How to read and normalise every matcher's field on records of *cls*."""
-        plan: _Plan
+        readers: tuple[tuple[Callable[[Any], object], ...], ...]
         if cls is dict:
-            plan = tuple(
-                (tuple(_dict_accessor(path) for path in (m.field, *m.aliases)), normalize)
-                for m, normalize in zip(self.rule.matchers, self._normalizers, strict=True)
+            readers = tuple(
+                tuple(_dict_accessor(path) for path in (m.field, *m.aliases))
+                for m in self.rule.matchers
             )
         elif not attrs.has(cls):
-            plan = tuple(
-                ((read,), normalize)
-                for read, normalize in zip(self._readers, self._normalizers, strict=True)
-            )
+            readers = tuple((read,) for read in self._readers)
         else:
-            plan = tuple(
-                (_class_accessors(cls, (m.field, *m.aliases)), normalize)
-                for m, normalize in zip(self.rule.matchers, self._normalizers, strict=True)
+            readers = tuple(
+                _class_accessors(cls, (m.field, *m.aliases)) for m in self.rule.matchers
             )
+        plan = tuple(zip(readers, self._normalizers, self._memos, strict=True))
         if len(self._plans) < 64:
             self._plans[cls] = plan
         return plan
@@ -978,9 +979,20 @@ class CompiledRule:
 
     def prepare_keyed(self, record: object) -> tuple[Prepared, tuple[str, ...]]:
         """:meth:`prepare` and :meth:`keys` at once, reading each field once."""
-        prepared, blocks = self.prepare_blocked(record)
-        name = self.rule.name
-        return prepared, tuple(f"{name}#{block[0]}:{'|'.join(block[1:])}" for block in blocks)
+        prepared = self.prepare(record)
+        keys: list[str] = []
+        for prefix, parts in self._key_parts:
+            values: list[str] = []
+            for index, read, transform in parts:
+                value = prepared[index] if index is not None else read(record)
+                if value and transform is not None:
+                    value = transform(value)
+                if not value:
+                    break
+                values.append(value)
+            else:
+                keys.append(prefix + "|".join(values))
+        return prepared, tuple(keys)
 
     def prepare_blocked(self, record: object) -> tuple[Prepared, tuple[tuple[Any, ...], ...]]:
         """:meth:`prepare`, and the keys as tuples ``(key number, *parts)``.
@@ -990,11 +1002,12 @@ class CompiledRule:
         """
         prepared = self.prepare(record)
         blocks = []
-        for number, parts in enumerate(self._key_parts, start=1):
+        for number, (_, parts) in enumerate(self._key_parts, start=1):
             values: list[Any] = [number]
             for index, read, transform in parts:
-                raw = prepared[index] if index is not None else read(record)
-                value = transform(raw) if raw else None
+                value = prepared[index] if index is not None else read(record)
+                if value and transform is not None:
+                    value = transform(value)
                 if not value:
                     break
                 values.append(value)
@@ -1219,9 +1232,7 @@ def _substring(start: int, end: int) -> Callable[[str], str | None]:
 _KEY_NORMALIZER: Final = {"phone_prefix": "phone", "email_domain": "email"}
 
 
-def _key_part(
-    spec: str, matchers: Sequence[FieldMatcher]
-) -> tuple[int | None, Callable[[Any], str | None], Callable[[str], str | None]]:
+def _key_part(spec: str, matchers: Sequence[FieldMatcher]) -> _KeyPart:
     """How to compute one part of a key.
 
     From a matcher's prepared value when a matcher reads the same field the same way, else
@@ -1239,7 +1250,7 @@ def _key_part(
     def read(record: Any) -> str | None:
         return normalizer(reader(record))
 
-    transform: Callable[[str], str | None]
+    transform: Callable[[str], str | None] | None
     if transform_name == "initial":
         transform = operator.itemgetter(0)
     elif transform_name == "metaphone":
@@ -1251,7 +1262,7 @@ def _key_part(
     elif transform_name == "email_domain":
         transform = _domain_key_of_normalized
     else:
-        transform = str
+        transform = None  # the value itself
     return index, read, transform
 
 

@@ -22,7 +22,7 @@ from cleanco import prepare_default_terms
 from nicknames import NickNamer
 
 from leadmodel.domain.errors import FieldError, ValidationError
-from leadmodel.domain.values import EmailAddress, PhoneNumber
+from leadmodel.domain.values import EmailAddress, PhoneNumber, _fast_ascii_email
 
 __all__ = [
     "canonical_names",
@@ -119,6 +119,11 @@ def normalize_email(email: EmailAddress | str | None) -> str | None:
 
 @functools.lru_cache(maxsize=_CACHE)
 def _normalize_email_text(text: str) -> str | None:
+    # The common case (a plain ASCII address) is checked the way EmailAddress.parse checks
+    # it first, without building the value; the rest goes through the parser.
+    plain = _fast_ascii_email(text.strip())
+    if plain is not None:
+        return f"{plain[0]}@{plain[1]}"
     try:
         return EmailAddress.parse(text).normalized
     except ValueError:
