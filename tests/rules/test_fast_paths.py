@@ -320,7 +320,9 @@ class TestStandardLeadRule:
         a["company"] = "Arroyo Insurance"
         b = dict(a, id="2", last_name="Gernandez", company="Arroyo Insurance Grp")
         compiled = STANDARD_LEAD_RULE.compile()
-        assert set(compiled.keys(a)) & set(compiled.keys(b)) == {"standard_lead#6:hannah|arroyoin"}
+        assert set(compiled.keys(a)) & set(compiled.keys(b)) == {
+            "standard_lead#6:hannah|arroyo insurance"
+        }
 
 
 # -- preparing on several cores ------------------------------------------------------------

@@ -1308,17 +1308,17 @@ _EMAIL: Final = FieldMatcher("email", ("exact",), threshold=100)
 _PHONE: Final = FieldMatcher("phone", ("phone_sections",), threshold=80)
 # Salesforce's match keys start with the first initial; ours leave it out, so nicknames
 # with another initial (Bob and Robert, Peggy and Margaret) still meet for comparison, and
-# use the company's first eight letters rather than Company(2,5), whose blocks grow with
-# the table (every "Acme …" company shares "cme"), while eight letters survive a dropped
-# suffix ("Golden River" and "Golden River Group"); the exact phone is a key of its own,
-# and the first name with the company catches a typo in the last name's first letters.
+# use the whole normalised company (legal forms and "Group" dropped) rather than
+# Company(2,5), whose blocks grow with the table (every "Acme …" company shares "cme");
+# the exact phone is a key of its own, and the first name with the company catches a
+# typo in the last name's first letters.
 _PERSON_KEYS: Final = (
     BlockingKey(("email",)),
     BlockingKey(("phone",)),
-    BlockingKey(("last_name:metaphone", "company:substr:1:8")),
+    BlockingKey(("last_name:metaphone", "company")),
     BlockingKey(("last_name:metaphone", "phone:phone_prefix")),
     BlockingKey(("last_name:metaphone", "address.street:substr:1:6")),
-    BlockingKey(("first_name", "company:substr:1:8")),
+    BlockingKey(("first_name", "company")),
 )
 # Salesforce's seven clauses, then three that forgive one mistyped name when the rest
 # agrees: the last name, company and email; the last name, company and phone; the first
@@ -1361,8 +1361,8 @@ STANDARD_LEAD_RULE: Final = MatchingRule(
 transposed too) with title, company, email, phone or mailing address, blanks ignored in the
 email clauses; and, forgiving one mistyped name, the last name with the company and the
 email or phone, or the first name with the title, company and phone. Match keys on email,
-phone, Metaphone(last name) with the company's first eight letters, the phone prefix or
-the street, and the first name with the company's first eight letters."""
+phone, Metaphone(last name) with the company, the phone prefix or the street, and the
+first name with the company."""
 
 STANDARD_CONTACT_RULE: Final = attrs.evolve(
     STANDARD_LEAD_RULE,

@@ -199,9 +199,13 @@ def normalize_person_name(name: str | None) -> str | None:
     return result or None
 
 
+# Not legal forms, but as often added or dropped as one ("Acme Group", "Acme Grp").
+_GROUP_WORDS: Final = (("group",), ("grp",))
+
+
 @functools.cache
 def _legal_terms() -> tuple[frozenset[tuple[str, ...]], int]:
-    terms = frozenset(tuple(words) for _, words in prepare_default_terms())
+    terms = frozenset(tuple(words) for _, words in prepare_default_terms()) | set(_GROUP_WORDS)
     return terms, max(len(t) for t in terms)
 
 
@@ -211,10 +215,13 @@ def normalize_company(name: str | None) -> str | None:
 
     Transliterates, case-folds, drops punctuation, a leading "the" and trailing legal
     suffixes (Inc, Corp, LLC, Ltd, GmbH, S.A., SARL, B.V. … from cleanco's term list,
-    repeatedly, so "Acme Holdings GmbH & Co. KG" loses "GmbH & Co KG").
+    and Group or Grp, repeatedly, so "Acme Holdings GmbH & Co. KG" loses "GmbH & Co KG"
+    and "Acme Group Inc" is "acme").
 
     >>> [normalize_company(n) for n in ("The Acme Corp.", "ACME, Inc", "Société Générale S.A.")]
     ['acme', 'acme', 'societe generale']
+    >>> normalize_company("Golden River Grp") == normalize_company("GOLDEN RIVER")
+    True
     """
     if name is None:
         return None
