@@ -214,10 +214,10 @@ _MEMO_LIMIT: Final = 1 << 17
 _UNSEEN: Final = object()
 # Per normaliser, its prepared value of each text seen (bounded: forgotten when full).
 # Names, companies, titles and cities repeat across a table, so each distinct value is
-# normalised once. Phones are nearly all distinct and have their own fast path: a memo
-# would only churn.
+# normalised once. Phones and email addresses are nearly all distinct and have their own
+# fast paths: a memo would only churn.
 _MEMOS: Final[Mapping[str, dict[str, str | None]]] = {
-    name: {} for name in NORMALIZERS if name != "phone"
+    name: {} for name in NORMALIZERS if name not in ("phone", "email")
 }
 
 
@@ -711,11 +711,14 @@ def _dict_accessor(path: str) -> Callable[[Any], object]:
     if not rest:
         return top
     nested = _getter(rest)
+    inner = operator.methodcaller("get", rest) if "." not in rest else None
 
     def read(record: Any) -> object:
         value = top(record)
         if value is None:
             return None
+        if inner is not None and value.__class__ is dict:
+            return inner(value)
         found = nested(value)
         return None if found is _ABSENT else found
 
