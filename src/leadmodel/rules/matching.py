@@ -704,25 +704,16 @@ def _entity_accessor(cls: type, path: str) -> Callable[[Any], object] | None:
     return read
 
 
-def _dict_accessor(path: str) -> Callable[[Any], object]:
-    """A fast reader of *path* on plain dicts (what the generic reader gives, sooner)."""
+def _dict_path(path: str) -> _DictPath:
+    """How :meth:`CompiledRule.prepare` reads *path* on a plain dict.
+
+    The top key; for a two-level path its inner key, read directly when the value is a
+    dict; and for nested paths the generic getter of the rest.
+    """
     first, _, rest = path.partition(".")
-    top = operator.methodcaller("get", first)
     if not rest:
-        return top
-    nested = _getter(rest)
-    inner = operator.methodcaller("get", rest) if "." not in rest else None
-
-    def read(record: Any) -> object:
-        value = top(record)
-        if value is None:
-            return None
-        if inner is not None and value.__class__ is dict:
-            return inner(value)
-        found = nested(value)
-        return None if found is _ABSENT else found
-
-    return read
+        return first, None, None
+    return first, (rest if "." not in rest else None), _getter(rest)
 
 
 def _class_accessors(cls: type, paths: Sequence[str]) -> tuple[Callable[[Any], object], ...]:
@@ -819,6 +810,11 @@ _Plan = tuple[
     ],
     ...,
 ]
+_DictPath = tuple[str, str | None, Callable[[Any], object] | None]
+_DictPlan = tuple[
+    tuple[tuple[_DictPath, ...], Callable[[object], str | None], dict[str, str | None] | None],
+    ...,
+]
 _KeyPart = tuple[int | None, Callable[[Any], str | None], Callable[[str], str | None] | None]
 MAX_COMPARED: Final = 500
 """Values are compared on at most this many (normalised) characters."""
@@ -841,6 +837,7 @@ class CompiledRule:
         "_clause_text",
         "_clauses",
         "_comparators",
+        "_dict_plan",
         "_field_scores_seen",
         "_fields",
         "_first",
@@ -870,6 +867,10 @@ class CompiledRule:
         self._plans: dict[type, _Plan] = {}
         self._normalizers = tuple(NORMALIZERS[m.normalizer_name] for m in matchers)
         self._memos = tuple(_MEMOS.get(m.normalizer_name) for m in matchers)
+        self._dict_plan: _DictPlan = tuple(
+            (tuple(_dict_path(path) for path in (m.field, *m.aliases)), normalize, memo)
+            for m, normalize, memo in zip(matchers, self._normalizers, self._memos, strict=True)
+        )
         self._comparators = tuple(
             tuple((name, METHODS[name]) for name in m.methods) for m in matchers
         )
@@ -927,6 +928,8 @@ class CompiledRule:
         Values are compared on their first 500 characters, so a hostile 10 MB value costs
         no more than a long one.
         """
+        if record.__class__ is dict:
+            return self._prepare_dict(record)
         plan = self._plans.get(record.__class__)
         if plan is None:
             plan = self._plan_for(record.__class__)
@@ -957,15 +960,47 @@ class CompiledRule:
                 append(_normalized(normalize, raw))
         return tuple(values)
 
+    def _prepare_dict(self, record: dict[str, Any]) -> Prepared:
+        """:meth:`prepare` for a plain dict, its fields read without a call each."""
+        get = record.get
+        values: list[str | None] = []
+        append = values.append
+        for paths, normalize, memo in self._dict_plan:
+            raw = None
+            for top, inner, nested in paths:
+                raw = get(top)
+                if raw is not None and nested is not None:
+                    if inner is not None and raw.__class__ is dict:
+                        raw = raw.get(inner)
+                    else:
+                        raw = nested(raw)
+                        if raw is _ABSENT:
+                            raw = None
+                if raw is not None:
+                    break
+            if raw is None:
+                append(None)
+            elif raw.__class__ is str:
+                if len(raw) > _MAX_READ:
+                    raw = raw[:_MAX_READ]
+                if memo is None:
+                    append(_normalized(normalize, raw))
+                    continue
+                value = memo.get(raw, _UNSEEN)
+                if value is _UNSEEN:
+                    value = _normalized(normalize, raw)
+                    if len(memo) >= _MEMO_LIMIT:
+                        memo.clear()
+                    memo[raw] = value
+                append(value)  # type: ignore[arg-type]
+            else:
+                append(_normalized(normalize, raw))
+        return tuple(values)
+
     def _plan_for(self, cls: type) -> _Plan:
         """How to read and normalise every matcher's field on records of *cls*."""
         readers: tuple[tuple[Callable[[Any], object], ...], ...]
-        if cls is dict:
-            readers = tuple(
-                tuple(_dict_accessor(path) for path in (m.field, *m.aliases))
-                for m in self.rule.matchers
-            )
-        elif not attrs.has(cls):
+        if not attrs.has(cls):
             readers = tuple((read,) for read in self._readers)
         else:
             readers = tuple(
