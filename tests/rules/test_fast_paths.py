@@ -316,13 +316,14 @@ class TestStandardLeadRule:
         assert not compare(a, b, STANDARD_LEAD_RULE).is_match
 
     def test_a_typo_in_the_last_names_first_letter_still_meets_through_the_first_name(self):
-        a = {"id": "1", "first_name": "Hannah", "last_name": "Hernandez"}
+        a = {"id": "1", "first_name": "Hannah", "last_name": "Hernandez", "title": "CEO"}
         a["company"] = "Arroyo Insurance"
         b = dict(a, id="2", last_name="Gernandez", company="Arroyo Insurance Grp")
         compiled = STANDARD_LEAD_RULE.compile()
         assert set(compiled.keys(a)) & set(compiled.keys(b)) == {
-            "standard_lead#6:hannah|arroyo insurance"
+            "standard_lead#6:hannah|ceo|arroyo insurance"
         }
+        assert compare(a, b, STANDARD_LEAD_RULE).is_match
 
 
 # -- preparing on several cores ------------------------------------------------------------

@@ -1348,15 +1348,16 @@ _PHONE: Final = FieldMatcher("phone", ("phone_sections",), threshold=80)
 # with another initial (Bob and Robert, Peggy and Margaret) still meet for comparison, and
 # use the whole normalised company (legal forms and "Group" dropped) rather than
 # Company(2,5), whose blocks grow with the table (every "Acme …" company shares "cme");
-# the exact phone is a key of its own, and the first name with the company catches a
-# typo in the last name's first letters.
+# the exact phone is a key of its own, and the first name with the title and company
+# catches a typo that changes the last name's sound (the clauses it can serve need the
+# title and company; without the title, a big account's Johns would all meet).
 _PERSON_KEYS: Final = (
     BlockingKey(("email",)),
     BlockingKey(("phone",)),
     BlockingKey(("last_name:metaphone", "company")),
     BlockingKey(("last_name:metaphone", "phone:phone_prefix")),
     BlockingKey(("last_name:metaphone", "address.street:substr:1:6")),
-    BlockingKey(("first_name", "company")),
+    BlockingKey(("first_name", "title", "company")),
 )
 # Salesforce's seven clauses, then three that forgive one mistyped name when the rest
 # agrees: the last name, company and email; the last name, company and phone; the first
@@ -1400,7 +1401,7 @@ transposed too) with title, company, email, phone or mailing address, blanks ign
 email clauses; and, forgiving one mistyped name, the last name with the company and the
 email or phone, or the first name with the title, company and phone. Match keys on email,
 phone, Metaphone(last name) with the company, the phone prefix or the street, and the
-first name with the company."""
+first name with the title and company."""
 
 STANDARD_CONTACT_RULE: Final = attrs.evolve(
     STANDARD_LEAD_RULE,
