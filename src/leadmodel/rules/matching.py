@@ -825,6 +825,26 @@ def _normalized(normalize: Callable[[object], str | None], raw: object) -> str |
     return value[:MAX_COMPARED] if value is not None and len(value) > MAX_COMPARED else value
 
 
+def _prepared_value(
+    raw: object, normalize: Callable[[object], str | None], memo: dict[str, str | None] | None
+) -> str | None:
+    """The normalised *raw* value; for text, cut first and looked up in *memo* if given."""
+    if raw.__class__ is not str:
+        return _normalized(normalize, raw)
+    text: str = raw
+    if len(text) > _MAX_READ:
+        text = text[:_MAX_READ]
+    if memo is None:
+        return _normalized(normalize, text)
+    value = memo.get(text, _UNSEEN)
+    if value is _UNSEEN:
+        value = _normalized(normalize, text)
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[text] = value
+    return value  # type: ignore[return-value]
+
+
 class CompiledRule:
     """A :class:`MatchingRule` ready to apply to many records.
 
@@ -941,23 +961,7 @@ class CompiledRule:
                 raw = access(record)
                 if raw is not None:
                     break
-            if raw is None:
-                append(None)
-            elif raw.__class__ is str:
-                if len(raw) > _MAX_READ:
-                    raw = raw[:_MAX_READ]
-                if memo is None:
-                    append(_normalized(normalize, raw))
-                    continue
-                value = memo.get(raw, _UNSEEN)
-                if value is _UNSEEN:
-                    value = _normalized(normalize, raw)
-                    if len(memo) >= _MEMO_LIMIT:
-                        memo.clear()
-                    memo[raw] = value
-                append(value)  # type: ignore[arg-type]
-            else:
-                append(_normalized(normalize, raw))
+            append(None if raw is None else _prepared_value(raw, normalize, memo))
         return tuple(values)
 
     def _prepare_dict(self, record: dict[str, Any]) -> Prepared:
@@ -978,23 +982,7 @@ class CompiledRule:
                             raw = None
                 if raw is not None:
                     break
-            if raw is None:
-                append(None)
-            elif raw.__class__ is str:
-                if len(raw) > _MAX_READ:
-                    raw = raw[:_MAX_READ]
-                if memo is None:
-                    append(_normalized(normalize, raw))
-                    continue
-                value = memo.get(raw, _UNSEEN)
-                if value is _UNSEEN:
-                    value = _normalized(normalize, raw)
-                    if len(memo) >= _MEMO_LIMIT:
-                        memo.clear()
-                    memo[raw] = value
-                append(value)  # type: ignore[arg-type]
-            else:
-                append(_normalized(normalize, raw))
+            append(None if raw is None else _prepared_value(raw, normalize, memo))
         return tuple(values)
 
     def _plan_for(self, cls: type) -> _Plan:
