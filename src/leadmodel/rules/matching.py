@@ -211,6 +211,7 @@ NORMALIZERS: Final[Mapping[str, Callable[[object], str | None]]] = {
 """The normalisers by name; each turns a raw field value into a comparable string."""
 
 _MEMO_LIMIT: Final = 1 << 17
+_MEMO_LONGEST: Final = 200  # longer text is rare: normalised each time, never kept
 _UNSEEN: Final = object()
 # Per normaliser, its prepared value of each text seen (bounded: forgotten when full).
 # Names, companies, titles and cities repeat across a table, so each distinct value is
@@ -834,7 +835,7 @@ def _prepared_value(
     text: str = raw
     if len(text) > _MAX_READ:
         text = text[:_MAX_READ]
-    if memo is None:
+    if memo is None or len(text) > _MEMO_LONGEST:
         return _normalized(normalize, text)
     value = memo.get(text, _UNSEEN)
     if value is _UNSEEN:
