@@ -28,7 +28,7 @@ from leadmodel.rules.matching import CompiledRule, Prepared
 Blocked = tuple[Prepared, tuple[tuple[Any, ...], ...]]
 Progress = Callable[[str, int, int], None]
 
-PARALLEL_FROM: Final = 100_000
+PARALLEL_FROM: Final = 250_000
 """From this many records, preparation is spread over the machine's cores."""
 _MAX_WORKERS: Final = 8
 _PROGRESS_EVERY: Final = 10_000
