@@ -783,25 +783,6 @@ def record_id(record: object) -> str:
     return value
 
 
-def _required_groups(
-    clauses: tuple[frozenset[int], ...], names: Sequence[str]
-) -> tuple[tuple[int, ...], ...]:
-    """Groups of matchers such that every clause needs one of each group.
-
-    A pair in which every field of a group is compared and falls short matches no
-    clause, so :meth:`CompiledRule.match_prepared` stops there. The groups are the
-    matchers common to all clauses, and the first and last names together when each
-    clause has one of them (the standard rules).
-    """
-    groups: list[tuple[int, ...]] = [(i,) for i in sorted(frozenset.intersection(*clauses))]
-    if "first_name" in names and "last_name" in names:
-        names_pair = (names.index("first_name"), names.index("last_name"))
-        covered = all(clause & set(names_pair) for clause in clauses)
-        if covered and not any(i in names_pair for group in groups for i in group):
-            groups.append(names_pair)
-    return tuple(groups)
-
-
 Prepared = tuple[str | None, ...]
 _Plan = tuple[
     tuple[
@@ -870,7 +851,6 @@ class CompiledRule:
         "_prior_weight",
         "_probabilistic",
         "_readers",
-        "_required",
         "_thresholds",
         "_weights",
         "rule",
@@ -915,7 +895,6 @@ class CompiledRule:
         )
         names = [m.field.rpartition(".")[2] for m in matchers]
         self._probabilistic = rule.mode == "probabilistic"
-        self._required = () if self._probabilistic else _required_groups(rule.clauses, names)
         self._weights = tuple(
             tuple(math.log2(m / u) for m, u in zip(mt.m, mt.u, strict=True))
             if mt.m is not None and mt.u is not None
@@ -1085,29 +1064,48 @@ class CompiledRule:
         swapped[first], swapped[last] = b[last], b[first]
         return tuple(swapped)
 
-    def _passes_required(self, a: Prepared, b: Prepared) -> bool:
-        """False when every field of a group that each clause needs falls short."""
-        for group in self._required:
-            for i in group:
-                x, y = a[i], b[i]
-                if x is None or y is None or x == y:
-                    break
-                threshold = self._thresholds[i]
-                if any(method(x, y) >= threshold for _, method in self._comparators[i]):
+    def _field_matches(self, i: int, a: Prepared, b: Prepared) -> bool | None:
+        """Whether field *i* matches (``None``: blank), as :meth:`_field_scores` decides."""
+        x, y = a[i], b[i]
+        if x is None or y is None:
+            return None
+        if x == y:
+            return True
+        threshold = self._thresholds[i]
+        return any(method(x, y) >= threshold for _, method in self._comparators[i])
+
+    def _some_clause_matches(self, a: Prepared, b: Prepared) -> bool:
+        """Whether a clause matches, comparing each field only when a clause needs it.
+
+        The same decision as :meth:`_matched_clause` over every field's score; a field
+        that fails ends each clause that needs it, so most non-matching pairs cost a
+        comparison or two of names.
+        """
+        known: dict[int, bool | None] = {}
+        for clause, blank_ok in self._clauses:
+            agreed = False
+            for i in clause:
+                if i not in known:
+                    known[i] = self._field_matches(i, a, b)
+                matched = known[i]
+                if matched is True:
+                    agreed = True
+                elif matched is not None or i not in blank_ok:
                     break
             else:
-                return False
-        return True
+                if agreed:
+                    return True
+        return False
 
     def match_prepared(self, a: Prepared, b: Prepared) -> MatchResult | None:
         """The result when two prepared records match, else ``None`` (a faster test).
 
-        Fields that every clause needs (first and last name in the standard rules) are
-        checked first, so most non-matching pairs cost one or two comparisons.
+        In deterministic mode the clauses are tried first with each field compared only
+        when a clause needs it, so most non-matching pairs cost one or two comparisons.
         """
-        if self._required and not self._passes_required(a, b):
+        if not self._probabilistic and not self._some_clause_matches(a, b):
             swapped = self._transposed(b)
-            if swapped is None or not self._passes_required(a, swapped):
+            if swapped is None or not self._some_clause_matches(a, swapped):
                 return None
         result = self.compare_prepared(a, b)
         return result if result.is_match else None
