@@ -308,6 +308,15 @@ class TestStandardLeadRule:
             "first_name AND title AND company AND phone"
         )
 
+    def test_namesakes_at_one_office_need_the_same_number_not_its_prefix(self):
+        # The demo's leads: one office's numbers share the area code and exchange.
+        a = {"id": "1", "first_name": "Ann", "last_name": "Lee", "title": "CEO", "company": "X"}
+        b = dict(a, id="2", first_name="Tom")
+        a["phone"], b["phone"] = "+1 415 555 0001", "+1 415 555 0002"
+        assert not compare(a, b, STANDARD_LEAD_RULE).is_match
+        b["phone"] = "(415) 555-0001"
+        assert compare(a, b, STANDARD_LEAD_RULE).clause == "last_name AND company AND phone"
+
     def test_colleagues_sharing_a_first_name_and_mailbox_stay_apart(self):
         # A shared "james@" mailbox: the last names differ, so the email is not enough.
         a = {"id": "1", "first_name": "James", "last_name": "Smith", "company": "Acme"}

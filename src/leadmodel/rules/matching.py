@@ -1347,13 +1347,15 @@ _PERSON_KEYS: Final = (
     BlockingKey(("first_name", "title", "company")),
 )
 # Salesforce's seven clauses, then three that forgive one mistyped name when the rest
-# agrees: the last name, company and email; the last name, company and phone; the first
-# name, title, company and phone.
+# agrees: the last name, company and email; the last name, company and the same phone
+# number; the first name, title, company and the same phone number. The same number, not
+# Salesforce's phone sections: an office's numbers share their area code and exchange.
 _PERSON_LOGIC: Final = (
     "(1 AND 2 AND 3 AND 4) OR (1 AND 2 AND 5) OR (1 AND 2 AND 6 AND 4) OR "
     "(1 AND 2 AND 7 AND (8 OR 9 OR 6)) OR (1 AND 2 AND 7 AND 3) OR (1 AND 2 AND 3 AND 5) OR "
-    "(1 AND 2 AND 6) OR (2 AND 4 AND 5) OR (2 AND 4 AND 6) OR (1 AND 3 AND 4 AND 6)"
+    "(1 AND 2 AND 6) OR (2 AND 4 AND 5) OR (2 AND 4 AND 10) OR (1 AND 3 AND 4 AND 10)"
 )
+_SAME_PHONE: Final = FieldMatcher("phone", ("exact",), threshold=100)
 
 STANDARD_LEAD_RULE: Final = MatchingRule(
     name="standard_lead",
@@ -1378,6 +1380,7 @@ STANDARD_LEAD_RULE: Final = MatchingRule(
             "address.postal_code", ("exact",), threshold=100,
             aliases=("mailing_address.postal_code", "billing_address.postal_code"),
         ),
+        _SAME_PHONE,
     ),
     logic=_PERSON_LOGIC,
     blank_ignored_with="email",
@@ -1386,7 +1389,8 @@ STANDARD_LEAD_RULE: Final = MatchingRule(
 """Salesforce's standard lead matching rule: fuzzy first and last name (compared
 transposed too) with title, company, email, phone or mailing address, blanks ignored in the
 email clauses; and, forgiving one mistyped name, the last name with the company and the
-email or phone, or the first name with the title, company and phone. Match keys on email,
+email or the same phone number, or the first name with the title, company and the same phone
+number (a tenth matcher, ``phone`` compared exactly, serves these). Match keys on email,
 phone, Metaphone(last name) with the company, the phone prefix or the street, and the
 first name with the title and company."""
 
