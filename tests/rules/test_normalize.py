@@ -90,6 +90,20 @@ class TestCompany:
     def test_strips_legal_forms_in_many_languages(self, name, normalized):
         assert normalize_company(name) == normalized
 
+    @pytest.mark.parametrize(
+        ("name", "normalized"),
+        [
+            ("Golden River Group", "golden river"),
+            ("Golden River Grp", "golden river"),
+            ("ARROYO INSURANCE GRP.", "arroyo insurance"),
+            ("Acme Group Inc", "acme"),
+            ("The Group", "group"),  # a name that is only the word stays
+            ("Group Health Co", "group health"),  # only a trailing word is dropped
+        ],
+    )
+    def test_strips_a_trailing_group(self, name, normalized):
+        assert normalize_company(name) == normalized
+
     def test_blank_is_none(self):
         assert normalize_company(None) is None
         assert normalize_company("...") is None

@@ -29,6 +29,7 @@ from leadmodel.domain.errors import (
     describe_value,
 )
 from leadmodel.rules._gc import gc_paused
+from leadmodel.rules._parallel import prepare_all
 from leadmodel.rules.calibration import learn_weights
 from leadmodel.rules.matching import CompiledRule, MatchingRule, MatchResult, Prepared, record_id
 
@@ -155,13 +156,12 @@ def _block(
 ) -> tuple[list[Prepared], dict[tuple[Any, ...], list[int]]]:
     """Prepare every record once and bucket record numbers by blocking key.
 
-    Only the buckets of two or more records are returned.
+    Large tables are prepared on several cores (see :mod:`leadmodel.rules._parallel`),
+    with the same result. Only the buckets of two or more records are returned.
     """
-    total = len(items)
     prepared: list[Prepared] = []
     buckets: dict[tuple[Any, ...], int | list[int]] = {}
-    for index, record in enumerate(items):
-        values, keys = compiled.prepare_blocked(record)
+    for index, (values, keys) in enumerate(prepare_all(compiled, items, progress)):
         prepared.append(values)
         for key in keys:
             # Most keys belong to one record: keep its number, make a list only for two.
@@ -172,10 +172,6 @@ def _block(
                 buckets[key] = [bucket, index]
             else:
                 bucket.append(index)  # type: ignore[union-attr]
-        if progress is not None and (index + 1) % _PROGRESS_EVERY == 0:
-            progress("prepare", index + 1, total)
-    if progress is not None:
-        progress("prepare", total, total)
     shared = {key: bucket for key, bucket in buckets.items() if isinstance(bucket, list)}
     return prepared, shared
 

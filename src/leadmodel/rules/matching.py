@@ -15,6 +15,7 @@ Comparison methods return 0–100 and work on normalised values (see
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import re
@@ -34,6 +35,7 @@ from leadmodel.rules import normalize as norm
 from leadmodel.rules._paths import ABSENT as _ABSENT
 from leadmodel.rules._paths import fields_of as _fields_of
 from leadmodel.rules._paths import getter as _getter
+from leadmodel.rules.normalize import _nanp_e164
 
 __all__ = [
     "EXACT_EMAIL",
@@ -173,11 +175,18 @@ def _phone(value: object) -> str | None:
     if isinstance(value, PhoneNumber):
         return value.e164
     if isinstance(value, str):
-        try:
-            return PhoneNumber.parse(value).e164
-        except ValidationError:
-            return None
+        # Most phones are plainly written North American numbers, read without
+        # phonenumbers' parser (it costs about 160 µs a number); the rest are parsed.
+        return _nanp_e164(value) or _parsed_phone(str(value))
     return None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parsed_phone(text: str) -> str | None:
+    try:
+        return PhoneNumber.parse(text).e164
+    except ValidationError:
+        return None
 
 
 def _text_normalizer(
@@ -202,6 +211,18 @@ NORMALIZERS: Final[Mapping[str, Callable[[object], str | None]]] = {
     "website": _text_normalizer(norm.normalize_website),
 }
 """The normalisers by name; each turns a raw field value into a comparable string."""
+
+_MEMO_LIMIT: Final = 1 << 17
+_MEMO_LONGEST: Final = 200  # longer text is rare: normalised each time, never kept
+_UNSEEN: Final = object()
+# Per normaliser, its prepared value of each text seen (bounded: forgotten when full).
+# Names, companies, titles and cities repeat across a table, so each distinct value is
+# normalised once. Phones and email addresses are nearly all distinct and have their own
+# fast paths: a memo would only churn.
+_MEMOS: Final[Mapping[str, dict[str, str | None]]] = {
+    name: {} for name in NORMALIZERS if name not in ("phone", "email")
+}
+
 
 _DEFAULT_NORMALIZER: Final = {
     "first_name": "person_name",
@@ -848,6 +869,18 @@ def _entity_accessor(cls: type, path: str) -> Callable[[Any], object] | None:
     return read
 
 
+def _dict_path(path: str) -> _DictPath:
+    """How :meth:`CompiledRule.prepare` reads *path* on a plain dict.
+
+    The top key; for a two-level path its inner key, read directly when the value is a
+    dict; and for nested paths the generic getter of the rest.
+    """
+    first, _, rest = path.partition(".")
+    if not rest:
+        return first, None, None
+    return first, (rest if "." not in rest else None), _getter(rest)
+
+
 def _class_accessors(cls: type, paths: Sequence[str]) -> tuple[Callable[[Any], object], ...]:
     """Fast readers of those of *paths* that the attrs class *cls* has, in order."""
     found = (_entity_accessor(cls, path) for path in paths)
@@ -915,9 +948,47 @@ def record_id(record: object) -> str:
 
 
 Prepared = tuple[str | None, ...]
-_Plan = tuple[tuple[tuple[Callable[[Any], object], ...], Callable[[object], str | None]], ...]
+_Plan = tuple[
+    tuple[
+        tuple[Callable[[Any], object], ...],
+        Callable[[object], str | None],
+        dict[str, str | None] | None,
+    ],
+    ...,
+]
+_DictPath = tuple[str, str | None, Callable[[Any], object] | None]
+_DictPlan = tuple[
+    tuple[tuple[_DictPath, ...], Callable[[object], str | None], dict[str, str | None] | None],
+    ...,
+]
+_KeyPart = tuple[int | None, Callable[[Any], str | None], Callable[[str], str | None] | None]
 MAX_COMPARED: Final = 500
 """Values are compared on at most this many (normalised) characters."""
+
+
+def _normalized(normalize: Callable[[object], str | None], raw: object) -> str | None:
+    value = normalize(raw)
+    return value[:MAX_COMPARED] if value is not None and len(value) > MAX_COMPARED else value
+
+
+def _prepared_value(
+    raw: object, normalize: Callable[[object], str | None], memo: dict[str, str | None] | None
+) -> str | None:
+    """The normalised *raw* value; for text, cut first and looked up in *memo* if given."""
+    if raw.__class__ is not str:
+        return _normalized(normalize, raw)
+    text: str = raw
+    if len(text) > _MAX_READ:
+        text = text[:_MAX_READ]
+    if memo is None or len(text) > _MEMO_LONGEST:
+        return _normalized(normalize, text)
+    value = memo.get(text, _UNSEEN)
+    if value is _UNSEEN:
+        value = _normalized(normalize, text)
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[text] = value
+    return value  # type: ignore[return-value]
 
 
 class CompiledRule:
@@ -933,6 +1004,7 @@ class CompiledRule:
         "_clause_text",
         "_clauses",
         "_comparators",
+        "_dict_plan",
         "_field_scores_seen",
         "_fields",
         "_first",
@@ -940,12 +1012,12 @@ class CompiledRule:
         "_gates",
         "_key_parts",
         "_last",
+        "_memos",
         "_normalizers",
         "_plans",
         "_prior_weight",
         "_probabilistic",
         "_readers",
-        "_required",
         "_term_weights",
         "_thresholds",
         "_weights",
@@ -963,6 +1035,11 @@ class CompiledRule:
         self._readers = tuple(_field_reader(m) for m in matchers)
         self._plans: dict[type, _Plan] = {}
         self._normalizers = tuple(NORMALIZERS[m.normalizer_name] for m in matchers)
+        self._memos = tuple(_MEMOS.get(m.normalizer_name) for m in matchers)
+        self._dict_plan: _DictPlan = tuple(
+            (tuple(_dict_path(path) for path in (m.field, *m.aliases)), normalize, memo)
+            for m, normalize, memo in zip(matchers, self._normalizers, self._memos, strict=True)
+        )
         self._comparators = tuple(
             tuple((name, METHODS[name]) for name in m.methods) for m in matchers
         )
@@ -986,9 +1063,6 @@ class CompiledRule:
         )
         names = [m.field.rpartition(".")[2] for m in matchers]
         self._probabilistic = rule.mode == "probabilistic"
-        self._required = (
-            () if self._probabilistic else tuple(sorted(frozenset.intersection(*rule.clauses)))
-        )
         self._weights = tuple(
             tuple(math.log2(m / u) for m, u in zip(mt.m, mt.u, strict=True))
             if mt.m is not None and mt.u is not None
@@ -1029,8 +1103,9 @@ class CompiledRule:
         self._last = names.index("last_name") if "last_name" in names else None
         if not rule.transpose_names:
             self._first = self._last = None
-        self._key_parts = tuple(
-            tuple(_key_part(part, matchers) for part in key.parts) for key in rule.blocking
+        self._key_parts: tuple[tuple[str, tuple[_KeyPart, ...]], ...] = tuple(
+            (f"{rule.name}#{number}:", tuple(_key_part(part, matchers) for part in key.parts))
+            for number, key in enumerate(rule.blocking, start=1)
         )
 
     # -- preparing records ---------------------------------------------------------------
@@ -1041,40 +1116,53 @@ class CompiledRule:
         Values are compared on their first 500 characters, so a hostile 10 MB value costs
         no more than a long one.
         """
+        if record.__class__ is dict:
+            return self._prepare_dict(record)
         plan = self._plans.get(record.__class__)
         if plan is None:
             plan = self._plan_for(record.__class__)
         values: list[str | None] = []
-        for accessors, normalize in plan:
+        append = values.append
+        for accessors, normalize, memo in plan:
             raw = None
             for access in accessors:
                 raw = access(record)
                 if raw is not None:
                     break
-            if raw is None:
-                values.append(None)
-                continue
-            if raw.__class__ is str and len(raw) > _MAX_READ:
-                raw = raw[:_MAX_READ]
-            value = normalize(raw)
-            if value is not None and len(value) > MAX_COMPARED:
-                value = value[:MAX_COMPARED]
-            values.append(value)
+            append(None if raw is None else _prepared_value(raw, normalize, memo))
+        return tuple(values)
+
+    def _prepare_dict(self, record: dict[str, Any]) -> Prepared:
+        """:meth:`prepare` for a plain dict, its fields read without a call each."""
+        get = record.get
+        values: list[str | None] = []
+        append = values.append
+        for paths, normalize, memo in self._dict_plan:
+            raw = None
+            for top, inner, nested in paths:
+                raw = get(top)
+                if raw is not None and nested is not None:
+                    if inner is not None and raw.__class__ is dict:
+                        raw = raw.get(inner)
+                    else:
+                        raw = nested(raw)
+                        if raw is _ABSENT:
+                            raw = None
+                if raw is not None:
+                    break
+            append(None if raw is None else _prepared_value(raw, normalize, memo))
         return tuple(values)
 
     def _plan_for(self, cls: type) -> _Plan:
         """How to read and normalise every matcher's field on records of *cls*."""
-        plan: _Plan
-        if cls is dict or not attrs.has(cls):
-            plan = tuple(
-                ((read,), normalize)
-                for read, normalize in zip(self._readers, self._normalizers, strict=True)
-            )
+        readers: tuple[tuple[Callable[[Any], object], ...], ...]
+        if not attrs.has(cls):
+            readers = tuple((read,) for read in self._readers)
         else:
-            plan = tuple(
-                (_class_accessors(cls, (m.field, *m.aliases)), normalize)
-                for m, normalize in zip(self.rule.matchers, self._normalizers, strict=True)
+            readers = tuple(
+                _class_accessors(cls, (m.field, *m.aliases)) for m in self.rule.matchers
             )
+        plan = tuple(zip(readers, self._normalizers, self._memos, strict=True))
         if len(self._plans) < 64:
             self._plans[cls] = plan
         return plan
@@ -1085,9 +1173,20 @@ class CompiledRule:
 
     def prepare_keyed(self, record: object) -> tuple[Prepared, tuple[str, ...]]:
         """:meth:`prepare` and :meth:`keys` at once, reading each field once."""
-        prepared, blocks = self.prepare_blocked(record)
-        name = self.rule.name
-        return prepared, tuple(f"{name}#{block[0]}:{'|'.join(block[1:])}" for block in blocks)
+        prepared = self.prepare(record)
+        keys: list[str] = []
+        for prefix, parts in self._key_parts:
+            values: list[str] = []
+            for index, read, transform in parts:
+                value = prepared[index] if index is not None else read(record)
+                if value and transform is not None:
+                    value = transform(value)
+                if not value:
+                    break
+                values.append(value)
+            else:
+                keys.append(prefix + "|".join(values))
+        return prepared, tuple(keys)
 
     def prepare_blocked(self, record: object) -> tuple[Prepared, tuple[tuple[Any, ...], ...]]:
         """:meth:`prepare`, and the keys as tuples ``(key number, *parts)``.
@@ -1097,11 +1196,12 @@ class CompiledRule:
         """
         prepared = self.prepare(record)
         blocks = []
-        for number, parts in enumerate(self._key_parts, start=1):
+        for number, (_, parts) in enumerate(self._key_parts, start=1):
             values: list[Any] = [number]
             for index, read, transform in parts:
-                raw = prepared[index] if index is not None else read(record)
-                value = transform(raw) if raw else None
+                value = prepared[index] if index is not None else read(record)
+                if value and transform is not None:
+                    value = transform(value)
                 if not value:
                     break
                 values.append(value)
@@ -1152,26 +1252,48 @@ class CompiledRule:
         swapped[first], swapped[last] = b[last], b[first]
         return tuple(swapped)
 
-    def _passes_required(self, a: Prepared, b: Prepared) -> bool:
-        """False when a field every clause needs is compared and falls short."""
-        for i in self._required:
-            x, y = a[i], b[i]
-            if x is None or y is None or x == y:
-                continue
-            threshold = self._thresholds[i]
-            if all(method(x, y) < threshold for _, method in self._comparators[i]):
-                return False
-        return True
+    def _field_matches(self, i: int, a: Prepared, b: Prepared) -> bool | None:
+        """Whether field *i* matches (``None``: blank), as :meth:`_field_scores` decides."""
+        x, y = a[i], b[i]
+        if x is None or y is None:
+            return None
+        if x == y:
+            return True
+        threshold = self._thresholds[i]
+        return any(method(x, y) >= threshold for _, method in self._comparators[i])
+
+    def _some_clause_matches(self, a: Prepared, b: Prepared) -> bool:
+        """Whether a clause matches, comparing each field only when a clause needs it.
+
+        The same decision as :meth:`_matched_clause` over every field's score; a field
+        that fails ends each clause that needs it, so most non-matching pairs cost a
+        comparison or two of names.
+        """
+        known: dict[int, bool | None] = {}
+        for clause, blank_ok in self._clauses:
+            agreed = False
+            for i in clause:
+                if i not in known:
+                    known[i] = self._field_matches(i, a, b)
+                matched = known[i]
+                if matched is True:
+                    agreed = True
+                elif matched is not None or i not in blank_ok:
+                    break
+            else:
+                if agreed:
+                    return True
+        return False
 
     def match_prepared(self, a: Prepared, b: Prepared) -> MatchResult | None:
         """The result when two prepared records match, else ``None`` (a faster test).
 
-        Fields that every clause needs (first and last name in the standard rules) are
-        checked first, so most non-matching pairs cost one or two comparisons.
+        In deterministic mode the clauses are tried first with each field compared only
+        when a clause needs it, so most non-matching pairs cost one or two comparisons.
         """
-        if self._required and not self._passes_required(a, b):
+        if not self._probabilistic and not self._some_clause_matches(a, b):
             swapped = self._transposed(b)
-            if swapped is None or not self._passes_required(a, swapped):
+            if swapped is None or not self._some_clause_matches(a, swapped):
                 return None
         result = self.compare_prepared(a, b)
         return result if result.is_match else None
@@ -1366,8 +1488,27 @@ def _domain_key_of_normalized(email: str) -> str | None:
 
 
 def _phone_prefix(e164: str) -> str | None:
+    if e164.startswith("+1") and len(e164) >= 4 and e164[1:].isdigit():
+        # Country code 1: the area code and exchange are the national number's start.
+        return e164[2:-4] or None
     sections = norm.phone_sections(e164)
     return (sections[1] + sections[2]) or None if sections else None
+
+
+def _memoized_transform(transform: Callable[[str], str | None]) -> Callable[[str], str | None]:
+    """*transform* of prepared values, remembering its results (bounded)."""
+    memo: dict[str, str | None] = {}
+
+    def run(value: str) -> str | None:
+        found = memo.get(value, _UNSEEN)
+        if found is _UNSEEN:
+            found = transform(value)
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[value] = found
+        return found  # type: ignore[return-value]
+
+    return run
 
 
 def _substring(start: int, end: int) -> Callable[[str], str | None]:
@@ -1380,9 +1521,7 @@ def _substring(start: int, end: int) -> Callable[[str], str | None]:
 _KEY_NORMALIZER: Final = {"phone_prefix": "phone", "email_domain": "email"}
 
 
-def _key_part(
-    spec: str, matchers: Sequence[FieldMatcher]
-) -> tuple[int | None, Callable[[Any], str | None], Callable[[str], str | None]]:
+def _key_part(spec: str, matchers: Sequence[FieldMatcher]) -> _KeyPart:
     """How to compute one part of a key.
 
     From a matcher's prepared value when a matcher reads the same field the same way, else
@@ -1400,11 +1539,11 @@ def _key_part(
     def read(record: Any) -> str | None:
         return normalizer(reader(record))
 
-    transform: Callable[[str], str | None]
+    transform: Callable[[str], str | None] | None
     if transform_name == "initial":
         transform = operator.itemgetter(0)
     elif transform_name == "metaphone":
-        transform = norm.phonetic_key
+        transform = _memoized_transform(norm.phonetic_key)
     elif transform_name == "substr":
         transform = _substring(int(pieces[2]) - 1, int(pieces[3]))
     elif transform_name == "phone_prefix":
@@ -1412,7 +1551,7 @@ def _key_part(
     elif transform_name == "email_domain":
         transform = _domain_key_of_normalized
     else:
-        transform = str
+        transform = None  # the value itself
     return index, read, transform
 
 
@@ -1458,20 +1597,29 @@ _EMAIL: Final = FieldMatcher("email", ("exact",), threshold=100)
 _PHONE: Final = FieldMatcher("phone", ("phone_sections",), threshold=80)
 # Salesforce's match keys start with the first initial; ours leave it out, so nicknames
 # with another initial (Bob and Robert, Peggy and Margaret) still meet for comparison, and
-# use the whole normalised company rather than Company(2,5), whose blocks grow with the
-# table (every "Acme …" company shares "cme"); the exact phone is a key of its own.
+# use the whole normalised company (legal forms and "Group" dropped) rather than
+# Company(2,5), whose blocks grow with the table (every "Acme …" company shares "cme");
+# the exact phone is a key of its own, and the first name with the title and company
+# catches a typo that changes the last name's sound (the clauses it can serve need the
+# title and company; without the title, a big account's Johns would all meet).
 _PERSON_KEYS: Final = (
     BlockingKey(("email",)),
     BlockingKey(("phone",)),
     BlockingKey(("last_name:metaphone", "company")),
     BlockingKey(("last_name:metaphone", "phone:phone_prefix")),
     BlockingKey(("last_name:metaphone", "address.street:substr:1:6")),
+    BlockingKey(("first_name", "title", "company")),
 )
+# Salesforce's seven clauses, then three that forgive one mistyped name when the rest
+# agrees: the last name, company and email; the last name, company and the same phone
+# number; the first name, title, company and the same phone number. The same number, not
+# Salesforce's phone sections: an office's numbers share their area code and exchange.
 _PERSON_LOGIC: Final = (
     "(1 AND 2 AND 3 AND 4) OR (1 AND 2 AND 5) OR (1 AND 2 AND 6 AND 4) OR "
     "(1 AND 2 AND 7 AND (8 OR 9 OR 6)) OR (1 AND 2 AND 7 AND 3) OR (1 AND 2 AND 3 AND 5) OR "
-    "(1 AND 2 AND 6)"
+    "(1 AND 2 AND 6) OR (2 AND 4 AND 5) OR (2 AND 4 AND 10) OR (1 AND 3 AND 4 AND 10)"
 )
+_SAME_PHONE: Final = FieldMatcher("phone", ("exact",), threshold=100)
 
 STANDARD_LEAD_RULE: Final = MatchingRule(
     name="standard_lead",
@@ -1496,6 +1644,7 @@ STANDARD_LEAD_RULE: Final = MatchingRule(
             "address.postal_code", ("exact",), threshold=100,
             aliases=("mailing_address.postal_code", "billing_address.postal_code"),
         ),
+        _SAME_PHONE,
     ),
     logic=_PERSON_LOGIC,
     blank_ignored_with="email",
@@ -1505,9 +1654,12 @@ STANDARD_LEAD_RULE: Final = MatchingRule(
 )  # fmt: skip
 """Salesforce's standard lead matching rule: fuzzy first and last name (compared
 transposed too) with title, company, email, phone or mailing address, blanks ignored in the
-email clauses; match keys on email, phone, and on Metaphone(last name) with the company,
-the phone prefix or the street. Blocks of up to 20 records are compared pair by pair,
-larger ones (a switchboard phone shared by a whole company) with a sorted-neighbourhood
+email clauses; and, forgiving one mistyped name, the last name with the company and the
+email or the same phone number, or the first name with the title, company and the same phone
+number (a tenth matcher, ``phone`` compared exactly, serves these). Match keys on email,
+phone, Metaphone(last name) with the company, the phone prefix or the street, and the
+first name with the title and company. Blocks of up to 20 records are compared pair by
+pair, larger ones (a switchboard phone shared by a whole company) with a sorted-neighbourhood
 window of 2."""
 
 STANDARD_CONTACT_RULE: Final = attrs.evolve(
@@ -1522,6 +1674,7 @@ STANDARD_CONTACT_RULE: Final = attrs.evolve(
     blocking=(
         *_PERSON_KEYS[:4],
         BlockingKey(("last_name:metaphone", "mailing_address.street:substr:1:6")),
+        *_PERSON_KEYS[5:],
     ),
 )
 """Salesforce's standard contact rule: the lead rule's equation over a contact's fields
