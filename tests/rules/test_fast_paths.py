@@ -315,7 +315,15 @@ class TestStandardLeadRule:
         a["phone"], b["phone"] = "+1 415 555 0001", "+1 415 555 0002"
         assert not compare(a, b, STANDARD_LEAD_RULE).is_match
         b["phone"] = "(415) 555-0001"
-        assert compare(a, b, STANDARD_LEAD_RULE).clause == "last_name AND company AND phone"
+        # The same number, but Ann and Tom contradict each other: colleagues, not one person.
+        assert not compare(a, b, STANDARD_LEAD_RULE).is_match
+        for first_name in ("Anna", "A."):
+            b["first_name"] = first_name
+            assert compare(a, b, STANDARD_LEAD_RULE).is_match
+        b["first_name"] = None  # a blank first name contradicts nothing
+        assert compare(a, b, STANDARD_LEAD_RULE).clause == (
+            "last_name AND company AND phone AND first_name"
+        )
 
     def test_colleagues_sharing_a_first_name_and_mailbox_stay_apart(self):
         # A shared "james@" mailbox: the last names differ, so the email is not enough.

@@ -210,6 +210,15 @@ class TestStandardLeadRule:
         )
 
 
+    def test_a_blank_name_is_never_swapped_in(self):
+        # Issue 16: with both first names blank, swapping names turned "Ng" against "Stone"
+        # into two blanks, which the email clauses ignore: two people, one mailbox.
+        a = {"id": "1", "last_name": "Ng", "email": "team@acme.com"}
+        b = {"id": "2", "last_name": "Stone", "email": "team@acme.com"}
+        assert not compare(a, b, STANDARD_LEAD_RULE).is_match
+        assert not compare(b, a, STANDARD_LEAD_RULE).is_match
+
+
 class TestCrossObject:
     def test_leads_match_contacts(self):
         a = lead(first_name="Jo", email=EmailAddress.parse("jo@acme.com"))

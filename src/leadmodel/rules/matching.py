@@ -1244,9 +1244,17 @@ class CompiledRule:
                     return clause
         return None
 
-    def _transposed(self, b: Prepared) -> Prepared | None:
+    def _transposed(self, b: Prepared, a: Prepared) -> Prepared | None:
+        """*b* with first and last names swapped, to compare with *a*; ``None`` when moot.
+
+        Only when both records have both names: swapping a blank name in would turn a
+        disagreement into a blank that the email clauses ignore (Ng and Stone with one
+        mailbox are not one person), and the test must be symmetric.
+        """
         first, last = self._first, self._last
         if first is None or last is None or b[first] == b[last]:
+            return None
+        if b[first] is None or b[last] is None or a[first] is None or a[last] is None:
             return None
         swapped = list(b)
         swapped[first], swapped[last] = b[last], b[first]
@@ -1292,7 +1300,7 @@ class CompiledRule:
         when a clause needs it, so most non-matching pairs cost one or two comparisons.
         """
         if not self._probabilistic and not self._some_clause_matches(a, b):
-            swapped = self._transposed(b)
+            swapped = self._transposed(b, a)
             if swapped is None or not self._some_clause_matches(a, swapped):
                 return None
         result = self.compare_prepared(a, b)
@@ -1310,7 +1318,7 @@ class CompiledRule:
 
     def oriented(self, a: Prepared, b: Prepared) -> Prepared:
         """*b*, or *b* with first and last names swapped when that agrees better with *a*."""
-        swapped = self._transposed(b)
+        swapped = self._transposed(b, a)
         first, last = self._first, self._last
         if swapped is None or first is None or last is None:
             return b
@@ -1394,7 +1402,9 @@ class CompiledRule:
         # The names of the side whose names sort last are swapped, so compare(a, b) and
         # compare(b, a) weigh the same pairing even when first and last name weigh
         # differently.
-        x, y = (self._transposed(a), b) if self._names_after(a, b) else (a, self._transposed(b))
+        x, y = (
+            (self._transposed(a, b), b) if self._names_after(a, b) else (a, self._transposed(b, a))
+        )
         if x is not None and y is not None:
             swapped_scores = self._field_scores(x, y)
             swapped_weight = self._weight(swapped_scores, x, y)
@@ -1434,7 +1444,7 @@ class CompiledRule:
         clause = self._matched_clause(scores)
         transposed = False
         if clause is None:
-            swapped = self._transposed(b)
+            swapped = self._transposed(b, a)
             if swapped is not None:
                 swapped_scores = self._field_scores(a, swapped)
                 swapped_clause = self._matched_clause(swapped_scores)
@@ -1617,9 +1627,15 @@ _PERSON_KEYS: Final = (
 _PERSON_LOGIC: Final = (
     "(1 AND 2 AND 3 AND 4) OR (1 AND 2 AND 5) OR (1 AND 2 AND 6 AND 4) OR "
     "(1 AND 2 AND 7 AND (8 OR 9 OR 6)) OR (1 AND 2 AND 7 AND 3) OR (1 AND 2 AND 3 AND 5) OR "
-    "(1 AND 2 AND 6) OR (2 AND 4 AND 5) OR (2 AND 4 AND 10) OR (1 AND 3 AND 4 AND 10)"
+    "(1 AND 2 AND 6) OR (2 AND 4 AND 5) OR (2 AND 4 AND 10 AND 11) OR (1 AND 3 AND 4 AND 10)"
 )
 _SAME_PHONE: Final = FieldMatcher("phone", ("exact",), threshold=100)
+# The clause that forgives a mistyped first name on a shared phone still needs first names
+# that do not contradict each other: colleagues Mary and John Smith share a switchboard.
+_FIRST_NOT_CONTRADICTED: Final = FieldMatcher(
+    "first_name", ("exact", "initials", "jaro_winkler", "name_variant"), threshold=70,
+    blank="match",
+)  # fmt: skip
 
 STANDARD_LEAD_RULE: Final = MatchingRule(
     name="standard_lead",
@@ -1645,6 +1661,7 @@ STANDARD_LEAD_RULE: Final = MatchingRule(
             aliases=("mailing_address.postal_code", "billing_address.postal_code"),
         ),
         _SAME_PHONE,
+        _FIRST_NOT_CONTRADICTED,
     ),
     logic=_PERSON_LOGIC,
     blank_ignored_with="email",
@@ -1655,8 +1672,10 @@ STANDARD_LEAD_RULE: Final = MatchingRule(
 """Salesforce's standard lead matching rule: fuzzy first and last name (compared
 transposed too) with title, company, email, phone or mailing address, blanks ignored in the
 email clauses; and, forgiving one mistyped name, the last name with the company and the
-email or the same phone number, or the first name with the title, company and the same phone
-number (a tenth matcher, ``phone`` compared exactly, serves these). Match keys on email,
+email, or the same phone number with a first name that does not contradict (a blank one, or
+one scoring 70), or the first name with the title, company and the same phone number (a
+tenth matcher, ``phone`` compared exactly, and an eleventh, the looser first name, serve
+these). Match keys on email,
 phone, Metaphone(last name) with the company, the phone prefix or the street, and the
 first name with the title and company. Blocks of up to 20 records are compared pair by
 pair, larger ones (a switchboard phone shared by a whole company) with a sorted-neighbourhood
