@@ -209,7 +209,6 @@ class TestStandardLeadRule:
             "first_name AND last_name AND address.street AND address.city"
         )
 
-
     def test_a_blank_name_is_never_swapped_in(self):
         # Issue 16: with both first names blank, swapping names turned "Ng" against "Stone"
         # into two blanks, which the email clauses ignore: two people, one mailbox.
@@ -217,6 +216,19 @@ class TestStandardLeadRule:
         b = {"id": "2", "last_name": "Stone", "email": "team@acme.com"}
         assert not compare(a, b, STANDARD_LEAD_RULE).is_match
         assert not compare(b, a, STANDARD_LEAD_RULE).is_match
+
+    def test_two_formal_names_are_not_variants_through_a_shared_nickname(self):
+        # The nicknames data lists William and Robert both under "Bill": not one name.
+        name = STANDARD_LEAD_RULE.matchers[0]
+        rule = attrs.evolve(
+            STANDARD_LEAD_RULE, matchers=(name,), logic=None, blocking=(), blank_ignored_with=None
+        )
+        william, robert = {"id": "1", "first_name": "William"}, {"id": "2", "first_name": "Robert"}
+        assert not compare(william, robert, rule).is_match
+        for a, b in (("Bob", "Rob"), ("Bill", "Will"), ("Peggy", "Maggie"), ("Bob", "Robert")):
+            assert compare(
+                {"id": "1", "first_name": a}, {"id": "2", "first_name": b}, rule
+            ).is_match
 
 
 class TestCrossObject:

@@ -89,9 +89,11 @@ def _name_variant(a: str, b: str) -> float:
     variants_a, variants_b = norm.name_variants(a), norm.name_variants(b)
     if b in variants_a or a in variants_b:
         return 100.0
-    if norm.canonical_names(a) & norm.canonical_names(b):
-        return 100.0
-    return 0.0
+    # Two nicknames meet in a formal name at least as long as either: the nicknames data
+    # also lists formal names under short ones (William and Robert both under "Bill").
+    longest = max(len(a), len(b))
+    shared = norm.canonical_names(a) & norm.canonical_names(b)
+    return 100.0 if any(len(name) >= longest for name in shared) else 0.0
 
 
 def _phonetic(a: str, b: str) -> float:
