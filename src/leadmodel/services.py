@@ -1122,7 +1122,9 @@ def rescore(
     lead edited by someone else while its batch was scored makes that batch's commit
     fail with a :class:`~leadmodel.ConcurrencyError` (the edit is never overwritten); the
     batch is then read and scored again, up to *attempts* times, and the leads still in
-    conflict are reported in :attr:`Rescore.conflicts`, unsaved. A failure other than a
+    conflict are reported in :attr:`Rescore.conflicts`, unsaved. A refused commit rolls
+    the unit back, which forgets the versions it read, so the later batches of *lead_ids*
+    (all read before the first batch) are read again too. A failure other than a
     conflict stops the run: the batches committed before it stay saved, the failing
     batch is not.
 
@@ -1153,6 +1155,9 @@ def rescore(
     skipped: list[str] = []
     conflicts: list[str] = []
     scored = 0
+    # A rollback (a refused commit) makes the unit forget the versions of what it read,
+    # so a lead read before it would be written over whatever was committed meanwhile.
+    rolled_back = False
 
     def score_batch(batch: list[Lead]) -> list[ScoreChanged]:
         found = []
@@ -1164,16 +1169,19 @@ def rescore(
                 found.append(event)
         return found
 
-    def save_batch(batch: list[Lead]) -> None:
-        nonlocal scored
+    def save_batch(batch: list[Lead], *, read_before: bool) -> None:
+        nonlocal scored, rolled_back
         for attempt in range(attempts):
-            if attempt:  # read the batch again: someone changed it while it was scored
+            # Read the batch again when someone changed it while it was scored, or when it
+            # was read before a rollback (lead_ids are all read before the first batch).
+            if attempt or (read_before and rolled_back):
                 fresh = [uow.leads.get(item.id) for item in batch]
                 batch = [item for item in fresh if item is not None and item.converted is None]
             try:
                 found = score_batch(batch)
             except RecordNotFound:  # a lead was removed after it was read: read again
                 uow.rollback()
+                rolled_back = True
                 found = []
                 if attempt + 1 < attempts:
                     continue
@@ -1181,7 +1189,8 @@ def rescore(
                 return
             try:
                 uow.commit()
-            except ConcurrencyError:
+            except ConcurrencyError:  # the commit rolled the unit back
+                rolled_back = True
                 if attempt + 1 == attempts:
                     conflicts.extend(event.lead_id for event in found)
                     return
@@ -1191,10 +1200,11 @@ def rescore(
             return
 
     with uow:
-        if lead_ids is None:
-            leads: Iterable[Lead] = uow.leads
-        else:
-            leads = [_load(uow.leads, "lead", lead_id) for lead_id in lead_ids]
+        leads: Iterable[Lead] = (
+            uow.leads  # each lead read as its batch is filled
+            if lead_ids is None
+            else [_load(uow.leads, "lead", lead_id) for lead_id in lead_ids]
+        )
         batch: list[Lead] = []
         for lead in leads:
             if lead.converted is not None:
@@ -1202,10 +1212,10 @@ def rescore(
                 continue
             batch.append(lead)
             if len(batch) == batch_size:
-                save_batch(batch)
+                save_batch(batch, read_before=lead_ids is not None)
                 batch = []
         if batch:
-            save_batch(batch)
+            save_batch(batch, read_before=lead_ids is not None)
     return Rescore(
         scored=scored,
         changed=len(events),

@@ -162,6 +162,40 @@ def test_rescore_never_overwrites_an_edit_made_while_it_runs(units):
         assert all(lead.custom["score"] == 80 for lead in check.leads)
 
 
+@pytest.mark.parametrize("lead_ids", [["L1", "L2", "L3", "L4"], None], ids=["ids", "all"])
+def test_rescore_never_overwrites_an_edit_of_a_later_batch(units, lead_ids):
+    # With lead_ids every lead is read before the first batch; a refused commit rolls the
+    # unit back, which forgets the versions it read. A later batch scored from those
+    # reads must not overwrite what was committed meanwhile (the lost update of
+    # tests/concurrency/test_processes.py under load).
+    stored(units, *(robert(id=f"L{i}", source="Web") for i in range(1, 5)))
+    model = ScoringModel(fit=[FitRule("web", Condition("source", "eq", "Web"), 80)])
+    editor = units()
+    uow = units()
+    calls = []
+    original = uow.commit
+
+    def edit_then_commit():
+        # Someone edits L2 (batch 1: its commit is refused) and L3 (batch 2) after the
+        # rescore read them and before batch 1 commits.
+        if not calls:
+            with editor:
+                editor.leads.update(attrs.evolve(editor.leads.get("L2"), title="CFO"))
+                editor.leads.update(attrs.evolve(editor.leads.get("L3"), title="CEO"))
+                editor.commit()
+        calls.append(1)
+        original()
+
+    uow.commit = edit_then_commit
+    report = rescore(uow, model, now=NOW, lead_ids=lead_ids, batch_size=2)
+    assert report.conflicts == ()
+    assert report.changed == 4
+    with units() as check:
+        assert check.leads.get("L2").title == "CFO"
+        assert check.leads.get("L3").title == "CEO", "batch 2 overwrote the edit of L3"
+        assert all(lead.custom["score"] == 80 for lead in check.leads)
+
+
 def test_rescore_reports_leads_that_keep_conflicting(units):
     stored(units, robert(source="Web"), robert(id="L2", source="Web"))
     model = ScoringModel(fit=[FitRule("web", Condition("source", "eq", "Web"), 80)])

@@ -184,6 +184,31 @@ def test_the_last_acknowledged_edit_of_each_lead_is_stored(workload):
     assert problems == [], problems
 
 
+def test_no_rescore_wrote_back_a_description_a_later_edit_replaced(workload):
+    """No lost update mid-run either, which a later edit would hide from the file.
+
+    A rescore keeps the description it read. If its commit began (logged) after an edit E
+    of the lead was acknowledged, and E began after the edit of the description it wrote
+    was acknowledged, E committed in between: the rescore wrote a copy read before E.
+    """
+    edits = {entry["value"]: entry for entry in _ops(workload, "edit")}
+    acknowledged = defaultdict(list)
+    for entry in edits.values():
+        acknowledged[entry["lead"]].append(entry)
+    problems = []
+    for entry in _ops(workload, "rescore"):
+        for began, written in entry["written"]:
+            for lead_id, description in written.items():
+                old = edits.get(description)
+                if old is None or old["lead"] != lead_id:
+                    continue
+                later = [e for e in acknowledged[lead_id] if old["t1"] < e["t0"] < e["t1"] < began]
+                if later:
+                    replaced = later[-1]["value"]
+                    problems.append(f"{lead_id}: a rescore wrote {description!r} over {replaced!r}")
+    assert problems == [], problems[:10]
+
+
 def test_the_last_acknowledged_score_of_each_lead_is_stored(workload):
     """As for edits: a rescore's scores are acknowledged when the call returns."""
     scores = defaultdict(list)

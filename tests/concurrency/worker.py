@@ -125,6 +125,28 @@ class PausingUnitOfWork(SQLiteUnitOfWork):
             raise
 
 
+class RecordingUnitOfWork(SQLiteUnitOfWork):
+    """Notes each commit that returned: when it began and the descriptions it wrote.
+
+    A later edit hides a lost update from the file's last state; these notes let the test
+    see each one (``test_no_rescore_wrote_back_a_description_a_later_edit_replaced``).
+    """
+
+    def __init__(self, store: SQLiteStore) -> None:
+        super().__init__(store)
+        self.written: list[tuple[float, dict[str, str | None]]] = []
+
+    def commit(self) -> None:
+        began = time.time()
+        staged = {
+            lead_id: lead.description
+            for lead_id, lead in self.leads._changes.items()  # the staged leads
+            if lead is not None
+        }
+        super().commit()
+        self.written.append((began, staged))
+
+
 class Log:
     """Append-only JSON lines, written straight to the file (no buffer to lose)."""
 
@@ -241,15 +263,20 @@ class Mixed:
         if not ids:
             return
         started = time.time()
+        units: list[RecordingUnitOfWork] = []
+
+        def unit() -> RecordingUnitOfWork:
+            units.append(RecordingUnitOfWork(self.store))
+            return units[-1]
+
         report, tries = self._attempts(
-            lambda: services.rescore(
-                self._unit(), MODEL, now=NOW, lead_ids=ids, batch_size=RESCORE_BATCH
-            )
+            lambda: services.rescore(unit(), MODEL, now=NOW, lead_ids=ids, batch_size=RESCORE_BATCH)
         )
         self.log.write(
             op="rescore",
             scores={event.lead_id: event.current for event in report.events},
             conflicts=list(getattr(report, "conflicts", ())),
+            written=[commit for each in units for commit in each.written],
             tries=tries,
             t0=started,
             t1=time.time(),
