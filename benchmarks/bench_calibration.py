@@ -23,34 +23,13 @@ import attrs
 from synthetic_leads import generate
 
 from leadmodel import (
-    BlockingKey,
-    FieldMatcher,
+    PROBABILISTIC_LEAD_RULE,
     MatchingRule,
     calibration_report,
     estimate_weights,
 )
 
-NAMES = ("first_name", "last_name")
-RULE = MatchingRule(
-    "people",
-    [
-        FieldMatcher(
-            "first_name", ("exact", "jaro_winkler", "name_variant", "initials"), levels=(100, 88)
-        ),
-        FieldMatcher("last_name", ("exact", "jaro_winkler", "phonetic"), levels=(100, 90)),
-        FieldMatcher("email", ("exact",)),
-        FieldMatcher("phone", ("exact",)),
-        # Colleagues share these: they count only when both names agree.
-        FieldMatcher("company", ("exact", "edit_distance"), levels=(100, 80), gated_by=NAMES),
-        FieldMatcher("title", ("exact",), gated_by=NAMES),
-    ],
-    blocking=[
-        BlockingKey(("email",)),
-        BlockingKey(("phone",)),
-        BlockingKey(("last_name:metaphone", "company")),
-        BlockingKey(("first_name:metaphone", "company")),
-    ],
-)
+RULE = PROBABILISTIC_LEAD_RULE
 UNGATED = attrs.evolve(RULE, matchers=tuple(attrs.evolve(m, gated_by=()) for m in RULE.matchers))
 
 

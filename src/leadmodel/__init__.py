@@ -158,6 +158,7 @@ from leadmodel.rules.mapping import (
 from leadmodel.rules.matching import (
     EXACT_EMAIL,
     EXACT_EMAIL_OR_PHONE,
+    PROBABILISTIC_LEAD_RULE,
     STANDARD_ACCOUNT_RULE,
     STANDARD_CONTACT_RULE,
     STANDARD_LEAD_RULE,
@@ -249,6 +250,7 @@ __all__ = [
     "NO_DECAY",
     "OPPORTUNITY_NAME_LENGTH",
     "OPPORTUNITY_SCHEMA",
+    "PROBABILISTIC_LEAD_RULE",
     "STANDARD_ACCOUNT_RULE",
     "STANDARD_CONTACT_RULE",
     "STANDARD_LEAD_RULE",

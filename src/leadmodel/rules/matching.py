@@ -42,6 +42,7 @@ __all__ = [
     "EXACT_EMAIL_OR_PHONE",
     "METHODS",
     "NORMALIZERS",
+    "PROBABILISTIC_LEAD_RULE",
     "STANDARD_ACCOUNT_RULE",
     "STANDARD_CONTACT_RULE",
     "STANDARD_LEAD_RULE",
@@ -1767,3 +1768,33 @@ EXACT_EMAIL: Final = MatchingRule(
 )
 """The same normalised email address, and nothing else: phones are ignored, so people who
 share a company switchboard stay apart (``leadmodel import --rule exact-email``)."""
+
+_NAMES: Final = ("first_name", "last_name")
+
+PROBABILISTIC_LEAD_RULE: Final = MatchingRule(
+    name="probabilistic_lead",
+    matchers=(
+        FieldMatcher(
+            "first_name", ("exact", "jaro_winkler", "name_variant", "initials"), levels=(100, 88)
+        ),
+        FieldMatcher("last_name", ("exact", "jaro_winkler", "phonetic"), levels=(100, 90)),
+        FieldMatcher("email", ("exact",)),
+        FieldMatcher("phone", ("exact",)),
+        FieldMatcher(
+            "company", ("exact", "edit_distance"), levels=(100, 80), aliases=("name",),
+            gated_by=_NAMES,
+        ),
+        FieldMatcher("title", ("exact",), gated_by=_NAMES),
+    ),
+    blocking=(
+        BlockingKey(("email",)),
+        BlockingKey(("phone",)),
+        BlockingKey(("last_name:metaphone", "company")),
+        BlockingKey(("first_name:metaphone", "company")),
+    ),
+)  # fmt: skip
+"""The template to learn a probabilistic lead rule from: ``estimate_weights(leads,
+PROBABILISTIC_LEAD_RULE)``. Names with agreement levels, email and phone compared exactly
+(term frequencies make a switchboard weak evidence), company and title gated on both names
+(colleagues share them). Unlearnt it is a strict deterministic rule (every field must
+agree); :data:`STANDARD_LEAD_RULE`'s Salesforce clauses are not meant for learning."""
