@@ -521,7 +521,7 @@ class DuplicateIndex:
         )
         self._prepared: dict[str, Prepared] = {}
         self._keys_of: dict[str, tuple[str, ...]] = {}
-        self._by_key: dict[str, set[str]] = {}
+        self._by_key: dict[str, str | set[str]] = {}
         # Oversized keys only: their members in each sort order, as (sort key, id).
         self._sorted: dict[str, tuple[list[tuple[str, str]], ...]] = {}
         self._ordering = _ordering(self._rule)
@@ -556,9 +556,13 @@ class DuplicateIndex:
         for key in keys:
             members = by_key.get(key)
             if members is None:
-                by_key[key] = {rid}
+                # Most keys belong to one record: keep its id, make a set only for two.
+                by_key[key] = rid
                 continue
-            members.add(rid)
+            if members.__class__ is str:
+                by_key[key] = members = {members, rid}
+            else:
+                members.add(rid)  # type: ignore[union-attr]
             orders = sorted_.get(key)
             if orders is not None:
                 if mine is None:
@@ -585,7 +589,10 @@ class DuplicateIndex:
         cap = self._rule.rule.key_cap
         for key in self._keys_of.pop(record_id_):
             members = self._by_key[key]
-            members.discard(record_id_)
+            if members.__class__ is str:
+                del self._by_key[key]
+                continue
+            members.discard(record_id_)  # type: ignore[union-attr]
             orders = self._sorted.get(key)
             if orders is not None:
                 if cap is None or len(members) <= cap:
@@ -624,6 +631,9 @@ class DuplicateIndex:
         for key in keys:
             members = self._by_key.get(key)
             if not members:
+                continue
+            if members.__class__ is str:
+                found.add(members)
                 continue
             orders = self._sorted.get(key)
             if orders is None:
