@@ -1636,7 +1636,7 @@ _SAME_PHONE: Final = FieldMatcher("phone", ("exact",), threshold=100)
 # The clause that forgives a mistyped first name on a shared phone still needs first names
 # that do not contradict each other: colleagues Mary and John Smith share a switchboard.
 _FIRST_NOT_CONTRADICTED: Final = FieldMatcher(
-    "first_name", ("exact", "initials", "jaro_winkler", "name_variant"), threshold=70,
+    "first_name", ("exact", "initials", "jaro_winkler", "name_variant"), threshold=80,
     blank="match",
 )  # fmt: skip
 
@@ -1676,7 +1676,7 @@ STANDARD_LEAD_RULE: Final = MatchingRule(
 transposed too) with title, company, email, phone or mailing address, blanks ignored in the
 email clauses; and, forgiving one mistyped name, the last name with the company and the
 email, or the same phone number with a first name that does not contradict (a blank one, or
-one scoring 70), or the first name with the title, company and the same phone number (a
+one scoring 80), or the first name with the title, company and the same phone number (a
 tenth matcher, ``phone`` compared exactly, and an eleventh, the looser first name, serve
 these). Match keys on email,
 phone, Metaphone(last name) with the company, the phone prefix or the street, and the
