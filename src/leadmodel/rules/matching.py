@@ -83,7 +83,10 @@ def _initials(a: str, b: str) -> float:
     return 100.0 if letters == short_words else 0.0
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _name_variant(a: str, b: str) -> float:
+    # Memoised by pair: first names repeat (a few thousand in a table), and a sorted
+    # block compares the same neighbouring names again and again.
     # The same name, a nickname of the other, or two nicknames of one name (Bob ≈ Rob).
     if a == b:
         return 100.0
@@ -97,6 +100,7 @@ def _name_variant(a: str, b: str) -> float:
     return 100.0 if any(len(name) >= longest for name in shared) else 0.0
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _phonetic(a: str, b: str) -> float:
     key_a, key_b = norm.phonetic_key(a), norm.phonetic_key(b)
     return 100.0 if key_a is not None and key_a == key_b else 0.0
