@@ -397,6 +397,9 @@ def _report(
         _checks.require_callback(
             progress, ("stage", "done", "total"), function=function, path="progress"
         )
+    # Each run remembers its own field comparisons: its cost does not depend on the runs
+    # before it.
+    compiled.forget_comparisons()
     with gc_paused():
         return _find_duplicates(function, records, compiled, progress)
 

@@ -998,6 +998,10 @@ def _prepared_value(
     return value  # type: ignore[return-value]
 
 
+_MATCHED_MEMO: Final = 1 << 17
+"""At most this many field comparisons are remembered per compiled rule."""
+
+
 class CompiledRule:
     """A :class:`MatchingRule` ready to apply to many records.
 
@@ -1019,6 +1023,7 @@ class CompiledRule:
         "_gates",
         "_key_parts",
         "_last",
+        "_matched_memo",
         "_memos",
         "_normalizers",
         "_plans",
@@ -1051,6 +1056,7 @@ class CompiledRule:
             tuple((name, METHODS[name]) for name in m.methods) for m in matchers
         )
         self._thresholds = tuple(m.threshold for m in matchers)
+        self._matched_memo: dict[tuple[int, str, str], bool] = {}
         ignored = next(
             (i for i, m in enumerate(matchers) if m.field == rule.blank_ignored_with), None
         )
@@ -1274,8 +1280,21 @@ class CompiledRule:
             return None
         if x == y:
             return True
-        threshold = self._thresholds[i]
-        return any(method(x, y) >= threshold for _, method in self._comparators[i])
+        # Memoised by value pair (bounded): names and companies repeat, and a sorted block
+        # compares the same neighbouring values again and again.
+        memo = self._matched_memo
+        key = (i, x, y)
+        found = memo.get(key)
+        if found is None:
+            threshold = self._thresholds[i]
+            found = any(method(x, y) >= threshold for _, method in self._comparators[i])
+            if len(memo) < _MATCHED_MEMO:
+                memo[key] = found
+        return found
+
+    def forget_comparisons(self) -> None:
+        """Drop the remembered field comparisons (a bounded memo; results never change)."""
+        self._matched_memo = {}
 
     def _some_clause_matches(self, a: Prepared, b: Prepared) -> bool:
         """Whether a clause matches, comparing each field only when a clause needs it.
