@@ -1,0 +1,42 @@
+"""Regression tests from the hostile review of issue 16."""
+
+import pytest
+
+from leadmodel import STANDARD_LEAD_RULE, compare
+from leadmodel.rules.dedupe import DuplicateIndex
+
+# -- compare is symmetric under the standard rule's name transposition -------------------
+
+# First and last name are compared by different methods (the last name phonetically), so
+# swapping b's names in compare(a, b) and a's in compare(b, a) tested different pairings:
+# "Li Lee" matched "Li Ng" one way round only ("Lee" sounds like "Li").
+ASYMMETRIC_PAIRS = [
+    (
+        {"id": "r42", "first_name": "Li", "last_name": "Ng", "company": "Acme",
+         "phone": "+1 415 555 0100", "email": "x4@a.com"},
+        {"id": "r85", "first_name": "Li", "last_name": "Lee", "company": "Acme Inc",
+         "phone": "+1 415 555 0100", "email": "x36@a.com", "title": "CTO"},
+    ),
+    (
+        {"id": "r88", "first_name": "Li", "last_name": "Stone", "company": "Acme",
+         "email": "x24@a.com", "title": "CTO"},
+        {"id": "r167", "first_name": "Anne", "last_name": "Lee", "company": "Acme Inc",
+         "phone": "+1 415 555 0100", "email": "x24@a.com", "title": "CTO"},
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("a", "b"), ASYMMETRIC_PAIRS)
+def test_standard_rule_compare_is_symmetric_when_names_are_transposed(a, b):
+    one, other = compare(a, b, STANDARD_LEAD_RULE), compare(b, a, STANDARD_LEAD_RULE)
+    assert (one.is_match, one.score) == (other.is_match, other.score)
+    compiled = STANDARD_LEAD_RULE.compile()
+    pa, pb = compiled.prepare(a), compiled.prepare(b)
+    assert (compiled.match_prepared(pa, pb) is None) == (compiled.match_prepared(pb, pa) is None)
+
+
+def test_index_matches_do_not_depend_on_which_record_came_first():
+    a, b = ASYMMETRIC_PAIRS[0]
+    forward = DuplicateIndex(STANDARD_LEAD_RULE, [a]).matches(b)
+    backward = DuplicateIndex(STANDARD_LEAD_RULE, [b]).matches(a)
+    assert bool(forward) == bool(backward)
