@@ -3,6 +3,7 @@
 import pytest
 
 from leadmodel import STANDARD_LEAD_RULE, compare
+from leadmodel.intake import read_csv
 from leadmodel.rules.dedupe import DuplicateIndex
 
 # -- compare is symmetric under the standard rule's name transposition -------------------
@@ -40,3 +41,15 @@ def test_index_matches_do_not_depend_on_which_record_came_first():
     forward = DuplicateIndex(STANDARD_LEAD_RULE, [a]).matches(b)
     backward = DuplicateIndex(STANDARD_LEAD_RULE, [b]).matches(a)
     assert bool(forward) == bool(backward)
+
+
+# -- read_csv keeps a cell beyond the header even when a header is named like one --------
+
+
+def test_read_csv_cell_beyond_the_header_never_overwrites_a_header_cell(tmp_path):
+    path = tmp_path / "hostile.csv"
+    path.write_text("Email,Column 3 (beyond the header)\na@x.com,keep,EXTRA\n", encoding="utf-8")
+    _header, rows = read_csv(path)
+    (row,) = list(rows)
+    assert row["Column 3 (beyond the header)"] == "keep"
+    assert sorted(row.values()) == ["EXTRA", "a@x.com", "keep"]

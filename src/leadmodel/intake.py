@@ -1802,7 +1802,12 @@ def read_csv(path: str | Path) -> tuple[list[str], Iterator[dict[str, str]]]:
                     continue  # a blank line is no row (as csv.DictReader reads it)
                 row = dict(zip(header, cells, strict=False))
                 for position in range(width, len(cells)):
-                    row[_beyond(position + 1)] = cells[position]
+                    name = base = _beyond(position + 1)
+                    number = 2
+                    while name in row:  # a header may hold that name itself
+                        name = f"{base} ({number})"
+                        number += 1
+                    row[name] = cells[position]
                 yield row
 
     return header, stream()
