@@ -1,9 +1,11 @@
 """Regression tests from the hostile review of issue 16."""
 
+from datetime import date
+
 import pytest
 
-from leadmodel import STANDARD_LEAD_RULE, compare
-from leadmodel.intake import read_csv
+from leadmodel import STANDARD_LEAD_RULE, ValidationError, compare
+from leadmodel.intake import _parse_date, _parse_datetime, read_csv
 from leadmodel.rules.dedupe import DuplicateIndex
 
 # -- compare is symmetric under the standard rule's name transposition -------------------
@@ -53,3 +55,32 @@ def test_read_csv_cell_beyond_the_header_never_overwrites_a_header_cell(tmp_path
     (row,) = list(rows)
     assert row["Column 3 (beyond the header)"] == "keep"
     assert sorted(row.values()) == ["EXTRA", "a@x.com", "keep"]
+
+
+# -- a date-time cell is read whole: no time or zone silently dropped --------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2025-12-31 10:15 PM EST", "2025-12-31T10:15 XM", "2025-12-31garbage", "2025-12-31 (Wed)"],
+)
+def test_a_date_followed_by_something_unread_is_refused_not_cut_to_midnight(text):
+    with pytest.raises(ValidationError):
+        _parse_datetime(text, day_first=False)
+    with pytest.raises(ValidationError):
+        _parse_date(text, day_first=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2025-12-31", date(2025, 12, 31)),
+        ("2025-12-31T10:15:00.000+0000", date(2025, 12, 31)),
+        ("2025-12-31 10:15 PM", date(2025, 12, 31)),
+        ("3/4/2025 10:15 AM", date(2025, 3, 4)),
+        ("31.12.2025 14:30", date(2025, 12, 31)),
+    ],
+)
+def test_a_date_column_still_reads_a_date_with_a_time(text, expected):
+    assert _parse_date(text, day_first=False) == expected
+    assert _parse_datetime(text, day_first=False).date() == expected

@@ -973,10 +973,19 @@ def _parse_date(text: str, *, day_first: bool) -> date:
     """
     if len(text) > _LONGEST_DATE:  # no date is longer; strptime is not tried on a megabyte
         raise _numbers.date_error("date", text, day_first=day_first)
+    # The whole cell is read: a date followed by anything but a time ("2025-12-31 10:15 PM
+    # EST", "2025-12-31garbage") is refused, not cut to its first ten characters.
     try:
-        return date.fromisoformat(text[:10])
+        return date.fromisoformat(text)
     except ValueError:
         pass
+    try:
+        return datetime.fromisoformat(text).date()  # an ISO date-time in a date column
+    except ValueError:
+        pass
+    clock = _TIME.search(text)
+    if clock is not None and clock.start() > 0:  # a date and a time: the date
+        return _parse_datetime(text, day_first=day_first).date()
     numeric = _NUMERIC_DATE.fullmatch(text)
     if numeric is not None:
         a, separator, b, year = numeric.groups()
