@@ -4,7 +4,16 @@ from datetime import date
 
 import pytest
 
-from leadmodel import STANDARD_LEAD_RULE, ValidationError, compare
+from leadmodel import (
+    STANDARD_LEAD_RULE,
+    Lead,
+    PhoneNumber,
+    RecordNotFound,
+    ValidationError,
+    compare,
+)
+from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork
+from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 from leadmodel.intake import _parse_date, _parse_datetime, read_csv
 from leadmodel.rules.dedupe import DuplicateIndex
 
@@ -84,3 +93,44 @@ def test_a_date_followed_by_something_unread_is_refused_not_cut_to_midnight(text
 def test_a_date_column_still_reads_a_date_with_a_time(text, expected):
     assert _parse_date(text, day_first=False) == expected
     assert _parse_datetime(text, day_first=False).date() == expected
+
+
+# -- hostile ids and keys are documented errors ------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [["1"], {"id": "1"}, None, 5])
+def test_duplicate_index_refuses_any_id_with_record_not_found(bad):
+    index = DuplicateIndex(STANDARD_LEAD_RULE, [{"id": "1", "last_name": "Lee"}])
+    assert bad not in index
+    with pytest.raises(RecordNotFound):
+        index.remove(bad)
+    assert len(index) == 1
+
+
+def _stores():
+    return [
+        (MemoryStore(), MemoryUnitOfWork),
+        (SQLiteStore(":memory:"), SQLiteUnitOfWork),
+    ]
+
+
+@pytest.mark.parametrize(("store", "unit"), _stores())
+def test_key_searches_refuse_no_keys_and_a_near_that_is_not_text(store, unit):
+    with unit(store) as uow:
+        uow.leads.add(
+            Lead(id="L1", last_name="Lee", company="Acme", phone=PhoneNumber.parse("+14155550100"))
+        )
+        uow.commit()
+    with unit(store) as uow:
+        with pytest.raises(ValidationError):
+            uow.leads.find_by_keys(None)
+        with pytest.raises(ValidationError):
+            uow.leads.find_neighbours(None, "a", 2)
+        with pytest.raises(ValidationError):
+            uow.leads.find_neighbours(["phone:+14155550100"], "\ud800", 2)
+        # A key no record can hold finds nothing in either adapter (SQLite cannot encode it).
+        assert uow.leads.find_by_keys(["phone:\ud800"]) == []
+        assert uow.leads.find_neighbours(["phone:\ud800"], "a", 2) == []
+        assert [lead.id for lead in uow.leads.find_neighbours(["phone:+14155550100"], "a", 2)] == [
+            "L1"
+        ]

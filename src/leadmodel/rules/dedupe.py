@@ -538,7 +538,7 @@ class DuplicateIndex:
         return len(self._prepared)
 
     def __contains__(self, record_id_: object) -> bool:
-        return record_id_ in self._prepared
+        return isinstance(record_id_, str) and record_id_ in self._prepared
 
     def add(self, record: object) -> None:
         """Index *record*; :class:`~leadmodel.RecordExists` if its id is indexed already."""
@@ -584,8 +584,8 @@ class DuplicateIndex:
 
     def remove(self, record_id_: str) -> None:
         """Drop the record with this id; :class:`~leadmodel.RecordNotFound` if absent."""
-        if record_id_ not in self._prepared:
-            raise RecordNotFound("record", str(record_id_))
+        if record_id_ not in self:  # an unhashable id is absent too, not a TypeError
+            raise RecordNotFound("record", str(record_id_)[:200])
         cap = self._rule.rule.key_cap
         for key in self._keys_of.pop(record_id_):
             members = self._by_key[key]
