@@ -6,11 +6,15 @@ import pytest
 
 from leadmodel import (
     STANDARD_LEAD_RULE,
+    BlockingKey,
+    FieldMatcher,
     Lead,
+    MatchingRule,
     PhoneNumber,
     RecordNotFound,
     ValidationError,
     compare,
+    find_duplicates,
 )
 from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
@@ -134,3 +138,31 @@ def test_key_searches_refuse_no_keys_and_a_near_that_is_not_text(store, unit):
         assert [lead.id for lead in uow.leads.find_neighbours(["phone:+14155550100"], "a", 2)] == [
             "L1"
         ]
+
+
+# -- an edited record's stale entry is no neighbour in an oversized block ----------------
+
+
+def test_index_matches_an_edited_record_as_a_fresh_index_does():
+    rule = MatchingRule(
+        "r",
+        [
+            FieldMatcher("last_name", ("exact", "edit_distance"), threshold=60),
+            FieldMatcher("phone"),
+        ],
+        blocking=[BlockingKey(("phone",))],
+        key_cap=2,
+        window=2,
+    )
+    phone = "+1 415 555 0100"
+    b = {"id": "B", "last_name": "laaa", "phone": phone}
+    c = {"id": "C", "last_name": "laab", "phone": phone}
+    d = {"id": "D", "last_name": "zzzz", "phone": phone}
+    edited = {"id": "C", "last_name": "laac", "phone": phone}
+    index = DuplicateIndex(rule, [b, c, d])
+    fresh = DuplicateIndex(rule, [b, edited, d])
+    assert [g.ids for g in find_duplicates([b, edited, d], rule)] == [("B", "C")]
+    # Before the index is updated (a duplicate check of an edit), C's old entry sat
+    # between the edited C and B and took B's place in the window.
+    assert index.candidates(edited) == fresh.candidates(edited) == ["B", "D"]
+    assert [m.b_id for m in index.matches(edited)] == ["B"]

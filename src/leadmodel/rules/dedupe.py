@@ -643,8 +643,12 @@ class DuplicateIndex:
                 places = tuple((sort_key, own) for sort_key in _sort_keys(prepared, self._ordering))
             for order, place in zip(orders, places, strict=True):
                 at = bisect.bisect_left(order, place)
-                end = at + reach + (1 if at < len(order) and order[at][1] == own else 0)
-                found.update(rid for _, rid in order[max(at - reach, 0) : end])
+                # The record's own entry, wherever its indexed (perhaps older) values put
+                # it, is no neighbour: it is skipped on either side, not counted.
+                before = order[max(at - reach - 1, 0) : at]
+                after = order[at : at + reach + 1]
+                found.update([rid for _, rid in before if rid != own][-reach:])
+                found.update([rid for _, rid in after if rid != own][:reach])
         found.discard(own)
         return sorted(found)
 
