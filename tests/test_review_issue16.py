@@ -1,5 +1,6 @@
 """Regression tests from the hostile review of issue 16."""
 
+import json
 from datetime import date
 
 import pytest
@@ -18,7 +19,8 @@ from leadmodel import (
 )
 from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
-from leadmodel.intake import _parse_date, _parse_datetime, read_csv
+from leadmodel.cli import main
+from leadmodel.intake import ColumnMapping, _parse_date, _parse_datetime, read_csv
 from leadmodel.rules.dedupe import DuplicateIndex
 
 # -- compare is symmetric under the standard rule's name transposition -------------------
@@ -166,3 +168,30 @@ def test_index_matches_an_edited_record_as_a_fresh_index_does():
     # between the edited C and B and took B's place in the window.
     assert index.candidates(edited) == fresh.candidates(edited) == ["B", "D"]
     assert [m.b_id for m in index.matches(edited)] == ["B"]
+
+
+# -- two columns on one field: refused when the mapping is built, not one value lost -----
+
+
+@pytest.mark.parametrize("target", ["email", "name", "custom.x", "address.city"])
+def test_a_mapping_with_two_columns_on_one_field_is_refused(target):
+    with pytest.raises(ValidationError, match="both map to"):
+        ColumnMapping((("A", target), ("B", target), ("L", "last_name")))
+
+
+def test_a_mapping_may_send_several_columns_to_tags_or_ignore():
+    mapping = ColumnMapping(
+        (("A", "tags"), ("B", "tags"), ("C", "ignore"), ("D", "ignore"), ("L", "last_name"))
+    )
+    assert len(mapping.columns) == 5
+
+
+def test_cli_mapping_file_moves_a_field_to_another_column(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "w.csv").write_text(
+        "Name,Email,Work Email\nAnn Lee,ann@home.com,ann@acme.com\n", encoding="utf-8"
+    )
+    (tmp_path / "map.json").write_text('{"Work Email": "email"}', encoding="utf-8")
+    assert main(["import", "w.csv", "--mapping", "map.json", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["created"], report["unmapped_columns"]) == (1, ["Email"])

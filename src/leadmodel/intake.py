@@ -694,6 +694,10 @@ def _target_known(target: str) -> bool:
     return target in _TARGETS
 
 
+_SHARED_TARGETS: Final = frozenset({"ignore", "tags"})
+"""Targets several columns may share: skipped, or tags (the columns' tags are joined)."""
+
+
 def _mapping_problems(mapping: ColumnMapping) -> list[FieldError]:
     """Every problem of a column mapping, found when it is built rather than mid-import."""
     errors: list[FieldError] = []
@@ -704,6 +708,7 @@ def _mapping_problems(mapping: ColumnMapping) -> list[FieldError]:
         errors.append(FieldError("columns", "type", "must be (column, target) pairs of text"))
     else:
         seen: set[str] = set()
+        targets: dict[str, str] = {}
         for index, (column, target) in enumerate(columns):
             if not _target_known(target):
                 errors.append(
@@ -721,6 +726,19 @@ def _mapping_problems(mapping: ColumnMapping) -> list[FieldError]:
                     )
                 )
             seen.add(column)
+            # Two columns on one field: a row's second value would replace the first
+            # (or, for "name", be dropped), so one of them would be lost without a word.
+            if target not in _SHARED_TARGETS and target in targets:
+                errors.append(
+                    FieldError(
+                        f"columns[{index}]",
+                        "duplicate_target",
+                        f"columns {describe_value(targets[target])} and {describe_value(column)} "
+                        f"both map to {describe_value(target)}; map one of them elsewhere or to "
+                        "'ignore'",
+                    )
+                )
+            targets.setdefault(target, column)
     picklists = mapping.picklists
     if not isinstance(picklists, tuple) or not all(
         isinstance(p, tuple) and len(p) == 3 and all(isinstance(x, str) for x in p)
