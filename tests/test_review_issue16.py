@@ -195,3 +195,14 @@ def test_cli_mapping_file_moves_a_field_to_another_column(tmp_path, monkeypatch,
     assert main(["import", "w.csv", "--mapping", "map.json", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["created"], report["unmapped_columns"]) == (1, ["Email"])
+
+
+# -- a small Latin-1 file whose accented letter sits near its end is Latin-1 -------------
+
+
+@pytest.mark.parametrize("ending", [b"\n", b""])
+def test_read_csv_detects_latin1_when_the_accent_is_near_the_end(tmp_path, ending):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("Email,Name\na@x.com,José".encode("latin-1") + ending)
+    _header, rows = read_csv(path)
+    assert [row["Name"] for row in rows] == ["José"]

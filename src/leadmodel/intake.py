@@ -1691,6 +1691,9 @@ def _delimiter(line: str) -> str:
     return delimiter if count else ","
 
 
+_SAMPLE: Final = 65536  # bytes read to detect the encoding and delimiter
+
+
 def _sniff(sample: bytes) -> tuple[str, str]:
     """The encoding (UTF-8 with or without BOM, else Latin-1) and delimiter of a CSV sample."""
     if sample.startswith(b"\xef\xbb\xbf"):
@@ -1700,8 +1703,10 @@ def _sniff(sample: bytes) -> tuple[str, str]:
             sample.decode("utf-8")
             encoding = "utf-8"
         except UnicodeDecodeError as exc:
-            # A sample cut inside a character is still UTF-8.
-            encoding = "utf-8" if exc.start >= len(sample) - 3 else "latin-1"
+            # A sample cut inside a character is still UTF-8; a whole small file ending in
+            # a Latin-1 letter ("José\n") is not cut.
+            cut = len(sample) == _SAMPLE and exc.reason == "unexpected end of data"
+            encoding = "utf-8" if cut else "latin-1"
     text = sample.decode(encoding, errors="ignore")
     return encoding, _delimiter(text.split("\n", 1)[0])
 
@@ -1781,7 +1786,7 @@ def read_csv(path: str | Path) -> tuple[list[str], Iterator[dict[str, str]]]:
         )
     try:
         with Path(path).open("rb") as probe:
-            sample = probe.read(65536)
+            sample = probe.read(_SAMPLE)
         reason = _not_csv(sample)
         if reason is not None:
             raise ValidationError("read_csv", [FieldError("path", "not_csv", f"{path} {reason}")])
