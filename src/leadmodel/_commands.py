@@ -139,6 +139,10 @@ def _mapping(path: str | None, header: list[str], **options: Any) -> ColumnMappi
             isinstance(k, str) and isinstance(v, str) for k, v in given.items()
         ):
             raise CommandError(f"{path} must map column names to fields, as JSON text pairs")
+        # A field the file maps is no longer guessed from another column (that column
+        # is then kept aside as unmapped, not mapped twice).
+        claimed = {target for target in given.values() if target not in ("ignore", "tags")}
+        columns = {c: t for c, t in columns.items() if t not in claimed or c in given}
         columns.update(given)
     try:
         return ColumnMapping(tuple(columns.items()), **options)

@@ -694,6 +694,10 @@ def _target_known(target: str) -> bool:
     return target in _TARGETS
 
 
+_SHARED_TARGETS: Final = frozenset({"ignore", "tags"})
+"""Targets several columns may share: skipped, or tags (the columns' tags are joined)."""
+
+
 def _mapping_problems(mapping: ColumnMapping) -> list[FieldError]:
     """Every problem of a column mapping, found when it is built rather than mid-import."""
     errors: list[FieldError] = []
@@ -704,6 +708,7 @@ def _mapping_problems(mapping: ColumnMapping) -> list[FieldError]:
         errors.append(FieldError("columns", "type", "must be (column, target) pairs of text"))
     else:
         seen: set[str] = set()
+        targets: dict[str, str] = {}
         for index, (column, target) in enumerate(columns):
             if not _target_known(target):
                 errors.append(
@@ -721,6 +726,19 @@ def _mapping_problems(mapping: ColumnMapping) -> list[FieldError]:
                     )
                 )
             seen.add(column)
+            # Two columns on one field: a row's second value would replace the first
+            # (or, for "name", be dropped), so one of them would be lost without a word.
+            if target not in _SHARED_TARGETS and target in targets:
+                errors.append(
+                    FieldError(
+                        f"columns[{index}]",
+                        "duplicate_target",
+                        f"columns {describe_value(targets[target])} and {describe_value(column)} "
+                        f"both map to {describe_value(target)}; map one of them elsewhere or to "
+                        "'ignore'",
+                    )
+                )
+            targets.setdefault(target, column)
     picklists = mapping.picklists
     if not isinstance(picklists, tuple) or not all(
         isinstance(p, tuple) and len(p) == 3 and all(isinstance(x, str) for x in p)
@@ -973,10 +991,19 @@ def _parse_date(text: str, *, day_first: bool) -> date:
     """
     if len(text) > _LONGEST_DATE:  # no date is longer; strptime is not tried on a megabyte
         raise _numbers.date_error("date", text, day_first=day_first)
+    # The whole cell is read: a date followed by anything but a time ("2025-12-31 10:15 PM
+    # EST", "2025-12-31garbage") is refused, not cut to its first ten characters.
     try:
-        return date.fromisoformat(text[:10])
+        return date.fromisoformat(text)
     except ValueError:
         pass
+    try:
+        return datetime.fromisoformat(text).date()  # an ISO date-time in a date column
+    except ValueError:
+        pass
+    clock = _TIME.search(text)
+    if clock is not None and clock.start() > 0:  # a date and a time: the date
+        return _parse_datetime(text, day_first=day_first).date()
     numeric = _NUMERIC_DATE.fullmatch(text)
     if numeric is not None:
         a, separator, b, year = numeric.groups()
@@ -1664,6 +1691,9 @@ def _delimiter(line: str) -> str:
     return delimiter if count else ","
 
 
+_SAMPLE: Final = 65536  # bytes read to detect the encoding and delimiter
+
+
 def _sniff(sample: bytes) -> tuple[str, str]:
     """The encoding (UTF-8 with or without BOM, else Latin-1) and delimiter of a CSV sample."""
     if sample.startswith(b"\xef\xbb\xbf"):
@@ -1673,8 +1703,10 @@ def _sniff(sample: bytes) -> tuple[str, str]:
             sample.decode("utf-8")
             encoding = "utf-8"
         except UnicodeDecodeError as exc:
-            # A sample cut inside a character is still UTF-8.
-            encoding = "utf-8" if exc.start >= len(sample) - 3 else "latin-1"
+            # A sample cut inside a character is still UTF-8; a whole small file ending in
+            # a Latin-1 letter ("José\n") is not cut.
+            cut = len(sample) == _SAMPLE and exc.reason == "unexpected end of data"
+            encoding = "utf-8" if cut else "latin-1"
     text = sample.decode(encoding, errors="ignore")
     return encoding, _delimiter(text.split("\n", 1)[0])
 
@@ -1754,7 +1786,7 @@ def read_csv(path: str | Path) -> tuple[list[str], Iterator[dict[str, str]]]:
         )
     try:
         with Path(path).open("rb") as probe:
-            sample = probe.read(65536)
+            sample = probe.read(_SAMPLE)
         reason = _not_csv(sample)
         if reason is not None:
             raise ValidationError("read_csv", [FieldError("path", "not_csv", f"{path} {reason}")])
@@ -1802,7 +1834,12 @@ def read_csv(path: str | Path) -> tuple[list[str], Iterator[dict[str, str]]]:
                     continue  # a blank line is no row (as csv.DictReader reads it)
                 row = dict(zip(header, cells, strict=False))
                 for position in range(width, len(cells)):
-                    row[_beyond(position + 1)] = cells[position]
+                    name = base = _beyond(position + 1)
+                    number = 2
+                    while name in row:  # a header may hold that name itself
+                        name = f"{base} ({number})"
+                        number += 1
+                    row[name] = cells[position]
                 yield row
 
     return header, stream()

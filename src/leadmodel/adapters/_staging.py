@@ -116,6 +116,19 @@ def check_keys(kind: str, keys: object) -> None:
             f"{kind} repository",
             [FieldError("keys", "type", "must be an iterable of keys, not one string")],
         )
+    if not isinstance(keys, Iterable):
+        raise ValidationError(
+            f"{kind} repository",
+            [FieldError("keys", "type", f"must be an iterable of keys, not {type(keys).__name__}")],
+        )
+
+
+def encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_neighbours(kind: str, near: object, limit: object, whole: object) -> int:
@@ -123,6 +136,8 @@ def check_neighbours(kind: str, near: object, limit: object, whole: object) -> i
     errors = []
     if not isinstance(near, str):
         errors.append(FieldError("near", "type", f"must be a string, not {type(near).__name__}"))
+    elif not encodable(near):
+        errors.append(FieldError("near", "invalid", "must be text (lone surrogates are not)"))
     for name, value in (("limit", limit), ("whole", 1 if whole is None else whole)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**6:
             errors.append(FieldError(name, "out_of_range", "must be a whole number, 1 to 1000000"))

@@ -51,6 +51,7 @@ from leadmodel.adapters._staging import (
     check_neighbours,
     check_record,
     check_repository,
+    encodable,
     not_indexed,
     prepare_rules,
 )
@@ -875,7 +876,8 @@ class SQLiteRepository(Generic[T]):
     def _wanted(self, keys: Iterable[str]) -> list[str]:
         """*keys* as the database holds them (checked, rule keys translated), sorted."""
         check_keys(self._kind, keys)
-        wanted = sorted({str(key) for key in keys})
+        # A key that is not text (lone surrogates) is under no stored record: never asked.
+        wanted = sorted({text for key in keys if encodable(text := str(key))})
         store = self._store
         if self._kind in RULE_KINDS and store.keys is lookup_keys and store.rules.unknown(wanted):
             store._load_rules()  # noqa: SLF001 - another process may have indexed it

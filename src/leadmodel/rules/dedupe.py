@@ -541,7 +541,7 @@ class DuplicateIndex:
         return len(self._prepared)
 
     def __contains__(self, record_id_: object) -> bool:
-        return record_id_ in self._prepared
+        return isinstance(record_id_, str) and record_id_ in self._prepared
 
     def add(self, record: object) -> None:
         """Index *record*; :class:`~leadmodel.RecordExists` if its id is indexed already."""
@@ -587,8 +587,8 @@ class DuplicateIndex:
 
     def remove(self, record_id_: str) -> None:
         """Drop the record with this id; :class:`~leadmodel.RecordNotFound` if absent."""
-        if record_id_ not in self._prepared:
-            raise RecordNotFound("record", str(record_id_))
+        if record_id_ not in self:  # an unhashable id is absent too, not a TypeError
+            raise RecordNotFound("record", str(record_id_)[:200])
         cap = self._rule.rule.key_cap
         for key in self._keys_of.pop(record_id_):
             members = self._by_key[key]
@@ -646,8 +646,12 @@ class DuplicateIndex:
                 places = tuple((sort_key, own) for sort_key in _sort_keys(prepared, self._ordering))
             for order, place in zip(orders, places, strict=True):
                 at = bisect.bisect_left(order, place)
-                end = at + reach + (1 if at < len(order) and order[at][1] == own else 0)
-                found.update(rid for _, rid in order[max(at - reach, 0) : end])
+                # The record's own entry, wherever its indexed (perhaps older) values put
+                # it, is no neighbour: it is skipped on either side, not counted.
+                before = order[max(at - reach - 1, 0) : at]
+                after = order[at : at + reach + 1]
+                found.update([rid for _, rid in before if rid != own][-reach:])
+                found.update([rid for _, rid in after if rid != own][:reach])
         found.discard(own)
         return sorted(found)
 

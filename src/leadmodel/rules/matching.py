@@ -1326,8 +1326,8 @@ class CompiledRule:
         when a clause needs it, so most non-matching pairs cost one or two comparisons.
         """
         if not self._probabilistic and not self._some_clause_matches(a, b):
-            swapped = self._transposed(b, a)
-            if swapped is None or not self._some_clause_matches(a, swapped):
+            pair = self._swapped_pair(a, b)
+            if pair is None or not self._some_clause_matches(*pair):
                 return None
         result = self.compare_prepared(a, b)
         return result if result.is_match else None
@@ -1421,6 +1421,20 @@ class CompiledRule:
             return False
         return (a[first] or "", a[last] or "") > (b[first] or "", b[last] or "")
 
+    def _swapped_pair(self, a: Prepared, b: Prepared) -> tuple[Prepared, Prepared] | None:
+        """*a* and *b* with the names of the side whose names sort last swapped.
+
+        Swapping the same side whichever way round the pair comes makes ``compare(a, b)``
+        and ``compare(b, a)`` test the same pairing (first name and last name are
+        compared by different methods, so swapping *b* in one and *a* in the other is
+        not the same test). ``None`` when there is nothing to swap.
+        """
+        if self._names_after(a, b):
+            x = self._transposed(a, b)
+            return None if x is None else (x, b)
+        y = self._transposed(b, a)
+        return None if y is None else (a, y)
+
     def _compare_probabilistic(self, a: Prepared, b: Prepared) -> MatchResult:
         scores = self._field_scores(a, b)
         weight = self._weight(scores, a, b)
@@ -1470,9 +1484,9 @@ class CompiledRule:
         clause = self._matched_clause(scores)
         transposed = False
         if clause is None:
-            swapped = self._transposed(b, a)
-            if swapped is not None:
-                swapped_scores = self._field_scores(a, swapped)
+            pair = self._swapped_pair(a, b)
+            if pair is not None:
+                swapped_scores = self._field_scores(*pair)
                 swapped_clause = self._matched_clause(swapped_scores)
                 if swapped_clause is not None:
                     scores, clause, transposed = swapped_scores, swapped_clause, True
