@@ -211,16 +211,11 @@ def test_read_csv_detects_latin1_when_the_accent_is_near_the_end(tmp_path, endin
 # -- OPEN (not fixed): colleagues with one surname on a switchboard are merged -----------
 #
 # STANDARD_LEAD_RULE's forgiving clause (2 AND 4 AND 10 AND 11): the same last name,
-# company and exact phone, and a first name "not contradicted" at Jaro-Winkler >= 70,
-# blank allowed. Jaro-Winkler 70 does not tell different first names apart (Robert/Betty
-# 70, Sandra/Andrew 78, Charles/Richard 71), and two different non-blank emails do not
-# stop the clause. On 2,000 distinct colleagues of one company (40 first names x 50
-# last names, own emails, one switchboard) import_leads skips 627 rows as duplicates,
-# 354 of them through this clause. Tightening it changes recall and the benchmark
-# figures, so it is left to the rule's owners.
+# company and exact phone, and a first name "not contradicted". At Jaro-Winkler 70 it did
+# not tell different first names apart (Robert/Betty 70, Sandra/Andrew 78); the clause
+# needs 80 now.
 
 
-@pytest.mark.xfail(strict=True, reason="open: forgiving shared-phone clause merges colleagues")
 @pytest.mark.parametrize(("first", "other"), [("Robert", "Betty"), ("Sandra", "Andrew")])
 def test_colleagues_sharing_surname_company_and_switchboard_are_two_people(first, other):
     def lead(id_, name):
