@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadmodel import (
-    BlockingKey,
+    PROBABILISTIC_LEAD_RULE,
     CalibrationReport,
     FieldMatcher,
     MatchingRule,
@@ -32,26 +32,7 @@ from leadmodel.testing.strategies import leads
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
 from synthetic_leads import generate, true_pairs
 
-NAMES = ("first_name", "last_name")
-RULE = MatchingRule(
-    "people",
-    [
-        FieldMatcher(
-            "first_name", ("exact", "jaro_winkler", "name_variant", "initials"), levels=(100, 88)
-        ),
-        FieldMatcher("last_name", ("exact", "jaro_winkler", "phonetic"), levels=(100, 90)),
-        FieldMatcher("email", ("exact",)),
-        FieldMatcher("phone", ("exact",)),
-        FieldMatcher("company", ("exact", "edit_distance"), levels=(100, 80), gated_by=NAMES),
-        FieldMatcher("title", ("exact",), gated_by=NAMES),
-    ],
-    blocking=[
-        BlockingKey(("email",)),
-        BlockingKey(("phone",)),
-        BlockingKey(("last_name:metaphone", "company")),
-        BlockingKey(("first_name:metaphone", "company")),
-    ],
-)
+RULE = PROBABILISTIC_LEAD_RULE  # the template the docs recommend learning from
 
 
 def _candidates(rule, records, truth):
