@@ -20,13 +20,12 @@ import attrs
 from leadmodel._html import result_html
 from leadmodel.domain._typed import check_fields
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
+from leadmodel.rules._blocking import block, by_id
 from leadmodel.rules._gc import gc_paused
 from leadmodel.rules.matching import (
     MatchingRule,
     MatchResult,
-    Prepared,
     TermFrequencies,
-    record_id,
 )
 
 __all__ = ["CalibrationBin", "CalibrationReport", "calibrate", "calibration_report"]
@@ -94,35 +93,13 @@ def learn_weights(
     """See :func:`leadmodel.estimate_weights` (arguments checked there)."""
     compiled = attrs.evolve(rule, mode="deterministic").compile()
     with gc_paused():
-        items = list(records)
-        ids = [record_id(record) for record in items]
-        if len(set(ids)) != len(ids):
-            repeated = sorted(i for i, count in Counter(ids).items() if count > 1)
-            raise ValidationError(
-                "estimate_weights",
-                [
-                    FieldError(
-                        "records",
-                        "duplicate_id",
-                        f"ids must be unique; repeated: {describe_value(repeated[:10])}",
-                    )
-                ],
-            )
         # Sorting by id makes the result independent of the input order.
-        order = sorted(range(len(items)), key=ids.__getitem__)
-        items = [items[i] for i in order]
+        items, _ = by_id("estimate_weights", records)
         total = len(items)
-        prepared: list[Prepared] = []
-        buckets: dict[tuple[Any, ...], list[int]] = {}
-        for index, record in enumerate(items):
-            values, keys = compiled.prepare_blocked(record)
-            prepared.append(values)
-            for key in keys:
-                buckets.setdefault(key, []).append(index)
+        prepared, buckets = block(compiled, items, None)
         every_pair: set[tuple[int, int]] = set()
         for members in buckets.values():
-            if len(members) > 1:
-                every_pair.update(_window_pairs(members))
+            every_pair.update(_window_pairs(members))
         if total < 2 or not every_pair:
             raise ValidationError(
                 "estimate_weights",

@@ -12,7 +12,6 @@ capture, import), under the same block-size policy.
 from __future__ import annotations
 
 import bisect
-from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any, Final, Literal
 
@@ -26,10 +25,10 @@ from leadmodel.domain.errors import (
     RecordExists,
     RecordNotFound,
     ValidationError,
-    describe_value,
 )
+from leadmodel.rules._blocking import block as _block
+from leadmodel.rules._blocking import by_id
 from leadmodel.rules._gc import gc_paused
-from leadmodel.rules._parallel import prepare_all
 from leadmodel.rules.calibration import learn_weights
 from leadmodel.rules.matching import CompiledRule, MatchingRule, MatchResult, Prepared, record_id
 
@@ -149,42 +148,6 @@ def _compiled(rule: MatchingRule | CompiledRule) -> CompiledRule:
         "find_duplicates",
         [FieldError("rule", "type", f"must be a MatchingRule, not {type(rule).__name__}")],
     )
-
-
-def _block(
-    compiled: CompiledRule, items: list[object], progress: Progress | None
-) -> tuple[list[Prepared], dict[tuple[Any, ...], list[int]]]:
-    """Prepare every record once and bucket record numbers by blocking key.
-
-    Large tables are prepared on several cores (see :mod:`leadmodel.rules._parallel`),
-    with the same result. Only the buckets of two or more records are returned.
-    """
-    prepared: list[Prepared] = []
-    buckets: dict[tuple[Any, ...], int | list[int]] = {}
-    for index, (values, keys) in enumerate(prepare_all(compiled, items, progress)):
-        prepared.append(values)
-        for key in keys:
-            # Most keys belong to one record: keep its number, make a list only for two.
-            bucket = buckets.get(key)
-            if bucket is None:
-                buckets[key] = index
-            elif bucket.__class__ is int:
-                buckets[key] = [bucket, index]
-            else:
-                bucket.append(index)  # type: ignore[union-attr]
-    shared = {key: bucket for key, bucket in buckets.items() if isinstance(bucket, list)}
-    return prepared, shared
-
-
-def _usable(
-    buckets: dict[tuple[Any, ...], list[int]], cap: int | None
-) -> dict[tuple[Any, ...], list[int]]:
-    """The buckets that hold a pair and are not over the key cap."""
-    return {
-        key: members
-        for key, members in buckets.items()
-        if len(members) > 1 and (cap is None or len(members) <= cap)
-    }
 
 
 def _add_pairs(pairs: set[tuple[int, int]], members: list[int]) -> None:
@@ -418,24 +381,8 @@ def _find_duplicates(
                 )
             ],
         )
-    items = list(records)
-    ids = [record_id(record) for record in items]
-    if len(set(ids)) != len(ids):
-        repeated = sorted(i for i, count in Counter(ids).items() if count > 1)
-        raise ValidationError(
-            function,
-            [
-                FieldError(
-                    "records",
-                    "duplicate_id",
-                    f"ids must be unique; repeated: {describe_value(repeated[:10])}",
-                )
-            ],
-        )
     # Sorting by id makes every later step independent of the input order.
-    order = sorted(range(len(items)), key=ids.__getitem__)
-    items = [items[i] for i in order]
-    ids = [ids[i] for i in order]
+    items, ids = by_id(function, records)
     total = len(items)
     prepared, buckets = _block(compiled, items, progress)
     pairs, oversized, proposed = _block_pairs(compiled, prepared, buckets)
