@@ -338,7 +338,7 @@ class TestStandardLeadRule:
         b = dict(a, id="2", last_name="Gernandez", company="Arroyo Insurance Grp")
         compiled = STANDARD_LEAD_RULE.compile()
         assert set(compiled.keys(a)) & set(compiled.keys(b)) == {
-            "standard_lead#6:hannah|ceo|arroyo insurance"
+            "standard_lead#5:hannah|ceo|arroyo insurance"
         }
         assert compare(a, b, STANDARD_LEAD_RULE).is_match
 

@@ -226,7 +226,8 @@ def _block_pairs(
     pairs: set[tuple[int, int]] = set()
     oversized: list[OversizedBlock] = []
     proposed = 0
-    sort_keys: dict[int, tuple[str, str]] = {}
+    # Per sort order, each member's sort key (made once, for members of oversized blocks).
+    sort_keys: tuple[dict[int, str], ...] = tuple({} for _ in range(_PASSES))
     ordering = _ordering(compiled)
     for key, members in buckets.items():
         size = len(members)
@@ -236,12 +237,17 @@ def _block_pairs(
             _add_pairs(pairs, members)
             proposed += size * (size - 1) // 2
             continue
+        known = sort_keys[0]
         for i in members:
-            if i not in sort_keys:
-                sort_keys[i] = _sort_keys(prepared[i], ordering)
+            if i not in known:
+                made = _sort_keys(prepared[i], ordering)
+                for keys_of, value in zip(sort_keys, made, strict=True):
+                    keys_of[i] = value
         block_pairs = 0
         for order in range(_PASSES):
-            ranked = sorted(members, key=lambda i: (sort_keys[i][order], i))
+            # Members are in ascending record number, and the sort is stable: ties
+            # stay in id order.
+            ranked = sorted(members, key=sort_keys[order].__getitem__)
             for x in range(size - 1):
                 first = ranked[x]
                 for second in ranked[x + 1 : x + window]:

@@ -1001,6 +1001,9 @@ def _prepared_value(
 _MATCHED_MEMO: Final = 1 << 17
 """At most this many field comparisons are remembered per compiled rule."""
 
+_BLANK_SCORE: Final[tuple[float, None, None]] = (0.0, None, None)
+_UNKNOWN: Final = object()
+
 
 class CompiledRule:
     """A :class:`MatchingRule` ready to apply to many records.
@@ -1012,10 +1015,12 @@ class CompiledRule:
     __slots__ = (
         "_calibration",
         "_clause_order",
+        "_clause_plan",
         "_clause_text",
         "_clauses",
         "_comparators",
         "_dict_plan",
+        "_exact_scores",
         "_field_scores_seen",
         "_fields",
         "_first",
@@ -1023,13 +1028,13 @@ class CompiledRule:
         "_gates",
         "_key_parts",
         "_last",
-        "_matched_memo",
         "_memos",
         "_normalizers",
         "_plans",
         "_prior_weight",
         "_probabilistic",
         "_readers",
+        "_score_memo",
         "_term_weights",
         "_thresholds",
         "_weights",
@@ -1056,7 +1061,12 @@ class CompiledRule:
             tuple((name, METHODS[name]) for name in m.methods) for m in matchers
         )
         self._thresholds = tuple(m.threshold for m in matchers)
-        self._matched_memo: dict[tuple[int, str, str], bool] = {}
+        self._score_memo: dict[tuple[int, str, str], tuple[float, str | None, bool]] = {}
+        # Equal values score 100 by the first method, whatever the methods.
+        self._exact_scores = tuple(
+            (100.0, methods[0][0], threshold <= 100.0)
+            for methods, threshold in zip(self._comparators, self._thresholds, strict=True)
+        )
         ignored = next(
             (i for i, m in enumerate(matchers) if m.field == rule.blank_ignored_with), None
         )
@@ -1073,6 +1083,10 @@ class CompiledRule:
                 ),
             )
             for clause in rule.clauses
+        )
+        # The clauses as the fast test walks them: (matcher, blank counts as a match).
+        self._clause_plan = tuple(
+            tuple((i, i in blank) for i in clause) for clause, blank in self._clauses
         )
         names = [m.field.rpartition(".")[2] for m in matchers]
         self._probabilistic = rule.mode == "probabilistic"
@@ -1111,7 +1125,10 @@ class CompiledRule:
             clause: " AND ".join(matchers[i].field for i in sorted(clause))
             for clause, _ in self._clauses
         }
-        self._field_scores_seen: dict[tuple[str, int, str | None, bool | None], FieldScore] = {}
+        # Keyed by (field, its score tuple); a score's value is rounded in the FieldScore.
+        self._field_scores_seen: dict[
+            tuple[str, tuple[float, str | None, bool | None]], FieldScore
+        ] = {}
         self._first = names.index("first_name") if "first_name" in names else None
         self._last = names.index("last_name") if "last_name" in names else None
         if not rule.transpose_names:
@@ -1228,20 +1245,41 @@ class CompiledRule:
         self, a: Prepared, b: Prepared
     ) -> list[tuple[float, str | None, bool | None]]:
         scores: list[tuple[float, str | None, bool | None]] = []
-        for i, methods in enumerate(self._comparators):
+        append = scores.append
+        exact = self._exact_scores
+        for i in range(len(exact)):
             x, y = a[i], b[i]
             if x is None or y is None:
-                scores.append((0.0, None, None))
-                continue
+                append(_BLANK_SCORE)
+            elif x == y:
+                append(exact[i])
+            else:
+                append(self._field_score(i, x, y))
+        return scores
+
+    def _field_score(self, i: int, x: str, y: str) -> tuple[float, str | None, bool]:
+        """Field *i*'s best score, method and verdict for two different non-blank values.
+
+        Memoised by value pair (bounded): names and companies repeat, and a sorted block
+        compares the same neighbouring values again and again; the clause test and the
+        full scores of a match share the memo.
+        """
+        memo = self._score_memo
+        key = (i, x, y)
+        found = memo.get(key)
+        if found is None:
+            methods = self._comparators[i]
             best, best_method = -1.0, methods[0][0]
             for method_name, method in methods:
-                value = 100.0 if x == y else method(x, y)
+                value = method(x, y)
                 if value > best:
                     best, best_method = value, method_name
                     if best >= 100:
                         break
-            scores.append((best, best_method, best >= self._thresholds[i]))
-        return scores
+            found = (best, best_method, best >= self._thresholds[i])
+            if len(memo) < _MATCHED_MEMO:
+                memo[key] = found
+        return found
 
     def _matched_clause(
         self, scores: list[tuple[float, str | None, bool | None]]
@@ -1273,46 +1311,37 @@ class CompiledRule:
         swapped[first], swapped[last] = b[last], b[first]
         return tuple(swapped)
 
-    def _field_matches(self, i: int, a: Prepared, b: Prepared) -> bool | None:
-        """Whether field *i* matches (``None``: blank), as :meth:`_field_scores` decides."""
-        x, y = a[i], b[i]
-        if x is None or y is None:
-            return None
-        if x == y:
-            return True
-        # Memoised by value pair (bounded): names and companies repeat, and a sorted block
-        # compares the same neighbouring values again and again.
-        memo = self._matched_memo
-        key = (i, x, y)
-        found = memo.get(key)
-        if found is None:
-            threshold = self._thresholds[i]
-            found = any(method(x, y) >= threshold for _, method in self._comparators[i])
-            if len(memo) < _MATCHED_MEMO:
-                memo[key] = found
-        return found
-
     def forget_comparisons(self) -> None:
         """Drop the remembered field comparisons (a bounded memo; results never change)."""
-        self._matched_memo = {}
+        self._score_memo = {}
 
     def _some_clause_matches(self, a: Prepared, b: Prepared) -> bool:
         """Whether a clause matches, comparing each field only when a clause needs it.
 
         The same decision as :meth:`_matched_clause` over every field's score; a field
         that fails ends each clause that needs it, so most non-matching pairs cost a
-        comparison or two of names.
+        comparison or two of names. (The field test is written out here, not called: this
+        loop runs for every candidate pair.)
         """
-        known: dict[int, bool | None] = {}
-        for clause, blank_ok in self._clauses:
+        known: list[object] = [_UNKNOWN] * len(a)
+        memo = self._score_memo
+        for clause in self._clause_plan:
             agreed = False
-            for i in clause:
-                if i not in known:
-                    known[i] = self._field_matches(i, a, b)
+            for i, blank_ok in clause:
                 matched = known[i]
+                if matched is _UNKNOWN:
+                    x, y = a[i], b[i]
+                    if x is None or y is None:
+                        matched = None
+                    elif x == y:
+                        matched = True
+                    else:
+                        found = memo.get((i, x, y))
+                        matched = (found if found is not None else self._field_score(i, x, y))[2]
+                    known[i] = matched
                 if matched is True:
                     agreed = True
-                elif matched is not None or i not in blank_ok:
+                elif matched is not None or not blank_ok:
                     break
             else:
                 if agreed:
@@ -1511,11 +1540,11 @@ class CompiledRule:
         # score, a method); sharing them saves millions of allocations in a table run.
         interned = self._field_scores_seen
         field_scores = []
-        for field, (value, method, matched) in zip(fields, scores, strict=True):
-            key = (field, round(value), method, matched)
+        for key in zip(fields, scores, strict=True):
             found = interned.get(key)
             if found is None:
-                found = FieldScore(*key)
+                field, (value, method, matched) = key
+                found = FieldScore(field, round(value), method, matched)
                 if len(interned) < 100_000:
                     interned[key] = found
             field_scores.append(found)
@@ -1651,12 +1680,15 @@ _PHONE: Final = FieldMatcher("phone", ("phone_sections",), threshold=80)
 # Company(2,5), whose blocks grow with the table (every "Acme …" company shares "cme");
 # the exact phone is a key of its own, and the first name with the title and company
 # catches a typo that changes the last name's sound (the clauses it can serve need the
-# title and company; without the title, a big account's Johns would all meet).
+# title and company; without the title, a big account's Johns would all meet). There is no
+# Metaphone(last name) + phone-prefix key: on every benchmark it found no pair the other
+# keys missed, and at a switchboard it turns into a last-name key over the whole office,
+# doubling the comparisons (issue 16); a rule that wants it adds
+# BlockingKey(("last_name:metaphone", "phone:phone_prefix")).
 _PERSON_KEYS: Final = (
     BlockingKey(("email",)),
     BlockingKey(("phone",)),
     BlockingKey(("last_name:metaphone", "company")),
-    BlockingKey(("last_name:metaphone", "phone:phone_prefix")),
     BlockingKey(("last_name:metaphone", "address.street:substr:1:6")),
     BlockingKey(("first_name", "title", "company")),
 )
@@ -1716,8 +1748,8 @@ email, or the same phone number with a first name that does not contradict (a bl
 one scoring 80), or the first name with the title, company and the same phone number (a
 tenth matcher, ``phone`` compared exactly, and an eleventh, the looser first name, serve
 these). Match keys on email,
-phone, Metaphone(last name) with the company, the phone prefix or the street, and the
-first name with the title and company. Blocks of up to 20 records are compared pair by
+phone, Metaphone(last name) with the company or the street, and the first name with the
+title and company. Blocks of up to 20 records are compared pair by
 pair, larger ones (a switchboard phone shared by a whole company) with a sorted-neighbourhood
 window of 2."""
 
@@ -1731,9 +1763,9 @@ STANDARD_CONTACT_RULE: Final = attrs.evolve(
         for m in STANDARD_LEAD_RULE.matchers
     ),
     blocking=(
-        *_PERSON_KEYS[:4],
+        *_PERSON_KEYS[:3],
         BlockingKey(("last_name:metaphone", "mailing_address.street:substr:1:6")),
-        *_PERSON_KEYS[5:],
+        *_PERSON_KEYS[4:],
     ),
 )
 """Salesforce's standard contact rule: the lead rule's equation over a contact's fields

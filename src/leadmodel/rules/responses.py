@@ -36,6 +36,7 @@ from leadmodel.domain.events import (
 )
 from leadmodel.domain.fields import Scalar
 from leadmodel.domain.lead import Lead
+from leadmodel.domain.status import LifecycleStage
 from leadmodel.rules import criteria as _criteria
 from leadmodel.rules._common import criterion_problem as _criterion_problem
 from leadmodel.rules._common import raise_problems as _raise
@@ -48,6 +49,8 @@ __all__ = [
     "FieldUpdate",
     "Notify",
     "ResponseEntry",
+    "SetLifecycleStage",
+    "SetStatus",
     "Trigger",
     "UpdateField",
     "WorkflowOutcome",
@@ -297,7 +300,62 @@ class UpdateField:
         )
 
 
-Action = Notify | UpdateField
+@attrs.frozen
+class SetStatus:
+    """Move the lead to *status* through :func:`~leadmodel.transition` (the lead's process).
+
+    A workflow cannot write ``status`` with :class:`UpdateField`: the change goes through
+    the same guard as a user's, and a refusal (a status the process does not allow from the
+    current one, a converted status, a converted lead) is reported, not raised.
+
+    >>> SetStatus("Working - Contacted").status
+    'Working - Contacted'
+    """
+
+    status: str
+    kind: Literal["set_status"] = "set_status"
+
+    def __attrs_post_init__(self) -> None:
+        _raise(
+            "SetStatus",
+            [
+                ("kind", _checks.kind_problem(self.kind, "set_status")),
+                ("status", _checks.text_problem(self.status, 40)),
+            ],
+        )
+
+
+@attrs.frozen
+class SetLifecycleStage:
+    """Move the record forward to *stage* through :func:`~leadmodel.advance`.
+
+    Forward only: a stage earlier than the current one is a reported refusal (moving back
+    takes :func:`~leadmodel.regress` and a reason, never an automatic rule).
+
+    >>> from leadmodel import LifecycleStage
+    >>> SetLifecycleStage(LifecycleStage.MARKETING_QUALIFIED).stage.value
+    'marketing_qualified'
+    """
+
+    stage: LifecycleStage
+    kind: Literal["set_lifecycle_stage"] = "set_lifecycle_stage"
+
+    def __attrs_post_init__(self) -> None:
+        _raise(
+            "SetLifecycleStage",
+            [
+                ("kind", _checks.kind_problem(self.kind, "set_lifecycle_stage")),
+                (
+                    "stage",
+                    None
+                    if isinstance(self.stage, LifecycleStage)
+                    else ("type", f"must be a LifecycleStage, not {describe_value(self.stage)}"),
+                ),
+            ],
+        )
+
+
+Action = Notify | UpdateField | SetStatus | SetLifecycleStage
 
 
 @attrs.frozen(cache_hash=True)
