@@ -56,7 +56,7 @@ from leadmodel.domain.events import (
     StageChanged,
     StatusChanged,
 )
-from leadmodel.domain.lead import Lead
+from leadmodel.domain.lead import LEAD_SCHEMA, Lead
 from leadmodel.domain.status import (
     DEFAULT_LEAD_PROCESS,
     DEFAULT_OPPORTUNITY_PROCESS,
@@ -573,6 +573,7 @@ class StorageCheck:
 
 
 _KINDS: Final = ("lead", "contact", "account", "opportunity", "activity")
+_RATING: Final = LEAD_SCHEMA.field("rating")
 
 
 def _dangling(
@@ -1046,6 +1047,9 @@ def _rescore_one(
         value = model.predict(item, activities=activities).score  # type: ignore[union-attr]
         rating = None
     before = item.custom.get(field)
+    if rating is not None:
+        # A band named "hot" is written as the picklist's own "Hot".
+        rating = _RATING.canonical(rating)  # type: ignore[assignment]
     new_rating = rating if write_rating and scorer is not None else item.rating
     same_value = before == value and before.__class__ is value.__class__
     if same_value and new_rating == item.rating:
@@ -1138,7 +1142,7 @@ def rescore(
     >>> model = ScoringModel(fit=[FitRule("web", Condition("source", "eq", "Web"), 80)])
     >>> report = rescore(uow, model, now=datetime(2026, 1, 1, tzinfo=timezone.utc))
     >>> report.changed, report.events[0].current, report.events[0].rating
-    (1, 80.0, 'hot')
+    (1, 80.0, 'Hot')
     >>> rescore(uow, model, now=datetime(2026, 1, 2, tzinfo=timezone.utc)).changed
     0
 

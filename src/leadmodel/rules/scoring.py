@@ -11,8 +11,8 @@ A :class:`ScoringModel` holds
   over N days, a half-life, or only the last N days);
 - *groups* (:class:`ScoreGroup`) with their own caps, a total cap, and whether a total
   may be negative (otherwise it is floored at zero);
-- rating *bands* (:class:`Band`): ``hot``/``warm``/``cold`` by thresholds, names of your
-  choosing.
+- rating *bands* (:class:`Band`): ``Hot``/``Warm``/``Cold`` (the lead's ``rating``
+  picklist) by thresholds, or names of your choosing.
 
 :func:`score` returns a :class:`Score` whose contributions say what each rule added after
 its decay and caps, and whose adjustments say what the group and total caps took away.
@@ -303,8 +303,9 @@ class Band:
         )
 
 
-DEFAULT_BANDS: Final = (Band("hot", 70), Band("warm", 40), Band("cold"))
-"""``hot`` from 70 points, ``warm`` from 40, ``cold`` below."""
+DEFAULT_BANDS: Final = (Band("Hot", 70), Band("Warm", 40), Band("Cold"))
+"""``Hot`` from 70 points, ``Warm`` from 40, ``Cold`` below: the values of the lead's
+``rating`` picklist, so a band can be written to ``Lead.rating`` as it is."""
 
 
 def _sorted_bands(values: object) -> object:
@@ -405,7 +406,7 @@ class ScoringModel:
     ...     engagement=[EngagementRule("opens", "email_opened", 5, cap=20)],
     ... )
     >>> [b.name for b in model.bands]
-    ['hot', 'warm', 'cold']
+    ['Hot', 'Warm', 'Cold']
     """
 
     fit: tuple[FitRule, ...] = attrs.field(default=(), converter=_tuple)
@@ -989,7 +990,7 @@ def score(
     ...     now=now,
     ... )
     >>> result.total, result.rating
-    (22.0, 'cold')
+    (22.0, 'Cold')
     >>> [c.reason for c in result.contributions]
     ["fit rule 'web' holds: +10", "3 × 'opens': +12 (capped from +15)"]
 
