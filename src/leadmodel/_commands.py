@@ -14,6 +14,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
@@ -41,6 +42,7 @@ from leadmodel import (
     LeadModelError,
     LoadBalanced,
     MatchingRule,
+    Qualification,
     QualificationPolicy,
     Queue,
     RecordNotFound,
@@ -389,21 +391,68 @@ def run_score(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
     }
 
 
-def _qualified(store: SQLiteStore, policy: QualificationPolicy) -> list[tuple[Lead, Any]]:
+SCORE_FIELD: Final = "score"
+"""The custom field ``leadmodel score`` stores each lead's score in (``rescore``'s default)."""
+_UNSCORED: Final = (
+    f"no stored score in custom.{SCORE_FIELD} for the policy's min_lead_score: "
+    "run `leadmodel score --model FILE` first"
+)
+
+
+def _stored_score(lead: Lead) -> float | None:
+    """The score ``leadmodel score`` stored on *lead* (``None`` when it was never scored)."""
+    value = lead.custom.get(SCORE_FIELD)
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return None
+    return float(value)
+
+
+def _qualified(
+    store: SQLiteStore, policy: QualificationPolicy
+) -> list[tuple[Lead, Qualification | None]]:
+    """Every open lead with its decision, made with its stored score.
+
+    ``None`` for a lead the policy cannot decide: it needs a lead score (``min_lead_score``)
+    and the lead was never scored.
+    """
+    decide = policy.compile()
+    decisions: list[tuple[Lead, Qualification | None]] = []
     with SQLiteUnitOfWork(store) as uow:
-        return [(lead, qualify(lead, policy)) for lead in uow.leads if lead.converted is None]
+        for lead in uow.leads:
+            if lead.converted is not None:
+                continue
+            stored = _stored_score(lead)
+            if stored is None and policy.min_lead_score is not None:
+                decisions.append((lead, None))
+            else:
+                decisions.append((lead, decide(lead, score=stored)))
+    return decisions
 
 
 def run_qualify(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
-    """``leadmodel qualify --policy FILE``: decide for every open lead, and say why."""
+    """``leadmodel qualify --policy FILE``: decide for every open lead, and say why.
+
+    A policy with ``min_lead_score`` reads the score ``leadmodel score`` stored
+    (``custom.score``); a lead never scored is listed as ``unscored``, not decided.
+    """
     policy = _load_json(args.policy, QualificationPolicy, "qualification policy")
     decisions = _qualified(store, policy)
+    say(f"policy {policy.name!r} reads: " + ", ".join(policy.fields_read or ("no fields",)))
     rows = [["lead", "decision", "why"]]
-    rows += [[lead.id, q.decision, "; ".join(q.reasons[:3])] for lead, q in decisions[:50]]
+    rows += [
+        [lead.id, "unscored", _UNSCORED]
+        if q is None
+        else [lead.id, q.decision, "; ".join(q.reasons[:3])]
+        for lead, q in decisions[:50]
+    ]
     _table(rows, say)
-    counts = Counter(q.decision for _, q in decisions)
+    counts = Counter("unscored" if q is None else q.decision for _, q in decisions)
     say(", ".join(f"{n:,} {decision}" for decision, n in sorted(counts.items())) or "no open leads")
-    return 0, {"decisions": {lead.id: to_dict(q) for lead, q in decisions}}
+    return 0, {
+        "fields_read": list(policy.fields_read),
+        "decisions": {lead.id: to_dict(q) for lead, q in decisions if q is not None},
+        "unscored": [lead.id for lead, q in decisions if q is None],
+    }
 
 
 def run_convert(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
@@ -414,7 +463,9 @@ def run_convert(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Resul
         if args.policy is None:
             raise CommandError("--qualified needs --policy FILE")
         policy = _load_json(args.policy, QualificationPolicy, "qualification policy")
-        targets = [lead.id for lead, q in _qualified(store, policy) if q.qualified]
+        targets = [
+            lead.id for lead, q in _qualified(store, policy) if q is not None and q.qualified
+        ]
     else:
         targets = [args.lead_id]
     status = DEFAULT_LEAD_PROCESS.converted_statuses[0].name
