@@ -23,6 +23,34 @@ def test_demo_walks_the_sample_leads(capsys):
     assert "10 converted: 10 accounts, 10 contacts, 10 opportunities created" in out
 
 
+def test_the_demo_numbers_add_up(capsys):
+    # Seen: "1,829 scored: 216 Hot, 476 Warm, 1,138 Cold" summed to 1,830.
+    assert main(["demo", "--json"]) == 0
+    pipeline = json.loads(capsys.readouterr().out)["pipeline"]
+    assert sum(pipeline["ratings"].values()) == pipeline["scored"]
+    assert sum(pipeline["qualification"].values()) == pipeline["scored"]
+    assert sum(pipeline["owners"].values()) == pipeline["scored"]
+    assert set(pipeline["ratings"]) <= {"Hot", "Warm", "Cold"}
+
+
+def test_the_demo_funnel_follows_the_lead_process(capsys):
+    # Seen: the funnel listed statuses alphabetically ("Closed - Converted" first).
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if "funnel" in x)
+    assert line.index("Open - Not Contacted") < line.index("Closed - Converted")
+
+
+def test_the_demo_shows_plain_values_and_what_bant_reads(capsys):
+    # Seen: "custom.score = Decimal('80')", and BANT silently read custom.budget.
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "Decimal(" not in out
+    assert "datetime.date" not in out
+    assert "reported: custom.score = 80" in out
+    assert "it reads custom.budget, title, custom.need, custom.timeline" in out
+
+
 def test_demo_json_is_machine_readable(capsys):
     assert main(["demo", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

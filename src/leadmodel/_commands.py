@@ -53,6 +53,7 @@ from leadmodel import (
     assign_many,
     find_duplicates,
     from_json,
+    funnel,
     qualify,
     read_csv,
     to_dict,
@@ -630,18 +631,22 @@ def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tell
     say(f"   {groups:,} groups merged, {absorbed:,} duplicate leads absorbed")
     summary["merged"] = absorbed
 
-    say("9. Score every lead: fit rules plus decaying engagement, rated Hot/Warm/Cold")
+    say("9. Score every open lead: fit rules plus decaying engagement, rated Hot/Warm/Cold")
     report = rescore(SQLiteUnitOfWork(store), DEMO_MODEL, now=now, write_rating=True)
     with SQLiteUnitOfWork(store) as uow:
-        leads = list(uow.leads)
-    ratings = Counter(lead.rating for lead in leads)
+        leads = [lead for lead in uow.leads if lead.converted is None]
+    # Converted leads are read-only: rescore skips them, so they are not counted here either.
+    ratings = Counter(lead.rating or "(none)" for lead in leads)
     say(
         f"   {report.scored:,} scored: "
-        + ", ".join(f"{ratings.get(name, 0):,} {name}" for name in ("Hot", "Warm", "Cold"))
+        + ", ".join(f"{n:,} {name}" for name, n in _in_picklist_order(ratings))
+        + _skipped(len(report.skipped))
     )
+    summary["scored"] = report.scored
     summary["ratings"] = dict(ratings)
 
-    say("10. Qualify with BANT (budget, authority, need, timeline; 3 of 4)")
+    fields = ", ".join(BANT_POLICY.fields_read)
+    say(f"10. Qualify the open leads with BANT, 3 of 4 met (it reads {fields})")
     decisions = {lead.id: qualify(lead, BANT_POLICY) for lead in leads}
     counted = Counter(q.decision for q in decisions.values())
     say("   " + ", ".join(f"{n:,} {d}" for d, n in sorted(counted.items())))
@@ -654,8 +659,7 @@ def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tell
     batch = assign_many(leads, DEMO_ASSIGNMENT, AssignmentState(), now=now)
     with SQLiteUnitOfWork(store) as uow:
         for lead, assignment in zip(leads, batch.assignments, strict=True):
-            if lead.converted is None:
-                uow.leads.update(assignment.apply(lead))
+            uow.leads.update(assignment.apply(lead))
         uow.commit()
     owners = Counter(a.owner_id or a.queue_id for a in batch.assignments)
     say("   " + ", ".join(f"{owner}: {n:,}" for owner, n in sorted(owners.items())))
@@ -664,7 +668,7 @@ def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tell
     say("12. Convert the ten best qualified leads into accounts, contacts and opportunities")
     with SQLiteUnitOfWork(store) as uow:
         best = sorted(
-            (lead for lead in uow.leads if decisions[lead.id].qualified),
+            (lead for lead in uow.leads if lead.id in decisions and decisions[lead.id].qualified),
             key=lambda lead: (-float(lead.custom.get("score") or 0), lead.id),  # type: ignore[arg-type]
         )[:10]
     status = DEFAULT_LEAD_PROCESS.converted_statuses[0].name
@@ -686,10 +690,25 @@ def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tell
     )
     summary["converted"] = len(best)
     with SQLiteUnitOfWork(store) as uow:
-        statuses = Counter(lead.status for lead in uow.leads)
-    say("   funnel: " + ", ".join(f"{name} {n:,}" for name, n in sorted(statuses.items())))
-    summary["funnel"] = dict(statuses)
+        table = funnel(uow.leads, process=DEFAULT_LEAD_PROCESS)
+    say("   funnel, in process order: " + ", ".join(f"{row[0]} {row[1]:,}" for row in table.rows))
+    summary["funnel"] = {str(row[0]): row[1] for row in table.rows}
     return summary
+
+
+def _skipped(count: int) -> str:
+    if not count:
+        return ""
+    if count == 1:
+        return " (1 converted lead left as it was)"
+    return f" ({count:,} converted leads left as they were)"
+
+
+def _in_picklist_order(counts: Counter[str]) -> list[tuple[str, int]]:
+    """*counts* of ratings as the rating picklist orders them (Hot, Warm, Cold), others after."""
+    choices = LEAD_SCHEMA.field("rating").choices
+    known = [(name, counts[name]) for name in choices if counts[name]]
+    return known + sorted((n, c) for n, c in counts.items() if n not in choices)
 
 
 DEMO_MODEL = ScoringModel(
