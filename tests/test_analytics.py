@@ -335,7 +335,7 @@ def test_the_funnel_follows_the_lead_process_with_unknown_statuses_after():
     custom = LeadProcess(
         "p", [LeadStatus("Legacy", is_default=True), LeadStatus("Won", is_converted=True)]
     )
-    assert [row[0] for row in funnel(leads, process=custom).rows][0] == "Legacy"
+    assert funnel(leads, process=custom).rows[0][0] == "Legacy"
     stages = funnel(leads, by="lifecycle_stage").rows
     assert [row[0] for row in stages] == ["lead"]
     with pytest.raises(ValidationError):
