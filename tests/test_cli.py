@@ -15,7 +15,7 @@ def test_demo_walks_the_sample_leads(capsys):
     assert "last_name [blank]" in out
     assert "4/4 leads survive" in out
     assert "created account account-000001" in out
-    assert "lead-000001: 80 (Hot)" in out
+    assert "lead-000001: 80 (Hot, grade A4)" in out
     assert "4 scores saved, 4 ScoreChanged events" in out
     assert "not carried (no mapping entry), reported: custom.visits" in out
     assert "2,023 leads imported, 0 rows rejected" in out

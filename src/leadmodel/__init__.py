@@ -218,6 +218,7 @@ from leadmodel.rules.responses import (
 )
 from leadmodel.rules.scoring import (
     DEFAULT_BANDS,
+    DEFAULT_GRADES,
     NO_DECAY,
     Adjustment,
     Band,
@@ -226,6 +227,7 @@ from leadmodel.rules.scoring import (
     Decay,
     EngagementRule,
     FitRule,
+    GradeMatrix,
     Score,
     ScoreGroup,
     ScoringModel,
@@ -241,6 +243,7 @@ __all__ = [
     "CONTACT_SCHEMA",
     "DEFAULT_ALIASES",
     "DEFAULT_BANDS",
+    "DEFAULT_GRADES",
     "DEFAULT_LEAD_MAPPING",
     "DEFAULT_LEAD_PROCESS",
     "DEFAULT_OPPORTUNITY_PROCESS",
@@ -326,6 +329,7 @@ __all__ = [
     "FormErrors",
     "FormSpec",
     "Frequency",
+    "GradeMatrix",
     "ImportReport",
     "ImportRun",
     "IncomingValue",

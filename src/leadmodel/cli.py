@@ -277,7 +277,7 @@ def _score(store: SQLiteStore, say: Callable[[str], None]) -> bool:
     for lead in leads:
         result = scorer.score(lead, now=_DEMO_NOW + timedelta(days=2))
         why = ", ".join(f"{c.rule} {c.points:+g}" for c in result.contributions) or "no rule"
-        say(f"   {lead.id}: {result.total:g} ({result.rating}) — {why}")
+        say(f"   {lead.id}: {result.total:g} ({result.rating}, grade {result.grade}) — {why}")
     best = leads[0]
     decision = qualify(best, BANT_POLICY)
     say(f"   BANT for {best.id}: {decision.decision}; " + "; ".join(decision.reasons[:4]))

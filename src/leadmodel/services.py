@@ -1586,7 +1586,11 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
             lead = attrs.evolve(
                 lead, custom={**lead.custom, config.score_field: _score_decimal(score.total)}
             )
-            steps.append(f"score: {score.total:g} ({score.rating})")
+            steps.append(
+                f"score: {score.total:g} ({score.rating}"
+                + (f", grade {score.grade}" if score.grade else "")
+                + ")"
+            )
             events.append(
                 LeadScored(
                     lead_id=lead.id,
