@@ -110,3 +110,20 @@ def test_empty_groups_agree_on_every_path(records, criterion):
         for lead in records:
             assert evaluate(wrapped, lead) == evaluate(criterion, lead)
             assert wrapped.compile()(lead) == evaluate(criterion, lead)
+
+
+def test_empty_groups_are_translated_to_sql_not_checked_in_python():
+    store = SQLiteStore(":memory:")
+    with SQLiteUnitOfWork(store) as uow:
+        for lead in LEADS:
+            uow.leads.add(lead)
+        uow.commit()
+    decoded = []
+    with SQLiteUnitOfWork(store) as uow:
+        real = uow.leads._decode
+        uow.leads._decode = lambda data: decoded.append(data) or real(data)
+        assert uow.leads.select(ListView("none", NEVER)) == []
+        assert decoded == []  # Any([]) is SQL's 0: no row left SQLite
+        web = All([ALWAYS, Condition("source", "eq", "web")])
+        assert len(uow.leads.select(ListView("web", web))) == 3
+        assert len(decoded) == 3  # All([]) is SQL's 1: only the web rows were read
