@@ -301,3 +301,21 @@ def test_a_rejection_keeps_everything_and_a_decision_is_final(last_name, reason)
             MemoryUnitOfWork(store), lead.id, CaptureConfig(), ids=SequentialIds(), now=LATER
         )
     assert snapshot(store) == before
+
+
+def test_approve_and_reject_through_sqlite():
+    from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+
+    store = SQLiteStore(":memory:")
+    ids = SequentialIds()
+    first = capture_lead(SQLiteUnitOfWork(store), SPAM, FULL, ids=ids, now=NOW)
+    second = capture_lead(
+        SQLiteUnitOfWork(store), {**SPAM, "email": "bob@x.io"}, FULL, ids=ids, now=NOW
+    )
+    approved = approve_capture(SQLiteUnitOfWork(store), first.lead.id, FULL, ids=ids, now=LATER)
+    rejected = reject_capture(SQLiteUnitOfWork(store), second.lead.id, reason="spam", now=LATER)
+    with SQLiteUnitOfWork(store) as uow:
+        assert uow.leads.get(first.lead.id) == approved.lead
+        assert uow.leads.get(second.lead.id) == rejected.lead
+    assert approved.lead.owner_id == "ann"
+    assert rejected.lead.status == "Closed - Not Converted"

@@ -110,6 +110,8 @@ def test_models_and_scores_round_trip_and_old_json_loads():
         lambda: GradeMatrix(fit="ABCD"),
         lambda: ScoringModel(grades="A1"),
         lambda: DEFAULT_GRADES.grade("high", 1),
+        lambda: DEFAULT_GRADES.grade(float("nan"), 1),
+        lambda: DEFAULT_GRADES.explain(1, float("inf")),
     ],
 )
 def test_bad_matrices_are_refused(make):

@@ -391,10 +391,18 @@ class GradeMatrix:
 
     def _bands(self, fit: float, engagement: float) -> tuple[Band | None, Band | None]:
         for name, value in (("fit", fit), ("engagement", engagement)):
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not _checks.is_finite(value)
+            ):
                 raise ValidationError(
                     "GradeMatrix",
-                    [FieldError(name, "type", f"must be a number, not {describe_value(value)}")],
+                    [
+                        FieldError(
+                            name, "type", f"must be a finite number, not {describe_value(value)}"
+                        )
+                    ],
                 )
         return _band_of(self.fit, fit), _band_of(self.engagement, engagement)
 
@@ -402,7 +410,7 @@ class GradeMatrix:
         """The grade of a fit and an engagement score (``None`` when an axis has no band).
 
         Raises:
-            ValidationError: a score is not a number.
+            ValidationError: a score is not a finite number.
         """
         fit_band, engagement_band = self._bands(fit, engagement)
         if fit_band is None or engagement_band is None:
@@ -413,7 +421,7 @@ class GradeMatrix:
         """Why a fit and an engagement score get their grade, in words.
 
         Raises:
-            ValidationError: a score is not a number.
+            ValidationError: a score is not a finite number.
         """
         fit_band, engagement_band = self._bands(fit, engagement)
         parts = [
