@@ -220,10 +220,11 @@ def regress(entity: StagedT, stage: LifecycleStage, *, reason: str) -> Lifecycle
     >>> result.entity.lifecycle_stage.value, result.previous.value
     ('lead', 'sales_qualified')
 
-    >>> regress(lead, LifecycleStage.CUSTOMER, reason="signed")
-    Traceback (most recent call last):
-    ...
-    leadmodel.domain.errors.TransitionError: Lead 'L1': regress() moves back only (sales_qualified -> customer); use advance() to move forward
+    >>> try:
+    ...     regress(lead, LifecycleStage.CUSTOMER, reason="signed")
+    ... except TransitionError as error:
+    ...     print(error.target)
+    customer
 
     Raises:
         ValidationError: *reason* is blank or *stage* is not a ``LifecycleStage``.
