@@ -15,6 +15,7 @@ from typing import Any, Final, Literal, TypeVar
 import attrs
 
 from leadmodel._html import result_html
+from leadmodel._journey import CloseOutcome, apply_workflows, close_opportunity, reengage_contact
 from leadmodel._merging import (
     MergeOutcome,
     UnmergeOutcome,
@@ -91,17 +92,21 @@ from leadmodel.rules.scoring import compile as compile_scoring
 __all__ = [
     "CaptureConfig",
     "CaptureResult",
+    "CloseOutcome",
     "ConversionOutcome",
     "MergeOutcome",
     "Rescore",
     "StorageCheck",
     "StorageProblem",
     "UnmergeOutcome",
+    "apply_workflows",
     "capture_lead",
     "check_storage",
+    "close_opportunity",
     "convert_lead",
     "import_leads",
     "merge_records",
+    "reengage_contact",
     "rescore",
     "retrying",
     "save",
