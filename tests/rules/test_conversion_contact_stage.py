@@ -84,3 +84,16 @@ def test_stage_options_round_trip(with_deal, without_deal):
         contact_stage_without_opportunity=without_deal,
     )
     assert from_json(ConvertOptions, to_json(options)) == options
+
+
+def test_the_previous_release_fixtures_still_load():
+    from pathlib import Path
+
+    from leadmodel import ConversionResult
+
+    fixtures = Path(__file__).parent.parent / "fixtures" / "release-5ff17be"
+    options = from_json(ConvertOptions, (fixtures / "convert_options.json").read_text())
+    assert options.opportunity_name == "Compilers - 50 seats"
+    assert options.contact_stage_without_opportunity is LifecycleStage.SALES_QUALIFIED
+    result = from_json(ConversionResult, (fixtures / "conversion_result.json").read_text())
+    assert result.lead.id == "L-CONV"

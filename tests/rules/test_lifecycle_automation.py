@@ -478,3 +478,45 @@ def test_reengagement_loses_nothing(contact, mode, episodes):
     if again.lead is not None:
         assert again.lead.custom["reengaged_contact_id"] == contact.id
     assert from_json(Reengagement, to_json(again)) == again
+
+
+def test_the_lifecycle_module_exports_what_it_defines():
+    import importlib
+    import inspect
+
+    module = importlib.import_module("leadmodel.rules.lifecycle")
+    defined = {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isclass(value) or inspect.isfunction(value))
+        and value.__module__ == module.__name__
+    }
+    assert defined <= set(module.__all__)
+    import leadmodel
+
+    assert all(hasattr(leadmodel, name) for name in module.__all__)
+
+
+@given(
+    lst.leads(converted=st.just(False)),
+    st.lists(st.sampled_from(["demo_request", "email_open", "call"]), max_size=8),
+    st.randoms(use_true_random=False),
+)
+def test_policy_decisions_ignore_activity_order_and_are_idempotent(lead, kinds, rnd):
+    policy = LifecyclePolicy(
+        [
+            StageRule(MQL, Condition("activity.total", "gte", 2)),
+            StageRule(SQL, Condition("activity.count.demo_request", "gte", 1)),
+        ]
+    )
+    history = [activity(kind, days=i, subject=lead.id, n=i) for i, kind in enumerate(kinds)]
+    shuffled = list(history)
+    rnd.shuffle(shuffled)
+    decision = lifecycle_stage(lead, policy, activities=history)
+    assert lifecycle_stage(lead, policy, activities=shuffled) == decision
+    if decision.stage is not None:
+        from leadmodel import advance
+
+        moved = advance(lead, decision.stage)
+        assert lifecycle_stage(moved, policy, activities=history).stage is None
