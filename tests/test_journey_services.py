@@ -317,3 +317,27 @@ def test_closing_a_won_deal_never_moves_a_contact_back(stage, won):
     else:
         assert after is LifecycleStage.CUSTOMER
     assert copy.deepcopy(outcome) == outcome
+
+
+def test_the_services_work_on_sqlite(tmp_path):
+    from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+
+    store = SQLiteStore(tmp_path / "crm.db")
+    with SQLiteUnitOfWork(store) as uow:
+        uow.accounts.add(ACME)
+        uow.contacts.add(ADA)
+        uow.opportunities.add(DEAL)
+        uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme"))
+        uow.commit()
+    won = close_opportunity(SQLiteUnitOfWork(store), "O1", won=True, now=NOW)
+    again = reengage_contact(
+        SQLiteUnitOfWork(store), "C1", signal="demo", ids=SequentialIds(), now=NOW
+    )
+    event = ScoreChanged(lead_id="L1", model="m", previous=10, current=70, occurred_at=NOW)
+    apply_workflows(SQLiteUnitOfWork(store), event, [MQL_AT_50])
+    with SQLiteUnitOfWork(store) as uow:
+        assert uow.opportunities.get("O1") == won.opportunity
+        assert uow.contacts.get("C1") == won.contact
+        assert uow.leads.get(again.lead.id) == again.lead
+        assert uow.activities.get(again.activity.id) == again.activity
+        assert uow.leads.get("L1").lifecycle_stage is MQL

@@ -150,6 +150,9 @@ class CloseOutcome:
     *contact* is the contact that reached ``customer`` (or already was one), ``None``
     when there is none to move; *reasons* say which contact and why; *events* are the
     :class:`~leadmodel.OpportunityClosed` and the contact's ``StageChanged``.
+
+    >>> from leadmodel import Opportunity
+    >>> CloseOutcome(opportunity=Opportunity(id="O1", name="Deal", stage="Closed Lost")).contact
     """
 
     _repr_html_ = result_html

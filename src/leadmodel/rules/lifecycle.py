@@ -268,6 +268,13 @@ class LifecycleDecision:
 
     *current* is the record's stage; *earned* the latest stage its rules are met for
     (``None`` when none is); *met* every stage whose rule is met, in order.
+
+    >>> customer = Lead(
+    ...     id="L1", last_name="Ng", company="Acme", lifecycle_stage=LifecycleStage.CUSTOMER
+    ... )
+    >>> decision = lifecycle_stage(customer, DEFAULT_LIFECYCLE_POLICY, score=80)
+    >>> decision.earned.value, decision.stage, decision.moves
+    ('marketing_qualified', None, False)
     """
 
     _repr_html_ = result_html
@@ -377,6 +384,18 @@ class Reengagement:
     contact by ``custom["reengaged_contact_id"]``; *activity* is the ``lifecycle_episode``
     activity on the contact that records the episode (its number, the contact's stage
     when it began, the reason). The contact itself is not changed.
+
+    >>> from datetime import UTC, datetime
+    >>> from leadmodel.adapters.memory import SequentialIds
+    >>> episode = reengage(
+    ...     Contact(id="C1", last_name="Ng"),
+    ...     signal="pricing page, twice",
+    ...     ids=SequentialIds(),
+    ...     now=datetime(2026, 6, 1, tzinfo=UTC),
+    ...     mode="episode",
+    ... )
+    >>> episode.lead is None, episode.activity.kind, episode.episode
+    (True, 'lifecycle_episode', 2)
     """
 
     _repr_html_ = result_html

@@ -499,6 +499,9 @@ class WorkflowOutcome:
     domain refused; *lead* the lead after every applied action (``None`` only in outcomes
     saved by an earlier release); *events* the ``StatusChanged`` / ``StageChanged`` of the
     applied :class:`SetStatus` / :class:`SetLifecycleStage` actions, at the event's time.
+
+    >>> WorkflowOutcome(("r",), (), (), ("r: fired on created",)).refused
+    ()
     """
 
     _repr_html_ = result_html
