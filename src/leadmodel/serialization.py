@@ -427,6 +427,7 @@ def _documents() -> frozenset[type]:
     from leadmodel.rules.conversion import BulkConversion, ConversionResult, ConvertOptions
     from leadmodel.rules.dedupe import DedupeRun, DuplicateGroup, MatchEdge, OversizedBlock
     from leadmodel.rules.duplicate_rules import DuplicateCheck, DuplicatePolicy
+    from leadmodel.rules.lifecycle import LifecycleDecision, LifecyclePolicy, Reengagement
     from leadmodel.rules.mapping import FieldMapping
     from leadmodel.rules.matching import MatchingRule, MatchResult
     from leadmodel.rules.merge import MergeRecord, MergeResult
@@ -481,6 +482,9 @@ def _documents() -> frozenset[type]:
             AutoResponse,
             WorkflowRule,
             WorkflowOutcome,
+            LifecyclePolicy,
+            LifecycleDecision,
+            Reengagement,
             FormSpec,
             ColumnMapping,
             ImportReport,

@@ -15,6 +15,7 @@ from typing import Any, Final, Literal, TypeVar
 import attrs
 
 from leadmodel._html import result_html
+from leadmodel._journey import CloseOutcome, apply_workflows, close_opportunity, reengage_contact
 from leadmodel._merging import (
     MergeOutcome,
     UnmergeOutcome,
@@ -34,12 +35,10 @@ from leadmodel.domain.changes import (
     _refuse_converted,
     advance,
     transition,
-    update,
 )
 from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import (
     ConcurrencyError,
-    ConvertedLeadError,
     FieldError,
     RecordNotFound,
     TransitionError,
@@ -85,7 +84,6 @@ from leadmodel.rules.qualification import Qualification, QualificationPolicy, qu
 from leadmodel.rules.responses import (
     AutoResponse,
     AutoResponseRule,
-    FieldUpdate,
     WorkflowOutcome,
     WorkflowRule,
     respond,
@@ -97,18 +95,22 @@ from leadmodel.rules.scoring import compile as compile_scoring
 __all__ = [
     "CaptureConfig",
     "CaptureResult",
+    "CloseOutcome",
     "ConversionOutcome",
     "MergeOutcome",
     "Rescore",
     "StorageCheck",
     "StorageProblem",
     "UnmergeOutcome",
+    "apply_workflows",
     "approve_capture",
     "capture_lead",
     "check_storage",
+    "close_opportunity",
     "convert_lead",
     "import_leads",
     "merge_records",
+    "reengage_contact",
     "reject_capture",
     "rescore",
     "retrying",
@@ -1368,19 +1370,45 @@ class CaptureResult:
         check_fields(self)
 
 
-def _apply_updates(lead: Lead, updates: Sequence[FieldUpdate], steps: list[str]) -> Lead:
-    for change in updates:
-        try:
-            if change.field.startswith("custom."):
-                name = change.field.split(".", 1)[1]
-                lead = update(lead, custom={**lead.custom, name: change.value})
-            else:
-                lead = update(lead, **{change.field: change.value})
-        except (ValidationError, ConvertedLeadError, TransitionError) as exc:
-            steps.append(f"workflow {change.rule}: {change.field} not updated ({exc})")
-        else:
-            steps.append(f"workflow {change.rule}: {change.field} = {change.value!r}")
-    return lead
+def _apply_updates(
+    lead: Lead,
+    events: Sequence[DomainEvent],
+    config: CaptureConfig,
+    score: Score | None,
+    steps: list[str],
+) -> tuple[Lead, WorkflowOutcome]:
+    """Run the workflows on each of the capture's *events*, each on the lead as changed.
+
+    Field, status and stage actions apply through the guarded changes (run_workflows);
+    refusals become steps, and the status and stage changes become events.
+    """
+    found: list[WorkflowOutcome] = []
+    changes: list[DomainEvent] = []
+    for event in events:
+        outcome = run_workflows(event, lead, config.workflows, process=config.process, score=score)
+        found.append(outcome)
+        lead = outcome.lead if outcome.lead is not None else lead
+        changes += outcome.events
+        steps += [f"workflow {u.rule}: {u.field} = {u.value!r}" for u in outcome.updates]
+        steps += [
+            f"workflow {r.rule}: {r.action.kind} refused ({r.code}): {r.message}"
+            for r in outcome.refused
+        ]
+    workflow = WorkflowOutcome(
+        tuple(name for f in found for name in f.fired),
+        tuple(n for f in found for n in f.notifications),
+        tuple(u for f in found for u in f.updates),
+        tuple(r for f in found for r in f.reasons),
+        refused=tuple(r for f in found for r in f.refused),
+        lead=lead,
+        events=tuple(e for f in found for e in f.events),
+    )
+    for change in changes:
+        if isinstance(change, StatusChanged):
+            steps.append(f"workflow: status {change.previous} -> {change.current}")
+        elif isinstance(change, StageChanged) and change.current is not None:
+            steps.append(f"workflow: lifecycle stage -> {change.current.value}")
+    return lead, workflow
 
 
 def _qualify_and_move(
@@ -1627,14 +1655,8 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
                 )
                 outgoing += assignment.notifications
             if config.workflows:
-                found = [run_workflows(event, lead, config.workflows) for event in events]
-                workflow = WorkflowOutcome(
-                    tuple(name for f in found for name in f.fired),
-                    tuple(n for f in found for n in f.notifications),
-                    tuple(u for f in found for u in f.updates),
-                    tuple(r for f in found for r in f.reasons),
-                )
-                lead = _apply_updates(lead, workflow.updates, steps)
+                lead, workflow = _apply_updates(lead, tuple(events), config, score, steps)
+                events += workflow.events
                 outgoing += workflow.notifications
             if config.auto_response is not None:
                 response = respond(lead, config.auto_response)

@@ -489,10 +489,11 @@ def test_close_date_is_the_end_of_the_quarter():
     ]
 
 
-def test_without_an_opportunity_the_contact_becomes_a_customer():
+def test_without_an_opportunity_the_contact_stays_sales_qualified():
+    # HubSpot keeps the contact at SQL until a deal is won (issue 17; it was customer).
     result = convert(ada(campaign_id="CMP1"), ConvertOptions(STATUS, create_opportunity=False))
     assert result.opportunity is None
-    assert result.contact.lifecycle_stage is LifecycleStage.CUSTOMER
+    assert result.contact.lifecycle_stage is LifecycleStage.SALES_QUALIFIED
     assert result.created == ("account", "contact")
     # The campaign only goes to an opportunity: reported, not lost.
     assert UnmappedValue("campaign_id", "CMP1", "no_target") in result.unmapped
@@ -581,7 +582,7 @@ def test_converting_into_an_existing_account_and_contact_fills_blanks_and_report
     assert result.account.owner_id == "U7"
     assert result.contact.title == "Countess"
     assert result.account.updated_at == result.contact.updated_at == NOW
-    assert result.contact.lifecycle_stage is LifecycleStage.CUSTOMER
+    assert result.contact.lifecycle_stage is LifecycleStage.SALES_QUALIFIED  # no deal yet
     data = to_dict(result)
     assert data["format"] == 1
     assert data["skipped"][3] == {

@@ -206,6 +206,12 @@ def regress(entity: StagedT, stage: LifecycleStage, *, reason: str) -> Lifecycle
     The one way back in the lifecycle; the result carries the moved entity together with
     the previous stage and the reason, for the host to record.
 
+    Backwards only: a *stage* later in the order than the current one is refused (that is
+    :func:`advance`'s move, and needs no reason). Regressing to the current stage returns
+    the entity unchanged. ``other`` stands outside the order: moving *to* it is always a
+    regression (``advance`` refuses it), and from no stage or from ``other`` any stage may
+    be set here, as nothing is later than no position.
+
     >>> from leadmodel import Lead
     >>> lead = Lead(
     ...     id="L1", last_name="Ng", company="Acme", lifecycle_stage=LifecycleStage.SALES_QUALIFIED
@@ -214,8 +220,15 @@ def regress(entity: StagedT, stage: LifecycleStage, *, reason: str) -> Lifecycle
     >>> result.entity.lifecycle_stage.value, result.previous.value
     ('lead', 'sales_qualified')
 
+    >>> try:
+    ...     regress(lead, LifecycleStage.CUSTOMER, reason="signed")
+    ... except TransitionError as error:
+    ...     print(error.target)
+    customer
+
     Raises:
         ValidationError: *reason* is blank or *stage* is not a ``LifecycleStage``.
+        TransitionError: *stage* is later in the order than the current stage.
         ConvertedLeadError: a converted lead.
     """
     _require(entity, (Lead, Contact), "a Lead or Contact", "regress")
@@ -231,5 +244,18 @@ def regress(entity: StagedT, stage: LifecycleStage, *, reason: str) -> Lifecycle
     if errors:
         raise ValidationError("regress", errors)
     previous = entity.lifecycle_stage
+    if (
+        previous is not None
+        and previous.rank is not None
+        and stage.rank is not None
+        and stage.rank > previous.rank
+    ):
+        raise TransitionError(
+            f"{type(entity).__name__} {entity.id!r}: regress() moves back only "
+            f"({previous.value} -> {stage.value}); use advance() to move forward",
+            entity_id=entity.id,
+            current=previous.value,
+            target=stage.value,
+        )
     moved = entity if previous is stage else attrs.evolve(entity, lifecycle_stage=stage)
     return LifecycleRegression(entity=moved, previous=previous, stage=stage, reason=reason)

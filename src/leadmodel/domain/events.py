@@ -23,6 +23,7 @@ __all__ = [
     "LeadScored",
     "LifecycleRegression",
     "Notification",
+    "OpportunityClosed",
     "RecordsMerged",
     "ScoreChanged",
     "StageChanged",
@@ -249,6 +250,35 @@ class RecordsMerged:
 
     survivor_id: str
     absorbed_ids: tuple[str, ...]
+    occurred_at: datetime
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
+
+@attrs.frozen(kw_only=True)
+class OpportunityClosed:
+    """An opportunity closed, won or lost (:func:`leadmodel.services.close_opportunity`).
+
+    *previous_stage* and *stage* are its stages before and after; *lost_reason* is why a
+    lost deal was lost, when given.
+
+    >>> from datetime import datetime, timezone
+    >>> OpportunityClosed(
+    ...     opportunity_id="O1",
+    ...     previous_stage="Negotiation/Review",
+    ...     stage="Closed Won",
+    ...     won=True,
+    ...     occurred_at=datetime(2026, 3, 2, tzinfo=timezone.utc),
+    ... ).won
+    True
+    """
+
+    opportunity_id: str
+    previous_stage: str
+    stage: str
+    won: bool
+    lost_reason: str | None = None
     occurred_at: datetime
 
     def __attrs_post_init__(self) -> None:

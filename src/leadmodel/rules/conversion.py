@@ -130,6 +130,8 @@ _OPTION_CHECKS: Final = _checks.FieldChecks(
         ("merge_policy", _checks.enum_member(MergePolicy)),
         ("overwrite_fields", _checks.Check(_overwrite_fields_problem)),
         ("notify_owner", _checks.boolean),
+        ("contact_stage_with_opportunity", _checks.enum_member(LifecycleStage)),
+        ("contact_stage_without_opportunity", _checks.enum_member(LifecycleStage)),
     ],
     optional=[
         ("account_id", _checks.identifier),
@@ -208,6 +210,11 @@ class ConvertOptions:
             ``"contact.title"``, or a bare ``"phone"`` for every target that has it.
         notify_owner: produce a notification for the owner
             (:attr:`ConversionResult.notifications`), sent by the service.
+        contact_stage_with_opportunity: the lifecycle stage the contact reaches with an
+            open opportunity (``opportunity``); a won one makes it a ``customer``.
+        contact_stage_without_opportunity: the stage it reaches with no opportunity:
+            ``sales_qualified``, as HubSpot keeps a contact until a deal is won (an
+            earlier release made it ``customer``; pass that to keep the old behaviour).
 
     >>> ConvertOptions("Closed - Converted", opportunity_name="Acme - 50 seats").merge_policy
     <MergePolicy.FILL_BLANKS: 'fill_blanks'>
@@ -231,6 +238,12 @@ class ConvertOptions:
         default=_EMPTY_TAGS, converter=to_tags, kw_only=True
     )
     notify_owner: bool = attrs.field(default=False, kw_only=True)
+    contact_stage_with_opportunity: LifecycleStage = attrs.field(
+        default=LifecycleStage.OPPORTUNITY, kw_only=True
+    )
+    contact_stage_without_opportunity: LifecycleStage = attrs.field(
+        default=LifecycleStage.SALES_QUALIFIED, kw_only=True
+    )
 
     def __attrs_post_init__(self) -> None:
         errors = _option_problems(self)
@@ -1180,14 +1193,15 @@ class _Conversion:
             self._link("opportunity", "close_date", self.settings.quarter_end)
 
     def _advance_lifecycle(self) -> None:
-        """Move the contact to ``opportunity`` (an open deal) or ``customer``, never back."""
+        """Move the contact forward to the options' stage for its deal (none, open, won)."""
         deal = self.targets["opportunity"]
         stage_name = deal.fields.get("stage") or (None if deal.old is None else deal.old.stage)
-        reached = (
-            LifecycleStage.OPPORTUNITY
-            if stage_name is not None and stage_name not in self.settings.won
-            else LifecycleStage.CUSTOMER
-        )
+        if stage_name is None:
+            reached = self.options.contact_stage_without_opportunity
+        elif stage_name in self.settings.won:
+            reached = LifecycleStage.CUSTOMER
+        else:
+            reached = self.options.contact_stage_with_opportunity
         contact = self.targets["contact"]
         current = None if contact.old is None else contact.old.lifecycle_stage
         stage = _furthest(self.lead.lifecycle_stage if contact.old is None else current, reached)
@@ -1371,8 +1385,11 @@ def convert_lead(
     - Existing records (named by id in *options*, passed in *existing*) are filled:
       blank fields only by default, or by ``merge_policy`` and ``overwrite_fields``. They
       keep their owner; new records are owned by ``owner_id`` or the lead's owner.
-    - The contact's lifecycle stage moves forward to ``opportunity`` (an open
-      opportunity) or ``customer`` (none, or a won one), never back.
+    - The contact's lifecycle stage moves forward, never back, to
+      ``options.contact_stage_with_opportunity`` (``opportunity``) with an open
+      opportunity, ``customer`` with a won one, and
+      ``options.contact_stage_without_opportunity`` (``sales_qualified``, HubSpot's
+      behaviour) without one.
     - The lead gets the converted status and a ``converted`` record, and is read-only
       from then on; its activities are to move to the contact (``reparent``).
 

@@ -7,14 +7,18 @@
   (no email, opted out).
 - :class:`WorkflowRule` is a workflow rule: a :class:`Trigger` (``created``,
   ``status_changed``, ``score_crossed`` a threshold, ``stage_changed``, ``converted``,
-  ``assigned``), a criterion the lead must meet, and actions — :class:`Notify` and
-  :class:`UpdateField`. :func:`run_workflows` takes an event and the lead and returns
-  the notifications and field updates as values; it never sends or saves anything.
+  ``assigned``), a criterion the lead must meet, and actions — :class:`Notify`,
+  :class:`UpdateField`, :class:`SetStatus` and :class:`SetLifecycleStage`.
+  :func:`run_workflows` takes an event and the lead and returns the notifications, the
+  changed lead and the events of its changes as values; an action the domain refuses (a
+  move the process forbids, a stage backwards) is an :class:`ActionRefused` in the
+  outcome. It never sends or saves anything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Final, Literal
 
 import attrs
@@ -22,7 +26,15 @@ import attrs
 from leadmodel._html import result_html
 from leadmodel.domain import _checks
 from leadmodel.domain._typed import check_fields
-from leadmodel.domain.errors import FieldError, ValidationError, describe_value
+from leadmodel.domain.activity import Activity
+from leadmodel.domain.changes import advance, transition, update
+from leadmodel.domain.errors import (
+    ConvertedLeadError,
+    FieldError,
+    TransitionError,
+    ValidationError,
+    describe_value,
+)
 from leadmodel.domain.events import (
     DomainEvent,
     LeadAssigned,
@@ -36,14 +48,17 @@ from leadmodel.domain.events import (
 )
 from leadmodel.domain.fields import Scalar
 from leadmodel.domain.lead import Lead
-from leadmodel.domain.status import LifecycleStage
+from leadmodel.domain.status import DEFAULT_LEAD_PROCESS, LeadProcess, LifecycleStage
 from leadmodel.rules import criteria as _criteria
 from leadmodel.rules._common import criterion_problem as _criterion_problem
 from leadmodel.rules._common import raise_problems as _raise
 from leadmodel.rules._common import to_tuple as _tuple
 from leadmodel.rules.criteria import Criterion
+from leadmodel.rules.lifecycle import _check_activities, _meets, _score_value
+from leadmodel.rules.scoring import Score
 
 __all__ = [
+    "ActionRefused",
     "AutoResponse",
     "AutoResponseRule",
     "FieldUpdate",
@@ -356,16 +371,33 @@ class SetLifecycleStage:
 
 
 Action = Notify | UpdateField | SetStatus | SetLifecycleStage
+_ACTIONS: Final = (Notify, UpdateField, SetStatus, SetLifecycleStage)
 
 
 @attrs.frozen(cache_hash=True)
 class WorkflowRule:
-    """When *trigger* happens to a lead meeting *criterion*, do *actions*."""
+    """When *trigger* happens to a lead meeting *criterion*, do *actions*, in order.
+
+    Actions are :class:`Notify`, :class:`UpdateField`, :class:`SetStatus` and
+    :class:`SetLifecycleStage`; "make it an MQL when the score reaches 50" is
+
+    >>> from leadmodel import Condition, LifecycleStage
+    >>> mql = WorkflowRule(
+    ...     "MQL at 50",
+    ...     Trigger.score_crossed(50),
+    ...     Condition("score", "gte", 50),
+    ...     [SetLifecycleStage(LifecycleStage.MARKETING_QUALIFIED), Notify("owner", "new_mql")],
+    ... )
+    >>> [action.kind for action in mql.actions]
+    ['set_lifecycle_stage', 'notify']
+    """
 
     name: str
     trigger: Trigger
     criterion: Criterion
-    actions: tuple[Notify | UpdateField, ...] = attrs.field(converter=_tuple)
+    actions: tuple[Notify | UpdateField | SetStatus | SetLifecycleStage, ...] = attrs.field(
+        converter=_tuple
+    )
 
     def __attrs_post_init__(self) -> None:
         _raise(
@@ -382,8 +414,11 @@ class WorkflowRule:
                     None
                     if isinstance(self.actions, tuple)
                     and self.actions
-                    and all(isinstance(a, Notify | UpdateField) for a in self.actions)
-                    else ("type", "must be a non-empty sequence of Notify or UpdateField"),
+                    and all(isinstance(a, _ACTIONS) for a in self.actions)
+                    else (
+                        "type",
+                        "must be a non-empty sequence of workflow actions",
+                    ),
                 ),
             ],
         )
@@ -402,9 +437,72 @@ class FieldUpdate:
         check_fields(self)
 
 
+RefusalCode = Literal[
+    "unknown_status",
+    "converted_status",
+    "not_allowed",
+    "backwards",
+    "converted_lead",
+    "use_set_status",
+    "use_set_lifecycle_stage",
+    "invalid_value",
+]
+
+
+@attrs.frozen
+class ActionRefused:
+    """A workflow action the domain refused, as a result: which rule, which action, why.
+
+    *code* is ``unknown_status`` (not a status of the process), ``converted_status`` (only
+    conversion moves a lead there), ``not_allowed`` (the process forbids the move),
+    ``backwards`` (a stage earlier than the current one), ``converted_lead`` (a converted
+    lead is read-only), ``use_set_status`` / ``use_set_lifecycle_stage`` (an
+    :class:`UpdateField` of ``status`` or ``lifecycle_stage``: those go through their own
+    action) or ``invalid_value`` (the field update fails the field's checks).
+
+    >>> refused = ActionRefused("mql", SetStatus("Nope"), "unknown_status", "no such status")
+    >>> refused.code
+    'unknown_status'
+    """
+
+    rule: str
+    action: Notify | UpdateField | SetStatus | SetLifecycleStage
+    code: RefusalCode
+    message: str
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+        if not _checks.one_of(self.code, _REFUSAL_CODES):
+            raise ValidationError(
+                "ActionRefused",
+                [FieldError("code", "invalid", f"must be one of {', '.join(_REFUSAL_CODES)}")],
+            )
+
+
+_REFUSAL_CODES: Final = (
+    "unknown_status",
+    "converted_status",
+    "not_allowed",
+    "backwards",
+    "converted_lead",
+    "use_set_status",
+    "use_set_lifecycle_stage",
+    "invalid_value",
+)
+
+
 @attrs.frozen
 class WorkflowOutcome:
-    """What :func:`run_workflows` decided: rules fired, notifications, field updates, why."""
+    """What :func:`run_workflows` decided: rules fired, notifications, changes, refusals, why.
+
+    *updates* are the :class:`UpdateField` changes applied; *refused* the actions the
+    domain refused; *lead* the lead after every applied action (``None`` only in outcomes
+    saved by an earlier release); *events* the ``StatusChanged`` / ``StageChanged`` of the
+    applied :class:`SetStatus` / :class:`SetLifecycleStage` actions, at the event's time.
+
+    >>> WorkflowOutcome(("r",), (), (), ("r: fired on created",)).refused
+    ()
+    """
 
     _repr_html_ = result_html
 
@@ -412,6 +510,9 @@ class WorkflowOutcome:
     notifications: tuple[Notification, ...]
     updates: tuple[FieldUpdate, ...]
     reasons: tuple[str, ...]
+    refused: tuple[ActionRefused, ...] = ()
+    lead: Lead | None = None
+    events: tuple[StatusChanged | StageChanged, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
@@ -434,12 +535,37 @@ def _subject(event: object) -> str:
     return event.record_id if isinstance(event, StageChanged) else event.lead_id  # type: ignore[attr-defined]
 
 
-def run_workflows(event: DomainEvent, lead: Lead, rules: Iterable[WorkflowRule]) -> WorkflowOutcome:
+def run_workflows(
+    event: DomainEvent,
+    lead: Lead,
+    rules: Iterable[WorkflowRule],
+    *,
+    process: LeadProcess = DEFAULT_LEAD_PROCESS,
+    score: Score | float | None = None,
+    activities: Iterable[Activity] = (),
+) -> WorkflowOutcome:
     """The actions *rules* take when *event* happens to *lead*, as values.
 
-    A rule fires when its trigger matches the event and the lead meets its criterion.
-    ``Notify("owner", ...)`` goes to the lead's owner (skipped, with a reason, when it has
-    none); ``Notify("lead", ...)`` to its email (not when it opted out).
+    A rule fires when its trigger matches the event and the lead (as the event found it)
+    meets its criterion. Criteria read the lead's fields and the journey paths of
+    :mod:`leadmodel.rules.lifecycle`: ``score`` (*score*'s total, or the score event's),
+    ``activity.total``, ``activity.count.<kind>``, ``activity.last_at`` and
+    ``activity.kinds`` (from *activities*). The actions of the rules that fire apply in
+    order, each to the lead as the earlier ones left it:
+
+    - ``Notify("owner", ...)`` goes to the lead's owner (skipped, with a reason, when it
+      has none); ``Notify("lead", ...)`` to its email (not when it opted out);
+    - :class:`UpdateField` through :func:`~leadmodel.update` (a value the field refuses is
+      refused; ``status`` and ``lifecycle_stage`` are refused, pointing to the actions
+      below);
+    - :class:`SetStatus` through :func:`~leadmodel.transition` in *process*;
+    - :class:`SetLifecycleStage` through :func:`~leadmodel.advance` (forward only).
+
+    A refusal is an :class:`ActionRefused` in the outcome, never an exception; the other
+    actions still apply. The outcome's ``lead`` is the changed lead, for a service to save,
+    and its ``events`` the status and stage changes. Rules do not cascade: run the
+    ``events`` through ``run_workflows`` again to let ``status_changed`` and
+    ``stage_changed`` rules see them.
 
     >>> from leadmodel import Condition
     >>> from datetime import datetime, timezone
@@ -461,10 +587,13 @@ def run_workflows(event: DomainEvent, lead: Lead, rules: Iterable[WorkflowRule])
     >>> outcome = run_workflows(event, lead, [hot])
     >>> outcome.fired, outcome.notifications[0].recipient, outcome.updates[0].value
     (('hot lead',), 'u-7', 'Hot')
+    >>> outcome.lead.rating
+    'Hot'
 
     Raises:
-        ValidationError: *event* is not a domain event, *lead* not a Lead, or *rules* not
-            workflow rules.
+        ValidationError: *event* is not a domain event, *lead* not a Lead, *rules* not
+            workflow rules, *process* not a LeadProcess, *score* not a Score or number, or
+            *activities* not activities.
     """
     if type(event) not in _EVENT_OF:
         raise ValidationError(
@@ -472,6 +601,9 @@ def run_workflows(event: DomainEvent, lead: Lead, rules: Iterable[WorkflowRule])
             [FieldError("event", "type", f"must be a domain event, not {describe_value(event)}")],
         )
     _checks.require_instance(lead, Lead, "a Lead", function="run_workflows", path="lead")
+    _checks.require_instance(
+        process, LeadProcess, "a LeadProcess", function="run_workflows", path="process"
+    )
     if isinstance(rules, str | bytes | Mapping) or not isinstance(rules, Iterable):
         raise ValidationError(
             "run_workflows", [FieldError("rules", "type", "must be a sequence of WorkflowRule")]
@@ -486,36 +618,160 @@ def run_workflows(event: DomainEvent, lead: Lead, rules: Iterable[WorkflowRule])
             "run_workflows",
             [FieldError("event", "other_subject", f"the event is not about lead {lead.id!r}")],
         )
-    fired: list[str] = []
-    notifications: list[Notification] = []
-    updates: list[FieldUpdate] = []
-    reasons: list[str] = []
+    total = _score_value(score, "run_workflows")
+    if total is None:
+        total = _event_score(event)
+    history = _check_activities(activities, "run_workflows")
+    run = _Run(lead, process, event.occurred_at)
     for rule in items:
         if not _triggered(rule.trigger, event):
             continue
-        if not _criteria.compile(rule.criterion)(lead):
-            reasons.append(f"{rule.name}: triggered, but the lead does not meet its criterion")
+        if not _meets(rule.criterion, lead, total, history):
+            run.reasons.append(f"{rule.name}: triggered, but the lead does not meet its criterion")
             continue
-        fired.append(rule.name)
-        reasons.append(f"{rule.name}: fired on {rule.trigger.event}")
+        run.fired.append(rule.name)
+        run.reasons.append(f"{rule.name}: fired on {rule.trigger.event}")
         for action in rule.actions:
-            if isinstance(action, UpdateField):
-                updates.append(FieldUpdate(lead.id, action.field, action.value, rule.name))
-                continue
-            recipient = _recipient(action.recipient, lead)
-            if recipient is None:
-                reasons.append(f"{rule.name}: no {action.recipient} to send {action.template} to")
-                continue
-            notifications.append(
-                Notification(
-                    recipient=recipient,
-                    template=action.template,
-                    subject_id=lead.id,
-                    channel=action.channel,
-                    data={"rule": rule.name},
+            run.apply(rule.name, action)
+    return WorkflowOutcome(
+        tuple(run.fired),
+        tuple(run.notifications),
+        tuple(run.updates),
+        tuple(run.reasons),
+        refused=tuple(run.refused),
+        lead=run.lead,
+        events=tuple(run.events),
+    )
+
+
+def _event_score(event: object) -> float | None:
+    if isinstance(event, ScoreChanged):
+        return event.current
+    if isinstance(event, LeadScored):
+        return event.total
+    return None
+
+
+_GUARDED_FIELDS: Final = {
+    "status": ("use_set_status", "a workflow changes the status with SetStatus"),
+    "lifecycle_stage": (
+        "use_set_lifecycle_stage",
+        "a workflow changes the lifecycle stage with SetLifecycleStage",
+    ),
+}
+
+
+class _Run:
+    """The lead as a workflow run changes it, action by action, and what it collected."""
+
+    def __init__(self, lead: Lead, process: LeadProcess, at: datetime) -> None:
+        self.lead = lead
+        self.process = process
+        self.at = at
+        self.fired: list[str] = []
+        self.notifications: list[Notification] = []
+        self.updates: list[FieldUpdate] = []
+        self.reasons: list[str] = []
+        self.refused: list[ActionRefused] = []
+        self.events: list[StatusChanged | StageChanged] = []
+
+    def refuse(self, rule: str, action: Action, code: RefusalCode, message: str) -> None:
+        self.refused.append(ActionRefused(rule, action, code, message))
+        self.reasons.append(f"{rule}: {action.kind} refused ({code}): {message}")
+
+    def apply(self, rule: str, action: Action) -> None:
+        if isinstance(action, Notify):
+            self.notify(rule, action)
+        elif self.lead.converted is not None:
+            self.refuse(rule, action, "converted_lead", "a converted lead is read-only")
+        elif isinstance(action, UpdateField):
+            self.update_field(rule, action)
+        elif isinstance(action, SetStatus):
+            self.set_status(rule, action)
+        else:
+            self.set_stage(rule, action)
+
+    def notify(self, rule: str, action: Notify) -> None:
+        recipient = _recipient(action.recipient, self.lead)
+        if recipient is None:
+            self.reasons.append(f"{rule}: no {action.recipient} to send {action.template} to")
+            return
+        self.notifications.append(
+            Notification(
+                recipient=recipient,
+                template=action.template,
+                subject_id=self.lead.id,
+                channel=action.channel,
+                data={"rule": rule},
+            )
+        )
+
+    def update_field(self, rule: str, action: UpdateField) -> None:
+        guarded = _GUARDED_FIELDS.get(action.field)
+        if guarded is not None:
+            self.refuse(rule, action, guarded[0], guarded[1])  # type: ignore[arg-type]
+            return
+        lead = self.lead
+        try:
+            if action.field.startswith("custom."):
+                name = action.field.split(".", 1)[1]
+                lead = update(lead, custom={**lead.custom, name: action.value})
+            else:
+                lead = update(lead, **{action.field: action.value})
+        except (ValidationError, TransitionError, ConvertedLeadError) as error:
+            self.refuse(rule, action, "invalid_value", str(error)[:1000])
+            return
+        self.lead = lead
+        self.updates.append(FieldUpdate(lead.id, action.field, action.value, rule))
+
+    def set_status(self, rule: str, action: SetStatus) -> None:
+        lead, target = self.lead, self.process.get(action.status)
+        if target is None:
+            self.refuse(
+                rule,
+                action,
+                "unknown_status",
+                f"{action.status!r} is not a status of {self.process.name!r}",
+            )
+            return
+        if target.is_converted and action.status != lead.status:
+            self.refuse(
+                rule,
+                action,
+                "converted_status",
+                f"{action.status!r} is a converted status: only convert_lead() moves there",
+            )
+            return
+        try:
+            moved = transition(lead, action.status, process=self.process)
+        except TransitionError as error:
+            self.refuse(rule, action, "not_allowed", str(error)[:1000])
+            return
+        if moved.status != lead.status:
+            self.events.append(
+                StatusChanged(
+                    lead_id=lead.id, previous=lead.status, current=moved.status, occurred_at=self.at
                 )
             )
-    return WorkflowOutcome(tuple(fired), tuple(notifications), tuple(updates), tuple(reasons))
+        self.lead = moved
+
+    def set_stage(self, rule: str, action: SetLifecycleStage) -> None:
+        lead = self.lead
+        try:
+            moved = advance(lead, action.stage)
+        except TransitionError as error:
+            self.refuse(rule, action, "backwards", str(error)[:1000])
+            return
+        if moved.lifecycle_stage is not lead.lifecycle_stage:
+            self.events.append(
+                StageChanged(
+                    record_id=lead.id,
+                    previous=lead.lifecycle_stage,
+                    current=moved.lifecycle_stage,
+                    occurred_at=self.at,
+                )
+            )
+        self.lead = moved
 
 
 def _recipient(recipient: str, lead: Lead) -> str | None:

@@ -1,0 +1,411 @@
+"""Lifecycle services: workflows that save, closing deals, re-engaging contacts.
+
+The lead's journey past the form: :func:`apply_workflows` runs workflow rules on a stored
+lead and saves what they changed; :func:`close_opportunity` closes a deal and makes its
+contact a customer when won; :func:`reengage_contact` opens a new lead (or episode) for a
+contact who shows new buying intent. Re-exported from :mod:`leadmodel.services`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from leadmodel._html import result_html
+from leadmodel._merging import check_unit
+from leadmodel.domain import _checks
+from leadmodel.domain._typed import check_fields
+from leadmodel.domain.activity import Activity
+from leadmodel.domain.changes import advance
+from leadmodel.domain.contact import Contact
+from leadmodel.domain.errors import (
+    FieldError,
+    RecordNotFound,
+    TransitionError,
+    ValidationError,
+    describe_value,
+)
+from leadmodel.domain.events import DomainEvent, OpportunityClosed, StageChanged
+from leadmodel.domain.opportunity import Opportunity
+from leadmodel.domain.status import (
+    DEFAULT_LEAD_PROCESS,
+    DEFAULT_OPPORTUNITY_PROCESS,
+    LeadProcess,
+    LifecycleStage,
+    OpportunityProcess,
+)
+from leadmodel.ports import UnitOfWork
+from leadmodel.rules.lifecycle import Reengagement, ReengageMode, reengage
+from leadmodel.rules.responses import WorkflowOutcome, WorkflowRule, run_workflows
+from leadmodel.rules.scoring import Score
+
+__all__ = ["CloseOutcome", "apply_workflows", "close_opportunity", "reengage_contact"]
+
+PRIMARY_CONTACT_FIELD = "primary_contact_id"
+
+
+def _problem(service: str, path: str, code: str, message: str) -> ValidationError:
+    return ValidationError(service, [FieldError(path, code, message)])
+
+
+def _history(uow: UnitOfWork, record_id: str) -> tuple[Activity, ...]:
+    found = uow.activities.find_by_keys([f"subject:{record_id}"])
+    return tuple(a for a in found if isinstance(a, Activity) and a.subject_id == record_id)
+
+
+def _write_contact(uow: UnitOfWork, stored: Contact, moved: Contact) -> None:
+    from leadmodel.services import _check_write  # the one write guard of every service
+
+    if _check_write(stored, moved):
+        uow.contacts.update(moved)
+
+
+# -- workflows that save -------------------------------------------------------------------
+
+
+def apply_workflows(
+    uow: UnitOfWork,
+    event: DomainEvent,
+    rules: Iterable[WorkflowRule],
+    *,
+    process: LeadProcess = DEFAULT_LEAD_PROCESS,
+    score: Score | float | None = None,
+) -> WorkflowOutcome:
+    """Run workflow *rules* on the stored lead *event* is about, and save what they changed.
+
+    The stored lead and its stored activities (for ``activity.…`` criteria) go to the pure
+    :func:`~leadmodel.run_workflows`; the changed lead goes through the same guard as
+    :func:`~leadmodel.services.save` in one unit of work. The outcome's notifications
+    are for the host to send, and its ``events`` (status and stage changes) to publish or
+    to run through ``apply_workflows`` again. With :func:`~leadmodel.services.rescore`
+    this makes "an MQL when the score reaches 50" run on its own::
+
+        for event in rescore(uow, model, now=now).events:
+            apply_workflows(uow, event, rules)
+
+    >>> from datetime import UTC, datetime
+    >>> from leadmodel import Condition, LifecycleStage, ScoreChanged, SetLifecycleStage
+    >>> from leadmodel import Lead, Trigger, WorkflowRule
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork
+    >>> uow = MemoryUnitOfWork()
+    >>> with uow:
+    ...     uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme"))
+    ...     uow.commit()
+    >>> mql = WorkflowRule(
+    ...     "MQL at 50",
+    ...     Trigger.score_crossed(50),
+    ...     Condition("score", "gte", 50),
+    ...     [SetLifecycleStage(LifecycleStage.MARKETING_QUALIFIED)],
+    ... )
+    >>> at = datetime(2026, 3, 2, tzinfo=UTC)
+    >>> event = ScoreChanged(lead_id="L1", model="m", previous=40, current=55, occurred_at=at)
+    >>> apply_workflows(uow, event, [mql]).lead.lifecycle_stage.value
+    'marketing_qualified'
+    >>> with uow:
+    ...     uow.leads.get("L1").lifecycle_stage.value
+    'marketing_qualified'
+
+    Raises:
+        RecordNotFound: no stored lead with the event's id.
+        ValidationError: as :func:`~leadmodel.run_workflows`; *uow* not a unit of work.
+        ConcurrencyError: the lead changed in storage meanwhile; nothing was written.
+    """
+    check_unit("apply_workflows", uow)
+    lead_id = getattr(event, "lead_id", None) or getattr(event, "record_id", None)
+    if not isinstance(lead_id, str):
+        raise _problem(
+            "apply_workflows", "event", "type", f"must be a lead event, not {describe_value(event)}"
+        )
+    from leadmodel.services import _check_write
+
+    with uow:
+        lead = uow.leads.get(lead_id)
+        if lead is None:
+            raise RecordNotFound("lead", lead_id)
+        outcome = run_workflows(
+            event,
+            lead,
+            rules,
+            process=process,
+            score=score,
+            activities=_history(uow, lead_id),
+        )
+        changed = outcome.lead if outcome.lead is not None else lead
+        if _check_write(lead, changed, process=process):
+            uow.leads.update(changed)
+        uow.commit()
+    return outcome
+
+
+# -- closing a deal ------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class CloseOutcome:
+    """What :func:`close_opportunity` did: the closed deal and its contact's lifecycle.
+
+    *contact* is the contact that reached ``customer`` (or already was one), ``None``
+    when there is none to move; *reasons* say which contact and why; *events* are the
+    :class:`~leadmodel.OpportunityClosed` and the contact's ``StageChanged``.
+
+    >>> from leadmodel import Opportunity
+    >>> CloseOutcome(opportunity=Opportunity(id="O1", name="Deal", stage="Closed Lost")).contact
+    """
+
+    _repr_html_ = result_html
+
+    opportunity: Opportunity
+    contact: Contact | None = None
+    reasons: tuple[str, ...] = ()
+    events: tuple[OpportunityClosed | StageChanged, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
+
+def _closing_stage(process: OpportunityProcess, won: bool) -> str:
+    for stage in process.stages:
+        if stage.is_closed and stage.is_won is won:
+            return stage.name
+    kind = "won" if won else "lost"
+    raise _problem(
+        "close_opportunity", "process", "no_closed_stage", f"{process.name!r} has no {kind} stage"
+    )
+
+
+def _check_close(
+    uow: object, won: object, now: object, lost_reason: object, process: object
+) -> None:
+    check_unit("close_opportunity", uow)
+    errors: list[FieldError] = []
+    if won is not True and won is not False:
+        errors.append(FieldError("won", "type", "must be True or False"))
+    problem = _checks.aware_datetime(now)
+    if problem is not None:
+        errors.append(FieldError("now", *problem))
+    if lost_reason is not None:
+        problem = _checks.text_problem(lost_reason, 255)
+        if problem is not None:
+            errors.append(FieldError("lost_reason", *problem))
+        elif won is True:
+            errors.append(FieldError("lost_reason", "unexpected", "a won deal has no lost reason"))
+    if not isinstance(process, OpportunityProcess):
+        errors.append(FieldError("process", "type", "must be an OpportunityProcess"))
+    if errors:
+        raise ValidationError("close_opportunity", errors)
+
+
+def _deal_contact(uow: UnitOfWork, deal: Opportunity) -> tuple[Contact | None, str]:
+    """The contact a won deal makes a customer, and how it was chosen."""
+    if deal.contact_id is not None:
+        contact = uow.contacts.get(deal.contact_id)
+        if contact is None:
+            return None, f"its contact {deal.contact_id} is not stored"
+        return contact, f"its contact {contact.id}"
+    if deal.account_id is None:
+        return None, "it has no contact and no account"
+    account = uow.accounts.get(deal.account_id)
+    named = None if account is None else account.custom.get(PRIMARY_CONTACT_FIELD)
+    if isinstance(named, str):
+        contact = uow.contacts.get(named)
+        if contact is not None:
+            return contact, f"the primary contact {contact.id} of account {deal.account_id}"
+    contacts = sorted(
+        (c for c in uow.contacts if c.account_id == deal.account_id), key=lambda c: c.id
+    )
+    if len(contacts) == 1:
+        return contacts[0], f"the only contact {contacts[0].id} of account {deal.account_id}"
+    if not contacts:
+        return None, f"account {deal.account_id} has no contact"
+    return None, (
+        f"account {deal.account_id} has {len(contacts)} contacts and names no primary one "
+        f"(custom.{PRIMARY_CONTACT_FIELD})"
+    )
+
+
+def close_opportunity(
+    uow: UnitOfWork,
+    opportunity_id: str,
+    *,
+    won: bool,
+    now: datetime,
+    lost_reason: str | None = None,
+    process: OpportunityProcess = DEFAULT_OPPORTUNITY_PROCESS,
+) -> CloseOutcome:
+    """Close the stored opportunity *opportunity_id*, won or lost, in one unit of work.
+
+    The deal moves to *process*'s first won (or lost) closed stage with that stage's
+    probability; it gets *lost_reason* when lost, a close date of *now*'s day if it had
+    none, and ``updated_at`` *now*. A won deal makes its contact a ``customer`` through
+    :func:`~leadmodel.advance` (HubSpot: Closed Won → customer): the opportunity's
+    ``contact_id``, else its account's primary contact — the contact the account's
+    ``custom.primary_contact_id`` names, or the account's only contact (with several
+    and none named, no contact moves and the outcome says why; finding them reads the
+    contacts). A contact already past ``customer`` (an evangelist) stays there.
+
+    >>> from datetime import UTC, datetime
+    >>> from leadmodel import Contact, Opportunity
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork
+    >>> uow = MemoryUnitOfWork()
+    >>> with uow:
+    ...     uow.contacts.add(Contact(id="C1", last_name="Ng"))
+    ...     uow.opportunities.add(Opportunity(id="O1", name="Acme - 50 seats", contact_id="C1"))
+    ...     uow.commit()
+    >>> closed = close_opportunity(uow, "O1", won=True, now=datetime(2026, 3, 2, tzinfo=UTC))
+    >>> closed.opportunity.stage, closed.contact.lifecycle_stage.value
+    ('Closed Won', 'customer')
+
+    Raises:
+        RecordNotFound: no stored opportunity *opportunity_id*.
+        TransitionError: the opportunity is closed already.
+        ValidationError: a bad argument (*won* not a boolean, a naive *now*, a lost reason
+            for a won deal …), a stage not in *process*, or a process with no such stage.
+        ConcurrencyError: a record changed in storage meanwhile; nothing was written.
+    """
+    _check_close(uow, won, now, lost_reason, process)
+    target_name = _closing_stage(process, won)
+    target = process.stage(target_name)
+    with uow:
+        deal = uow.opportunities.get(opportunity_id) if isinstance(opportunity_id, str) else None
+        if deal is None:
+            raise RecordNotFound("opportunity", describe_value(opportunity_id))
+        if process.stage(deal.stage).is_closed:
+            raise TransitionError(
+                f"Opportunity {deal.id!r} is closed already ({deal.stage})",
+                entity_id=deal.id,
+                current=deal.stage,
+                target=target_name,
+            )
+        changes: dict[str, Any] = {
+            "stage": target_name,
+            "probability": target.probability,
+            "updated_at": now,
+        }
+        if deal.close_date is None:
+            changes["close_date"] = now.date()
+        if not won:
+            changes["lost_reason"] = lost_reason
+        closed = attrs.evolve(deal, **changes)
+        uow.opportunities.update(closed)
+        events: list[OpportunityClosed | StageChanged] = [
+            OpportunityClosed(
+                opportunity_id=deal.id,
+                previous_stage=deal.stage,
+                stage=target_name,
+                won=won,
+                lost_reason=lost_reason,
+                occurred_at=now,
+            )
+        ]
+        reasons = [f"{deal.id}: {deal.stage} -> {target_name}"]
+        contact: Contact | None = None
+        if won:
+            contact, how = _deal_contact(uow, closed)
+            if contact is None:
+                reasons.append(f"no contact becomes a customer: {how}")
+            else:
+                contact = _make_customer(uow, contact, now, how, reasons, events)
+        uow.commit()
+    return CloseOutcome(
+        opportunity=closed, contact=contact, reasons=tuple(reasons), events=tuple(events)
+    )
+
+
+def _make_customer(  # noqa: PLR0917 - one step of close_opportunity, with its lists
+    uow: UnitOfWork,
+    contact: Contact,
+    now: datetime,
+    how: str,
+    reasons: list[str],
+    events: list[OpportunityClosed | StageChanged],
+) -> Contact:
+    current = contact.lifecycle_stage
+    customer = LifecycleStage.CUSTOMER
+    if current is not None and current.rank is not None and current.rank >= (customer.rank or 0):
+        reasons.append(f"{how} stays {current.value} (already past customer or at it)")
+        return contact
+    moved = attrs.evolve(advance(contact, customer), updated_at=now)
+    _write_contact(uow, contact, moved)
+    events.append(
+        StageChanged(record_id=contact.id, previous=current, current=customer, occurred_at=now)
+    )
+    reasons.append(f"{how} becomes a customer")
+    return moved
+
+
+# -- re-engagement -------------------------------------------------------------------------
+
+
+def reengage_contact(
+    uow: UnitOfWork,
+    contact_id: str,
+    *,
+    signal: str | Activity,
+    ids: Callable[[str], str],
+    now: datetime,
+    mode: ReengageMode = "lead",
+    process: LeadProcess = DEFAULT_LEAD_PROCESS,
+) -> Reengagement:
+    """Re-engage the stored contact *contact_id*: a new lead or episode, history kept.
+
+    Reads the contact, its account (the new lead's company; a person lead without one)
+    and its activities (the episode number), runs the pure :func:`~leadmodel.reengage`,
+    and saves in one unit of work the new lead (mode ``"lead"``, through the save guard
+    with *process*) and the ``lifecycle_episode`` activity on the contact. The contact
+    is not written: its stage and history stay as they are.
+
+    >>> from datetime import UTC, datetime
+    >>> from leadmodel import Contact, LifecycleStage
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork, SequentialIds
+    >>> uow = MemoryUnitOfWork()
+    >>> with uow:
+    ...     uow.contacts.add(
+    ...         Contact(id="C1", last_name="Ng", lifecycle_stage=LifecycleStage.CUSTOMER)
+    ...     )
+    ...     uow.commit()
+    >>> again = reengage_contact(
+    ...     uow,
+    ...     "C1",
+    ...     signal="demo request",
+    ...     ids=SequentialIds(),
+    ...     now=datetime(2026, 6, 1, tzinfo=UTC),
+    ... )
+    >>> with uow:
+    ...     lead = uow.leads.get(again.lead.id)
+    ...     contact = uow.contacts.get("C1")
+    >>> lead.custom["reengaged_contact_id"], contact.lifecycle_stage.value
+    ('C1', 'customer')
+
+    Raises:
+        RecordNotFound: no stored contact *contact_id*.
+        ValidationError: as :func:`~leadmodel.reengage`; *uow* not a unit of work.
+    """
+    check_unit("reengage_contact", uow)
+    _checks.require_instance(
+        process, LeadProcess, "a LeadProcess", function="reengage_contact", path="process"
+    )
+    from leadmodel.services import _check_write
+
+    with uow:
+        contact = uow.contacts.get(contact_id) if isinstance(contact_id, str) else None
+        if contact is None:
+            raise RecordNotFound("contact", describe_value(contact_id))
+        account = None if contact.account_id is None else uow.accounts.get(contact.account_id)
+        result = reengage(
+            contact,
+            signal=signal,
+            ids=ids,
+            now=now,
+            mode=mode,
+            history=_history(uow, contact.id),
+            company=None if account is None else account.name,
+        )
+        if result.lead is not None:
+            _check_write(None, result.lead, process=process)
+            uow.leads.add(result.lead)
+        uow.activities.add(result.activity)
+        uow.commit()
+    return result
