@@ -317,3 +317,26 @@ def test_hostile_arguments_raise_validation_errors_only(call, value):
         return
     # A long text is a field path for funnel: it finds nothing and says so.
     assert isinstance(result, Table)
+
+
+def test_the_funnel_follows_the_lead_process_with_unknown_statuses_after():
+    # Seen: the demo's funnel listed statuses alphabetically.
+    from leadmodel import DEFAULT_LEAD_PROCESS, LeadProcess, LeadStatus
+
+    def lead(i, status):
+        return Lead(id=f"F{i}", last_name="Ng", company="A", status=status)
+
+    leads = [lead(1, "Working - Contacted"), lead(2, "Legacy"), lead(3, "Legacy")]
+    leads += [lead(i, "Open - Not Contacted") for i in range(4, 6)]
+    leads += [lead(9, "Closed - Not Converted"), lead(10, "Archived")]
+    order = [row[0] for row in funnel(leads).rows]
+    known = [s.name for s in DEFAULT_LEAD_PROCESS.ordered() if s.name in order]
+    assert order == [*known, "Legacy", "Archived"]  # unknown: largest first, then by name
+    custom = LeadProcess(
+        "p", [LeadStatus("Legacy", is_default=True), LeadStatus("Won", is_converted=True)]
+    )
+    assert funnel(leads, process=custom).rows[0][0] == "Legacy"
+    stages = funnel(leads, by="lifecycle_stage").rows
+    assert [row[0] for row in stages] == ["lead"]
+    with pytest.raises(ValidationError):
+        funnel(leads, process="p")

@@ -15,12 +15,35 @@ def test_demo_walks_the_sample_leads(capsys):
     assert "last_name [blank]" in out
     assert "4/4 leads survive" in out
     assert "created account account-000001" in out
-    assert "lead-000001: 80 (Hot)" in out
+    assert "lead-000001: 80 (Hot, grade A4)" in out
     assert "4 scores saved, 4 ScoreChanged events" in out
     assert "not carried (no mapping entry), reported: custom.visits" in out
     assert "2,023 leads imported, 0 rows rejected" in out
     assert "218 groups merged" in out
     assert "10 converted: 10 accounts, 10 contacts, 10 opportunities created" in out
+
+
+def test_the_demo_numbers_add_up(capsys):
+    # Seen: "1,829 scored: 216 Hot, 476 Warm, 1,138 Cold" summed to 1,830.
+    assert main(["demo", "--json"]) == 0
+    pipeline = json.loads(capsys.readouterr().out)["pipeline"]
+    assert sum(pipeline["ratings"].values()) == pipeline["scored"]
+    assert sum(pipeline["qualification"].values()) == pipeline["scored"]
+    assert sum(pipeline["owners"].values()) == pipeline["scored"]
+    assert set(pipeline["ratings"]) <= {"Hot", "Warm", "Cold"}
+
+
+def test_the_demo_reads_as_a_newcomer_expects(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    # Seen: the funnel listed statuses alphabetically ("Closed - Converted" first).
+    line = next(x for x in out.splitlines() if "funnel" in x)
+    assert line.index("Open - Not Contacted") < line.index("Closed - Converted")
+    # Seen: "custom.score = Decimal('80')", and BANT silently read custom.budget.
+    assert "Decimal(" not in out
+    assert "datetime.date" not in out
+    assert "reported: custom.score = 80" in out
+    assert "it reads custom.budget, title, custom.need, custom.timeline" in out
 
 
 def test_demo_json_is_machine_readable(capsys):

@@ -231,6 +231,7 @@ from leadmodel.rules.responses import (
 )
 from leadmodel.rules.scoring import (
     DEFAULT_BANDS,
+    DEFAULT_GRADES,
     NO_DECAY,
     Adjustment,
     Band,
@@ -239,6 +240,7 @@ from leadmodel.rules.scoring import (
     Decay,
     EngagementRule,
     FitRule,
+    GradeMatrix,
     Score,
     ScoreGroup,
     ScoringModel,
@@ -254,6 +256,7 @@ __all__ = [
     "CONTACT_SCHEMA",
     "DEFAULT_ALIASES",
     "DEFAULT_BANDS",
+    "DEFAULT_GRADES",
     "DEFAULT_LEAD_MAPPING",
     "DEFAULT_LEAD_PROCESS",
     "DEFAULT_LIFECYCLE_POLICY",
@@ -343,6 +346,7 @@ __all__ = [
     "FormErrors",
     "FormSpec",
     "Frequency",
+    "GradeMatrix",
     "ImportReport",
     "ImportRun",
     "IncomingValue",

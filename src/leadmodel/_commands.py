@@ -14,6 +14,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
@@ -41,6 +42,7 @@ from leadmodel import (
     LeadModelError,
     LoadBalanced,
     MatchingRule,
+    Qualification,
     QualificationPolicy,
     Queue,
     RecordNotFound,
@@ -51,6 +53,7 @@ from leadmodel import (
     assign_many,
     find_duplicates,
     from_json,
+    funnel,
     qualify,
     read_csv,
     to_dict,
@@ -389,21 +392,68 @@ def run_score(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
     }
 
 
-def _qualified(store: SQLiteStore, policy: QualificationPolicy) -> list[tuple[Lead, Any]]:
+SCORE_FIELD: Final = "score"
+"""The custom field ``leadmodel score`` stores each lead's score in (``rescore``'s default)."""
+_UNSCORED: Final = (
+    f"no stored score in custom.{SCORE_FIELD} for the policy's min_lead_score: "
+    "run `leadmodel score --model FILE` first"
+)
+
+
+def _stored_score(lead: Lead) -> float | None:
+    """The score ``leadmodel score`` stored on *lead* (``None`` when it was never scored)."""
+    value = lead.custom.get(SCORE_FIELD)
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return None
+    return float(value)
+
+
+def _qualified(
+    store: SQLiteStore, policy: QualificationPolicy
+) -> list[tuple[Lead, Qualification | None]]:
+    """Every open lead with its decision, made with its stored score.
+
+    ``None`` for a lead the policy cannot decide: it needs a lead score (``min_lead_score``)
+    and the lead was never scored.
+    """
+    decide = policy.compile()
+    decisions: list[tuple[Lead, Qualification | None]] = []
     with SQLiteUnitOfWork(store) as uow:
-        return [(lead, qualify(lead, policy)) for lead in uow.leads if lead.converted is None]
+        for lead in uow.leads:
+            if lead.converted is not None:
+                continue
+            stored = _stored_score(lead)
+            if stored is None and policy.min_lead_score is not None:
+                decisions.append((lead, None))
+            else:
+                decisions.append((lead, decide(lead, score=stored)))
+    return decisions
 
 
 def run_qualify(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
-    """``leadmodel qualify --policy FILE``: decide for every open lead, and say why."""
+    """``leadmodel qualify --policy FILE``: decide for every open lead, and say why.
+
+    A policy with ``min_lead_score`` reads the score ``leadmodel score`` stored
+    (``custom.score``); a lead never scored is listed as ``unscored``, not decided.
+    """
     policy = _load_json(args.policy, QualificationPolicy, "qualification policy")
     decisions = _qualified(store, policy)
+    say(f"policy {policy.name!r} reads: " + ", ".join(policy.fields_read or ("no fields",)))
     rows = [["lead", "decision", "why"]]
-    rows += [[lead.id, q.decision, "; ".join(q.reasons[:3])] for lead, q in decisions[:50]]
+    rows += [
+        [lead.id, "unscored", _UNSCORED]
+        if q is None
+        else [lead.id, q.decision, "; ".join(q.reasons[:3])]
+        for lead, q in decisions[:50]
+    ]
     _table(rows, say)
-    counts = Counter(q.decision for _, q in decisions)
+    counts = Counter("unscored" if q is None else q.decision for _, q in decisions)
     say(", ".join(f"{n:,} {decision}" for decision, n in sorted(counts.items())) or "no open leads")
-    return 0, {"decisions": {lead.id: to_dict(q) for lead, q in decisions}}
+    return 0, {
+        "fields_read": list(policy.fields_read),
+        "decisions": {lead.id: to_dict(q) for lead, q in decisions if q is not None},
+        "unscored": [lead.id for lead, q in decisions if q is None],
+    }
 
 
 def run_convert(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
@@ -414,7 +464,9 @@ def run_convert(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Resul
         if args.policy is None:
             raise CommandError("--qualified needs --policy FILE")
         policy = _load_json(args.policy, QualificationPolicy, "qualification policy")
-        targets = [lead.id for lead, q in _qualified(store, policy) if q.qualified]
+        targets = [
+            lead.id for lead, q in _qualified(store, policy) if q is not None and q.qualified
+        ]
     else:
         targets = [args.lead_id]
     status = DEFAULT_LEAD_PROCESS.converted_statuses[0].name
@@ -579,18 +631,22 @@ def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tell
     say(f"   {groups:,} groups merged, {absorbed:,} duplicate leads absorbed")
     summary["merged"] = absorbed
 
-    say("9. Score every lead: fit rules plus decaying engagement, rated Hot/Warm/Cold")
+    say("9. Score every open lead: fit rules plus decaying engagement, rated Hot/Warm/Cold")
     report = rescore(SQLiteUnitOfWork(store), DEMO_MODEL, now=now, write_rating=True)
     with SQLiteUnitOfWork(store) as uow:
-        leads = list(uow.leads)
-    ratings = Counter(lead.rating for lead in leads)
+        leads = [lead for lead in uow.leads if lead.converted is None]
+    # Converted leads are read-only: rescore skips them, so they are not counted here either.
+    ratings = Counter(lead.rating or "(none)" for lead in leads)
     say(
         f"   {report.scored:,} scored: "
-        + ", ".join(f"{ratings.get(name, 0):,} {name}" for name in ("Hot", "Warm", "Cold"))
+        + ", ".join(f"{n:,} {name}" for name, n in _in_picklist_order(ratings))
+        + _skipped(len(report.skipped))
     )
+    summary["scored"] = report.scored
     summary["ratings"] = dict(ratings)
 
-    say("10. Qualify with BANT (budget, authority, need, timeline; 3 of 4)")
+    fields = ", ".join(BANT_POLICY.fields_read)
+    say(f"10. Qualify the open leads with BANT, 3 of 4 met (it reads {fields})")
     decisions = {lead.id: qualify(lead, BANT_POLICY) for lead in leads}
     counted = Counter(q.decision for q in decisions.values())
     say("   " + ", ".join(f"{n:,} {d}" for d, n in sorted(counted.items())))
@@ -603,8 +659,7 @@ def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tell
     batch = assign_many(leads, DEMO_ASSIGNMENT, AssignmentState(), now=now)
     with SQLiteUnitOfWork(store) as uow:
         for lead, assignment in zip(leads, batch.assignments, strict=True):
-            if lead.converted is None:
-                uow.leads.update(assignment.apply(lead))
+            uow.leads.update(assignment.apply(lead))
         uow.commit()
     owners = Counter(a.owner_id or a.queue_id for a in batch.assignments)
     say("   " + ", ".join(f"{owner}: {n:,}" for owner, n in sorted(owners.items())))
@@ -613,7 +668,7 @@ def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tell
     say("12. Convert the ten best qualified leads into accounts, contacts and opportunities")
     with SQLiteUnitOfWork(store) as uow:
         best = sorted(
-            (lead for lead in uow.leads if decisions[lead.id].qualified),
+            (lead for lead in uow.leads if lead.id in decisions and decisions[lead.id].qualified),
             key=lambda lead: (-float(lead.custom.get("score") or 0), lead.id),  # type: ignore[arg-type]
         )[:10]
     status = DEFAULT_LEAD_PROCESS.converted_statuses[0].name
@@ -635,10 +690,25 @@ def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tell
     )
     summary["converted"] = len(best)
     with SQLiteUnitOfWork(store) as uow:
-        statuses = Counter(lead.status for lead in uow.leads)
-    say("   funnel: " + ", ".join(f"{name} {n:,}" for name, n in sorted(statuses.items())))
-    summary["funnel"] = dict(statuses)
+        table = funnel(uow.leads, process=DEFAULT_LEAD_PROCESS)
+    say("   funnel, in process order: " + ", ".join(f"{row[0]} {row[1]:,}" for row in table.rows))
+    summary["funnel"] = {str(row[0]): row[1] for row in table.rows}
     return summary
+
+
+def _skipped(count: int) -> str:
+    if not count:
+        return ""
+    if count == 1:
+        return " (1 converted lead left as it was)"
+    return f" ({count:,} converted leads left as they were)"
+
+
+def _in_picklist_order(counts: Counter[str]) -> list[tuple[str, int]]:
+    """*counts* of ratings as the rating picklist orders them (Hot, Warm, Cold), others after."""
+    choices = LEAD_SCHEMA.field("rating").choices
+    known = [(name, counts[name]) for name in choices if counts[name]]
+    return known + sorted((n, c) for n, c in counts.items() if n not in choices)
 
 
 DEMO_MODEL = ScoringModel(

@@ -29,8 +29,8 @@ from leadmodel.domain._typed import check_fields
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.errors import FieldError, ValidationError
 from leadmodel.domain.events import StatusChanged
-from leadmodel.domain.lead import Lead
-from leadmodel.domain.status import DEFAULT_LEAD_PROCESS, LeadProcess
+from leadmodel.domain.lead import LEAD_SCHEMA, Lead
+from leadmodel.domain.status import DEFAULT_LEAD_PROCESS, LeadProcess, LifecycleStage
 from leadmodel.rules import criteria as _criteria
 from leadmodel.rules._paths import ABSENT, getter
 from leadmodel.rules.views import Segment
@@ -137,25 +137,52 @@ def _rate(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def funnel(leads: Iterable[Lead], *, by: str | Sequence[Segment] = "status") -> Table:
-    """Leads and conversions per value of *by*, largest group first.
+def _funnel_positions(by: str, process: LeadProcess) -> dict[str, int]:
+    """Where each known value of *by* stands in its journey (empty: no journey order)."""
+    if by == "status":
+        return {status.name: i for i, status in enumerate(process.ordered())}
+    if by == "lifecycle_stage":
+        return {stage.value: rank for stage in LifecycleStage if (rank := stage.rank) is not None}
+    if by == "rating":
+        return {choice: i for i, choice in enumerate(LEAD_SCHEMA.field("rating").choices)}
+    return {}
+
+
+def funnel(
+    leads: Iterable[Lead],
+    *,
+    by: str | Sequence[Segment] = "status",
+    process: LeadProcess = DEFAULT_LEAD_PROCESS,
+) -> Table:
+    """Leads and conversions per value of *by*, in journey order.
 
     *by* is ``status``, ``lifecycle_stage``, ``source``, ``owner_id``, ``campaign_id`` or any
     field path; or a sequence of :class:`~leadmodel.Segment` values, giving a row per segment
     in their order (a lead counts in every segment it belongs to) and a ``(none)`` row for
     leads in none.
 
-    >>> from datetime import datetime, timezone
+    Statuses come in the order of the lead *process* (its statuses' ``order``), lifecycle
+    stages from subscriber to evangelist, ratings as their picklist (Hot, Warm, Cold); a
+    value the order does not know (a status of another process, ``other``, ``(none)``)
+    comes after them. Other fields list the largest group first (ties by name).
+
     >>> from leadmodel import Lead
     >>> table = funnel([Lead(id="L1", last_name="Ng", company="A", source="Web")], by="source")
     >>> table.to_records()
     [{'source': 'Web', 'leads': 1, 'converted': 0, 'conversion_rate': 0.0}]
+    >>> leads = [Lead(id=f"L{i}", last_name="Ng", company="A") for i in range(3)]
+    >>> leads.append(Lead(id="L9", last_name="Ng", company="A", status="Working - Contacted"))
+    >>> [row[0] for row in funnel(leads).rows]
+    ['Open - Not Contacted', 'Working - Contacted']
 
     Raises:
-        ValidationError: *leads* are not leads, or *by* is neither a field path nor
-            segments with distinct names.
+        ValidationError: *leads* are not leads, *by* is neither a field path nor
+            segments with distinct names, or *process* is not a LeadProcess.
     """
     items = _leads(leads, "funnel")
+    _checks.require_instance(
+        process, LeadProcess, "a LeadProcess", function="funnel", path="process"
+    )
     if not isinstance(by, str):
         return _segment_funnel(items, by)
     if not by:
@@ -167,9 +194,15 @@ def funnel(leads: Iterable[Lead], *, by: str | Sequence[Segment] = "status") -> 
         group = _group_value(read, lead)
         counts[group] += 1
         won[group] += lead.converted is not None
+    positions = _funnel_positions(by, process)
+    unknown = len(positions)
+
+    def place(item: tuple[str, int]) -> tuple[int, int, str]:
+        return (positions.get(item[0], unknown), -item[1], item[0])
+
     rows = tuple(
         (group, n, won[group], _rate(won[group], n))
-        for group, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        for group, n in sorted(counts.items(), key=place)
     )
     return Table(f"Funnel by {by}", (by, "leads", "converted", "conversion_rate"), rows)
 

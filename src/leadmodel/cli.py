@@ -26,8 +26,9 @@ import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from enum import Enum
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,29 @@ def build_lead(row: Mapping[str, Any], lead_id: str, now: datetime) -> Lead:
     return lead
 
 
+def _plain(value: object) -> str:
+    """*value* as a reader writes it: ``80`` not ``Decimal('80')``, dates in ISO form.
+
+    >>> _plain(Decimal("80")), _plain(Decimal("1.50")), _plain(datetime(2026, 1, 5, tzinfo=UTC))
+    ('80', '1.50', '2026-01-05T00:00:00+00:00')
+    >>> _plain(frozenset({"b", "a"})), _plain(None), _plain(True)
+    ('a, b', '(blank)', 'yes')
+    """
+    if value is None:
+        return "(blank)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, frozenset | set):
+        return ", ".join(sorted(_plain(item) for item in value))
+    if isinstance(value, Enum):
+        return str(value.value)
+    return str(value)
+
+
 def _table(rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
@@ -253,7 +277,7 @@ def _score(store: SQLiteStore, say: Callable[[str], None]) -> bool:
     for lead in leads:
         result = scorer.score(lead, now=_DEMO_NOW + timedelta(days=2))
         why = ", ".join(f"{c.rule} {c.points:+g}" for c in result.contributions) or "no rule"
-        say(f"   {lead.id}: {result.total:g} ({result.rating}) — {why}")
+        say(f"   {lead.id}: {result.total:g} ({result.rating}, grade {result.grade}) — {why}")
     best = leads[0]
     decision = qualify(best, BANT_POLICY)
     say(f"   BANT for {best.id}: {decision.decision}; " + "; ".join(decision.reasons[:4]))
@@ -276,7 +300,7 @@ def _convert(store: SQLiteStore, lead_id: str, say: Callable[[str], None]) -> bo
     written = sum(1 for change in result.changes if change.target != "lead")
     say(f"   {written} values written; the lead is now {result.lead.status!r} and read-only")
     for value in result.unmapped:
-        say(f"   not carried (no mapping entry), reported: {value.field} = {value.value!r}")
+        say(f"   not carried (no mapping entry), reported: {value.field} = {_plain(value.value)}")
     with SQLiteUnitOfWork(store) as uow:
         saved = uow.contacts.get(result.contact.id) == result.contact
         converted = uow.leads.get(lead_id)
@@ -318,7 +342,12 @@ def _run_demo(store: SQLiteStore, path: str, *, as_json: bool, keep: bool) -> in
     say(f"   {sum(round_trips)}/{len(stored)} leads survive from_json(to_json(lead)) unchanged")
     say("   " + to_json(stored[0])[:160] + " …\n")
     pipeline = run_demo_pipeline(store, say, now=_DEMO_NOW + timedelta(days=4))
-    demo_ok = pipeline["imported"] > 1500 and pipeline["converted"] == 10
+    adds_up = (
+        sum(pipeline["ratings"].values())
+        == pipeline["scored"]
+        == sum(pipeline["qualification"].values())
+    )
+    demo_ok = pipeline["imported"] > 1500 and pipeline["converted"] == 10 and adds_up
     ok = all(round_trips) and converted and scored and demo_ok
     if as_json:
         report = {

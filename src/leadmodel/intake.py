@@ -1148,7 +1148,15 @@ class _Reader:
     def __init__(self, mapping: ColumnMapping) -> None:
         self.mapping = mapping
         self.targets = dict(mapping.columns)
-        self.picklists = {(f, v.casefold()): to for f, v, to in mapping.picklists}
+        # Restricted standard picklists take their own spelling ("hot" -> "Hot"); the
+        # mapping's own translations win.
+        self.picklists = {
+            (fd.name, choice.casefold()): choice
+            for fd in mapping.schema.standard
+            if fd.restricted and fd.type is FieldType.PICKLIST
+            for choice in fd.choices
+        }
+        self.picklists |= {(f, v.casefold()): to for f, v, to in mapping.picklists}
         self.emails: dict[str, EmailAddress | ValidationError] = {}
         self.phones: dict[str, PhoneNumber | ValidationError] = {}
 

@@ -24,6 +24,8 @@ from leadmodel._merging import (
     merge_records,
     unmerge_records,
 )
+from leadmodel.domain import _checks
+from leadmodel.domain import errors as _errors
 from leadmodel.domain._checks import as_tuple
 from leadmodel.domain._typed import check_fields
 from leadmodel.domain.account import Account
@@ -55,7 +57,7 @@ from leadmodel.domain.events import (
     StageChanged,
     StatusChanged,
 )
-from leadmodel.domain.lead import Lead
+from leadmodel.domain.lead import LEAD_SCHEMA, Lead
 from leadmodel.domain.status import (
     DEFAULT_LEAD_PROCESS,
     DEFAULT_OPPORTUNITY_PROCESS,
@@ -66,6 +68,7 @@ from leadmodel.intake import FormErrors, FormSpec, parse_web_form
 from leadmodel.ports import Notifier, UnitOfWork, lookup_keys, neighbour_sort_value
 from leadmodel.rules import conversion
 from leadmodel.rules.assignment import Assignment, AssignmentRule, AssignmentState, assign
+from leadmodel.rules.auto_conversion import AutoConversion, AutoConvertRule, auto_convert
 from leadmodel.rules.conversion import ConversionResult, ConvertOptions, ExistingRecords
 from leadmodel.rules.dedupe import MatchEdge
 from leadmodel.rules.duplicate_rules import DuplicateCheck, DuplicatePolicy, check_duplicates
@@ -100,6 +103,7 @@ __all__ = [
     "StorageProblem",
     "UnmergeOutcome",
     "apply_workflows",
+    "approve_capture",
     "capture_lead",
     "check_storage",
     "close_opportunity",
@@ -107,6 +111,7 @@ __all__ = [
     "import_leads",
     "merge_records",
     "reengage_contact",
+    "reject_capture",
     "rescore",
     "retrying",
     "save",
@@ -575,6 +580,7 @@ class StorageCheck:
 
 
 _KINDS: Final = ("lead", "contact", "account", "opportunity", "activity")
+_RATING: Final = LEAD_SCHEMA.field("rating")
 
 
 def _dangling(
@@ -1048,6 +1054,9 @@ def _rescore_one(
         value = model.predict(item, activities=activities).score  # type: ignore[union-attr]
         rating = None
     before = item.custom.get(field)
+    if rating is not None:
+        # A band named "hot" is written as the picklist's own "Hot".
+        rating = _RATING.canonical(rating)  # type: ignore[assignment]
     new_rating = rating if write_rating and scorer is not None else item.rating
     same_value = before == value and before.__class__ is value.__class__
     if same_value and new_rating == item.rating:
@@ -1140,7 +1149,7 @@ def rescore(
     >>> model = ScoringModel(fit=[FitRule("web", Condition("source", "eq", "Web"), 80)])
     >>> report = rescore(uow, model, now=datetime(2026, 1, 1, tzinfo=timezone.utc))
     >>> report.changed, report.events[0].current, report.events[0].rating
-    (1, 80.0, 'hot')
+    (1, 80.0, 'Hot')
     >>> rescore(uow, model, now=datetime(2026, 1, 2, tzinfo=timezone.utc)).changed
     0
 
@@ -1281,7 +1290,9 @@ def retrying(
 
 # -- capture: a submitted form, all the way in --------------------------------------------
 
-CaptureStatus = Literal["created", "attached", "pending_approval", "blocked", "rejected"]
+CaptureStatus = Literal[
+    "created", "attached", "pending_approval", "approved", "blocked", "rejected"
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -1298,6 +1309,10 @@ class CaptureConfig:
         assignment: the assignment rule.
         auto_response: the auto-response rule.
         workflows: workflow rules, run on the capture's events.
+        auto_convert: auto-conversion rules (:class:`~leadmodel.AutoConvertRule`): the
+            first field rule the new lead meets converts it, through
+            :func:`convert_lead` (existing contacts and accounts matched), right after
+            the capture is saved. A held lead converts when it is approved.
         process: the lead process statuses are checked against.
     """
 
@@ -1310,6 +1325,7 @@ class CaptureConfig:
     assignment: AssignmentRule | None = None
     auto_response: AutoResponseRule | None = None
     workflows: tuple[WorkflowRule, ...] = attrs.field(default=(), converter=as_tuple)
+    auto_convert: tuple[AutoConvertRule, ...] = attrs.field(default=(), converter=as_tuple)
     process: LeadProcess = DEFAULT_LEAD_PROCESS
 
     def __attrs_post_init__(self) -> None:
@@ -1322,9 +1338,12 @@ class CaptureResult:
 
     *status* is ``created``, ``attached`` (recorded on an existing record, *attached_to*),
     ``pending_approval`` (saved, held for a person: no assignment, no messages),
-    ``blocked`` (a duplicate; nothing saved) or ``rejected`` (*errors*; nothing saved).
-    *steps* says what each step decided; *events* are for the host to publish; *state* is
-    the assignment state to pass to the next capture.
+    ``approved`` (a held lead let in by :func:`approve_capture`), ``blocked`` (a
+    duplicate; nothing saved) or ``rejected`` (*errors*, nothing saved; or a held lead
+    closed by :func:`reject_capture`). *steps* says what each step decided; *events* are
+    for the host to publish; *state* is the assignment state to pass to the next capture.
+    *auto_conversion* is the auto-conversion rule that fired (``None`` when none did) and
+    *conversion* what converting did (``None`` too when it failed: *steps* says why).
     """
 
     _repr_html_ = result_html
@@ -1344,6 +1363,8 @@ class CaptureResult:
     events: tuple[DomainEvent, ...] = ()
     state: AssignmentState = attrs.field(factory=AssignmentState)
     steps: tuple[str, ...] = ()
+    auto_conversion: AutoConversion | None = None
+    conversion: ConversionOutcome | None = None
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
@@ -1473,20 +1494,7 @@ def capture_lead(
         ConcurrencyError: every attempt conflicted with other writers; nothing was saved.
     """
     check_unit("capture_lead", uow)
-    if not isinstance(config, CaptureConfig):
-        raise ValidationError(
-            "capture_lead",
-            [FieldError("config", "type", f"must be a CaptureConfig, not {type(config).__name__}")],
-        )
-    if notifier is not None and not isinstance(notifier, Notifier):
-        raise ValidationError(
-            "capture_lead", [FieldError("notifier", "type", "must be a Notifier")]
-        )
-    if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 100:
-        raise ValidationError(
-            "capture_lead",
-            [FieldError("attempts", "out_of_range", "must be a whole number, 1 to 100")],
-        )
+    _check_capture_arguments("capture_lead", config, notifier, attempts)
     return retrying(
         lambda: _capture(
             uow,
@@ -1503,6 +1511,23 @@ def capture_lead(
     )
 
 
+def _check_capture_arguments(
+    function: str, config: object, notifier: object, attempts: object
+) -> None:
+    if not isinstance(config, CaptureConfig):
+        raise ValidationError(
+            function,
+            [FieldError("config", "type", f"must be a CaptureConfig, not {type(config).__name__}")],
+        )
+    if notifier is not None and not isinstance(notifier, Notifier):
+        raise ValidationError(function, [FieldError("notifier", "type", "must be a Notifier")])
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 100:
+        raise ValidationError(
+            function,
+            [FieldError("attempts", "out_of_range", "must be a whole number, 1 to 100")],
+        )
+
+
 def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
     uow: UnitOfWork,
     form: Mapping[str, str | list[str]],
@@ -1513,35 +1538,43 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
     state: AssignmentState | None,
     available: Collection[str] | None,
     notifier: Notifier | None,
+    approving: str | None = None,
 ) -> CaptureResult:
+    """The capture pipeline; with *approving*, the steps a held lead of that id skipped."""
     current_state = state if state is not None else AssignmentState()
     steps: list[str] = []
-    parsed = parse_web_form(form, config.spec, ids=ids, now=now)
-    if isinstance(parsed, FormErrors):
+    stored: Lead | None = None
+    lead = Lead(id="-", last_name="-", company="-")  # replaced below, before any use
+    pending = False
+    events: list[DomainEvent] = []
+    if approving is None:
+        parsed = parse_web_form(form, config.spec, ids=ids, now=now)
+        if isinstance(parsed, FormErrors):
+            steps.append(
+                f"form rejected: {len(parsed.errors)} problem(s) in {', '.join(parsed.fields)}"
+            )
+            return CaptureResult(
+                status="rejected", errors=parsed, state=current_state, steps=tuple(steps)
+            )
+        lead = parsed
+        pending = lead.custom.get("pending_approval") is True
         steps.append(
-            f"form rejected: {len(parsed.errors)} problem(s) in {', '.join(parsed.fields)}"
+            f"form parsed into lead {lead.id}"
+            + (
+                f"; held for approval (spam score {lead.custom.get('spam_score')})"
+                if pending
+                else ""
+            )
         )
-        return CaptureResult(
-            status="rejected", errors=parsed, state=current_state, steps=tuple(steps)
-        )
-    lead = parsed
-    pending = lead.custom.get("pending_approval") is True
-    steps.append(
-        f"form parsed into lead {lead.id}"
-        + (f"; held for approval (spam score {lead.custom.get('spam_score')})" if pending else "")
-    )
-    events: list[DomainEvent] = [
-        LeadCaptured(
-            lead_id=lead.id,
-            source=lead.source,
-            spam_score=int(lead.custom.get("spam_score") or 0),  # type: ignore[arg-type]
-            pending_approval=pending,
-            occurred_at=now,
-        )
-    ]
+        events.append(_captured(lead, pending=pending, now=now))
     with uow:
+        if approving is not None:
+            stored = _held(uow, approving, "approve_capture")
+            lead = _approved(stored, now=now)
+            steps.append(f"held lead {lead.id} approved: running the steps it skipped")
+            events.append(_captured(lead, pending=False, now=now))
         check: DuplicateCheck | None = None
-        if config.duplicates is not None:
+        if config.duplicates is not None and approving is None:
             candidates = _candidates(uow, (uow.leads, uow.contacts), lead, config.duplicates)
             check = check_duplicates(lead, candidates, config.duplicates, action="create")
             steps.append(f"duplicates: {check.reason}")
@@ -1581,7 +1614,11 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
             lead = attrs.evolve(
                 lead, custom={**lead.custom, config.score_field: _score_decimal(score.total)}
             )
-            steps.append(f"score: {score.total:g} ({score.rating})")
+            steps.append(
+                f"score: {score.total:g} ({score.rating}"
+                + (f", grade {score.grade}" if score.grade else "")
+                + ")"
+            )
             events.append(
                 LeadScored(
                     lead_id=lead.id,
@@ -1629,12 +1666,26 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
         else:
             steps.append("held for approval: no qualification, assignment or messages")
         _check_write(None, lead, process=config.process)
-        uow.leads.add(lead)
+        _store_captured(uow, stored, lead, process=config.process)
         uow.commit()
     steps.append(f"saved lead {lead.id}")
+    fired, conversion = (
+        _auto_convert(uow, lead, config, ids=ids, now=now, notifier=notifier, steps=steps)
+        if config.auto_convert and not pending
+        else (None, None)
+    )
+    if conversion is not None:
+        lead = conversion.result.lead
+        events += conversion.events
     sent, failed = _send(outgoing, notifier)
     return CaptureResult(
-        status="pending_approval" if pending else "created",
+        status="approved"
+        if approving is not None
+        else "pending_approval"
+        if pending
+        else "created",
+        auto_conversion=fired,
+        conversion=conversion,
         lead=lead,
         duplicates=check,
         score=score,
@@ -1647,6 +1698,279 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
         events=tuple(events),
         state=current_state,
         steps=tuple(steps),
+    )
+
+
+def _captured(lead: Lead, *, pending: bool, now: datetime) -> LeadCaptured:
+    return LeadCaptured(
+        lead_id=lead.id,
+        source=lead.source,
+        spam_score=int(lead.custom.get("spam_score") or 0),  # type: ignore[arg-type]
+        pending_approval=pending,
+        occurred_at=now,
+    )
+
+
+def _store_captured(
+    uow: UnitOfWork, stored: Lead | None, lead: Lead, *, process: LeadProcess
+) -> None:
+    """Add a captured lead, or update the held lead it was (checked against *stored*)."""
+    if stored is None:
+        uow.leads.add(lead)
+        return
+    _check_write(stored, lead, process=process)
+    uow.leads.update(lead)
+
+
+def _auto_convert(
+    uow: UnitOfWork,
+    lead: Lead,
+    config: CaptureConfig,
+    *,
+    ids: Callable[[str], str],
+    now: datetime,
+    notifier: Notifier | None,
+    steps: list[str],
+) -> tuple[AutoConversion | None, ConversionOutcome | None]:
+    """Convert the saved *lead* when an auto-conversion rule fires; report it in *steps*.
+
+    The capture is committed already: a conversion that fails is a step, never undoes it.
+    """
+    fired = auto_convert(lead, config.auto_convert)
+    if fired is None:
+        steps.append(f"auto-conversion: none of {len(config.auto_convert)} rule(s) fired")
+        return None, None
+    try:
+        outcome = convert_lead(
+            uow,
+            lead.id,
+            fired.options,
+            ids=ids,
+            now=now,
+            process=config.process,
+            match_existing=True,
+            notifier=notifier,
+        )
+    except _errors.LeadModelError as exc:
+        first = str(exc).splitlines()[0][:300]
+        steps.append(f"auto-conversion: {fired.reason}; not converted ({first})")
+        return fired, None
+    made = ", ".join(f"{type(r).__name__.lower()} {r.id}" for r in outcome.result.records)
+    steps.append(f"auto-conversion: {fired.reason}; converted into {made}")
+    return fired, outcome
+
+
+_APPROVAL_FIELDS: Final = ("pending_approval", "approval", "approval_reason", "approval_at")
+
+
+def _held(uow: UnitOfWork, lead_id: str, function: str) -> Lead:
+    """The stored lead *lead_id*, held for approval; refused otherwise."""
+    if not isinstance(lead_id, str):
+        raise ValidationError(
+            function,
+            [FieldError("lead_id", "type", f"must be a lead id, not {describe_value(lead_id)}")],
+        )
+    lead: Lead = _load(uow.leads, "lead", lead_id)
+    _refuse_converted(lead, function.removesuffix("_capture"))
+    if lead.custom.get("pending_approval") is not True:
+        decided = lead.custom.get("approval")
+        already = f" (it was {decided} already)" if isinstance(decided, str) else ""
+        raise ValidationError(
+            function,
+            [
+                FieldError(
+                    "lead_id",
+                    "not_held",
+                    f"lead {lead_id!r} is not held for approval{already}: only a capture "
+                    "held for its spam signals (custom.pending_approval) can be approved "
+                    "or rejected",
+                )
+            ],
+        )
+    return lead
+
+
+def _decided(lead: Lead, decision: str, *, now: datetime, reason: str | None = None) -> Lead:
+    """*lead* marked *decision* (``approved``/``rejected``): no longer pending, and when."""
+    custom = {k: v for k, v in lead.custom.items() if k not in _APPROVAL_FIELDS}
+    custom |= {"approval": decision, "approval_at": now}
+    if reason is not None:
+        custom["approval_reason"] = reason
+    return attrs.evolve(lead, custom=custom, updated_at=now)
+
+
+def _approved(lead: Lead, *, now: datetime) -> Lead:
+    return _decided(lead, "approved", now=now)
+
+
+def approve_capture(
+    uow: UnitOfWork,
+    lead_id: str,
+    config: CaptureConfig,
+    *,
+    ids: Callable[[str], str],
+    now: datetime,
+    state: AssignmentState | None = None,
+    available: Collection[str] | None = None,
+    notifier: Notifier | None = None,
+    attempts: int = 3,
+) -> CaptureResult:
+    """Let in a capture held for approval, running the steps it skipped (Zoho's approval).
+
+    A lead :func:`capture_lead` held for its spam signals was saved, scored and nothing
+    else. Approving it re-scores it (as it is now: a reviewer may have corrected it),
+    then runs qualification, assignment, workflows (on a ``LeadCaptured`` event that now
+    says ``pending_approval=False``), the auto-response and auto-conversion with
+    *config*, as :func:`capture_lead` would have; the lead is marked
+    ``custom.approval = "approved"`` with ``custom.approval_at``, and
+    ``custom.pending_approval`` is cleared (its ``spam_score`` and ``spam_signals`` stay).
+    The status of the result is ``approved``. The duplicate check is not run again.
+
+    >>> from datetime import datetime, timezone
+    >>> from leadmodel import AssignmentRule, User
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork, SequentialIds
+    >>> uow, ids = MemoryUnitOfWork(), SequentialIds()
+    >>> config = CaptureConfig(assignment=AssignmentRule([], default_owner=User("u-1")))
+    >>> spam = {
+    ...     "name": "Ada Lovelace",
+    ...     "email": "ada@engines.io",
+    ...     "company": "Engines",
+    ...     "honeypot": "filled by a bot",
+    ... }
+    >>> held = capture_lead(
+    ...     uow, spam, config, ids=ids, now=datetime(2026, 1, 5, tzinfo=timezone.utc)
+    ... )
+    >>> held.status, held.lead.owner_id
+    ('pending_approval', None)
+    >>> result = approve_capture(
+    ...     uow, held.lead.id, config, ids=ids, now=datetime(2026, 1, 6, tzinfo=timezone.utc)
+    ... )
+    >>> result.status, result.lead.owner_id, result.lead.custom["approval"]
+    ('approved', 'u-1', 'approved')
+
+    Raises:
+        RecordNotFound: no lead *lead_id*.
+        ValidationError: code ``not_held`` — the lead is not held for approval (never
+            held, or approved or rejected already); or arguments of the wrong type.
+        ConvertedLeadError: the lead is converted.
+        ConcurrencyError: every attempt conflicted with other writers; nothing was saved.
+    """
+    check_unit("approve_capture", uow)
+    _check_capture_arguments("approve_capture", config, notifier, attempts)
+    return retrying(
+        lambda: _capture(
+            uow,
+            {},
+            config,
+            ids=ids,
+            now=now,
+            state=state,
+            available=available,
+            notifier=notifier,
+            approving=lead_id,
+        ),
+        attempts=attempts,
+        backoff=0.01,
+    )
+
+
+def reject_capture(
+    uow: UnitOfWork,
+    lead_id: str,
+    *,
+    reason: str,
+    now: datetime,
+    process: LeadProcess = DEFAULT_LEAD_PROCESS,
+) -> CaptureResult:
+    """Turn down a capture held for approval: close it, keeping it and the reason.
+
+    The lead is kept, not removed (so a later submission from the same sender is still
+    recognised, and the decision can be audited or undone by a person): it moves to the
+    first closed, unconverted status of *process* (``Closed - Not Converted``) with
+    ``custom.approval = "rejected"``, ``custom.approval_reason`` and
+    ``custom.approval_at``; ``custom.pending_approval`` is cleared. Nothing is sent. To
+    delete it instead, remove it from the repository afterwards. The result's status is
+    ``rejected`` with the closed lead and its ``StatusChanged`` event.
+
+    >>> from datetime import datetime, timezone
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork, SequentialIds
+    >>> uow = MemoryUnitOfWork()
+    >>> spam = {
+    ...     "name": "Buy Now",
+    ...     "email": "x@mailinator.com",
+    ...     "company": "http://x.example",
+    ...     "honeypot": "filled by a bot",
+    ... }
+    >>> held = capture_lead(
+    ...     uow,
+    ...     spam,
+    ...     CaptureConfig(),
+    ...     ids=SequentialIds(),
+    ...     now=datetime(2026, 1, 5, tzinfo=timezone.utc),
+    ... )
+    >>> result = reject_capture(
+    ...     uow, held.lead.id, reason="spam", now=datetime(2026, 1, 6, tzinfo=timezone.utc)
+    ... )
+    >>> result.status, result.lead.status, result.lead.custom["approval_reason"]
+    ('rejected', 'Closed - Not Converted', 'spam')
+
+    Raises:
+        RecordNotFound: no lead *lead_id*.
+        ValidationError: code ``not_held`` — the lead is not held for approval; a blank
+            or overlong *reason*; a *process* without a closed, unconverted status; or
+            arguments of the wrong type.
+        ConvertedLeadError: the lead is converted.
+        TransitionError: *process* does not allow the move to its closed status.
+        ConcurrencyError: the lead changed in storage meanwhile; nothing was saved.
+    """
+    check_unit("reject_capture", uow)
+    problem = _checks.text_problem(reason, 255) if isinstance(reason, str) else None
+    if not isinstance(reason, str) or problem is not None:
+        message = (
+            problem[1] if problem is not None else f"must be text, not {describe_value(reason)}"
+        )
+        raise ValidationError("reject_capture", [FieldError("reason", "invalid", message)])
+    _checks.require_instance(
+        process, LeadProcess, "a LeadProcess", function="reject_capture", path="process"
+    )
+    closed = next((s for s in process.ordered() if s.is_closed and not s.is_converted), None)
+    if closed is None:
+        raise ValidationError(
+            "reject_capture",
+            [
+                FieldError(
+                    "process",
+                    "no_closed_status",
+                    f"process {process.name!r} has no closed, unconverted status to reject into",
+                )
+            ],
+        )
+    with uow:
+        stored = _held(uow, lead_id, "reject_capture")
+        moved = (
+            stored
+            if stored.status == closed.name
+            else transition(stored, closed.name, process=process)
+        )
+        lead = _decided(moved, "rejected", now=now, reason=reason)
+        _check_write(stored, lead, process=process)
+        uow.leads.update(lead)
+        uow.commit()
+    events: tuple[DomainEvent, ...] = ()
+    if stored.status != lead.status:
+        events = (
+            StatusChanged(
+                lead_id=lead.id, previous=stored.status, current=lead.status, occurred_at=now
+            ),
+        )
+    return CaptureResult(
+        status="rejected",
+        lead=lead,
+        events=events,
+        steps=(
+            f"held lead {lead.id} rejected: {reason}",
+            f"status {stored.status} -> {lead.status}; kept, with the reason",
+        ),
     )
 
 

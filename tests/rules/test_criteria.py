@@ -116,9 +116,9 @@ def test_inconsistent_conditions_are_refused_when_built(args, path):
     assert caught.value.errors[0].path == path
 
 
-def test_groups_need_criteria():
+def test_groups_take_criteria_only():
     with pytest.raises(ValidationError):
-        All([])
+        All("source")  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         Any(["source"])  # type: ignore[list-item]
     with pytest.raises(ValidationError):

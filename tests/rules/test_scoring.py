@@ -174,9 +174,11 @@ def test_bands_rate_the_total_with_their_own_names():
     assert score(LEAD, no_catch_all, now=NOW).rating is None
 
 
-def test_default_bands_are_hot_warm_cold():
+def test_default_bands_are_the_rating_picklist():
+    # Seen: DEFAULT_BANDS wrote hot/warm/cold while the rating picklist is Hot/Warm/Cold.
     model = ScoringModel(fit=[FitRule("all", Condition("last_name", "is_not_blank"), 70)])
-    assert score(LEAD, model, now=NOW).rating == "hot"
+    assert score(LEAD, model, now=NOW).rating == "Hot"
+    assert [b.name for b in model.bands] == list(LEAD_SCHEMA.field("rating").choices)
 
 
 def test_compiled_totals_equal_scores_for_entities_and_mappings():

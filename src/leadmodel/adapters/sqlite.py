@@ -235,6 +235,9 @@ def _where(criterion: Criterion, columns: frozenset[str]) -> _Where:
     if isinstance(criterion, Not):
         sql, params, exact = _where(criterion.item, columns)
         return (f"(NOT {sql})", params, True) if exact else _EVERYTHING
+    if not criterion.items:
+        # All([]) holds for every record, Any([]) for none: both exactly.
+        return ("1", [], True) if isinstance(criterion, All) else ("0", [], True)
     parts = [_where(item, columns) for item in criterion.items]
     exact = all(part[2] for part in parts)
     if isinstance(criterion, All):

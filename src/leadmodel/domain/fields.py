@@ -20,6 +20,7 @@ import attrs
 
 from leadmodel.domain import _checks
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
+from leadmodel.domain.status import DEFAULT_LEAD_PROCESS, LeadProcess
 
 __all__ = [
     "EntitySchema",
@@ -362,6 +363,26 @@ class FieldDef:
         """Digits after the point for number types (0 when not given)."""
         return self.decimals or 0
 
+    def canonical(self, value: Scalar) -> Scalar:
+        """*value* spelled as the picklist choice it names regardless of case.
+
+        Where the library writes a picklist value (a scoring band to ``rating``, an
+        imported cell), it writes the choice's own spelling: ``"hot"`` becomes ``"Hot"``.
+        Anything that is not a case-variant of a choice is returned unchanged, for the
+        schema to report; stored records are never rewritten.
+
+        >>> rating = FieldDef("rating", FieldType.PICKLIST, choices=("Hot", "Warm"))
+        >>> rating.canonical("HOT"), rating.canonical("Lukewarm"), rating.canonical(3)
+        ('Hot', 'Lukewarm', 3)
+        """
+        if not isinstance(value, str) or not self.choices or value in self.choices:
+            return value
+        folded = value.casefold()
+        for choice in self.choices:
+            if choice.casefold() == folded:
+                return choice
+        return value
+
     def problem(self, value: Scalar) -> tuple[str, str] | None:
         """Check one custom *value* against this definition; ``None`` when it fits."""
         if value is None:
@@ -530,14 +551,43 @@ class EntitySchema:
             ],
         )
 
-    def problems(self, entity: object) -> tuple[FieldError, ...]:
-        """Every problem of *entity*'s custom values against this schema (empty when valid)."""
+    def problems(
+        self, entity: object, *, process: LeadProcess | None = None
+    ) -> tuple[FieldError, ...]:
+        """Every problem of *entity* against this schema (empty when valid).
+
+        Checked: the value of each restricted standard picklist (the lead's ``rating`` is
+        one of ``Hot``, ``Warm``, ``Cold``), a lead's ``status`` against *its own* process
+        (*process*, :data:`~leadmodel.DEFAULT_LEAD_PROCESS` when not given: a custom
+        process's statuses are valid when that process is passed) and the custom values.
+        Constructors do not check picklists, so records written before a picklist was
+        restricted still load; this reports them (``unknown_choice``, naming the choice a
+        case-variant stands for).
+
+        >>> from leadmodel import LEAD_SCHEMA, Lead
+        >>> lead = Lead(id="L1", last_name="Ng", company="Acme", rating="Lukewarm")
+        >>> [(e.path, e.code) for e in LEAD_SCHEMA.problems(lead)]
+        [('rating', 'unknown_choice')]
+
+        Raises:
+            ValidationError: *process* is not a LeadProcess.
+        """
+        if process is not None:
+            _checks.require_instance(
+                process,
+                LeadProcess,
+                "a LeadProcess",
+                function="EntitySchema.problems",
+                path="process",
+            )
         custom = getattr(entity, "custom", None)
         if not isinstance(custom, Mapping):
             return (FieldError("custom", "type", f"{type(entity).__name__} has no custom fields"),)
+        standard = self._standard_problems(entity, process)
         errors: list[FieldError] = list(_scalar_problems(custom))
         if errors:
-            return tuple(errors)
+            return (*standard, *errors)
+        errors = standard + errors
         defined = {fd.name: fd for fd in self.custom}
         errors.extend(
             FieldError(f"custom.{key}", "unknown_field", f"{self.kind} has no custom field {key!r}")
@@ -555,14 +605,47 @@ class EntitySchema:
                 )
         return tuple(errors)
 
-    def validate(self, entity: object) -> None:
-        """Check *entity*'s custom values against the custom field definitions.
+    def _standard_problems(self, entity: object, process: LeadProcess | None) -> list[FieldError]:
+        errors: list[FieldError] = []
+        for fd in self.standard:
+            if fd.type is not FieldType.PICKLIST or not fd.restricted:
+                continue
+            value = getattr(entity, fd.name, None)
+            if isinstance(value, Enum):
+                value = value.value
+            if not isinstance(value, str) or value in fd.choices:
+                continue
+            canonical = fd.canonical(value)
+            hint = f"; {canonical!r} is the picklist's spelling" if canonical != value else ""
+            errors.append(
+                FieldError(
+                    fd.name,
+                    "unknown_choice",
+                    f"must be one of {', '.join(fd.choices)} (got {describe_value(value)}{hint})",
+                )
+            )
+        if self.kind == "lead" and isinstance(getattr(entity, "status", None), str):
+            chosen = DEFAULT_LEAD_PROCESS if process is None else process
+            status: str = getattr(entity, "status")  # noqa: B009 - any entity with a status
+            if chosen.get(status) is None:
+                names = ", ".join(s.name for s in chosen.statuses)
+                errors.append(
+                    FieldError(
+                        "status",
+                        "unknown_status",
+                        f"{describe_value(status)} is not a status of {chosen.name!r} ({names})",
+                    )
+                )
+        return errors
+
+    def validate(self, entity: object, *, process: LeadProcess | None = None) -> None:
+        """Check *entity* against this schema: see :meth:`problems`.
 
         Raises:
             ValidationError: listing every unknown field, wrong type, value too long,
-                too many decimals, unknown choice of a restricted picklist or missing
-                required field.
+                too many decimals, unknown choice of a restricted picklist, status not in
+                the lead's process or missing required field.
         """
-        errors = self.problems(entity)
+        errors = self.problems(entity, process=process)
         if errors:
             raise ValidationError(type(entity).__name__, errors)

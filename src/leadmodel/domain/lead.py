@@ -211,7 +211,13 @@ LEAD_SCHEMA: Final = EntitySchema(
             choices=tuple(s.name for s in DEFAULT_LEAD_PROCESS.statuses),
             required=True,
         ),
-        FieldDef("rating", FieldType.PICKLIST, length=40, choices=("Hot", "Warm", "Cold")),
+        FieldDef(
+            "rating",
+            FieldType.PICKLIST,
+            length=40,
+            choices=("Hot", "Warm", "Cold"),
+            restricted=True,
+        ),
         FieldDef("owner_id", FieldType.REFERENCE),
         FieldDef("owner_is_queue", FieldType.CHECKBOX),
         FieldDef("team_id", FieldType.REFERENCE),
@@ -230,4 +236,6 @@ LEAD_SCHEMA: Final = EntitySchema(
     ),
 )
 """The standard fields of a lead, with Salesforce's types and lengths; add custom fields
-with :meth:`EntitySchema.with_custom`."""
+with :meth:`EntitySchema.with_custom`. ``rating`` is a restricted picklist (``Hot``,
+``Warm``, ``Cold``); ``status`` is checked against the lead's own process by
+:meth:`EntitySchema.problems`, not against the default process's names listed here."""

@@ -228,8 +228,14 @@ def _depth_problem(children: Sequence[object]) -> list[FieldError]:
 
 
 def _group_problems(items: object, name: str) -> list[FieldError]:
-    if not isinstance(items, tuple) or not items:
-        return [FieldError("items", "empty", f"{name} needs at least one criterion")]
+    # An empty group is allowed: ``All([])`` always holds and ``Any([])`` never does, as
+    # Salesforce's rule entry with no criteria matches every record.
+    if not isinstance(items, tuple):
+        return [
+            FieldError(
+                "items", "type", f"{name} takes a list of criteria, not {type(items).__name__}"
+            )
+        ]
     problems = [
         FieldError(
             f"items[{i}]",
@@ -244,7 +250,15 @@ def _group_problems(items: object, name: str) -> list[FieldError]:
 
 @attrs.frozen
 class All:
-    """True when every item is (Salesforce's AND)."""
+    """True when every item is (Salesforce's AND).
+
+    An empty ``All([])`` always holds: Salesforce's rule entry with no criteria matches
+    every record.
+
+    >>> from leadmodel import Lead
+    >>> evaluate(All([]), Lead(id="L1", last_name="Ng", company="Acme"))
+    True
+    """
 
     items: tuple[Criterion, ...] = attrs.field(converter=_items)
     kind: Literal["all"] = "all"
@@ -261,7 +275,14 @@ class All:
 
 @attrs.frozen
 class Any:
-    """True when at least one item is (Salesforce's OR)."""
+    """True when at least one item is (Salesforce's OR).
+
+    An empty ``Any([])`` never holds (no item is true).
+
+    >>> from leadmodel import Lead
+    >>> evaluate(Any([]), Lead(id="L1", last_name="Ng", company="Acme"))
+    False
+    """
 
     items: tuple[Criterion, ...] = attrs.field(converter=_items)
     kind: Literal["any"] = "any"
@@ -886,6 +907,8 @@ def _expression(criterion: Criterion, cls: type, ns: dict[str, object], counter:
         return _condition_expression(criterion, cls, ns, counter[0])
     if isinstance(criterion, Not):
         return f"(not {_expression(criterion.item, cls, ns, counter)})"
+    if not criterion.items:
+        return "True" if isinstance(criterion, All) else "False"
     joiner = " and " if isinstance(criterion, All) else " or "
     return "(" + joiner.join(_expression(item, cls, ns, counter) for item in criterion.items) + ")"
 

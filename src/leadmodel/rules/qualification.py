@@ -196,13 +196,31 @@ class QualificationPolicy:
             return self.min_score
         return sum(r.weight for r in self.requirements)
 
+    @property
+    def fields_read(self) -> tuple[str, ...]:
+        """The field paths the policy reads, each once, in the order its rules name them.
+
+        Requirements first, then disqualifiers; a policy never reads a field it does not
+        name here (the lead score, for *min_lead_score*, is passed to :func:`qualify`).
+
+        >>> BANT_POLICY.fields_read
+        ('custom.budget', 'title', 'custom.need', 'custom.timeline')
+        """
+        paths = (
+            condition.field
+            for rule in (*self.requirements, *self.disqualifiers)
+            for condition in _criteria._conditions(rule.criterion)  # noqa: SLF001 - the package's own walk
+        )
+        return tuple(dict.fromkeys(paths))
+
     def compile(self) -> Callable[..., Qualification]:
         """A function ``(lead, *, score=None) -> Qualification`` for many leads."""
         tests = [(r, _criteria.compile(r.criterion)) for r in self.requirements]
         knockouts = [(r, _criteria.compile(r.criterion)) for r in self.disqualifiers]
+        fields = self.fields_read
 
         def run(lead: object, *, score: Score | float | None = None) -> Qualification:
-            return _decide(self, tests, knockouts, lead, score)
+            return _decide(self, tests, knockouts, lead, score, fields=fields)
 
         return run
 
@@ -214,7 +232,8 @@ class Qualification:
     *decision* is ``qualified``, ``nurture`` (not yet: keep working it) or
     ``disqualified``; *score* is the weight of the met requirements. The suggestions are
     ``None`` when nothing should change (the lead already has that status, or the stage
-    would move backwards).
+    would move backwards). *fields_read* names every field path the policy read to decide
+    (BANT reads ``custom.budget``, ``title``, ``custom.need`` and ``custom.timeline``).
     """
 
     _repr_html_ = result_html
@@ -228,6 +247,7 @@ class Qualification:
     decision: Decision = "nurture"
     score: float = 0
     disqualified_by: tuple[str, ...] = ()
+    fields_read: tuple[str, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
@@ -260,6 +280,8 @@ def _decide(
     knockouts: Sequence[tuple[Requirement, Callable[..., bool]]],
     lead: object,
     score: object,
+    *,
+    fields: tuple[str, ...] = (),
 ) -> Qualification:
     if not isinstance(lead, Lead) and not isinstance(lead, dict):
         raise ValidationError(
@@ -323,6 +345,7 @@ def _decide(
         decision,
         points,
         tuple(knocked),
+        fields,
     )
 
 
@@ -366,6 +389,8 @@ def qualify(
     >>> result = qualify(lead, BANT_POLICY)
     >>> result.qualified, result.suggested_status, result.suggested_stage.value
     (True, 'Working - Contacted', 'sales_qualified')
+    >>> result.fields_read
+    ('custom.budget', 'title', 'custom.need', 'custom.timeline')
 
     Raises:
         ValidationError: *lead* is not a lead, *policy* not a policy, *score* not a score,

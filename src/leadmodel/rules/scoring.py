@@ -11,8 +11,11 @@ A :class:`ScoringModel` holds
   over N days, a half-life, or only the last N days);
 - *groups* (:class:`ScoreGroup`) with their own caps, a total cap, and whether a total
   may be negative (otherwise it is floored at zero);
-- rating *bands* (:class:`Band`): ``hot``/``warm``/``cold`` by thresholds, names of your
-  choosing.
+- rating *bands* (:class:`Band`): ``Hot``/``Warm``/``Cold`` (the lead's ``rating``
+  picklist) by thresholds, or names of your choosing;
+- a *grade matrix* (:class:`GradeMatrix`): HubSpot's fit × engagement grades beside the
+  single score, a letter for fit (``A``–``D``) and a digit for engagement (``1``–``4``),
+  so ``A1`` is a lead that fits and engages, ``A4`` one that fits but is quiet.
 
 :func:`score` returns a :class:`Score` whose contributions say what each rule added after
 its decay and caps, and whose adjustments say what the group and total caps took away.
@@ -51,6 +54,7 @@ from leadmodel.rules.criteria import Criterion, check_criterion
 
 __all__ = [
     "DEFAULT_BANDS",
+    "DEFAULT_GRADES",
     "NO_DECAY",
     "Adjustment",
     "Band",
@@ -59,6 +63,7 @@ __all__ = [
     "Decay",
     "EngagementRule",
     "FitRule",
+    "GradeMatrix",
     "Score",
     "ScoreGroup",
     "ScoringModel",
@@ -303,8 +308,9 @@ class Band:
         )
 
 
-DEFAULT_BANDS: Final = (Band("hot", 70), Band("warm", 40), Band("cold"))
-"""``hot`` from 70 points, ``warm`` from 40, ``cold`` below."""
+DEFAULT_BANDS: Final = (Band("Hot", 70), Band("Warm", 40), Band("Cold"))
+"""``Hot`` from 70 points, ``Warm`` from 40, ``Cold`` below: the values of the lead's
+``rating`` picklist, so a band can be written to ``Lead.rating`` as it is."""
 
 
 def _sorted_bands(values: object) -> object:
@@ -312,6 +318,127 @@ def _sorted_bands(values: object) -> object:
     if isinstance(values, tuple) and all(isinstance(b, Band) for b in values):
         return tuple(sorted(values, key=lambda b: (b.minimum is None, -(b.minimum or 0), b.name)))
     return values
+
+
+def _band_problems(bands: object, path: str) -> list[FieldError]:
+    """The problems of one axis of bands: Bands, at least one, distinct names and minimums."""
+    if not isinstance(bands, tuple) or not all(isinstance(b, Band) for b in bands):
+        return [FieldError(path, "type", "must be a sequence of Bands")]
+    if not bands:
+        return [FieldError(path, "empty", "needs at least one band")]
+    errors: list[FieldError] = []
+    names = [b.name for b in bands]
+    minimums = [b.minimum for b in bands]
+    for i, band in enumerate(bands):
+        if names.count(band.name) > 1:
+            errors.append(
+                FieldError(f"{path}[{i}].name", "duplicate", f"{band.name!r} names two bands")
+            )
+        elif minimums.count(band.minimum) > 1:
+            errors.append(
+                FieldError(
+                    f"{path}[{i}].minimum",
+                    "duplicate",
+                    f"two bands start at {describe_value(band.minimum)}",
+                )
+            )
+    return errors
+
+
+def _band_of(bands: Sequence[Band], points: float) -> Band | None:
+    for band in bands:
+        if band.minimum is None or points >= band.minimum:
+            return band
+    return None
+
+
+def _reaches(what: str, points: float, band: Band) -> str:
+    start = "below every other band" if band.minimum is None else f"from {band.minimum:g}"
+    return f"{what} {points:g} is {band.name} ({start})"
+
+
+@attrs.frozen
+class GradeMatrix:
+    """HubSpot's fit × engagement grade as data: a letter for fit, a digit for engagement.
+
+    *fit* bands grade the fit score, *engagement* bands the engagement score, each from
+    the highest minimum down as :class:`Band` does; the grade is the two names together
+    (``"B2"``). ``A1`` fits and engages; ``A4`` fits but is quiet (nurture it); ``D1``
+    engages but does not fit. The defaults (:data:`DEFAULT_GRADES`) cut both scores at
+    75, 50 and 25 points. A score that an axis has no band for (no catch-all band) has no
+    grade.
+
+    >>> matrix = GradeMatrix()
+    >>> matrix.grade(60, 10)
+    'B4'
+    >>> matrix.explain(60, 10)
+    'fit 60 is B (from 50); engagement 10 is 4 (below every other band)'
+    """
+
+    fit: tuple[Band, ...] = attrs.field(
+        default=(Band("A", 75), Band("B", 50), Band("C", 25), Band("D")),
+        converter=_sorted_bands,
+    )
+    engagement: tuple[Band, ...] = attrs.field(
+        default=(Band("1", 75), Band("2", 50), Band("3", 25), Band("4")),
+        converter=_sorted_bands,
+    )
+
+    def __attrs_post_init__(self) -> None:
+        errors = _band_problems(self.fit, "fit") + _band_problems(self.engagement, "engagement")
+        if errors:
+            raise ValidationError("GradeMatrix", errors)
+
+    def _bands(self, fit: float, engagement: float) -> tuple[Band | None, Band | None]:
+        for name, value in (("fit", fit), ("engagement", engagement)):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not _checks.is_finite(value)
+            ):
+                raise ValidationError(
+                    "GradeMatrix",
+                    [
+                        FieldError(
+                            name, "type", f"must be a finite number, not {describe_value(value)}"
+                        )
+                    ],
+                )
+        return _band_of(self.fit, fit), _band_of(self.engagement, engagement)
+
+    def grade(self, fit: float, engagement: float) -> str | None:
+        """The grade of a fit and an engagement score (``None`` when an axis has no band).
+
+        Raises:
+            ValidationError: a score is not a finite number.
+        """
+        fit_band, engagement_band = self._bands(fit, engagement)
+        if fit_band is None or engagement_band is None:
+            return None
+        return fit_band.name + engagement_band.name
+
+    def explain(self, fit: float, engagement: float) -> str:
+        """Why a fit and an engagement score get their grade, in words.
+
+        Raises:
+            ValidationError: a score is not a finite number.
+        """
+        fit_band, engagement_band = self._bands(fit, engagement)
+        parts = [
+            _reaches(what, points, band)
+            if band is not None
+            else f"{what} {points:g} reaches no band (no grade)"
+            for what, points, band in (
+                ("fit", fit, fit_band),
+                ("engagement", engagement, engagement_band),
+            )
+        ]
+        return "; ".join(parts)
+
+
+DEFAULT_GRADES: Final = GradeMatrix()
+"""Fit ``A`` from 75 points, ``B`` from 50, ``C`` from 25, ``D`` below; engagement ``1``
+from 75, ``2`` from 50, ``3`` from 25, ``4`` below."""
 
 
 def _model_problems(model: ScoringModel) -> list[FieldError]:
@@ -381,6 +508,8 @@ def _model_problems(model: ScoringModel) -> list[FieldError]:
                     f"two bands start at {describe_value(band.minimum)}",
                 )
             )
+    if model.grades is not None and not isinstance(model.grades, GradeMatrix):
+        errors.append(FieldError("grades", "type", "must be a GradeMatrix or None"))
     if (problem := _optional_cap(model.total_cap)) is not None:
         errors.append(FieldError("total_cap", *problem))
     if model.allow_negative is not True and model.allow_negative is not False:
@@ -397,7 +526,8 @@ class ScoringModel:
     Rule names are unique; a rule's group must be one of *groups*, and a group holds fit
     rules or engagement rules, not both. *total_cap* caps the total (in absolute value);
     unless *allow_negative*, a negative total is floored at zero. *bands* are sorted from
-    the highest minimum down; a total gets the first band it reaches.
+    the highest minimum down; a total gets the first band it reaches. *grades* grades fit
+    and engagement apart (:class:`GradeMatrix`, ``None``: no grade).
 
     >>> from leadmodel import Condition
     >>> model = ScoringModel(
@@ -405,7 +535,7 @@ class ScoringModel:
     ...     engagement=[EngagementRule("opens", "email_opened", 5, cap=20)],
     ... )
     >>> [b.name for b in model.bands]
-    ['hot', 'warm', 'cold']
+    ['Hot', 'Warm', 'Cold']
     """
 
     fit: tuple[FitRule, ...] = attrs.field(default=(), converter=_tuple)
@@ -415,6 +545,7 @@ class ScoringModel:
     allow_negative: bool = False
     bands: tuple[Band, ...] = attrs.field(default=DEFAULT_BANDS, converter=_sorted_bands)
     name: str = "score"
+    grades: GradeMatrix | None = DEFAULT_GRADES
 
     def __attrs_post_init__(self) -> None:
         errors = _model_problems(self)
@@ -495,7 +626,9 @@ class Score:
 
     ``total`` is ``fit + engagement`` after the total cap and the floor; each of ``fit``
     and ``engagement`` is its rules' contributions plus its group adjustments. *rating* is
-    the band the total reaches (``None`` when no band catches it).
+    the band the total reaches (``None`` when no band catches it). *grade* is the model's
+    :class:`GradeMatrix` grade of fit and engagement (``"B2"``; ``None`` without a matrix
+    or a band), and *grade_reason* says why.
     """
 
     _repr_html_ = result_html
@@ -507,6 +640,8 @@ class Score:
     contributions: tuple[Contribution, ...] = ()
     adjustments: tuple[Adjustment, ...] = ()
     model: str = "score"
+    grade: str | None = None
+    grade_reason: str | None = None
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
@@ -845,14 +980,18 @@ class CompiledScoringModel:
             engagement, eng_cuts = plan.side_total(plan.engagement_slots(eng_rows), plan.eng_caps)
             adjustments += [Adjustment(f"group:{plan.eng_slot_names[k]}", p) for k, p in eng_cuts]
         total, final = plan.finish(fit, engagement)
+        grades = plan.model.grades
+        fit_score, engagement_score = float(fit), float(engagement)
         return Score(
-            float(fit),
-            float(engagement),
+            fit_score,
+            engagement_score,
             total,
             _rating(plan.model.bands, total),
             tuple(contributions),
             tuple(adjustments + final),
             plan.model.name,
+            None if grades is None else grades.grade(fit_score, engagement_score),
+            None if grades is None else grades.explain(fit_score, engagement_score),
         )
 
     def total(self, lead: object, *, activities: Iterable[Activity] = (), now: datetime) -> float:
@@ -989,7 +1128,7 @@ def score(
     ...     now=now,
     ... )
     >>> result.total, result.rating
-    (22.0, 'cold')
+    (22.0, 'Cold')
     >>> [c.reason for c in result.contributions]
     ["fit rule 'web' holds: +10", "3 × 'opens': +12 (capped from +15)"]
 

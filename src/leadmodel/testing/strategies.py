@@ -570,6 +570,8 @@ def criteria(
 ) -> st.SearchStrategy[Criterion]:
     """Valid criteria: every operator, values of every type, nested in ``All``/``Any``/``Not``.
 
+    Groups may be empty (``All([])`` always holds, ``Any([])`` never does).
+
     Values are often of another type than their field's, which a criterion simply does not
     match; one field path is unknown on purpose.
 
@@ -583,8 +585,8 @@ def criteria(
     return st.recursive(
         leaves,
         lambda inner: (
-            st.lists(inner, min_size=1, max_size=3).map(All)
-            | st.lists(inner, min_size=1, max_size=3).map(Any)
+            st.lists(inner, min_size=0, max_size=3).map(All)
+            | st.lists(inner, min_size=0, max_size=3).map(Any)
             | inner.map(Not)
         ),
         max_leaves=max_leaves,
