@@ -109,6 +109,7 @@ def conversions(draw):
         owner_id="U-new" if lead.owner_is_queue else draw(st.sampled_from([None, "U-new"])),
         merge_policy=policy,
         overwrite_lead_source=into_contact and draw(st.booleans()),
+        person_account=draw(st.booleans()),
     )
     existing = ExistingRecords(account=account, contact=contact)
     return lead, options, existing, mapping

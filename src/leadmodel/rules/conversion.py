@@ -130,6 +130,7 @@ _OPTION_CHECKS: Final = _checks.FieldChecks(
         ("merge_policy", _checks.enum_member(MergePolicy)),
         ("overwrite_fields", _checks.Check(_overwrite_fields_problem)),
         ("notify_owner", _checks.boolean),
+        ("person_account", _checks.boolean),
     ],
     optional=[
         ("account_id", _checks.identifier),
@@ -208,6 +209,10 @@ class ConvertOptions:
             ``"contact.title"``, or a bare ``"phone"`` for every target that has it.
         notify_owner: produce a notification for the owner
             (:attr:`ConversionResult.notifications`), sent by the service.
+        person_account: an ``is_person`` lead converts into a new *person account*
+            (``Account.is_person``, named after the person) with its contact, unless the
+            options name an account or a contact (default; Salesforce with person accounts
+            enabled). ``False``: the person converts into a contact without an account.
 
     >>> ConvertOptions("Closed - Converted", opportunity_name="Acme - 50 seats").merge_policy
     <MergePolicy.FILL_BLANKS: 'fill_blanks'>
@@ -231,6 +236,7 @@ class ConvertOptions:
         default=_EMPTY_TAGS, converter=to_tags, kw_only=True
     )
     notify_owner: bool = attrs.field(default=False, kw_only=True)
+    person_account: bool = attrs.field(default=True, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         errors = _option_problems(self)
@@ -429,7 +435,8 @@ class ConversionResult:
     Attributes:
         lead: the converted lead: its converted status, a ``converted`` record with the
             account, contact and opportunity ids and the time; read-only from now on.
-        account: the new or updated account (``None`` for a person lead without one).
+        account: the new or updated account: a person account for an ``is_person`` lead
+            (``None`` for a person lead converted with ``person_account=False``).
         contact: the new or updated contact.
         opportunity: the new or linked opportunity, or ``None``.
         created: the targets made new (``"account"``, ``"contact"``, ``"opportunity"``).
@@ -978,6 +985,22 @@ def _default_opportunity_name(lead: Lead) -> tuple[str, str]:
     return lead.company[:OPPORTUNITY_NAME_LENGTH].rstrip(), "company"
 
 
+def _makes_person_account(lead: Lead, options: ConvertOptions, existing: ExistingRecords) -> bool:
+    """Whether *lead* converts into a new person account (Salesforce's person accounts).
+
+    An ``is_person`` lead does, unless ``person_account=False`` or the options name an
+    existing account or contact to convert into.
+    """
+    return (
+        lead.is_person
+        and options.person_account
+        and options.account_id is None
+        and options.contact_id is None
+        and existing.account is None
+        and existing.contact is None
+    )
+
+
 class _Conversion:
     """One conversion: what is written, skipped and reported, target by target."""
 
@@ -990,6 +1013,7 @@ class _Conversion:
         "options",
         "overwrite",
         "owner",
+        "person",
         "settings",
         "skipped",
         "targets",
@@ -1008,11 +1032,12 @@ class _Conversion:
         self.errors: list[FieldError] = []
         self.accounted: set[str] = set()
         self.created: list[str] = []
+        self.person = _makes_person_account(lead, options, existing)
         self.targets = {
             "account": _Target(
                 kind="account",
                 old=existing.account,
-                present=existing.account is not None or lead.company is not None,
+                present=existing.account is not None or lead.company is not None or self.person,
                 fields={},
                 custom={},
                 changes=[],
@@ -1040,6 +1065,8 @@ class _Conversion:
         for target in self.targets.values():
             if target.present:
                 self._apply(target, steps[target.kind])
+        if self.person:
+            self._person_account()
         self._raise_errors()
         account_id = self._identify("account")
         contact_id = self._identify("contact")
@@ -1067,6 +1094,8 @@ class _Conversion:
         accounted, changes = self.accounted, target.changes
         fields, custom = target.fields, target.custom
         for step in steps:
+            if self.person and kind == "account" and step.field == "name":
+                continue  # a person account is named after the person, not the company
             raw = self.owner if step.is_owner else step.read(lead)
             if (
                 raw is None
@@ -1142,6 +1171,14 @@ class _Conversion:
 
     # -- what the conversion itself sets ----------------------------------------------------
 
+    def _person_account(self) -> None:
+        """Name the new person account after the person and mark it a person."""
+        target = self.targets["account"]
+        name = self.lead.name
+        target.fields.update(name=name, is_person=True)
+        target.changes.append(("account", "name", None, name, "conversion"))
+        target.changes.append(("account", "is_person", None, True, "is_person"))
+
     def _identify(self, kind: str) -> str | None:
         """The target's id: the existing record's, or a new one (and the timestamps)."""
         target = self.targets[kind]
@@ -1174,6 +1211,8 @@ class _Conversion:
             else _default_opportunity_name(self.lead)
         )
         fields["name"] = name
+        if source == "company":
+            self.accounted.add("company")  # a person account's lead keeps its company here
         self.targets["opportunity"].changes.append(("opportunity", "name", None, name, source))
         self._link("opportunity", "stage", self.settings.first_stage)
         if "close_date" not in fields:
@@ -1364,9 +1403,12 @@ def convert_lead(
     (``unmapped``), so nothing is lost silently.
 
     - New records are built from the lead through *mapping*. An account is made when the
-      lead has a company (a person lead converts to a contact without an account, unless
-      ``account_id`` names one). The new opportunity is named by the options or after the
-      company (cut to 80 characters), closes at the end of the quarter of *now*, starts
+      lead has a company. An ``is_person`` lead converts into a new *person account*
+      (``Account.is_person``, named after the person, with the account fields of the
+      mapping) and its contact; the opportunity points at that account (with
+      ``person_account=False`` it converts to a contact without an account). The new
+      opportunity is named by the options or after the company (cut to 80 characters),
+      closes at the end of the quarter of *now*, starts
       in the first open stage of *opportunity_process* and has no amount.
     - Existing records (named by id in *options*, passed in *existing*) are filled:
       blank fields only by default, or by ``merge_policy`` and ``overwrite_fields``. They
@@ -1565,6 +1607,7 @@ def _outcomes(
                 normalize_company(lead.company)
                 if share_accounts
                 and lead.company is not None
+                and not _makes_person_account(lead, options, existing)
                 and options.account_id is None
                 and options.contact_id is None
                 and existing.account is None
