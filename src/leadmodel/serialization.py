@@ -427,6 +427,7 @@ def _documents() -> frozenset[type]:
     from leadmodel.rules.conversion import BulkConversion, ConversionResult, ConvertOptions
     from leadmodel.rules.dedupe import DedupeRun, DuplicateGroup, MatchEdge, OversizedBlock
     from leadmodel.rules.duplicate_rules import DuplicateCheck, DuplicatePolicy
+    from leadmodel.rules.layouts import Layout, LayoutCheck, RecordType
     from leadmodel.rules.mapping import FieldMapping
     from leadmodel.rules.matching import MatchingRule, MatchResult
     from leadmodel.rules.merge import MergeRecord, MergeResult
@@ -486,6 +487,9 @@ def _documents() -> frozenset[type]:
             ImportReport,
             ListView,
             Segment,
+            Layout,
+            RecordType,
+            LayoutCheck,
         }
     )
 
