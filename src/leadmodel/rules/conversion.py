@@ -54,6 +54,12 @@ from leadmodel.domain.status import (
 )
 from leadmodel.domain.values import EmailAddress, Money, PhoneNumber
 from leadmodel.rules._gc import gc_paused
+from leadmodel.rules.layouts import (
+    RECORD_TYPE_FIELD,
+    RecordType,
+    record_type_of,
+    validate_layout,
+)
 from leadmodel.rules.mapping import (
     DEFAULT_LEAD_MAPPING,
     SYSTEM_SOURCES,
@@ -721,6 +727,8 @@ def _settings(
     opportunity_process: OpportunityProcess,
     ids: Callable[[str], str],
     now: datetime,
+    *,
+    record_types: Mapping[str, RecordType] | None = None,
 ) -> _Settings:
     """The shared arguments of a conversion call, checked once.
 
@@ -735,6 +743,8 @@ def _settings(
         and last.stages is opportunity_process
         and last.ids is ids
         and last.now is now
+        and record_types is None
+        and not last.record_types
     ):
         return last
     _require(mapping, FieldMapping, "a FieldMapping", "mapping")
@@ -759,12 +769,44 @@ def _settings(
         won=_won_stages(opportunity_process),
         first_stage=opportunity_process.default.name,
         quarter_end=end_of_quarter(now.date()),
+        record_types=_target_record_types(record_types),
     )
     _LAST_SETTINGS[0] = settings
     return settings
 
 
 _LAST_SETTINGS: list[_Settings | None] = [None]
+_NO_RECORD_TYPES: Final[Mapping[str, RecordType]] = {}
+
+
+def _target_record_types(record_types: object) -> Mapping[str, RecordType]:
+    """*record_types* checked: target kind -> a record type of that kind."""
+    if record_types is None:
+        return _NO_RECORD_TYPES
+    if not isinstance(record_types, Mapping):
+        raise ValidationError(
+            "convert_lead",
+            [FieldError("record_types", "type", "must map a target kind to a RecordType")],
+        )
+    errors = []
+    for kind, record_type in record_types.items():
+        if kind not in TARGETS:
+            errors.append(
+                FieldError(
+                    "record_types",
+                    "unknown_target",
+                    f"{describe_value(kind)} is not account, contact or opportunity",
+                )
+            )
+        elif not isinstance(record_type, RecordType) or record_type.kind != kind:
+            errors.append(
+                FieldError(
+                    f"record_types.{kind}", "type", f"must be a RecordType of {kind} records"
+                )
+            )
+    if errors:
+        raise ValidationError("convert_lead", errors)
+    return dict(record_types)
 
 
 def _won_stages(process: OpportunityProcess) -> frozenset[str]:
@@ -961,6 +1003,7 @@ class _Settings:
     won: frozenset[str]
     first_stage: str
     quarter_end: date
+    record_types: Mapping[str, RecordType]
 
 
 @dataclass(slots=True)
@@ -1076,7 +1119,9 @@ class _Conversion:
             self._link("opportunity", "account_id", account_id)
             self._link("opportunity", "contact_id", contact_id)
         self._advance_lifecycle()
+        self._stamp_record_types()
         account, contact, opportunity = (self._build(kind) for kind in TARGETS)
+        self._check_record_types(account, contact, opportunity)
         self._raise_errors()
         return self._result(account, contact, opportunity)
 
@@ -1233,6 +1278,38 @@ class _Conversion:
         if stage is not current:
             contact.fields["lifecycle_stage"] = stage
             contact.changes.append(("contact", "lifecycle_stage", current, stage, "conversion"))
+
+    # -- record types -----------------------------------------------------------------------
+
+    def _stamp_record_types(self) -> None:
+        """New records get the record type given for their kind (Salesforce's default)."""
+        for kind, record_type in self.settings.record_types.items():
+            target = self.targets[kind]
+            if target.present and target.old is None and RECORD_TYPE_FIELD not in target.custom:
+                target.custom[RECORD_TYPE_FIELD] = record_type.name
+                target.changes.append(
+                    (kind, f"custom.{RECORD_TYPE_FIELD}", None, record_type.name, "conversion")
+                )
+
+    def _check_record_types(self, *records: Any) -> None:
+        """Every problem of the new or changed records with their record types, as errors.
+
+        New records are checked against the record type given for their kind; an existing
+        record only when it has that record type (or none), against its stored version,
+        so a read-only field the conversion would change is refused.
+        """
+        types = self.settings.record_types
+        for kind, record in zip(TARGETS, records, strict=True):
+            record_type = types.get(kind)
+            if record_type is None or record is None:
+                continue
+            old = self.targets[kind].old
+            if old is not None and record_type_of(old) not in (None, record_type.name):
+                continue
+            check = validate_layout(record, record_type, previous=old)
+            self.errors.extend(
+                FieldError(f"{kind}.{e.path}", e.code, e.message) for e in check.errors
+            )
 
     # -- building ---------------------------------------------------------------------------
 
@@ -1394,6 +1471,7 @@ def convert_lead(
     opportunity_process: OpportunityProcess = DEFAULT_OPPORTUNITY_PROCESS,
     ids: Callable[[str], str],
     now: datetime,
+    record_types: Mapping[str, RecordType] | None = None,
 ) -> ConversionResult:
     """Convert *lead* into an account, a contact and (optionally) an opportunity.
 
@@ -1427,6 +1505,12 @@ def convert_lead(
         opportunity_process: the stages of a new opportunity.
         ids: makes new ids, called with ``"account"``, ``"contact"``, ``"opportunity"``.
         now: the time of conversion (timezone-aware).
+        record_types: the record type of each target kind (``{"account": ...}``): new
+            records get it (``custom["record_type"]``, Salesforce's default record type)
+            and are checked against it, as are existing records of that record type
+            (read-only fields against their stored version); every problem is an
+            :class:`InvalidConvertOptions` error on ``"<target>.<field>"`` (codes
+            ``required``, ``not_allowed``, ``read_only``).
 
     >>> from datetime import UTC, datetime
     >>> from leadmodel import EmailAddress
@@ -1460,7 +1544,7 @@ def convert_lead(
     _require(lead, Lead, "a Lead", "lead")
     _require(options, ConvertOptions, "ConvertOptions", "options")
     _require(existing, (ExistingRecords, type(None)), "ExistingRecords or None", "existing")
-    settings = _settings(mapping, process, opportunity_process, ids, now)
+    settings = _settings(mapping, process, opportunity_process, ids, now, record_types=record_types)
     return _convert(lead, options, existing or _NO_RECORDS, settings)
 
 
@@ -1546,6 +1630,7 @@ def convert_leads(
     ids: Callable[[str], str],
     now: datetime,
     share_accounts: bool = True,
+    record_types: Mapping[str, RecordType] | None = None,
 ) -> BulkConversion:
     """Convert many leads, each on its own: one bad lead never stops the others.
 
@@ -1577,7 +1662,7 @@ def convert_leads(
         ValidationError: a shared argument of the wrong type (pairs that are wrong are
             failures, not errors).
     """
-    settings = _settings(mapping, process, opportunity_process, ids, now)
+    settings = _settings(mapping, process, opportunity_process, ids, now, record_types=record_types)
     _require_pairs(pairs)
     results: list[ConversionResult] = []
     failures: list[ConversionFailure] = []
@@ -1643,6 +1728,7 @@ def iter_convert_leads(
     ids: Callable[[str], str],
     now: datetime,
     share_accounts: bool = True,
+    record_types: Mapping[str, RecordType] | None = None,
 ) -> Iterator[ConversionResult | ConversionFailure]:
     """:func:`convert_leads` one lead at a time, in constant memory.
 
@@ -1664,7 +1750,7 @@ def iter_convert_leads(
     Raises:
         ValidationError: a shared argument of the wrong type, when called.
     """
-    settings = _settings(mapping, process, opportunity_process, ids, now)
+    settings = _settings(mapping, process, opportunity_process, ids, now, record_types=record_types)
     _require_pairs(pairs)
     return _outcomes(pairs, settings, share_accounts=share_accounts)
 
