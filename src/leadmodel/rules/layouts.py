@@ -597,10 +597,21 @@ class RecordType:
     def form_spec(self, base: FormSpec | None = None) -> FormSpec:
         """The web-to-lead :class:`~leadmodel.FormSpec` of its layout (:meth:`Layout.form_spec`).
 
-        >>> RecordType("Web", DEFAULT_LEAD_LAYOUT).form_spec().honeypot
-        'honeypot'
+        When the record type limits ``source``, a form's lead source defaults to the
+        record type's default source (none when it has no default) instead of *base*'s.
+
+        >>> partner = RecordType(
+        ...     "Partner",
+        ...     DEFAULT_LEAD_LAYOUT,
+        ...     {"source": PicklistValues("source", ["Partner", "Referral"], default="Partner")},
+        ... )
+        >>> partner.form_spec().default_source, partner.form_spec().honeypot
+        ('Partner', 'honeypot')
         """
-        return self.layout.form_spec(base)
+        spec = self.layout.form_spec(base)
+        if self.allowed("source") is not None:
+            spec = attrs.evolve(spec, default_source=self.default("source"))
+        return spec
 
     def to_html(self, record: Record | None = None, *, schema: EntitySchema | None = None) -> str:
         """An HTML form previewing its layout, picklists limited to the allowed values.
