@@ -13,11 +13,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import attrs
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from leadmodel import (
     ACCOUNT_SCHEMA,
+    DEFAULT_LEAD_MAPPING,
     Account,
     Address,
     Contact,
@@ -26,6 +28,8 @@ from leadmodel import (
     ExistingRecords,
     FieldChange,
     Lead,
+    MappingEntry,
+    MappingError,
     PhoneNumber,
     UnmappedValue,
     convert_lead,
@@ -193,8 +197,12 @@ def test_old_sqlite_account_rows_load_as_business_accounts(tmp_path):
         assert uow.accounts.get("A-person") == person
 
 
-def test_the_account_schema_knows_is_person():
-    assert ACCOUNT_SCHEMA.field("is_person").type.value == "checkbox"
+def test_only_conversion_sets_is_person():
+    # Not in the account schema, so no mapping entry can write it, and mappings stored
+    # with the previous schema load unchanged.
+    assert "is_person" not in ACCOUNT_SCHEMA.paths
+    with pytest.raises(MappingError):
+        DEFAULT_LEAD_MAPPING.extend(MappingEntry("do_not_call", "account", "is_person"))
 
 
 @given(st.data())

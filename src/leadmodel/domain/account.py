@@ -146,9 +146,11 @@ ACCOUNT_SCHEMA: Final = EntitySchema(
         FieldDef("owner_id", FieldType.REFERENCE),
         FieldDef("parent_id", FieldType.REFERENCE),
         FieldDef("source", FieldType.PICKLIST, length=40),
-        FieldDef("is_person", FieldType.CHECKBOX),
         FieldDef("created_at", FieldType.DATETIME),
         FieldDef("updated_at", FieldType.DATETIME),
     ),
 )
-"""The standard fields of an account, with Salesforce's types and lengths."""
+"""The standard fields of an account, with Salesforce's types and lengths.
+
+``is_person`` is left out: conversion alone sets it (no mapping entry may write it), and
+field mappings stored with this schema keep loading equal to the ones built today."""

@@ -135,13 +135,17 @@ def _path_problem(path: object, kind: str) -> _checks.Problem | None:
     return None
 
 
+# Standard fields the schemas leave out (conversion sets them, no mapping writes them).
+_UNMAPPED_DEFINITIONS: Final = {("account", "is_person"): FieldDef("is_person", FieldType.CHECKBOX)}
+
+
 def _definition(kind: str, path: str, schema: EntitySchema | None) -> FieldDef | None:
     """The schema's definition of *path*, when it has one."""
     chosen = schema if schema is not None and schema.kind == kind else _SCHEMAS[kind]
     try:
         return chosen.field(path)
     except ValidationError:
-        return None
+        return _UNMAPPED_DEFINITIONS.get((kind, path))
 
 
 def _label(path: str) -> str:
