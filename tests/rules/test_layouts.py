@@ -2,6 +2,7 @@
 on capture, import and conversion."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from html.parser import HTMLParser
 
 import attrs
@@ -13,6 +14,7 @@ from leadmodel import (
     DEFAULT_LEAD_LAYOUT,
     RECORD_TYPE_FIELD,
     Account,
+    Address,
     ColumnMapping,
     ConvertedLeadError,
     ConvertOptions,
@@ -26,6 +28,7 @@ from leadmodel import (
     LayoutSection,
     Lead,
     LifecycleStage,
+    Money,
     PicklistValues,
     RecordType,
     ValidationError,
@@ -664,3 +667,32 @@ def test_the_form_spec_only_targets_the_layouts_editable_fields(record_type):
     editable = {f.path for f in record_type.layout.fields if not f.read_only}
     for _name, target in spec.aliases:
         assert target in editable or target in ("ignore", "name") or target.startswith("utm.")
+
+
+def test_a_whole_address_renders_one_input_per_part():
+    layout = Layout("L", [LayoutSection("S", [LayoutField("address", required=True)])])
+    record = lead(address=Address(street="1 Main St", city="London", country="GB"))
+    page = parsed_html(layout.to_html(record))
+    inputs = {a["name"]: a for t, a in page.tags if t == "input"}
+    assert list(inputs) == [
+        "address.street",
+        "address.city",
+        "address.state",
+        "address.postal_code",
+        "address.country",
+    ]
+    assert (inputs["address.city"]["value"], inputs["address.state"]["value"]) == ("London", "")
+    assert codes(validate_layout(lead(), layout)) == [("address", "required")]
+
+
+def test_dates_render_as_html_input_values():
+    layout = Layout("L", [LayoutSection("S", ["created_at", "annual_revenue"])])
+    record = lead(annual_revenue=Money(Decimal(1500), "USD"))
+    page = parsed_html(layout.to_html(record))
+    inputs = {a["name"]: a for t, a in page.tags if t == "input"}
+    assert inputs["created_at"] == {
+        "type": "datetime-local",
+        "name": "created_at",
+        "value": "2026-12-01T09:00",
+    }
+    assert inputs["annual_revenue"]["value"] == "1500"

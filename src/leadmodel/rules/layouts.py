@@ -88,6 +88,7 @@ _NOT_ON_LAYOUTS: Final = frozenset({"id", "custom", "converted"})
 _CUSTOM_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
 _ADDRESS_PARTS: Final = frozenset(f.name for f in attrs.fields(Address))
 _ADDRESS_FIELDS: Final = frozenset({"address", "mailing_address", "billing_address"})
+_ADDRESS_ORDER: Final = tuple(f.name for f in attrs.fields(Address))
 _PICKLISTS: Final = frozenset({FieldType.PICKLIST, FieldType.MULTI_PICKLIST})
 # The record type's picklist values must come from the schema's, except the lead status:
 # a lead process of the host's own defines its statuses.
@@ -934,9 +935,11 @@ def _value_text(value: object) -> str:
         return ";".join(sorted(str(v) for v in value))
     if isinstance(value, bool):
         return "true" if value else ""
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M")  # what a datetime-local input takes
+    if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, Decimal | int | str | EmailAddress | PhoneNumber | Address):
+    if isinstance(value, Decimal | int | str | EmailAddress | PhoneNumber):
         return str(value)
     return describe_value(value)
 
@@ -951,6 +954,11 @@ def _options(choices: Iterable[str], current: str) -> str:
     return "".join(out)
 
 
+def _part(field: LayoutField, part: str) -> LayoutField:
+    """One part of a whole-address field (a required address needs some part, not each)."""
+    return LayoutField(f"{field.path}.{part}", read_only=field.read_only)
+
+
 def _control(
     layout: Layout,
     field: LayoutField,
@@ -959,6 +967,10 @@ def _control(
     schema: EntitySchema | None,
 ) -> str:
     path = field.path
+    if path in _ADDRESS_FIELDS:  # the whole address: one input per part
+        return " ".join(
+            _control(layout, _part(field, part), None, record, schema) for part in _ADDRESS_ORDER
+        )
     value = "" if record is None else _value_text(_read(record, path))
     flags = (" required" if field.required else "") + (" readonly" if field.read_only else "")
     definition = _definition(layout.kind, path, schema)
