@@ -506,13 +506,20 @@ def _picklist_problem(item: PicklistValues, kind: str) -> _checks.Problem | None
     return None
 
 
+def _picklist_item(path: str, value: object) -> object:
+    """``{path: values}`` or ``{path: PicklistValues(...)}`` as PicklistValues at *path*."""
+    if isinstance(value, list | tuple):
+        return PicklistValues(path, value)
+    if isinstance(value, PicklistValues) and value.path != path:
+        return attrs.evolve(value, path=path)
+    return value
+
+
 def _picklists(values: object) -> object:
     if isinstance(values, Mapping):
         items = list(values.items())
         if all(isinstance(k, str) for k, _ in items):
-            return tuple(
-                PicklistValues(k, v) if isinstance(v, list | tuple) else v for k, v in items
-            )
+            return tuple(_picklist_item(k, v) for k, v in items)
         return values
     return _tuple(values)
 
