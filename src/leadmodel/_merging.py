@@ -33,6 +33,7 @@ from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
 from leadmodel.intake import ColumnMapping, ImportReport, OnDuplicate, RowOutcome
 from leadmodel.ports import SupportsMerges, UnitOfWork
+from leadmodel.rules.layouts import RecordType
 from leadmodel.rules.matching import STANDARD_LEAD_RULE, CompiledRule, MatchingRule
 from leadmodel.rules.merge import MergeRecord, MergeResult, Moved, Survivorship, merge
 
@@ -574,6 +575,7 @@ def import_leads(
     progress: Callable[[int], None] | None = None,
     on_outcome: Callable[[RowOutcome], None] | None = None,
     rule: MatchingRule | CompiledRule | None = None,
+    record_type: RecordType | None = None,
 ) -> ImportReport:
     """Import *rows* into storage: the pure :func:`leadmodel.import_leads`, applied.
 
@@ -594,7 +596,8 @@ def import_leads(
     Returns the :class:`~leadmodel.ImportReport`; *on_outcome* sees each
     :class:`~leadmodel.RowOutcome` (rejected rows' errors, the values an update kept)
     after it is applied. The merges of an import are found with
-    ``uow.merges.find_by_keys(["record:<lead id>"])``.
+    ``uow.merges.find_by_keys(["record:<lead id>"])``. With a lead *record_type*, new
+    leads carry it and rows that do not meet it are rejected (as the pure import).
 
     >>> from datetime import UTC, datetime
     >>> from leadmodel import ColumnMapping, EmailAddress, Lead
@@ -649,6 +652,7 @@ def import_leads(
             on_duplicate=on_duplicate,
             progress=progress,
             rule=rule,
+            record_type=record_type,
         )
         index_rules = getattr(uow, "index_rules", None)  # SupportsKeyIndex
         if callable(index_rules) and on_duplicate != "create":

@@ -60,6 +60,7 @@ from leadmodel.domain.status import LifecycleStage
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
 from leadmodel.ports import lookup_keys
 from leadmodel.rules.dedupe import DuplicateIndex, MatchEdge
+from leadmodel.rules.layouts import RecordType, validate_layout, with_record_type
 from leadmodel.rules.matching import (
     STANDARD_LEAD_RULE,
     CompiledRule,
@@ -1431,6 +1432,18 @@ def _best_edge(index: DuplicateIndex, lead: Lead) -> MatchEdge | None:
     return found[0] if found else None
 
 
+def _of_record_type(
+    lead: Lead, record_type: RecordType
+) -> tuple[Lead | None, tuple[FieldError, ...]]:
+    """*lead* stamped with *record_type*, or ``None`` and why it does not meet it."""
+    try:
+        stamped = with_record_type(lead, record_type)
+    except ValidationError as exc:
+        return None, exc.errors
+    check = validate_layout(stamped, record_type)
+    return (stamped, ()) if check.ok else (None, check.errors)
+
+
 def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
     rows: Iterable[Mapping[str, str]],
     mapping: ColumnMapping,
@@ -1441,6 +1454,7 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
     on_duplicate: OnDuplicate = "skip",
     progress: Callable[[int], None] | None = None,
     rule: MatchingRule | CompiledRule | None = None,
+    record_type: RecordType | None = None,
 ) -> ImportRun:
     """Read *rows* into leads with *mapping*, one outcome per row, streaming.
 
@@ -1465,6 +1479,12 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
     ``created`` leads, update ``updated`` and ``merged`` ones) —
     :func:`leadmodel.services.import_leads` does, merges included, so they can be undone.
     Iterate the run, then read ``run.report``.
+
+    With a lead *record_type*, each row's lead is stamped with it
+    (:func:`~leadmodel.with_record_type`: ``custom["record_type"]`` and the record type's
+    picklist defaults) and checked against it (:func:`~leadmodel.validate_layout`); a row
+    that leaves a required field blank or has a picklist value the record type does not
+    allow is ``rejected`` with those errors.
 
     >>> from datetime import datetime, timezone
     >>> from leadmodel.adapters.memory import SequentialIds
@@ -1509,6 +1529,10 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
     compiled = _matching_rule(rule)
     if isinstance(compiled, FieldError):
         problems.append(compiled)
+    if record_type is not None and (
+        not isinstance(record_type, RecordType) or record_type.kind != "lead"
+    ):
+        problems.append(FieldError("record_type", "type", "must be a RecordType of leads"))
     if problems:
         raise ValidationError("import_leads", problems)
     assert isinstance(compiled, CompiledRule)  # noqa: S101 - narrowed by the checks above
@@ -1535,6 +1559,9 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
                 )
                 continue
             lead, errors, unmapped = reader.lead(row, ids, now)
+            if lead is not None and record_type is not None:
+                lead, refused = _of_record_type(lead, record_type)
+                errors = (*errors, *refused)
             extras.update(unmapped)
             if lead is None:
                 counts["rejected"] += 1

@@ -291,6 +291,19 @@ _PASSTHROUGH: Final = frozenset(
 )
 
 
+# Entity fields added after a release, left out of JSON while they hold their default: a
+# record that does not use them reads exactly as that release wrote it, and that release
+# (which forbids unknown keys) can still read it.
+_ADDED_FIELDS: Final[dict[type, tuple[str, ...]]] = {Account: ("is_person",)}
+
+
+def _added_fields_unstructure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any], Any]:
+    overrides: dict[str, Any] = {
+        name: override(omit_if_default=True) for name in _ADDED_FIELDS[cls]
+    }
+    return make_dict_unstructure_fn(cls, conv, **overrides)
+
+
 def _entity_structure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     """A fast path for entities, which check every field themselves when constructed.
 
@@ -396,6 +409,9 @@ def configure_converter(conv: cattrs.Converter) -> None:
     # A scalar field of a rule (UpdateField.value) keeps its type exactly, as custom values do.
     conv.register_structure_hook_func(_is_scalar, lambda value, _: _structure_scalar(value))
     conv.register_unstructure_hook_func(_is_scalar, _unstructure_scalar)
+    conv.register_unstructure_hook_factory(
+        lambda cls: cls in _ADDED_FIELDS, _added_fields_unstructure_factory
+    )
 
 
 FORMAT_VERSION: Final = 1
@@ -427,6 +443,7 @@ def _documents() -> frozenset[type]:
     from leadmodel.rules.conversion import BulkConversion, ConversionResult, ConvertOptions
     from leadmodel.rules.dedupe import DedupeRun, DuplicateGroup, MatchEdge, OversizedBlock
     from leadmodel.rules.duplicate_rules import DuplicateCheck, DuplicatePolicy
+    from leadmodel.rules.layouts import Layout, LayoutCheck, RecordType
     from leadmodel.rules.lifecycle import LifecycleDecision, LifecyclePolicy, Reengagement
     from leadmodel.rules.mapping import FieldMapping
     from leadmodel.rules.matching import MatchingRule, MatchResult
@@ -490,6 +507,9 @@ def _documents() -> frozenset[type]:
             ImportReport,
             ListView,
             Segment,
+            Layout,
+            RecordType,
+            LayoutCheck,
         }
     )
 

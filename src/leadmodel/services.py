@@ -72,6 +72,7 @@ from leadmodel.rules.auto_conversion import AutoConversion, AutoConvertRule, aut
 from leadmodel.rules.conversion import ConversionResult, ConvertOptions, ExistingRecords
 from leadmodel.rules.dedupe import MatchEdge
 from leadmodel.rules.duplicate_rules import DuplicateCheck, DuplicatePolicy, check_duplicates
+from leadmodel.rules.layouts import RecordType, validate_layout, with_record_type
 from leadmodel.rules.mapping import DEFAULT_LEAD_MAPPING, TARGETS, FieldMapping
 from leadmodel.rules.matching import (
     STANDARD_ACCOUNT_RULE,
@@ -846,6 +847,7 @@ def convert_lead(
     match_existing: bool = False,
     rules: Sequence[MatchingRule] = (STANDARD_CONTACT_RULE, STANDARD_ACCOUNT_RULE),
     notifier: Notifier | None = None,
+    record_types: Mapping[str, RecordType] | None = None,
 ) -> ConversionOutcome:
     """Convert the stored lead *lead_id* and save every record in one unit of work.
 
@@ -855,7 +857,9 @@ def convert_lead(
     that matches the company); converts with the pure
     :func:`leadmodel.convert_lead`; then, in the same unit of work, adds the new records,
     updates the changed ones and the lead, and moves the lead's activities to the
-    contact. Nothing is saved if anything fails. After the commit, the owner's
+    contact (with *record_types*, new records get the record type of their kind and every
+    record is checked against it: see :func:`leadmodel.convert_lead`). Nothing is saved
+    if anything fails. After the commit, the owner's
     notification (``notify_owner``) goes to *notifier*; a notifier that fails is reported
     in :attr:`ConversionOutcome.failed` and never undoes the conversion.
 
@@ -926,6 +930,7 @@ def convert_lead(
             opportunity_process=opportunity_process,
             ids=ids,
             now=now,
+            record_types=record_types,
         )
         _save(uow, result, lead=lead, process=process)
         uow.commit()
@@ -1314,6 +1319,11 @@ class CaptureConfig:
             :func:`convert_lead` (existing contacts and accounts matched), right after
             the capture is saved. A held lead converts when it is approved.
         process: the lead process statuses are checked against.
+        record_type: the lead record type of captured leads: the lead is stamped with it
+            (``custom["record_type"]``, picklist defaults) and checked against it just
+            before it is saved; a lead that breaks it (a required field blank, a picklist
+            value it does not allow) is ``rejected`` with those errors and nothing is
+            saved. Render the form from it with ``record_type.form_spec()``.
     """
 
     spec: FormSpec = attrs.field(factory=FormSpec.default)
@@ -1327,9 +1337,15 @@ class CaptureConfig:
     workflows: tuple[WorkflowRule, ...] = attrs.field(default=(), converter=as_tuple)
     auto_convert: tuple[AutoConvertRule, ...] = attrs.field(default=(), converter=as_tuple)
     process: LeadProcess = DEFAULT_LEAD_PROCESS
+    record_type: RecordType | None = None
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
+        if self.record_type is not None and self.record_type.kind != "lead":
+            raise ValidationError(
+                "CaptureConfig",
+                [FieldError("record_type", "not_lead", "must be a record type of leads")],
+            )
 
 
 @attrs.frozen(kw_only=True)
@@ -1665,6 +1681,15 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
                     outgoing.append(response.notification)
         else:
             steps.append("held for approval: no qualification, assignment or messages")
+        if config.record_type is not None:
+            lead, refused = _of_record_type(lead, config.record_type, steps)
+            if refused is not None:
+                return CaptureResult(
+                    status="rejected",
+                    errors=refused,
+                    state=state if state is not None else AssignmentState(),
+                    steps=tuple(steps),
+                )
         _check_write(None, lead, process=config.process)
         _store_captured(uow, stored, lead, process=config.process)
         uow.commit()
@@ -1972,6 +1997,26 @@ def reject_capture(
             f"status {stored.status} -> {lead.status}; kept, with the reason",
         ),
     )
+
+
+def _of_record_type(
+    lead: Lead, record_type: RecordType, steps: list[str]
+) -> tuple[Lead, FormErrors | None]:
+    """*lead* stamped with *record_type*, or the errors it does not meet it with."""
+    try:
+        stamped = with_record_type(lead, record_type)
+    except ValidationError as exc:  # a picklist default that does not fit the field
+        steps.append(f"record type {record_type.name}: rejected, its defaults do not fit")
+        return lead, FormErrors(exc.errors)
+    check = validate_layout(stamped, record_type)
+    if check.ok:
+        steps.append(f"record type {record_type.name}: ok")
+        return stamped, None
+    steps.append(
+        f"record type {record_type.name}: rejected, "
+        + ", ".join(f"{e.path} {e.code}" for e in check.errors)
+    )
+    return lead, FormErrors(check.errors)
 
 
 def _submission(lead: Lead) -> dict[str, str]:

@@ -499,8 +499,8 @@ def test_without_an_opportunity_the_contact_stays_sales_qualified():
     assert UnmappedValue("campaign_id", "CMP1", "no_target") in result.unmapped
 
 
-def test_a_person_lead_converts_to_a_contact_without_an_account():
-    result = convert(person(first_name="Han"))
+def test_a_person_lead_without_person_accounts_converts_to_a_contact_alone():
+    result = convert(person(first_name="Han"), ConvertOptions(STATUS, person_account=False))
     assert result.account is None
     assert result.contact.account_id is None
     assert result.opportunity.name == "Han Solo"

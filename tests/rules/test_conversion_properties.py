@@ -109,6 +109,7 @@ def conversions(draw):
         owner_id="U-new" if lead.owner_is_queue else draw(st.sampled_from([None, "U-new"])),
         merge_policy=policy,
         overwrite_lead_source=into_contact and draw(st.booleans()),
+        person_account=draw(st.booleans()),
     )
     existing = ExistingRecords(account=account, contact=contact)
     return lead, options, existing, mapping
@@ -142,6 +143,7 @@ def test_conversion_loses_nothing(case):
         "contact": result.contact,
         "opportunity": result.opportunity,
     }
+    person = "account" in result.created and result.account.is_person
     paths = [fd.name for fd in mapping.lead_schema.standard if fd.name not in SYSTEM_SOURCES]
     paths += [f"custom.{key}" for key in lead.custom]
     for path in paths:
@@ -149,13 +151,35 @@ def test_conversion_loses_nothing(case):
         if blank(value, custom=path.startswith("custom.")):
             continue
         landed = any(
-            records[e.target] is not None and read(records[e.target], e.field) is not None
+            records[e.target] is not None
+            and read(records[e.target], e.field) is not None
+            # a person account's name is the person's, not the company's
+            and (e.target, e.field, person) != ("account", "name", True)
             for e in mapping.entries
             if e.source == path
         )
         assert path in written or path in skipped or landed or path in unmapped, path
         if path in unmapped:
             assert unmapped[path] == value
+
+
+@given(conversions())
+def test_a_person_lead_converts_into_a_person_account_unless_told_otherwise(case):
+    lead, options, existing, mapping = case
+    result = run(lead, options, existing, mapping)
+    makes = (
+        lead.is_person
+        and options.person_account
+        and existing.account is None
+        and existing.contact is None
+    )
+    new_person = "account" in result.created and result.account.is_person
+    assert new_person == makes
+    if makes:
+        assert result.account.name == lead.name
+        assert result.contact.account_id == result.account.id
+        if result.opportunity is not None:
+            assert result.opportunity.account_id == result.account.id
 
 
 @given(conversions())

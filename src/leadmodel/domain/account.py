@@ -50,6 +50,7 @@ _ACCOUNT_CHECKS: Final = _checks.FieldChecks(
         ("owner_id", _checks.identifier),
         ("parent_id", _checks.identifier),
         ("source", _checks.text(40)),
+        ("is_person", _checks.boolean),
         ("created_at", _checks.aware_datetime),
         ("updated_at", _checks.aware_datetime),
     ],
@@ -65,8 +66,15 @@ _ACCOUNT_CHECKS: Final = _checks.FieldChecks(
 class Account:
     """A company (or household) the business sells to; ``name`` is required.
 
+    ``is_person`` marks a *person account* (Salesforce): an account that is one person, not a
+    company. Its ``name`` is the person's full name and its person contact (the contact whose
+    ``account_id`` is this account) holds the person's own fields — email, mobile, title;
+    an ``is_person`` lead converts into one (see :func:`~leadmodel.convert_lead`).
+
     >>> Account(id="A1", name="Acme Corporation", industry="Manufacturing").name
     'Acme Corporation'
+    >>> Account(id="A2", name="Søren Kierkegaard", is_person=True).is_person
+    True
     """
 
     id: str
@@ -81,6 +89,7 @@ class Account:
     owner_id: str | None = None
     parent_id: str | None = None
     source: str | None = None
+    is_person: bool = False
     custom: FieldValues = attrs.field(default=EMPTY_VALUES, converter=to_custom)
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -141,4 +150,7 @@ ACCOUNT_SCHEMA: Final = EntitySchema(
         FieldDef("updated_at", FieldType.DATETIME),
     ),
 )
-"""The standard fields of an account, with Salesforce's types and lengths."""
+"""The standard fields of an account, with Salesforce's types and lengths.
+
+``is_person`` is left out: conversion alone sets it (no mapping entry may write it), and
+field mappings stored with this schema keep loading equal to the ones built today."""

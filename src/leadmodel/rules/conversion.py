@@ -54,6 +54,12 @@ from leadmodel.domain.status import (
 )
 from leadmodel.domain.values import EmailAddress, Money, PhoneNumber
 from leadmodel.rules._gc import gc_paused
+from leadmodel.rules.layouts import (
+    RECORD_TYPE_FIELD,
+    RecordType,
+    record_type_of,
+    validate_layout,
+)
 from leadmodel.rules.mapping import (
     DEFAULT_LEAD_MAPPING,
     SYSTEM_SOURCES,
@@ -132,6 +138,7 @@ _OPTION_CHECKS: Final = _checks.FieldChecks(
         ("notify_owner", _checks.boolean),
         ("contact_stage_with_opportunity", _checks.enum_member(LifecycleStage)),
         ("contact_stage_without_opportunity", _checks.enum_member(LifecycleStage)),
+        ("person_account", _checks.boolean),
     ],
     optional=[
         ("account_id", _checks.identifier),
@@ -215,6 +222,10 @@ class ConvertOptions:
         contact_stage_without_opportunity: the stage it reaches with no opportunity:
             ``sales_qualified``, as HubSpot keeps a contact until a deal is won (an
             earlier release made it ``customer``; pass that to keep the old behaviour).
+        person_account: an ``is_person`` lead converts into a new *person account*
+            (``Account.is_person``, named after the person) with its contact, unless the
+            options name an account or a contact (default; Salesforce with person accounts
+            enabled). ``False``: the person converts into a contact without an account.
 
     >>> ConvertOptions("Closed - Converted", opportunity_name="Acme - 50 seats").merge_policy
     <MergePolicy.FILL_BLANKS: 'fill_blanks'>
@@ -244,6 +255,7 @@ class ConvertOptions:
     contact_stage_without_opportunity: LifecycleStage = attrs.field(
         default=LifecycleStage.SALES_QUALIFIED, kw_only=True
     )
+    person_account: bool = attrs.field(default=True, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         errors = _option_problems(self)
@@ -442,7 +454,8 @@ class ConversionResult:
     Attributes:
         lead: the converted lead: its converted status, a ``converted`` record with the
             account, contact and opportunity ids and the time; read-only from now on.
-        account: the new or updated account (``None`` for a person lead without one).
+        account: the new or updated account: a person account for an ``is_person`` lead
+            (``None`` for a person lead converted with ``person_account=False``).
         contact: the new or updated contact.
         opportunity: the new or linked opportunity, or ``None``.
         created: the targets made new (``"account"``, ``"contact"``, ``"opportunity"``).
@@ -727,6 +740,8 @@ def _settings(
     opportunity_process: OpportunityProcess,
     ids: Callable[[str], str],
     now: datetime,
+    *,
+    record_types: Mapping[str, RecordType] | None = None,
 ) -> _Settings:
     """The shared arguments of a conversion call, checked once.
 
@@ -741,6 +756,8 @@ def _settings(
         and last.stages is opportunity_process
         and last.ids is ids
         and last.now is now
+        and record_types is None
+        and not last.record_types
     ):
         return last
     _require(mapping, FieldMapping, "a FieldMapping", "mapping")
@@ -765,12 +782,44 @@ def _settings(
         won=_won_stages(opportunity_process),
         first_stage=opportunity_process.default.name,
         quarter_end=end_of_quarter(now.date()),
+        record_types=_target_record_types(record_types),
     )
     _LAST_SETTINGS[0] = settings
     return settings
 
 
 _LAST_SETTINGS: list[_Settings | None] = [None]
+_NO_RECORD_TYPES: Final[Mapping[str, RecordType]] = {}
+
+
+def _target_record_types(record_types: object) -> Mapping[str, RecordType]:
+    """*record_types* checked: target kind -> a record type of that kind."""
+    if record_types is None:
+        return _NO_RECORD_TYPES
+    if not isinstance(record_types, Mapping):
+        raise ValidationError(
+            "convert_lead",
+            [FieldError("record_types", "type", "must map a target kind to a RecordType")],
+        )
+    errors = []
+    for kind, record_type in record_types.items():
+        if kind not in TARGETS:
+            errors.append(
+                FieldError(
+                    "record_types",
+                    "unknown_target",
+                    f"{describe_value(kind)} is not account, contact or opportunity",
+                )
+            )
+        elif not isinstance(record_type, RecordType) or record_type.kind != kind:
+            errors.append(
+                FieldError(
+                    f"record_types.{kind}", "type", f"must be a RecordType of {kind} records"
+                )
+            )
+    if errors:
+        raise ValidationError("convert_lead", errors)
+    return dict(record_types)
 
 
 def _won_stages(process: OpportunityProcess) -> frozenset[str]:
@@ -967,6 +1016,7 @@ class _Settings:
     won: frozenset[str]
     first_stage: str
     quarter_end: date
+    record_types: Mapping[str, RecordType]
 
 
 @dataclass(slots=True)
@@ -991,6 +1041,22 @@ def _default_opportunity_name(lead: Lead) -> tuple[str, str]:
     return lead.company[:OPPORTUNITY_NAME_LENGTH].rstrip(), "company"
 
 
+def _makes_person_account(lead: Lead, options: ConvertOptions, existing: ExistingRecords) -> bool:
+    """Whether *lead* converts into a new person account (Salesforce's person accounts).
+
+    An ``is_person`` lead does, unless ``person_account=False`` or the options name an
+    existing account or contact to convert into.
+    """
+    return (
+        lead.is_person
+        and options.person_account
+        and options.account_id is None
+        and options.contact_id is None
+        and existing.account is None
+        and existing.contact is None
+    )
+
+
 class _Conversion:
     """One conversion: what is written, skipped and reported, target by target."""
 
@@ -1003,6 +1069,7 @@ class _Conversion:
         "options",
         "overwrite",
         "owner",
+        "person",
         "settings",
         "skipped",
         "targets",
@@ -1021,11 +1088,12 @@ class _Conversion:
         self.errors: list[FieldError] = []
         self.accounted: set[str] = set()
         self.created: list[str] = []
+        self.person = _makes_person_account(lead, options, existing)
         self.targets = {
             "account": _Target(
                 kind="account",
                 old=existing.account,
-                present=existing.account is not None or lead.company is not None,
+                present=existing.account is not None or lead.company is not None or self.person,
                 fields={},
                 custom={},
                 changes=[],
@@ -1053,6 +1121,8 @@ class _Conversion:
         for target in self.targets.values():
             if target.present:
                 self._apply(target, steps[target.kind])
+        if self.person:
+            self._person_account()
         self._raise_errors()
         account_id = self._identify("account")
         contact_id = self._identify("contact")
@@ -1062,7 +1132,9 @@ class _Conversion:
             self._link("opportunity", "account_id", account_id)
             self._link("opportunity", "contact_id", contact_id)
         self._advance_lifecycle()
+        self._stamp_record_types()
         account, contact, opportunity = (self._build(kind) for kind in TARGETS)
+        self._check_record_types(account, contact, opportunity)
         self._raise_errors()
         return self._result(account, contact, opportunity)
 
@@ -1080,6 +1152,8 @@ class _Conversion:
         accounted, changes = self.accounted, target.changes
         fields, custom = target.fields, target.custom
         for step in steps:
+            if self.person and kind == "account" and step.field == "name":
+                continue  # a person account is named after the person, not the company
             raw = self.owner if step.is_owner else step.read(lead)
             if (
                 raw is None
@@ -1155,6 +1229,14 @@ class _Conversion:
 
     # -- what the conversion itself sets ----------------------------------------------------
 
+    def _person_account(self) -> None:
+        """Name the new person account after the person and mark it a person."""
+        target = self.targets["account"]
+        name = self.lead.name
+        target.fields.update(name=name, is_person=True)
+        target.changes.append(("account", "name", None, name, "conversion"))
+        target.changes.append(("account", "is_person", None, True, "is_person"))
+
     def _identify(self, kind: str) -> str | None:
         """The target's id: the existing record's, or a new one (and the timestamps)."""
         target = self.targets[kind]
@@ -1187,6 +1269,8 @@ class _Conversion:
             else _default_opportunity_name(self.lead)
         )
         fields["name"] = name
+        if source == "company":
+            self.accounted.add("company")  # a person account's lead keeps its company here
         self.targets["opportunity"].changes.append(("opportunity", "name", None, name, source))
         self._link("opportunity", "stage", self.settings.first_stage)
         if "close_date" not in fields:
@@ -1208,6 +1292,38 @@ class _Conversion:
         if stage is not current:
             contact.fields["lifecycle_stage"] = stage
             contact.changes.append(("contact", "lifecycle_stage", current, stage, "conversion"))
+
+    # -- record types -----------------------------------------------------------------------
+
+    def _stamp_record_types(self) -> None:
+        """New records get the record type given for their kind (Salesforce's default)."""
+        for kind, record_type in self.settings.record_types.items():
+            target = self.targets[kind]
+            if target.present and target.old is None and RECORD_TYPE_FIELD not in target.custom:
+                target.custom[RECORD_TYPE_FIELD] = record_type.name
+                target.changes.append(
+                    (kind, f"custom.{RECORD_TYPE_FIELD}", None, record_type.name, "conversion")
+                )
+
+    def _check_record_types(self, *records: Any) -> None:
+        """Every problem of the new or changed records with their record types, as errors.
+
+        New records are checked against the record type given for their kind; an existing
+        record only when it has that record type (or none), against its stored version,
+        so a read-only field the conversion would change is refused.
+        """
+        types = self.settings.record_types
+        for kind, record in zip(TARGETS, records, strict=True):
+            record_type = types.get(kind)
+            if record_type is None or record is None:
+                continue
+            old = self.targets[kind].old
+            if old is not None and record_type_of(old) not in (None, record_type.name):
+                continue
+            check = validate_layout(record, record_type, previous=old)
+            self.errors.extend(
+                FieldError(f"{kind}.{e.path}", e.code, e.message) for e in check.errors
+            )
 
     # -- building ---------------------------------------------------------------------------
 
@@ -1369,6 +1485,7 @@ def convert_lead(
     opportunity_process: OpportunityProcess = DEFAULT_OPPORTUNITY_PROCESS,
     ids: Callable[[str], str],
     now: datetime,
+    record_types: Mapping[str, RecordType] | None = None,
 ) -> ConversionResult:
     """Convert *lead* into an account, a contact and (optionally) an opportunity.
 
@@ -1378,9 +1495,12 @@ def convert_lead(
     (``unmapped``), so nothing is lost silently.
 
     - New records are built from the lead through *mapping*. An account is made when the
-      lead has a company (a person lead converts to a contact without an account, unless
-      ``account_id`` names one). The new opportunity is named by the options or after the
-      company (cut to 80 characters), closes at the end of the quarter of *now*, starts
+      lead has a company. An ``is_person`` lead converts into a new *person account*
+      (``Account.is_person``, named after the person, with the account fields of the
+      mapping) and its contact; the opportunity points at that account (with
+      ``person_account=False`` it converts to a contact without an account). The new
+      opportunity is named by the options or after the company (cut to 80 characters),
+      closes at the end of the quarter of *now*, starts
       in the first open stage of *opportunity_process* and has no amount.
     - Existing records (named by id in *options*, passed in *existing*) are filled:
       blank fields only by default, or by ``merge_policy`` and ``overwrite_fields``. They
@@ -1402,6 +1522,12 @@ def convert_lead(
         opportunity_process: the stages of a new opportunity.
         ids: makes new ids, called with ``"account"``, ``"contact"``, ``"opportunity"``.
         now: the time of conversion (timezone-aware).
+        record_types: the record type of each target kind (``{"account": ...}``): new
+            records get it (``custom["record_type"]``, Salesforce's default record type)
+            and are checked against it, as are existing records of that record type
+            (read-only fields against their stored version); every problem is an
+            :class:`InvalidConvertOptions` error on ``"<target>.<field>"`` (codes
+            ``required``, ``not_allowed``, ``read_only``).
 
     >>> from datetime import UTC, datetime
     >>> from leadmodel import EmailAddress
@@ -1435,7 +1561,7 @@ def convert_lead(
     _require(lead, Lead, "a Lead", "lead")
     _require(options, ConvertOptions, "ConvertOptions", "options")
     _require(existing, (ExistingRecords, type(None)), "ExistingRecords or None", "existing")
-    settings = _settings(mapping, process, opportunity_process, ids, now)
+    settings = _settings(mapping, process, opportunity_process, ids, now, record_types=record_types)
     return _convert(lead, options, existing or _NO_RECORDS, settings)
 
 
@@ -1521,6 +1647,7 @@ def convert_leads(
     ids: Callable[[str], str],
     now: datetime,
     share_accounts: bool = True,
+    record_types: Mapping[str, RecordType] | None = None,
 ) -> BulkConversion:
     """Convert many leads, each on its own: one bad lead never stops the others.
 
@@ -1552,7 +1679,7 @@ def convert_leads(
         ValidationError: a shared argument of the wrong type (pairs that are wrong are
             failures, not errors).
     """
-    settings = _settings(mapping, process, opportunity_process, ids, now)
+    settings = _settings(mapping, process, opportunity_process, ids, now, record_types=record_types)
     _require_pairs(pairs)
     results: list[ConversionResult] = []
     failures: list[ConversionFailure] = []
@@ -1582,6 +1709,7 @@ def _outcomes(
                 normalize_company(lead.company)
                 if share_accounts
                 and lead.company is not None
+                and not _makes_person_account(lead, options, existing)
                 and options.account_id is None
                 and options.contact_id is None
                 and existing.account is None
@@ -1617,6 +1745,7 @@ def iter_convert_leads(
     ids: Callable[[str], str],
     now: datetime,
     share_accounts: bool = True,
+    record_types: Mapping[str, RecordType] | None = None,
 ) -> Iterator[ConversionResult | ConversionFailure]:
     """:func:`convert_leads` one lead at a time, in constant memory.
 
@@ -1638,7 +1767,7 @@ def iter_convert_leads(
     Raises:
         ValidationError: a shared argument of the wrong type, when called.
     """
-    settings = _settings(mapping, process, opportunity_process, ids, now)
+    settings = _settings(mapping, process, opportunity_process, ids, now, record_types=record_types)
     _require_pairs(pairs)
     return _outcomes(pairs, settings, share_accounts=share_accounts)
 

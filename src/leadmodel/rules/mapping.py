@@ -68,7 +68,7 @@ SYSTEM_SOURCES: Final = frozenset(
 # Target fields that conversion itself sets (ids, links, the new opportunity's name and
 # stage, the contact's lifecycle stage, timestamps): no entry may write them.
 MANAGED_TARGETS: Final[dict[str, frozenset[str]]] = {
-    "account": frozenset({"id", "created_at", "updated_at"}),
+    "account": frozenset({"id", "is_person", "created_at", "updated_at"}),
     "contact": frozenset({"id", "account_id", "lifecycle_stage", "created_at", "updated_at"}),
     "opportunity": frozenset(
         {"id", "name", "stage", "account_id", "contact_id", "created_at", "updated_at"}

@@ -379,6 +379,7 @@ def accounts(
             "owner_id": _optional(record_ids("user")),
             "parent_id": _optional(record_ids("parent")),
             "source": _optional(st.sampled_from(["Web", "Other"])),
+            "is_person": st.booleans(),
             "custom": custom if custom is not None else custom_values(),
         }
     )
