@@ -1,0 +1,262 @@
+"""Hostile review of issue 17's lifecycle automation: each test is a bug found, then fixed.
+
+Every test here failed before its fix (see the module's git history); the properties pin
+the invariants the fixes introduce.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadmodel import (
+    DEFAULT_LIFECYCLE_POLICY,
+    Account,
+    ConcurrencyError,
+    Condition,
+    Contact,
+    ConvertOptions,
+    InvalidConvertOptions,
+    Lead,
+    LeadProcess,
+    LeadStatus,
+    LifecycleStage,
+    Opportunity,
+    ScoreChanged,
+    SetLifecycleStage,
+    SetStatus,
+    Trigger,
+    UpdateField,
+    ValidationError,
+    WorkflowRule,
+    lifecycle_stage,
+    run_workflows,
+)
+from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork, SequentialIds
+from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+from leadmodel.services import (
+    apply_workflows,
+    close_opportunity,
+    merge_records,
+    reengage_contact,
+    save,
+)
+
+NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
+EARLIER = datetime(2026, 1, 5, tzinfo=UTC)
+HOT = WorkflowRule(
+    "hot at 50",
+    Trigger.score_crossed(50),
+    Condition("score", "gte", 50),
+    [UpdateField("rating", "Hot"), SetStatus("Working - Contacted")],
+)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def units(request, tmp_path):
+    """A factory of units of work over one store, in memory and on SQLite."""
+    if request.param == "memory":
+        memory = MemoryStore()
+        yield lambda: MemoryUnitOfWork(memory)
+        return
+    with SQLiteStore(tmp_path / "leads.db") as store:
+        yield lambda: SQLiteUnitOfWork(store)
+
+
+def _store(units, *records):
+    with units() as uow:
+        for record in records:
+            repository = {
+                Lead: uow.leads,
+                Contact: uow.contacts,
+                Account: uow.accounts,
+                Opportunity: uow.opportunities,
+            }[type(record)]
+            repository.add(record)
+        uow.commit()
+
+
+def _score_event(at=NOW):
+    return ScoreChanged(lead_id="L1", model="m", previous=40, current=55, occurred_at=at)
+
+
+# -- a whole-number score too big for a float --------------------------------------------
+
+
+@pytest.mark.parametrize("score", [10**400, -(10**400)])
+def test_a_score_too_big_for_a_float_is_a_validation_error(score):
+    lead = Lead(id="L1", last_name="Ng", company="Acme")
+    with pytest.raises(ValidationError, match="score"):
+        run_workflows(_score_event(), lead, [HOT], score=score)
+    with pytest.raises(ValidationError, match="score"):
+        lifecycle_stage(lead, DEFAULT_LIFECYCLE_POLICY, score=score)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers() | st.floats() | st.decimals())
+def test_any_number_as_a_score_decides_or_is_a_validation_error(score):
+    lead = Lead(id="L1", last_name="Ng", company="Acme")
+    try:
+        decision = lifecycle_stage(lead, DEFAULT_LIFECYCLE_POLICY, score=score)
+    except ValidationError:
+        return
+    assert decision.record_id == "L1"
+
+
+# -- apply_workflows' changes lost to a save of a copy read before ------------------------
+
+
+def test_a_save_of_a_copy_read_before_apply_workflows_does_not_undo_the_workflow(units):
+    _store(units, Lead(id="L1", last_name="Ng", company="Acme", updated_at=EARLIER))
+    with units() as uow:
+        shown = uow.leads.get("L1")  # an edit form, opened before the workflow ran
+    apply_workflows(units(), _score_event(), [HOT])
+    try:
+        save(units(), attrs.evolve(shown, title="CTO"))
+    except ConcurrencyError:
+        pass  # refused: the user reloads and edits again
+    with units() as uow:
+        lead = uow.leads.get("L1")
+    assert (lead.rating, lead.status) == ("Hot", "Working - Contacted"), "the workflow was lost"
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(min_value=-(10**6), max_value=10**6))
+def test_apply_workflows_stamps_a_changed_lead_later_than_it_was(offset):
+    stored = EARLIER + timedelta(seconds=offset)
+    store = MemoryStore()
+    with MemoryUnitOfWork(store) as uow:
+        uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme", updated_at=stored))
+        uow.commit()
+    outcome = apply_workflows(MemoryUnitOfWork(store), _score_event(EARLIER), [HOT])
+    with MemoryUnitOfWork(store) as uow:
+        lead = uow.leads.get("L1")
+    assert lead == outcome.lead
+    assert lead.updated_at > stored
+    assert lead.updated_at == max(EARLIER, stored + timedelta(microseconds=1))
+    # idempotent: the same event again changes nothing and writes nothing
+    again = apply_workflows(MemoryUnitOfWork(store), _score_event(EARLIER), [HOT])
+    with MemoryUnitOfWork(store) as uow:
+        assert uow.leads.get("L1") == lead == again.lead
+
+
+# -- close_opportunity: a primary contact of another account -------------------------------
+
+
+def test_a_primary_contact_named_by_another_account_does_not_become_its_customer(units):
+    _store(
+        units,
+        Account(id="A1", name="Acme"),
+        Account(id="A2", name="Globex", custom={"primary_contact_id": "C1"}),
+        Contact(id="C1", last_name="Ng", account_id="A1"),
+        Opportunity(id="O1", name="Globex deal", account_id="A2"),
+    )
+    closed = close_opportunity(units(), "O1", won=True, now=NOW)
+    assert closed.contact is None
+    assert any("C1" in reason and "A2" in reason for reason in closed.reasons), closed.reasons
+    with units() as uow:
+        assert uow.contacts.get("C1").lifecycle_stage is not LifecycleStage.CUSTOMER
+
+
+def test_a_stale_primary_contact_falls_back_to_the_accounts_only_contact(units):
+    _store(
+        units,
+        Account(id="A1", name="Acme"),
+        Account(id="A2", name="Globex", custom={"primary_contact_id": "C1"}),
+        Contact(id="C1", last_name="Ng", account_id="A1"),
+        Contact(id="C2", last_name="Xu", account_id="A2"),
+        Opportunity(id="O1", name="Globex deal", account_id="A2"),
+    )
+    closed = close_opportunity(units(), "O1", won=True, now=NOW)
+    assert closed.contact is not None
+    assert closed.contact.id == "C2"
+    assert closed.contact.lifecycle_stage is LifecycleStage.CUSTOMER
+
+
+# -- reengage_contact with a custom lead process -----------------------------------------
+
+CUSTOM = LeadProcess(
+    "partner",
+    [
+        LeadStatus("Inbox", is_default=True),
+        LeadStatus("Talking"),
+        LeadStatus("Signed", is_converted=True),
+    ],
+)
+
+
+def test_reengage_contact_opens_the_lead_in_the_default_status_of_its_process(units):
+    _store(units, Contact(id="C1", last_name="Ng", lifecycle_stage=LifecycleStage.CUSTOMER))
+    again = reengage_contact(
+        units(), "C1", signal="asked for a demo", ids=SequentialIds(), now=NOW, process=CUSTOM
+    )
+    assert again.lead is not None
+    assert again.lead.status == "Inbox"
+    with units() as uow:
+        assert uow.leads.get(again.lead.id) == again.lead
+
+
+# -- reengage_contact of a contact merged away meanwhile ---------------------------------
+
+
+def test_reengaging_a_contact_merged_away_meanwhile_leaves_no_orphan(units):
+    _store(units, Contact(id="C1", last_name="Ng"), Contact(id="C2", last_name="Ng"))
+    sequential = SequentialIds()
+    merged: list[object] = []
+
+    def ids(kind: str) -> str:  # runs inside reengage_contact's unit, after its reads
+        if not merged:
+            merged.append(merge_records(units(), ["C2", "C1"], master="C2", now=NOW))
+        return sequential(kind)
+
+    try:
+        reengage_contact(units(), "C1", signal="pricing page", ids=ids, now=NOW)
+    except ConcurrencyError:
+        pass  # refused: the caller retries, and finds C1 gone
+    with units() as uow:
+        contacts = {contact.id for contact in uow.contacts}
+        orphans = [a.id for a in uow.activities if a.subject_id not in contacts]
+        dangling = [
+            lead.id for lead in uow.leads if lead.custom.get("reengaged_contact_id") not in contacts
+        ]
+    assert merged, "the merge did not run"
+    assert orphans == [], "an episode on a contact merged away"
+    assert dangling == [], "a lead re-engaging a contact merged away"
+
+
+# -- ConvertOptions: a converted contact never "reaches" other -----------------------------
+
+
+@pytest.mark.parametrize(
+    "field", ["contact_stage_with_opportunity", "contact_stage_without_opportunity"]
+)
+def test_convert_options_refuse_other_as_the_contact_stage(field):
+    with pytest.raises(InvalidConvertOptions, match=field):
+        ConvertOptions("Closed - Converted", **{field: LifecycleStage.OTHER})
+
+
+@pytest.mark.parametrize("stage", [s for s in LifecycleStage if s is not LifecycleStage.OTHER])
+def test_convert_options_take_every_stage_in_the_order(stage):
+    options = ConvertOptions(
+        "Closed - Converted",
+        contact_stage_with_opportunity=stage,
+        contact_stage_without_opportunity=stage,
+    )
+    assert options.contact_stage_with_opportunity is stage
+
+
+def test_set_lifecycle_stage_to_other_stays_a_refusal_not_a_move():
+    lead = Lead(id="L1", last_name="Ng", company="Acme")
+    rule = WorkflowRule(
+        "park",
+        Trigger.score_crossed(50),
+        Condition("score", "gte", 0),
+        [SetLifecycleStage(LifecycleStage.OTHER)],
+    )
+    outcome = run_workflows(_score_event(), lead, [rule])
+    assert [r.code for r in outcome.refused] == ["backwards"]
+    assert outcome.lead == lead
