@@ -137,7 +137,13 @@ def _score_value(score: object, function: str) -> float | None:
     if isinstance(score, Score):
         return score.total
     if isinstance(score, int | float | Decimal) and not isinstance(score, bool):
-        value = float(score)
+        # float() of a whole number past a float's range overflows, of a signalling NaN
+        # raises: both are bad input here, not a crash.
+        finite = not isinstance(score, Decimal) or score.is_finite()
+        try:
+            value = float(score) if finite else float("nan")
+        except OverflowError:
+            value = float("inf")
         if _checks.is_finite(value):
             return value
     raise ValidationError(
