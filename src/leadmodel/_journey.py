@@ -9,7 +9,7 @@ contact who shows new buying intent. Re-exported from :mod:`leadmodel.services`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -77,10 +77,13 @@ def apply_workflows(
     """Run workflow *rules* on the stored lead *event* is about, and save what they changed.
 
     The stored lead and its stored activities (for ``activity.…`` criteria) go to the pure
-    :func:`~leadmodel.run_workflows`; the changed lead goes through the same guard as
-    :func:`~leadmodel.services.save` in one unit of work. The outcome's notifications
-    are for the host to send, and its ``events`` (status and stage changes) to publish or
-    to run through ``apply_workflows`` again. With :func:`~leadmodel.services.rescore`
+    :func:`~leadmodel.run_workflows`; the changed lead, stamped ``updated_at`` the event's
+    time (or the microsecond after its last change, when the event is older), goes through
+    the same guard as :func:`~leadmodel.services.save` in one unit of work — so a copy
+    read before the workflow ran is refused by ``save`` rather than written over the
+    workflow's changes. A lead the rules leave as it was is not written. The outcome's
+    notifications are for the host to send, and its ``events`` (status and stage changes)
+    to publish or to run through ``apply_workflows`` again. With :func:`~leadmodel.services.rescore`
     this makes "an MQL when the score reaches 50" run on its own::
 
         for event in rescore(uow, model, now=now).events:
@@ -134,10 +137,26 @@ def apply_workflows(
             activities=_history(uow, lead_id),
         )
         changed = outcome.lead if outcome.lead is not None else lead
+        if changed != lead:
+            changed = attrs.evolve(changed, updated_at=_stamp(lead.updated_at, event.occurred_at))
+            outcome = attrs.evolve(outcome, lead=changed)
         if _check_write(lead, changed, process=process):
             uow.leads.update(changed)
         uow.commit()
     return outcome
+
+
+def _stamp(stored: datetime | None, at: datetime) -> datetime:
+    """The ``updated_at`` of a lead a workflow changed: the event's time, later than before.
+
+    A copy read before the workflow ran must look older than the stored lead, or
+    :func:`~leadmodel.services.save` (which refuses a copy older by ``updated_at``) would
+    write it over the workflow's changes. An event older than the lead's last change
+    stamps the microsecond after that change.
+    """
+    if stored is None or at > stored:
+        return at
+    return stored + timedelta(microseconds=1)
 
 
 # -- closing a deal ------------------------------------------------------------------------
