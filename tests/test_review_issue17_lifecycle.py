@@ -260,3 +260,17 @@ def test_set_lifecycle_stage_to_other_stays_a_refusal_not_a_move():
     outcome = run_workflows(_score_event(), lead, [rule])
     assert [r.code for r in outcome.refused] == ["backwards"]
     assert outcome.lead == lead
+
+
+@pytest.mark.parametrize("named", ["x" * 300, "bad\nid", 7, True, "C404"])
+def test_a_malformed_primary_contact_is_reported_not_raised(units, named):
+    _store(
+        units,
+        Account(id="A2", name="Globex", custom={"primary_contact_id": named}),
+        Contact(id="C2", last_name="Xu", account_id="A2"),
+        Opportunity(id="O1", name="Globex deal", account_id="A2"),
+    )
+    closed = close_opportunity(units(), "O1", won=True, now=NOW)
+    assert closed.contact is not None
+    assert closed.contact.id == "C2"
+    assert "primary contact" in closed.reasons[-1]

@@ -228,20 +228,28 @@ def _deal_contact(uow: UnitOfWork, deal: Opportunity) -> tuple[Contact | None, s
         return None, "it has no contact and no account"
     account = uow.accounts.get(deal.account_id)
     named = None if account is None else account.custom.get(PRIMARY_CONTACT_FIELD)
-    if isinstance(named, str):
-        contact = uow.contacts.get(named)
-        if contact is not None:
+    stale = ""
+    if named is not None:
+        # custom values are free text: only a well-formed id is looked up
+        contact = uow.contacts.get(named) if _checks.identifier(named) is None else None
+        if contact is not None and contact.account_id == deal.account_id:
             return contact, f"the primary contact {contact.id} of account {deal.account_id}"
+        # A primary contact since moved to another account (or deleted) is not this
+        # account's: making it a customer would credit another company's person.
+        where = "is not stored" if contact is None else f"belongs to {contact.account_id}"
+        stale = f"; its primary contact {describe_value(named)} {where}"
     contacts = sorted(
         (c for c in uow.contacts if c.account_id == deal.account_id), key=lambda c: c.id
     )
     if len(contacts) == 1:
-        return contacts[0], f"the only contact {contacts[0].id} of account {deal.account_id}"
+        return contacts[0], (
+            f"the only contact {contacts[0].id} of account {deal.account_id}{stale}"
+        )
     if not contacts:
-        return None, f"account {deal.account_id} has no contact"
+        return None, f"account {deal.account_id} has no contact{stale}"
     return None, (
         f"account {deal.account_id} has {len(contacts)} contacts and names no primary one "
-        f"(custom.{PRIMARY_CONTACT_FIELD})"
+        f"(custom.{PRIMARY_CONTACT_FIELD}){stale}"
     )
 
 
