@@ -37,7 +37,7 @@ from leadmodel.domain.status import (
     LifecycleStage,
     OpportunityProcess,
 )
-from leadmodel.ports import UnitOfWork
+from leadmodel.ports import SupportsMerges, UnitOfWork
 from leadmodel.rules.lifecycle import Reengagement, ReengageMode, reengage
 from leadmodel.rules.responses import WorkflowOutcome, WorkflowRule, run_workflows
 from leadmodel.rules.scoring import Score
@@ -231,7 +231,8 @@ def _deal_contact(uow: UnitOfWork, deal: Opportunity) -> tuple[Contact | None, s
     stale = ""
     if named is not None:
         # custom values are free text: only a well-formed id is looked up
-        contact = uow.contacts.get(named) if _checks.identifier(named) is None else None
+        well_formed = isinstance(named, str) and _checks.identifier(named) is None
+        contact = uow.contacts.get(str(named)) if well_formed else None
         if contact is not None and contact.account_id == deal.account_id:
             return contact, f"the primary contact {contact.id} of account {deal.account_id}"
         # A primary contact since moved to another account (or deleted) is not this
@@ -380,9 +381,11 @@ def reengage_contact(
 
     Reads the contact, its account (the new lead's company; a person lead without one)
     and its activities (the episode number), runs the pure :func:`~leadmodel.reengage`,
-    and saves in one unit of work the new lead (mode ``"lead"``, through the save guard
-    with *process*) and the ``lifecycle_episode`` activity on the contact. The contact
-    is not written: its stage and history stay as they are.
+    and saves in one unit of work the new lead (mode ``"lead"``, in *process*'s default
+    status, through the save guard) and the ``lifecycle_episode`` activity on the
+    contact. The contact is not written: its stage and history stay as they are. A merge
+    that takes the contact away meanwhile makes the commit fail (``ConcurrencyError``),
+    so no episode or lead points at a contact that is gone.
 
     >>> from datetime import UTC, datetime
     >>> from leadmodel import Contact, LifecycleStage
@@ -409,6 +412,8 @@ def reengage_contact(
     Raises:
         RecordNotFound: no stored contact *contact_id*.
         ValidationError: as :func:`~leadmodel.reengage`; *uow* not a unit of work.
+        ConcurrencyError: the contact was merged away, or its activities changed, in
+            storage meanwhile; nothing was written.
     """
     check_unit("reengage_contact", uow)
     _checks.require_instance(
@@ -420,6 +425,12 @@ def reengage_contact(
         contact = uow.contacts.get(contact_id) if isinstance(contact_id, str) else None
         if contact is None:
             raise RecordNotFound("contact", describe_value(contact_id))
+        # The contact is only read; a merge taking it away meanwhile must still fail this
+        # commit, or the episode and the lead would point at a contact that is gone. The
+        # merge's record is found by the contact's id: searching for it makes the commit
+        # check that no such merge was stored since. (Without merges, nothing merges.)
+        if isinstance(uow, SupportsMerges):
+            uow.merges.find_by_keys([f"record:{contact.id}"])
         account = None if contact.account_id is None else uow.accounts.get(contact.account_id)
         result = reengage(
             contact,
@@ -431,8 +442,11 @@ def reengage_contact(
             company=None if account is None else account.name,
         )
         if result.lead is not None:
-            _check_write(None, result.lead, process=process)
-            uow.leads.add(result.lead)
+            # a new lead starts in its process's default status, as a captured one does
+            lead = attrs.evolve(result.lead, status=process.default.name)
+            result = attrs.evolve(result, lead=lead)
+            _check_write(None, lead, process=process)
+            uow.leads.add(lead)
         uow.activities.add(result.activity)
         uow.commit()
     return result
