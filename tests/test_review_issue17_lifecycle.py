@@ -19,8 +19,6 @@ from leadmodel import (
     ConcurrencyError,
     Condition,
     Contact,
-    ConvertOptions,
-    InvalidConvertOptions,
     Lead,
     LeadProcess,
     LeadStatus,
@@ -228,25 +226,7 @@ def test_reengaging_a_contact_merged_away_meanwhile_leaves_no_orphan(units):
     assert dangling == [], "a lead re-engaging a contact merged away"
 
 
-# -- ConvertOptions: a converted contact never "reaches" other -----------------------------
-
-
-@pytest.mark.parametrize(
-    "field", ["contact_stage_with_opportunity", "contact_stage_without_opportunity"]
-)
-def test_convert_options_refuse_other_as_the_contact_stage(field):
-    with pytest.raises(InvalidConvertOptions, match=field):
-        ConvertOptions("Closed - Converted", **{field: LifecycleStage.OTHER})
-
-
-@pytest.mark.parametrize("stage", [s for s in LifecycleStage if s is not LifecycleStage.OTHER])
-def test_convert_options_take_every_stage_in_the_order(stage):
-    options = ConvertOptions(
-        "Closed - Converted",
-        contact_stage_with_opportunity=stage,
-        contact_stage_without_opportunity=stage,
-    )
-    assert options.contact_stage_with_opportunity is stage
+# -- other stays outside the order in workflows -------------------------------------------
 
 
 def test_set_lifecycle_stage_to_other_stays_a_refusal_not_a_move():
