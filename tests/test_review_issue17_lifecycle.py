@@ -6,6 +6,7 @@ the invariants the fixes introduce.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from leadmodel import (
     DEFAULT_LIFECYCLE_POLICY,
     Account,
+    Activity,
     ConcurrencyError,
     Condition,
     Contact,
@@ -24,6 +26,7 @@ from leadmodel import (
     LeadStatus,
     LifecycleStage,
     Opportunity,
+    Reengagement,
     ScoreChanged,
     SetLifecycleStage,
     SetStatus,
@@ -31,8 +34,11 @@ from leadmodel import (
     UpdateField,
     ValidationError,
     WorkflowRule,
+    from_json,
     lifecycle_stage,
+    reengage,
     run_workflows,
+    to_json,
 )
 from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork, SequentialIds
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
@@ -254,3 +260,75 @@ def test_a_malformed_primary_contact_is_reported_not_raised(units, named):
     assert closed.contact is not None
     assert closed.contact.id == "C2"
     assert "primary contact" in closed.reasons[-1]
+
+
+# -- Reengagement values that contradict themselves ----------------------------------------
+
+
+def _reengagement():
+    return reengage(
+        Contact(id="C1", last_name="Ng", lifecycle_stage=LifecycleStage.CUSTOMER),
+        signal="asked for a demo",
+        ids=SequentialIds(),
+        now=NOW,
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"mode": "episode"},  # an episode has no lead
+        {"lead": None},  # a lead re-engagement has its lead
+        {"contact_id": "C2"},  # the episode activity is about C1
+        {"episode": 1},  # the first life is episode 1: a re-engagement starts at 2
+        {"episode": 0},
+    ],
+)
+def test_a_reengagement_that_contradicts_itself_is_refused(change):
+    document = json.loads(to_json(_reengagement()))
+    document.update(change)
+    with pytest.raises(ValidationError):
+        from_json(Reengagement, json.dumps(document))
+
+
+def test_a_reengagement_whose_activity_is_no_episode_is_refused():
+    again = _reengagement()
+    other = attrs.evolve(again.activity, kind="call")
+    with pytest.raises(ValidationError, match="activity"):
+        attrs.evolve(again, activity=other)
+
+
+def test_a_reengagement_whose_lead_points_at_another_contact_is_refused():
+    again = _reengagement()
+    assert again.lead is not None
+    lead = attrs.evolve(again.lead, custom={"reengaged_contact_id": "C2"})
+    with pytest.raises(ValidationError, match="lead"):
+        attrs.evolve(again, lead=lead)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.sampled_from(["lead", "episode"]),
+    st.lists(st.integers(min_value=-5, max_value=10**6), max_size=5),
+)
+def test_every_reengagement_round_trips_and_numbers_the_next_episode(mode, numbers):
+    history = [
+        Activity(
+            id=f"H{i}",
+            subject_id="C1",
+            kind="lifecycle_episode",
+            occurred_at=NOW,
+            properties={"episode": number},
+        )
+        for i, number in enumerate(numbers)
+    ]
+    again = reengage(
+        Contact(id="C1", last_name="Ng"),
+        signal="pricing page",
+        ids=SequentialIds(),
+        now=NOW,
+        mode=mode,
+        history=history,
+    )
+    assert again.episode == max([1, *numbers]) + 1
+    assert from_json(Reengagement, to_json(again)) == again
