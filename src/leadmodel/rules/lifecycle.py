@@ -389,7 +389,9 @@ class Reengagement:
     *lead* is the new lead (mode ``"lead"``; ``None`` for an ``"episode"``), linked to the
     contact by ``custom["reengaged_contact_id"]``; *activity* is the ``lifecycle_episode``
     activity on the contact that records the episode (its number, the contact's stage
-    when it began, the reason). The contact itself is not changed.
+    when it began, the reason). The contact itself is not changed. A value that
+    contradicts itself (a lead in mode ``"episode"``, none in mode ``"lead"``, a lead or
+    activity about another contact, an episode before 2) is a ``ValidationError``.
 
     >>> from datetime import UTC, datetime
     >>> from leadmodel.adapters.memory import SequentialIds
@@ -420,6 +422,37 @@ class Reengagement:
             raise ValidationError(
                 "Reengagement", [FieldError("mode", "invalid", "must be 'lead' or 'episode'")]
             )
+        errors: list[FieldError] = []
+        if self.episode < 2:  # the first life is episode 1
+            errors.append(
+                FieldError("episode", "invalid", "a re-engagement starts episode 2 or later")
+            )
+        if (self.lead is None) is (self.mode == "lead"):
+            errors.append(
+                FieldError(
+                    "lead", "invalid", "mode 'lead' has its new lead; mode 'episode' has none"
+                )
+            )
+        elif self.lead is not None and self.lead.custom.get(REENGAGED_CONTACT_FIELD) != (
+            self.contact_id
+        ):
+            errors.append(
+                FieldError(
+                    "lead",
+                    "other_subject",
+                    f"custom.{REENGAGED_CONTACT_FIELD} must be {self.contact_id!r}",
+                )
+            )
+        if self.activity.subject_id != self.contact_id or self.activity.kind != EPISODE_ACTIVITY:
+            errors.append(
+                FieldError(
+                    "activity",
+                    "invalid",
+                    f"must be the {EPISODE_ACTIVITY} activity on {self.contact_id!r}",
+                )
+            )
+        if errors:
+            raise ValidationError("Reengagement", errors)
 
 
 def _episode(contact_id: str, history: tuple[Activity, ...]) -> int:
