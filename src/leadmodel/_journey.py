@@ -270,9 +270,10 @@ def close_opportunity(
     none, and ``updated_at`` *now*. A won deal makes its contact a ``customer`` through
     :func:`~leadmodel.advance` (HubSpot: Closed Won → customer): the opportunity's
     ``contact_id``, else its account's primary contact — the contact the account's
-    ``custom.primary_contact_id`` names, or the account's only contact (with several
-    and none named, no contact moves and the outcome says why; finding them reads the
-    contacts). A contact already past ``customer`` (an evangelist) stays there.
+    ``custom.primary_contact_id`` names when it is stored and belongs to the account,
+    or the account's only contact (with several and none named, no contact moves and
+    the outcome says why; finding them reads the contacts). A contact already past
+    ``customer`` (an evangelist) stays there.
 
     >>> from datetime import UTC, datetime
     >>> from leadmodel import Contact, Opportunity
