@@ -24,6 +24,7 @@ from leadmodel import (
     Lead,
     LeadProcess,
     LeadStatus,
+    LifecycleDecision,
     LifecycleStage,
     Opportunity,
     Reengagement,
@@ -332,3 +333,38 @@ def test_every_reengagement_round_trips_and_numbers_the_next_episode(mode, numbe
     )
     assert again.episode == max([1, *numbers]) + 1
     assert from_json(Reengagement, to_json(again)) == again
+
+
+# -- LifecycleDecision values that contradict themselves -----------------------------------
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"stage": "customer"},  # moves somewhere it did not earn
+        {"earned": "sales_qualified"},  # earned is the latest stage met
+        {"earned": None},
+        {"met": ["sales_qualified", "marketing_qualified"]},  # met, in the order
+        {"met": ["other"]},
+        {"current": "marketing_qualified"},  # a move to where it is already
+    ],
+)
+def test_a_lifecycle_decision_that_contradicts_itself_is_refused(change):
+    lead = Lead(id="L1", last_name="Ng", company="Acme")
+    document = json.loads(to_json(lifecycle_stage(lead, DEFAULT_LIFECYCLE_POLICY, score=70)))
+    assert (document["stage"], document["earned"]) == ("marketing_qualified",) * 2
+    document.update(change)
+    with pytest.raises(ValidationError):
+        from_json(LifecycleDecision, json.dumps(document))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from([None, *LifecycleStage]),
+    st.integers(min_value=0, max_value=100),
+    st.sampled_from(["Open - Not Contacted", "Working - Contacted"]),
+)
+def test_every_decision_of_lifecycle_stage_is_consistent_and_round_trips(stage, score, status):
+    lead = Lead(id="L1", last_name="Ng", company="Acme", lifecycle_stage=stage, status=status)
+    decision = lifecycle_stage(lead, DEFAULT_LIFECYCLE_POLICY, score=score)
+    assert from_json(LifecycleDecision, to_json(decision)) == decision
+    assert decision.stage in (None, decision.earned)
