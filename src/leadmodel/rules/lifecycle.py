@@ -273,7 +273,9 @@ class LifecycleDecision:
     """What :func:`lifecycle_stage` decided: the stage to move to (``None``: stay) and why.
 
     *current* is the record's stage; *earned* the latest stage its rules are met for
-    (``None`` when none is); *met* every stage whose rule is met, in order.
+    (``None`` when none is); *met* every stage whose rule is met, in order. A decision
+    that contradicts itself (a *stage* other than *earned*, or the current one; *earned*
+    not the last of *met*; *met* out of order) is a ``ValidationError``, from JSON too.
 
     >>> customer = Lead(
     ...     id="L1", last_name="Ng", company="Acme", lifecycle_stage=LifecycleStage.CUSTOMER
@@ -294,6 +296,22 @@ class LifecycleDecision:
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
+        errors: list[FieldError] = []
+        ranks = [stage.rank for stage in self.met]
+        if any(rank is None for rank in ranks) or any(
+            b <= a for a, b in itertools.pairwise(rank or 0 for rank in ranks)
+        ):
+            errors.append(
+                FieldError("met", "order", "stages in the lifecycle's order, each once, not other")
+            )
+        if self.earned is not (self.met[-1] if self.met else None):
+            errors.append(FieldError("earned", "invalid", "must be the latest stage met"))
+        if self.stage is not None and (self.stage is not self.earned or self.stage is self.current):
+            errors.append(
+                FieldError("stage", "invalid", "must be the stage earned, and not the current one")
+            )
+        if errors:
+            raise ValidationError("LifecycleDecision", errors)
 
     @property
     def moves(self) -> bool:
