@@ -337,6 +337,7 @@ def test_every_reengagement_round_trips_and_numbers_the_next_episode(mode, numbe
 
 # -- LifecycleDecision values that contradict themselves -----------------------------------
 
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -368,3 +369,29 @@ def test_every_decision_of_lifecycle_stage_is_consistent_and_round_trips(stage, 
     decision = lifecycle_stage(lead, DEFAULT_LIFECYCLE_POLICY, score=score)
     assert from_json(LifecycleDecision, to_json(decision)) == decision
     assert decision.stage in (None, decision.earned)
+
+
+# -- the same signal delivered twice ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["lead", "episode"])
+def test_the_same_signal_reengages_a_contact_once(units, mode):
+    _store(units, Contact(id="C1", last_name="Ng", lifecycle_stage=LifecycleStage.CUSTOMER))
+    demo = Activity(id="S1", subject_id="C1", kind="demo_request", occurred_at=NOW)
+    with units() as uow:
+        uow.activities.add(demo)
+        uow.commit()
+    ids = SequentialIds()
+    first = reengage_contact(units(), "C1", signal=demo, ids=ids, now=NOW, mode=mode)
+    again = reengage_contact(
+        units(), "C1", signal=demo, ids=ids, now=NOW + timedelta(hours=1), mode=mode
+    )
+    assert again == first  # a redelivered event opens nothing new
+    with units() as uow:
+        episodes = [a for a in uow.activities if a.kind == "lifecycle_episode"]
+        leads = list(uow.leads)
+    assert len(episodes) == 1
+    assert len(leads) == (1 if mode == "lead" else 0)
+    other = Activity(id="S2", subject_id="C1", kind="demo_request", occurred_at=NOW)
+    third = reengage_contact(units(), "C1", signal=other, ids=ids, now=NOW, mode=mode)
+    assert third.episode == first.episode + 1
