@@ -38,7 +38,7 @@ from leadmodel.domain.status import (
     OpportunityProcess,
 )
 from leadmodel.ports import SupportsMerges, UnitOfWork
-from leadmodel.rules.lifecycle import Reengagement, ReengageMode, reengage
+from leadmodel.rules.lifecycle import EPISODE_ACTIVITY, Reengagement, ReengageMode, reengage
 from leadmodel.rules.responses import WorkflowOutcome, WorkflowRule, run_workflows
 from leadmodel.rules.scoring import Score
 
@@ -386,7 +386,10 @@ def reengage_contact(
     status, through the save guard) and the ``lifecycle_episode`` activity on the
     contact. The contact is not written: its stage and history stay as they are. A merge
     that takes the contact away meanwhile makes the commit fail (``ConcurrencyError``),
-    so no episode or lead points at a contact that is gone.
+    so no episode or lead points at a contact that is gone. Idempotent per signal
+    activity: when a stored episode already names *signal* (an :class:`~leadmodel.Activity`
+    delivered twice), that earlier re-engagement is returned, with its stored lead, and
+    nothing is written (a text *signal* has no identity: each call opens a new episode).
 
     >>> from datetime import UTC, datetime
     >>> from leadmodel import Contact, LifecycleStage
@@ -432,6 +435,10 @@ def reengage_contact(
         # check that no such merge was stored since. (Without merges, nothing merges.)
         if isinstance(uow, SupportsMerges):
             uow.merges.find_by_keys([f"record:{contact.id}"])
+        history = _history(uow, contact.id)
+        earlier = _earlier_episode(uow, contact.id, signal, history)
+        if earlier is not None:
+            return earlier
         account = None if contact.account_id is None else uow.accounts.get(contact.account_id)
         result = reengage(
             contact,
@@ -439,7 +446,7 @@ def reengage_contact(
             ids=ids,
             now=now,
             mode=mode,
-            history=_history(uow, contact.id),
+            history=history,
             company=None if account is None else account.name,
         )
         if result.lead is not None:
@@ -451,3 +458,36 @@ def reengage_contact(
         uow.activities.add(result.activity)
         uow.commit()
     return result
+
+
+def _earlier_episode(
+    uow: UnitOfWork, contact_id: str, signal: object, history: tuple[Activity, ...]
+) -> Reengagement | None:
+    """The re-engagement *signal* (an activity) opened already, as stored; else ``None``.
+
+    A host that gets the same event twice (a retried webhook, a replayed queue) must not
+    open a second lead: the stored episode names its signal activity and its lead. An
+    episode whose lead is gone, or whose record does not read back, does not count.
+    """
+    if not isinstance(signal, Activity):
+        return None
+    for activity in history:
+        properties = activity.properties
+        if activity.kind != EPISODE_ACTIVITY or properties.get("signal_activity_id") != signal.id:
+            continue
+        lead_id, mode = properties.get("lead_id"), properties.get("mode")
+        lead = uow.leads.get(lead_id) if isinstance(lead_id, str) and mode == "lead" else None
+        try:
+            previous = properties.get("previous_stage")
+            return Reengagement(
+                contact_id=contact_id,
+                mode=mode,  # type: ignore[arg-type]  # checked by Reengagement
+                episode=properties.get("episode"),  # type: ignore[arg-type]
+                previous_stage=None if previous is None else LifecycleStage(previous),
+                lead=lead,
+                activity=activity,
+                reason=properties.get("reason"),  # type: ignore[arg-type]
+            )
+        except (ValidationError, ValueError):
+            continue
+    return None
