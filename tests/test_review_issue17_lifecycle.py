@@ -27,6 +27,7 @@ from leadmodel import (
     LifecycleDecision,
     LifecycleStage,
     Opportunity,
+    RecordExists,
     Reengagement,
     ScoreChanged,
     SetLifecycleStage,
@@ -395,3 +396,42 @@ def test_the_same_signal_reengages_a_contact_once(units, mode):
     other = Activity(id="S2", subject_id="C1", kind="demo_request", occurred_at=NOW)
     third = reengage_contact(units(), "C1", signal=other, ids=ids, now=NOW, mode=mode)
     assert third.episode == first.episode + 1
+
+
+# -- what held: a failing service writes nothing (invariant 8) -----------------------------
+
+
+def _snapshot(units):
+    with units() as uow:
+        return (
+            list(uow.leads),
+            list(uow.contacts),
+            list(uow.opportunities),
+            list(uow.activities),
+        )
+
+
+def test_a_failing_reengagement_writes_neither_lead_nor_episode(units):
+    _store(units, Contact(id="C1", last_name="Ng"))
+    with units() as uow:
+        uow.activities.add(Activity(id="taken", subject_id="C1", kind="call", occurred_at=NOW))
+        uow.commit()
+    before = _snapshot(units)
+    with pytest.raises(RecordExists):
+        reengage_contact(
+            units(), "C1", signal="s", ids=lambda kind: "L9" if kind == "lead" else "taken", now=NOW
+        )
+    assert _snapshot(units) == before
+
+
+def test_a_failing_close_writes_neither_deal_nor_contact(units):
+    late = datetime(2027, 1, 1, tzinfo=UTC)  # the contact was created after *now*
+    _store(
+        units,
+        Contact(id="C1", last_name="Ng", created_at=late, updated_at=late),
+        Opportunity(id="O1", name="Deal", contact_id="C1"),
+    )
+    before = _snapshot(units)
+    with pytest.raises(ValidationError):
+        close_opportunity(units(), "O1", won=True, now=NOW)
+    assert _snapshot(units) == before
