@@ -248,6 +248,10 @@ def test_set_lifecycle_stage_to_other_stays_a_refusal_not_a_move():
     outcome = run_workflows(_score_event(), lead, [rule])
     assert [r.code for r in outcome.refused] == ["backwards"]
     assert outcome.lead == lead
+    # as documented: from no stage, other may be set (advance allows it; nothing is left)
+    unstaged = attrs.evolve(lead, lifecycle_stage=None)
+    moved = run_workflows(_score_event(), unstaged, [rule])
+    assert (moved.refused, moved.lead.lifecycle_stage) == ((), LifecycleStage.OTHER)
 
 
 @pytest.mark.parametrize("named", ["x" * 300, "bad\nid", 7, True, "C404"])
