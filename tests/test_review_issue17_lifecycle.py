@@ -439,3 +439,11 @@ def test_a_failing_close_writes_neither_deal_nor_contact(units):
     with pytest.raises(ValidationError):
         close_opportunity(units(), "O1", won=True, now=NOW)
     assert _snapshot(units) == before
+
+
+def test_apply_workflows_never_stamps_a_lead_before_it_was_created(units):
+    _store(units, Lead(id="L1", last_name="Ng", company="Acme", created_at=NOW))
+    outcome = apply_workflows(units(), _score_event(EARLIER), [HOT])  # an event from before
+    assert outcome.lead is not None
+    assert outcome.lead.rating == "Hot"
+    assert outcome.lead.updated_at == NOW  # its creation: never earlier

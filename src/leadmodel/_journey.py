@@ -29,6 +29,7 @@ from leadmodel.domain.errors import (
     describe_value,
 )
 from leadmodel.domain.events import DomainEvent, OpportunityClosed, StageChanged
+from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
 from leadmodel.domain.status import (
     DEFAULT_LEAD_PROCESS,
@@ -138,7 +139,7 @@ def apply_workflows(
         )
         changed = outcome.lead if outcome.lead is not None else lead
         if changed != lead:
-            changed = attrs.evolve(changed, updated_at=_stamp(lead.updated_at, event.occurred_at))
+            changed = attrs.evolve(changed, updated_at=_stamp(lead, event.occurred_at))
             outcome = attrs.evolve(outcome, lead=changed)
         if _check_write(lead, changed, process=process):
             uow.leads.update(changed)
@@ -146,17 +147,21 @@ def apply_workflows(
     return outcome
 
 
-def _stamp(stored: datetime | None, at: datetime) -> datetime:
+def _stamp(stored: Lead, at: datetime) -> datetime:
     """The ``updated_at`` of a lead a workflow changed: the event's time, later than before.
 
     A copy read before the workflow ran must look older than the stored lead, or
     :func:`~leadmodel.services.save` (which refuses a copy older by ``updated_at``) would
     write it over the workflow's changes. An event older than the lead's last change
-    stamps the microsecond after that change.
+    stamps the microsecond after that change; one older than the lead itself, its
+    ``created_at`` (a lead is never updated before it was created).
     """
-    if stored is None or at > stored:
-        return at
-    return stored + timedelta(microseconds=1)
+    last = stored.updated_at
+    if last is not None and at <= last:
+        return last + timedelta(microseconds=1)
+    if stored.created_at is not None and at < stored.created_at:
+        return stored.created_at
+    return at
 
 
 # -- closing a deal ------------------------------------------------------------------------
