@@ -79,13 +79,14 @@ def apply_workflows(
 
     The stored lead and its stored activities (for ``activity.…`` criteria) go to the pure
     :func:`~leadmodel.run_workflows`; the changed lead, stamped ``updated_at`` the event's
-    time (or the microsecond after its last change, when the event is older), goes through
-    the same guard as :func:`~leadmodel.services.save` in one unit of work — so a copy
-    read before the workflow ran is refused by ``save`` rather than written over the
-    workflow's changes. A lead the rules leave as it was is not written. The outcome's
-    notifications are for the host to send, and its ``events`` (status and stage changes)
-    to publish or to run through ``apply_workflows`` again. With :func:`~leadmodel.services.rescore`
-    this makes "an MQL when the score reaches 50" run on its own::
+    time (the microsecond after its last change when the event is older, and never
+    before its ``created_at``), goes through the same guard as
+    :func:`~leadmodel.services.save` in one unit of work — so a copy read before the
+    workflow ran is refused by ``save`` rather than written over the workflow's changes.
+    A lead the rules leave as it was is not written. The outcome's notifications are for
+    the host to send, and its ``events`` (status and stage changes) to publish or to run
+    through ``apply_workflows`` again. With :func:`~leadmodel.services.rescore` this
+    makes "an MQL when the score reaches 50" run on its own::
 
         for event in rescore(uow, model, now=now).events:
             apply_workflows(uow, event, rules)
