@@ -448,3 +448,17 @@ def test_apply_workflows_never_stamps_a_lead_before_it_was_created(units):
     assert outcome.lead is not None
     assert outcome.lead.rating == "Hot"
     assert outcome.lead.updated_at == NOW  # its creation: never earlier
+
+
+def test_the_accounts_only_contact_is_found_by_its_exact_account_id(units):
+    _store(
+        units,
+        Account(id="A1", name="Acme"),
+        Account(id="a1", name="Other Acme"),
+        Contact(id="C1", last_name="Ng", account_id="A1"),
+        Contact(id="C2", last_name="Xu", account_id="a1"),  # another account, same letters
+        Opportunity(id="O1", name="Deal", account_id="A1"),
+    )
+    closed = close_opportunity(units(), "O1", won=True, now=NOW)
+    assert closed.contact is not None
+    assert closed.contact.id == "C1"

@@ -39,9 +39,11 @@ from leadmodel.domain.status import (
     OpportunityProcess,
 )
 from leadmodel.ports import SupportsMerges, UnitOfWork
+from leadmodel.rules.criteria import Condition
 from leadmodel.rules.lifecycle import EPISODE_ACTIVITY, Reengagement, ReengageMode, reengage
 from leadmodel.rules.responses import WorkflowOutcome, WorkflowRule, run_workflows
 from leadmodel.rules.scoring import Score
+from leadmodel.rules.views import ListView, apply_view
 
 __all__ = ["CloseOutcome", "apply_workflows", "close_opportunity", "reengage_contact"]
 
@@ -245,8 +247,16 @@ def _deal_contact(uow: UnitOfWork, deal: Opportunity) -> tuple[Contact | None, s
         # account's: making it a customer would credit another company's person.
         where = "is not stored" if contact is None else f"belongs to {contact.account_id}"
         stale = f"; its primary contact {describe_value(named)} {where}"
+    # A view lets a store filter by account itself (SQL) instead of reading every contact;
+    # the exact comparison stays here, as a store may match ids case-insensitively.
+    of_account = ListView("contacts of the account", Condition("account_id", "eq", deal.account_id))
     contacts = sorted(
-        (c for c in uow.contacts if c.account_id == deal.account_id), key=lambda c: c.id
+        (
+            c
+            for c in apply_view(of_account, uow.contacts)
+            if isinstance(c, Contact) and c.account_id == deal.account_id
+        ),
+        key=lambda c: c.id,
     )
     if len(contacts) == 1:
         return contacts[0], (
