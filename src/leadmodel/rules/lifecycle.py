@@ -176,17 +176,25 @@ def _journey_view(
     return view
 
 
-def _meets(
-    criterion: Criterion,
-    record: Lead | Contact,
-    score: float | None,
-    activities: tuple[Activity, ...],
-) -> bool:
-    """Whether *record* meets *criterion*, with the journey paths when it reads them."""
-    test = _criteria.compile(criterion)
-    if _reads_journey(criterion):
-        return bool(test(_journey_view(record, score, activities)))
-    return bool(test(record))
+class _Journey:
+    """A record with its score and activities, for criteria; the view is built once."""
+
+    __slots__ = ("_view", "activities", "record", "score")
+
+    def __init__(
+        self, record: Lead | Contact, score: float | None, activities: tuple[Activity, ...]
+    ) -> None:
+        self.record, self.score, self.activities = record, score, activities
+        self._view: dict[str, object] | None = None
+
+    def meets(self, criterion: Criterion) -> bool:
+        """Whether the record meets *criterion*, with the journey paths when it reads them."""
+        test = _criteria.compile(criterion)
+        if not _reads_journey(criterion):
+            return bool(test(self.record))
+        if self._view is None:  # every rule of a run reads the same aggregates
+            self._view = _journey_view(self.record, self.score, self.activities)
+        return bool(test(self._view))
 
 
 # -- MQL / SQL thresholds as data ---------------------------------------------------------
@@ -351,7 +359,8 @@ def lifecycle_stage(
     total = _score_value(score, "lifecycle_stage")
     items = _check_activities(activities, "lifecycle_stage")
     current = record.lifecycle_stage
-    met = tuple(rule for rule in policy.rules if _meets(rule.criterion, record, total, items))
+    journey = _Journey(record, total, items)
+    met = tuple(rule for rule in policy.rules if journey.meets(rule.criterion))
     reasons = [f"{rule.stage.value}: {rule.label}" for rule in met]
     earned = met[-1].stage if met else None
     stage: LifecycleStage | None = None
