@@ -462,3 +462,46 @@ def test_the_accounts_only_contact_is_found_by_its_exact_account_id(units):
     closed = close_opportunity(units(), "O1", won=True, now=NOW)
     assert closed.contact is not None
     assert closed.contact.id == "C1"
+
+
+# -- one journey view per run: rules fire as they would alone -------------------------------
+
+_KINDS = st.sampled_from(["call", "demo_request", "form_submitted"])
+_JOURNEY_CONDITIONS = st.one_of(
+    st.builds(
+        Condition,
+        st.sampled_from(["activity.total", "score"]),
+        st.sampled_from(["gte", "lt", "eq"]),
+        st.integers(0, 6),
+    ),
+    st.builds(
+        Condition,
+        _KINDS.map(lambda kind: f"activity.count.{kind}"),
+        st.sampled_from(["gte", "lt", "eq"]),
+        st.integers(0, 3),
+    ),
+    st.builds(Condition, st.just("activity.kinds"), st.just("contains"), _KINDS),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_JOURNEY_CONDITIONS, min_size=1, max_size=6), st.lists(_KINDS, max_size=6))
+def test_rules_of_one_run_fire_as_each_would_alone(conditions, kinds):
+    lead = Lead(id="L1", last_name="Ng", company="Acme")
+    history = [
+        Activity(id=f"A{i}", subject_id="L1", kind=kind, occurred_at=NOW)
+        for i, kind in enumerate(kinds)
+    ]
+    rules = [
+        WorkflowRule(f"r{i}", Trigger.score_crossed(50), c, [UpdateField("rating", f"R{i}")])
+        for i, c in enumerate(conditions)
+    ]
+    together = run_workflows(_score_event(), lead, rules, score=3, activities=history)
+    alone = [
+        name
+        for rule in rules
+        for name in run_workflows(_score_event(), lead, [rule], score=3, activities=history).fired
+    ]
+    assert list(together.fired) == alone
+    reversed_run = run_workflows(_score_event(), lead, rules[::-1], score=3, activities=history)
+    assert sorted(reversed_run.fired) == sorted(together.fired)
