@@ -505,3 +505,21 @@ def test_rules_of_one_run_fire_as_each_would_alone(conditions, kinds):
     assert list(together.fired) == alone
     reversed_run = run_workflows(_score_event(), lead, rules[::-1], score=3, activities=history)
     assert sorted(reversed_run.fired) == sorted(together.fired)
+
+
+# -- a reopened deal's old lost reason -------------------------------------------------------
+
+
+def test_a_reopened_deal_won_at_last_keeps_no_lost_reason(units):
+    _store(units, Opportunity(id="O1", name="Deal", lost_reason="Price"))  # lost, reopened
+    closed = close_opportunity(units(), "O1", won=True, now=NOW)
+    assert (closed.opportunity.stage, closed.opportunity.lost_reason) == ("Closed Won", None)
+
+
+def test_a_deal_lost_without_a_reason_keeps_the_reason_it_had(units):
+    _store(units, Opportunity(id="O1", name="Deal", lost_reason="Price"))
+    closed = close_opportunity(units(), "O1", won=False, now=NOW)
+    assert closed.opportunity.lost_reason == "Price"
+    _store(units, Opportunity(id="O2", name="Deal 2", lost_reason="Price"))
+    again = close_opportunity(units(), "O2", won=False, now=NOW, lost_reason="Timing")
+    assert again.opportunity.lost_reason == "Timing"
