@@ -520,6 +520,7 @@ def test_a_deal_lost_without_a_reason_keeps_the_reason_it_had(units):
     _store(units, Opportunity(id="O1", name="Deal", lost_reason="Price"))
     closed = close_opportunity(units(), "O1", won=False, now=NOW)
     assert closed.opportunity.lost_reason == "Price"
+    assert closed.events[0].lost_reason == "Price"
     _store(units, Opportunity(id="O2", name="Deal 2", lost_reason="Price"))
     again = close_opportunity(units(), "O2", won=False, now=NOW, lost_reason="Timing")
     assert again.opportunity.lost_reason == "Timing"

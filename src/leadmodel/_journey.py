@@ -282,8 +282,9 @@ def close_opportunity(
     """Close the stored opportunity *opportunity_id*, won or lost, in one unit of work.
 
     The deal moves to *process*'s first won (or lost) closed stage with that stage's
-    probability; it gets *lost_reason* when lost, a close date of *now*'s day if it had
-    none, and ``updated_at`` *now*. A won deal makes its contact a ``customer`` through
+    probability; it gets *lost_reason* when lost (without one, the reason it has stays),
+    none when won (a reopened deal's old reason goes), a close date of *now*'s day if it
+    had none, and ``updated_at`` *now*. A won deal makes its contact a ``customer`` through
     :func:`~leadmodel.advance` (HubSpot: Closed Won → customer): the opportunity's
     ``contact_id``, else its account's primary contact — the contact the account's
     ``custom.primary_contact_id`` names when it is stored and belongs to the account,
@@ -331,8 +332,10 @@ def close_opportunity(
         }
         if deal.close_date is None:
             changes["close_date"] = now.date()
-        if not won:
-            changes["lost_reason"] = lost_reason
+        if won:
+            changes["lost_reason"] = None  # a reopened deal's old reason is not this close's
+        elif lost_reason is not None:
+            changes["lost_reason"] = lost_reason  # else the reason it has stays
         closed = attrs.evolve(deal, **changes)
         uow.opportunities.update(closed)
         events: list[OpportunityClosed | StageChanged] = [
@@ -341,7 +344,7 @@ def close_opportunity(
                 previous_stage=deal.stage,
                 stage=target_name,
                 won=won,
-                lost_reason=lost_reason,
+                lost_reason=closed.lost_reason,
                 occurred_at=now,
             )
         ]
