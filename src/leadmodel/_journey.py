@@ -9,7 +9,7 @@ contact who shows new buying intent. Re-exported from :mod:`leadmodel.services`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -29,6 +29,7 @@ from leadmodel.domain.errors import (
     describe_value,
 )
 from leadmodel.domain.events import DomainEvent, OpportunityClosed, StageChanged
+from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
 from leadmodel.domain.status import (
     DEFAULT_LEAD_PROCESS,
@@ -37,10 +38,12 @@ from leadmodel.domain.status import (
     LifecycleStage,
     OpportunityProcess,
 )
-from leadmodel.ports import UnitOfWork
-from leadmodel.rules.lifecycle import Reengagement, ReengageMode, reengage
+from leadmodel.ports import SupportsMerges, UnitOfWork
+from leadmodel.rules.criteria import Condition
+from leadmodel.rules.lifecycle import EPISODE_ACTIVITY, Reengagement, ReengageMode, reengage
 from leadmodel.rules.responses import WorkflowOutcome, WorkflowRule, run_workflows
 from leadmodel.rules.scoring import Score
+from leadmodel.rules.views import ListView, apply_view
 
 __all__ = ["CloseOutcome", "apply_workflows", "close_opportunity", "reengage_contact"]
 
@@ -77,11 +80,15 @@ def apply_workflows(
     """Run workflow *rules* on the stored lead *event* is about, and save what they changed.
 
     The stored lead and its stored activities (for ``activity.…`` criteria) go to the pure
-    :func:`~leadmodel.run_workflows`; the changed lead goes through the same guard as
-    :func:`~leadmodel.services.save` in one unit of work. The outcome's notifications
-    are for the host to send, and its ``events`` (status and stage changes) to publish or
-    to run through ``apply_workflows`` again. With :func:`~leadmodel.services.rescore`
-    this makes "an MQL when the score reaches 50" run on its own::
+    :func:`~leadmodel.run_workflows`; the changed lead, stamped ``updated_at`` the event's
+    time (the microsecond after its last change when the event is older, and never
+    before its ``created_at``), goes through the same guard as
+    :func:`~leadmodel.services.save` in one unit of work — so a copy read before the
+    workflow ran is refused by ``save`` rather than written over the workflow's changes.
+    A lead the rules leave as it was is not written. The outcome's notifications are for
+    the host to send, and its ``events`` (status and stage changes) to publish or to run
+    through ``apply_workflows`` again. With :func:`~leadmodel.services.rescore` this
+    makes "an MQL when the score reaches 50" run on its own::
 
         for event in rescore(uow, model, now=now).events:
             apply_workflows(uow, event, rules)
@@ -134,10 +141,30 @@ def apply_workflows(
             activities=_history(uow, lead_id),
         )
         changed = outcome.lead if outcome.lead is not None else lead
+        if changed != lead:
+            changed = attrs.evolve(changed, updated_at=_stamp(lead, event.occurred_at))
+            outcome = attrs.evolve(outcome, lead=changed)
         if _check_write(lead, changed, process=process):
             uow.leads.update(changed)
         uow.commit()
     return outcome
+
+
+def _stamp(stored: Lead, at: datetime) -> datetime:
+    """The ``updated_at`` of a lead a workflow changed: the event's time, later than before.
+
+    A copy read before the workflow ran must look older than the stored lead, or
+    :func:`~leadmodel.services.save` (which refuses a copy older by ``updated_at``) would
+    write it over the workflow's changes. An event older than the lead's last change
+    stamps the microsecond after that change; one older than the lead itself, its
+    ``created_at`` (a lead is never updated before it was created).
+    """
+    last = stored.updated_at
+    if last is not None and at <= last:
+        return last + timedelta(microseconds=1)
+    if stored.created_at is not None and at < stored.created_at:
+        return stored.created_at
+    return at
 
 
 # -- closing a deal ------------------------------------------------------------------------
@@ -209,20 +236,37 @@ def _deal_contact(uow: UnitOfWork, deal: Opportunity) -> tuple[Contact | None, s
         return None, "it has no contact and no account"
     account = uow.accounts.get(deal.account_id)
     named = None if account is None else account.custom.get(PRIMARY_CONTACT_FIELD)
-    if isinstance(named, str):
-        contact = uow.contacts.get(named)
-        if contact is not None:
+    stale = ""
+    if named is not None:
+        # custom values are free text: only a well-formed id is looked up
+        well_formed = isinstance(named, str) and _checks.identifier(named) is None
+        contact = uow.contacts.get(str(named)) if well_formed else None
+        if contact is not None and contact.account_id == deal.account_id:
             return contact, f"the primary contact {contact.id} of account {deal.account_id}"
+        # A primary contact since moved to another account (or deleted) is not this
+        # account's: making it a customer would credit another company's person.
+        where = "is not stored" if contact is None else f"belongs to {contact.account_id}"
+        stale = f"; its primary contact {describe_value(named)} {where}"
+    # A view lets a store filter by account itself (SQL) instead of reading every contact;
+    # the exact comparison stays here, as a store may match ids case-insensitively.
+    of_account = ListView("contacts of the account", Condition("account_id", "eq", deal.account_id))
     contacts = sorted(
-        (c for c in uow.contacts if c.account_id == deal.account_id), key=lambda c: c.id
+        (
+            c
+            for c in apply_view(of_account, uow.contacts)
+            if isinstance(c, Contact) and c.account_id == deal.account_id
+        ),
+        key=lambda c: c.id,
     )
     if len(contacts) == 1:
-        return contacts[0], f"the only contact {contacts[0].id} of account {deal.account_id}"
+        return contacts[0], (
+            f"the only contact {contacts[0].id} of account {deal.account_id}{stale}"
+        )
     if not contacts:
-        return None, f"account {deal.account_id} has no contact"
+        return None, f"account {deal.account_id} has no contact{stale}"
     return None, (
         f"account {deal.account_id} has {len(contacts)} contacts and names no primary one "
-        f"(custom.{PRIMARY_CONTACT_FIELD})"
+        f"(custom.{PRIMARY_CONTACT_FIELD}){stale}"
     )
 
 
@@ -238,13 +282,15 @@ def close_opportunity(
     """Close the stored opportunity *opportunity_id*, won or lost, in one unit of work.
 
     The deal moves to *process*'s first won (or lost) closed stage with that stage's
-    probability; it gets *lost_reason* when lost, a close date of *now*'s day if it had
-    none, and ``updated_at`` *now*. A won deal makes its contact a ``customer`` through
+    probability; it gets *lost_reason* when lost (without one, the reason it has stays),
+    none when won (a reopened deal's old reason goes), a close date of *now*'s day if it
+    had none, and ``updated_at`` *now*. A won deal makes its contact a ``customer`` through
     :func:`~leadmodel.advance` (HubSpot: Closed Won → customer): the opportunity's
     ``contact_id``, else its account's primary contact — the contact the account's
-    ``custom.primary_contact_id`` names, or the account's only contact (with several
-    and none named, no contact moves and the outcome says why; finding them reads the
-    contacts). A contact already past ``customer`` (an evangelist) stays there.
+    ``custom.primary_contact_id`` names when it is stored and belongs to the account,
+    or the account's only contact (with several and none named, no contact moves and
+    the outcome says why; finding them reads the contacts). A contact already past
+    ``customer`` (an evangelist) stays there.
 
     >>> from datetime import UTC, datetime
     >>> from leadmodel import Contact, Opportunity
@@ -286,8 +332,10 @@ def close_opportunity(
         }
         if deal.close_date is None:
             changes["close_date"] = now.date()
-        if not won:
-            changes["lost_reason"] = lost_reason
+        if won:
+            changes["lost_reason"] = None  # a reopened deal's old reason is not this close's
+        elif lost_reason is not None:
+            changes["lost_reason"] = lost_reason  # else the reason it has stays
         closed = attrs.evolve(deal, **changes)
         uow.opportunities.update(closed)
         events: list[OpportunityClosed | StageChanged] = [
@@ -296,7 +344,7 @@ def close_opportunity(
                 previous_stage=deal.stage,
                 stage=target_name,
                 won=won,
-                lost_reason=lost_reason,
+                lost_reason=closed.lost_reason,
                 occurred_at=now,
             )
         ]
@@ -353,9 +401,14 @@ def reengage_contact(
 
     Reads the contact, its account (the new lead's company; a person lead without one)
     and its activities (the episode number), runs the pure :func:`~leadmodel.reengage`,
-    and saves in one unit of work the new lead (mode ``"lead"``, through the save guard
-    with *process*) and the ``lifecycle_episode`` activity on the contact. The contact
-    is not written: its stage and history stay as they are.
+    and saves in one unit of work the new lead (mode ``"lead"``, in *process*'s default
+    status, through the save guard) and the ``lifecycle_episode`` activity on the
+    contact. The contact is not written: its stage and history stay as they are. A merge
+    that takes the contact away meanwhile makes the commit fail (``ConcurrencyError``),
+    so no episode or lead points at a contact that is gone. Idempotent per signal
+    activity: when a stored episode already names *signal* (an :class:`~leadmodel.Activity`
+    delivered twice), that earlier re-engagement is returned, with its stored lead, and
+    nothing is written (a text *signal* has no identity: each call opens a new episode).
 
     >>> from datetime import UTC, datetime
     >>> from leadmodel import Contact, LifecycleStage
@@ -382,6 +435,8 @@ def reengage_contact(
     Raises:
         RecordNotFound: no stored contact *contact_id*.
         ValidationError: as :func:`~leadmodel.reengage`; *uow* not a unit of work.
+        ConcurrencyError: the contact was merged away, or its activities changed, in
+            storage meanwhile; nothing was written.
     """
     check_unit("reengage_contact", uow)
     _checks.require_instance(
@@ -393,6 +448,16 @@ def reengage_contact(
         contact = uow.contacts.get(contact_id) if isinstance(contact_id, str) else None
         if contact is None:
             raise RecordNotFound("contact", describe_value(contact_id))
+        # The contact is only read; a merge taking it away meanwhile must still fail this
+        # commit, or the episode and the lead would point at a contact that is gone. The
+        # merge's record is found by the contact's id: searching for it makes the commit
+        # check that no such merge was stored since. (Without merges, nothing merges.)
+        if isinstance(uow, SupportsMerges):
+            uow.merges.find_by_keys([f"record:{contact.id}"])
+        history = _history(uow, contact.id)
+        earlier = _earlier_episode(uow, contact.id, signal, history)
+        if earlier is not None:
+            return earlier
         account = None if contact.account_id is None else uow.accounts.get(contact.account_id)
         result = reengage(
             contact,
@@ -400,12 +465,48 @@ def reengage_contact(
             ids=ids,
             now=now,
             mode=mode,
-            history=_history(uow, contact.id),
+            history=history,
             company=None if account is None else account.name,
         )
         if result.lead is not None:
-            _check_write(None, result.lead, process=process)
-            uow.leads.add(result.lead)
+            # a new lead starts in its process's default status, as a captured one does
+            lead = attrs.evolve(result.lead, status=process.default.name)
+            result = attrs.evolve(result, lead=lead)
+            _check_write(None, lead, process=process)
+            uow.leads.add(lead)
         uow.activities.add(result.activity)
         uow.commit()
     return result
+
+
+def _earlier_episode(
+    uow: UnitOfWork, contact_id: str, signal: object, history: tuple[Activity, ...]
+) -> Reengagement | None:
+    """The re-engagement *signal* (an activity) opened already, as stored; else ``None``.
+
+    A host that gets the same event twice (a retried webhook, a replayed queue) must not
+    open a second lead: the stored episode names its signal activity and its lead. An
+    episode whose lead is gone, or whose record does not read back, does not count.
+    """
+    if not isinstance(signal, Activity):
+        return None
+    for activity in history:
+        properties = activity.properties
+        if activity.kind != EPISODE_ACTIVITY or properties.get("signal_activity_id") != signal.id:
+            continue
+        lead_id, mode = properties.get("lead_id"), properties.get("mode")
+        lead = uow.leads.get(lead_id) if isinstance(lead_id, str) and mode == "lead" else None
+        try:
+            previous = properties.get("previous_stage")
+            return Reengagement(
+                contact_id=contact_id,
+                mode=mode,  # type: ignore[arg-type]  # checked by Reengagement
+                episode=properties.get("episode"),  # type: ignore[arg-type]
+                previous_stage=None if previous is None else LifecycleStage(previous),
+                lead=lead,
+                activity=activity,
+                reason=properties.get("reason"),  # type: ignore[arg-type]
+            )
+        except (ValidationError, ValueError):
+            continue
+    return None

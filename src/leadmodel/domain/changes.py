@@ -189,7 +189,8 @@ def advance(entity: StagedT, stage: LifecycleStage) -> StagedT:
     'marketing_qualified'
 
     Raises:
-        TransitionError: *stage* is earlier than the current stage, or is ``other``.
+        TransitionError: *stage* is earlier than the current stage, or is ``other`` while
+            the current stage is in the order (from no stage, ``other`` may be set too).
         ConvertedLeadError: a converted lead.
     """
     _require(entity, (Lead, Contact), "a Lead or Contact", "advance")
@@ -208,9 +209,9 @@ def regress(entity: StagedT, stage: LifecycleStage, *, reason: str) -> Lifecycle
 
     Backwards only: a *stage* later in the order than the current one is refused (that is
     :func:`advance`'s move, and needs no reason). Regressing to the current stage returns
-    the entity unchanged. ``other`` stands outside the order: moving *to* it is always a
-    regression (``advance`` refuses it), and from no stage or from ``other`` any stage may
-    be set here, as nothing is later than no position.
+    the entity unchanged. ``other`` stands outside the order: moving *to* it from a stage
+    in the order is a regression (``advance`` refuses it), and from no stage or from
+    ``other`` any stage may be set here, as nothing is later than no position.
 
     >>> from leadmodel import Lead
     >>> lead = Lead(

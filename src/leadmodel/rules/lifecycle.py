@@ -137,7 +137,13 @@ def _score_value(score: object, function: str) -> float | None:
     if isinstance(score, Score):
         return score.total
     if isinstance(score, int | float | Decimal) and not isinstance(score, bool):
-        value = float(score)
+        # float() of a whole number past a float's range overflows, of a signalling NaN
+        # raises: both are bad input here, not a crash.
+        finite = not isinstance(score, Decimal) or score.is_finite()
+        try:
+            value = float(score) if finite else float("nan")
+        except OverflowError:
+            value = float("inf")
         if _checks.is_finite(value):
             return value
     raise ValidationError(
@@ -170,17 +176,25 @@ def _journey_view(
     return view
 
 
-def _meets(
-    criterion: Criterion,
-    record: Lead | Contact,
-    score: float | None,
-    activities: tuple[Activity, ...],
-) -> bool:
-    """Whether *record* meets *criterion*, with the journey paths when it reads them."""
-    test = _criteria.compile(criterion)
-    if _reads_journey(criterion):
-        return bool(test(_journey_view(record, score, activities)))
-    return bool(test(record))
+class _Journey:
+    """A record with its score and activities, for criteria; the view is built once."""
+
+    __slots__ = ("_view", "activities", "record", "score")
+
+    def __init__(
+        self, record: Lead | Contact, score: float | None, activities: tuple[Activity, ...]
+    ) -> None:
+        self.record, self.score, self.activities = record, score, activities
+        self._view: dict[str, object] | None = None
+
+    def meets(self, criterion: Criterion) -> bool:
+        """Whether the record meets *criterion*, with the journey paths when it reads them."""
+        test = _criteria.compile(criterion)
+        if not _reads_journey(criterion):
+            return bool(test(self.record))
+        if self._view is None:  # every rule of a run reads the same aggregates
+            self._view = _journey_view(self.record, self.score, self.activities)
+        return bool(test(self._view))
 
 
 # -- MQL / SQL thresholds as data ---------------------------------------------------------
@@ -267,7 +281,9 @@ class LifecycleDecision:
     """What :func:`lifecycle_stage` decided: the stage to move to (``None``: stay) and why.
 
     *current* is the record's stage; *earned* the latest stage its rules are met for
-    (``None`` when none is); *met* every stage whose rule is met, in order.
+    (``None`` when none is); *met* every stage whose rule is met, in order. A decision
+    that contradicts itself (a *stage* other than *earned*, or the current one; *earned*
+    not the last of *met*; *met* out of order) is a ``ValidationError``, from JSON too.
 
     >>> customer = Lead(
     ...     id="L1", last_name="Ng", company="Acme", lifecycle_stage=LifecycleStage.CUSTOMER
@@ -288,6 +304,22 @@ class LifecycleDecision:
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
+        errors: list[FieldError] = []
+        ranks = [stage.rank for stage in self.met]
+        if any(rank is None for rank in ranks) or any(
+            b <= a for a, b in itertools.pairwise(rank or 0 for rank in ranks)
+        ):
+            errors.append(
+                FieldError("met", "order", "stages in the lifecycle's order, each once, not other")
+            )
+        if self.earned is not (self.met[-1] if self.met else None):
+            errors.append(FieldError("earned", "invalid", "must be the latest stage met"))
+        if self.stage is not None and (self.stage is not self.earned or self.stage is self.current):
+            errors.append(
+                FieldError("stage", "invalid", "must be the stage earned, and not the current one")
+            )
+        if errors:
+            raise ValidationError("LifecycleDecision", errors)
 
     @property
     def moves(self) -> bool:
@@ -327,7 +359,8 @@ def lifecycle_stage(
     total = _score_value(score, "lifecycle_stage")
     items = _check_activities(activities, "lifecycle_stage")
     current = record.lifecycle_stage
-    met = tuple(rule for rule in policy.rules if _meets(rule.criterion, record, total, items))
+    journey = _Journey(record, total, items)
+    met = tuple(rule for rule in policy.rules if journey.meets(rule.criterion))
     reasons = [f"{rule.stage.value}: {rule.label}" for rule in met]
     earned = met[-1].stage if met else None
     stage: LifecycleStage | None = None
@@ -383,7 +416,9 @@ class Reengagement:
     *lead* is the new lead (mode ``"lead"``; ``None`` for an ``"episode"``), linked to the
     contact by ``custom["reengaged_contact_id"]``; *activity* is the ``lifecycle_episode``
     activity on the contact that records the episode (its number, the contact's stage
-    when it began, the reason). The contact itself is not changed.
+    when it began, the reason). The contact itself is not changed. A value that
+    contradicts itself (a lead in mode ``"episode"``, none in mode ``"lead"``, a lead or
+    activity about another contact, an episode before 2) is a ``ValidationError``.
 
     >>> from datetime import UTC, datetime
     >>> from leadmodel.adapters.memory import SequentialIds
@@ -414,6 +449,37 @@ class Reengagement:
             raise ValidationError(
                 "Reengagement", [FieldError("mode", "invalid", "must be 'lead' or 'episode'")]
             )
+        errors: list[FieldError] = []
+        if self.episode < 2:  # the first life is episode 1
+            errors.append(
+                FieldError("episode", "invalid", "a re-engagement starts episode 2 or later")
+            )
+        if (self.lead is None) is (self.mode == "lead"):
+            errors.append(
+                FieldError(
+                    "lead", "invalid", "mode 'lead' has its new lead; mode 'episode' has none"
+                )
+            )
+        elif self.lead is not None and self.lead.custom.get(REENGAGED_CONTACT_FIELD) != (
+            self.contact_id
+        ):
+            errors.append(
+                FieldError(
+                    "lead",
+                    "other_subject",
+                    f"custom.{REENGAGED_CONTACT_FIELD} must be {self.contact_id!r}",
+                )
+            )
+        if self.activity.subject_id != self.contact_id or self.activity.kind != EPISODE_ACTIVITY:
+            errors.append(
+                FieldError(
+                    "activity",
+                    "invalid",
+                    f"must be the {EPISODE_ACTIVITY} activity on {self.contact_id!r}",
+                )
+            )
+        if errors:
+            raise ValidationError("Reengagement", errors)
 
 
 def _episode(contact_id: str, history: tuple[Activity, ...]) -> int:

@@ -54,7 +54,7 @@ from leadmodel.rules._common import criterion_problem as _criterion_problem
 from leadmodel.rules._common import raise_problems as _raise
 from leadmodel.rules._common import to_tuple as _tuple
 from leadmodel.rules.criteria import Criterion
-from leadmodel.rules.lifecycle import _check_activities, _meets, _score_value
+from leadmodel.rules.lifecycle import _check_activities, _Journey, _score_value
 from leadmodel.rules.scoring import Score
 
 __all__ = [
@@ -623,10 +623,11 @@ def run_workflows(
         total = _event_score(event)
     history = _check_activities(activities, "run_workflows")
     run = _Run(lead, process, event.occurred_at)
+    journey = _Journey(lead, total, history)  # criteria see the lead as the event found it
     for rule in items:
         if not _triggered(rule.trigger, event):
             continue
-        if not _meets(rule.criterion, lead, total, history):
+        if not journey.meets(rule.criterion):
             run.reasons.append(f"{rule.name}: triggered, but the lead does not meet its criterion")
             continue
         run.fired.append(rule.name)
