@@ -444,6 +444,7 @@ def _documents() -> frozenset[type]:
     from leadmodel.rules.dedupe import DedupeRun, DuplicateGroup, MatchEdge, OversizedBlock
     from leadmodel.rules.duplicate_rules import DuplicateCheck, DuplicatePolicy
     from leadmodel.rules.layouts import Layout, LayoutCheck, RecordType
+    from leadmodel._journey import CloseOutcome
     from leadmodel.rules.lifecycle import LifecycleDecision, LifecyclePolicy, Reengagement
     from leadmodel.rules.mapping import FieldMapping
     from leadmodel.rules.matching import MatchingRule, MatchResult
@@ -500,6 +501,7 @@ def _documents() -> frozenset[type]:
             WorkflowRule,
             WorkflowOutcome,
             LifecyclePolicy,
+            CloseOutcome,
             LifecycleDecision,
             Reengagement,
             FormSpec,
