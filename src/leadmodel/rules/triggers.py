@@ -216,6 +216,9 @@ class Reassign:
 TriggerAction = Notify | UpdateField | SetStatus | SetLifecycleStage | Reassign
 """What a time trigger does when it fires."""
 _ACTIONS: Final = (Notify, UpdateField, SetStatus, SetLifecycleStage, Reassign)
+_ACTIONS_MESSAGE: Final = (
+    "must be 1 to 100 of Notify, UpdateField, SetStatus, SetLifecycleStage or Reassign"
+)
 
 
 def _delay_problem(value: object) -> _checks.Problem | None:
@@ -287,11 +290,7 @@ class TimeTrigger:
                     if isinstance(self.actions, tuple)
                     and 0 < len(self.actions) <= _MAX_KINDS
                     and all(isinstance(a, _ACTIONS) for a in self.actions)
-                    else (
-                        "type",
-                        "must be 1 to 100 of Notify, UpdateField, SetStatus, "
-                        "SetLifecycleStage or Reassign",
-                    ),
+                    else ("type", _ACTIONS_MESSAGE),
                 ),
                 ("until", _kinds_problem(self.until)),
                 (
@@ -426,7 +425,9 @@ def _check_due(
         for i, item in enumerate(found):
             if not isinstance(item, cls):
                 errors.append(
-                    FieldError(f"{path}[{i}]", "type", f"must be {what}, not {describe_value(item)}")
+                    FieldError(
+                        f"{path}[{i}]", "type", f"must be {what}, not {describe_value(item)}"
+                    )
                 )
                 return ()
         return found
@@ -463,7 +464,16 @@ def _check_due(
 class _Compiled:
     """A trigger prepared for many records."""
 
-    __slots__ = ("activity_kinds", "delay", "escalations", "index", "rule", "since", "test", "until")
+    __slots__ = (
+        "activity_kinds",
+        "delay",
+        "escalations",
+        "index",
+        "rule",
+        "since",
+        "test",
+        "until",
+    )
 
     def __init__(self, index: int, rule: TimeTrigger) -> None:
         self.index = index
@@ -485,9 +495,7 @@ class _Compiled:
         self.escalations = rule.escalations
 
 
-def _starts(
-    rule: _Compiled, lead: Lead, history: Sequence[tuple[datetime, str]]
-) -> list[datetime]:
+def _starts(rule: _Compiled, lead: Lead, history: Sequence[tuple[datetime, str]]) -> list[datetime]:
     """The clock events of *lead* under *rule*, sorted, each once."""
     if rule.since == "updated":
         start = lead.updated_at or lead.created_at
@@ -501,7 +509,7 @@ def _starts(
     return starts
 
 
-def _fired(  # noqa: C901, PLR0912 - the episode walk, in one place
+def _fired(  # noqa: PLR0917 - one record's episode walk, its inputs passed through
     rule: _Compiled,
     starts: list[datetime],
     history: Sequence[tuple[datetime, str]],
@@ -588,10 +596,11 @@ def due(
     >>> lead = Lead(
     ...     id="L1", last_name="Ng", company="Acme", created_at=datetime(2026, 3, 1, tzinfo=UTC)
     ... )
-    >>> actions, state = due([lead], [], [rule], TriggerState(), now=datetime(2026, 3, 9, tzinfo=UTC))
+    >>> now = datetime(2026, 3, 9, tzinfo=UTC)
+    >>> actions, state = due([lead], [], [rule], TriggerState(), now=now)
     >>> [(a.record_id, a.due_at.day) for a in actions]
     [('L1', 8)]
-    >>> due([lead], [], [rule], state, now=datetime(2026, 3, 9, tzinfo=UTC))[0]
+    >>> due([lead], [], [rule], state, now=now)[0]
     ()
 
     Raises:
