@@ -23,6 +23,7 @@ from leadmodel._merging import (
     merge_records,
     unmerge_records,
 )
+from leadmodel._triggers import ActionOutcome, DueRun, run_due
 from leadmodel.domain._checks import as_tuple
 from leadmodel.domain._typed import check_fields
 from leadmodel.domain.account import Account
@@ -92,9 +93,11 @@ from leadmodel.rules.scoring import CompiledScoringModel, Score, ScoringModel
 from leadmodel.rules.scoring import compile as compile_scoring
 
 __all__ = [
+    "ActionOutcome",
     "CaptureConfig",
     "CaptureResult",
     "ConversionOutcome",
+    "DueRun",
     "MergeOutcome",
     "Rescore",
     "StorageCheck",
@@ -107,6 +110,7 @@ __all__ = [
     "merge_records",
     "rescore",
     "retrying",
+    "run_due",
     "save",
     "unmerge_records",
 ]
