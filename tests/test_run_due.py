@@ -1,0 +1,302 @@
+"""The run_due service: triggers applied through the guards, stored state, catch-up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from leadmodel import (
+    Activity,
+    All,
+    AutoConvertRule,
+    Condition,
+    ConvertOptions,
+    Lead,
+    LifecycleStage,
+    Notification,
+    Notify,
+    Queue,
+    Reassign,
+    RoundRobin,
+    SetLifecycleStage,
+    SetStatus,
+    TimeTrigger,
+    TriggerClock,
+    TriggerState,
+    UpdateField,
+    ValidationError,
+)
+from leadmodel.adapters.memory import (
+    FixedClock,
+    MemoryNotifier,
+    MemoryStore,
+    MemoryUnitOfWork,
+    SequentialIds,
+)
+from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+from leadmodel.services import run_due
+
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+OPEN = "Open - Not Contacted"
+
+SLA = TimeTrigger(
+    "speed to lead",
+    All([Condition("status", "eq", OPEN), Condition("owner_is_queue", "eq", False)]),
+    TriggerClock.assignment(),
+    timedelta(hours=1),
+    [Reassign(RoundRobin(["ann", "bob", "cy"], name="sales")), Notify("manager-1", "sla_missed")],
+    until={"call", "email"},
+    escalations=2,
+)
+NURTURE = TimeTrigger(
+    "score decayed below 20",
+    All([Condition("custom.score", "lt", 20), Condition("owner_id", "ne", "nurture")]),
+    TriggerClock.updated(),
+    timedelta(0),
+    [Reassign(Queue("nurture"))],
+)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def units(request: pytest.FixtureRequest) -> Iterator[Callable[[], Any]]:
+    if request.param == "memory":
+        store = MemoryStore()
+        yield lambda: MemoryUnitOfWork(store)
+        return
+    sqlite = SQLiteStore(":memory:")
+    yield lambda: SQLiteUnitOfWork(sqlite)
+    sqlite.close()
+
+
+def stored(make: Callable[[], Any], *records: object) -> None:
+    with make() as uow:
+        for record in records:
+            (uow.activities if isinstance(record, Activity) else uow.leads).add(record)
+        uow.commit()
+
+
+def lead(lead_id: str = "L1", **fields: object) -> Lead:
+    values: dict[str, object] = {
+        "last_name": "Ng",
+        "company": "Acme",
+        "created_at": T0,
+        "updated_at": T0,
+        "owner_id": "ann",
+    }
+    values.update(fields)
+    return Lead(id=lead_id, **values)  # type: ignore[arg-type]
+
+
+def tick(make: Callable[[], Any], rules: list[Any], hours: float, **kwargs: Any) -> Any:
+    kwargs.setdefault("notifier", MemoryNotifier())
+    kwargs.setdefault("ids", SequentialIds(prefix=f"t{hours}-"))
+    return run_due(make(), rules, now=T0 + timedelta(hours=hours), **kwargs)
+
+
+def test_an_uncontacted_lead_is_reassigned_and_the_manager_told(units: Callable[[], Any]) -> None:
+    stored(units, lead())
+    notifier = MemoryNotifier()
+    run = tick(units, [SLA], 1, notifier=notifier)
+    assert [o.detail.split(" (")[0] for o in run.outcomes] == [
+        "reassigned from ann to bob",
+        "sla_missed to manager-1",
+    ]
+    assert [n.recipient for n in notifier.sent] == ["manager-1"]
+    with units() as uow:
+        assert uow.leads.get("L1").owner_id == "bob"
+        assigned = [a for a in uow.activities if a.kind == "assigned"]
+        assert [(a.occurred_at, a.properties["to"]) for a in assigned] == [
+            (T0 + timedelta(hours=1), "bob")
+        ]
+    assert tick(units, [SLA], 1.5).outcomes == ()
+
+
+def test_escalations_restart_the_clock_and_catch_up_in_order(units: Callable[[], Any]) -> None:
+    stored(units, lead())
+    run = tick(units, [SLA], 24 * 3)  # three days of downtime: one evaluation
+    owners = [o.detail.split(" (")[0] for o in run.outcomes if o.action.action.kind == "reassign"]
+    assert owners == [
+        "reassigned from ann to bob",
+        "reassigned from bob to cy",
+        "reassigned from cy to ann",
+    ]
+    assert [o.action.due_at - T0 for o in run.outcomes][::2] == [
+        timedelta(hours=1),
+        timedelta(hours=2),
+        timedelta(hours=3),
+    ]
+    assert tick(units, [SLA], 24 * 4).outcomes == ()  # the chain is over
+
+
+def test_a_call_within_the_hour_keeps_the_owner(units: Callable[[], Any]) -> None:
+    call = Activity(id="A1", subject_id="L1", kind="call", occurred_at=T0 + timedelta(minutes=20))
+    stored(units, lead(), call)
+    assert tick(units, [SLA], 5).outcomes == ()
+
+
+def test_a_decayed_score_goes_to_the_nurture_queue_keeping_its_lifecycle(
+    units: Callable[[], Any],
+) -> None:
+    cold = lead(custom={"score": 12}, lifecycle_stage=LifecycleStage.MARKETING_QUALIFIED)
+    stored(units, cold, lead("L2", custom={"score": 70}))
+    run = tick(units, [NURTURE], 1)
+    assert [(o.action.record_id, o.applied) for o in run.outcomes] == [("L1", True)]
+    with units() as uow:
+        moved = uow.leads.get("L1")
+    assert (moved.owner_id, moved.owner_is_queue) == ("nurture", True)
+    assert moved.lifecycle_stage is LifecycleStage.MARKETING_QUALIFIED
+    assert moved.status == cold.status
+    assert tick(units, [NURTURE], 2).outcomes == ()
+
+
+def test_status_and_stage_moves_go_through_the_guards(units: Callable[[], Any]) -> None:
+    stored(units, lead(lifecycle_stage=LifecycleStage.SALES_QUALIFIED))
+    rule = TimeTrigger(
+        "give up",
+        Condition("status", "eq", OPEN),
+        TriggerClock.created(),
+        timedelta(days=30),
+        [
+            SetStatus("Closed - Converted"),  # conversion only: refused
+            SetStatus("Working - Contacted"),
+            SetLifecycleStage(LifecycleStage.LEAD),  # backwards: refused
+            UpdateField("rating", "Cold"),
+        ],
+    )
+    run = tick(units, [rule], 24 * 31)
+    assert [o.applied for o in run.outcomes] == [False, True, False, True]
+    assert run.refused[0].detail.startswith("refused:")
+    with units() as uow:
+        saved = uow.leads.get("L1")
+        changes = [a for a in uow.activities if a.kind == "status_changed"]
+    assert (saved.status, saved.rating) == ("Working - Contacted", "Cold")
+    assert saved.lifecycle_stage is LifecycleStage.SALES_QUALIFIED
+    assert saved.updated_at == T0 + timedelta(hours=24 * 31)
+    assert [c.occurred_at for c in changes] == [T0 + timedelta(days=30)]
+
+
+class Failing:
+    def send(self, notification: Notification) -> None:
+        raise ConnectionError(f"smtp down, {notification.template} not sent")
+
+
+def test_a_failed_send_is_reported_and_the_run_kept(units: Callable[[], Any]) -> None:
+    stored(units, lead())
+    run = tick(units, [SLA], 1, notifier=Failing())
+    assert [(n.recipient, why) for n, why in run.failed] == [
+        ("manager-1", "ConnectionError: smtp down, sla_missed not sent")
+    ]
+    with units() as uow:
+        assert uow.leads.get("L1").owner_id == "bob"
+        assert uow.trigger_states.get("triggers").evaluated_at == T0 + timedelta(hours=1)
+
+
+def test_auto_conversion_runs_on_run_due(units: Callable[[], Any]) -> None:
+    demo = Activity(id="A1", subject_id="L2", kind="demo_booked", occurred_at=T0)
+    stored(units, lead(rating="Hot"), lead("L2"), lead("L3"), demo)
+    rules = [
+        AutoConvertRule(
+            Condition("rating", "eq", "Hot"), ConvertOptions("Closed - Converted"), name="hot"
+        ),
+        AutoConvertRule(
+            Condition("company", "is_not_blank"),
+            ConvertOptions("Closed - Converted"),
+            name="demos",
+            activity_kinds={"demo_booked"},
+        ),
+        SLA,
+    ]
+    run = tick(units, rules, 2)
+    assert sorted((c.lead_id, c.rule) for c in run.conversions) == [("L1", "hot"), ("L2", "demos")]
+    assert {o.action.record_id for o in run.outcomes} == {"L3"}  # converted leads never fire
+    with units() as uow:
+        assert uow.leads.get("L1").converted is not None
+        assert uow.leads.get("L2").converted is not None
+        assert uow.leads.get("L3").converted is None
+
+
+def test_it_commits_once(units: Callable[[], Any]) -> None:
+    stored(units, lead(), lead("L2"))
+    inner = units()
+    commits = []
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(inner, name)
+
+        def __enter__(self) -> Any:
+            inner.__enter__()
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            inner.__exit__(*exc)
+
+        def commit(self) -> None:
+            commits.append(1)
+            inner.commit()
+
+    counting = Counting()
+    counting.trigger_states = inner.trigger_states  # type: ignore[attr-defined]
+    run_due(counting, [SLA], ids=SequentialIds(), now=T0 + timedelta(hours=1))  # type: ignore[arg-type]
+    assert commits == [1]
+
+
+def test_a_clock_gives_the_time_and_state_ids_keep_rule_sets_apart(
+    units: Callable[[], Any],
+) -> None:
+    stored(units, lead())
+    clock = FixedClock(T0 + timedelta(hours=1))
+    first = run_due(units(), [SLA], ids=SequentialIds(), clock=clock, state_id="sla")
+    assert first.state.id == "sla"
+    with units() as uow:
+        assert uow.trigger_states.get("triggers") is None
+        assert uow.trigger_states.get("sla") == first.state
+
+
+class NoTriggerState:
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def __init__(self) -> None:
+        self.inner = MemoryUnitOfWork()
+        for name in ("leads", "contacts", "accounts", "opportunities", "activities", "commit"):
+            setattr(self, name, getattr(self.inner, name))
+        self.rollback = self.inner.rollback
+
+
+def test_bad_arguments_are_validation_errors() -> None:
+    with pytest.raises(ValidationError) as caught:
+        run_due(NoTriggerState(), [SLA], ids=SequentialIds(), now=T0)  # type: ignore[arg-type]
+    assert caught.value.errors[0].code == "capability"
+    uow = MemoryUnitOfWork()
+    for kwargs in (
+        {"ids": SequentialIds()},  # neither clock nor now
+        {"ids": SequentialIds(), "now": T0, "clock": FixedClock(T0)},
+        {"ids": "ids", "now": T0},
+        {"ids": SequentialIds(), "now": datetime(2026, 1, 1)},  # noqa: DTZ001
+        {"ids": SequentialIds(), "now": T0, "notifier": "mail"},
+        {"ids": SequentialIds(), "now": T0, "state_id": ""},
+    ):
+        with pytest.raises(ValidationError):
+            run_due(uow, [SLA], **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        run_due(uow, "rules", ids=SequentialIds(), now=T0)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        run_due(uow, [SLA, "x"], ids=SequentialIds(), now=T0)  # type: ignore[list-item]
+
+
+def test_a_run_before_the_last_one_is_refused(units: Callable[[], Any]) -> None:
+    tick(units, [SLA], 5)
+    with pytest.raises(ValidationError) as caught:
+        tick(units, [SLA], 4)
+    assert caught.value.errors[0].code == "past"
+    with units() as uow:
+        assert uow.trigger_states.get("triggers") == TriggerState(
+            evaluated_at=T0 + timedelta(hours=5)
+        )
