@@ -31,6 +31,7 @@ often it runs:
 from __future__ import annotations
 
 import bisect
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final, Literal, TypeVar
@@ -450,6 +451,8 @@ def _builder(cls: type[_T]) -> Callable[..., _T]:
 
 
 _new_action: Final = _builder(DueAction)
+_BY_DUE: Final = operator.attrgetter("due_at")
+_BY_DUE_AND_RECORD: Final = operator.attrgetter("due_at", "record_id")
 _new_mark: Final = _builder(TriggerMark)
 _new_state: Final = _builder(TriggerState)
 
@@ -507,6 +510,7 @@ class _Compiled:
     """A trigger prepared for many records."""
 
     __slots__ = (
+        "action",
         "actions",
         "activity_kinds",
         "clock",
@@ -525,6 +529,7 @@ class _Compiled:
         self.index = index
         self.rule = rule
         self.actions = rule.actions
+        self.action = rule.actions[0] if len(rule.actions) == 1 else None
         # One generated function per criterion: the per-record cost of the whole check.
         self.test: Callable[[object], bool] = _criteria._inline(rule.criterion, Lead)  # noqa: SLF001
         self.clock = rule.clock.describe()
@@ -611,22 +616,27 @@ def _fired(  # noqa: PLR0917 - one record's episode walk, its inputs passed thro
             start, escalation = following, 0
 
 
+# A rule as the loop uses it: compiled, its test, name, marks, new marks and actions found.
 _Test = tuple[
-    "_Compiled", Callable[[object], bool], str, dict[str, TriggerMark], dict[str, TriggerMark]
+    "_Compiled",
+    Callable[[object], bool],
+    str,
+    dict[str, TriggerMark],
+    dict[str, TriggerMark],
+    list[DueAction],
 ]
 
 
-def _evaluate(  # noqa: PLR0917 - the loop body of due(), its state passed in
+def _evaluate(
     lead: Lead,
     lead_history: list[tuple[datetime, str]],
     tests: list[_Test],
     now: datetime,
     since: datetime | None,
-    found: list[DueAction],
 ) -> None:
-    """Add the actions due for *lead* to *found*, and its new marks to each rule's changes."""
+    """Add the actions due for *lead* and its new marks to each rule's lists."""
     lead_id = lead.id
-    for rule, test, name, rule_marks, rule_changed in tests:
+    for rule, test, name, rule_marks, rule_changed, found in tests:
         if not test(lead):
             if rule_marks:
                 mark = rule_marks.get(lead_id)
@@ -645,10 +655,13 @@ def _evaluate(  # noqa: PLR0917 - the loop body of due(), its state passed in
             if due_at > now or (since is not None and due_at < since):
                 continue
             rule_changed[lead_id] = _new_mark(name, lead_id, start, due_at, 0, left=False)
-            found.extend(
-                _new_action(name, lead_id, action, start, due_at, 0, rule.clock)
-                for action in rule.actions
-            )
+            if rule.action is not None:
+                found.append(_new_action(name, lead_id, rule.action, start, due_at, 0, rule.clock))
+            else:
+                found += [
+                    _new_action(name, lead_id, action, start, due_at, 0, rule.clock)
+                    for action in rule.actions
+                ]
             continue
         starts = _starts(rule, lead, lead_history)
         if not starts:
@@ -660,10 +673,10 @@ def _evaluate(  # noqa: PLR0917 - the loop body of due(), its state passed in
         rule_changed[lead_id] = _new_mark(name, lead_id, started, last_due, escalation, left=False)
         clock = rule.clock
         for started, due_at, n in fired:
-            found.extend(
+            found += [
                 _new_action(name, lead_id, action, started, due_at, n, clock)
                 for action in rule.actions
-            )
+            ]
 
 
 def due(
@@ -719,26 +732,31 @@ def due(
     for m in state.marks:
         marks.setdefault(m.rule, {})[m.record_id] = m
     changed: dict[str, dict[str, TriggerMark]] = {t.name: {} for t in triggers}
-    found: list[DueAction] = []
     since = state.since
     empty: list[tuple[datetime, str]] = []
     no_marks: dict[str, TriggerMark] = {}
-    tests = [
+    tests: list[_Test] = [
         (
             rule,
             rule.test,
             rule.rule.name,
             marks.get(rule.rule.name, no_marks),
             changed[rule.rule.name],
+            [],
         )
         for rule in compiled
     ]
     for lead in leads:
         if lead.converted is None:
-            _evaluate(lead, history.get(lead.id, empty), tests, now, since, found)
-    # Stable: the actions of one firing stay in the rule's order.
-    order = {t.name: i for i, t in enumerate(triggers)}
-    found.sort(key=lambda a: (a.due_at, order[a.rule], a.record_id))
+            _evaluate(lead, history.get(lead.id, empty), tests, now, since)
+    # Each rule's actions by due time and record, then all of them, rule after rule, by due
+    # time: both sorts are stable, so the order is (due time, rule, record, the rule's
+    # order of actions), with keys read in C.
+    found: list[DueAction] = []
+    for test in tests:
+        test[5].sort(key=_BY_DUE_AND_RECORD)
+        found += test[5]
+    found.sort(key=_BY_DUE)
     if any(changed.values()):
         for name, rule_changed in changed.items():
             if rule_changed:
