@@ -300,3 +300,69 @@ def test_a_run_before_the_last_one_is_refused(units: Callable[[], Any]) -> None:
         assert uow.trigger_states.get("triggers") == TriggerState(
             evaluated_at=T0 + timedelta(hours=5)
         )
+
+
+def _world(make: Callable[[], Any], count: int) -> None:
+    records: list[object] = []
+    for i in range(count):
+        created = T0 + timedelta(minutes=37 * i)
+        records.append(lead(f"L{i:03d}", created_at=created, updated_at=created))
+        if i % 3 == 0:  # called in time
+            records.append(
+                Activity(
+                    id=f"C{i}", subject_id=f"L{i:03d}", kind="call", occurred_at=created + HALF
+                )
+            )
+        elif i % 3 == 1:  # called late, after the first escalation
+            records.append(
+                Activity(
+                    id=f"C{i}",
+                    subject_id=f"L{i:03d}",
+                    kind="email",
+                    occurred_at=created + timedelta(minutes=100),
+                )
+            )
+    stored(make, *records)
+
+
+HALF = timedelta(minutes=30)
+
+
+def _outcome(make: Callable[[], Any], sent: list[Notification]) -> object:
+    with make() as uow:
+        owners = sorted((x.id, x.owner_id) for x in uow.leads)
+        logged = sorted(
+            (a.subject_id, a.kind, a.occurred_at, tuple(sorted(a.properties.items())))
+            for a in uow.activities
+        )
+        state = uow.trigger_states.get("triggers")
+    notes = [(n.subject_id, n.template, n.data["due_at"]) for n in sent]
+    return owners, logged, state.marks, state.assignment, notes
+
+
+def test_hourly_ticks_and_one_late_tick_leave_the_same_store() -> None:
+    """The service-level catch-up promise: a clock ticking every hour for two days, or a
+    single run at the end, reassign the same leads to the same owners in the same order."""
+    hourly, once = MemoryStore(), MemoryStore()
+    for store in (hourly, once):
+        _world(lambda store=store: MemoryUnitOfWork(store), 30)
+    rules = [SLA, NURTURE]
+    clock = FixedClock(T0)
+    ticking = MemoryNotifier()
+    for _ in range(48):
+        clock.advance(timedelta(hours=1))
+        run_due(
+            MemoryUnitOfWork(hourly),
+            rules,
+            notifier=ticking,
+            ids=SequentialIds(prefix=f"h{clock.now().isoformat()}-"),
+            clock=clock,
+        )
+    late = MemoryNotifier()
+    run = run_due(
+        MemoryUnitOfWork(once), rules, notifier=late, ids=SequentialIds(prefix="o-"), clock=clock
+    )
+    assert len(run.applied) == 2 * (10 * 3 + 10 * 1)  # 3 misses when never called, 1 when late
+    assert _outcome(lambda: MemoryUnitOfWork(hourly), ticking.sent) == _outcome(
+        lambda: MemoryUnitOfWork(once), late.sent
+    )
