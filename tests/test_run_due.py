@@ -366,3 +366,17 @@ def test_hourly_ticks_and_one_late_tick_leave_the_same_store() -> None:
     assert _outcome(lambda: MemoryUnitOfWork(hourly), ticking.sent) == _outcome(
         lambda: MemoryUnitOfWork(once), late.sent
     )
+
+
+def test_the_state_forgets_leads_removed_or_converted(units: Callable[[], Any]) -> None:
+    stored(units, lead(), lead("L2"), lead("L3"))
+    first = tick(units, [SLA], 1)
+    assert {m.record_id for m in first.state.marks} == {"L1", "L2", "L3"}
+    with units() as uow:
+        uow.leads.remove("L2")
+        uow.commit()
+    hot = AutoConvertRule(
+        Condition("last_name", "eq", "Ng"), ConvertOptions("Closed - Converted"), name="all"
+    )
+    later = tick(units, [SLA, hot], 1.5)
+    assert later.state.marks == ()

@@ -356,8 +356,9 @@ def run_due(
     and a reassignment are recorded as ``"status_changed"`` and ``"assigned"`` activities
     at the due time, so the clocks that read them restart. Changed leads get
     ``updated_at = now`` and pass the same guards as :func:`save`. Everything, with the
-    next state, is committed once; then the notifications go out (a failed send is
-    reported in :attr:`DueRun.failed`).
+    next state (which forgets the marks of leads removed or converted), is committed
+    once; then the notifications go out (a failed send is reported in
+    :attr:`DueRun.failed`).
 
     After downtime, the next run catches up by evaluating once at the current time: every
     episode that became due meanwhile fires once, in the order of due times, escalation
@@ -454,7 +455,13 @@ def run_due(
                 f"{item.rule} ({item.record_id}, due {item.due_at.isoformat()}): "
                 f"{'' if outcome.applied else 'not applied: '}{outcome.detail}"
             )
-        state = attrs.evolve(state, assignment=assignment)
+        # Marks of leads removed, merged away or converted can never matter again.
+        live = {i for i, lead in run.current.items() if lead.converted is None}
+        state = attrs.evolve(
+            state,
+            assignment=assignment,
+            marks=tuple(m for m in state.marks if m.record_id in live),
+        )
         for lead_id, lead in run.current.items():
             before = run.stored[lead_id]
             if lead is before:

@@ -178,6 +178,8 @@ def test_bad_arguments_are_validation_errors() -> None:
     with pytest.raises(ValidationError):
         due([lead()], [], [NO_ACTIVITY, NO_ACTIVITY], TriggerState(), now=T0)
     with pytest.raises(ValidationError):
+        due([lead(), lead()], [], [NO_ACTIVITY], TriggerState(), now=T0)
+    with pytest.raises(ValidationError):
         due([lead()], [], [NO_ACTIVITY], TriggerState(), now=datetime(2026, 1, 1))  # noqa: DTZ001
     with pytest.raises(ValidationError) as caught:
         due([], [], [], TriggerState(evaluated_at=T0), now=T0 - timedelta(seconds=1))

@@ -483,6 +483,8 @@ def _check_due(
     names = [t.name for t in triggers if isinstance(t, TimeTrigger)]
     if len(set(names)) != len(names):
         errors.append(FieldError("rules", "duplicate", "two triggers share a name"))
+    if len({lead.id for lead in leads if isinstance(lead, Lead)}) != len(leads):
+        errors.append(FieldError("records", "duplicate", "two records share an id"))
     if not isinstance(state, TriggerState):
         errors.append(
             FieldError("state", "type", f"must be a TriggerState, not {describe_value(state)}")
@@ -715,8 +717,9 @@ def due(
     ()
 
     Raises:
-        ValidationError: arguments of the wrong type, two triggers with one name, a naive
-            *now*, or a *now* before the state's last evaluation (code ``past``).
+        ValidationError: arguments of the wrong type, two triggers with one name, two
+            records with one id, a naive *now*, or a *now* before the state's last
+            evaluation (code ``past``).
     """
     leads, acts, triggers = _check_due(records, activities, rules, state, now)
     compiled = [_Compiled(i, rule) for i, rule in enumerate(triggers)]
