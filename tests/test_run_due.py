@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leadmodel import (
     Activity,
@@ -174,7 +176,7 @@ def test_status_and_stage_moves_go_through_the_guards(units: Callable[[], Any]) 
         changes = [a for a in uow.activities if a.kind == "status_changed"]
     assert (saved.status, saved.rating) == ("Working - Contacted", "Cold")
     assert saved.lifecycle_stage is LifecycleStage.SALES_QUALIFIED
-    assert saved.updated_at == T0 + timedelta(hours=24 * 31)
+    assert saved.updated_at == T0 + timedelta(days=30)  # dated when it became due
     assert [c.occurred_at for c in changes] == [T0 + timedelta(days=30)]
 
 
@@ -380,3 +382,68 @@ def test_the_state_forgets_leads_removed_or_converted(units: Callable[[], Any]) 
     )
     later = tick(units, [SLA, hot], 1.5)
     assert later.state.marks == ()
+
+
+HAND_OVER = TimeTrigger(
+    "hand over after 4 hours",
+    Condition("status", "eq", OPEN),
+    TriggerClock.created(),
+    timedelta(hours=4),
+    [SetStatus("Working - Contacted"), Notify("owner", "handed_over")],
+)
+WORKING_STUCK = TimeTrigger(
+    "working for 2 hours",
+    Condition("status", "eq", "Working - Contacted"),
+    TriggerClock.status_change(),
+    timedelta(hours=2),
+    [Notify("owner", "stuck"), Reassign(Queue("triage"))],
+)
+
+
+@settings(max_examples=25)
+@given(
+    st.lists(st.tuples(st.integers(0, 600), st.none() | st.integers(0, 300)), max_size=6),
+    st.lists(st.integers(1, 12 * 6), max_size=8),
+)
+def test_any_tick_schedule_leaves_the_store_a_single_late_tick_leaves(
+    people: list[tuple[int, int | None]], ticks: list[int]
+) -> None:
+    stepped, once = MemoryStore(), MemoryStore()
+    for store in (stepped, once):
+        records: list[object] = []
+        for i, (created, called) in enumerate(people):
+            at = T0 + timedelta(minutes=created)
+            records.append(lead(f"L{i}", created_at=at, updated_at=at, custom={"score": i * 7}))
+            if called is not None:
+                records.append(
+                    Activity(
+                        id=f"C{i}",
+                        subject_id=f"L{i}",
+                        kind="call",
+                        occurred_at=at + timedelta(minutes=called),
+                    )
+                )
+        stored(lambda store=store: MemoryUnitOfWork(store), *records)
+    rules = [SLA, NURTURE, HAND_OVER, WORKING_STUCK]  # rules that feed each other
+    end = T0 + timedelta(hours=13)
+    step_sent = MemoryNotifier()
+    for n, ten_minutes in enumerate(sorted(set(ticks))):
+        run_due(
+            MemoryUnitOfWork(stepped),
+            rules,
+            notifier=step_sent,
+            ids=SequentialIds(prefix=f"s{n}-"),
+            now=T0 + timedelta(minutes=10 * ten_minutes),
+        )
+    run_due(
+        MemoryUnitOfWork(stepped),
+        rules,
+        notifier=step_sent,
+        ids=SequentialIds(prefix="e-"),
+        now=end,
+    )
+    once_sent = MemoryNotifier()
+    run_due(MemoryUnitOfWork(once), rules, notifier=once_sent, ids=SequentialIds(), now=end)
+    assert _outcome(lambda: MemoryUnitOfWork(stepped), step_sent.sent) == _outcome(
+        lambda: MemoryUnitOfWork(once), once_sent.sent
+    )

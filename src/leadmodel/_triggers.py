@@ -5,6 +5,7 @@ Re-exported from :mod:`leadmodel.services`; see :func:`run_due`.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -47,6 +48,7 @@ from leadmodel.rules.triggers import (
     DueAction,
     Reassign,
     TimeTrigger,
+    TriggerMark,
     TriggerState,
     due,
 )
@@ -170,6 +172,7 @@ class _Run:
         self.stored: dict[str, Lead] = {}
         self.current: dict[str, Lead] = {}
         self.activities: list[Activity] = []
+        self.logged: dict[str, list[Activity]] = {}
         self.outgoing: list[Notification] = []
         self.steps: list[str] = []
 
@@ -177,12 +180,26 @@ class _Run:
         return self.current.get(lead_id)
 
     def log(self, lead: Lead, kind: str, at: datetime, properties: dict[str, Any]) -> None:
-        activity_id = self.ids("activity")
-        self.activities.append(
-            Activity(
-                id=activity_id, subject_id=lead.id, kind=kind, occurred_at=at, properties=properties
-            )
+        activity = Activity(
+            id=self.ids("activity"),
+            subject_id=lead.id,
+            kind=kind,
+            occurred_at=at,
+            properties=properties,
         )
+        self.activities.append(activity)
+        self.logged.setdefault(lead.id, []).append(activity)
+
+
+def _touched(lead: Lead, at: datetime) -> Lead:
+    """*lead* changed by an action due at *at*: its ``updated_at`` moves forward to *at*.
+
+    The change is dated when it became due, as the activities that record it are, so a
+    late run leaves the same record as one on time; never backwards.
+    """
+    if lead.updated_at is not None and lead.updated_at >= at:
+        return lead
+    return attrs.evolve(lead, updated_at=at)
 
 
 def _recipient(recipient: str, lead: Lead) -> tuple[str | None, str]:
@@ -258,7 +275,8 @@ def _apply(
             ), state
         if isinstance(action, Reassign):
             moved, state, detail = _reassign(run, lead, action, item, state)
-            run.current[lead.id] = moved
+            if moved is not lead:
+                run.current[lead.id] = _touched(moved, item.due_at)
             return ActionOutcome(item, applied=moved is not lead, detail=detail), state
         if isinstance(action, UpdateField):
             if action.field.startswith("custom."):
@@ -284,7 +302,8 @@ def _apply(
             detail = f"lifecycle stage {before} -> {action.stage.value}"
     except (ValidationError, TransitionError, ConvertedLeadError) as exc:
         return ActionOutcome(item, applied=False, detail=f"refused: {exc}"), state
-    run.current[lead.id] = changed
+    if changed != lead:
+        run.current[lead.id] = _touched(changed, item.due_at)
     return ActionOutcome(item, applied=changed != lead, detail=detail), state
 
 
@@ -330,6 +349,74 @@ def _auto_convert(
     return done
 
 
+_MAX_STEPS: Final = 1000  # firings of one lead in one run: rules that feed each other stop
+
+
+def _catch_up(
+    run: _Run,
+    triggers: Sequence[TimeTrigger],
+    state: TriggerState,
+    history: Mapping[str, list[Activity]],
+) -> tuple[list[ActionOutcome], TriggerState]:
+    """Apply what is due up to ``run.now`` in the order it became due.
+
+    :func:`due` over every lead finds the leads with something due. Each of those is then
+    stepped through its due times in order (a heap across leads, so reassignments take
+    their turns in order): the actions due at one time are applied, and the lead as they
+    left it is evaluated again, so a later firing sees what an earlier one changed, as a
+    clock ticking at every due time would. Any schedule of runs thus ends the same way.
+    """
+    leads = [run.current[lead_id] for lead_id in sorted(run.current)]
+    everything = [a for found in history.values() for a in found]
+    actions, after = due(leads, everything, triggers, state, now=run.now)
+    if not actions:
+        return [], after
+    order = {t.name: i for i, t in enumerate(triggers)}
+    by_lead: dict[str, list[TriggerMark]] = {}
+    for mark in state.marks:
+        by_lead.setdefault(mark.record_id, []).append(mark)
+    queue: list[tuple[datetime, int, str]] = []
+    subs: dict[str, TriggerState] = {}
+    for item in actions:
+        if item.record_id not in subs:
+            subs[item.record_id] = TriggerState(
+                marks=by_lead.get(item.record_id, ()),
+                evaluated_at=state.evaluated_at,
+                since=state.since,
+            )
+            heapq.heappush(queue, (item.due_at, order[item.rule], item.record_id))
+    assignment = state.assignment
+    outcomes: list[ActionOutcome] = []
+    steps: dict[str, int] = {}
+    while queue:
+        at, _, lead_id = heapq.heappop(queue)
+        sub = subs[lead_id]
+        seen = [*history.get(lead_id, ()), *run.logged.get(lead_id, ())]
+        step_now = at if sub.evaluated_at is None else max(at, sub.evaluated_at)
+        found, sub = due([run.current[lead_id]], seen, triggers, sub, now=step_now)
+        for item in found:
+            outcome, assignment = _apply(run, item, assignment)
+            outcomes.append(outcome)
+            run.steps.append(
+                f"{item.rule} ({item.record_id}, due {item.due_at.isoformat()}): "
+                f"{'' if outcome.applied else 'not applied: '}{outcome.detail}"
+            )
+        seen = [*history.get(lead_id, ()), *run.logged.get(lead_id, ())]
+        following, ahead = due([run.current[lead_id]], seen, triggers, sub, now=run.now)
+        steps[lead_id] = steps.get(lead_id, 0) + 1
+        if following and steps[lead_id] < _MAX_STEPS:
+            first = following[0]
+            heapq.heappush(queue, (first.due_at, order[first.rule], lead_id))
+            subs[lead_id] = sub
+        else:
+            if following:
+                run.steps.append(f"{lead_id}: stopped after {_MAX_STEPS} steps in one run")
+            subs[lead_id] = ahead
+    marks = [m for m in after.marks if m.record_id not in subs]
+    marks += [m for sub in subs.values() for m in sub.marks]
+    return outcomes, attrs.evolve(after, marks=marks, assignment=assignment)
+
+
 def run_due(
     uow: UnitOfWork,
     rules: Sequence[TimeTrigger | AutoConvertRule],
@@ -347,22 +434,26 @@ def run_due(
     time), the leads and their activities; converts the leads an
     :class:`~leadmodel.AutoConvertRule` in *rules* calls for (field rules: leads meeting
     the criterion; activity rules: activities since the last run); runs
-    :func:`~leadmodel.due` at the time of *clock* (or *now*) and applies each action in
-    order: ``Notify`` queues a notification, ``UpdateField``, ``SetStatus`` and
+    :func:`~leadmodel.due` at the time of *clock* (or *now*) and applies what is due in
+    the order it became due, each lead stepped through its due times so that a later
+    firing sees what an earlier one changed (a lead handed over at 13:00 is no longer
+    escalated at 14:00): ``Notify`` queues a notification, ``UpdateField``, ``SetStatus`` and
     ``SetLifecycleStage`` go through :func:`~leadmodel.update`,
     :func:`~leadmodel.transition` and :func:`~leadmodel.advance` (a refusal is an
     outcome, not an error), ``Reassign`` gives the lead to its target (a group's next
     member other than the current owner, the rotation kept in the state). A status change
     and a reassignment are recorded as ``"status_changed"`` and ``"assigned"`` activities
-    at the due time, so the clocks that read them restart. Changed leads get
-    ``updated_at = now`` and pass the same guards as :func:`save`. Everything, with the
+    at the due time, so the clocks that read them restart; a changed lead's ``updated_at``
+    moves forward to the due time too, and it passes the same guards as :func:`save`
+    (at most 1,000 steps a lead a run: rules that feed each other stop). Everything, with the
     next state (which forgets the marks of leads removed or converted), is committed
     once; then the notifications go out (a failed send is reported in
     :attr:`DueRun.failed`).
 
     After downtime, the next run catches up by evaluating once at the current time: every
     episode that became due meanwhile fires once, in the order of due times, escalation
-    chains included.
+    chains included, and the store ends as it would have with a run at every due time:
+    whatever the schedule of runs, the same records, activities and notifications.
 
     >>> from datetime import UTC, datetime, timedelta
     >>> from leadmodel import Condition, Lead, Notify, TimeTrigger, TriggerClock
@@ -438,37 +529,16 @@ def run_due(
                 ids=ids,
                 save=services._save,  # noqa: SLF001 - the conversion write convert_lead uses
             )
-        leads = [run.current[lead_id] for lead_id in sorted(run.current)]
-        actions, state = due(
-            leads,
-            [a for found in history.values() for a in found],
-            triggers,
-            state,
-            now=at,
-        )
-        assignment = state.assignment
-        outcomes: list[ActionOutcome] = []
-        for item in actions:
-            outcome, assignment = _apply(run, item, assignment)
-            outcomes.append(outcome)
-            run.steps.append(
-                f"{item.rule} ({item.record_id}, due {item.due_at.isoformat()}): "
-                f"{'' if outcome.applied else 'not applied: '}{outcome.detail}"
-            )
+        outcomes, state = _catch_up(run, triggers, state, history)
         # Marks of leads removed, merged away or converted can never matter again.
         live = {i for i, lead in run.current.items() if lead.converted is None}
-        state = attrs.evolve(
-            state,
-            assignment=assignment,
-            marks=tuple(m for m in state.marks if m.record_id in live),
-        )
+        state = attrs.evolve(state, marks=tuple(m for m in state.marks if m.record_id in live))
         for lead_id, lead in run.current.items():
             before = run.stored[lead_id]
             if lead is before:
                 continue
-            changed = attrs.evolve(lead, updated_at=at)
-            services._check_write(before, changed, process=process)  # noqa: SLF001 - save's guard
-            store.leads.update(changed)
+            services._check_write(before, lead, process=process)  # noqa: SLF001 - save's guard
+            store.leads.update(lead)
         for activity in run.activities:
             store.activities.add(activity)
         if stored_state is None:
