@@ -60,7 +60,15 @@ _ALWAYS: Final = Condition("last_name", "is_not_blank")  # every lead has a last
 
 @attrs.frozen
 class ActionOutcome:
-    """What :func:`run_due` did with one :class:`~leadmodel.DueAction`: applied or refused, why."""
+    """What :func:`run_due` did with one :class:`~leadmodel.DueAction`: applied or refused, why.
+
+    >>> from datetime import UTC, datetime
+    >>> from leadmodel import DueAction, SetStatus
+    >>> at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    >>> item = DueAction("x", "L1", SetStatus("Closed - Converted"), at, at, 0, "creation")
+    >>> ActionOutcome(item, applied=False, detail="refused: conversion only").applied
+    False
+    """
 
     _repr_html_ = result_html
 
@@ -79,7 +87,8 @@ class DueRun:
     *outcomes* hold each due action, applied or refused with its reason, in the order
     applied; *conversions* the auto-conversions performed; *sent* and *failed* the
     notifications (a failed send is reported, never lost and never undoing the run);
-    *state* the trigger state stored; *steps* a readable account.
+    *state* the trigger state stored; *steps* a readable account. See :func:`run_due`
+    for an example.
     """
 
     _repr_html_ = result_html

@@ -249,6 +249,13 @@ class TriggerStateRepository(Repository["TriggerState"], Protocol):
     """Stores :class:`~leadmodel.TriggerState` values by their ``id`` (one per rule set).
 
     Its ``find_by_keys`` finds nothing: states are read by id.
+
+    >>> from leadmodel import TriggerState
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork
+    >>> with MemoryUnitOfWork() as uow:
+    ...     uow.trigger_states.add(TriggerState(id="sla"))
+    ...     uow.trigger_states.get("sla").id
+    'sla'
     """
 
 
@@ -260,6 +267,10 @@ class SupportsTriggerState(Protocol):
     it and writes the next one in the same commit as the changes the triggers made, so a
     trigger never fires twice for one episode, even when two ticks race (the second
     commit raises :class:`~leadmodel.ConcurrencyError`). Both shipped adapters have it.
+
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork
+    >>> isinstance(MemoryUnitOfWork(), SupportsTriggerState)
+    True
     """
 
     @property

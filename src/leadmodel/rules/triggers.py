@@ -320,6 +320,11 @@ class TriggerMark:
 
     *escalation* counts the restarts of the chain it belongs to (0: the episode began with
     a clock event); *left* says the record stopped meeting the trigger's criterion since.
+
+    >>> from datetime import UTC, datetime
+    >>> start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    >>> TriggerMark("sla", "L1", start, start.replace(hour=10)).left
+    False
     """
 
     rule: str
@@ -398,7 +403,14 @@ class DueAction:
 
     *started_at* is when the episode's clock started, *due_at* when it became due (the
     time the action applies at), *escalation* its place in an escalation chain, *clock*
-    what started the clock, in words.
+    what started the clock, in words. :func:`due` returns them in the order they apply.
+
+    >>> from datetime import UTC, datetime
+    >>> from leadmodel import Notify
+    >>> start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    >>> item = DueAction("sla", "L1", Notify("owner", "t"), start, start.replace(hour=10), 0, "x")
+    >>> item.due_at - item.started_at
+    datetime.timedelta(seconds=3600)
     """
 
     _repr_html_ = result_html

@@ -1050,7 +1050,11 @@ class TriggerStateContract(_Contract):
     """The contract of :class:`~leadmodel.ports.SupportsTriggerState`: stored trigger state.
 
     Inherit it beside :class:`UnitOfWorkContract` when your unit of work has
-    ``trigger_states``.
+    ``trigger_states``::
+
+        class TestMyAdapter(UnitOfWorkContract, TriggerStateContract):
+            def units(self):
+                return lambda: MyUnitOfWork(database)
     """
 
     def _triggering(self) -> Callable[[], UnitOfWork]:
