@@ -172,12 +172,19 @@ class _Run:
     """The working state of one run inside its unit of work."""
 
     def __init__(
-        self, uow: Any, ids: Callable[[str], str], process: LeadProcess, now: datetime
+        self,
+        uow: Any,
+        ids: Callable[[str], str],
+        process: LeadProcess,
+        now: datetime,
+        *,
+        guard: Callable[[Lead, Lead], object],
     ) -> None:
         self.uow = uow
         self.ids = ids
         self.process = process
         self.now = now
+        self.guard = guard  # what services.save refuses, raised
         self.stored: dict[str, Lead] = {}
         self.current: dict[str, Lead] = {}
         self.activities: list[Activity] = []
@@ -224,7 +231,7 @@ def _recipient(recipient: str, lead: Lead) -> tuple[str | None, str]:
 
 
 def _reassign(
-    run: _Run, lead: Lead, action: Reassign, item: DueAction, state: AssignmentState
+    lead: Lead, action: Reassign, item: DueAction, state: AssignmentState
 ) -> tuple[Lead, AssignmentState, str]:
     target = action.target
     if isinstance(target, User | Queue):
@@ -245,49 +252,42 @@ def _reassign(
         how = assignment.reason
     if (moved.owner_id, moved.owner_is_queue) == (lead.owner_id, lead.owner_is_queue):
         return lead, state, f"the owner stays {lead.owner_id} ({how})"
-    run.log(
-        moved,
-        ASSIGNED,
-        item.due_at,
-        {"rule": item.rule, "from": lead.owner_id, "to": moved.owner_id},
-    )
     return moved, state, f"reassigned from {lead.owner_id} to {moved.owner_id} ({how})"
+
+
+def _notify(run: _Run, item: DueAction, action: Notify, lead: Lead) -> ActionOutcome:
+    recipient, why = _recipient(action.recipient, lead)
+    if recipient is None:
+        return ActionOutcome(item, applied=False, detail=f"{action.template} not sent: {why}")
+    run.outgoing.append(
+        Notification(
+            recipient=recipient,
+            template=action.template,
+            subject_id=lead.id,
+            channel=action.channel,
+            data={"rule": item.rule, "due_at": item.due_at.isoformat()},
+        )
+    )
+    return ActionOutcome(item, applied=True, detail=f"{action.template} to {recipient}")
 
 
 def _apply(
     run: _Run, item: DueAction, state: AssignmentState
 ) -> tuple[ActionOutcome, AssignmentState]:
+    """Apply one due action to the run's working copy of its lead, or say why not."""
     lead = run.lead(item.record_id)
     if lead is None:
         return ActionOutcome(item, applied=False, detail="the lead is not stored any more"), state
     if lead.converted is not None:
         return ActionOutcome(item, applied=False, detail="the lead is converted"), state
     action = item.action
+    if isinstance(action, Notify):
+        return _notify(run, item, action, lead), state
+    rotation = state
     try:
-        if isinstance(action, Notify):
-            recipient, why = _recipient(action.recipient, lead)
-            if recipient is None:
-                return ActionOutcome(
-                    item, applied=False, detail=f"{action.template} not sent: {why}"
-                ), state
-            run.outgoing.append(
-                Notification(
-                    recipient=recipient,
-                    template=action.template,
-                    subject_id=lead.id,
-                    channel=action.channel,
-                    data={"rule": item.rule, "due_at": item.due_at.isoformat()},
-                )
-            )
-            return ActionOutcome(
-                item, applied=True, detail=f"{action.template} to {recipient}"
-            ), state
         if isinstance(action, Reassign):
-            moved, state, detail = _reassign(run, lead, action, item, state)
-            if moved is not lead:
-                run.current[lead.id] = _touched(moved, item.due_at)
-            return ActionOutcome(item, applied=moved is not lead, detail=detail), state
-        if isinstance(action, UpdateField):
+            changed, rotation, detail = _reassign(lead, action, item, state)
+        elif isinstance(action, UpdateField):
             if action.field.startswith("custom."):
                 name = action.field.split(".", 1)[1]
                 changed = update(lead, custom={**lead.custom, name: action.value})
@@ -296,24 +296,28 @@ def _apply(
             detail = f"{action.field} = {action.value!r}"
         elif isinstance(action, SetStatus):
             changed = transition(lead, action.status, process=run.process)
-            if changed.status != lead.status:
-                run.log(
-                    changed,
-                    STATUS_CHANGED,
-                    item.due_at,
-                    {"rule": item.rule, "from": lead.status, "to": changed.status},
-                )
             detail = f"status {lead.status} -> {changed.status}"
         else:
             assert isinstance(action, SetLifecycleStage)  # noqa: S101 - the last action kind
             changed = advance(lead, action.stage)
             before = lead.lifecycle_stage.value if lead.lifecycle_stage else "none"
             detail = f"lifecycle stage {before} -> {action.stage.value}"
+        if changed != lead:
+            changed = _touched(changed, item.due_at)
+            run.guard(run.stored[lead.id], changed)  # what services.save would refuse
     except (ValidationError, TransitionError, ConvertedLeadError) as exc:
-        return ActionOutcome(item, applied=False, detail=f"refused: {exc}"), state
-    if changed != lead:
-        run.current[lead.id] = _touched(changed, item.due_at)
-    return ActionOutcome(item, applied=changed != lead, detail=detail), state
+        first = str(exc).splitlines()[0]
+        return ActionOutcome(item, applied=False, detail=f"refused: {first}"), state
+    if changed == lead:
+        return ActionOutcome(item, applied=False, detail=detail), rotation
+    run.current[lead.id] = changed
+    if isinstance(action, Reassign):
+        props = {"rule": item.rule, "from": lead.owner_id, "to": changed.owner_id}
+        run.log(changed, ASSIGNED, item.due_at, props)
+    elif isinstance(action, SetStatus) and changed.status != lead.status:
+        props = {"rule": item.rule, "from": lead.status, "to": changed.status}
+        run.log(changed, STATUS_CHANGED, item.due_at, props)
+    return ActionOutcome(item, applied=True, detail=detail), rotation
 
 
 def _auto_convert(
@@ -521,7 +525,15 @@ def run_due(
     with store:
         stored_state = store.trigger_states.get(state_id)
         state = stored_state if stored_state is not None else TriggerState(id=state_id)
-        run = _Run(store, ids, process, at)
+        run = _Run(
+            store,
+            ids,
+            process,
+            at,
+            guard=lambda before, after: services._check_write(  # noqa: SLF001 - save's guard
+                before, after, process=process
+            ),
+        )
         for lead in store.leads:
             run.stored[lead.id] = lead
             run.current[lead.id] = lead
@@ -546,8 +558,7 @@ def run_due(
             before = run.stored[lead_id]
             if lead is before:
                 continue
-            services._check_write(before, lead, process=process)  # noqa: SLF001 - save's guard
-            store.leads.update(lead)
+            store.leads.update(lead)  # each change passed run.guard when it was applied
         for activity in run.activities:
             store.activities.add(activity)
         if stored_state is None:

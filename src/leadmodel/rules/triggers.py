@@ -31,6 +31,7 @@ often it runs:
 from __future__ import annotations
 
 import bisect
+import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -530,7 +531,6 @@ class _Compiled:
         "clock",
         "delay",
         "escalations",
-        "index",
         "rule",
         "simple",
         "since",
@@ -539,8 +539,7 @@ class _Compiled:
         "until",
     )
 
-    def __init__(self, index: int, rule: TimeTrigger) -> None:
-        self.index = index
+    def __init__(self, rule: TimeTrigger) -> None:
         self.rule = rule
         self.actions = rule.actions
         self.action = rule.actions[0] if len(rule.actions) == 1 else None
@@ -563,6 +562,12 @@ class _Compiled:
         self.escalations = rule.escalations
         self.simple = not rule.until and not rule.escalations
         self.single = kinds == frozenset()  # creation or update: one clock event
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(rule: TimeTrigger) -> _Compiled:
+    """*rule* prepared once: services evaluate the same rules lead by lead, many times."""
+    return _Compiled(rule)
 
 
 def _starts(rule: _Compiled, lead: Lead, history: Sequence[tuple[datetime, str]]) -> list[datetime]:
@@ -734,7 +739,7 @@ def due(
             evaluation (code ``past``).
     """
     leads, acts, triggers = _check_due(records, activities, rules, state, now)
-    compiled = [_Compiled(i, rule) for i, rule in enumerate(triggers)]
+    compiled = [_compiled(rule) for rule in triggers]
     history: dict[str, list[tuple[datetime, str]]] = {}
     for activity in acts:
         if activity.occurred_at <= now:
