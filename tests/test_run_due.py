@@ -447,3 +447,29 @@ def test_any_tick_schedule_leaves_the_store_a_single_late_tick_leaves(
     assert _outcome(lambda: MemoryUnitOfWork(stepped), step_sent.sent) == _outcome(
         lambda: MemoryUnitOfWork(once), once_sent.sent
     )
+
+
+def test_a_change_save_would_refuse_is_reported_and_the_run_goes_on(
+    units: Callable[[], Any],
+) -> None:
+    odd = lead("L1", status="Nurturing")  # stored by a host, outside the process
+    stored(units, odd, lead("L2"))
+    rule = TimeTrigger(
+        "cool down",
+        Condition("last_name", "eq", "Ng"),
+        TriggerClock.created(),
+        timedelta(days=1),
+        [Reassign(RoundRobin(["ann", "bob"], name="sales")), UpdateField("rating", "Cold")],
+    )
+    run = tick(units, [rule], 25)
+    assert [(o.action.record_id, o.applied) for o in run.outcomes] == [
+        ("L1", False),
+        ("L1", False),
+        ("L2", True),
+        ("L2", True),
+    ]
+    assert "is not a status of" in run.outcomes[0].detail
+    with units() as uow:
+        assert uow.leads.get("L1") == odd
+        assert (uow.leads.get("L2").owner_id, uow.leads.get("L2").rating) == ("bob", "Cold")
+        assert [a.subject_id for a in uow.activities] == ["L2"]  # one "assigned", for L2
