@@ -39,6 +39,7 @@ PUBLIC_MODULES = [
     "leadmodel.rules.backtest",
     "leadmodel.rules.assignment",
     "leadmodel.rules.responses",
+    "leadmodel.rules.triggers",
     "leadmodel.rules.views",
     "leadmodel.intake",
     "leadmodel.analytics",

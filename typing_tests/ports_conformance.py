@@ -27,9 +27,12 @@ from leadmodel.ports import (
     OpportunityRepository,
     SupportsKeyIndex,
     SupportsMerges,
+    SupportsTriggerState,
+    TriggerStateRepository,
     UnitOfWork,
 )
 from leadmodel.rules.merge import MergeRecord
+from leadmodel.rules.triggers import TriggerState
 
 uow: UnitOfWork = MemoryUnitOfWork()
 leads: LeadRepository = MemoryRepository[Lead](MemoryUnitOfWork().store, "lead")
@@ -59,3 +62,11 @@ keyed: SupportsKeyIndex = MemoryUnitOfWork()
 sqlite_keyed: SupportsKeyIndex = SQLiteUnitOfWork(_sqlite)
 merges: MergeRepository = MemoryRepository[MergeRecord](MemoryUnitOfWork().store, "merge")
 sqlite_merges: MergeRepository = SQLiteRepository[MergeRecord](_sqlite, "merge")
+triggering: SupportsTriggerState = MemoryUnitOfWork()
+sqlite_triggering: SupportsTriggerState = SQLiteUnitOfWork(_sqlite)
+trigger_states: TriggerStateRepository = MemoryRepository[TriggerState](
+    MemoryUnitOfWork().store, "trigger_state"
+)
+sqlite_trigger_states: TriggerStateRepository = SQLiteRepository[TriggerState](
+    _sqlite, "trigger_state"
+)

@@ -66,6 +66,7 @@ from leadmodel.services import (
     import_leads,
     merge_records,
     rescore,
+    run_due,
     unmerge_records,
 )
 
@@ -559,6 +560,91 @@ def run_check(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
     }
 
 
+# -- tick ----------------------------------------------------------------------------------
+
+
+def _tick_rules(path: str) -> list[Any]:
+    """The rules file of ``tick``: ``{"triggers": [...], "auto_convert": [...]}``."""
+    from leadmodel import AutoConvertRule, TimeTrigger, from_dict
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CommandError(f"cannot read rules {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise CommandError(f"{path} is not JSON: {str(exc)[:200]}") from None
+    if not isinstance(data, dict) or not set(data) <= {"triggers", "auto_convert"}:
+        raise CommandError(
+            f'{path} must be a JSON object with "triggers" and/or "auto_convert" lists'
+        )
+    rules: list[Any] = []
+    for key, cls in (("triggers", TimeTrigger), ("auto_convert", AutoConvertRule)):
+        items = data.get(key, [])
+        if not isinstance(items, list):
+            raise CommandError(f'{path}: "{key}" must be a list')
+        for i, item in enumerate(items):
+            try:
+                rules.append(from_dict(cls, item))
+            except (LeadModelError, ValueError, TypeError) as exc:
+                first = str(exc).splitlines()[0][:300]
+                raise CommandError(f"{path}: {key}[{i}] is not valid: {first}") from None
+    return rules
+
+
+def _tick_now(text: str | None) -> datetime:
+    if text is None:
+        return _now()
+    try:
+        now = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"--now {text!r} is not an ISO 8601 time") from None
+    if now.utcoffset() is None:
+        raise CommandError(f"--now {text!r} needs a UTC offset (2026-03-02T09:00:00+00:00)")
+    return now
+
+
+def run_tick(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+    """``leadmodel tick --rules FILE [--now ISO]``: run the time-based triggers due now.
+
+    A thin face over :func:`leadmodel.services.run_due`; the command line sends nothing, so
+    the notifications the triggers ask for are listed as the outbox for the host to send.
+    """
+    rules = _tick_rules(args.rules)
+    now = _tick_now(args.now)
+    run = run_due(SQLiteUnitOfWork(store), rules, notifier=None, ids=_ids("tick-"), now=now)
+    rows = [["due at", "rule", "lead", "action", "outcome"]]
+    rows += [
+        [
+            o.action.due_at.isoformat(timespec="minutes"),
+            o.action.rule,
+            o.action.record_id,
+            o.action.action.kind,
+            o.detail if o.applied else f"not applied: {o.detail}",
+        ]
+        for o in run.outcomes
+    ]
+    _table(rows, say)
+    for conversion in run.conversions:
+        say(f"auto-converted {conversion.lead_id}: {conversion.reason}")
+    outbox = [n for n, _ in run.failed]
+    for note in outbox:
+        say(f"to send: {note.template} to {note.recipient} (lead {note.subject_id})")
+    say(
+        f"{len(run.applied)} action(s) applied, {len(run.refused)} not applied, "
+        f"{len(run.conversions)} converted, {len(outbox)} notification(s) to send, "
+        f"at {now.isoformat()}"
+    )
+    return 0, {
+        "now": now.isoformat(),
+        "outcomes": [
+            {"action": to_dict(o.action), "applied": o.applied, "detail": o.detail}
+            for o in run.outcomes
+        ],
+        "conversions": [to_dict(c) for c in run.conversions],
+        "outbox": [to_dict(n) for n in outbox],
+    }
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, SQLiteStore, Say], Result]] = {
     "import": run_import,
     "dedupe": run_dedupe,
@@ -569,6 +655,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, SQLiteStore, Say], Result]] = 
     "show": run_show,
     "report": run_report,
     "check": run_check,
+    "tick": run_tick,
 }
 
 

@@ -18,7 +18,7 @@ import math
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any, Final, Literal
 
@@ -36,12 +36,14 @@ from leadmodel.rules._paths import ABSENT, getter
 from leadmodel.rules.views import Segment
 
 __all__ = [
+    "TOUCH_KINDS",
     "Table",
     "cohorts",
     "funnel",
     "plot_cohorts",
     "plot_funnel",
     "rating_conversion",
+    "speed_to_lead",
     "time_in_status",
     "time_to_convert",
     "velocity",
@@ -573,3 +575,140 @@ def plot_cohorts(data: Table | Iterable[Lead], *, ax: Any = None, title: str | N
     ax.set_title(title or table.title)
     ax.tick_params(axis="x", labelrotation=45)
     return ax
+
+
+# -- speed to lead -------------------------------------------------------------------------
+
+TOUCH_KINDS: Final = frozenset({"call", "email", "meeting"})
+"""The activity kinds that count as touching a lead in :func:`speed_to_lead` by default."""
+
+
+def _check_speed(  # noqa: PLR0917 - speed_to_lead's arguments, checked together
+    activities: object, sla: object, by: object, touches: object, now: object, function: str
+) -> tuple[list[Activity], frozenset[str]]:
+    errors: list[FieldError] = []
+    found: list[Activity] = []
+    if isinstance(activities, str | bytes | Mapping) or not isinstance(activities, Iterable):
+        errors.append(FieldError("activities", "type", "must be an iterable of activities"))
+    else:
+        found = list(activities)
+        bad = next((i for i, a in enumerate(found) if not isinstance(a, Activity)), None)
+        if bad is not None:
+            errors.append(FieldError(f"activities[{bad}]", "type", "must be an Activity"))
+    if not isinstance(sla, timedelta) or sla <= timedelta(0):
+        errors.append(FieldError("sla", "type", "must be a positive timedelta"))
+    if not isinstance(by, str) or not by or len(by) > 120:
+        errors.append(FieldError("by", "type", "must be a field path"))
+    kinds: frozenset[str] = frozenset()
+    if isinstance(touches, str | bytes | Mapping) or not isinstance(touches, Iterable):
+        errors.append(FieldError("touches", "type", "must be a set of activity kinds"))
+    else:
+        kinds = frozenset(touches)
+        if not kinds or not all(isinstance(k, str) for k in kinds):
+            errors.append(FieldError("touches", "type", "must be a non-empty set of kinds"))
+    if not isinstance(now, datetime) or now.utcoffset() is None:
+        errors.append(FieldError("now", "type", "must be an aware datetime"))
+    if errors:
+        raise ValidationError(function, errors)
+    return found, kinds
+
+
+def speed_to_lead(
+    leads: Iterable[Lead],
+    activities: Iterable[Activity],
+    *,
+    sla: timedelta,
+    now: datetime,
+    by: str = "owner_id",
+    touches: Iterable[str] = TOUCH_KINDS,
+) -> Table:
+    """Time to first touch per value of *by*, and how often the *sla* was missed.
+
+    A lead's first touch is its earliest activity of a *touches* kind at or after its
+    ``created_at``; its wait runs from ``created_at`` to that touch. It *breached* the SLA
+    when the touch came later than *sla* after creation, or when it was never touched and
+    *sla* has passed by *now*; an untouched lead still inside its SLA is ``pending`` and not
+    in the breach rate (``breached / (leads - pending)``). Leads without ``created_at`` are
+    left out. *by* is a field path: ``owner_id`` (users and queues), ``source``,
+    ``team_id`` …; rows go by most leads first. Minutes are the spread of the waits of
+    touched leads.
+
+    >>> from datetime import UTC, datetime, timedelta
+    >>> from leadmodel import Activity, Lead
+    >>> t0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    >>> leads = [
+    ...     Lead(id="L1", last_name="Ng", company="A", owner_id="ann", created_at=t0),
+    ...     Lead(id="L2", last_name="Ito", company="B", owner_id="ann", created_at=t0),
+    ... ]
+    >>> calls = [
+    ...     Activity(id="A1", subject_id="L1", kind="call", occurred_at=t0 + timedelta(minutes=5))
+    ... ]
+    >>> table = speed_to_lead(leads, calls, sla=timedelta(hours=1), now=t0 + timedelta(hours=2))
+    >>> row = table.to_records()[0]
+    >>> row["owner_id"], row["touched"], row["median_minutes"], row["breach_rate"]
+    ('ann', 1, 5.0, 0.5)
+
+    Raises:
+        ValidationError: *leads* or *activities* of the wrong type, a non-positive *sla*,
+            an empty *by* or *touches*, or a naive *now*.
+    """
+    items = _leads(leads, "speed_to_lead")
+    found, kinds = _check_speed(activities, sla, by, touches, now, "speed_to_lead")
+    first: dict[str, datetime] = {}
+    created = {lead.id: lead.created_at for lead in items}
+    for activity in found:
+        if activity.kind not in kinds:
+            continue
+        start = created.get(activity.subject_id)
+        if start is None or activity.occurred_at < start:
+            continue
+        seen = first.get(activity.subject_id)
+        if seen is None or activity.occurred_at < seen:
+            first[activity.subject_id] = activity.occurred_at
+    read = getter(by)
+    waits: dict[str, list[float]] = {}
+    counts: Counter[str] = Counter()
+    breached: Counter[str] = Counter()
+    pending: Counter[str] = Counter()
+    for lead in items:
+        if lead.created_at is None:
+            continue
+        group = _group_value(read, lead)
+        counts[group] += 1
+        waits.setdefault(group, [])
+        touch = first.get(lead.id)
+        if touch is None:
+            if now - lead.created_at > sla:
+                breached[group] += 1
+            else:
+                pending[group] += 1
+            continue
+        wait = touch - lead.created_at
+        waits[group].append(wait.total_seconds() / 60)
+        breached[group] += wait > sla
+    rows = tuple(
+        (
+            group,
+            n,
+            len(waits[group]),
+            pending[group],
+            breached[group],
+            _rate(breached[group], n - pending[group]),
+            *_spread(sorted(waits[group])),
+        )
+        for group, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    )
+    columns = (
+        by,
+        "leads",
+        "touched",
+        "pending",
+        "breached",
+        "breach_rate",
+        "min_minutes",
+        "median_minutes",
+        "mean_minutes",
+        "p90_minutes",
+        "max_minutes",
+    )
+    return Table(f"Speed to lead by {by} (SLA {sla})", columns, rows)

@@ -436,6 +436,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("lead_id")
     command("report", "the funnel by status and by source")
     command("check", "list stored records that break the domain rules (exit code 1 if any)")
+    sub = command("tick", "run the time-based triggers and auto-conversions due now")
+    sub.add_argument(
+        "--rules", required=True, help='JSON: {"triggers": [...], "auto_convert": [...]}'
+    )
+    sub.add_argument("--now", help="the time to run at, ISO 8601 with offset (default: now)")
     return parser
 
 

@@ -27,6 +27,7 @@ from leadmodel.domain.opportunity import Opportunity
 if TYPE_CHECKING:
     from leadmodel.rules.matching import MatchingRule
     from leadmodel.rules.merge import MergeRecord  # noqa: F401 - a string base below
+    from leadmodel.rules.triggers import TriggerState  # noqa: F401 - a string base below
     from leadmodel.rules.views import ListView
 
 __all__ = [
@@ -44,7 +45,9 @@ __all__ = [
     "SupportsKeyIndex",
     "SupportsMerges",
     "SupportsNeighbours",
+    "SupportsTriggerState",
     "SupportsViews",
+    "TriggerStateRepository",
     "UnitOfWork",
     "lookup_keys",
     "neighbour_sort_value",
@@ -239,6 +242,40 @@ class SupportsMerges(Protocol):
     @property
     def merges(self) -> MergeRepository:
         """The stored merges, as this unit of work sees them."""
+        ...
+
+
+class TriggerStateRepository(Repository["TriggerState"], Protocol):
+    """Stores :class:`~leadmodel.TriggerState` values by their ``id`` (one per rule set).
+
+    Its ``find_by_keys`` finds nothing: states are read by id.
+
+    >>> from leadmodel import TriggerState
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork
+    >>> with MemoryUnitOfWork() as uow:
+    ...     uow.trigger_states.add(TriggerState(id="sla"))
+    ...     uow.trigger_states.get("sla").id
+    'sla'
+    """
+
+
+@runtime_checkable
+class SupportsTriggerState(Protocol):
+    """A unit of work that stores time-trigger state (optional capability).
+
+    :func:`leadmodel.services.run_due` reads the :class:`~leadmodel.TriggerState` through
+    it and writes the next one in the same commit as the changes the triggers made, so a
+    trigger never fires twice for one episode, even when two ticks race (the second
+    commit raises :class:`~leadmodel.ConcurrencyError`). Both shipped adapters have it.
+
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork
+    >>> isinstance(MemoryUnitOfWork(), SupportsTriggerState)
+    True
+    """
+
+    @property
+    def trigger_states(self) -> TriggerStateRepository:
+        """The stored trigger states, as this unit of work sees them."""
         ...
 
 

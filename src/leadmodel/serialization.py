@@ -23,7 +23,7 @@ import json
 import types
 import typing
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
@@ -131,6 +131,23 @@ def _structure_datetime(value: object, _: type) -> datetime:
         return datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(f"is not an ISO 8601 datetime: {describe_value(value)}") from None
+
+
+_MAX_SECONDS: Final = 10 * 366 * 86400
+
+
+def _structure_timedelta(value: object, _: type) -> timedelta:
+    # A duration is its number of seconds ("delay": 3600): plain JSON, exact for whole seconds.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _type_error("a number of seconds", value)
+    if not (-_MAX_SECONDS <= value <= _MAX_SECONDS):
+        raise ValueError(f"is not a duration of at most ten years: {describe_value(value)}")
+    return timedelta(seconds=value)
+
+
+def _unstructure_timedelta(value: timedelta) -> int | float:
+    seconds = value.total_seconds()
+    return int(seconds) if seconds.is_integer() else seconds
 
 
 def _structure_date(value: object, _: type) -> date:
@@ -376,6 +393,8 @@ def configure_converter(conv: cattrs.Converter) -> None:
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_unstructure_hook(datetime, datetime.isoformat)
     conv.register_structure_hook(date, _structure_date)
+    conv.register_structure_hook(timedelta, _structure_timedelta)
+    conv.register_unstructure_hook(timedelta, _unstructure_timedelta)
     conv.register_unstructure_hook(date, date.isoformat)
     conv.register_structure_hook(EmailAddress, _structure_email)
     conv.register_unstructure_hook(EmailAddress, EmailAddress.formatted)
@@ -431,6 +450,7 @@ def _is_document_to_structure(cls: Any) -> bool:
 # Rules import this module's callers, so the rule classes are looked up lazily.
 @functools.cache
 def _documents() -> frozenset[type]:
+    from leadmodel._journey import CloseOutcome
     from leadmodel.intake import ColumnMapping, FormSpec, ImportReport
     from leadmodel.rules.assignment import (
         Assignment,
@@ -444,7 +464,6 @@ def _documents() -> frozenset[type]:
     from leadmodel.rules.dedupe import DedupeRun, DuplicateGroup, MatchEdge, OversizedBlock
     from leadmodel.rules.duplicate_rules import DuplicateCheck, DuplicatePolicy
     from leadmodel.rules.layouts import Layout, LayoutCheck, RecordType
-    from leadmodel._journey import CloseOutcome
     from leadmodel.rules.lifecycle import LifecycleDecision, LifecyclePolicy, Reengagement
     from leadmodel.rules.mapping import FieldMapping
     from leadmodel.rules.matching import MatchingRule, MatchResult
@@ -463,6 +482,7 @@ def _documents() -> frozenset[type]:
         WorkflowRule,
     )
     from leadmodel.rules.scoring import Score, ScoringModel
+    from leadmodel.rules.triggers import DueAction, TimeTrigger, TriggerState
     from leadmodel.rules.views import ListView, Segment
 
     return frozenset(
@@ -512,6 +532,9 @@ def _documents() -> frozenset[type]:
             Layout,
             RecordType,
             LayoutCheck,
+            TimeTrigger,
+            TriggerState,
+            DueAction,
         }
     )
 

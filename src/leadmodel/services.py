@@ -24,6 +24,7 @@ from leadmodel._merging import (
     merge_records,
     unmerge_records,
 )
+from leadmodel._triggers import ActionOutcome, DueRun, run_due
 from leadmodel.domain import _checks
 from leadmodel.domain import errors as _errors
 from leadmodel.domain._checks import as_tuple
@@ -94,10 +95,12 @@ from leadmodel.rules.scoring import CompiledScoringModel, Score, ScoringModel
 from leadmodel.rules.scoring import compile as compile_scoring
 
 __all__ = [
+    "ActionOutcome",
     "CaptureConfig",
     "CaptureResult",
     "CloseOutcome",
     "ConversionOutcome",
+    "DueRun",
     "MergeOutcome",
     "Rescore",
     "StorageCheck",
@@ -115,6 +118,7 @@ __all__ = [
     "reject_capture",
     "rescore",
     "retrying",
+    "run_due",
     "save",
     "unmerge_records",
 ]

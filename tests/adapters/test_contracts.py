@@ -9,19 +9,30 @@ from leadmodel.testing.contracts import (
     KeyIndexContract,
     MergeStoreContract,
     NeighboursContract,
+    TriggerStateContract,
     UnitOfWorkContract,
 )
 
 
 class TestMemoryAdapter(
-    UnitOfWorkContract, KeyIndexContract, MergeStoreContract, NeighboursContract
+    UnitOfWorkContract,
+    KeyIndexContract,
+    MergeStoreContract,
+    NeighboursContract,
+    TriggerStateContract,
 ):
     def units(self):
         store = MemoryStore()
         return lambda: MemoryUnitOfWork(store)
 
 
-class _SQLiteContract(UnitOfWorkContract, KeyIndexContract, MergeStoreContract, NeighboursContract):
+class _SQLiteContract(
+    UnitOfWorkContract,
+    KeyIndexContract,
+    MergeStoreContract,
+    NeighboursContract,
+    TriggerStateContract,
+):
     """The whole kit, over the SQLite adapter (the fixtures below choose the file set-up)."""
 
 
@@ -64,7 +75,7 @@ class TestSQLiteFileTwoStores(_SQLiteContract):
 
 
 def test_the_kit_states_its_version():
-    assert CONTRACT_VERSION == 3
+    assert CONTRACT_VERSION == 4
 
 
 class NoRollback(MemoryUnitOfWork):

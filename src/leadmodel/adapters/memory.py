@@ -56,6 +56,7 @@ from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
 from leadmodel.ports import KeyFunction, lookup_keys, neighbour_sort_value
 from leadmodel.rules.merge import MergeRecord
+from leadmodel.rules.triggers import TriggerState
 
 if TYPE_CHECKING:
     from leadmodel.rules.matching import MatchingRule
@@ -69,7 +70,7 @@ __all__ = [
     "SequentialIds",
 ]
 
-T = TypeVar("T", Lead, Contact, Account, Opportunity, Activity, MergeRecord)
+T = TypeVar("T", Lead, Contact, Account, Opportunity, Activity, MergeRecord, TriggerState)
 
 _KINDS: Final[dict[str, type]] = {
     "lead": Lead,
@@ -78,6 +79,7 @@ _KINDS: Final[dict[str, type]] = {
     "opportunity": Opportunity,
     "activity": Activity,
     "merge": MergeRecord,
+    "trigger_state": TriggerState,
 }
 
 
@@ -412,7 +414,8 @@ class MemoryUnitOfWork(StagingUnitOfWork):
     """A unit of work over a :class:`MemoryStore` (a new, empty store by default).
 
     Besides the five core repositories it stores merges (``merges``,
-    :class:`~leadmodel.ports.SupportsMerges`) and indexes duplicate rules' keys
+    :class:`~leadmodel.ports.SupportsMerges`) and time-trigger state (``trigger_states``,
+    :class:`~leadmodel.ports.SupportsTriggerState`), and indexes duplicate rules' keys
     (:meth:`index_rules`, :class:`~leadmodel.ports.SupportsKeyIndex`).
     """
 
@@ -435,7 +438,14 @@ class MemoryUnitOfWork(StagingUnitOfWork):
         )
         self.activities: MemoryRepository[Activity] = MemoryRepository(self.store, "activity")
         self.merges: MemoryRepository[MergeRecord] = MemoryRepository(self.store, "merge")
+        self.trigger_states: MemoryRepository[TriggerState] = MemoryRepository(
+            self.store, "trigger_state"
+        )
         self.committed = False
+
+    def _repositories(self) -> tuple[Any, ...]:
+        """Every repository of the unit, in commit order (trigger states last)."""
+        return (*super()._repositories(), self.trigger_states)
 
     def commit(self) -> None:
         """Persist every staged change at once, or none.

@@ -80,6 +80,7 @@ from leadmodel.domain.opportunity import Opportunity
 from leadmodel.ports import KeyFunction, lookup_keys, neighbour_sort_value
 from leadmodel.rules.criteria import All, Condition, Criterion, Not
 from leadmodel.rules.merge import MergeRecord
+from leadmodel.rules.triggers import TriggerState
 from leadmodel.rules.views import ListView, apply_view
 from leadmodel.serialization import from_dict, to_dict
 
@@ -88,9 +89,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "SQLiteRepository", "SQLiteStore", "SQLiteUnitOfWork"]
 
-T = TypeVar("T", Lead, Contact, Account, Opportunity, Activity, MergeRecord)
+T = TypeVar("T", Lead, Contact, Account, Opportunity, Activity, MergeRecord, TriggerState)
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """The schema version this adapter writes (``PRAGMA user_version``)."""
 
 _KINDS: Final[dict[str, type]] = {
@@ -100,6 +101,7 @@ _KINDS: Final[dict[str, type]] = {
     "opportunity": Opportunity,
     "activity": Activity,
     "merge": MergeRecord,
+    "trigger_state": TriggerState,
 }
 # The fields stored as columns beside the JSON, for people querying the database.
 _COLUMNS: Final[dict[str, tuple[str, ...]]] = {
@@ -120,6 +122,7 @@ _COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "opportunity": ("name", "account_id", "stage", "close_date", "owner_id", "created_at"),
     "activity": ("subject_id", "kind", "occurred_at"),
     "merge": ("merged_at", "undone_at"),
+    "trigger_state": ("evaluated_at",),
 }
 # The columns holding a plain text field as it is, so list views may filter on them in SQL.
 _TEXT_COLUMNS: Final[dict[str, frozenset[str]]] = {
@@ -131,6 +134,7 @@ _TEXT_COLUMNS: Final[dict[str, frozenset[str]]] = {
     "opportunity": frozenset(("name", "account_id", "stage", "owner_id")),
     "activity": frozenset(("subject_id", "kind")),
     "merge": frozenset(),
+    "trigger_state": frozenset(),
 }
 _TABLES: Final = {kind: f"{kind}_records" for kind in _KINDS}
 _BATCH: Final = 500  # keys per IN (...) query, under SQLite's variable limit
@@ -189,7 +193,14 @@ def _schema_v3() -> list[str]:
     ]
 
 
-_MIGRATIONS: Final = {1: _schema_v1, 2: _schema_v2, 3: _schema_v3}
+def _schema_v4() -> list[str]:
+    """Schema 4: time-trigger states (``SupportsTriggerState``)."""
+    return [_record_table("trigger_state")]
+
+
+_MIGRATIONS: Final = {1: _schema_v1, 2: _schema_v2, 3: _schema_v3, 4: _schema_v4}
+# The kinds whose tables schema 3 had, when its migration fills in the sort values.
+_V3_KINDS: Final = (*_V1_KINDS, "merge")
 
 
 def _fold(value: str | None) -> str | None:
@@ -545,7 +556,8 @@ class SQLiteStore:
     def _fill_sorts(self) -> None:
         """Give every lookup key row its record's sort value (upgrading to schema 3)."""
         connection = self.connection
-        for kind, cls in _KINDS.items():
+        for kind in _V3_KINDS:
+            cls = _KINDS[kind]
             cursor = connection.execute(f"SELECT id, data FROM {_TABLES[kind]}")  # noqa: S608
             while rows := cursor.fetchmany(1000):
                 connection.executemany(
@@ -1090,7 +1102,8 @@ class SQLiteUnitOfWork(StagingUnitOfWork):
 
     Changes are staged and written in one transaction on :meth:`commit`; see the module.
     Besides the five core repositories it stores merges (``merges``,
-    :class:`~leadmodel.ports.SupportsMerges`) and indexes duplicate rules' keys
+    :class:`~leadmodel.ports.SupportsMerges`) and time-trigger state (``trigger_states``,
+    :class:`~leadmodel.ports.SupportsTriggerState`), and indexes duplicate rules' keys
     (:meth:`index_rules`, :class:`~leadmodel.ports.SupportsKeyIndex`).
     """
 
@@ -1104,11 +1117,18 @@ class SQLiteUnitOfWork(StagingUnitOfWork):
         )
         self.activities: SQLiteRepository[Activity] = SQLiteRepository(self.store, "activity")
         self.merges: SQLiteRepository[MergeRecord] = SQLiteRepository(self.store, "merge")
+        self.trigger_states: SQLiteRepository[TriggerState] = SQLiteRepository(
+            self.store, "trigger_state"
+        )
         shared: list[tuple[int, int] | None] = [None]
         for repo in self._repositories():
             repo._snapshot = shared  # noqa: SLF001 - one snapshot for the whole unit
         self._first_read = shared
         self.committed = False
+
+    def _repositories(self) -> tuple[Any, ...]:
+        """Every repository of the unit, in commit order (trigger states last)."""
+        return (*super()._repositories(), self.trigger_states)
 
     def commit(self) -> None:
         """Write every staged change in one transaction, or none.

@@ -31,7 +31,9 @@ adapter without them still passes the core kit; inherit the ones your adapter ha
 - :class:`KeyIndexContract` for :class:`~leadmodel.ports.SupportsKeyIndex` (``index_rules``),
 - :class:`MergeStoreContract` for :class:`~leadmodel.ports.SupportsMerges` (``uow.merges``),
 - :class:`NeighboursContract` for :class:`~leadmodel.ports.SupportsNeighbours`
-  (``find_neighbours``, bounded duplicate searches).
+  (``find_neighbours``, bounded duplicate searches),
+- :class:`TriggerStateContract` for :class:`~leadmodel.ports.SupportsTriggerState`
+  (``uow.trigger_states``, what :func:`leadmodel.services.run_due` needs).
 
 The kit states its version in :data:`CONTRACT_VERSION`; a host adapter that passed one
 version may pin it (``assert CONTRACT_VERSION == 2``) to notice when new promises arrive.
@@ -68,6 +70,7 @@ from leadmodel.ports import (
     SupportsKeyIndex,
     SupportsMerges,
     SupportsNeighbours,
+    SupportsTriggerState,
     UnitOfWork,
     neighbour_sort_value,
 )
@@ -77,10 +80,11 @@ __all__ = [
     "KeyIndexContract",
     "MergeStoreContract",
     "NeighboursContract",
+    "TriggerStateContract",
     "UnitOfWorkContract",
 ]
 
-CONTRACT_VERSION: Final = 3
+CONTRACT_VERSION: Final = 4
 """The version of the promises this kit holds an adapter to; it grows when the kit does.
 
 1. Records of every kind stored, read, updated and removed exactly; ``find_by_keys``;
@@ -99,6 +103,10 @@ CONTRACT_VERSION: Final = 3
    ``2 * limit`` records a key, the nearest in :func:`~leadmodel.ports.neighbour_sort_value`
    order, includes staged records, refuses a bad sort value or limit, and is re-checked at
    commit; a duplicate inside a key shared by hundreds of records is still blocked.
+4. New capability class :class:`TriggerStateContract`: trigger states stored and read
+   back exactly by id, rolled back with their unit, refused when stale (two runs of
+   :func:`leadmodel.services.run_due` racing fire each action once), and written in the
+   same commit as the changes the triggers made.
 """
 
 _NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
@@ -997,6 +1005,156 @@ class MergeStoreContract(_Contract):
             leads = {lead.id for lead in uow.leads}
             orphans = [a.id for a in uow.activities if a.subject_id not in leads]
             assert orphans == [], f"activities point at a merged-away lead: {orphans}"
+
+
+def _trigger_state() -> Any:
+    from leadmodel.rules.assignment import AssignmentState, RoundState
+    from leadmodel.rules.triggers import TriggerMark, TriggerState
+
+    return TriggerState(
+        id="sla",
+        marks=(
+            TriggerMark("speed to lead", "L1", _NOW, _NOW + timedelta(hours=1), 2),
+            TriggerMark(
+                "stale", "L2", _NOW.astimezone(_INDIA), _NOW + timedelta(days=14), left=True
+            ),
+        ),
+        assignment=AssignmentState(rounds=(RoundState("sales", "ann", -1),)),
+        evaluated_at=_NOW + timedelta(days=20),
+        since=_NOW,
+    )
+
+
+def _sla_trigger() -> Any:
+    from leadmodel.rules.assignment import RoundRobin
+    from leadmodel.rules.responses import Notify
+    from leadmodel.rules.triggers import Reassign, TimeTrigger, TriggerClock
+
+    return TimeTrigger(
+        "speed to lead",
+        _criteria_open(),
+        TriggerClock.assignment(),
+        timedelta(hours=1),
+        [Reassign(RoundRobin(["ann", "bob"], name="sales")), Notify("manager", "sla_missed")],
+        until={"call", "email"},
+    )
+
+
+def _criteria_open() -> Any:
+    from leadmodel.rules.criteria import Condition
+
+    return Condition("status", "eq", "Open - Not Contacted")
+
+
+class TriggerStateContract(_Contract):
+    """The contract of :class:`~leadmodel.ports.SupportsTriggerState`: stored trigger state.
+
+    Inherit it beside :class:`UnitOfWorkContract` when your unit of work has
+    ``trigger_states``::
+
+        class TestMyAdapter(UnitOfWorkContract, TriggerStateContract):
+            def units(self):
+                return lambda: MyUnitOfWork(database)
+    """
+
+    def _triggering(self) -> Callable[[], UnitOfWork]:
+        make = self.units()
+        with make() as uow:
+            assert isinstance(uow, SupportsTriggerState), "the unit of work has no trigger_states"
+        return make
+
+    def test_a_state_is_stored_and_read_back_exactly(self) -> None:
+        make = self._triggering()
+        state = _trigger_state()
+        with make() as uow:
+            uow.trigger_states.add(state)  # type: ignore[attr-defined]
+            uow.commit()
+        with make() as uow:
+            assert uow.trigger_states.get("sla") == state  # type: ignore[attr-defined]
+            assert uow.trigger_states.get("other") is None  # type: ignore[attr-defined]
+            assert list(uow.trigger_states) == [state]  # type: ignore[attr-defined]
+
+    def test_a_state_not_committed_is_not_stored(self) -> None:
+        make = self._triggering()
+        with make() as uow:
+            uow.trigger_states.add(_trigger_state())  # type: ignore[attr-defined]
+        with make() as uow:
+            assert uow.trigger_states.get("sla") is None  # type: ignore[attr-defined]
+
+    def test_a_stale_state_is_refused(self) -> None:
+        make = self._triggering()
+        state = _trigger_state()
+        self._stored_state(make, state)
+        first, second = make(), make()
+        with first, second:
+            a = first.trigger_states.get("sla")  # type: ignore[attr-defined]
+            b = second.trigger_states.get("sla")  # type: ignore[attr-defined]
+            first.trigger_states.update(attrs.evolve(a, since=None))  # type: ignore[attr-defined]
+            first.commit()
+            second.trigger_states.update(attrs.evolve(b, marks=()))  # type: ignore[attr-defined]
+            with contextlib.suppress(ConcurrencyError):
+                second.commit()
+                raise AssertionError("a stale trigger state was written")
+        with make() as uow:
+            assert uow.trigger_states.get("sla") == attrs.evolve(state, since=None)  # type: ignore[attr-defined]
+
+    def _stored_state(self, make: Callable[[], UnitOfWork], state: Any) -> None:
+        with make() as uow:
+            uow.trigger_states.add(state)  # type: ignore[attr-defined]
+            uow.commit()
+
+    def test_racing_runs_fire_each_action_once(self) -> None:
+        from leadmodel import services
+        from leadmodel.adapters.memory import MemoryNotifier, SequentialIds
+
+        make = self._triggering()
+        self._stored(
+            make, Lead(id="L1", last_name="Ng", company="Acme", owner_id="ann", created_at=_NOW)
+        )
+        later = _NOW + timedelta(hours=2)
+        notifier = MemoryNotifier()
+
+        def other_run() -> None:
+            services.run_due(
+                make(),
+                [_sla_trigger()],
+                notifier=notifier,
+                ids=SequentialIds(prefix="b"),
+                now=later,
+            )
+
+        racing = _Interleaved(make(), before_commit=other_run)
+        with contextlib.suppress(ConcurrencyError):
+            services.run_due(
+                racing,
+                [_sla_trigger()],
+                notifier=notifier,
+                ids=SequentialIds(prefix="a"),
+                now=later,
+            )
+        services.run_due(
+            make(), [_sla_trigger()], notifier=notifier, ids=SequentialIds(prefix="c"), now=later
+        )
+        assert [n.template for n in notifier.sent] == ["sla_missed"]
+        with make() as uow:
+            assert uow.leads.get("L1").owner_id == "bob"  # type: ignore[union-attr]
+            assigned = [a for a in uow.activities if a.kind == "assigned"]
+            assert len(assigned) == 1
+
+    def test_the_state_and_the_changes_commit_together(self) -> None:
+        from leadmodel import services
+        from leadmodel.adapters.memory import SequentialIds
+
+        make = self._triggering()
+        self._stored(
+            make, Lead(id="L1", last_name="Ng", company="Acme", owner_id="ann", created_at=_NOW)
+        )
+        run = services.run_due(
+            make(), [_sla_trigger()], ids=SequentialIds(), now=_NOW + timedelta(hours=1)
+        )
+        with make() as uow:
+            assert uow.trigger_states.get("triggers") == run.state  # type: ignore[attr-defined]
+            assert uow.leads.get("L1").owner_id == "bob"  # type: ignore[union-attr]
 
 
 class _Interleaved:
