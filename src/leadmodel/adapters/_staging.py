@@ -186,6 +186,24 @@ class StagingUnitOfWork:
         self.store.index_rules(rules)
 
     def __enter__(self) -> Self:
+        # Entering starts clean; a unit holding uncommitted changes (a service called on
+        # it inside the caller's own ``with`` block, say) would lose them without a word.
+        staged = sorted(
+            type(repo).__name__ for repo in self._repositories() if getattr(repo, "_changes", None)
+        )
+        if staged:
+            raise ValidationError(
+                "unit of work",
+                [
+                    FieldError(
+                        "uow",
+                        "uncommitted",
+                        "holds uncommitted changes; commit them before the unit is entered "
+                        "again (services enter the unit they are given: call them after "
+                        "your commit, or give them a unit of their own)",
+                    )
+                ],
+            )
         self.rollback()
         self.committed = False
         return self
