@@ -1089,6 +1089,7 @@ def _check_rescore(
     batch_size: object,
     field: object,
     attempts: object,
+    write_rating: object = False,
 ) -> None:
     errors: list[FieldError] = []
     if not isinstance(model, ScoringModel | NaiveBayesFrequencies | LogisticModel):
@@ -1109,6 +1110,19 @@ def _check_rescore(
         errors.append(FieldError("lead_ids", "type", "must be an iterable of lead ids"))
     if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 100:
         errors.append(FieldError("attempts", "out_of_range", "must be a whole number, 1 to 100"))
+    if write_rating and isinstance(model, ScoringModel):
+        # The rating picklist is restricted: a band it has no choice for would be written
+        # to every lead in that band, a value LEAD_SCHEMA refuses.
+        errors.extend(
+            FieldError(
+                f"model.bands[{i}].name",
+                "unknown_choice",
+                f"band {band.name!r} is not a rating ({', '.join(_RATING.choices)}): "
+                "rename it, or score without write_rating",
+            )
+            for i, band in enumerate(model.bands)
+            if _RATING.canonical(band.name) not in _RATING.choices
+        )
     if errors:
         raise ValidationError("rescore", errors)
 
@@ -1128,8 +1142,10 @@ def rescore(
 
     Each lead's score goes to its custom field *field*: a scoring model's total (a
     ``Decimal`` with two places), or a predictive model's 1–99 score. With
-    *write_rating*, a scoring model's rating band also goes to ``Lead.rating`` (name the
-    bands ``Hot``/``Warm``/``Cold`` to match Salesforce's picklist). Leads are read and
+    *write_rating*, a scoring model's rating band also goes to ``Lead.rating``, spelled as
+    the restricted rating picklist spells it (a band ``hot`` writes ``Hot``); a model with
+    a band the picklist has no choice for (``Lukewarm``) is refused before anything is
+    written. Leads are read and
     scored *batch_size* at a time with the compiled model, their activities fetched from
     ``uow.activities`` when the model reads activities. Converted leads are read-only and
     are skipped.
@@ -1159,12 +1175,19 @@ def rescore(
     0
 
     Raises:
-        ValidationError: a wrong model, field, batch size or time.
+        ValidationError: a wrong model, field, batch size or time; with *write_rating*,
+            a band that is not a rating (code ``unknown_choice``).
         RecordNotFound: an id of *lead_ids* is not stored.
     """
     check_unit("rescore", uow)
     _check_rescore(
-        model, now=now, lead_ids=lead_ids, batch_size=batch_size, field=field, attempts=attempts
+        model,
+        now=now,
+        lead_ids=lead_ids,
+        batch_size=batch_size,
+        field=field,
+        attempts=attempts,
+        write_rating=write_rating,
     )
     scorer = compile_scoring(model) if isinstance(model, ScoringModel) else None
     events: list[ScoreChanged] = []
@@ -1730,10 +1753,36 @@ def _captured(lead: Lead, *, pending: bool, now: datetime) -> LeadCaptured:
     return LeadCaptured(
         lead_id=lead.id,
         source=lead.source,
-        spam_score=int(lead.custom.get("spam_score") or 0),  # type: ignore[arg-type]
+        spam_score=_spam_score(lead.custom.get("spam_score")),
         pending_approval=pending,
         occurred_at=now,
     )
+
+
+def _spam_score(value: object) -> int:
+    """The stored ``custom.spam_score`` as a whole number; ``0`` for anything not a number.
+
+    A held lead is stored: a person may have written a note over its spam score ("high")
+    before approving it, and approving it must not fail on that.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return 0
+    return int(value)
+
+
+def _check_now(function: str, now: object) -> None:
+    """Refuse a *now* that is not a timezone-aware datetime, before anything is written."""
+    if not isinstance(now, datetime) or now.utcoffset() is None:
+        raise ValidationError(
+            function,
+            [
+                FieldError(
+                    "now",
+                    "type",
+                    f"must be a timezone-aware datetime, not {describe_value(now)}",
+                )
+            ],
+        )
 
 
 def _store_captured(
@@ -1876,12 +1925,14 @@ def approve_capture(
     Raises:
         RecordNotFound: no lead *lead_id*.
         ValidationError: code ``not_held`` — the lead is not held for approval (never
-            held, or approved or rejected already); or arguments of the wrong type.
+            held, or approved or rejected already); or arguments of the wrong type (a
+            *now* that is not a timezone-aware datetime: nothing is written).
         ConvertedLeadError: the lead is converted.
         ConcurrencyError: every attempt conflicted with other writers; nothing was saved.
     """
     check_unit("approve_capture", uow)
     _check_capture_arguments("approve_capture", config, notifier, attempts)
+    _check_now("approve_capture", now)
     return retrying(
         lambda: _capture(
             uow,
@@ -1943,12 +1994,14 @@ def reject_capture(
         RecordNotFound: no lead *lead_id*.
         ValidationError: code ``not_held`` — the lead is not held for approval; a blank
             or overlong *reason*; a *process* without a closed, unconverted status; or
-            arguments of the wrong type.
+            arguments of the wrong type (a *now* that is not a timezone-aware datetime:
+            nothing is written).
         ConvertedLeadError: the lead is converted.
         TransitionError: *process* does not allow the move to its closed status.
         ConcurrencyError: the lead changed in storage meanwhile; nothing was saved.
     """
     check_unit("reject_capture", uow)
+    _check_now("reject_capture", now)
     problem = _checks.text_problem(reason, 255) if isinstance(reason, str) else None
     if not isinstance(reason, str) or problem is not None:
         message = (

@@ -1,0 +1,374 @@
+"""Hostile review of issue 17's picklists, empty groups, grades, held captures and CLI scores.
+
+Each test here failed before its fix (or pins what held under attack).
+"""
+
+import json
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from leadmodel import (
+    All,
+    AssignmentRule,
+    Band,
+    Condition,
+    FitRule,
+    GradeMatrix,
+    Lead,
+    ListView,
+    Not,
+    QualificationPolicy,
+    Queue,
+    Requirement,
+    RoundRobin,
+    RuleEntry,
+    ScoringModel,
+    ValidationError,
+    apply_view,
+    to_json,
+)
+from leadmodel import Any as AnyOf
+from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork, SequentialIds
+from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+from leadmodel.services import (
+    CaptureConfig,
+    approve_capture,
+    capture_lead,
+    reject_capture,
+    rescore,
+)
+
+NOW = datetime(2026, 4, 6, 9, tzinfo=UTC)
+LATER = NOW + timedelta(hours=3)
+SPAM = {
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "email": "ada@engines.io",
+    "company": "Analytical Engines",
+    "title": "Chief Engineer",
+    "lead_source": "Web",
+    "honeypot": "http://buy.example",
+}
+ROUND = CaptureConfig(
+    assignment=AssignmentRule(
+        [RuleEntry(All([]), RoundRobin(["ann", "bob"]), "new_lead")], default_owner=Queue("triage")
+    )
+)
+
+
+def held(store, config=ROUND, form=SPAM):
+    result = capture_lead(MemoryUnitOfWork(store), form, config, ids=SequentialIds(), now=NOW)
+    assert result.status == "pending_approval"
+    return result.lead
+
+
+def snapshot(store):
+    with MemoryUnitOfWork(store) as uow:
+        return sorted((lead.id, lead) for lead in uow.leads)
+
+
+# -- held captures: approve / reject ------------------------------------------------------
+
+
+@pytest.mark.parametrize("now", [None, "2026-04-06", datetime(2026, 4, 6, 12), 0])  # noqa: DTZ001 - naive on purpose
+def test_a_rejection_with_a_bad_now_writes_nothing(now):
+    # Seen: reject_capture(now=None) saved the rejection (no approval_at, no updated_at)
+    # and only then failed building its StatusChanged event; the lead was no longer held.
+    store = MemoryStore()
+    lead = held(store)
+    before = snapshot(store)
+    with pytest.raises(ValidationError) as caught:
+        reject_capture(MemoryUnitOfWork(store), lead.id, reason="spam", now=now)
+    assert [e.path for e in caught.value.errors] == ["now"]
+    assert snapshot(store) == before
+    # Still held: it can be decided properly afterwards.
+    done = reject_capture(MemoryUnitOfWork(store), lead.id, reason="spam", now=LATER)
+    assert done.lead.custom["approval_at"] == LATER
+
+
+@pytest.mark.parametrize("now", [None, "2026-04-06", datetime(2026, 4, 6, 12)])  # noqa: DTZ001 - naive on purpose
+def test_an_approval_with_a_bad_now_names_now_and_writes_nothing(now):
+    store = MemoryStore()
+    lead = held(store)
+    before = snapshot(store)
+    with pytest.raises(ValidationError) as caught:
+        approve_capture(MemoryUnitOfWork(store), lead.id, ROUND, ids=SequentialIds(), now=now)
+    assert [e.path for e in caught.value.errors] == ["now"]
+    assert snapshot(store) == before
+
+
+@pytest.mark.parametrize("spam_score", ["high", date(2026, 1, 1), True, None])
+def test_an_approval_survives_a_hostile_stored_spam_score(spam_score):
+    # Seen: a reviewer's note in custom.spam_score ("high") made approve_capture raise a
+    # bare ValueError from int("high"); a date raised a bare TypeError.
+    store = MemoryStore()
+    lead = held(store)
+    with MemoryUnitOfWork(store) as uow:
+        uow.leads.update(attrs.evolve(lead, custom={**lead.custom, "spam_score": spam_score}))
+        uow.commit()
+    result = approve_capture(
+        MemoryUnitOfWork(store), lead.id, ROUND, ids=SequentialIds(), now=LATER
+    )
+    assert result.status == "approved"
+    assert result.events[0].spam_score == 0
+    assert result.lead.custom.get("spam_score") == spam_score  # kept as it was
+
+
+def test_a_whole_number_stored_spam_score_is_reported():
+    from decimal import Decimal
+
+    store = MemoryStore()
+    lead = held(store)
+    with MemoryUnitOfWork(store) as uow:
+        uow.leads.update(attrs.evolve(lead, custom={**lead.custom, "spam_score": Decimal("70.9")}))
+        uow.commit()
+    result = approve_capture(
+        MemoryUnitOfWork(store), lead.id, ROUND, ids=SequentialIds(), now=LATER
+    )
+    assert result.events[0].spam_score == 70
+
+
+# -- grades --------------------------------------------------------------------------------
+
+
+def test_a_grade_of_a_huge_whole_score_is_explained():
+    # Seen: explain(10**400, 0) raised a bare OverflowError ("{:g}" of a huge int).
+    matrix = GradeMatrix()
+    assert matrix.grade(10**400, 0) == "A4"
+    assert matrix.explain(10**400, 0).startswith("fit 1e+400 is A")
+
+
+def test_a_grade_explanation_never_rounds_a_score_over_a_cut():
+    # Seen: explain(74.99999, 50) said "fit 75 is B (from 50)", which reads as a mistake.
+    assert GradeMatrix().explain(74.99999, 50) == (
+        "fit 74.99999 is B (from 50); engagement 50 is 2 (from 50)"
+    )
+
+
+@given(st.floats(-1e9, 1e9, allow_nan=False), st.floats(-1e9, 1e9, allow_nan=False))
+def test_the_number_an_explanation_shows_grades_the_same(fit, engagement):
+    matrix = GradeMatrix()
+    fit_text, engagement_text = matrix.explain(fit, engagement).split("; ")
+    shown = (float(fit_text.split()[1]), float(engagement_text.split()[1]))
+    assert matrix.grade(*shown) == matrix.grade(fit, engagement)
+
+
+# -- the rating picklist -----------------------------------------------------------------
+
+
+def test_rescore_refuses_to_write_a_rating_outside_the_picklist():
+    # Seen: rescore(write_rating=True) with a band "Lukewarm" wrote rating "Lukewarm" to
+    # every lead, a value the restricted picklist (LEAD_SCHEMA.problems) refuses.
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme"))
+        uow.commit()
+    model = ScoringModel(
+        fit=[FitRule("all", Condition("last_name", "is_not_blank"), 50)],
+        bands=[Band("hot", 70), Band("Lukewarm", 40), Band("Cold")],
+    )
+    with pytest.raises(ValidationError) as caught:
+        rescore(uow, model, now=NOW, write_rating=True)
+    assert [(e.path, e.code) for e in caught.value.errors] == [
+        ("model.bands[1].name", "unknown_choice")
+    ]
+    with uow:
+        assert uow.leads.get("L1") == Lead(id="L1", last_name="Ng", company="Acme")
+    # Without write_rating the band only names the score: nothing to refuse.
+    assert rescore(uow, model, now=NOW).changed == 1
+
+
+# -- empty groups: SQL and memory give the same rows ----------------------------------------
+
+LEAF = st.sampled_from(
+    [
+        Condition("rating", "eq", "Hot"),
+        Condition("source", "is_blank"),
+        Condition("company", "contains", "acme"),
+        Condition("employees", "gt", 10),
+    ]
+)
+EMPTIES = st.recursive(
+    LEAF | st.just(All([])) | st.just(AnyOf([])),
+    lambda inner: (
+        st.lists(inner, max_size=3).map(All)
+        | st.lists(inner, max_size=3).map(AnyOf)
+        | inner.map(Not)
+    ),
+    max_leaves=8,
+)
+LEADS = st.lists(
+    st.builds(
+        Lead,
+        id=st.just("-"),
+        last_name=st.just("Ng"),
+        company=st.sampled_from(["Acme", "ACME Ltd", "Globex"]),
+        rating=st.none() | st.sampled_from(["Hot", "hot", "Cold"]),
+        source=st.none() | st.just("Web"),
+        employees=st.none() | st.integers(0, 20),
+    ),
+    max_size=6,
+).map(lambda leads: [attrs.evolve(lead, id=f"L{i}") for i, lead in enumerate(leads)])
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(LEADS, EMPTIES)
+def test_sqlite_and_memory_views_agree_on_nested_empty_groups(leads, criterion):
+    sqlite, memory = SQLiteUnitOfWork(SQLiteStore(":memory:")), MemoryUnitOfWork()
+    for uow in (sqlite, memory):
+        with uow:
+            for lead in leads:
+                uow.leads.add(lead)
+            uow.commit()
+    view = ListView("v", criterion=criterion)
+    with sqlite:
+        selected = [lead.id for lead in sqlite.leads.select(view)]  # type: ignore[attr-defined]
+    with memory:
+        applied = [lead.id for lead in apply_view(view, list(memory.leads))]
+    assert selected == applied
+    with sqlite:
+        assert [lead.id for lead in sqlite.leads.select(ListView("v", criterion=Not(criterion)))] == [  # type: ignore[attr-defined]
+            lead.id for lead in leads if lead.id not in set(applied)
+        ]
+
+
+# -- the CLI with a scored database ------------------------------------------------------
+
+SCRIPT = Path(sys.executable).parent / "leadmodel"
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "leadmodel"]
+
+
+def cli(directory, *args):
+    return subprocess.run(
+        [*COMMAND, *args, "--db", "leads.db"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def captured_db(tmp_path):
+    """A database with one normal capture, one held and one rejected (all three scorable)."""
+    store = SQLiteStore(str(tmp_path / "leads.db"))
+    ids = SequentialIds()
+    config = CaptureConfig()
+    forms = [
+        {**SPAM, "email": "held@engines.io", "last_name": "Held"},
+        {**SPAM, "email": "rejected@engines.io", "last_name": "Rejected"},
+        {k: v for k, v in SPAM.items() if k != "honeypot"},
+    ]
+    held_, rejected, normal = (
+        capture_lead(SQLiteUnitOfWork(store), form, config, ids=ids, now=NOW).lead
+        for form in forms
+    )
+    reject_capture(SQLiteUnitOfWork(store), rejected.id, reason="spam", now=LATER)
+    store.close()
+    model = ScoringModel(fit=[FitRule("web", Condition("source", "eq", "Web"), 80)])
+    (tmp_path / "model.json").write_text(to_json(model), encoding="utf-8")
+    policy = QualificationPolicy(
+        requirements=[Requirement("email", Condition("email", "is_not_blank"))],
+        min_lead_score=50,
+    )
+    (tmp_path / "policy.json").write_text(to_json(policy), encoding="utf-8")
+    scored = cli(tmp_path, "score", "--model", "model.json")
+    assert scored.returncode == 0, scored.stderr
+    assert "3 leads scored" in scored.stdout
+    return tmp_path, held_.id, rejected.id, normal.id
+
+
+def test_cli_qualify_and_convert_leave_held_and_rejected_captures_alone(captured_db):
+    # Seen: `leadmodel convert --qualified` converted a capture held for approval (spam
+    # let in without anyone approving it) and one rejected as spam (Closed - Not
+    # Converted), because every unconverted lead was qualified, not every open one.
+    folder, held_id, rejected_id, normal_id = captured_db
+    qualified = cli(folder, "qualify", "--policy", "policy.json", "--json")
+    assert qualified.returncode == 0, qualified.stderr
+    result = json.loads(qualified.stdout)
+    assert sorted(result["decisions"]) == [normal_id]
+    assert result["held"] == [held_id]
+    converted = cli(folder, "convert", "--qualified", "--policy", "policy.json", "--json")
+    assert converted.returncode == 0, converted.stderr
+    assert [c["lead"] for c in json.loads(converted.stdout)["converted"]] == [normal_id]
+    with SQLiteUnitOfWork(SQLiteStore(str(folder / "leads.db"))) as uow:
+        assert uow.leads.get(held_id).converted is None
+        assert uow.leads.get(rejected_id).converted is None
+        assert uow.leads.get(rejected_id).status == "Closed - Not Converted"
+
+
+# -- two processes approving one held lead ------------------------------------------------
+
+PAUSED_APPROVAL = textwrap.dedent(
+    """
+    import json, sys
+    from datetime import datetime, timezone
+    from leadmodel import AssignmentRule, RoundRobin, RuleEntry, All, Queue, ValidationError
+    from leadmodel.adapters.memory import SequentialIds
+    from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+    from leadmodel.services import CaptureConfig, approve_capture
+
+    class Paused(frozenset):
+        # Assignment asks who is available inside the unit of work, before the commit.
+        paused = False
+        def __contains__(self, member):
+            if not Paused.paused:
+                Paused.paused = True
+                print("read", flush=True)
+                sys.stdin.readline()
+            return frozenset.__contains__(self, member)
+
+    config = CaptureConfig(
+        assignment=AssignmentRule(
+            [RuleEntry(All([]), RoundRobin(["ann", "bob"]))], default_owner=Queue("triage")
+        )
+    )
+    try:
+        result = approve_capture(
+            SQLiteUnitOfWork(SQLiteStore(sys.argv[1])), sys.argv[2], config,
+            ids=SequentialIds(prefix="p"), now=datetime(2026, 4, 6, 13, tzinfo=timezone.utc),
+            available=Paused({"ann", "bob"}),
+        )
+        print(json.dumps({"status": result.status}), flush=True)
+    except ValidationError as exc:
+        print(json.dumps({"refused": exc.errors[0].code}), flush=True)
+    """
+)
+
+
+def test_two_processes_approving_one_held_lead_approve_it_once(tmp_path):
+    # Invariant 9: the slower approval does not write over the faster one; it reads the
+    # lead again, finds it approved and is refused (not_held).
+    db = str(tmp_path / "leads.db")
+    store = SQLiteStore(db)
+    lead = capture_lead(SQLiteUnitOfWork(store), SPAM, ROUND, ids=SequentialIds(), now=NOW).lead
+    slow = subprocess.Popen(
+        [sys.executable, "-c", PAUSED_APPROVAL, db, lead.id],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert slow.stdout.readline().strip() == "read", slow.stderr.read()
+        fast = approve_capture(
+            SQLiteUnitOfWork(store), lead.id, ROUND, ids=SequentialIds(prefix="f"), now=LATER
+        )
+        assert fast.status == "approved"
+        out, err = slow.communicate("go\n", timeout=60)
+    finally:
+        if slow.poll() is None:
+            slow.kill()
+    assert json.loads(out.splitlines()[-1]) == {"refused": "not_held"}, err
+    with SQLiteUnitOfWork(store) as uow:
+        assert uow.leads.get(lead.id) == fast.lead
+    assert fast.lead.custom["approval_at"] == LATER
