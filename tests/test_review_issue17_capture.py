@@ -235,7 +235,9 @@ def test_sqlite_and_memory_views_agree_on_nested_empty_groups(leads, criterion):
         applied = [lead.id for lead in apply_view(view, list(memory.leads))]
     assert selected == applied
     with sqlite:
-        assert [lead.id for lead in sqlite.leads.select(ListView("v", criterion=Not(criterion)))] == [  # type: ignore[attr-defined]
+        assert [
+            lead.id for lead in sqlite.leads.select(ListView("v", criterion=Not(criterion)))
+        ] == [  # type: ignore[attr-defined]
             lead.id for lead in leads if lead.id not in set(applied)
         ]
 
@@ -269,8 +271,7 @@ def captured_db(tmp_path):
         {k: v for k, v in SPAM.items() if k != "honeypot"},
     ]
     held_, rejected, normal = (
-        capture_lead(SQLiteUnitOfWork(store), form, config, ids=ids, now=NOW).lead
-        for form in forms
+        capture_lead(SQLiteUnitOfWork(store), form, config, ids=ids, now=NOW).lead for form in forms
     )
     reject_capture(SQLiteUnitOfWork(store), rejected.id, reason="spam", now=LATER)
     store.close()
@@ -372,3 +373,67 @@ def test_two_processes_approving_one_held_lead_approve_it_once(tmp_path):
     with SQLiteUnitOfWork(store) as uow:
         assert uow.leads.get(lead.id) == fast.lead
     assert fast.lead.custom["approval_at"] == LATER
+
+
+# -- CSV import of the restricted picklists -----------------------------------------------
+
+
+def imported(column, *cells):
+    from leadmodel import ColumnMapping, import_leads
+
+    mapping = ColumnMapping([("Last", "last_name"), ("Co", "company"), ("Cell", column)])
+    rows = [{"Last": "Ng", "Co": "Acme", "Cell": cell} for cell in cells]
+    return list(import_leads(rows, mapping, ids=SequentialIds(), now=NOW))
+
+
+def test_an_imported_rating_outside_the_picklist_is_a_row_error():
+    # Seen: a "Lukewarm" cell was imported as rating "Lukewarm", a value the restricted
+    # picklist refuses (LEAD_SCHEMA.problems), with no error on the row.
+    lukewarm, hot, blank = imported("rating", "Lukewarm", "HOT", "")
+    assert lukewarm.lead is None
+    assert [(e.path, e.code) for e in lukewarm.errors] == [("rating", "unknown_choice")]
+    assert (hot.lead.rating, blank.lead.rating) == ("Hot", None)
+
+
+def test_an_imported_lifecycle_stage_is_read_as_a_stage():
+    # Seen: even "marketing_qualified" was refused ("must be a LifecycleStage, not str"):
+    # the cell was picked as the picklist's choice but never made a stage.
+    from leadmodel import LifecycleStage
+
+    exact, cased, unknown = imported("lifecycle_stage", "marketing_qualified", "Customer", "MQL")
+    assert exact.lead.lifecycle_stage is LifecycleStage.MARKETING_QUALIFIED
+    assert cased.lead.lifecycle_stage is LifecycleStage.CUSTOMER
+    assert unknown.lead is None
+    assert [(e.path, e.code) for e in unknown.errors] == [("lifecycle_stage", "unknown_choice")]
+
+
+@given(st.text(max_size=12))
+def test_an_imported_rating_is_a_choice_or_a_row_error(cell):
+    [outcome] = imported("rating", cell)
+    if outcome.lead is not None:
+        assert outcome.lead.rating in (None, "Hot", "Warm", "Cold")
+    else:
+        assert outcome.errors
+
+
+def test_a_previous_release_lowercase_rating_loads_and_rescore_respells_it():
+    # The previous release's default bands wrote "hot": stored records still load (the
+    # constructor does not check picklists), the schema names the spelling, and a rescore
+    # with write_rating writes the picklist's own.
+    from leadmodel import LEAD_SCHEMA
+
+    store = SQLiteStore(":memory:")
+    old = Lead(id="L1", last_name="Ng", company="Acme", source="Web", rating="hot")
+    with SQLiteUnitOfWork(store) as uow:
+        uow.leads.add(old)
+        uow.commit()
+    with SQLiteUnitOfWork(store) as uow:
+        assert uow.leads.get("L1") == old
+    [problem] = LEAD_SCHEMA.problems(old)
+    assert (problem.path, problem.code) == ("rating", "unknown_choice")
+    assert "'Hot' is the picklist's spelling" in problem.message
+    model = ScoringModel(fit=[FitRule("web", Condition("source", "eq", "Web"), 80)])
+    [event] = rescore(SQLiteUnitOfWork(store), model, now=NOW, write_rating=True).events
+    assert (event.previous_rating, event.rating) == ("hot", "Hot")
+    with SQLiteUnitOfWork(store) as uow:
+        assert [e.path for e in LEAD_SCHEMA.problems(uow.leads.get("L1"))] == ["custom.score"]
