@@ -437,3 +437,41 @@ def test_a_previous_release_lowercase_rating_loads_and_rescore_respells_it():
     assert (event.previous_rating, event.rating) == ("hot", "Hot")
     with SQLiteUnitOfWork(store) as uow:
         assert [e.path for e in LEAD_SCHEMA.problems(uow.leads.get("L1"))] == ["custom.score"]
+
+
+
+# -- auto-conversion on capture --------------------------------------------------------
+
+
+def test_a_lead_the_capture_disqualified_is_not_auto_converted():
+    # Seen: the qualification step closed a student's lead (disqualified: Closed - Not
+    # Converted), then an auto-conversion rule converted it anyway, into an account, a
+    # contact and an opportunity.
+    from leadmodel import AutoConvertRule, ConvertOptions
+
+    policy = QualificationPolicy(
+        requirements=[Requirement("email", Condition("email", "is_not_blank"))],
+        disqualifiers=[Requirement("student", Condition("title", "contains", "student"))],
+    )
+    everyone = AutoConvertRule(
+        Condition("last_name", "is_not_blank"), ConvertOptions("Closed - Converted"), name="all"
+    )
+    config = CaptureConfig(qualification=policy, auto_convert=[everyone])
+    store = MemoryStore()
+    form = {"name": "Ada Lovelace", "email": "ada@uni.edu", "company": "Uni", "title": "Student"}
+    result = capture_lead(MemoryUnitOfWork(store), form, config, ids=SequentialIds(), now=NOW)
+    assert result.status == "created"
+    assert result.qualification.decision == "disqualified"
+    assert (result.auto_conversion, result.conversion) == (None, None)
+    assert result.lead.status == "Closed - Not Converted"
+    assert not result.lead.is_converted
+    assert any(
+        s.startswith("auto-conversion: not run, the lead is closed") for s in result.steps
+    )
+    with MemoryUnitOfWork(store) as uow:
+        assert list(uow.contacts) == []
+        assert list(uow.opportunities) == []
+    # A lead that qualifies still converts.
+    fine = {**form, "email": "grace@navy.mil", "title": "Admiral", "name": "Grace Hopper"}
+    result = capture_lead(MemoryUnitOfWork(store), fine, config, ids=SequentialIds(prefix="g"), now=NOW)
+    assert result.lead.is_converted

@@ -1340,7 +1340,9 @@ class CaptureConfig:
         auto_convert: auto-conversion rules (:class:`~leadmodel.AutoConvertRule`): the
             first field rule the new lead meets converts it, through
             :func:`convert_lead` (existing contacts and accounts matched), right after
-            the capture is saved. A held lead converts when it is approved.
+            the capture is saved. A held lead converts when it is approved; a lead the
+            capture closed (disqualified by *qualification*, closed by a workflow) never
+            does.
         process: the lead process statuses are checked against.
         record_type: the lead record type of captured leads: the lead is stamped with it
             (``custom["record_type"]``, picklist defaults) and checked against it just
@@ -1809,7 +1811,16 @@ def _auto_convert(
     """Convert the saved *lead* when an auto-conversion rule fires; report it in *steps*.
 
     The capture is committed already: a conversion that fails is a step, never undoes it.
+    A lead the capture closed (disqualified by the qualification policy, or closed by a
+    workflow) is not converted: no rule is run.
     """
+    status = config.process.get(lead.status)
+    if status is not None and status.is_closed and lead.converted is None:
+        steps.append(
+            f"auto-conversion: not run, the lead is closed ({lead.status}): a disqualified "
+            "lead is not converted"
+        )
+        return None, None
     fired = auto_convert(lead, config.auto_convert)
     if fired is None:
         steps.append(f"auto-conversion: none of {len(config.auto_convert)} rule(s) fired")
