@@ -439,7 +439,6 @@ def test_a_previous_release_lowercase_rating_loads_and_rescore_respells_it():
         assert [e.path for e in LEAD_SCHEMA.problems(uow.leads.get("L1"))] == ["custom.score"]
 
 
-
 # -- auto-conversion on capture --------------------------------------------------------
 
 
@@ -465,13 +464,13 @@ def test_a_lead_the_capture_disqualified_is_not_auto_converted():
     assert (result.auto_conversion, result.conversion) == (None, None)
     assert result.lead.status == "Closed - Not Converted"
     assert not result.lead.is_converted
-    assert any(
-        s.startswith("auto-conversion: not run, the lead is closed") for s in result.steps
-    )
+    assert any(s.startswith("auto-conversion: not run, the lead is closed") for s in result.steps)
     with MemoryUnitOfWork(store) as uow:
         assert list(uow.contacts) == []
         assert list(uow.opportunities) == []
     # A lead that qualifies still converts.
     fine = {**form, "email": "grace@navy.mil", "title": "Admiral", "name": "Grace Hopper"}
-    result = capture_lead(MemoryUnitOfWork(store), fine, config, ids=SequentialIds(prefix="g"), now=NOW)
+    result = capture_lead(
+        MemoryUnitOfWork(store), fine, config, ids=SequentialIds(prefix="g"), now=NOW
+    )
     assert result.lead.is_converted
