@@ -474,3 +474,20 @@ def test_a_lead_the_capture_disqualified_is_not_auto_converted():
         MemoryUnitOfWork(store), fine, config, ids=SequentialIds(prefix="g"), now=NOW
     )
     assert result.lead.is_converted
+
+
+# -- the funnel ------------------------------------------------------------------------
+
+
+def test_a_funnel_by_tags_shows_the_tags_not_a_python_repr():
+    # Seen: funnel(by="tags") grouped by "frozenset({'vip', 'b'})" — a Python repr in user
+    # text, in an order that changes from run to run (string hashing) — and "frozenset()"
+    # for leads without tags.
+    from leadmodel import funnel
+
+    leads = [
+        Lead(id="L1", last_name="Ng", company="A", tags=frozenset({"vip", "b"})),
+        Lead(id="L2", last_name="Ng", company="A", tags=frozenset({"b", "vip"})),
+        Lead(id="L3", last_name="Ng", company="A"),
+    ]
+    assert [row[:2] for row in funnel(leads, by="tags").rows] == [("b;vip", 2), ("(none)", 1)]
