@@ -64,8 +64,9 @@ ROUND = CaptureConfig(
 )
 
 
-def held(store, config=ROUND, form=SPAM):
-    result = capture_lead(MemoryUnitOfWork(store), form, config, ids=SequentialIds(), now=NOW)
+def held(store, config=ROUND, form=SPAM, prefix=""):
+    ids = SequentialIds(prefix=prefix) if prefix else SequentialIds()
+    result = capture_lead(MemoryUnitOfWork(store), form, config, ids=ids, now=NOW)
     assert result.status == "pending_approval"
     return result.lead
 
@@ -491,3 +492,50 @@ def test_a_funnel_by_tags_shows_the_tags_not_a_python_repr():
         Lead(id="L3", last_name="Ng", company="A"),
     ]
     assert [row[:2] for row in funnel(leads, by="tags").rows] == [("b;vip", 2), ("(none)", 1)]
+
+
+def test_an_approval_whose_auto_conversion_fails_stays_approved():
+    from leadmodel import AutoConvertRule, ConvertOptions
+
+    broken = AutoConvertRule(
+        Condition("last_name", "is_not_blank"),
+        ConvertOptions("Closed - Converted", account_id="A404"),
+    )
+    config = attrs.evolve(ROUND, auto_convert=[broken])
+    store = MemoryStore()
+    lead = held(store, config)
+    result = approve_capture(
+        MemoryUnitOfWork(store), lead.id, config, ids=SequentialIds(), now=LATER
+    )
+    assert result.status == "approved"
+    assert (result.conversion, result.lead.is_converted) == (None, False)
+    assert any("not converted" in s and "A404" in s for s in result.steps)
+    with MemoryUnitOfWork(store) as uow:
+        stored = uow.leads.get(lead.id)
+    assert stored == result.lead
+    assert stored.custom["approval"] == "approved" and stored.owner_id == "ann"
+
+
+def test_approvals_hand_the_round_robin_on_and_a_stale_state_still_assigns():
+    store = MemoryStore()
+    first = held(store)
+    second = held(
+        store, form={**SPAM, "email": "grace@navy.mil", "last_name": "Hopper"}, prefix="g"
+    )
+    one = approve_capture(MemoryUnitOfWork(store), first.id, ROUND, ids=SequentialIds(), now=LATER)
+    two = approve_capture(
+        MemoryUnitOfWork(store), second.id, ROUND, ids=SequentialIds(), now=LATER, state=one.state
+    )
+    assert (one.lead.owner_id, two.lead.owner_id) == ("ann", "bob")
+    # A state from before the rule changed (its round robin is gone) assigns by the new rule.
+    other = attrs.evolve(
+        ROUND,
+        assignment=AssignmentRule(
+            [RuleEntry(All([]), RoundRobin(["cy"]))], default_owner=Queue("triage")
+        ),
+    )
+    third = held(store, form={**SPAM, "email": "alan@b.uk", "last_name": "Turing"}, prefix="t")
+    three = approve_capture(
+        MemoryUnitOfWork(store), third.id, other, ids=SequentialIds(), now=LATER, state=two.state
+    )
+    assert three.lead.owner_id == "cy"
