@@ -513,7 +513,8 @@ def test_an_approval_whose_auto_conversion_fails_stays_approved():
     with MemoryUnitOfWork(store) as uow:
         stored = uow.leads.get(lead.id)
     assert stored == result.lead
-    assert stored.custom["approval"] == "approved" and stored.owner_id == "ann"
+    assert stored.custom["approval"] == "approved"
+    assert stored.owner_id == "ann"
 
 
 def test_approvals_hand_the_round_robin_on_and_a_stale_state_still_assigns():

@@ -200,8 +200,10 @@ class QualificationPolicy:
     def fields_read(self) -> tuple[str, ...]:
         """The field paths the policy reads, each once, in the order its rules name them.
 
-        Requirements first, then disqualifiers; a policy never reads a field it does not
-        name here (the lead score, for *min_lead_score*, is passed to :func:`qualify`).
+        Requirements first, then disqualifiers; the decision reads no other field (the
+        lead score, for *min_lead_score*, is passed to :func:`qualify`). The suggestions
+        beside it also look at the lead's ``status`` and ``lifecycle_stage``, only to leave
+        out a move to where the lead already is (or backwards).
 
         >>> BANT_POLICY.fields_read
         ('custom.budget', 'title', 'custom.need', 'custom.timeline')
