@@ -540,3 +540,22 @@ def test_approvals_hand_the_round_robin_on_and_a_stale_state_still_assigns():
         MemoryUnitOfWork(store), third.id, other, ids=SequentialIds(), now=LATER, state=two.state
     )
     assert three.lead.owner_id == "cy"
+
+
+@pytest.mark.parametrize("ids", [None, 3, "lead"])
+def test_an_approval_with_bad_ids_is_refused_before_anything_is_written(ids):
+    # Seen: approve_capture(ids=None) approved the lead, then its auto-conversion failed
+    # on the ids and the misuse became a step ("not converted (convert_lead: ... ids ...)").
+    from leadmodel import AutoConvertRule, ConvertOptions
+
+    rule = AutoConvertRule(
+        Condition("last_name", "is_not_blank"), ConvertOptions("Closed - Converted")
+    )
+    config = attrs.evolve(ROUND, auto_convert=[rule])
+    store = MemoryStore()
+    lead = held(store, config)
+    before = snapshot(store)
+    with pytest.raises(ValidationError) as caught:
+        approve_capture(MemoryUnitOfWork(store), lead.id, config, ids=ids, now=LATER)
+    assert [e.path for e in caught.value.errors] == ["ids"]
+    assert snapshot(store) == before

@@ -1937,13 +1937,20 @@ def approve_capture(
         RecordNotFound: no lead *lead_id*.
         ValidationError: code ``not_held`` — the lead is not held for approval (never
             held, or approved or rejected already); or arguments of the wrong type (a
-            *now* that is not a timezone-aware datetime: nothing is written).
+            *now* that is not a timezone-aware datetime, *ids* that are not callable:
+            nothing is written).
         ConvertedLeadError: the lead is converted.
         ConcurrencyError: every attempt conflicted with other writers; nothing was saved.
     """
     check_unit("approve_capture", uow)
     _check_capture_arguments("approve_capture", config, notifier, attempts)
     _check_now("approve_capture", now)
+    if not callable(ids):
+        # Only a conversion uses them, after the approval is saved: refuse them first.
+        raise ValidationError(
+            "approve_capture",
+            [FieldError("ids", "type", "must be a callable giving a new id for a kind")],
+        )
     return retrying(
         lambda: _capture(
             uow,
