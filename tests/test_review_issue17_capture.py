@@ -559,3 +559,33 @@ def test_an_approval_with_bad_ids_is_refused_before_anything_is_written(ids):
         approve_capture(MemoryUnitOfWork(store), lead.id, config, ids=ids, now=LATER)
     assert [e.path for e in caught.value.errors] == ["ids"]
     assert snapshot(store) == before
+
+
+@pytest.mark.parametrize(
+    "criterion",
+    [
+        AnyOf([Condition("company", "eq", f"co {i}") for i in range(1500)] + [All([])]),
+        All([Condition("company", "ne", f"co {i}") for i in range(1500)] + [AnyOf([])]),
+        All([Condition("company", "ne", f"co {i}") for i in range(1500)]),
+        Not(AnyOf([Condition("last_name", "starts_with", f"x{i}") for i in range(1500)])),
+        AnyOf([Condition("company", "eq", f"co {i}") for i in range(40_000)]),
+    ],
+    ids=["any-1500", "all-1500-never", "all-1500", "not-any-1500", "any-40000"],
+)
+def test_a_wide_group_selects_in_sqlite_what_memory_does(criterion):
+    # Seen: a view with 1,500 conditions in one Any/All failed on SQLite with a
+    # StorageError ("Expression tree is too large (maximum depth 1000)") while the memory
+    # adapter answered it: "a OR b OR ..." nests one level per condition in SQLite.
+    leads = [
+        Lead(id="L1", last_name="Ng", company="co 7"),
+        Lead(id="L2", last_name="Li", company="Acme"),
+        Lead(id="L3", last_name="x12", company="co 1499"),
+    ]
+    store = SQLiteStore(":memory:")
+    with SQLiteUnitOfWork(store) as uow:
+        for lead in leads:
+            uow.leads.add(lead)
+        uow.commit()
+    view = ListView("wide", criterion=criterion)
+    with SQLiteUnitOfWork(store) as uow:
+        assert uow.leads.select(view) == apply_view(view, leads)  # type: ignore[attr-defined]
