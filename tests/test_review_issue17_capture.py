@@ -589,3 +589,32 @@ def test_a_wide_group_selects_in_sqlite_what_memory_does(criterion):
     view = ListView("wide", criterion=criterion)
     with SQLiteUnitOfWork(store) as uow:
         assert uow.leads.select(view) == apply_view(view, leads)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "pending_approval",
+        "approval",
+        "approval_at",
+        "approval_reason",
+        "spam_score",
+        "spam_signals",
+    ],
+)
+def test_a_score_field_the_capture_writes_itself_is_refused(field):
+    # Seen: CaptureConfig(score_field="pending_approval") wrote the score over the hold
+    # mark: the spam stayed held for ever (neither approve_capture nor reject_capture took
+    # it: not_held); "spam_score" overwrote the spam score, "approval" the decision.
+    model = ScoringModel(fit=[FitRule("any", Condition("last_name", "is_not_blank"), 80)])
+    with pytest.raises(ValidationError) as caught:
+        CaptureConfig(scoring=model, score_field=field)
+    assert [(e.path, e.code) for e in caught.value.errors] == [("score_field", "reserved")]
+
+
+@pytest.mark.parametrize("field", ["", "x y", "1score", "a" * 81])
+def test_a_score_field_that_is_no_custom_field_name_is_refused_by_the_config(field):
+    # Each capture failed on it instead, with a Lead error about "custom.".
+    with pytest.raises(ValidationError) as caught:
+        CaptureConfig(score_field=field)
+    assert [(e.path, e.code) for e in caught.value.errors] == [("score_field", "invalid_name")]

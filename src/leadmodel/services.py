@@ -6,6 +6,7 @@ runs the pure rules, and writes all or nothing: when it fails, storage is unchan
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -1323,6 +1324,13 @@ CaptureStatus = Literal[
 ]
 
 
+_CAPTURE_FIELDS: Final = frozenset(
+    ("pending_approval", "approval", "approval_reason", "approval_at", "spam_score", "spam_signals")
+)
+"""Custom fields the capture pipeline writes itself; a score must not go to one."""
+_CUSTOM_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
+
+
 @attrs.frozen(kw_only=True)
 class CaptureConfig:
     """The rules a captured lead goes through; leave out a step by leaving it ``None``.
@@ -1332,7 +1340,9 @@ class CaptureConfig:
         duplicates: the duplicate policy (a ``block`` decision saves nothing).
         attach_duplicates: a submission from someone already stored is recorded as a
             ``form_submitted`` activity on the existing lead or contact instead of a new lead.
-        scoring: the scoring model; the total goes to ``custom.<score_field>``.
+        scoring: the scoring model; the total goes to ``custom.<score_field>`` (a custom
+            field name, and not one the capture writes itself: ``pending_approval``,
+            ``approval*``, ``spam_score``, ``spam_signals``).
         qualification: the qualification policy; its suggested status and stage apply.
         assignment: the assignment rule.
         auto_response: the auto-response rule.
@@ -1370,6 +1380,30 @@ class CaptureConfig:
             raise ValidationError(
                 "CaptureConfig",
                 [FieldError("record_type", "not_lead", "must be a record type of leads")],
+            )
+        if self.score_field in _CAPTURE_FIELDS:
+            raise ValidationError(
+                "CaptureConfig",
+                [
+                    FieldError(
+                        "score_field",
+                        "reserved",
+                        f"custom.{self.score_field} is written by the capture itself (spam "
+                        "hold and approval): the score would overwrite it",
+                    )
+                ],
+            )
+        if _CUSTOM_NAME.fullmatch(self.score_field) is None:
+            raise ValidationError(
+                "CaptureConfig",
+                [
+                    FieldError(
+                        "score_field",
+                        "invalid_name",
+                        "must be a custom field name: a letter, then letters, digits and _ "
+                        f"(at most 80; got {describe_value(self.score_field)})",
+                    )
+                ],
             )
 
 
