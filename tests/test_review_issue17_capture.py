@@ -347,9 +347,10 @@ PAUSED_APPROVAL = textwrap.dedent(
 )
 
 
-def test_two_processes_approving_one_held_lead_approve_it_once(tmp_path):
-    # Invariant 9: the slower approval does not write over the faster one; it reads the
-    # lead again, finds it approved and is refused (not_held).
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_two_processes_deciding_one_held_lead_decide_it_once(tmp_path, decision):
+    # Invariant 9: the slower approval does not write over the faster approval or
+    # rejection; it reads the lead again, finds it decided and is refused (not_held).
     db = str(tmp_path / "leads.db")
     store = SQLiteStore(db)
     lead = capture_lead(SQLiteUnitOfWork(store), SPAM, ROUND, ids=SequentialIds(), now=NOW).lead
@@ -362,10 +363,12 @@ def test_two_processes_approving_one_held_lead_approve_it_once(tmp_path):
     )
     try:
         assert slow.stdout.readline().strip() == "read", slow.stderr.read()
-        fast = approve_capture(
-            SQLiteUnitOfWork(store), lead.id, ROUND, ids=SequentialIds(prefix="f"), now=LATER
-        )
-        assert fast.status == "approved"
+        if decision == "approve":
+            fast = approve_capture(
+                SQLiteUnitOfWork(store), lead.id, ROUND, ids=SequentialIds(prefix="f"), now=LATER
+            )
+        else:
+            fast = reject_capture(SQLiteUnitOfWork(store), lead.id, reason="spam", now=LATER)
         out, err = slow.communicate("go\n", timeout=60)
     finally:
         if slow.poll() is None:
@@ -373,6 +376,7 @@ def test_two_processes_approving_one_held_lead_approve_it_once(tmp_path):
     assert json.loads(out.splitlines()[-1]) == {"refused": "not_held"}, err
     with SQLiteUnitOfWork(store) as uow:
         assert uow.leads.get(lead.id) == fast.lead
+    assert fast.lead.custom["approval"] == {"approve": "approved", "reject": "rejected"}[decision]
     assert fast.lead.custom["approval_at"] == LATER
 
 
