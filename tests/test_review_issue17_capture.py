@@ -622,3 +622,18 @@ def test_a_score_field_that_is_no_custom_field_name_is_refused_by_the_config(fie
     with pytest.raises(ValidationError) as caught:
         CaptureConfig(score_field=field)
     assert [(e.path, e.code) for e in caught.value.errors] == [("score_field", "invalid_name")]
+
+
+def test_a_qualification_reason_never_rounds_the_lead_score_over_the_minimum():
+    # Seen: a lead score of 49.9999999 against min_lead_score 50 said "lead score 50 is
+    # below 50" (the stored score the CLI reads has two places; a live Score does not).
+    from leadmodel import qualify
+
+    policy = QualificationPolicy(
+        requirements=[Requirement("email", Condition("email", "is_not_blank"))],
+        min_lead_score=50,
+    )
+    lead = Lead(id="L1", last_name="Ng", company="Acme")
+    result = qualify(lead, policy, score=49.9999999)
+    assert result.reasons[-1] == "lead score 49.9999999 is below 50"
+    assert qualify(lead, policy, score=80).reasons[-1] == "lead score 80 reaches 50"

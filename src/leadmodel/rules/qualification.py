@@ -29,7 +29,10 @@ from leadmodel.rules._common import raise_problems as _raise
 from leadmodel.rules._common import to_tuple as _tuple
 from leadmodel.rules.criteria import Any as AnyOf
 from leadmodel.rules.criteria import Condition, Criterion
-from leadmodel.rules.scoring import Score
+from leadmodel.rules.scoring import (
+    Score,
+    _shown,  # the scores' own wording, never rounded
+)
 
 __all__ = [
     "BANT_POLICY",
@@ -325,8 +328,8 @@ def _decide(
     if policy.min_lead_score is not None and lead_score is not None:
         scored = lead_score >= policy.min_lead_score
         reasons.append(
-            f"lead score {lead_score:g} {'reaches' if scored else 'is below'} "
-            f"{policy.min_lead_score:g}"
+            f"lead score {_shown(lead_score)} {'reaches' if scored else 'is below'} "
+            f"{_shown(policy.min_lead_score)}"
         )
     qualified = not knocked and not missing_required and enough and scored
     decision: Decision
