@@ -637,3 +637,13 @@ def test_a_qualification_reason_never_rounds_the_lead_score_over_the_minimum():
     result = qualify(lead, policy, score=49.9999999)
     assert result.reasons[-1] == "lead score 49.9999999 is below 50"
     assert qualify(lead, policy, score=80).reasons[-1] == "lead score 80 reaches 50"
+
+
+def test_the_capture_step_shows_the_score_unrounded():
+    # Seen: "score: 70 (Warm, grade C4)" for a total of 69.9999999 (Hot starts at 70).
+    model = ScoringModel(fit=[FitRule("any", Condition("last_name", "is_not_blank"), 69.9999999)])
+    form = {k: v for k, v in SPAM.items() if k != "honeypot"}
+    result = capture_lead(
+        MemoryUnitOfWork(), form, CaptureConfig(scoring=model), ids=SequentialIds(), now=NOW
+    )
+    assert "score: 69.9999999 (Warm, grade B4)" in result.steps

@@ -91,7 +91,12 @@ from leadmodel.rules.responses import (
     respond,
     run_workflows,
 )
-from leadmodel.rules.scoring import CompiledScoringModel, Score, ScoringModel
+from leadmodel.rules.scoring import (
+    CompiledScoringModel,
+    Score,
+    ScoringModel,
+    _shown,  # a score in words, never rounded over a band
+)
 from leadmodel.rules.scoring import compile as compile_scoring
 
 __all__ = [
@@ -1690,7 +1695,7 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
                 lead, custom={**lead.custom, config.score_field: _score_decimal(score.total)}
             )
             steps.append(
-                f"score: {score.total:g} ({score.rating}"
+                f"score: {_shown(score.total)} ({score.rating}"
                 + (f", grade {score.grade}" if score.grade else "")
                 + ")"
             )
