@@ -409,19 +409,31 @@ def _stored_score(lead: Lead) -> float | None:
     return float(value)
 
 
+def _is_open(lead: Lead) -> bool:
+    """Not converted, not closed (a rejected capture is closed) in the default process."""
+    status = DEFAULT_LEAD_PROCESS.get(lead.status)
+    return lead.converted is None and (status is None or not status.is_closed)
+
+
+def _is_held(lead: Lead) -> bool:
+    """A capture held for approval: only ``approve_capture`` lets it in."""
+    return lead.custom.get("pending_approval") is True
+
+
 def _qualified(
     store: SQLiteStore, policy: QualificationPolicy
 ) -> list[tuple[Lead, Qualification | None]]:
     """Every open lead with its decision, made with its stored score.
 
     ``None`` for a lead the policy cannot decide: it needs a lead score (``min_lead_score``)
-    and the lead was never scored.
+    and the lead was never scored. Closed leads (a rejected capture among them) and
+    captures held for approval are left out: converting them would let spam in.
     """
     decide = policy.compile()
     decisions: list[tuple[Lead, Qualification | None]] = []
     with SQLiteUnitOfWork(store) as uow:
         for lead in uow.leads:
-            if lead.converted is not None:
+            if not _is_open(lead) or _is_held(lead):
                 continue
             stored = _stored_score(lead)
             if stored is None and policy.min_lead_score is not None:
@@ -435,10 +447,13 @@ def run_qualify(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Resul
     """``leadmodel qualify --policy FILE``: decide for every open lead, and say why.
 
     A policy with ``min_lead_score`` reads the score ``leadmodel score`` stored
-    (``custom.score``); a lead never scored is listed as ``unscored``, not decided.
+    (``custom.score``); a lead never scored is listed as ``unscored``, not decided. A
+    capture held for approval is listed as ``held``, not decided (approve it first).
     """
     policy = _load_json(args.policy, QualificationPolicy, "qualification policy")
     decisions = _qualified(store, policy)
+    with SQLiteUnitOfWork(store) as uow:
+        held = [lead.id for lead in uow.leads if _is_open(lead) and _is_held(lead)]
     say(f"policy {policy.name!r} reads: " + ", ".join(policy.fields_read or ("no fields",)))
     rows = [["lead", "decision", "why"]]
     rows += [
@@ -449,11 +464,14 @@ def run_qualify(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Resul
     ]
     _table(rows, say)
     counts = Counter("unscored" if q is None else q.decision for _, q in decisions)
+    if held:
+        counts["held for approval (not decided)"] = len(held)
     say(", ".join(f"{n:,} {decision}" for decision, n in sorted(counts.items())) or "no open leads")
     return 0, {
         "fields_read": list(policy.fields_read),
         "decisions": {lead.id: to_dict(q) for lead, q in decisions if q is not None},
         "unscored": [lead.id for lead, q in decisions if q is None],
+        "held": held,
     }
 
 

@@ -132,6 +132,10 @@ def _group_value(read: Callable[[object], object], lead: Lead) -> str:
         return "(none)"
     if isinstance(value, Enum):
         return str(value.value)
+    if isinstance(value, frozenset | set | tuple | list):
+        # A multi-select picklist (tags): its values as Salesforce writes them, "a;b",
+        # sorted (a set's own order changes from run to run); none is "(none)".
+        return ";".join(sorted(str(v) for v in value)) or "(none)"
     return str(value)
 
 

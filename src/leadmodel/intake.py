@@ -1158,6 +1158,13 @@ class _Reader:
             for choice in fd.choices
         }
         self.picklists |= {(f, v.casefold()): to for f, v, to in mapping.picklists}
+        # A restricted picklist refuses a cell that is none of its choices (a row error),
+        # as Salesforce's import does, instead of storing a value the schema refuses.
+        self.restricted = {
+            fd.name: fd.choices
+            for fd in mapping.schema.standard
+            if fd.restricted and fd.type is FieldType.PICKLIST
+        }
         self.emails: dict[str, EmailAddress | ValidationError] = {}
         self.phones: dict[str, PhoneNumber | ValidationError] = {}
 
@@ -1177,6 +1184,21 @@ class _Reader:
 
     def value(self, target: str, text: str) -> object:
         text = self.picklists.get((target, text.casefold()), text)
+        choices = self.restricted.get(target)
+        if choices is not None:
+            if text not in choices:
+                raise ValidationError(
+                    "import",
+                    [
+                        FieldError(
+                            target,
+                            "unknown_choice",
+                            f"must be one of {', '.join(choices)} (got {describe_value(text)})",
+                        )
+                    ],
+                )
+            if target == "lifecycle_stage":
+                return LifecycleStage(text)
         if target == "email":
             return self._cached(self.emails, text, EmailAddress.parse)
         if target in ("phone", "mobile"):

@@ -6,6 +6,7 @@ runs the pure rules, and writes all or nothing: when it fails, storage is unchan
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -91,7 +92,12 @@ from leadmodel.rules.responses import (
     respond,
     run_workflows,
 )
-from leadmodel.rules.scoring import CompiledScoringModel, Score, ScoringModel
+from leadmodel.rules.scoring import (
+    CompiledScoringModel,
+    Score,
+    ScoringModel,
+    _shown,  # a score in words, never rounded over a band
+)
 from leadmodel.rules.scoring import compile as compile_scoring
 
 __all__ = [
@@ -1093,6 +1099,7 @@ def _check_rescore(
     batch_size: object,
     field: object,
     attempts: object,
+    write_rating: object = False,
 ) -> None:
     errors: list[FieldError] = []
     if not isinstance(model, ScoringModel | NaiveBayesFrequencies | LogisticModel):
@@ -1113,6 +1120,19 @@ def _check_rescore(
         errors.append(FieldError("lead_ids", "type", "must be an iterable of lead ids"))
     if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 100:
         errors.append(FieldError("attempts", "out_of_range", "must be a whole number, 1 to 100"))
+    if write_rating and isinstance(model, ScoringModel):
+        # The rating picklist is restricted: a band it has no choice for would be written
+        # to every lead in that band, a value LEAD_SCHEMA refuses.
+        errors.extend(
+            FieldError(
+                f"model.bands[{i}].name",
+                "unknown_choice",
+                f"band {band.name!r} is not a rating ({', '.join(_RATING.choices)}): "
+                "rename it, or score without write_rating",
+            )
+            for i, band in enumerate(model.bands)
+            if _RATING.canonical(band.name) not in _RATING.choices
+        )
     if errors:
         raise ValidationError("rescore", errors)
 
@@ -1132,8 +1152,10 @@ def rescore(
 
     Each lead's score goes to its custom field *field*: a scoring model's total (a
     ``Decimal`` with two places), or a predictive model's 1–99 score. With
-    *write_rating*, a scoring model's rating band also goes to ``Lead.rating`` (name the
-    bands ``Hot``/``Warm``/``Cold`` to match Salesforce's picklist). Leads are read and
+    *write_rating*, a scoring model's rating band also goes to ``Lead.rating``, spelled as
+    the restricted rating picklist spells it (a band ``hot`` writes ``Hot``); a model with
+    a band the picklist has no choice for (``Lukewarm``) is refused before anything is
+    written. Leads are read and
     scored *batch_size* at a time with the compiled model, their activities fetched from
     ``uow.activities`` when the model reads activities. Converted leads are read-only and
     are skipped.
@@ -1163,12 +1185,19 @@ def rescore(
     0
 
     Raises:
-        ValidationError: a wrong model, field, batch size or time.
+        ValidationError: a wrong model, field, batch size or time; with *write_rating*,
+            a band that is not a rating (code ``unknown_choice``).
         RecordNotFound: an id of *lead_ids* is not stored.
     """
     check_unit("rescore", uow)
     _check_rescore(
-        model, now=now, lead_ids=lead_ids, batch_size=batch_size, field=field, attempts=attempts
+        model,
+        now=now,
+        lead_ids=lead_ids,
+        batch_size=batch_size,
+        field=field,
+        attempts=attempts,
+        write_rating=write_rating,
     )
     scorer = compile_scoring(model) if isinstance(model, ScoringModel) else None
     events: list[ScoreChanged] = []
@@ -1304,6 +1333,13 @@ CaptureStatus = Literal[
 ]
 
 
+_CAPTURE_FIELDS: Final = frozenset(
+    ("pending_approval", "approval", "approval_reason", "approval_at", "spam_score", "spam_signals")
+)
+"""Custom fields the capture pipeline writes itself; a score must not go to one."""
+_CUSTOM_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
+
+
 @attrs.frozen(kw_only=True)
 class CaptureConfig:
     """The rules a captured lead goes through; leave out a step by leaving it ``None``.
@@ -1313,7 +1349,9 @@ class CaptureConfig:
         duplicates: the duplicate policy (a ``block`` decision saves nothing).
         attach_duplicates: a submission from someone already stored is recorded as a
             ``form_submitted`` activity on the existing lead or contact instead of a new lead.
-        scoring: the scoring model; the total goes to ``custom.<score_field>``.
+        scoring: the scoring model; the total goes to ``custom.<score_field>`` (a custom
+            field name, and not one the capture writes itself: ``pending_approval``,
+            ``approval*``, ``spam_score``, ``spam_signals``).
         qualification: the qualification policy; its suggested status and stage apply.
         assignment: the assignment rule.
         auto_response: the auto-response rule.
@@ -1321,7 +1359,9 @@ class CaptureConfig:
         auto_convert: auto-conversion rules (:class:`~leadmodel.AutoConvertRule`): the
             first field rule the new lead meets converts it, through
             :func:`convert_lead` (existing contacts and accounts matched), right after
-            the capture is saved. A held lead converts when it is approved.
+            the capture is saved. A held lead converts when it is approved; a lead the
+            capture closed (disqualified by *qualification*, closed by a workflow) never
+            does.
         process: the lead process statuses are checked against.
         record_type: the lead record type of captured leads: the lead is stamped with it
             (``custom["record_type"]``, picklist defaults) and checked against it just
@@ -1349,6 +1389,30 @@ class CaptureConfig:
             raise ValidationError(
                 "CaptureConfig",
                 [FieldError("record_type", "not_lead", "must be a record type of leads")],
+            )
+        if self.score_field in _CAPTURE_FIELDS:
+            raise ValidationError(
+                "CaptureConfig",
+                [
+                    FieldError(
+                        "score_field",
+                        "reserved",
+                        f"custom.{self.score_field} is written by the capture itself (spam "
+                        "hold and approval): the score would overwrite it",
+                    )
+                ],
+            )
+        if _CUSTOM_NAME.fullmatch(self.score_field) is None:
+            raise ValidationError(
+                "CaptureConfig",
+                [
+                    FieldError(
+                        "score_field",
+                        "invalid_name",
+                        "must be a custom field name: a letter, then letters, digits and _ "
+                        f"(at most 80; got {describe_value(self.score_field)})",
+                    )
+                ],
             )
 
 
@@ -1635,7 +1699,7 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
                 lead, custom={**lead.custom, config.score_field: _score_decimal(score.total)}
             )
             steps.append(
-                f"score: {score.total:g} ({score.rating}"
+                f"score: {_shown(score.total)} ({score.rating}"
                 + (f", grade {score.grade}" if score.grade else "")
                 + ")"
             )
@@ -1734,10 +1798,36 @@ def _captured(lead: Lead, *, pending: bool, now: datetime) -> LeadCaptured:
     return LeadCaptured(
         lead_id=lead.id,
         source=lead.source,
-        spam_score=int(lead.custom.get("spam_score") or 0),  # type: ignore[arg-type]
+        spam_score=_spam_score(lead.custom.get("spam_score")),
         pending_approval=pending,
         occurred_at=now,
     )
+
+
+def _spam_score(value: object) -> int:
+    """The stored ``custom.spam_score`` as a whole number; ``0`` for anything not a number.
+
+    A held lead is stored: a person may have written a note over its spam score ("high")
+    before approving it, and approving it must not fail on that.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return 0
+    return int(value)
+
+
+def _check_now(function: str, now: object) -> None:
+    """Refuse a *now* that is not a timezone-aware datetime, before anything is written."""
+    if not isinstance(now, datetime) or now.utcoffset() is None:
+        raise ValidationError(
+            function,
+            [
+                FieldError(
+                    "now",
+                    "type",
+                    f"must be a timezone-aware datetime, not {describe_value(now)}",
+                )
+            ],
+        )
 
 
 def _store_captured(
@@ -1764,7 +1854,16 @@ def _auto_convert(
     """Convert the saved *lead* when an auto-conversion rule fires; report it in *steps*.
 
     The capture is committed already: a conversion that fails is a step, never undoes it.
+    A lead the capture closed (disqualified by the qualification policy, or closed by a
+    workflow) is not converted: no rule is run.
     """
+    status = config.process.get(lead.status)
+    if status is not None and status.is_closed and lead.converted is None:
+        steps.append(
+            f"auto-conversion: not run, the lead is closed ({lead.status}): a disqualified "
+            "lead is not converted"
+        )
+        return None, None
     fired = auto_convert(lead, config.auto_convert)
     if fired is None:
         steps.append(f"auto-conversion: none of {len(config.auto_convert)} rule(s) fired")
@@ -1880,12 +1979,21 @@ def approve_capture(
     Raises:
         RecordNotFound: no lead *lead_id*.
         ValidationError: code ``not_held`` — the lead is not held for approval (never
-            held, or approved or rejected already); or arguments of the wrong type.
+            held, or approved or rejected already); or arguments of the wrong type (a
+            *now* that is not a timezone-aware datetime, *ids* that are not callable:
+            nothing is written).
         ConvertedLeadError: the lead is converted.
         ConcurrencyError: every attempt conflicted with other writers; nothing was saved.
     """
     check_unit("approve_capture", uow)
     _check_capture_arguments("approve_capture", config, notifier, attempts)
+    _check_now("approve_capture", now)
+    if not callable(ids):
+        # Only a conversion uses them, after the approval is saved: refuse them first.
+        raise ValidationError(
+            "approve_capture",
+            [FieldError("ids", "type", "must be a callable giving a new id for a kind")],
+        )
     return retrying(
         lambda: _capture(
             uow,
@@ -1947,12 +2055,14 @@ def reject_capture(
         RecordNotFound: no lead *lead_id*.
         ValidationError: code ``not_held`` — the lead is not held for approval; a blank
             or overlong *reason*; a *process* without a closed, unconverted status; or
-            arguments of the wrong type.
+            arguments of the wrong type (a *now* that is not a timezone-aware datetime:
+            nothing is written).
         ConvertedLeadError: the lead is converted.
         TransitionError: *process* does not allow the move to its closed status.
         ConcurrencyError: the lead changed in storage meanwhile; nothing was saved.
     """
     check_unit("reject_capture", uow)
+    _check_now("reject_capture", now)
     problem = _checks.text_problem(reason, 255) if isinstance(reason, str) else None
     if not isinstance(reason, str) or problem is not None:
         message = (

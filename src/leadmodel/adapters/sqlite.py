@@ -255,14 +255,33 @@ def _where(criterion: Criterion, columns: frozenset[str]) -> _Where:
         kept = [part for part in parts if part[0] != "1"]  # an untranslated part: re-checked
         if not kept:
             return "1", [], exact
-        return (
-            "(" + " AND ".join(p[0] for p in kept) + ")",
-            [x for p in kept for x in p[1]],
-            exact,
-        )
+        return _joined(" AND ", [p[0] for p in kept]), [x for p in kept for x in p[1]], exact
     if any(part[0] == "1" for part in parts):
         return _EVERYTHING
-    return "(" + " OR ".join(p[0] for p in parts) + ")", [x for p in parts for x in p[1]], exact
+    return _joined(" OR ", [p[0] for p in parts]), [x for p in parts for x in p[1]], exact
+
+
+_JOINED: Final = 16  # terms joined flat; more are nested in halves
+
+
+def _joined(operator: str, terms: list[str]) -> str:
+    """*terms* joined by *operator*, parenthesised as a balanced tree.
+
+    SQLite nests ``a OR b OR c ...`` one level per term and refuses more than 1,000
+    levels ("Expression tree is too large"): a group of 1,500 conditions would fail where
+    the memory adapter answers. Halves nest only log2(n) levels.
+    """
+    if len(terms) <= _JOINED:
+        return "(" + operator.join(terms) + ")"
+    middle = len(terms) // 2
+    return (
+        "(" + _joined(operator, terms[:middle]) + operator + _joined(operator, terms[middle:]) + ")"
+    )
+
+
+_MAX_PARAMETERS: Final = 10_000
+"""The most values a view's WHERE clause binds; beyond, every row is read and checked in
+Python (SQLite refuses more than its SQLITE_MAX_VARIABLE_NUMBER)."""
 
 
 def _column_value(value: Any) -> str | None:
@@ -819,6 +838,8 @@ class SQLiteRepository(Generic[T]):
         where, params = "1", list[str]()
         if view.criterion is not None:
             where, params, _exact = _where(view.criterion, _TEXT_COLUMNS[self._kind])
+            if len(params) > _MAX_PARAMETERS:
+                where, params = "1", []  # a superset: apply_view below decides
         rows = self._read(
             f"SELECT id, version, data FROM {self._table} WHERE {where} ORDER BY id",  # noqa: S608 - our columns, values as parameters
             params,

@@ -29,7 +29,10 @@ from leadmodel.rules._common import raise_problems as _raise
 from leadmodel.rules._common import to_tuple as _tuple
 from leadmodel.rules.criteria import Any as AnyOf
 from leadmodel.rules.criteria import Condition, Criterion
-from leadmodel.rules.scoring import Score
+from leadmodel.rules.scoring import (
+    Score,
+    _shown,  # the scores' own wording, never rounded
+)
 
 __all__ = [
     "BANT_POLICY",
@@ -200,8 +203,10 @@ class QualificationPolicy:
     def fields_read(self) -> tuple[str, ...]:
         """The field paths the policy reads, each once, in the order its rules name them.
 
-        Requirements first, then disqualifiers; a policy never reads a field it does not
-        name here (the lead score, for *min_lead_score*, is passed to :func:`qualify`).
+        Requirements first, then disqualifiers; the decision reads no other field (the
+        lead score, for *min_lead_score*, is passed to :func:`qualify`). The suggestions
+        beside it also look at the lead's ``status`` and ``lifecycle_stage``, only to leave
+        out a move to where the lead already is (or backwards).
 
         >>> BANT_POLICY.fields_read
         ('custom.budget', 'title', 'custom.need', 'custom.timeline')
@@ -323,8 +328,8 @@ def _decide(
     if policy.min_lead_score is not None and lead_score is not None:
         scored = lead_score >= policy.min_lead_score
         reasons.append(
-            f"lead score {lead_score:g} {'reaches' if scored else 'is below'} "
-            f"{policy.min_lead_score:g}"
+            f"lead score {_shown(lead_score)} {'reaches' if scored else 'is below'} "
+            f"{_shown(policy.min_lead_score)}"
         )
     qualified = not knocked and not missing_required and enough and scored
     decision: Decision

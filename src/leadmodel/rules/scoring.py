@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Final, Literal
 
 import attrs
@@ -352,9 +353,27 @@ def _band_of(bands: Sequence[Band], points: float) -> Band | None:
     return None
 
 
+def _shown(points: float) -> str:
+    """*points* in words, never rounded across a band's cut.
+
+    ``{:g}`` alone shows 74.99999 as "75", which reads as graded wrongly, and raises
+    ``OverflowError`` on a whole number too large for a float.
+    """
+    if isinstance(points, int) and abs(points) >= _SHOWN_WHOLE:
+        # Beyond every band minimum (at most 1e9): six digits cannot cross a cut.
+        return format(Decimal(points).normalize(), ".6g").lower()
+    text = f"{points:g}"
+    if float(text) == points:
+        return text
+    return repr(float(points)) if isinstance(points, float) else str(points)
+
+
+_SHOWN_WHOLE: Final = 10**15
+
+
 def _reaches(what: str, points: float, band: Band) -> str:
-    start = "below every other band" if band.minimum is None else f"from {band.minimum:g}"
-    return f"{what} {points:g} is {band.name} ({start})"
+    start = "below every other band" if band.minimum is None else f"from {_shown(band.minimum)}"
+    return f"{what} {_shown(points)} is {band.name} ({start})"
 
 
 @attrs.frozen
@@ -427,7 +446,7 @@ class GradeMatrix:
         parts = [
             _reaches(what, points, band)
             if band is not None
-            else f"{what} {points:g} reaches no band (no grade)"
+            else f"{what} {_shown(points)} reaches no band (no grade)"
             for what, points, band in (
                 ("fit", fit, fit_band),
                 ("engagement", engagement, engagement_band),
