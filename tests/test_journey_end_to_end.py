@@ -59,10 +59,10 @@ from leadmodel import (
     User,
     WorkflowRule,
     funnel,
+    services,
     speed_to_lead,
     transition,
 )
-from leadmodel import services
 from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork, SequentialIds
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 
@@ -160,7 +160,7 @@ def _plan(n: int) -> list[tuple[datetime, int, str, int]]:
     return sorted(steps)
 
 
-def _journey(n: int, make: Callable[[], object]) -> dict[str, object]:  # noqa: PLR0915
+def _journey(n: int, make: Callable[[], object]) -> dict[str, object]:
     ids = SequentialIds()
     outbox = Outbox()
     config = services.CaptureConfig(scoring=SCORING, workflows=(MQL,), assignment=ASSIGNMENT)
@@ -176,32 +176,32 @@ def _journey(n: int, make: Callable[[], object]) -> dict[str, object]:  # noqa: 
     for when, _, what, i in merged:
         uow = make()
         if what == "tick":
-            runs.append(services.run_due(uow, TRIGGERS, notifier=outbox, ids=ids, now=when))  # type: ignore[arg-type]
+            runs.append(services.run_due(uow, TRIGGERS, notifier=outbox, ids=ids, now=when))
         elif what == "capture":
             result = services.capture_lead(
-                uow,  # type: ignore[arg-type]
+                uow,
                 _form(i),
                 config,
                 ids=ids,
                 now=when,
                 state=state,
-                notifier=outbox,  # type: ignore[arg-type]
+                notifier=outbox,
             )
             assert result.status == "created", result.steps
             state = result.state
-            lead_of[i] = result.lead.id  # type: ignore[union-attr]
+            lead_of[i] = result.lead.id
         elif what == "call":
             # A rep calls and marks the lead contacted (through the save guard); the
             # status change is kept as an activity and runs the workflows.
             lead_id = lead_of[i]
-            with make() as reader:  # type: ignore[attr-defined]
+            with make() as reader:
                 lead = reader.leads.get(lead_id)
             worked = attrs.evolve(transition(lead, WORKING), updated_at=when)
-            services.save(uow, worked)  # type: ignore[arg-type]
+            services.save(uow, worked)
             changed = StatusChanged(
                 lead_id=lead_id, previous=lead.status, current=WORKING, occurred_at=when
             )
-            with make() as log:  # type: ignore[attr-defined]
+            with make() as log:
                 log.activities.add(
                     Activity(
                         id=f"call-{next(counter)}",
@@ -212,10 +212,10 @@ def _journey(n: int, make: Callable[[], object]) -> dict[str, object]:  # noqa: 
                 )
                 log.activities.add(changed.as_activity(id=f"status-{next(counter)}"))
                 log.commit()
-            services.apply_workflows(make(), changed, [SQL])  # type: ignore[arg-type]
+            services.apply_workflows(make(), changed, [SQL])
         elif what == "demo":
-            with uow:  # type: ignore[attr-defined]
-                uow.activities.add(  # type: ignore[attr-defined]
+            with uow:
+                uow.activities.add(
                     Activity(
                         id=f"demo-{next(counter)}",
                         subject_id=lead_of[i],
@@ -223,20 +223,20 @@ def _journey(n: int, make: Callable[[], object]) -> dict[str, object]:  # noqa: 
                         occurred_at=when,
                     )
                 )
-                uow.commit()  # type: ignore[attr-defined]
+                uow.commit()
         else:  # close: the opportunity the conversion made
-            with make() as reader:  # type: ignore[attr-defined]
+            with make() as reader:
                 lead = reader.leads.get(lead_of[i])
             assert lead.converted is not None, f"lead {i} was not converted by day {when}"
             services.close_opportunity(
-                uow,  # type: ignore[arg-type]
+                uow,
                 lead.converted.opportunity_id,
                 won=i % 10 == 0,
                 now=when,
                 lost_reason=None if i % 10 == 0 else "budget",
             )
     end = ticks[-1]
-    with make() as uow:  # type: ignore[attr-defined]
+    with make() as uow:
         return {
             "leads": list(uow.leads),
             "contacts": list(uow.contacts),
@@ -252,30 +252,27 @@ def _journey(n: int, make: Callable[[], object]) -> dict[str, object]:  # noqa: 
 def _check(world: dict[str, object], n: int) -> None:
     per = n // 10
     leads = world["leads"]
-    by_number = {lead_id: i for i, lead_id in world["lead_of"].items()}  # type: ignore[attr-defined]
-    kind = {lead.id: by_number[lead.id] % 10 for lead in leads}  # type: ignore[attr-defined]
+    by_number = {lead_id: i for i, lead_id in world["lead_of"].items()}
+    kind = {lead.id: by_number[lead.id] % 10 for lead in leads}
 
     # The funnel by status, in process order, with conversions.
-    rows = {row["status"]: (row["leads"], row["converted"]) for row in funnel(leads).to_records()}  # type: ignore[arg-type]
+    rows = {row["status"]: (row["leads"], row["converted"]) for row in funnel(leads).to_records()}
     assert rows == {OPEN: (4 * per, 0), WORKING: (4 * per, 0), CONVERTED: (2 * per, 2 * per)}
     # The lifecycle stages the automation set: MQL at capture for the VPs, SQL when worked.
-    stages = Counter(lead.lifecycle_stage for lead in leads)  # type: ignore[attr-defined]
+    stages = Counter(lead.lifecycle_stage for lead in leads)
     assert stages[LifecycleStage.SALES_QUALIFIED] == 6 * per  # worked (2-5) and converted (0-1)
     assert stages[LifecycleStage.MARKETING_QUALIFIED] == 2 * per  # VPs never called (6, 7)
     assert sum(stages.values()) == n
 
     # Owners: round robin at capture; the SLA moved 4-7 to another rep; 8-9 to nurture.
-    for lead in leads:  # type: ignore[attr-defined]
+    for lead in leads:
         k = kind[lead.id]
         if k >= 8:
             assert (lead.owner_id, lead.owner_is_queue) == ("nurture", True)
         else:
-            assert lead.owner_id in REPS and not lead.owner_is_queue
-    reassigned = Counter(
-        a.subject_id
-        for a in world["activities"]  # type: ignore[attr-defined]
-        if a.kind == "assigned"
-    )
+            assert lead.owner_id in REPS
+            assert not lead.owner_is_queue
+    reassigned = Counter(a.subject_id for a in world["activities"] if a.kind == "assigned")
     assert {lead_id for lead_id, count in reassigned.items() if count} == {
         lead_id for lead_id, k in kind.items() if k >= 4
     }
@@ -283,30 +280,45 @@ def _check(world: dict[str, object], n: int) -> None:
 
     # Notifications: the manager once per missed SLA (4-7), the owner once per stale lead
     # (6, 7); nothing else goes out (no auto-response is configured).
-    templates = Counter(note.template for note in world["sent"])  # type: ignore[attr-defined]
+    templates = Counter(note.template for note in world["sent"])
     assert templates == {"sla_missed": 4 * per, "stale_lead": 2 * per}
-    stale = Counter(note.subject_id for note in world["sent"] if note.template == "stale_lead")  # type: ignore[attr-defined]
+    stale = Counter(note.subject_id for note in world["sent"] if note.template == "stale_lead")
     assert {kind[lead_id] for lead_id in stale} == {6, 7}
+
+    # What the ticks did: every action applied, nothing failed to send; each SLA firing
+    # reassigns and notifies (4-7), each stale lead is reminded (6, 7), each intern goes to
+    # the nurture queue (8, 9), and the booked demos converted 0 and 1.
+    runs = world["runs"]
+    assert len(runs) == DAYS * 24
+    outcomes = [outcome for run in runs for outcome in run.outcomes]
+    assert all(outcome.applied for outcome in outcomes)
+    assert not any(run.failed for run in runs)
+    assert Counter(outcome.action.rule for outcome in outcomes) == {
+        "speed to lead": 2 * 4 * per,
+        "no activity in 14 days": 2 * per,
+        "nurture": 2 * per,
+    }
+    assert sum(len(run.conversions) for run in runs) == 2 * per
 
     # Conversions and deals: 0 won (its contact a customer), 1 lost (stays at opportunity).
     contacts = world["contacts"]
     opportunities = world["opportunities"]
-    assert len(contacts) == len(opportunities) == 2 * per  # type: ignore[arg-type]
-    assert Counter(o.stage for o in opportunities) == {  # type: ignore[attr-defined]
+    assert len(contacts) == len(opportunities) == 2 * per
+    assert Counter(o.stage for o in opportunities) == {
         "Closed Won": per,
         "Closed Lost": per,
     }
-    assert Counter(c.lifecycle_stage for c in contacts) == {  # type: ignore[attr-defined]
+    assert Counter(c.lifecycle_stage for c in contacts) == {
         LifecycleStage.CUSTOMER: per,
         LifecycleStage.OPPORTUNITY: per,
     }
 
     # Speed to lead over the VPs' rep-owned leads: 0-3 touched in 30 min, 4-5 late, 6-7 never.
     table = speed_to_lead(
-        [lead for lead in leads if kind[lead.id] < 8],  # type: ignore[attr-defined]
-        world["activities"],  # type: ignore[arg-type]
+        [lead for lead in leads if kind[lead.id] < 8],
+        world["activities"],
         sla=timedelta(hours=1),
-        now=world["end"],  # type: ignore[arg-type]
+        now=world["end"],
         by="source",
     )
     (row,) = table.to_records()
@@ -325,3 +337,35 @@ def test_the_same_journey_on_sqlite(tmp_path, n):
     sqlite = SQLiteStore(str(tmp_path / "journey.db"))
     world = _journey(n, lambda: SQLiteUnitOfWork(sqlite))
     _check(world, n)
+
+
+def test_speed_to_lead_counts_the_touch_of_a_converted_lead_on_its_contact():
+    # Conversion moves a lead's activities to its contact; its first touch still counts.
+    from leadmodel import ConversionRecord, Lead
+
+    created = T0
+    converted = Lead(
+        id="L1",
+        last_name="Ng",
+        company="Acme",
+        created_at=created,
+        status=CONVERTED,
+        converted=ConversionRecord(
+            account_id="A1",
+            contact_id="C1",
+            opportunity_id=None,
+            converted_at=created + timedelta(days=2),
+            status=CONVERTED,
+        ),
+    )
+    touches = [
+        Activity(id="X0", subject_id="C1", kind="call", occurred_at=created - timedelta(days=9)),
+        Activity(
+            id="X1", subject_id="C1", kind="call", occurred_at=created + timedelta(minutes=20)
+        ),
+        Activity(id="X2", subject_id="C1", kind="call", occurred_at=created + timedelta(days=5)),
+    ]
+    (row,) = speed_to_lead(
+        [converted], touches, sla=timedelta(hours=1), now=created + timedelta(days=9)
+    ).to_records()
+    assert (row["touched"], row["breached"], row["min_minutes"]) == (1, 0, 20.0)

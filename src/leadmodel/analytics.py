@@ -629,7 +629,9 @@ def speed_to_lead(
     """Time to first touch per value of *by*, and how often the *sla* was missed.
 
     A lead's first touch is its earliest activity of a *touches* kind at or after its
-    ``created_at``; its wait runs from ``created_at`` to that touch. It *breached* the SLA
+    ``created_at`` (for a converted lead, also its contact's activities up to the
+    conversion, where conversion moved the lead's own); its wait runs from ``created_at``
+    to that touch. It *breached* the SLA
     when the touch came later than *sla* after creation, or when it was never touched and
     *sla* has passed by *now*; an untouched lead still inside its SLA is ``pending`` and not
     in the breach rate (``breached / (leads - pending)``). Leads without ``created_at`` are
@@ -659,16 +661,28 @@ def speed_to_lead(
     items = _leads(leads, "speed_to_lead")
     found, kinds = _check_speed(activities, sla, by, touches, now, "speed_to_lead")
     first: dict[str, datetime] = {}
-    created = {lead.id: lead.created_at for lead in items}
+    # Whose touch an activity can be: its subject's, and, for a converted lead, its
+    # contact's up to the conversion (conversion moves the lead's activities there).
+    windows: dict[str, list[tuple[str, datetime, datetime | None]]] = {}
+    for lead in items:
+        if lead.created_at is None:
+            continue
+        windows.setdefault(lead.id, []).append((lead.id, lead.created_at, None))
+        record = lead.converted
+        if record is not None and record.contact_id is not None:
+            windows.setdefault(record.contact_id, []).append(
+                (lead.id, lead.created_at, record.converted_at)
+            )
     for activity in found:
         if activity.kind not in kinds:
             continue
-        start = created.get(activity.subject_id)
-        if start is None or activity.occurred_at < start:
-            continue
-        seen = first.get(activity.subject_id)
-        if seen is None or activity.occurred_at < seen:
-            first[activity.subject_id] = activity.occurred_at
+        at = activity.occurred_at
+        for lead_id, start, end in windows.get(activity.subject_id, ()):
+            if at < start or (end is not None and at > end):
+                continue
+            seen = first.get(lead_id)
+            if seen is None or at < seen:
+                first[lead_id] = at
     read = getter(by)
     waits: dict[str, list[float]] = {}
     counts: Counter[str] = Counter()
