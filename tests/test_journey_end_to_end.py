@@ -61,6 +61,7 @@ from leadmodel import (
     funnel,
     services,
     speed_to_lead,
+    timeline,
     transition,
 )
 from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork, SequentialIds
@@ -312,6 +313,14 @@ def _check(world: dict[str, object], n: int) -> None:
         LifecycleStage.CUSTOMER: per,
         LifecycleStage.OPPORTUNITY: per,
     }
+
+    # A won lead's timeline, from the activities the store holds (moved to its contact).
+    won = next(lead for lead in leads if kind[lead.id] == 0)
+    steps = [row[1] for row in timeline(won, world["activities"]).rows]
+    assert steps == ["created", "call", "status_changed", "demo_booked", "converted"]
+    late = next(lead for lead in leads if kind[lead.id] == 4)
+    steps = [row[1] for row in timeline(late, world["activities"]).rows]
+    assert steps == ["created", "assigned", "call", "status_changed"]
 
     # Speed to lead over the VPs' rep-owned leads: 0-3 touched in 30 min, 4-5 late, 6-7 never.
     table = speed_to_lead(

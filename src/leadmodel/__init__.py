@@ -10,6 +10,7 @@ and notification reached through ports (:mod:`leadmodel.ports`).
 True
 """
 
+from leadmodel._timeline import timeline
 from leadmodel.analytics import (
     Table,
     cohorts,
@@ -527,6 +528,7 @@ __all__ = [
     "speed_to_lead",
     "time_in_status",
     "time_to_convert",
+    "timeline",
     "to_dict",
     "to_json",
     "train_predictive",
