@@ -56,6 +56,14 @@ def test_demo_json_is_machine_readable(capsys):
     assert report["pipeline"]["imported"] == 2023
     assert len(report["leads"]) == 4
     assert report["rejected"][0]["row"]["first_name"] == "Bob"
+    # Issue 17: one lead's whole journey, run by the rules, with its timeline.
+    journey = report["journey"]
+    assert (journey["converted"], journey["customer"], journey["won"]) == (True, True, True)
+    steps = [row[1] for row in journey["timeline"]]
+    assert steps[0] == "captured"
+    assert steps.index("assigned") < steps.index("call") < steps.index("converted")
+    assert steps[-2:] == ["deal_closed", "stage_changed"]
+    assert journey["sent"] == ["sla_missed"]
 
 
 def test_no_command_is_a_usage_error(capsys):

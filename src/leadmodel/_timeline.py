@@ -136,7 +136,8 @@ def timeline(
 ) -> Table:
     """The dated steps of *lead*'s journey, oldest first: a :class:`~leadmodel.Table`.
 
-    Rows are ``(at, event, detail)``: its creation; each activity of the lead — and, once
+    Rows are ``(at, event, detail)``: its creation (or its capture, when *events* hold
+    its ``LeadCaptured``); each activity of the lead — and, once
     it is converted, of its contact and opportunity (conversion moves the lead's
     activities to the contact) — such as calls, ``status_changed`` and ``assigned``
     (which ``run_due`` records); each domain event in *events* about the lead, its contact
@@ -158,7 +159,7 @@ def timeline(
     ...     occurred_at=t0 + timedelta(hours=1),
     ... )
     >>> [row[1:] for row in timeline(lead, [call], events=[moved]).rows]
-    [('created', 'source Web; status Open - Not Contacted'), ('call', ''), \
+    [('created', 'source Web'), ('call', ''), \
 ('status_changed', 'Open - Not Contacted -> Working - Contacted')]
 
     Raises:
@@ -175,10 +176,9 @@ def timeline(
     found, given = list(activities), list(events)
     subjects = _subjects(lead)
     steps: list[tuple[datetime, str, str]] = []
-    if lead.created_at is not None:
-        steps.append(
-            (lead.created_at, "created", f"source {_plain(lead.source)}; status {lead.status}")
-        )
+    captured = any(isinstance(e, LeadCaptured) and e.lead_id == lead.id for e in given)
+    if lead.created_at is not None and not captured:
+        steps.append((lead.created_at, "created", f"source {_plain(lead.source)}"))
     errors: list[FieldError] = []
     for index, activity in enumerate(found):
         if not isinstance(activity, Activity):

@@ -68,6 +68,7 @@ from leadmodel import (
     __doc__ as _package_doc,
 )
 from leadmodel._commands import COMMANDS, RULES, CommandError, run_demo_pipeline
+from leadmodel._demo_journey import run_journey
 from leadmodel.adapters.memory import SequentialIds
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 from leadmodel.services import convert_lead, rescore
@@ -348,7 +349,9 @@ def _run_demo(store: SQLiteStore, path: str, *, as_json: bool, keep: bool) -> in
         == sum(pipeline["qualification"].values())
     )
     demo_ok = pipeline["imported"] > 1500 and pipeline["converted"] == 10 and adds_up
-    ok = all(round_trips) and converted and scored and demo_ok
+    journey = run_journey(say, now=_DEMO_NOW + timedelta(days=5))
+    journey_ok = journey["converted"] and journey["customer"] and journey["won"]
+    ok = all(round_trips) and converted and scored and demo_ok and journey_ok
     if as_json:
         report = {
             "leads": [json.loads(to_json(lead)) for lead in stored],
@@ -357,6 +360,7 @@ def _run_demo(store: SQLiteStore, path: str, *, as_json: bool, keep: bool) -> in
             "converted_ok": converted,
             "scored_ok": scored,
             "pipeline": pipeline,
+            "journey": journey,
         }
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
