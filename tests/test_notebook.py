@@ -37,6 +37,7 @@ def test_the_tour_runs_and_shows_tables_and_plots():
     assert any("<caption>Funnel by source</caption>" in page for page in tables)
     assert any("<caption>Time in status</caption>" in page for page in tables)
     assert any("<caption>Score</caption>" in page for page in tables)
+    assert any("<caption>Timeline of lead j" in page and "deal_closed" in page for page in tables)
     assert len(outputs_of(notebook, "image/png")) == 2  # the funnel and the cohorts
     errors = [
         output
