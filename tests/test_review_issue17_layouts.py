@@ -1,0 +1,472 @@
+"""Hostile review of issue 17's record types, layouts and person accounts.
+
+Each test pins a bug found in review (a repro that failed before its fix) or an attack
+that held and should keep holding.
+"""
+
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leadmodel import (
+    DEFAULT_LEAD_LAYOUT,
+    Account,
+    Address,
+    ColumnMapping,
+    Contact,
+    ConvertOptions,
+    EmailAddress,
+    ExistingRecords,
+    FormErrors,
+    InvalidConvertOptions,
+    Layout,
+    LayoutField,
+    LayoutSection,
+    Lead,
+    PhoneNumber,
+    PicklistValues,
+    RecordType,
+    ValidationError,
+    convert_lead,
+    import_leads,
+    parse_web_form,
+    validate_layout,
+)
+from leadmodel.adapters.memory import MemoryUnitOfWork, SequentialIds
+from leadmodel.rules.merge import merge
+from leadmodel.services import convert_lead as convert_stored
+from leadmodel.services import import_leads as import_stored
+from leadmodel.services import merge_records
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+BEFORE = NOW - timedelta(days=3)
+STATUS = "Closed - Converted"
+
+
+class _Form(HTMLParser):
+    """The name/value pairs a browser posts for a layout's HTML form."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self._textarea: str | None = None
+        self._select: str | None = None
+
+    def handle_starttag(self, tag, attributes):
+        found = dict(attributes)
+        if tag == "input" and found.get("type") != "checkbox" and found.get("value"):
+            self.values[found["name"]] = found["value"]
+        elif tag == "textarea":
+            self._textarea = found["name"]
+        elif tag == "select":
+            self._select = found["name"]
+        elif tag == "option" and "selected" in found and found.get("value"):
+            self.values[self._select] = found["value"]
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self.values[self._textarea] = data
+
+    def handle_endtag(self, tag):
+        if tag == "textarea":
+            self._textarea = None
+
+
+def posted(layout, record):
+    form = _Form()
+    form.feed(layout.to_html(record))
+    return form.values
+
+
+# -- form_spec: the layout's own form must reach the lead ---------------------------------
+
+
+def test_a_label_never_steals_another_fields_input():
+    """Bug: a custom field labelled "Email" took the ``email`` input of the email field."""
+    layout = Layout(
+        "Web",
+        [
+            LayoutSection(
+                "Lead",
+                [
+                    LayoutField("custom.work_email", label="Email"),
+                    "email",
+                    LayoutField("custom.nick", label="First name"),
+                    "first_name",
+                    LayoutField("last_name", required=True),
+                    "company",
+                ],
+            )
+        ],
+    )
+    form = {"email": "ng@acme.example", "first_name": "Al", "last_name": "Ng", "company": "A"}
+    lead = parse_web_form(form, layout.form_spec(), ids=SequentialIds(), now=NOW)
+    assert not isinstance(lead, FormErrors)
+    assert str(lead.email) == "ng@acme.example"
+    assert lead.first_name == "Al"
+    assert "work_email" not in lead.custom and "nick" not in lead.custom
+    # the labels still name their own fields when no field of the layout has that name
+    relabelled = Layout(
+        "Web", [LayoutSection("Lead", [LayoutField("custom.code", label="Partner code")])]
+    )
+    assert dict(relabelled.form_spec().aliases)["partnercode"] == "custom.code"
+
+
+PERSON = Lead(
+    id="L1",
+    first_name="Ann",
+    last_name="Ng",
+    company="Acme",
+    email=EmailAddress.parse("ann@acme.example"),
+    phone=PhoneNumber.parse("+14155550100"),
+    mobile=PhoneNumber.parse("+14155550101"),
+    title="CEO",
+    website="acme.example",
+    industry="Technology",
+    employees=5,
+    source="Web",
+    campaign_id="CMP-1",
+    description='hi <b>"there"</b>',
+    tags=frozenset({"vip"}),
+    address=Address(street="1 Main", city="Oslo", state="Oslo", postal_code="0150", country="NO"),
+    custom={"partner_code": "R-7"},
+)
+FORM_FIELDS = (
+    "first_name",
+    "last_name",
+    "company",
+    "email",
+    "phone",
+    "mobile",
+    "title",
+    "website",
+    "industry",
+    "employees",
+    "source",
+    "campaign_id",
+    "description",
+    "tags",
+    "address",
+    "custom",
+)
+
+
+@pytest.mark.parametrize("address", [["address"], [f"address.{f.name}" for f in attrs.fields(Address)]])
+def test_the_layouts_html_form_posted_back_through_its_form_spec_loses_nothing(address):
+    """Bug: with the whole ``address`` on a layout, the form's address inputs (named
+    ``address.city`` …) were not form fields: the address landed in ``form_extra``."""
+    paths = [p for p in FORM_FIELDS if p not in ("address", "custom")]
+    paths[paths.index("last_name")] = LayoutField("last_name", required=True)
+    layout = Layout(
+        "Web",
+        [
+            LayoutSection("Lead", paths),
+            LayoutSection("Address", address),
+            LayoutSection("Partner", [LayoutField("custom.partner_code", label="Partner code")]),
+        ],
+    )
+    lead = parse_web_form(
+        posted(layout, PERSON), layout.form_spec(), ids=SequentialIds(), now=NOW
+    )
+    assert not isinstance(lead, FormErrors)
+    for name in FORM_FIELDS:
+        assert getattr(lead, name) == getattr(PERSON, name), name
+
+
+# -- validate_layout ------------------------------------------------------------------------
+
+
+def test_a_single_picklist_value_with_a_semicolon_is_one_value():
+    """Bug: ``source`` "Partner; Reseller" was split into two values and refused."""
+    record_type = RecordType(
+        "R", DEFAULT_LEAD_LAYOUT, {"source": ["Partner; Reseller", "Web"], "tags": ["a", "b"]}
+    )
+    lead = Lead(id="L1", last_name="Ng", company="A", status="Open - Not Contacted")
+    assert validate_layout(attrs.evolve(lead, source="Partner; Reseller"), record_type).ok
+    refused = validate_layout(attrs.evolve(lead, source="Partner"), record_type)
+    assert [(e.path, e.code) for e in refused.errors] == [("source", "not_allowed")]
+    tags = validate_layout(attrs.evolve(lead, tags=frozenset({"a", "c"})), record_type)
+    assert [(e.path, e.code) for e in tags.errors] == [("tags", "not_allowed")]
+
+
+def test_a_multi_select_custom_value_is_still_checked_value_by_value():
+    record_type = RecordType("R", DEFAULT_LEAD_LAYOUT, {"custom.regions": ["EMEA", "APAC"]})
+    lead = Lead(id="L1", last_name="Ng", company="A", status="Open - Not Contacted")
+    assert validate_layout(attrs.evolve(lead, custom={"regions": "EMEA;APAC"}), record_type).ok
+    refused = validate_layout(attrs.evolve(lead, custom={"regions": "EMEA;LATAM"}), record_type)
+    assert [(e.path, e.code) for e in refused.errors] == [("custom.regions", "not_allowed")]
+
+
+def test_a_whole_address_and_one_of_its_parts_are_the_same_field_twice():
+    """Bug: ``address`` and ``address.city`` on one layout rendered the city input twice."""
+    with pytest.raises(ValidationError) as raised:
+        Layout("L", [LayoutSection("A", ["address", "last_name", "address.city"])])
+    assert [(e.path, e.code) for e in raised.value.errors] == [
+        ("sections[0].fields[2]", "duplicate")
+    ]
+    with pytest.raises(ValidationError):
+        Layout("L", [LayoutSection("A", ["address.city"]), LayoutSection("B", ["address"])])
+    Layout("L", [LayoutSection("A", ["address.city", "address.street"])])  # parts are fine
+
+
+# -- import updates and merges keep the record type ----------------------------------------
+
+READ_ONLY_TITLE = RecordType(
+    "Partner",
+    Layout(
+        "Partner",
+        [
+            LayoutSection(
+                "Lead",
+                [
+                    LayoutField("last_name", required=True),
+                    "email",
+                    "company",
+                    LayoutField("title", read_only=True),
+                    LayoutField("description", read_only=True),
+                ],
+            )
+        ],
+    ),
+)
+ROWS = [
+    {
+        "Last Name": "Ng",
+        "Email": "ng@acme.example",
+        "Company": "Acme",
+        "Title": "Janitor",
+        "Description": "imported",
+    }
+]
+
+
+def stored_lead(**changes):
+    fields = {
+        "id": "S1",
+        "last_name": "Ng",
+        "company": "Acme",
+        "email": EmailAddress.parse("ng@acme.example"),
+        "description": "kept",
+        "custom": {"record_type": "Partner"},
+        "created_at": BEFORE,
+    }
+    fields.update(changes)
+    return Lead(**fields)
+
+
+@pytest.mark.parametrize("on_duplicate", ["update", "merge"])
+def test_an_import_update_never_changes_a_read_only_field(on_duplicate):
+    """Bug: update/merge rows were checked as new leads: the record type's read-only fields
+    of the stored lead were filled or rewritten (title, a concatenated description)."""
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.leads.add(stored_lead())
+        uow.commit()
+    with uow:
+        run = import_leads(
+            ROWS,
+            ColumnMapping.guess(list(ROWS[0])),
+            ids=SequentialIds(),
+            now=NOW,
+            existing=uow.leads,
+            on_duplicate=on_duplicate,
+            record_type=READ_ONLY_TITLE,
+        )
+        (outcome,) = list(run)
+    assert outcome.status == "rejected"
+    assert ("title", "read_only") in [(e.path, e.code) for e in outcome.errors]
+    assert outcome.duplicate_of == "S1"
+    assert (run.report.rows, run.report.rejected) == (1, 1)
+
+
+def test_an_import_update_that_keeps_read_only_fields_goes_through_and_is_saved():
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.leads.add(stored_lead(title="Janitor"))
+        uow.commit()
+    rows = [{**ROWS[0], "Description": ""}]
+    report = import_stored(
+        uow,
+        rows,
+        ColumnMapping.guess(list(rows[0])),
+        ids=SequentialIds(),
+        now=NOW,
+        on_duplicate="update",
+        record_type=READ_ONLY_TITLE,
+    )
+    assert (report.rows, report.updated, report.rejected) == (1, 1, 0)
+
+
+def test_an_import_update_into_a_lead_of_another_record_type_is_not_held_to_this_one():
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.leads.add(stored_lead(custom={"record_type": "Other"}))
+        uow.commit()
+    with uow:
+        run = import_leads(
+            ROWS,
+            ColumnMapping.guess(list(ROWS[0])),
+            ids=SequentialIds(),
+            now=NOW,
+            existing=uow.leads,
+            on_duplicate="update",
+            record_type=READ_ONLY_TITLE,
+        )
+        (outcome,) = list(run)
+    assert outcome.status == "updated"
+    assert outcome.lead.custom["record_type"] == "Other"
+
+
+# -- person accounts ------------------------------------------------------------------------
+
+PERSON_ACCOUNT = Account(
+    id="A1",
+    name="John Smith",
+    is_person=True,
+    phone=PhoneNumber.parse("+14155550100"),
+    created_at=BEFORE,
+)
+PERSON_CONTACT = Contact(
+    id="C1", first_name="John", last_name="Smith", account_id="A1", created_at=BEFORE
+)
+
+
+def test_a_new_contact_never_joins_an_existing_person_account():
+    """Bug: a lead converted into a person account made it a second contact (Salesforce
+    refuses: a person account is one person)."""
+    other = Lead(id="L1", first_name="Ann", last_name="Lee", company="John Smith")
+    with pytest.raises(InvalidConvertOptions) as raised:
+        convert_lead(
+            other,
+            ConvertOptions(STATUS, account_id="A1"),
+            existing=ExistingRecords(account=PERSON_ACCOUNT),
+            ids=SequentialIds(),
+            now=NOW,
+        )
+    assert [(e.path, e.code) for e in raised.value.errors] == [
+        ("account_id", "person_account_contact")
+    ]
+    # converting into the person account *and* its contact is the same person: fine
+    same = Lead(id="L2", first_name="John", last_name="Smith", is_person=True)
+    result = convert_lead(
+        same,
+        ConvertOptions(STATUS, account_id="A1", contact_id="C1"),
+        existing=ExistingRecords(account=PERSON_ACCOUNT, contact=PERSON_CONTACT),
+        ids=SequentialIds(),
+        now=NOW,
+    )
+    assert result.account.id == "A1" and result.contact.id == "C1"
+    assert result.created == ("opportunity",)
+
+
+def stored_for_matching():
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.accounts.add(PERSON_ACCOUNT)
+        uow.contacts.add(PERSON_CONTACT)
+        uow.accounts.add(
+            Account(
+                id="A2",
+                name="Regensen",
+                phone=PhoneNumber.parse("+4533123456"),
+                created_at=BEFORE,
+            )
+        )
+        uow.leads.add(
+            Lead(
+                id="L1",
+                first_name="Ann",
+                last_name="Lee",
+                company="John Smith",
+                phone=PhoneNumber.parse("+14155550100"),
+                created_at=BEFORE,
+            )
+        )
+        uow.leads.add(
+            Lead(
+                id="L2",
+                first_name="Jo",
+                last_name="Smyth",
+                company="Regensen",
+                is_person=True,
+                phone=PhoneNumber.parse("+4533123456"),
+                created_at=BEFORE,
+            )
+        )
+        uow.commit()
+    return uow
+
+
+def test_matching_never_puts_a_business_lead_into_a_person_account():
+    """Bug: ``match_existing`` matched the company "John Smith" with John Smith's person
+    account and added Ann Lee to it as a second contact."""
+    uow = stored_for_matching()
+    outcome = convert_stored(
+        uow, "L1", ConvertOptions(STATUS), ids=SequentialIds(), now=NOW, match_existing=True
+    )
+    assert outcome.account_match is None
+    assert outcome.result.account.id != "A1" and not outcome.result.account.is_person
+    assert "account" in outcome.result.created
+
+
+def test_matching_never_turns_a_person_lead_into_a_company_contact():
+    """Bug: ``match_existing`` matched a person lead's company with a business account, so
+    the person never got the person account the pure conversion gives it."""
+    uow = stored_for_matching()
+    outcome = convert_stored(
+        uow, "L2", ConvertOptions(STATUS), ids=SequentialIds(), now=NOW, match_existing=True
+    )
+    assert outcome.account_match is None
+    assert outcome.result.account.is_person and outcome.result.account.name == "Jo Smyth"
+    # without person accounts, the company is matched as before
+    uow = stored_for_matching()
+    plain = convert_stored(
+        uow,
+        "L2",
+        ConvertOptions(STATUS, person_account=False),
+        ids=SequentialIds(),
+        now=NOW,
+        match_existing=True,
+    )
+    assert plain.result.account.id == "A2"
+
+
+BUSINESS = Account(id="A3", name="Smith Plumbing", created_at=BEFORE - timedelta(days=1))
+
+
+@pytest.mark.parametrize(
+    ("master", "choices"), [(None, None), ("A1", None), ("A1", {"is_person": "A3"})]
+)
+def test_a_person_account_never_merges_with_a_business_account(master, choices):
+    """Bug: merging a person and a business account silently made one of the two kinds
+    (Salesforce merges person accounts only with person accounts)."""
+    with pytest.raises(ValidationError) as raised:
+        merge([PERSON_ACCOUNT, BUSINESS], master=master, choices=choices)
+    assert [e.code for e in raised.value.errors] == ["mixed_account_kinds"]
+
+
+def test_the_merge_service_refuses_mixed_account_kinds_and_saves_nothing():
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.accounts.add(PERSON_ACCOUNT)
+        uow.accounts.add(BUSINESS)
+        uow.commit()
+    with pytest.raises(ValidationError):
+        merge_records(uow, ["A1", "A3"], now=NOW)
+    with uow:
+        assert uow.accounts.get("A1") == PERSON_ACCOUNT and uow.accounts.get("A3") == BUSINESS
+
+
+@given(st.booleans(), st.booleans())
+def test_accounts_of_one_kind_merge_into_that_kind(first, second):
+    a = Account(id="A1", name="Ng", is_person=first, created_at=BEFORE)
+    b = Account(id="A2", name="Ng", is_person=second, created_at=NOW)
+    if first != second:
+        with pytest.raises(ValidationError):
+            merge([a, b])
+    else:
+        assert merge([a, b]).survivor.is_person is first
