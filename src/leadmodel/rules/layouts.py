@@ -383,13 +383,20 @@ class Layout:
             or target.startswith("utm.")
             or (target == "name" and "last_name" in wanted)
         }
+        # The names the layout's own HTML form posts (each path, each part of a whole
+        # address) always reach their field; a custom field's bare name and a label
+        # name it unless that name is another field's own.
+        own: dict[str, str] = {}
+        for path in sorted(wanted):
+            own[_normal(path)] = path
+        for path in sorted(wanted):
+            if path.startswith("custom."):
+                own.setdefault(_normal(path[7:]), path)
         for field in self.fields:
-            if field.path in wanted:
-                aliases.setdefault(_normal(field.path), field.path)
-                if field.path.startswith("custom."):
-                    aliases.setdefault(_normal(field.path[7:]), field.path)
-                if field.label is not None and _normal(field.label):
+            if field.path in wanted and field.label is not None and _normal(field.label):
+                if _normal(field.label) not in own:
                     aliases[_normal(field.label)] = field.path
+        aliases.update(own)
         custom_ids = [(key, target) for key, target in spec.custom_ids if target in wanted]
         return attrs.evolve(spec, aliases=sorted(aliases.items()), custom_ids=custom_ids)
 
