@@ -149,6 +149,12 @@ def _definition(kind: str, path: str, schema: EntitySchema | None) -> FieldDef |
         return _UNMAPPED_DEFINITIONS.get((kind, path))
 
 
+def _whole(path: str) -> str:
+    """The whole address a part belongs to (``address`` for ``address.city``), or *path*."""
+    head = path.partition(".")[0]
+    return head if head in _ADDRESS_FIELDS else path
+
+
 def _label(path: str) -> str:
     name = path.removeprefix("custom.")
     return name.replace(".", " ").replace("_", " ").capitalize()
@@ -282,7 +288,8 @@ class Layout:
 
     Raises:
         ValidationError: a bad name or kind, no sections, a path that is not a field of
-            *kind* (``unknown_field``), or a field placed twice (``duplicate``).
+            *kind* (``unknown_field``), or a field placed twice (``duplicate``; a whole
+            address and one of its parts count as twice).
     """
 
     name: str
@@ -306,9 +313,19 @@ class Layout:
                 problem = _path_problem(field.path, self.kind)
                 if problem is not None:
                     errors.append(FieldError(where, *problem))
-                elif field.path in seen:
+                elif field.path in seen or _whole(field.path) in seen:
                     errors.append(
                         FieldError(where, "duplicate", f"{field.path!r} is on the layout twice")
+                    )
+                elif field.path in _ADDRESS_FIELDS and any(
+                    p.startswith(f"{field.path}.") for p in seen
+                ):
+                    errors.append(
+                        FieldError(
+                            where,
+                            "duplicate",
+                            f"{field.path!r} is on the layout already, part by part",
+                        )
                     )
                 seen.add(field.path)
         if errors:
@@ -704,6 +721,22 @@ def _choices_of(value: object) -> tuple[str, ...]:
     return (str(value),)
 
 
+def _outside(value: object, item: PicklistValues, kind: str) -> list[str]:
+    """The values of *value* the record type does not allow at *item*'s path.
+
+    A text value is one value when it is allowed whole or its field is a standard
+    single-select picklist (a source may be ``"Partner; Reseller"``); otherwise each
+    ``;``-separated value of a multi-select is checked.
+    """
+    if isinstance(value, str):
+        if value in item.values:
+            return []
+        definition = None if item.path.startswith("custom.") else _definition(kind, item.path, None)
+        if definition is not None and definition.type is not FieldType.MULTI_PICKLIST:
+            return [value]
+    return [v for v in _choices_of(value) if v not in item.values]
+
+
 @functools.lru_cache(maxsize=512)
 def _reader(path: str) -> Any:
     return getter(path)
@@ -783,7 +816,8 @@ def validate_layout(
 
     - ``required``: a field the layout requires is blank (``None``, empty text, no tags).
     - ``not_allowed``: a picklist value the record type does not allow (each tag of a
-      multi-select; enum values by their value).
+      multi-select, each ``;``-separated value of a custom one; a standard single
+      picklist's value is one value; enum values by their value).
     - ``read_only``: a field read-only on the layout differs from *previous* (the stored
       version); without *previous* (a new record) read-only fields are not checked.
     - ``record_type_mismatch``: the record carries another record type's name.
@@ -852,7 +886,7 @@ def validate_layout(
         value = _read(record, item.path)
         if _blank(value):
             continue
-        outside = [v for v in _choices_of(value) if v not in item.values]
+        outside = _outside(value, item, layout.kind)
         if outside:
             errors.append(
                 FieldError(
