@@ -155,7 +155,9 @@ FORM_FIELDS = (
 )
 
 
-@pytest.mark.parametrize("address", [["address"], [f"address.{f.name}" for f in attrs.fields(Address)]])
+@pytest.mark.parametrize(
+    "address", [["address"], [f"address.{f.name}" for f in attrs.fields(Address)]]
+)
 def test_the_layouts_html_form_posted_back_through_its_form_spec_loses_nothing(address):
     """Bug: with the whole ``address`` on a layout, the form's address inputs (named
     ``address.city`` …) were not form fields: the address landed in ``form_extra``."""
@@ -169,9 +171,7 @@ def test_the_layouts_html_form_posted_back_through_its_form_spec_loses_nothing(a
             LayoutSection("Partner", [LayoutField("custom.partner_code", label="Partner code")]),
         ],
     )
-    lead = parse_web_form(
-        posted(layout, PERSON), layout.form_spec(), ids=SequentialIds(), now=NOW
-    )
+    lead = parse_web_form(posted(layout, PERSON), layout.form_spec(), ids=SequentialIds(), now=NOW)
     assert not isinstance(lead, FormErrors)
     for name in FORM_FIELDS:
         assert getattr(lead, name) == getattr(PERSON, name), name
@@ -299,6 +299,70 @@ def test_an_import_update_that_keeps_read_only_fields_goes_through_and_is_saved(
         record_type=READ_ONLY_TITLE,
     )
     assert (report.rows, report.updated, report.rejected) == (1, 1, 0)
+
+
+REQUIRED_PHONE = RecordType(
+    "Phone",
+    Layout(
+        "Phone",
+        [
+            LayoutSection(
+                "Lead",
+                [
+                    LayoutField("last_name", required=True),
+                    "email",
+                    "company",
+                    LayoutField("phone", required=True),
+                ],
+            )
+        ],
+    ),
+)
+
+
+@pytest.mark.parametrize("on_duplicate", ["update", "merge"])
+def test_an_update_row_is_held_to_the_record_type_as_the_updated_lead(on_duplicate):
+    """A row without the required phone updates a stored lead that has one; the same row
+    matching nothing is a new lead without it: rejected."""
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.leads.add(stored_lead(phone=PhoneNumber.parse("+14155550100"), custom={}))
+        uow.commit()
+    rows = [
+        {"Last Name": "Ng", "Email": "ng@acme.example", "Company": "Acme"},
+        {"Last Name": "Oh", "Email": "oh@initech.example", "Company": "Initech"},
+    ]
+    with uow:
+        run = import_leads(
+            rows,
+            ColumnMapping.guess(list(rows[0])),
+            ids=SequentialIds(),
+            now=NOW,
+            existing=uow.leads,
+            on_duplicate=on_duplicate,
+            record_type=REQUIRED_PHONE,
+        )
+        first, second = list(run)
+    assert first.status == ("updated" if on_duplicate == "update" else "merged")
+    assert first.lead.custom["record_type"] == "Phone"
+    assert second.status == "rejected"
+    assert [(e.path, e.code) for e in second.errors] == [("phone", "required")]
+
+
+def test_a_skip_or_create_run_still_rejects_rows_that_break_the_record_type():
+    rows = [{"Last Name": "Oh", "Email": "oh@initech.example", "Company": "Initech"}]
+    for on_duplicate in ("skip", "create"):
+        (outcome,) = list(
+            import_leads(
+                rows,
+                ColumnMapping.guess(list(rows[0])),
+                ids=SequentialIds(),
+                now=NOW,
+                on_duplicate=on_duplicate,
+                record_type=REQUIRED_PHONE,
+            )
+        )
+        assert outcome.status == "rejected"
 
 
 def test_an_import_update_into_a_lead_of_another_record_type_is_not_held_to_this_one():
