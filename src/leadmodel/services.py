@@ -803,7 +803,8 @@ def _matched_options(
     """The options with the existing contact and account the duplicate rules find.
 
     Zoho's order: a contact that matches the lead (and with it, its account), else an
-    account that matches the lead's company. Ids the options name already are kept; with
+    account that matches the lead's company: a business account (a person account is one
+    person), and none for a person lead that converts into a new person account. Ids the options name already are kept; with
     an account named, only that account's contacts are candidates.
     """
     contact_rule, account_rule = rules
@@ -824,8 +825,21 @@ def _matched_options(
         if found is not None:
             contact, contact_match = found
             contact_id, account_id = contact.id, contact.account_id
-    if account_id is None and lead.company is not None:
-        found = _best_match(uow, uow.accounts, lead, rule=account_rule, lead_id=lead.id)
+    # A person lead that becomes a person account is no company's contact; a person
+    # account is one person, never the account of another (Salesforce).
+    if (
+        account_id is None
+        and lead.company is not None
+        and not (lead.is_person and options.person_account and contact_id is None)
+    ):
+        found = _best_match(
+            uow,
+            uow.accounts,
+            lead,
+            rule=account_rule,
+            lead_id=lead.id,
+            accept=lambda account: not account.is_person,
+        )
         if found is not None:
             account_id, account_match = found[0].id, found[1]
     if (account_id, contact_id) == (options.account_id, options.contact_id):
@@ -854,7 +868,8 @@ def convert_lead(
     Loads the lead and the records *options* names; with *match_existing*, finds the
     existing contact and account with the duplicate *rules* (a contact rule, then an
     account rule: the contact that matches the lead brings its account, else an account
-    that matches the company); converts with the pure
+    that matches the company — a business account, and none for a person lead that
+    becomes a person account); converts with the pure
     :func:`leadmodel.convert_lead`; then, in the same unit of work, adds the new records,
     updates the changed ones and the lead, and moves the lead's activities to the
     contact (with *record_types*, new records get the record type of their kind and every

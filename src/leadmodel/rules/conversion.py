@@ -957,6 +957,20 @@ def _combination_problems(
                 f"not {options.account_id!r}",
             )
         )
+    account = existing.account
+    if (
+        account is not None
+        and account.is_person
+        and (contact is None or contact.account_id != account.id)
+    ):
+        errors.append(
+            FieldError(
+                "account_id",
+                "person_account_contact",
+                f"account {account.id!r} is a person account, one person: convert into it "
+                "together with its contact (contact_id), never a new contact",
+            )
+        )
     opportunity = existing.opportunity
     if (
         opportunity is not None
