@@ -28,7 +28,6 @@ from leadmodel import (
     LayoutSection,
     Lead,
     PhoneNumber,
-    PicklistValues,
     RecordType,
     ValidationError,
     convert_lead,
@@ -108,7 +107,8 @@ def test_a_label_never_steals_another_fields_input():
     assert not isinstance(lead, FormErrors)
     assert str(lead.email) == "ng@acme.example"
     assert lead.first_name == "Al"
-    assert "work_email" not in lead.custom and "nick" not in lead.custom
+    assert "work_email" not in lead.custom
+    assert "nick" not in lead.custom
     # the labels still name their own fields when no field of the layout has that name
     relabelled = Layout(
         "Web", [LayoutSection("Lead", [LayoutField("custom.code", label="Partner code")])]
@@ -423,7 +423,8 @@ def test_a_new_contact_never_joins_an_existing_person_account():
         ids=SequentialIds(),
         now=NOW,
     )
-    assert result.account.id == "A1" and result.contact.id == "C1"
+    assert result.account.id == "A1"
+    assert result.contact.id == "C1"
     assert result.created == ("opportunity",)
 
 
@@ -473,7 +474,8 @@ def test_matching_never_puts_a_business_lead_into_a_person_account():
         uow, "L1", ConvertOptions(STATUS), ids=SequentialIds(), now=NOW, match_existing=True
     )
     assert outcome.account_match is None
-    assert outcome.result.account.id != "A1" and not outcome.result.account.is_person
+    assert outcome.result.account.id != "A1"
+    assert not outcome.result.account.is_person
     assert "account" in outcome.result.created
 
 
@@ -485,7 +487,8 @@ def test_matching_never_turns_a_person_lead_into_a_company_contact():
         uow, "L2", ConvertOptions(STATUS), ids=SequentialIds(), now=NOW, match_existing=True
     )
     assert outcome.account_match is None
-    assert outcome.result.account.is_person and outcome.result.account.name == "Jo Smyth"
+    assert outcome.result.account.is_person
+    assert outcome.result.account.name == "Jo Smyth"
     # without person accounts, the company is matched as before
     uow = stored_for_matching()
     plain = convert_stored(
@@ -522,7 +525,8 @@ def test_the_merge_service_refuses_mixed_account_kinds_and_saves_nothing():
     with pytest.raises(ValidationError):
         merge_records(uow, ["A1", "A3"], now=NOW)
     with uow:
-        assert uow.accounts.get("A1") == PERSON_ACCOUNT and uow.accounts.get("A3") == BUSINESS
+        assert uow.accounts.get("A1") == PERSON_ACCOUNT
+        assert uow.accounts.get("A3") == BUSINESS
 
 
 @given(st.booleans(), st.booleans())

@@ -1435,8 +1435,10 @@ def _best_edge(index: DuplicateIndex, lead: Lead) -> MatchEdge | None:
 def _of_record_type(
     lead: Lead, record_type: RecordType
 ) -> tuple[Lead | None, tuple[FieldError, ...]]:
-    """*lead* stamped with *record_type* and why it does not meet it as a new lead
-    (``None`` when the record type's defaults do not fit it)."""
+    """*lead* stamped with *record_type*, and why it does not meet it as a new lead.
+
+    The lead is ``None`` when the record type's defaults do not fit it.
+    """
     try:
         stamped = with_record_type(lead, record_type)
     except ValidationError as exc:

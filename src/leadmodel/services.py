@@ -804,8 +804,9 @@ def _matched_options(
 
     Zoho's order: a contact that matches the lead (and with it, its account), else an
     account that matches the lead's company: a business account (a person account is one
-    person), and none for a person lead that converts into a new person account. Ids the options name already are kept; with
-    an account named, only that account's contacts are candidates.
+    person), and none for a person lead that converts into a new person account. Ids the
+    options name already are kept; with an account named, only that account's contacts
+    are candidates.
     """
     contact_rule, account_rule = rules
     contact_match = account_match = None

@@ -410,9 +410,9 @@ class Layout:
             if path.startswith("custom."):
                 own.setdefault(_normal(path[7:]), path)
         for field in self.fields:
-            if field.path in wanted and field.label is not None and _normal(field.label):
-                if _normal(field.label) not in own:
-                    aliases[_normal(field.label)] = field.path
+            label = "" if field.label is None else _normal(field.label)
+            if field.path in wanted and label and label not in own:
+                aliases[label] = field.path
         aliases.update(own)
         custom_ids = [(key, target) for key, target in spec.custom_ids if target in wanted]
         return attrs.evolve(spec, aliases=sorted(aliases.items()), custom_ids=custom_ids)
