@@ -538,3 +538,31 @@ def test_accounts_of_one_kind_merge_into_that_kind(first, second):
             merge([a, b])
     else:
         assert merge([a, b]).survivor.is_person is first
+
+
+# -- the HTML preview shows what the record holds ----------------------------------------
+
+
+def selected(page, name):
+    form = _Form()
+    form.feed(page)
+    return form.values.get(name)
+
+
+def test_the_preview_selects_a_single_picklist_value_with_a_semicolon():
+    """Bug: the preview split ``source`` "Partner; Reseller" on ";" and selected nothing."""
+    record_type = RecordType("R", DEFAULT_LEAD_LAYOUT, {"source": ["Partner; Reseller", "Web"]})
+    lead = Lead(id="L1", last_name="Ng", company="A", source="Partner; Reseller")
+    assert selected(record_type.to_html(lead), "source") == "Partner; Reseller"
+
+
+def test_the_preview_keeps_a_stored_value_the_record_type_does_not_allow():
+    """Bug: a value outside the record type's values vanished from the preview's select
+    (posting the form back would have blanked it)."""
+    record_type = RecordType("R", DEFAULT_LEAD_LAYOUT, {"source": ["Web"], "rating": ["Hot"]})
+    lead = Lead(id="L1", last_name="Ng", company="A", source="<Trade Show>", rating="Cold")
+    page = record_type.to_html(lead)
+    assert selected(page, "source") == "<Trade Show>"
+    assert selected(page, "rating") == "Cold"
+    assert "<Trade Show>" not in page and "&lt;Trade Show&gt;" in page
+    assert '<option value="Warm"' not in page  # still limited to the record type's values
