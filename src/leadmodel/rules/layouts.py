@@ -992,12 +992,23 @@ def _value_text(value: object) -> str:
     return describe_value(value)
 
 
-def _options(choices: Iterable[str], current: str) -> str:
-    picked = set(current.split(";")) if current else set()
+def _options(choices: Iterable[str], current: str, *, multiple: bool) -> str:
+    """The options of a select, the record's values selected.
+
+    A stored value the choices lack is shown too (selected), so the preview never hides
+    what the record holds and a form posted back from it loses nothing.
+    """
+    listed = tuple(choices)
+    if not current:
+        picked: tuple[str, ...] = ()
+    elif multiple:
+        picked = tuple(v for v in current.split(";") if v)
+    else:
+        picked = (current,)
     out = ['<option value="">--None--</option>']
     out += [
         f'<option value="{_e(c)}"{" selected" if c in picked else ""}>{_e(c)}</option>'
-        for c in choices
+        for c in (*listed, *(v for v in dict.fromkeys(picked) if v not in listed))
     ]
     return "".join(out)
 
@@ -1032,7 +1043,7 @@ def _control(
         return (
             f'<select name="{_e(path)}"{" multiple" if multiple else ""}'
             f"{' required' if field.required else ''}{disabled}>"
-            f"{_options(choices, value)}</select>"
+            f"{_options(choices, value, multiple=multiple)}</select>"
         )
     kind = None if definition is None else definition.type
     if kind in _TEXTAREAS:
