@@ -567,3 +567,58 @@ def test_the_preview_keeps_a_stored_value_the_record_type_does_not_allow():
     assert "<Trade Show>" not in page
     assert "&lt;Trade Show&gt;" in page
     assert '<option value="Warm"' not in page  # still limited to the record type's values
+
+
+# -- a record type named by the row or form is never silently replaced ---------------------
+
+WEB_TYPE = RecordType("Web", DEFAULT_LEAD_LAYOUT)
+
+
+def test_an_import_row_naming_another_record_type_is_rejected_not_restamped():
+    """Bug: a row's own "Record Type" value was overwritten with the import's, unreported."""
+    rows = [
+        {"Last Name": "Ng", "Company": "A", "Record Type": "Partner"},
+        {"Last Name": "Oh", "Company": "B", "Record Type": "Web"},
+        {"Last Name": "Ito", "Company": "C", "Record Type": ""},
+    ]
+    mapping = ColumnMapping(
+        [
+            ("Last Name", "last_name"),
+            ("Company", "company"),
+            ("Record Type", "custom.record_type"),
+        ]
+    )
+    first, second, third = list(
+        import_leads(rows, mapping, ids=SequentialIds(), now=NOW, record_type=WEB_TYPE)
+    )
+    assert first.status == "rejected"
+    assert [(e.path, e.code) for e in first.errors] == [
+        ("custom.record_type", "record_type_mismatch")
+    ]
+    assert (second.status, second.lead.custom["record_type"]) == ("created", "Web")
+    assert (third.status, third.lead.custom["record_type"]) == ("created", "Web")
+
+
+def test_a_captured_form_naming_another_record_type_is_rejected():
+    from leadmodel.services import CaptureConfig, capture_lead
+
+    layout = Layout(
+        "Web",
+        [
+            LayoutSection(
+                "Lead",
+                [LayoutField("last_name", required=True), "company", "custom.record_type"],
+            )
+        ],
+    )
+    web = RecordType("Web", layout)
+    config = CaptureConfig(spec=web.form_spec(), record_type=web)
+    uow = MemoryUnitOfWork()
+    form = {"last_name": "Ng", "company": "A", "record_type": "Partner"}
+    result = capture_lead(uow, form, config, ids=SequentialIds(), now=NOW)
+    assert result.status == "rejected"
+    assert [(e.path, e.code) for e in result.errors.errors] == [
+        ("custom.record_type", "record_type_mismatch")
+    ]
+    ok = capture_lead(uow, {**form, "record_type": "Web"}, config, ids=SequentialIds(), now=NOW)
+    assert ok.status == "created"

@@ -60,7 +60,13 @@ from leadmodel.domain.status import LifecycleStage
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
 from leadmodel.ports import lookup_keys
 from leadmodel.rules.dedupe import DuplicateIndex, MatchEdge
-from leadmodel.rules.layouts import RecordType, record_type_of, validate_layout, with_record_type
+from leadmodel.rules.layouts import (
+    RecordType,
+    _other_record_type,
+    record_type_of,
+    validate_layout,
+    with_record_type,
+)
 from leadmodel.rules.matching import (
     STANDARD_LEAD_RULE,
     CompiledRule,
@@ -1439,6 +1445,9 @@ def _of_record_type(
 
     The lead is ``None`` when the record type's defaults do not fit it.
     """
+    other = _other_record_type(lead, record_type)
+    if other is not None:  # the row names another record type: never silently restamped
+        return None, (other,)
     try:
         stamped = with_record_type(lead, record_type)
     except ValidationError as exc:

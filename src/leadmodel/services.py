@@ -72,7 +72,12 @@ from leadmodel.rules.auto_conversion import AutoConversion, AutoConvertRule, aut
 from leadmodel.rules.conversion import ConversionResult, ConvertOptions, ExistingRecords
 from leadmodel.rules.dedupe import MatchEdge
 from leadmodel.rules.duplicate_rules import DuplicateCheck, DuplicatePolicy, check_duplicates
-from leadmodel.rules.layouts import RecordType, validate_layout, with_record_type
+from leadmodel.rules.layouts import (
+    RecordType,
+    _other_record_type,
+    validate_layout,
+    with_record_type,
+)
 from leadmodel.rules.mapping import DEFAULT_LEAD_MAPPING, TARGETS, FieldMapping
 from leadmodel.rules.matching import (
     STANDARD_ACCOUNT_RULE,
@@ -2019,6 +2024,10 @@ def _of_record_type(
     lead: Lead, record_type: RecordType, steps: list[str]
 ) -> tuple[Lead, FormErrors | None]:
     """*lead* stamped with *record_type*, or the errors it does not meet it with."""
+    other = _other_record_type(lead, record_type)
+    if other is not None:  # the form names another record type: never silently restamped
+        steps.append(f"record type {record_type.name}: rejected, {other.message}")
+        return lead, FormErrors((other,))
     try:
         stamped = with_record_type(lead, record_type)
     except ValidationError as exc:  # a picklist default that does not fit the field

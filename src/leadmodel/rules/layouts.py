@@ -762,6 +762,22 @@ def record_type_of(record: Record) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _other_record_type(record: Record, record_type: RecordType) -> FieldError | None:
+    """The ``record_type_mismatch`` error when *record* already carries another record type.
+
+    Import and capture stamp new records with their record type; a row or form that names
+    another one is refused rather than silently restamped (its value would be lost).
+    """
+    stamped = record.custom.get(RECORD_TYPE_FIELD)
+    if stamped is None or stamped == record_type.name:
+        return None
+    return FieldError(
+        f"custom.{RECORD_TYPE_FIELD}",
+        "record_type_mismatch",
+        f"the record is of record type {describe_value(stamped)}, not {record_type.name!r}",
+    )
+
+
 def with_record_type(record: RecordT, record_type: RecordType) -> RecordT:
     """*record* stamped with *record_type*: its name in ``custom["record_type"]``.
 
