@@ -28,6 +28,7 @@ from leadmodel import (
     LayoutSection,
     Lead,
     PhoneNumber,
+    PicklistValues,
     RecordType,
     ValidationError,
     convert_lead,
@@ -622,3 +623,48 @@ def test_a_captured_form_naming_another_record_type_is_rejected():
     ]
     ok = capture_lead(uow, {**form, "record_type": "Web"}, config, ids=SequentialIds(), now=NOW)
     assert ok.status == "created"
+
+
+# -- conversion gives new records their record type's defaults, as with_record_type does ----
+
+
+def test_new_conversion_records_get_their_record_types_picklist_defaults():
+    """Bug: conversion stamped new records with the record type's name but, unlike
+    ``with_record_type``, left blank the picklists it has defaults for."""
+    layout = Layout("A", [LayoutSection("Account", ["name", "industry"])], kind="account")
+    retail = RecordType(
+        "Retail",
+        layout,
+        [
+            PicklistValues("industry", ["Retail", "Technology"], default="Retail"),
+            PicklistValues("rating", ["Hot", "Warm"], default="Warm"),
+            PicklistValues("custom.segment", ["SMB", "ENT"], default="SMB"),
+        ],
+    )
+    lead = Lead(id="L1", last_name="Ng", company="Acme", industry="Technology")
+    result = convert_lead(
+        lead,
+        ConvertOptions(STATUS),
+        ids=SequentialIds(),
+        now=NOW,
+        record_types={"account": retail},
+    )
+    account = result.account
+    assert (account.industry, account.rating, account.custom["segment"]) == (
+        "Technology",  # the lead's value wins over the default
+        "Warm",
+        "SMB",
+    )
+    assert result.change("account", "rating").source == "conversion"
+    assert result.change("account", "custom.segment").new == "SMB"
+    # an existing account is never filled with defaults
+    stored = Account(id="A1", name="Acme", created_at=BEFORE)
+    into = convert_lead(
+        lead,
+        ConvertOptions(STATUS, account_id="A1"),
+        existing=ExistingRecords(account=stored),
+        ids=SequentialIds(),
+        now=NOW,
+        record_types={"account": retail},
+    )
+    assert into.account.rating is None and "segment" not in into.account.custom
