@@ -667,4 +667,5 @@ def test_new_conversion_records_get_their_record_types_picklist_defaults():
         now=NOW,
         record_types={"account": retail},
     )
-    assert into.account.rating is None and "segment" not in into.account.custom
+    assert into.account.rating is None
+    assert "segment" not in into.account.custom
