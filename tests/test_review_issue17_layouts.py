@@ -669,3 +669,15 @@ def test_new_conversion_records_get_their_record_types_picklist_defaults():
     )
     assert into.account.rating is None
     assert "segment" not in into.account.custom
+
+
+def test_a_record_type_limits_at_most_max_fields_picklists():
+    """Bug: a layout places at most 500 fields, but a record type took any number of
+    picklists (20 000 were accepted, each with up to 1000 values)."""
+    from leadmodel.rules.layouts import MAX_FIELDS
+
+    many = [PicklistValues(f"custom.p{i}", ["a"]) for i in range(MAX_FIELDS + 1)]
+    with pytest.raises(ValidationError) as raised:
+        RecordType("Big", DEFAULT_LEAD_LAYOUT, many)
+    assert [(e.path, e.code) for e in raised.value.errors] == [("picklists", "too_many")]
+    assert len(RecordType("Big", DEFAULT_LEAD_LAYOUT, many[:-1]).picklists) == MAX_FIELDS
