@@ -570,7 +570,8 @@ class RecordType:
     (('Partner', 'Partner Referral'), None)
 
     Raises:
-        ValidationError: a bad name, layout or description; a picklist given twice, a
+        ValidationError: a bad name, layout or description; more than 500 picklists
+            (``too_many``, one per field a layout may show); a picklist given twice, a
             field that is not a picklist of the layout's kind (``not_picklist``), or a
             value outside a fixed schema picklist (``unknown_choice``).
     """
@@ -587,6 +588,8 @@ class RecordType:
             isinstance(p, PicklistValues) for p in self.picklists
         ):
             picklists = ("type", "must be PicklistValues values (or a mapping of values)")
+        elif len(self.picklists) > MAX_FIELDS:
+            picklists = ("too_many", f"at most {MAX_FIELDS} picklists (one per field)")
         raise_problems(
             "RecordType",
             [
