@@ -681,3 +681,51 @@ def test_a_record_type_limits_at_most_max_fields_picklists():
         RecordType("Big", DEFAULT_LEAD_LAYOUT, many)
     assert [(e.path, e.code) for e in raised.value.errors] == [("picklists", "too_many")]
     assert len(RecordType("Big", DEFAULT_LEAD_LAYOUT, many[:-1]).picklists) == MAX_FIELDS
+
+
+# -- a capture held for approval is checked when approved ----------------------------------
+
+OWNED = RecordType(
+    "Owned",
+    Layout(
+        "Owned",
+        [
+            LayoutSection(
+                "Lead",
+                [
+                    LayoutField("last_name", required=True),
+                    "company",
+                    "email",
+                    LayoutField("owner_id", required=True),
+                ],
+            )
+        ],
+    ),
+)
+
+
+def test_a_held_capture_is_kept_and_checked_against_its_record_type_when_approved():
+    """Bug: a capture held for approval was checked before the assignment it skips, so a
+    layout requiring the owner (which assignment gives) rejected it: the lead was lost."""
+    from leadmodel import AssignmentRule, User
+    from leadmodel.services import CaptureConfig, approve_capture, capture_lead
+
+    config = CaptureConfig(
+        assignment=AssignmentRule([], default_owner=User("u-1")), record_type=OWNED
+    )
+    uow, ids = MemoryUnitOfWork(), SequentialIds()
+    spam = {"name": "Ada Lovelace", "email": "ada@engines.io", "company": "E", "honeypot": "x"}
+    held = capture_lead(uow, spam, config, ids=ids, now=NOW)
+    assert held.status == "pending_approval"
+    assert held.lead.custom["record_type"] == "Owned"
+    approved = approve_capture(uow, held.lead.id, config, ids=ids, now=NOW)
+    assert approved.status == "approved"
+    assert approved.lead.owner_id == "u-1"
+    # without an owner at approval, the approval is refused with the reasons; still held
+    unowned = CaptureConfig(record_type=OWNED)
+    again = capture_lead(uow, {**spam, "email": "bob@engines.io"}, unowned, ids=ids, now=NOW)
+    refused = approve_capture(uow, again.lead.id, unowned, ids=ids, now=NOW)
+    assert refused.status == "rejected"
+    assert [(e.path, e.code) for e in refused.errors.errors] == [("owner_id", "required")]
+    with uow:
+        assert uow.leads.get(again.lead.id).custom["pending_approval"]
