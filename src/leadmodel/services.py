@@ -1344,7 +1344,10 @@ class CaptureConfig:
             (``custom["record_type"]``, picklist defaults) and checked against it just
             before it is saved; a lead that breaks it (a required field blank, a picklist
             value it does not allow) is ``rejected`` with those errors and nothing is
-            saved. Render the form from it with ``record_type.form_spec()``.
+            saved. A capture held for approval is only stamped, and checked when
+            approved (after the assignment it skipped); an approval that breaks it is
+            ``rejected`` and the lead stays held. Render the form from it with
+            ``record_type.form_spec()``.
     """
 
     spec: FormSpec = attrs.field(factory=FormSpec.default)
@@ -1703,7 +1706,9 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
         else:
             steps.append("held for approval: no qualification, assignment or messages")
         if config.record_type is not None:
-            lead, refused = _of_record_type(lead, config.record_type, steps)
+            # A held capture skipped the steps that may fill required fields (assignment
+            # gives the owner): it is stamped now and checked when approved.
+            lead, refused = _of_record_type(lead, config.record_type, steps, check=not pending)
             if refused is not None:
                 return CaptureResult(
                     status="rejected",
@@ -2021,9 +2026,12 @@ def reject_capture(
 
 
 def _of_record_type(
-    lead: Lead, record_type: RecordType, steps: list[str]
+    lead: Lead, record_type: RecordType, steps: list[str], *, check: bool = True
 ) -> tuple[Lead, FormErrors | None]:
-    """*lead* stamped with *record_type*, or the errors it does not meet it with."""
+    """*lead* stamped with *record_type*, or the errors it does not meet it with.
+
+    Without *check* (a capture held for approval) the lead is only stamped.
+    """
     other = _other_record_type(lead, record_type)
     if other is not None:  # the form names another record type: never silently restamped
         steps.append(f"record type {record_type.name}: rejected, {other.message}")
@@ -2033,15 +2041,18 @@ def _of_record_type(
     except ValidationError as exc:  # a picklist default that does not fit the field
         steps.append(f"record type {record_type.name}: rejected, its defaults do not fit")
         return lead, FormErrors(exc.errors)
-    check = validate_layout(stamped, record_type)
-    if check.ok:
+    if not check:
+        steps.append(f"record type {record_type.name}: stamped, checked when approved")
+        return stamped, None
+    result = validate_layout(stamped, record_type)
+    if result.ok:
         steps.append(f"record type {record_type.name}: ok")
         return stamped, None
     steps.append(
         f"record type {record_type.name}: rejected, "
-        + ", ".join(f"{e.path} {e.code}" for e in check.errors)
+        + ", ".join(f"{e.path} {e.code}" for e in result.errors)
     )
-    return lead, FormErrors(check.errors)
+    return lead, FormErrors(result.errors)
 
 
 def _submission(lead: Lead) -> dict[str, str]:
