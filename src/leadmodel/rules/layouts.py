@@ -1006,7 +1006,9 @@ def _value_text(value: object) -> str:
         return value.strftime("%Y-%m-%dT%H:%M")  # what a datetime-local input takes
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, Decimal | int | str | EmailAddress | PhoneNumber):
+    if isinstance(value, PhoneNumber):
+        return value.formatted()  # str() leaves out an extension
+    if isinstance(value, Decimal | int | str | EmailAddress):
         return str(value)
     return describe_value(value)
 
@@ -1065,7 +1067,7 @@ def _control(
             f"{_options(choices, value, multiple=multiple)}</select>"
         )
     kind = None if definition is None else definition.type
-    if kind in _TEXTAREAS:
+    if kind in _TEXTAREAS or path.endswith(".street"):  # a street may span lines
         return f'<textarea name="{_e(path)}"{flags}>{_e(value)}</textarea>'
     input_type = _INPUT_TYPES.get(kind, "text") if kind is not None else "text"
     if input_type == "checkbox":
