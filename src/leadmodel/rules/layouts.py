@@ -1067,7 +1067,7 @@ def _control(
             f"{_options(choices, value, multiple=multiple)}</select>"
         )
     kind = None if definition is None else definition.type
-    if kind in _TEXTAREAS or path.endswith(".street"):  # a street may span lines
+    if kind in _TEXTAREAS:
         return f'<textarea name="{_e(path)}"{flags}>{_e(value)}</textarea>'
     input_type = _INPUT_TYPES.get(kind, "text") if kind is not None else "text"
     if input_type == "checkbox":
