@@ -779,3 +779,22 @@ def test_any_lead_posted_back_from_the_layouts_form_keeps_its_form_fields(lead):
         if isinstance(before, str):
             before = before.strip()  # the form parser trims what a person typed
         assert after == before, name
+
+
+def test_the_import_service_saves_nothing_for_a_row_that_breaks_a_read_only_field():
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.leads.add(stored_lead())
+        uow.commit()
+    report = import_stored(
+        uow,
+        ROWS,
+        ColumnMapping.guess(list(ROWS[0])),
+        ids=SequentialIds(),
+        now=NOW,
+        on_duplicate="merge",
+        record_type=READ_ONLY_TITLE,
+    )
+    assert (report.rows, report.merged, report.rejected) == (1, 0, 1)
+    with uow:
+        assert uow.leads.get("S1") == stored_lead()
