@@ -362,7 +362,9 @@ class Layout:
         company, email, phones, title, website, industry, employees, source, campaign,
         description, tags, address parts and custom fields): each under its own path
         (``address.city`` as ``address_city`` too), its label and *base*'s aliases for it
-        (``FormSpec.default()`` by default: ``fname``, ``zip`` …). Read-only fields and
+        (``FormSpec.default()`` by default: ``fname``, ``zip`` …). The names the layout's
+        own HTML form posts (each path, each part of a whole address) always reach their
+        field: a label or a custom field's bare name never takes another field's name. Read-only fields and
         fields a form cannot set (status, owner, rating …) are not form fields; a value
         posted for them is kept in ``custom.form_extra`` like any unknown field, never
         lost. *base*'s other settings (honeypot, spam threshold, schema …) carry over.
