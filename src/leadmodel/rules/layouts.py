@@ -364,12 +364,12 @@ class Layout:
         (``address.city`` as ``address_city`` too), its label and *base*'s aliases for it
         (``FormSpec.default()`` by default: ``fname``, ``zip`` …). The names the layout's
         own HTML form posts (each path, each part of a whole address) always reach their
-        field: a label or a custom field's bare name never takes another field's name. Read-only fields and
-        fields a form cannot set (status, owner, rating …) are not form fields; a value
-        posted for them is kept in ``custom.form_extra`` like any unknown field, never
-        lost. *base*'s other settings (honeypot, spam threshold, schema …) carry over.
-        Pair it with ``CaptureConfig(record_type=...)`` so required fields and picklist
-        values are enforced on capture.
+        field: a label or a custom field's bare name never takes another field's name.
+        Read-only fields and fields a form cannot set (status, owner, rating …) are not
+        form fields; a value posted for them is kept in ``custom.form_extra`` like any
+        unknown field, never lost. *base*'s other settings (honeypot, spam threshold,
+        schema …) carry over. Pair it with ``CaptureConfig(record_type=...)`` so required
+        fields and picklist values are enforced on capture.
 
         >>> spec = DEFAULT_LEAD_LAYOUT.form_spec()
         >>> dict(spec.aliases)["fname"], dict(spec.aliases)["city"]
