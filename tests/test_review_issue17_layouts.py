@@ -798,3 +798,16 @@ def test_the_import_service_saves_nothing_for_a_row_that_breaks_a_read_only_fiel
     assert (report.rows, report.merged, report.rejected) == (1, 0, 1)
     with uow:
         assert uow.leads.get("S1") == stored_lead()
+
+
+def test_a_record_type_refuses_picklist_values_longer_than_their_field():
+    """Bug: a record type allowed (and defaulted to) a 100-character source, which a lead's
+    40-character source can never hold: every stamped record then failed."""
+    with pytest.raises(ValidationError) as raised:
+        RecordType(
+            "R",
+            DEFAULT_LEAD_LAYOUT,
+            {"source": PicklistValues("source", ["Web", "x" * 41], default="x" * 41)},
+        )
+    assert [(e.path, e.code) for e in raised.value.errors] == [("picklists[0]", "too_long")]
+    assert RecordType("R", DEFAULT_LEAD_LAYOUT, {"source": ["x" * 40]}).allowed("source")
