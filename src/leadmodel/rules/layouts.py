@@ -519,6 +519,13 @@ def _picklist_problem(item: PicklistValues, kind: str) -> _checks.Problem | None
                 f"({', '.join(names)} or custom.<name>)"
             ),
         )
+    limit = definition.max_length
+    too_long = next((v for v in item.values if limit is not None and len(v) > limit), None)
+    if too_long is not None:
+        return (
+            "too_long",
+            f"{describe_value(too_long)} is longer than the {path} field ({limit} characters)",
+        )
     if definition.choices and path not in _OPEN_CHOICES:
         outside = [v for v in item.values if v not in definition.choices]
         if outside:
@@ -574,8 +581,9 @@ class RecordType:
     Raises:
         ValidationError: a bad name, layout or description; more than 500 picklists
             (``too_many``, one per field a layout may show); a picklist given twice, a
-            field that is not a picklist of the layout's kind (``not_picklist``), or a
-            value outside a fixed schema picklist (``unknown_choice``).
+            field that is not a picklist of the layout's kind (``not_picklist``), a value
+            longer than its field (``too_long``) or outside a fixed schema picklist
+            (``unknown_choice``).
     """
 
     name: str
