@@ -60,7 +60,13 @@ from leadmodel.domain.status import LifecycleStage
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
 from leadmodel.ports import lookup_keys
 from leadmodel.rules.dedupe import DuplicateIndex, MatchEdge
-from leadmodel.rules.layouts import RecordType, validate_layout, with_record_type
+from leadmodel.rules.layouts import (
+    RecordType,
+    _other_record_type,
+    record_type_of,
+    validate_layout,
+    with_record_type,
+)
 from leadmodel.rules.matching import (
     STANDARD_LEAD_RULE,
     CompiledRule,
@@ -1457,13 +1463,32 @@ def _best_edge(index: DuplicateIndex, lead: Lead) -> MatchEdge | None:
 def _of_record_type(
     lead: Lead, record_type: RecordType
 ) -> tuple[Lead | None, tuple[FieldError, ...]]:
-    """*lead* stamped with *record_type*, or ``None`` and why it does not meet it."""
+    """*lead* stamped with *record_type*, and why it does not meet it as a new lead.
+
+    The lead is ``None`` when the record type's defaults do not fit it.
+    """
+    other = _other_record_type(lead, record_type)
+    if other is not None:  # the row names another record type: never silently restamped
+        return None, (other,)
     try:
         stamped = with_record_type(lead, record_type)
     except ValidationError as exc:
         return None, exc.errors
-    check = validate_layout(stamped, record_type)
-    return (stamped, ()) if check.ok else (None, check.errors)
+    return stamped, validate_layout(stamped, record_type).errors
+
+
+def _update_refused(
+    match: Lead, merged: Lead, record_type: RecordType | None
+) -> tuple[FieldError, ...]:
+    """Why *merged*, the stored *match* updated by a row, breaks *record_type*.
+
+    Checked like an edit (:func:`~leadmodel.validate_layout` with the stored version as
+    *previous*, so read-only fields stay as stored) when *match* has the record type or
+    none; a lead of another record type is not held to this one.
+    """
+    if record_type is None or record_type_of(match) not in (None, record_type.name):
+        return ()
+    return validate_layout(merged, record_type, previous=match).errors
 
 
 def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
@@ -1506,7 +1531,10 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
     (:func:`~leadmodel.with_record_type`: ``custom["record_type"]`` and the record type's
     picklist defaults) and checked against it (:func:`~leadmodel.validate_layout`); a row
     that leaves a required field blank or has a picklist value the record type does not
-    allow is ``rejected`` with those errors.
+    allow is ``rejected`` with those errors. Under ``update`` and ``merge`` a row that
+    matches a lead is checked as the updated lead instead, against the stored version (a
+    read-only field it would fill or change rejects the row); a matched lead of another
+    record type is not held to this one.
 
     >>> from datetime import datetime, timezone
     >>> from leadmodel.adapters.memory import SequentialIds
@@ -1581,9 +1609,15 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
                 )
                 continue
             lead, errors, unmapped = reader.lead(row, ids, now)
+            # A row that breaks the record type as a new lead may still update a stored
+            # one (update, merge): then the updated lead is what is checked.
+            refused: tuple[FieldError, ...] = ()
             if lead is not None and record_type is not None:
-                lead, refused = _of_record_type(lead, record_type)
-                errors = (*errors, *refused)
+                stamped, refused = _of_record_type(lead, record_type)
+                if stamped is None or (refused and on_duplicate not in ("update", "merge")):
+                    lead, errors, refused = None, (*errors, *refused), ()
+                else:
+                    lead = stamped
             extras.update(unmapped)
             if lead is None:
                 counts["rejected"] += 1
@@ -1612,6 +1646,10 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
                 found = stored.best(
                     lead, compiled.prepare_keyed(lead)[0], leads_only=on_duplicate != "skip"
                 )
+            if edge is None and found is None and refused:
+                counts["rejected"] += 1
+                yield RowOutcome(line, "rejected", errors=refused, unmapped=unmapped)
+                continue
             if edge is None and found is None:
                 counts["created"] += 1
                 index.add(lead)
@@ -1663,6 +1701,20 @@ def import_leads(  # noqa: PLR0915 - checks, then the row loop as one generator
                 merged, status = _fill_blanks(match, lead), "updated"
             else:
                 merged, status = merge([match, lead], master=match.id).survivor, "merged"
+            breaks = _update_refused(match, merged, record_type)
+            if breaks:
+                counts["rejected"] += 1
+                yield RowOutcome(
+                    line,
+                    "rejected",
+                    None,
+                    f"{on_duplicate} into {match.id} ({why}) breaks its record type",
+                    errors=breaks,
+                    duplicate_of=match.id,
+                    unmapped=unmapped,
+                    match=result,
+                )
+                continue
             values = _fates(lead, match, merged, merged=status == "merged")
             counts[status] += 1
             counts["kept"] += sum(1 for v in values if v.fate == "kept")

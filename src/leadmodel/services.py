@@ -74,7 +74,12 @@ from leadmodel.rules.auto_conversion import AutoConversion, AutoConvertRule, aut
 from leadmodel.rules.conversion import ConversionResult, ConvertOptions, ExistingRecords
 from leadmodel.rules.dedupe import MatchEdge
 from leadmodel.rules.duplicate_rules import DuplicateCheck, DuplicatePolicy, check_duplicates
-from leadmodel.rules.layouts import RecordType, validate_layout, with_record_type
+from leadmodel.rules.layouts import (
+    RecordType,
+    _other_record_type,
+    validate_layout,
+    with_record_type,
+)
 from leadmodel.rules.mapping import DEFAULT_LEAD_MAPPING, TARGETS, FieldMapping
 from leadmodel.rules.matching import (
     STANDARD_ACCOUNT_RULE,
@@ -813,8 +818,10 @@ def _matched_options(
     """The options with the existing contact and account the duplicate rules find.
 
     Zoho's order: a contact that matches the lead (and with it, its account), else an
-    account that matches the lead's company. Ids the options name already are kept; with
-    an account named, only that account's contacts are candidates.
+    account that matches the lead's company: a business account (a person account is one
+    person), and none for a person lead that converts into a new person account. Ids the
+    options name already are kept; with an account named, only that account's contacts
+    are candidates.
     """
     contact_rule, account_rule = rules
     contact_match = account_match = None
@@ -834,8 +841,21 @@ def _matched_options(
         if found is not None:
             contact, contact_match = found
             contact_id, account_id = contact.id, contact.account_id
-    if account_id is None and lead.company is not None:
-        found = _best_match(uow, uow.accounts, lead, rule=account_rule, lead_id=lead.id)
+    # A person lead that becomes a person account is no company's contact; a person
+    # account is one person, never the account of another (Salesforce).
+    if (
+        account_id is None
+        and lead.company is not None
+        and not (lead.is_person and options.person_account and contact_id is None)
+    ):
+        found = _best_match(
+            uow,
+            uow.accounts,
+            lead,
+            rule=account_rule,
+            lead_id=lead.id,
+            accept=lambda account: not account.is_person,
+        )
         if found is not None:
             account_id, account_match = found[0].id, found[1]
     if (account_id, contact_id) == (options.account_id, options.contact_id):
@@ -864,7 +884,8 @@ def convert_lead(
     Loads the lead and the records *options* names; with *match_existing*, finds the
     existing contact and account with the duplicate *rules* (a contact rule, then an
     account rule: the contact that matches the lead brings its account, else an account
-    that matches the company); converts with the pure
+    that matches the company — a business account, and none for a person lead that
+    becomes a person account); converts with the pure
     :func:`leadmodel.convert_lead`; then, in the same unit of work, adds the new records,
     updates the changed ones and the lead, and moves the lead's activities to the
     contact (with *record_types*, new records get the record type of their kind and every
@@ -1367,7 +1388,10 @@ class CaptureConfig:
             (``custom["record_type"]``, picklist defaults) and checked against it just
             before it is saved; a lead that breaks it (a required field blank, a picklist
             value it does not allow) is ``rejected`` with those errors and nothing is
-            saved. Render the form from it with ``record_type.form_spec()``.
+            saved. A capture held for approval is only stamped, and checked when
+            approved (after the assignment it skipped); an approval that breaks it is
+            ``rejected`` and the lead stays held. Render the form from it with
+            ``record_type.form_spec()``.
     """
 
     spec: FormSpec = attrs.field(factory=FormSpec.default)
@@ -1750,7 +1774,9 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
         else:
             steps.append("held for approval: no qualification, assignment or messages")
         if config.record_type is not None:
-            lead, refused = _of_record_type(lead, config.record_type, steps)
+            # A held capture skipped the steps that may fill required fields (assignment
+            # gives the owner): it is stamped now and checked when approved.
+            lead, refused = _of_record_type(lead, config.record_type, steps, check=not pending)
             if refused is not None:
                 return CaptureResult(
                     status="rejected",
@@ -2114,23 +2140,33 @@ def reject_capture(
 
 
 def _of_record_type(
-    lead: Lead, record_type: RecordType, steps: list[str]
+    lead: Lead, record_type: RecordType, steps: list[str], *, check: bool = True
 ) -> tuple[Lead, FormErrors | None]:
-    """*lead* stamped with *record_type*, or the errors it does not meet it with."""
+    """*lead* stamped with *record_type*, or the errors it does not meet it with.
+
+    Without *check* (a capture held for approval) the lead is only stamped.
+    """
+    other = _other_record_type(lead, record_type)
+    if other is not None:  # the form names another record type: never silently restamped
+        steps.append(f"record type {record_type.name}: rejected, {other.message}")
+        return lead, FormErrors((other,))
     try:
         stamped = with_record_type(lead, record_type)
     except ValidationError as exc:  # a picklist default that does not fit the field
         steps.append(f"record type {record_type.name}: rejected, its defaults do not fit")
         return lead, FormErrors(exc.errors)
-    check = validate_layout(stamped, record_type)
-    if check.ok:
+    if not check:
+        steps.append(f"record type {record_type.name}: stamped, checked when approved")
+        return stamped, None
+    result = validate_layout(stamped, record_type)
+    if result.ok:
         steps.append(f"record type {record_type.name}: ok")
         return stamped, None
     steps.append(
         f"record type {record_type.name}: rejected, "
-        + ", ".join(f"{e.path} {e.code}" for e in check.errors)
+        + ", ".join(f"{e.path} {e.code}" for e in result.errors)
     )
-    return lead, FormErrors(check.errors)
+    return lead, FormErrors(result.errors)
 
 
 def _submission(lead: Lead) -> dict[str, str]:

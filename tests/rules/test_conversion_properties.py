@@ -98,7 +98,17 @@ def conversions(draw):
     mapping, lead = draw(mappings_and_leads())
     into_account = draw(st.booleans())
     into_contact = into_account and draw(st.booleans())
-    account = attrs.evolve(draw(lst.accounts()), id="A1", parent_id=None) if into_account else None
+    # a person account takes a lead only together with its contact (person_account_contact)
+    account = (
+        attrs.evolve(
+            draw(lst.accounts()),
+            id="A1",
+            parent_id=None,
+            is_person=into_contact and draw(st.booleans()),
+        )
+        if into_account
+        else None
+    )
     contact = attrs.evolve(draw(lst.contacts()), id="C1", account_id="A1") if into_contact else None
     policy = draw(st.sampled_from(MergePolicy))
     options = ConvertOptions(

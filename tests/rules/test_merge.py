@@ -199,7 +199,10 @@ def _distinct(records):
 record_lists = st.one_of(
     st.lists(leads(converted=st.just(False)), min_size=2, max_size=4).map(_distinct),
     st.lists(contacts(), min_size=2, max_size=4).map(_distinct),
-    st.lists(accounts(), min_size=2, max_size=4).map(_distinct),
+    # person accounts merge only with person accounts (mixed_account_kinds otherwise)
+    st.tuples(st.lists(accounts(), min_size=2, max_size=4), st.booleans()).map(
+        lambda pair: _distinct([attrs.evolve(a, is_person=pair[1]) for a in pair[0]])
+    ),
 )
 
 

@@ -789,6 +789,8 @@ def _settings(
 
 
 _LAST_SETTINGS: list[_Settings | None] = [None]
+# Picklists a record type's default never fills: the conversion (or a guarded change) sets them.
+_MANAGED_PICKLISTS: Final = frozenset({"status", "stage", "lifecycle_stage"})
 _NO_RECORD_TYPES: Final[Mapping[str, RecordType]] = {}
 
 
@@ -955,6 +957,20 @@ def _combination_problems(
                 "contact_of_other_account",
                 f"contact {contact.id!r} belongs to account {contact.account_id!r}, "
                 f"not {options.account_id!r}",
+            )
+        )
+    account = existing.account
+    if (
+        account is not None
+        and account.is_person
+        and (contact is None or contact.account_id != account.id)
+    ):
+        errors.append(
+            FieldError(
+                "account_id",
+                "person_account_contact",
+                f"account {account.id!r} is a person account, one person: convert into it "
+                "together with its contact (contact_id), never a new contact",
             )
         )
     opportunity = existing.opportunity
@@ -1296,14 +1312,32 @@ class _Conversion:
     # -- record types -----------------------------------------------------------------------
 
     def _stamp_record_types(self) -> None:
-        """New records get the record type given for their kind (Salesforce's default)."""
+        """New records get the record type given for their kind (Salesforce's default).
+
+        Like :func:`~leadmodel.with_record_type`, the picklists the lead left blank get the
+        record type's defaults (status, stage and lifecycle stage are the conversion's).
+        """
         for kind, record_type in self.settings.record_types.items():
             target = self.targets[kind]
-            if target.present and target.old is None and RECORD_TYPE_FIELD not in target.custom:
+            if not target.present or target.old is not None:
+                continue
+            if RECORD_TYPE_FIELD not in target.custom:
                 target.custom[RECORD_TYPE_FIELD] = record_type.name
                 target.changes.append(
                     (kind, f"custom.{RECORD_TYPE_FIELD}", None, record_type.name, "conversion")
                 )
+            for item in record_type.picklists:
+                path, default = item.path, item.default
+                if default is None or path in _MANAGED_PICKLISTS:
+                    continue
+                if path.startswith("custom."):
+                    if path[7:] not in target.custom:
+                        target.custom[path[7:]] = default
+                        target.changes.append((kind, path, None, default, "conversion"))
+                elif "." not in path and target.fields.get(path) in (None, _EMPTY_TAGS):
+                    value = frozenset({default}) if path == "tags" else default
+                    target.fields[path] = value
+                    target.changes.append((kind, path, None, value, "conversion"))
 
     def _check_record_types(self, *records: Any) -> None:
         """Every problem of the new or changed records with their record types, as errors.
@@ -1524,7 +1558,10 @@ def convert_lead(
         now: the time of conversion (timezone-aware).
         record_types: the record type of each target kind (``{"account": ...}``): new
             records get it (``custom["record_type"]``, Salesforce's default record type)
-            and are checked against it, as are existing records of that record type
+            and its defaults for the picklists the lead left blank (as
+            :func:`~leadmodel.with_record_type` fills them, reported as changes from
+            ``"conversion"``), and are checked against it, as are existing records of that
+            record type
             (read-only fields against their stored version); every problem is an
             :class:`InvalidConvertOptions` error on ``"<target>.<field>"`` (codes
             ``required``, ``not_allowed``, ``read_only``).

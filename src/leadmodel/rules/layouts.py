@@ -149,6 +149,12 @@ def _definition(kind: str, path: str, schema: EntitySchema | None) -> FieldDef |
         return _UNMAPPED_DEFINITIONS.get((kind, path))
 
 
+def _whole(path: str) -> str:
+    """The whole address a part belongs to (``address`` for ``address.city``), or *path*."""
+    head = path.partition(".")[0]
+    return head if head in _ADDRESS_FIELDS else path
+
+
 def _label(path: str) -> str:
     name = path.removeprefix("custom.")
     return name.replace(".", " ").replace("_", " ").capitalize()
@@ -282,7 +288,8 @@ class Layout:
 
     Raises:
         ValidationError: a bad name or kind, no sections, a path that is not a field of
-            *kind* (``unknown_field``), or a field placed twice (``duplicate``).
+            *kind* (``unknown_field``), or a field placed twice (``duplicate``; a whole
+            address and one of its parts count as twice).
     """
 
     name: str
@@ -306,9 +313,19 @@ class Layout:
                 problem = _path_problem(field.path, self.kind)
                 if problem is not None:
                     errors.append(FieldError(where, *problem))
-                elif field.path in seen:
+                elif field.path in seen or _whole(field.path) in seen:
                     errors.append(
                         FieldError(where, "duplicate", f"{field.path!r} is on the layout twice")
+                    )
+                elif field.path in _ADDRESS_FIELDS and any(
+                    p.startswith(f"{field.path}.") for p in seen
+                ):
+                    errors.append(
+                        FieldError(
+                            where,
+                            "duplicate",
+                            f"{field.path!r} is on the layout already, part by part",
+                        )
                     )
                 seen.add(field.path)
         if errors:
@@ -345,12 +362,14 @@ class Layout:
         company, email, phones, title, website, industry, employees, source, campaign,
         description, tags, address parts and custom fields): each under its own path
         (``address.city`` as ``address_city`` too), its label and *base*'s aliases for it
-        (``FormSpec.default()`` by default: ``fname``, ``zip`` …). Read-only fields and
-        fields a form cannot set (status, owner, rating …) are not form fields; a value
-        posted for them is kept in ``custom.form_extra`` like any unknown field, never
-        lost. *base*'s other settings (honeypot, spam threshold, schema …) carry over.
-        Pair it with ``CaptureConfig(record_type=...)`` so required fields and picklist
-        values are enforced on capture.
+        (``FormSpec.default()`` by default: ``fname``, ``zip`` …). The names the layout's
+        own HTML form posts (each path, each part of a whole address) always reach their
+        field: a label or a custom field's bare name never takes another field's name.
+        Read-only fields and fields a form cannot set (status, owner, rating …) are not
+        form fields; a value posted for them is kept in ``custom.form_extra`` like any
+        unknown field, never lost. *base*'s other settings (honeypot, spam threshold,
+        schema …) carry over. Pair it with ``CaptureConfig(record_type=...)`` so required
+        fields and picklist values are enforced on capture.
 
         >>> spec = DEFAULT_LEAD_LAYOUT.form_spec()
         >>> dict(spec.aliases)["fname"], dict(spec.aliases)["city"]
@@ -383,13 +402,20 @@ class Layout:
             or target.startswith("utm.")
             or (target == "name" and "last_name" in wanted)
         }
+        # The names the layout's own HTML form posts (each path, each part of a whole
+        # address) always reach their field; a custom field's bare name and a label
+        # name it unless that name is another field's own.
+        own: dict[str, str] = {}
+        for path in sorted(wanted):
+            own[_normal(path)] = path
+        for path in sorted(wanted):
+            if path.startswith("custom."):
+                own.setdefault(_normal(path[7:]), path)
         for field in self.fields:
-            if field.path in wanted:
-                aliases.setdefault(_normal(field.path), field.path)
-                if field.path.startswith("custom."):
-                    aliases.setdefault(_normal(field.path[7:]), field.path)
-                if field.label is not None and _normal(field.label):
-                    aliases[_normal(field.label)] = field.path
+            label = "" if field.label is None else _normal(field.label)
+            if field.path in wanted and label and label not in own:
+                aliases[label] = field.path
+        aliases.update(own)
         custom_ids = [(key, target) for key, target in spec.custom_ids if target in wanted]
         return attrs.evolve(spec, aliases=sorted(aliases.items()), custom_ids=custom_ids)
 
@@ -493,6 +519,13 @@ def _picklist_problem(item: PicklistValues, kind: str) -> _checks.Problem | None
                 f"({', '.join(names)} or custom.<name>)"
             ),
         )
+    limit = definition.max_length
+    too_long = next((v for v in item.values if limit is not None and len(v) > limit), None)
+    if too_long is not None:
+        return (
+            "too_long",
+            f"{describe_value(too_long)} is longer than the {path} field ({limit} characters)",
+        )
     if definition.choices and path not in _OPEN_CHOICES:
         outside = [v for v in item.values if v not in definition.choices]
         if outside:
@@ -546,9 +579,11 @@ class RecordType:
     (('Partner', 'Partner Referral'), None)
 
     Raises:
-        ValidationError: a bad name, layout or description; a picklist given twice, a
-            field that is not a picklist of the layout's kind (``not_picklist``), or a
-            value outside a fixed schema picklist (``unknown_choice``).
+        ValidationError: a bad name, layout or description; more than 500 picklists
+            (``too_many``, one per field a layout may show); a picklist given twice, a
+            field that is not a picklist of the layout's kind (``not_picklist``), a value
+            longer than its field (``too_long``) or outside a fixed schema picklist
+            (``unknown_choice``).
     """
 
     name: str
@@ -563,6 +598,8 @@ class RecordType:
             isinstance(p, PicklistValues) for p in self.picklists
         ):
             picklists = ("type", "must be PicklistValues values (or a mapping of values)")
+        elif len(self.picklists) > MAX_FIELDS:
+            picklists = ("too_many", f"at most {MAX_FIELDS} picklists (one per field)")
         raise_problems(
             "RecordType",
             [
@@ -697,6 +734,22 @@ def _choices_of(value: object) -> tuple[str, ...]:
     return (str(value),)
 
 
+def _outside(value: object, item: PicklistValues, kind: str) -> list[str]:
+    """The values of *value* the record type does not allow at *item*'s path.
+
+    A text value is one value when it is allowed whole or its field is a standard
+    single-select picklist (a source may be ``"Partner; Reseller"``); otherwise each
+    ``;``-separated value of a multi-select is checked.
+    """
+    if isinstance(value, str):
+        if value in item.values:
+            return []
+        definition = None if item.path.startswith("custom.") else _definition(kind, item.path, None)
+        if definition is not None and definition.type is not FieldType.MULTI_PICKLIST:
+            return [value]
+    return [v for v in _choices_of(value) if v not in item.values]
+
+
 @functools.lru_cache(maxsize=512)
 def _reader(path: str) -> Any:
     return getter(path)
@@ -720,6 +773,22 @@ def record_type_of(record: Record) -> str | None:
     _require_record(record, "record_type_of")
     value = record.custom.get(RECORD_TYPE_FIELD)
     return value if isinstance(value, str) else None
+
+
+def _other_record_type(record: Record, record_type: RecordType) -> FieldError | None:
+    """The ``record_type_mismatch`` error when *record* already carries another record type.
+
+    Import and capture stamp new records with their record type; a row or form that names
+    another one is refused rather than silently restamped (its value would be lost).
+    """
+    stamped = record.custom.get(RECORD_TYPE_FIELD)
+    if stamped is None or stamped == record_type.name:
+        return None
+    return FieldError(
+        f"custom.{RECORD_TYPE_FIELD}",
+        "record_type_mismatch",
+        f"the record is of record type {describe_value(stamped)}, not {record_type.name!r}",
+    )
 
 
 def with_record_type(record: RecordT, record_type: RecordType) -> RecordT:
@@ -776,7 +845,8 @@ def validate_layout(
 
     - ``required``: a field the layout requires is blank (``None``, empty text, no tags).
     - ``not_allowed``: a picklist value the record type does not allow (each tag of a
-      multi-select; enum values by their value).
+      multi-select, each ``;``-separated value of a custom one; a standard single
+      picklist's value is one value; enum values by their value).
     - ``read_only``: a field read-only on the layout differs from *previous* (the stored
       version); without *previous* (a new record) read-only fields are not checked.
     - ``record_type_mismatch``: the record carries another record type's name.
@@ -845,7 +915,7 @@ def validate_layout(
         value = _read(record, item.path)
         if _blank(value):
             continue
-        outside = [v for v in _choices_of(value) if v not in item.values]
+        outside = _outside(value, item, layout.kind)
         if outside:
             errors.append(
                 FieldError(
@@ -946,17 +1016,30 @@ def _value_text(value: object) -> str:
         return value.strftime("%Y-%m-%dT%H:%M")  # what a datetime-local input takes
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, Decimal | int | str | EmailAddress | PhoneNumber):
+    if isinstance(value, PhoneNumber):
+        return value.formatted()  # str() leaves out an extension
+    if isinstance(value, Decimal | int | str | EmailAddress):
         return str(value)
     return describe_value(value)
 
 
-def _options(choices: Iterable[str], current: str) -> str:
-    picked = set(current.split(";")) if current else set()
+def _options(choices: Iterable[str], current: str, *, multiple: bool) -> str:
+    """The options of a select, the record's values selected.
+
+    A stored value the choices lack is shown too (selected), so the preview never hides
+    what the record holds and a form posted back from it loses nothing.
+    """
+    listed = tuple(choices)
+    if not current:
+        picked: tuple[str, ...] = ()
+    elif multiple:
+        picked = tuple(v for v in current.split(";") if v)
+    else:
+        picked = (current,)
     out = ['<option value="">--None--</option>']
     out += [
         f'<option value="{_e(c)}"{" selected" if c in picked else ""}>{_e(c)}</option>'
-        for c in choices
+        for c in (*listed, *(v for v in dict.fromkeys(picked) if v not in listed))
     ]
     return "".join(out)
 
@@ -991,7 +1074,7 @@ def _control(
         return (
             f'<select name="{_e(path)}"{" multiple" if multiple else ""}'
             f"{' required' if field.required else ''}{disabled}>"
-            f"{_options(choices, value)}</select>"
+            f"{_options(choices, value, multiple=multiple)}</select>"
         )
     kind = None if definition is None else definition.type
     if kind in _TEXTAREAS:

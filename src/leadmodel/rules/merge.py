@@ -412,6 +412,17 @@ def _check_inputs(records: object, master: object) -> list[Any]:
         )
     elif len(kinds) > 1:
         errors.append(FieldError("records", "mixed_kinds", "records must all be of one kind"))
+    elif kinds == {Account} and len({r.is_person for r in items}) > 1:
+        # Salesforce merges person accounts only with person accounts: a person is no
+        # company, and a person account has one contact, its person.
+        errors.append(
+            FieldError(
+                "records",
+                "mixed_account_kinds",
+                "person accounts merge only with person accounts, business accounts with "
+                "business accounts",
+            )
+        )
     ids = [getattr(r, "id", None) for r in items]
     if len(set(ids)) != len(ids):
         errors.append(FieldError("records", "duplicate_id", "each record may be merged once"))
@@ -517,7 +528,8 @@ def merge(
     {'L2': 'Acme Inc'}
 
     Raises:
-        ValidationError: fewer than two records, mixed kinds, repeated ids, an unknown
+        ValidationError: fewer than two records, mixed kinds (a person account and a
+            business account too: ``mixed_account_kinds``), repeated ids, an unknown
             master or choice, or a survivor that fails its checks.
         ConvertedLeadError: a converted lead among the records.
     """
