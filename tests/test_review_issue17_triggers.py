@@ -1,0 +1,221 @@
+"""Hostile review of issue 17's time-based triggers: each test pins a bug found and fixed."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadmodel import (
+    Activity,
+    Condition,
+    Lead,
+    Notify,
+    TimeTrigger,
+    TriggerClock,
+    TriggerMark,
+    TriggerState,
+    ValidationError,
+    due,
+    from_json,
+    speed_to_lead,
+)
+from leadmodel.adapters.memory import MemoryNotifier, MemoryUnitOfWork, SequentialIds
+from leadmodel.adapters.sqlite import SQLiteUnitOfWork
+from leadmodel.cli import main
+from leadmodel.services import run_due
+
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+EVERYONE = Condition("last_name", "is_not_blank")
+NEW_YORK = ZoneInfo("America/New_York")
+END = datetime.max.replace(tzinfo=UTC)
+
+
+def trigger(name: str = "t", delay: timedelta = timedelta(days=1), **kwargs: Any) -> TimeTrigger:
+    clock = kwargs.pop("clock", TriggerClock.created())
+    return TimeTrigger(name, EVERYONE, clock, delay, [Notify("owner", "t")], **kwargs)
+
+
+def lead(lead_id: str = "L1", created_at: datetime = T0, **fields: Any) -> Lead:
+    return Lead(
+        id=lead_id,
+        last_name="Ng",
+        company="Acme",
+        owner_id="ann",
+        created_at=created_at,
+        **fields,
+    )
+
+
+# -- Bug 1: a TriggerMark took naive datetimes and negative escalations ---------------------
+
+
+@pytest.mark.parametrize(
+    ("started_at", "due_at", "escalation"),
+    [
+        (datetime(2026, 3, 2, 9), datetime(2026, 3, 2, 10), 0),  # naive
+        (T0, datetime(2026, 3, 2, 10), 0),  # naive due time
+        (T0, T0 + timedelta(hours=1), -1),  # a chain position below zero
+        (T0, T0 - timedelta(hours=1), 0),  # due before it started
+    ],
+)
+def test_a_mark_refuses_naive_times_negative_escalations_and_due_before_start(
+    started_at: datetime, due_at: datetime, escalation: int
+) -> None:
+    with pytest.raises(ValidationError):
+        TriggerMark("t", "L1", started_at, due_at, escalation)
+
+
+def test_a_stored_state_with_naive_marks_does_not_load_into_a_type_error() -> None:
+    text = (
+        '{"format": 1, "marks": [{"rule": "t", "record_id": "L1", '
+        '"started_at": "2026-03-02T09:00:00", "due_at": "2026-03-03T09:00:00"}]}'
+    )
+    with pytest.raises(ValidationError):
+        from_json(TriggerState, text)
+
+
+def test_a_hostile_negative_escalation_cannot_buy_extra_firings() -> None:
+    with pytest.raises(ValidationError):
+        TriggerState(marks=[TriggerMark("t", "L1", T0, T0 + timedelta(days=1), -5)])
+
+
+# -- Bug 2: due times past year 9999 raised OverflowError ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        trigger(delay=timedelta(days=3650)),
+        trigger(delay=timedelta(days=3650), escalations=100),
+        trigger(delay=timedelta(days=3650), clock=TriggerClock.last_activity(), until={"call"}),
+    ],
+    ids=["simple", "escalations", "activity-clock"],
+)
+def test_a_due_time_beyond_the_calendar_is_never_due_not_an_overflow(rule: TimeTrigger) -> None:
+    far = lead(created_at=datetime(9999, 12, 30, tzinfo=UTC))
+    late = Activity(id="A1", subject_id="L1", kind="email", occurred_at=END)
+    actions, state = due([far], [late], [rule], TriggerState(), now=END)
+    assert actions == ()
+    assert state.evaluated_at == END
+    # An escalation chain near the end of the calendar stops at its last representable step.
+    near = lead("L2", created_at=END - timedelta(days=3650 * 2 + 1))
+    chain = trigger("chain", delay=timedelta(days=3650), escalations=100)
+    fired, _ = due([near], [], [chain], TriggerState(), now=END)
+    assert [a.escalation for a in fired] == [0, 1]
+
+
+def test_run_due_and_tick_survive_a_lead_at_the_end_of_the_calendar(tmp_path: Path) -> None:
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.leads.add(lead(created_at=datetime(9999, 12, 31, tzinfo=UTC)))
+        uow.commit()
+    run = run_due(
+        uow,
+        [trigger(escalations=3)],
+        notifier=MemoryNotifier(),
+        ids=SequentialIds(),
+        now=END,
+    )
+    assert run.outcomes == ()
+
+
+# -- Bug 3: delays counted in wall-clock time, so memory and SQLite disagreed across DST -----
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_a_24_hour_delay_is_24_hours_across_a_dst_change_in_any_store(
+    store: str, tmp_path: Path
+) -> None:
+    created = datetime(2026, 3, 7, 9, tzinfo=NEW_YORK)  # 14:00 UTC; clocks go forward on 3-8
+    uow: Any = MemoryUnitOfWork() if store == "memory" else SQLiteUnitOfWork(tmp_path / "x.db")
+    with uow:
+        uow.leads.add(lead(created_at=created))
+        uow.commit()
+    rule = trigger(delay=timedelta(hours=24))
+    early = run_due(
+        uow,
+        [rule],
+        notifier=MemoryNotifier(),
+        ids=SequentialIds(),
+        now=datetime(2026, 3, 8, 13, 30, tzinfo=UTC),  # 23.5 hours in
+    )
+    assert early.outcomes == ()
+    on_time = run_due(
+        uow,
+        [rule],
+        notifier=MemoryNotifier(),
+        ids=SequentialIds(),
+        now=datetime(2026, 3, 8, 14, tzinfo=UTC),
+    )
+    [outcome] = on_time.outcomes
+    assert outcome.action.due_at == datetime(2026, 3, 8, 14, tzinfo=UTC)
+    assert outcome.action.due_at - outcome.action.started_at == timedelta(hours=24)
+    assert "waited 1 day, 0:00:00" in outcome.action.reason
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.datetimes(
+        min_value=datetime(2000, 1, 1),
+        max_value=datetime(2040, 1, 1),
+        timezones=st.sampled_from([UTC, NEW_YORK, ZoneInfo("Europe/Berlin"), timezone.utc]),
+    ),
+    st.integers(0, 72 * 60),
+    st.integers(0, 96 * 60),
+)
+def test_due_times_do_not_depend_on_the_zone_the_times_are_written_in(
+    created: datetime, delay_minutes: int, after_minutes: int
+) -> None:
+    rule = trigger(delay=timedelta(minutes=delay_minutes), clock=TriggerClock.last_activity())
+    now = created + timedelta(minutes=after_minutes)
+    zoned = due([lead(created_at=created)], [], [rule], TriggerState(), now=now)[0]
+    utc = due(
+        [lead(created_at=created.astimezone(UTC))],
+        [],
+        [rule],
+        TriggerState(),
+        now=now.astimezone(UTC),
+    )[0]
+    assert [(a.started_at, a.due_at) for a in zoned] == [(a.started_at, a.due_at) for a in utc]
+    for action in zoned:
+        assert action.due_at - action.started_at == timedelta(minutes=delay_minutes)
+
+
+# -- Bug 4: speed_to_lead counted touches that had not happened yet ------------------------
+
+
+def test_a_touch_after_now_is_not_seen_yet_by_speed_to_lead() -> None:
+    leads = [lead()]
+    later = [Activity(id="A1", subject_id="L1", kind="call", occurred_at=T0 + timedelta(days=5))]
+    now = T0 + timedelta(minutes=10)
+    [row] = speed_to_lead(leads, later, sla=timedelta(hours=1), now=now).to_records()
+    assert (row["touched"], row["pending"], row["breached"]) == (0, 1, 0)
+    [row] = speed_to_lead(leads, later, sla=timedelta(hours=1), now=T0 + timedelta(days=6)).to_records()
+    assert (row["touched"], row["pending"], row["breached"]) == (1, 0, 1)
+
+
+# -- What held: kept as regression tests ---------------------------------------------------
+
+
+def test_tick_with_a_bad_rules_file_or_now_exits_2_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "x.db")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"triggers": [{"format": 1, "name": "x", "delay": 1e999999}]}')
+    assert main(["tick", "--db", db, "--rules", str(bad)]) == 2
+    assert "triggers[0] is not valid" in capsys.readouterr().err
+    good = tmp_path / "good.json"
+    good.write_text('{"triggers": []}')
+    for now in ("2026-03-02", "garbage", "2026-03-02T00:00:00+99:00"):
+        assert main(["tick", "--db", db, "--rules", str(good), "--now", now]) == 2
+        assert "--now" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "missing" / "x.db")
+    assert main(["tick", "--db", str(tmp_path / "missing" / "x.db"), "--rules", str(good)]) == 2
