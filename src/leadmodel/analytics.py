@@ -625,7 +625,7 @@ def speed_to_lead(
     """Time to first touch per value of *by*, and how often the *sla* was missed.
 
     A lead's first touch is its earliest activity of a *touches* kind at or after its
-    ``created_at``; its wait runs from ``created_at`` to that touch. It *breached* the SLA
+    ``created_at`` and not after *now* (later ones have not happened yet); its wait runs from ``created_at`` to that touch. It *breached* the SLA
     when the touch came later than *sla* after creation, or when it was never touched and
     *sla* has passed by *now*; an untouched lead still inside its SLA is ``pending`` and not
     in the breach rate (``breached / (leads - pending)``). Leads without ``created_at`` are
@@ -657,8 +657,8 @@ def speed_to_lead(
     first: dict[str, datetime] = {}
     created = {lead.id: lead.created_at for lead in items}
     for activity in found:
-        if activity.kind not in kinds:
-            continue
+        if activity.kind not in kinds or activity.occurred_at > now:
+            continue  # a touch after *now* has not happened yet
         start = created.get(activity.subject_id)
         if start is None or activity.occurred_at < start:
             continue

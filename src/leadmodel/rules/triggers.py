@@ -34,7 +34,7 @@ import bisect
 import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final, Literal, TypeVar
 
 import attrs
@@ -337,6 +337,30 @@ class TriggerMark:
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
+        # Marks come back from storage and JSON: a naive time would make due() compare
+        # naive with aware times, a negative escalation would buy a chain extra firings.
+        started, due_at = self.started_at, self.due_at
+        _raise(
+            "TriggerMark",
+            [
+                ("started_at", _aware_problem(started)),
+                ("due_at", _aware_problem(due_at)),
+                (
+                    "due_at",
+                    ("out_of_range", "must not be before started_at")
+                    if started.utcoffset() is not None
+                    and due_at.utcoffset() is not None
+                    and due_at < started
+                    else None,
+                ),
+                (
+                    "escalation",
+                    None
+                    if 0 <= self.escalation <= _MAX_ESCALATIONS
+                    else ("out_of_range", f"must be from 0 to {_MAX_ESCALATIONS}"),
+                ),
+            ],
+        )
 
 
 def _sorted_marks(values: object) -> object:
@@ -344,6 +368,12 @@ def _sorted_marks(values: object) -> object:
     if isinstance(values, tuple) and all(isinstance(v, TriggerMark) for v in values):
         return tuple(sorted(values, key=lambda m: (m.rule, m.record_id)))
     return values
+
+
+def _aware_problem(value: datetime) -> _checks.Problem | None:
+    if value.utcoffset() is None:
+        return "type", "must be a timezone-aware datetime"
+    return None
 
 
 def _optional_time(value: object) -> _checks.Problem | None:
@@ -570,12 +600,23 @@ def _compiled(rule: TimeTrigger) -> _Compiled:
     return _Compiled(rule)
 
 
+def _utc(at: datetime) -> datetime:
+    """*at* in UTC: delays are elapsed time, never wall-clock time across a DST change.
+
+    ``datetime`` adds a ``timedelta`` to the wall clock of a zone like
+    ``ZoneInfo("America/New_York")`` (24 hours from 09:00 the day before clocks go forward
+    is 09:00, 23 hours later), and compares two times of one zone by the wall clock too;
+    times come back from storage as fixed offsets, so the answer would depend on the store.
+    """
+    return at if at.tzinfo is UTC else at.astimezone(UTC)
+
+
 def _starts(rule: _Compiled, lead: Lead, history: Sequence[tuple[datetime, str]]) -> list[datetime]:
     """The clock events of *lead* under *rule*, sorted, each once."""
     if rule.since == "updated":
         start = lead.updated_at or lead.created_at
-        return [] if start is None else [start]
-    starts = [] if lead.created_at is None else [lead.created_at]
+        return [] if start is None else [_utc(start)]
+    starts = [] if lead.created_at is None else [_utc(lead.created_at)]
     kinds = rule.activity_kinds
     if history and kinds != frozenset():
         starts += [at for at, kind in history if kinds is None or kind in kinds]
@@ -599,7 +640,7 @@ def _fired(  # noqa: PLR0917 - one record's episode walk, its inputs passed thro
     elif mark.left:
         start, escalation = starts[bisect.bisect_right(starts, now) - 1], 0
     elif mark.escalation < rule.escalations:
-        start, escalation = mark.due_at, mark.escalation + 1
+        start, escalation = _utc(mark.due_at), mark.escalation + 1
     else:
         at = bisect.bisect_right(starts, mark.due_at)
         if at == len(starts):
@@ -608,7 +649,10 @@ def _fired(  # noqa: PLR0917 - one record's episode walk, its inputs passed thro
     until: list[datetime] | None = None
     out: list[tuple[datetime, datetime, int]] = []
     while True:
-        due_at = start + delay
+        try:
+            due_at = start + delay
+        except OverflowError:  # due after the year 9999: never
+            return out
         if due_at > now:
             return out
         at = bisect.bisect_right(starts, start)
@@ -670,7 +714,12 @@ def _evaluate(
                 start = lead.updated_at
             if start is None:
                 continue
-            due_at = start + rule.delay
+            if start.tzinfo is not UTC:
+                start = start.astimezone(UTC)
+            try:
+                due_at = start + rule.delay
+            except OverflowError:  # due after the year 9999: never
+                continue
             if due_at > now or (since is not None and due_at < since):
                 continue
             rule_changed[lead_id] = _new_mark(name, lead_id, start, due_at, 0, left=False)
@@ -744,7 +793,7 @@ def due(
     for activity in acts:
         if activity.occurred_at <= now:
             history.setdefault(activity.subject_id, []).append(
-                (activity.occurred_at, activity.kind)
+                (_utc(activity.occurred_at), activity.kind)
             )
     # Marks by rule, then record, and actions as they are: every object kept alive here is
     # one more for the garbage collector to walk, which costs more than the checks.
