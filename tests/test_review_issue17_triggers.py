@@ -219,3 +219,45 @@ def test_tick_with_a_bad_rules_file_or_now_exits_2_with_a_message(
         assert "--now" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "missing" / "x.db")
     assert main(["tick", "--db", str(tmp_path / "missing" / "x.db"), "--rules", str(good)]) == 2
+
+
+# -- Bug 5: each catch-up step re-walked every firing up to now (quadratic in history) ------
+
+
+def test_a_catch_up_over_a_long_history_builds_each_firing_a_bounded_number_of_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from leadmodel.rules import triggers
+
+    built = [0]
+    real = triggers._new_action
+
+    def counting(*args: Any) -> Any:
+        built[0] += 1
+        return real(*args)
+
+    monkeypatch.setattr(triggers, "_new_action", counting)
+    notes = 300
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.leads.add(lead())
+        for i in range(notes):
+            at = T0 + timedelta(hours=i)
+            uow.activities.add(Activity(id=f"A{i}", subject_id="L1", kind="note", occurred_at=at))
+        uow.commit()
+    stale = trigger(
+        "stale",
+        delay=timedelta(minutes=20),
+        clock=TriggerClock.last_activity(["note"]),
+        escalations=1,
+    )
+    run = run_due(
+        uow,
+        [stale],
+        notifier=MemoryNotifier(),
+        ids=SequentialIds(),
+        now=T0 + timedelta(hours=notes + 1),
+    )
+    assert len(run.outcomes) == 2 * notes
+    # One walk finds them all, each step applies its own and looks ahead for one more.
+    assert built[0] <= 4 * len(run.outcomes)
