@@ -50,6 +50,7 @@ from leadmodel.rules.triggers import (
     TimeTrigger,
     TriggerMark,
     TriggerState,
+    _due,
     due,
 )
 
@@ -415,7 +416,9 @@ def _catch_up(
                 f"{'' if outcome.applied else 'not applied: '}{outcome.detail}"
             )
         seen = [*history.get(lead_id, ()), *run.logged.get(lead_id, ())]
-        following, ahead = due([run.current[lead_id]], seen, triggers, sub, now=run.now)
+        # The next due time only: each rule's first firing, not all of them up to now.
+        current = [run.current[lead_id]]
+        following, ahead = _due(current, seen, triggers, sub, run.now, first=True)
         steps[lead_id] = steps.get(lead_id, 0) + 1
         if following and steps[lead_id] < _MAX_STEPS:
             first = following[0]
@@ -424,6 +427,7 @@ def _catch_up(
         else:
             if following:
                 run.steps.append(f"{lead_id}: stopped after {_MAX_STEPS} steps in one run")
+                ahead = due(current, seen, triggers, sub, now=run.now)[1]
             subs[lead_id] = ahead
     marks = [m for m in after.marks if m.record_id not in subs]
     marks += [m for sub in subs.values() for m in sub.marks]

@@ -632,8 +632,12 @@ def _fired(  # noqa: PLR0917 - one record's episode walk, its inputs passed thro
     mark: TriggerMark | None,
     now: datetime,
     since: datetime | None,
+    first: bool = False,
 ) -> list[tuple[datetime, datetime, int]]:
-    """The episodes of one record that fire now: ``(started_at, due_at, escalation)``."""
+    """The episodes of one record that fire now: ``(started_at, due_at, escalation)``.
+
+    With *first*, only the earliest (what the next step of a catch-up needs).
+    """
     delay = rule.delay
     if mark is None:
         start, escalation = starts[0], 0
@@ -671,6 +675,8 @@ def _fired(  # noqa: PLR0917 - one record's episode walk, its inputs passed thro
                 continue
         if since is None or due_at >= since:
             out.append((start, due_at, escalation))
+            if first:
+                return out
         if escalation < rule.escalations:
             start, escalation = due_at, escalation + 1
         elif following is None:
@@ -696,6 +702,7 @@ def _evaluate(
     tests: list[_Test],
     now: datetime,
     since: datetime | None,
+    first: bool = False,
 ) -> None:
     """Add the actions due for *lead* and its new marks to each rule's lists."""
     lead_id = lead.id
@@ -734,7 +741,7 @@ def _evaluate(
         starts = _starts(rule, lead, lead_history)
         if not starts:
             continue
-        fired = _fired(rule, starts, lead_history, mark, now, since)
+        fired = _fired(rule, starts, lead_history, mark, now, since, first)
         if not fired:
             continue
         started, last_due, escalation = fired[-1]
@@ -788,6 +795,23 @@ def due(
             evaluation (code ``past``).
     """
     leads, acts, triggers = _check_due(records, activities, rules, state, now)
+    return _due(leads, acts, triggers, state, now)
+
+
+def _due(  # noqa: PLR0917 - due's checked arguments
+    leads: Sequence[Lead],
+    acts: Sequence[Activity],
+    triggers: Sequence[TimeTrigger],
+    state: TriggerState,
+    now: datetime,
+    *,
+    first: bool = False,
+) -> tuple[tuple[DueAction, ...], TriggerState]:
+    """:func:`due` over checked arguments; with *first*, each rule's earliest firing only.
+
+    A catch-up looks ahead after each step for the next due time only: walking every
+    firing up to ``now`` there would cost each step the whole remaining history.
+    """
     compiled = [_compiled(rule) for rule in triggers]
     history: dict[str, list[tuple[datetime, str]]] = {}
     for activity in acts:
@@ -817,7 +841,7 @@ def due(
     ]
     for lead in leads:
         if lead.converted is None:
-            _evaluate(lead, history.get(lead.id, empty), tests, now, since)
+            _evaluate(lead, history.get(lead.id, empty), tests, now, since, first)
     # Each rule's actions by due time and record, then all of them, rule after rule, by due
     # time: both sorts are stable, so the order is (due time, rule, record, the rule's
     # order of actions), with keys read in C.
