@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -15,18 +14,33 @@ from hypothesis import strategies as st
 from leadmodel import (
     Activity,
     Condition,
+    EmailAddress,
     Lead,
+    LifecycleStage,
+    LoadBalanced,
+    Notification,
     Notify,
+    Queue,
+    Reassign,
+    RoundRobin,
+    SetLifecycleStage,
+    SetStatus,
     TimeTrigger,
     TriggerClock,
     TriggerMark,
     TriggerState,
+    UpdateField,
     ValidationError,
     due,
     from_json,
     speed_to_lead,
 )
-from leadmodel.adapters.memory import MemoryNotifier, MemoryUnitOfWork, SequentialIds
+from leadmodel.adapters.memory import (
+    MemoryNotifier,
+    MemoryStore,
+    MemoryUnitOfWork,
+    SequentialIds,
+)
 from leadmodel.adapters.sqlite import SQLiteUnitOfWork
 from leadmodel.cli import main
 from leadmodel.services import run_due
@@ -59,8 +73,8 @@ def lead(lead_id: str = "L1", created_at: datetime = T0, **fields: Any) -> Lead:
 @pytest.mark.parametrize(
     ("started_at", "due_at", "escalation"),
     [
-        (datetime(2026, 3, 2, 9), datetime(2026, 3, 2, 10), 0),  # naive
-        (T0, datetime(2026, 3, 2, 10), 0),  # naive due time
+        (T0.replace(tzinfo=None), T0.replace(hour=10, tzinfo=None), 0),  # naive
+        (T0, T0.replace(hour=10, tzinfo=None), 0),  # naive due time
         (T0, T0 + timedelta(hours=1), -1),  # a chain position below zero
         (T0, T0 - timedelta(hours=1), 0),  # due before it started
     ],
@@ -163,9 +177,11 @@ def test_a_24_hour_delay_is_24_hours_across_a_dst_change_in_any_store(
 @settings(max_examples=50, deadline=None)
 @given(
     st.datetimes(
-        min_value=datetime(2000, 1, 1),
-        max_value=datetime(2040, 1, 1),
-        timezones=st.sampled_from([UTC, NEW_YORK, ZoneInfo("Europe/Berlin"), timezone.utc]),
+        min_value=datetime(2000, 1, 1),  # noqa: DTZ001 - hypothesis bounds are naive
+        max_value=datetime(2040, 1, 1),  # noqa: DTZ001
+        timezones=st.sampled_from(
+            [UTC, NEW_YORK, ZoneInfo("Europe/Berlin"), timezone(timedelta(hours=-5))]
+        ),
     ),
     st.integers(0, 72 * 60),
     st.integers(0, 96 * 60),
@@ -197,7 +213,9 @@ def test_a_touch_after_now_is_not_seen_yet_by_speed_to_lead() -> None:
     now = T0 + timedelta(minutes=10)
     [row] = speed_to_lead(leads, later, sla=timedelta(hours=1), now=now).to_records()
     assert (row["touched"], row["pending"], row["breached"]) == (0, 1, 0)
-    [row] = speed_to_lead(leads, later, sla=timedelta(hours=1), now=T0 + timedelta(days=6)).to_records()
+    [row] = speed_to_lead(
+        leads, later, sla=timedelta(hours=1), now=T0 + timedelta(days=6)
+    ).to_records()
     assert (row["touched"], row["pending"], row["breached"]) == (1, 0, 1)
 
 
@@ -217,7 +235,7 @@ def test_tick_with_a_bad_rules_file_or_now_exits_2_with_a_message(
     for now in ("2026-03-02", "garbage", "2026-03-02T00:00:00+99:00"):
         assert main(["tick", "--db", db, "--rules", str(good), "--now", now]) == 2
         assert "--now" in capsys.readouterr().err
-    assert not os.path.exists(tmp_path / "missing" / "x.db")
+    assert not (tmp_path / "missing").exists()
     assert main(["tick", "--db", str(tmp_path / "missing" / "x.db"), "--rules", str(good)]) == 2
 
 
@@ -261,3 +279,148 @@ def test_a_catch_up_over_a_long_history_builds_each_firing_a_bounded_number_of_t
     assert len(run.outcomes) == 2 * notes
     # One walk finds them all, each step applies its own and looks ahead for one more.
     assert built[0] <= 4 * len(run.outcomes)
+
+
+# -- One step or many steps, with rules that feed each other and their own "until" ---------
+
+OPEN = "Open - Not Contacted"
+WORKING = "Working - Contacted"
+DST_DAY = datetime(2026, 3, 8, 4, tzinfo=UTC)  # New York clocks go forward at 07:00 UTC
+POOL = [
+    TimeTrigger(
+        "open to working",
+        Condition("status", "eq", OPEN),
+        TriggerClock.status_change(),
+        timedelta(minutes=45),
+        [SetStatus(WORKING), Notify("owner", "moved")],
+    ),
+    TimeTrigger(
+        "working back to open",
+        Condition("status", "eq", WORKING),
+        TriggerClock.status_change(),
+        timedelta(minutes=70),
+        [SetStatus(OPEN)],
+        until={"call"},
+    ),
+    TimeTrigger(
+        "rotate until reassigned",  # its own action writes its "until" kind
+        EVERYONE,
+        TriggerClock.assignment(),
+        timedelta(minutes=50),
+        [Reassign(RoundRobin(["ann", "bob", "cy"], name="pool")), Notify("owner", "yours")],
+        until={"assigned"},
+        escalations=2,
+    ),
+    TimeTrigger(
+        "quiet",
+        EVERYONE,
+        TriggerClock.last_activity(),  # any kind: restarted by the other rules' activities
+        timedelta(minutes=95),
+        [UpdateField("custom.pinged", value=True), Notify("lead", "still_there")],
+        escalations=3,
+    ),
+    TimeTrigger(
+        "updated to queue",
+        Condition("owner_is_queue", "eq", value=False),
+        TriggerClock.updated(),
+        timedelta(0),
+        [Reassign(Queue("triage"))],
+    ),
+    TimeTrigger(
+        "stage after a day",
+        EVERYONE,
+        TriggerClock.created(),
+        timedelta(hours=9),
+        [SetLifecycleStage(LifecycleStage.MARKETING_QUALIFIED), SetStatus("Closed - Converted")],
+    ),
+    TimeTrigger(
+        "stuck status",
+        Condition("status", "ne", "Closed - Not Converted"),
+        TriggerClock.status_change(),
+        timedelta(minutes=200),
+        [SetStatus("Closed - Not Converted"), Reassign(LoadBalanced(["dan", "eve"], 2))],
+        until={"status_changed", "email"},
+    ),
+]
+
+
+def _summary(store: MemoryStore, sent: list[Notification]) -> object:
+    with MemoryUnitOfWork(store) as uow:
+        leads = sorted(
+            (x.id, x.owner_id, x.status, x.lifecycle_stage, x.custom.get("pinged"), x.updated_at)
+            for x in uow.leads
+        )
+        logged = sorted(
+            (a.subject_id, a.kind, a.occurred_at, tuple(sorted(a.properties.items())))
+            for a in uow.activities
+        )
+        state = uow.trigger_states.get("triggers")
+    notes = sorted((n.subject_id, n.template, n.recipient, n.data["due_at"]) for n in sent)
+    assert state is not None
+    return leads, logged, state.marks, state.assignment, notes
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.sampled_from(range(len(POOL))), min_size=1, max_size=4, unique=True),
+    st.lists(
+        st.tuples(
+            st.integers(0, 300),
+            st.sampled_from([UTC, NEW_YORK]),
+            st.lists(
+                st.tuples(st.integers(0, 600), st.sampled_from(["call", "email", "note"])),
+                max_size=3,
+            ),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.lists(st.integers(1, 13 * 6), max_size=8),
+)
+def test_any_tick_schedule_ends_like_one_late_tick_with_rules_that_feed_each_other(
+    chosen: list[int], people: list[tuple[int, Any, list[tuple[int, str]]]], ticks: list[int]
+) -> None:
+    rules = [POOL[i] for i in sorted(chosen)]
+    stepped, once = MemoryStore(), MemoryStore()
+    for store in (stepped, once):
+        with MemoryUnitOfWork(store) as uow:
+            for i, (created, zone, touches) in enumerate(people):
+                at = (DST_DAY + timedelta(minutes=created)).astimezone(zone)
+                uow.leads.add(
+                    lead(
+                        f"L{i}",
+                        created_at=at,
+                        updated_at=at,
+                        email=EmailAddress.parse(f"p{i}@example.com"),
+                    )
+                )
+                for j, (minutes, kind) in enumerate(touches):
+                    uow.activities.add(
+                        Activity(
+                            id=f"A{i}-{j}",
+                            subject_id=f"L{i}",
+                            kind=kind,
+                            occurred_at=at + timedelta(minutes=minutes),
+                        )
+                    )
+            uow.commit()
+    end = DST_DAY + timedelta(hours=14)
+    step_sent = MemoryNotifier()
+    for n, ten_minutes in enumerate(sorted(set(ticks))):
+        run_due(
+            MemoryUnitOfWork(stepped),
+            rules,
+            notifier=step_sent,
+            ids=SequentialIds(prefix=f"s{n}-"),
+            now=DST_DAY + timedelta(minutes=10 * ten_minutes),
+        )
+    run_due(
+        MemoryUnitOfWork(stepped),
+        rules,
+        notifier=step_sent,
+        ids=SequentialIds(prefix="e-"),
+        now=end,
+    )
+    once_sent = MemoryNotifier()
+    run_due(MemoryUnitOfWork(once), rules, notifier=once_sent, ids=SequentialIds(), now=end)
+    assert _summary(stepped, step_sent.sent) == _summary(once, once_sent.sent)

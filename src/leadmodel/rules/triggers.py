@@ -696,7 +696,7 @@ _Test = tuple[
 ]
 
 
-def _evaluate(
+def _evaluate(  # noqa: PLR0917 - one record against every rule, its inputs passed through
     lead: Lead,
     lead_history: list[tuple[datetime, str]],
     tests: list[_Test],
@@ -798,7 +798,7 @@ def due(
     return _due(leads, acts, triggers, state, now)
 
 
-def _due(  # noqa: PLR0917 - due's checked arguments
+def _due(
     leads: Sequence[Lead],
     acts: Sequence[Activity],
     triggers: Sequence[TimeTrigger],
