@@ -627,10 +627,11 @@ def speed_to_lead(
     A lead's first touch is its earliest activity of a *touches* kind at or after its
     ``created_at`` and not after *now* (a later one has not happened yet); its wait runs
     from ``created_at`` to that touch. It *breached* the SLA when the touch came later than
-    *sla* after creation, or when it was never touched and *sla* has passed by *now*; an untouched lead still inside its SLA is ``pending`` and not
-    in the breach rate (``breached / (leads - pending)``). Leads without ``created_at`` are
-    left out. *by* is a field path: ``owner_id`` (users and queues), ``source``,
-    ``team_id`` …; rows go by most leads first. Minutes are the spread of the waits of
+    *sla* after creation, or when it was never touched and *sla* has passed by *now*; an
+    untouched lead still inside its SLA is ``pending`` and not in the breach rate
+    (``breached / (leads - pending)``). Leads without ``created_at`` are left out. *by* is
+    a field path: ``owner_id`` (users and queues), ``source``, ``team_id`` …; rows go by
+    most leads first. Minutes are the spread of the waits of
     touched leads.
 
     >>> from datetime import UTC, datetime, timedelta
