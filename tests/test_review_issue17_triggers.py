@@ -424,3 +424,45 @@ def test_any_tick_schedule_ends_like_one_late_tick_with_rules_that_feed_each_oth
     once_sent = MemoryNotifier()
     run_due(MemoryUnitOfWork(once), rules, notifier=once_sent, ids=SequentialIds(), now=end)
     assert _summary(stepped, step_sent.sent) == _summary(once, once_sent.sent)
+
+
+# -- Bug 6: past 512 triggers every catch-up step recompiled every trigger -----------------
+
+
+def test_more_than_512_triggers_are_compiled_once_each_not_once_a_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from leadmodel.rules import triggers
+
+    compiled = [0]
+    real = triggers._Compiled
+
+    class Counting(real):  # type: ignore[misc, valid-type]
+        __slots__ = ()
+
+        def __init__(self, rule: TimeTrigger) -> None:
+            compiled[0] += 1
+            super().__init__(rule)
+
+    monkeypatch.setattr(triggers, "_Compiled", Counting)
+    count = 600
+    rules = [
+        TimeTrigger(
+            f"r{i}",
+            Condition("custom.n", "eq", i % 20),
+            TriggerClock.created(),
+            timedelta(minutes=i + 1),
+            [Notify("owner", "t")],
+        )
+        for i in range(count)
+    ]
+    uow = MemoryUnitOfWork()
+    with uow:
+        for j in range(20):
+            uow.leads.add(lead(f"L{j}", custom={"n": j}))
+        uow.commit()
+    run = run_due(
+        uow, rules, notifier=MemoryNotifier(), ids=SequentialIds(), now=T0 + timedelta(days=1)
+    )
+    assert len(run.outcomes) == count
+    assert compiled[0] <= count
