@@ -466,3 +466,17 @@ def test_more_than_512_triggers_are_compiled_once_each_not_once_a_step(
     )
     assert len(run.outcomes) == count
     assert compiled[0] <= count
+
+
+def test_the_compiled_trigger_cache_lets_go_of_rules_no_longer_used() -> None:
+    import gc
+
+    from leadmodel.rules import triggers
+
+    rule = trigger("short-lived", delay=timedelta(minutes=3))
+    due([lead()], [], [rule], TriggerState(), now=T0)
+    assert rule in triggers._COMPILED
+    before = len(triggers._COMPILED)
+    del rule
+    gc.collect()
+    assert len(triggers._COMPILED) == before - 1

@@ -31,8 +31,8 @@ often it runs:
 from __future__ import annotations
 
 import bisect
-import functools
 import operator
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal, TypeVar
@@ -561,7 +561,7 @@ class _Compiled:
         "clock",
         "delay",
         "escalations",
-        "rule",
+        "name",
         "simple",
         "since",
         "single",
@@ -570,7 +570,7 @@ class _Compiled:
     )
 
     def __init__(self, rule: TimeTrigger) -> None:
-        self.rule = rule
+        self.name = rule.name  # never the rule itself: it keys the weak cache
         self.actions = rule.actions
         self.action = rule.actions[0] if len(rule.actions) == 1 else None
         # One generated function per criterion: the per-record cost of the whole check.
@@ -594,10 +594,19 @@ class _Compiled:
         self.single = kinds == frozenset()  # creation or update: one clock event
 
 
-@functools.lru_cache(maxsize=512)
+_COMPILED: Final[weakref.WeakKeyDictionary[TimeTrigger, _Compiled]] = weakref.WeakKeyDictionary()
+
+
 def _compiled(rule: TimeTrigger) -> _Compiled:
-    """*rule* prepared once: services evaluate the same rules lead by lead, many times."""
-    return _Compiled(rule)
+    """*rule* prepared once: services evaluate the same rules lead by lead, many times.
+
+    Kept while the rule lives, however many rules there are (a bounded LRU cache thrashed
+    past its size: every step of a catch-up recompiled every rule).
+    """
+    found = _COMPILED.get(rule)
+    if found is None:
+        found = _COMPILED[rule] = _Compiled(rule)
+    return found
 
 
 def _utc(at: datetime) -> datetime:
@@ -832,9 +841,9 @@ def _due(
         (
             rule,
             rule.test,
-            rule.rule.name,
-            marks.get(rule.rule.name, no_marks),
-            changed[rule.rule.name],
+            rule.name,
+            marks.get(rule.name, no_marks),
+            changed[rule.name],
             [],
         )
         for rule in compiled
