@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -480,3 +481,125 @@ def test_the_compiled_trigger_cache_lets_go_of_rules_no_longer_used() -> None:
     del rule
     gc.collect()
     assert len(triggers._COMPILED) == before - 1
+
+
+# -- What held: two run_due processes on one SQLite file (invariant 9) ---------------------
+
+_TICKER = """
+import json, sys, time
+from datetime import UTC, datetime, timedelta
+from leadmodel import ConcurrencyError, Condition, Notify, Reassign, RoundRobin
+from leadmodel import TimeTrigger, TriggerClock
+from leadmodel.adapters.sqlite import SQLiteUnitOfWork
+from leadmodel.services import run_due
+
+db, log, name, start = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+RULES = [
+    TimeTrigger("sla", Condition("status", "eq", "Open - Not Contacted"),
+                TriggerClock.assignment(), timedelta(minutes=30),
+                [Reassign(RoundRobin(["ann", "bob", "cy"], name="sales")),
+                 Notify("manager", "sla")], until={"call"}, escalations=3),
+]
+
+class Log:
+    def __init__(self):
+        self.sent = []
+    def send(self, note):
+        self.sent.append([note.subject_id, note.template, note.data["due_at"]])
+
+while time.time() < start:
+    time.sleep(0.005)
+with open(log, "w") as out:
+    for step in range(1, 19):
+        notifier = Log()
+        n = 0
+        while True:
+            n += 1
+            try:
+                ids = lambda kind, n=n, step=step: f"{name}-{step}-{n}-{kind}-" + str(time.time_ns())
+                run_due(SQLiteUnitOfWork(db), RULES, notifier=notifier, ids=ids,
+                        now=T0 + timedelta(minutes=10 * step))
+                break
+            except ConcurrencyError:
+                time.sleep(0.001 * n)
+            except Exception as exc:
+                if getattr(exc, "errors", None) and exc.errors[0].code == "past":
+                    break
+                raise
+        for item in notifier.sent:
+            out.write(json.dumps(item) + "\\n")
+        out.flush()
+"""
+
+
+def test_two_run_due_processes_on_one_file_never_double_notify_or_lose_state(
+    tmp_path: Path,
+) -> None:
+    import json
+    import subprocess
+    import sys
+    import time
+
+    db = tmp_path / "leads.db"
+    with SQLiteUnitOfWork(db) as uow:
+        for i in range(6):
+            uow.leads.add(lead(f"L{i}", created_at=T0 + timedelta(minutes=7 * i)))
+        uow.commit()
+    script = tmp_path / "ticker.py"
+    script.write_text(_TICKER)
+    start = time.time() + 1.0
+    src = str(Path(__file__).parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(db), str(tmp_path / f"{name}.log"), name, str(start)],
+            env=env,
+            stderr=subprocess.PIPE,
+        )
+        for name in ("a", "b")
+    ]
+    for worker in workers:
+        _, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err.decode()[-2000:]
+    sent = [
+        tuple(json.loads(line))
+        for name in ("a", "b")
+        for line in (tmp_path / f"{name}.log").read_text().splitlines()
+    ]
+    assert len(sent) == len(set(sent))  # nobody told twice
+    # One process alone, ticking the same way, sends the same and leaves the same store.
+    alone = tmp_path / "alone.db"
+    with SQLiteUnitOfWork(alone) as uow:
+        for i in range(6):
+            uow.leads.add(lead(f"L{i}", created_at=T0 + timedelta(minutes=7 * i)))
+        uow.commit()
+    reference = MemoryNotifier()
+    for step in range(1, 19):
+        run_due(
+            SQLiteUnitOfWork(alone),
+            [_sla()],
+            notifier=reference,
+            ids=SequentialIds(prefix=f"r{step}-"),
+            now=T0 + timedelta(minutes=10 * step),
+        )
+    expected = sorted((n.subject_id, n.template, n.data["due_at"]) for n in reference.sent)
+    assert sorted(sent) == expected
+    with SQLiteUnitOfWork(db) as both, SQLiteUnitOfWork(alone) as one:
+        assert both.trigger_states.get("triggers") == one.trigger_states.get("triggers")
+        assert sorted((x.id, x.owner_id) for x in both.leads) == sorted(
+            (x.id, x.owner_id) for x in one.leads
+        )
+        assert len(list(both.activities)) == len(list(one.activities))
+
+
+def _sla() -> TimeTrigger:
+    return TimeTrigger(
+        "sla",
+        Condition("status", "eq", "Open - Not Contacted"),
+        TriggerClock.assignment(),
+        timedelta(minutes=30),
+        [Reassign(RoundRobin(["ann", "bob", "cy"], name="sales")), Notify("manager", "sla")],
+        until={"call"},
+        escalations=3,
+    )
