@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from leadmodel import (
     Activity,
+    ConcurrencyError,
     Condition,
     EmailAddress,
     Lead,
@@ -603,3 +604,34 @@ def _sla() -> TimeTrigger:
         until={"call"},
         escalations=3,
     )
+
+
+# -- Bug 7: the first run_due racing another on a fresh file crashed with RecordExists ------
+
+
+def test_a_first_run_that_loses_the_race_for_the_state_is_a_concurrency_error(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "leads.db"
+    with SQLiteUnitOfWork(db) as uow:
+        uow.leads.add(lead())
+        uow.commit()
+    rules = [_sla()]
+    later = T0 + timedelta(hours=1)
+    other = MemoryNotifier()
+    raced = [False]
+    mine_ids = SequentialIds(prefix="first-")
+
+    def ids(kind: str) -> str:
+        if not raced[0]:  # mid-run, after the state was read: another process runs first
+            raced[0] = True
+            run_due(SQLiteUnitOfWork(db), rules, notifier=other, ids=SequentialIds(), now=later)
+        return mine_ids(kind)
+
+    mine = MemoryNotifier()
+    with pytest.raises(ConcurrencyError):
+        run_due(SQLiteUnitOfWork(db), rules, notifier=mine, ids=ids, now=later)
+    assert mine.sent == []
+    assert [n.template for n in other.sent] == ["sla"]
+    again = run_due(SQLiteUnitOfWork(db), rules, notifier=mine, ids=SequentialIds(), now=later)
+    assert again.outcomes == ()
