@@ -18,8 +18,10 @@ from leadmodel.domain._typed import check_fields
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.changes import advance, transition, update
 from leadmodel.domain.errors import (
+    ConcurrencyError,
     ConvertedLeadError,
     FieldError,
+    RecordExists,
     TransitionError,
     ValidationError,
     describe_value,
@@ -567,7 +569,14 @@ def run_due(
         for activity in run.activities:
             store.activities.add(activity)
         if stored_state is None:
-            store.trigger_states.add(state)
+            try:
+                store.trigger_states.add(state)
+            except RecordExists:  # another run stored the first state since this one read
+                raise ConcurrencyError(
+                    f"trigger state {state_id!r} was stored by another run meanwhile; "
+                    "nothing was written: run again",
+                    records=[f"trigger_state {state_id}"],
+                ) from None
         else:
             store.trigger_states.update(state)
         store.commit()
