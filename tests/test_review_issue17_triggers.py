@@ -635,3 +635,33 @@ def test_a_first_run_that_loses_the_race_for_the_state_is_a_concurrency_error(
     assert [n.template for n in other.sent] == ["sla", "sla"]  # at 30 and 60 minutes
     again = run_due(SQLiteUnitOfWork(db), rules, notifier=mine, ids=SequentialIds(), now=later)
     assert again.outcomes == ()
+
+
+# -- What held: a rule list that changes between runs ---------------------------------------
+
+
+def test_a_rule_removed_and_added_back_does_not_fire_again_and_unknown_marks_are_kept() -> None:
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.leads.add(lead())
+        uow.commit()
+    first, second = trigger("first", delay=timedelta(hours=1)), trigger("second")
+    sent = MemoryNotifier()
+
+    def at(hours: int, rules: list[TimeTrigger]) -> Any:
+        return run_due(
+            uow,
+            rules,
+            notifier=sent,
+            ids=SequentialIds(prefix=f"h{hours}-"),
+            now=T0 + timedelta(hours=hours),
+        )
+
+    assert [o.action.rule for o in at(30, [first, second]).outcomes] == ["first", "second"]
+    only = at(31, [first])
+    assert only.outcomes == ()
+    assert {m.rule for m in only.state.marks} == {"first", "second"}  # kept, harmless
+    assert at(32, [first, second]).outcomes == ()
+    # A renamed rule is a new rule: the state remembers firings by name (documented).
+    assert [o.action.rule for o in at(33, [trigger("renamed")]).outcomes] == ["renamed"]
+    assert len(sent.sent) == 3
