@@ -665,3 +665,15 @@ def test_a_rule_removed_and_added_back_does_not_fire_again_and_unknown_marks_are
     # A renamed rule is a new rule: the state remembers firings by name (documented).
     assert [o.action.rule for o in at(33, [trigger("renamed")]).outcomes] == ["renamed"]
     assert len(sent.sent) == 3
+
+
+# -- Bug 8: a deeply nested rules file made `tick` report an internal error -----------------
+
+
+def test_tick_with_a_deeply_nested_rules_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    assert main(["tick", "--db", str(tmp_path / "x.db"), "--rules", str(deep)]) == 2
+    assert "nested too deeply" in capsys.readouterr().err
