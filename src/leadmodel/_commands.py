@@ -573,6 +573,8 @@ def _tick_rules(path: str) -> list[Any]:
         raise CommandError(f"cannot read rules {path}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise CommandError(f"{path} is not JSON: {str(exc)[:200]}") from None
+    except RecursionError:
+        raise CommandError(f"{path} is not JSON a rules file can hold: nested too deeply") from None
     if not isinstance(data, dict) or not set(data) <= {"triggers", "auto_convert"}:
         raise CommandError(
             f'{path} must be a JSON object with "triggers" and/or "auto_convert" lists'
