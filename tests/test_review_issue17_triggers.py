@@ -677,3 +677,26 @@ def test_tick_with_a_deeply_nested_rules_file_is_a_usage_error(
     deep.write_text("[" * 100_000 + "]" * 100_000)
     assert main(["tick", "--db", str(tmp_path / "x.db"), "--rules", str(deep)]) == 2
     assert "nested too deeply" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("created", "now"),
+    [
+        (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))), T0),
+        (
+            datetime.max.replace(tzinfo=timezone(timedelta(hours=-14))),
+            datetime.max.replace(tzinfo=timezone(timedelta(hours=-14))),
+        ),
+    ],
+    ids=["year-1-east", "year-9999-west"],
+)
+@pytest.mark.parametrize("clock", [TriggerClock.created(), TriggerClock.last_activity()])
+def test_times_at_the_ends_of_the_calendar_in_any_offset_are_not_an_overflow(
+    created: datetime, now: datetime, clock: TriggerClock
+) -> None:
+    far = lead(created_at=created)
+    touch = Activity(id="A1", subject_id="L1", kind="call", occurred_at=created)
+    rule = trigger(clock=clock)
+    for activities in ([], [touch]):
+        actions, _ = due([far], activities, [rule], TriggerState(), now=now)
+        assert len(actions) == (1 if now == T0 else 0)
