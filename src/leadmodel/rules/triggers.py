@@ -616,8 +616,14 @@ def _utc(at: datetime) -> datetime:
     ``ZoneInfo("America/New_York")`` (24 hours from 09:00 the day before clocks go forward
     is 09:00, 23 hours later), and compares two times of one zone by the wall clock too;
     times come back from storage as fixed offsets, so the answer would depend on the store.
+    A time within a day of the calendar's ends that UTC cannot write stays as it is.
     """
-    return at if at.tzinfo is UTC else at.astimezone(UTC)
+    if at.tzinfo is UTC:
+        return at
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        return at
 
 
 def _starts(rule: _Compiled, lead: Lead, history: Sequence[tuple[datetime, str]]) -> list[datetime]:
@@ -731,7 +737,7 @@ def _evaluate(  # noqa: PLR0917 - one record against every rule, its inputs pass
             if start is None:
                 continue
             if start.tzinfo is not UTC:
-                start = start.astimezone(UTC)
+                start = _utc(start)
             try:
                 due_at = start + rule.delay
             except OverflowError:  # due after the year 9999: never
