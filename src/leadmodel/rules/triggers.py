@@ -609,29 +609,32 @@ def _compiled(rule: TimeTrigger) -> _Compiled:
     return found
 
 
-def _utc(at: datetime) -> datetime:
+def _utc(at: datetime) -> datetime | None:
     """*at* in UTC: delays are elapsed time, never wall-clock time across a DST change.
 
     ``datetime`` adds a ``timedelta`` to the wall clock of a zone like
     ``ZoneInfo("America/New_York")`` (24 hours from 09:00 the day before clocks go forward
     is 09:00, 23 hours later), and compares two times of one zone by the wall clock too;
     times come back from storage as fixed offsets, so the answer would depend on the store.
-    A time within a day of the calendar's ends that UTC cannot write stays as it is.
+    ``None`` for a time within a day of the calendar's ends that UTC cannot write (before
+    year 1 or after 9999 in UTC): it never starts a clock and nothing is due from it.
     """
     if at.tzinfo is UTC:
         return at
     try:
         return at.astimezone(UTC)
     except OverflowError:
-        return at
+        return None
 
 
 def _starts(rule: _Compiled, lead: Lead, history: Sequence[tuple[datetime, str]]) -> list[datetime]:
     """The clock events of *lead* under *rule*, sorted, each once."""
     if rule.since == "updated":
         start = lead.updated_at or lead.created_at
-        return [] if start is None else [_utc(start)]
-    starts = [] if lead.created_at is None else [_utc(lead.created_at)]
+        start = None if start is None else _utc(start)
+        return [] if start is None else [start]
+    created = None if lead.created_at is None else _utc(lead.created_at)
+    starts = [] if created is None else [created]
     kinds = rule.activity_kinds
     if history and kinds != frozenset():
         starts += [at for at, kind in history if kinds is None or kind in kinds]
@@ -659,7 +662,10 @@ def _fired(  # noqa: PLR0917 - one record's episode walk, its inputs passed thro
     elif mark.left:
         start, escalation = starts[bisect.bisect_right(starts, now) - 1], 0
     elif mark.escalation < rule.escalations:
-        start, escalation = _utc(mark.due_at), mark.escalation + 1
+        restart = _utc(mark.due_at)
+        if restart is None:
+            return []
+        start, escalation = restart, mark.escalation + 1
     else:
         at = bisect.bisect_right(starts, mark.due_at)
         if at == len(starts):
@@ -738,6 +744,8 @@ def _evaluate(  # noqa: PLR0917 - one record against every rule, its inputs pass
                 continue
             if start.tzinfo is not UTC:
                 start = _utc(start)
+                if start is None:
+                    continue
             try:
                 due_at = start + rule.delay
             except OverflowError:  # due after the year 9999: never
@@ -831,9 +839,9 @@ def _due(
     history: dict[str, list[tuple[datetime, str]]] = {}
     for activity in acts:
         if activity.occurred_at <= now:
-            history.setdefault(activity.subject_id, []).append(
-                (_utc(activity.occurred_at), activity.kind)
-            )
+            at = _utc(activity.occurred_at)
+            if at is not None:
+                history.setdefault(activity.subject_id, []).append((at, activity.kind))
     # Marks by rule, then record, and actions as they are: every object kept alive here is
     # one more for the garbage collector to walk, which costs more than the checks.
     marks: dict[str, dict[str, TriggerMark]] = {}
