@@ -426,6 +426,10 @@ def test_any_tick_schedule_ends_like_one_late_tick_with_rules_that_feed_each_oth
     once_sent = MemoryNotifier()
     run_due(MemoryUnitOfWork(once), rules, notifier=once_sent, ids=SequentialIds(), now=end)
     assert _summary(stepped, step_sent.sent) == _summary(once, once_sent.sent)
+    again = run_due(
+        MemoryUnitOfWork(once), rules, notifier=once_sent, ids=SequentialIds(prefix="x"), now=end
+    )
+    assert again.outcomes == ()  # the same now twice fires nothing new
 
 
 # -- Bug 6: past 512 triggers every catch-up step recompiled every trigger -----------------
