@@ -704,3 +704,28 @@ def test_times_utc_cannot_write_are_never_due_not_an_overflow(
     for activities in ([], [touch]):
         actions, _ = due([far], activities, [rule], TriggerState(), now=now)
         assert actions == ()  # not on the UTC timeline: nothing is due from it
+
+
+def test_a_crash_between_the_commit_and_the_sends_loses_them_at_most_once_as_documented() -> None:
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.leads.add(lead())
+        uow.commit()
+
+    class Killed:
+        def send(self, notification: Notification) -> None:
+            del notification
+            raise SystemExit(137)  # the process dies after the commit, before any send
+
+    with pytest.raises(SystemExit):
+        run_due(
+            uow, [trigger()], notifier=Killed(), ids=SequentialIds(), now=T0 + timedelta(days=2)
+        )
+    with uow:
+        assert uow.trigger_states.get("triggers") is not None  # committed: fired
+    sent = MemoryNotifier()
+    later = run_due(
+        uow, [trigger()], notifier=sent, ids=SequentialIds(), now=T0 + timedelta(days=3)
+    )
+    assert later.outcomes == ()
+    assert sent.sent == []  # never sent twice, nor at all
