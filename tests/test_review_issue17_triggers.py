@@ -36,6 +36,7 @@ from leadmodel import (
     due,
     from_json,
     speed_to_lead,
+    to_dict,
 )
 from leadmodel.adapters.memory import (
     MemoryNotifier,
@@ -729,3 +730,34 @@ def test_a_crash_between_the_commit_and_the_sends_loses_them_at_most_once_as_doc
     )
     assert later.outcomes == ()
     assert sent.sent == []  # never sent twice, nor at all
+
+
+# -- Bug 9: `tick` could not install triggers on an existing database without replaying ----
+# every old gap (Salesforce evaluates records from the rule's activation on): --since
+
+
+def test_tick_since_installs_triggers_without_firing_for_old_gaps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    db = tmp_path / "x.db"
+    with SQLiteUnitOfWork(db) as uow:
+        uow.leads.add(lead("OLD", created_at=T0 - timedelta(days=300)))
+        uow.leads.add(lead("NEW", created_at=T0 + timedelta(hours=1)))
+        uow.commit()
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"triggers": [to_dict(trigger())]}))
+    go_live = T0.isoformat()
+    command = ["tick", "--db", str(db), "--rules", str(rules), "--json"]
+    assert main([*command, "--since", go_live, "--now", (T0 + timedelta(days=3)).isoformat()]) == 0
+    fired = json.loads(capsys.readouterr().out)
+    assert [o["action"]["record_id"] for o in fired["outcomes"]] == ["NEW"]
+    # The same --since again (a cron line keeps it) is fine; another one is a usage error.
+    assert main([*command, "--since", go_live, "--now", (T0 + timedelta(days=4)).isoformat()]) == 0
+    assert json.loads(capsys.readouterr().out)["outcomes"] == []
+    other = (T0 - timedelta(days=1)).isoformat()
+    assert main([*command, "--since", other]) == 2
+    assert "--since" in capsys.readouterr().err
+    assert main([*command, "--since", "yesterday"]) == 2
+    assert "--since" in capsys.readouterr().err
