@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 
 from leadmodel import (
     Activity,
+    AutoConvertRule,
     ConcurrencyError,
     Condition,
+    ConvertOptions,
     EmailAddress,
     Lead,
     LifecycleStage,
@@ -761,3 +763,23 @@ def test_tick_since_installs_triggers_without_firing_for_old_gaps(
     assert "--since" in capsys.readouterr().err
     assert main([*command, "--since", "yesterday"]) == 2
     assert "--since" in capsys.readouterr().err
+
+
+def test_activity_auto_conversions_respect_the_states_since_too() -> None:
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.leads.add(lead("OLD", created_at=T0 - timedelta(days=300)))
+        uow.leads.add(lead("NEW", created_at=T0))
+        for lead_id, at in (("OLD", T0 - timedelta(days=299)), ("NEW", T0 + timedelta(hours=2))):
+            uow.activities.add(
+                Activity(id=f"P-{lead_id}", subject_id=lead_id, kind="purchase", occurred_at=at)
+            )
+        uow.trigger_states.add(TriggerState(since=T0))  # what `tick --since` stores
+        uow.commit()
+    purchase = AutoConvertRule(
+        EVERYONE, ConvertOptions("Closed - Converted"), name="bought", activity_kinds={"purchase"}
+    )
+    run = run_due(
+        uow, [purchase], notifier=MemoryNotifier(), ids=SequentialIds(), now=T0 + timedelta(days=1)
+    )
+    assert [c.lead_id for c in run.conversions] == ["NEW"]
