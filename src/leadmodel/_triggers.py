@@ -452,7 +452,8 @@ def run_due(
     Reads the stored :class:`~leadmodel.TriggerState` *state_id* (a fresh one the first
     time), the leads and their activities; converts the leads an
     :class:`~leadmodel.AutoConvertRule` in *rules* calls for (field rules: leads meeting
-    the criterion; activity rules: activities since the last run); runs
+    the criterion; activity rules: activities since the last run, on the first run since
+    the state's *since* if it has one); runs
     :func:`~leadmodel.due` at the time of *clock* (or *now*) and applies what is due in
     the order it became due, each lead stepped through its due times so that a later
     firing sees what an earlier one changed (a lead handed over at 13:00 is no longer
@@ -553,7 +554,8 @@ def run_due(
                 run,
                 converts,
                 history,
-                state.evaluated_at,
+                # Activities since the last run; on the first, since the state's go-live.
+                state.evaluated_at if state.evaluated_at is not None else state.since,
                 ids=ids,
                 save=services._save,  # noqa: SLF001 - the conversion write convert_lead uses
             )
