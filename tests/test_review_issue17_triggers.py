@@ -783,3 +783,15 @@ def test_activity_auto_conversions_respect_the_states_since_too() -> None:
         uow, [purchase], notifier=MemoryNotifier(), ids=SequentialIds(), now=T0 + timedelta(days=1)
     )
     assert [c.lead_id for c in run.conversions] == ["NEW"]
+
+
+def test_an_activity_in_the_repeated_hour_after_now_is_not_seen_yet() -> None:
+    # New York falls back on 2026-11-01: 01:00-02:00 happens twice (fold 0: EDT, 1: EST).
+    now = datetime(2026, 11, 1, 1, 30, tzinfo=NEW_YORK)  # 05:30 UTC, first pass
+    later = datetime(2026, 11, 1, 1, 10, fold=1, tzinfo=NEW_YORK)  # 06:10 UTC, second pass
+    assert later.astimezone(UTC) > now.astimezone(UTC)
+    call = Activity(id="A1", subject_id="L1", kind="call", occurred_at=later)
+    rule = trigger(delay=timedelta(hours=1), until={"call"})
+    created = datetime(2026, 11, 1, 0, 30, tzinfo=NEW_YORK)  # 04:30 UTC: due 05:30 UTC
+    actions, _ = due([lead(created_at=created)], [call], [rule], TriggerState(), now=now)
+    assert [a.record_id for a in actions] == ["L1"]  # the call has not happened yet
