@@ -591,6 +591,8 @@ def _tick_rules(path: str) -> list[Any]:
         raise CommandError(f"cannot read rules {path}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise CommandError(f"{path} is not JSON: {str(exc)[:200]}") from None
+    except RecursionError:
+        raise CommandError(f"{path} is not JSON a rules file can hold: nested too deeply") from None
     if not isinstance(data, dict) or not set(data) <= {"triggers", "auto_convert"}:
         raise CommandError(
             f'{path} must be a JSON object with "triggers" and/or "auto_convert" lists'
@@ -609,16 +611,31 @@ def _tick_rules(path: str) -> list[Any]:
     return rules
 
 
-def _tick_now(text: str | None) -> datetime:
-    if text is None:
-        return _now()
+def _tick_time(text: str, option: str) -> datetime:
     try:
-        now = datetime.fromisoformat(text)
+        at = datetime.fromisoformat(text)
     except ValueError:
-        raise CommandError(f"--now {text!r} is not an ISO 8601 time") from None
-    if now.utcoffset() is None:
-        raise CommandError(f"--now {text!r} needs a UTC offset (2026-03-02T09:00:00+00:00)")
-    return now
+        raise CommandError(f"{option} {text!r} is not an ISO 8601 time") from None
+    if at.utcoffset() is None:
+        raise CommandError(f"{option} {text!r} needs a UTC offset (2026-03-02T09:00:00+00:00)")
+    return at
+
+
+def _tick_since(store: SQLiteStore, since: datetime) -> None:
+    """Start the trigger state at *since* (episodes due before it never fire), once."""
+    from leadmodel import TriggerState
+
+    with SQLiteUnitOfWork(store) as uow:
+        found = uow.trigger_states.get("triggers")
+        if found is None:
+            uow.trigger_states.add(TriggerState(since=since))
+            uow.commit()  # a tick racing this one: ConcurrencyError, exit code 4
+        elif found.since != since:
+            began = "the beginning" if found.since is None else found.since.isoformat()
+            raise CommandError(
+                f"--since {since.isoformat()}: the trigger state exists already and counts "
+                f"from {began}; --since only starts a new one"
+            )
 
 
 def run_tick(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
@@ -628,7 +645,9 @@ def run_tick(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
     the notifications the triggers ask for are listed as the outbox for the host to send.
     """
     rules = _tick_rules(args.rules)
-    now = _tick_now(args.now)
+    now = _now() if args.now is None else _tick_time(args.now, "--now")
+    if args.since is not None:
+        _tick_since(store, _tick_time(args.since, "--since"))
     run = run_due(SQLiteUnitOfWork(store), rules, notifier=None, ids=_ids("tick-"), now=now)
     rows = [["due at", "rule", "lead", "action", "outcome"]]
     rows += [

@@ -18,8 +18,10 @@ from leadmodel.domain._typed import check_fields
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.changes import advance, transition, update
 from leadmodel.domain.errors import (
+    ConcurrencyError,
     ConvertedLeadError,
     FieldError,
+    RecordExists,
     TransitionError,
     ValidationError,
     describe_value,
@@ -50,6 +52,7 @@ from leadmodel.rules.triggers import (
     TimeTrigger,
     TriggerMark,
     TriggerState,
+    _due,
     due,
 )
 
@@ -415,7 +418,9 @@ def _catch_up(
                 f"{'' if outcome.applied else 'not applied: '}{outcome.detail}"
             )
         seen = [*history.get(lead_id, ()), *run.logged.get(lead_id, ())]
-        following, ahead = due([run.current[lead_id]], seen, triggers, sub, now=run.now)
+        # The next due time only: each rule's first firing, not all of them up to now.
+        current = [run.current[lead_id]]
+        following, ahead = _due(current, seen, triggers, sub, run.now, first=True)
         steps[lead_id] = steps.get(lead_id, 0) + 1
         if following and steps[lead_id] < _MAX_STEPS:
             first = following[0]
@@ -424,6 +429,7 @@ def _catch_up(
         else:
             if following:
                 run.steps.append(f"{lead_id}: stopped after {_MAX_STEPS} steps in one run")
+                ahead = due(current, seen, triggers, sub, now=run.now)[1]
             subs[lead_id] = ahead
     marks = [m for m in after.marks if m.record_id not in subs]
     marks += [m for sub in subs.values() for m in sub.marks]
@@ -446,7 +452,8 @@ def run_due(
     Reads the stored :class:`~leadmodel.TriggerState` *state_id* (a fresh one the first
     time), the leads and their activities; converts the leads an
     :class:`~leadmodel.AutoConvertRule` in *rules* calls for (field rules: leads meeting
-    the criterion; activity rules: activities since the last run); runs
+    the criterion; activity rules: activities since the last run, on the first run since
+    the state's *since* if it has one); runs
     :func:`~leadmodel.due` at the time of *clock* (or *now*) and applies what is due in
     the order it became due, each lead stepped through its due times so that a later
     firing sees what an earlier one changed (a lead handed over at 13:00 is no longer
@@ -547,7 +554,8 @@ def run_due(
                 run,
                 converts,
                 history,
-                state.evaluated_at,
+                # Activities since the last run; on the first, since the state's go-live.
+                state.evaluated_at if state.evaluated_at is not None else state.since,
                 ids=ids,
                 save=services._save,  # noqa: SLF001 - the conversion write convert_lead uses
             )
@@ -563,7 +571,14 @@ def run_due(
         for activity in run.activities:
             store.activities.add(activity)
         if stored_state is None:
-            store.trigger_states.add(state)
+            try:
+                store.trigger_states.add(state)
+            except RecordExists:  # another run stored the first state since this one read
+                raise ConcurrencyError(
+                    f"trigger state {state_id!r} was stored by another run meanwhile; "
+                    "nothing was written: run again",
+                    records=[f"trigger_state {state_id}"],
+                ) from None
         else:
             store.trigger_states.update(state)
         store.commit()

@@ -629,9 +629,9 @@ def speed_to_lead(
     """Time to first touch per value of *by*, and how often the *sla* was missed.
 
     A lead's first touch is its earliest activity of a *touches* kind at or after its
-    ``created_at`` (for a converted lead, also its contact's activities up to the
-    conversion, where conversion moved the lead's own); its wait runs from ``created_at``
-    to that touch. It *breached* the SLA
+    ``created_at`` and not after *now* (a later one has not happened yet; for a converted
+    lead, also its contact's activities up to the conversion, where conversion moved the
+    lead's own); its wait runs from ``created_at`` to that touch. It *breached* the SLA
     when the touch came later than *sla* after creation, or when it was never touched and
     *sla* has passed by *now*; an untouched lead still inside its SLA is ``pending`` and not
     in the breach rate (``breached / (leads - pending)``). Leads without ``created_at`` are
@@ -674,8 +674,8 @@ def speed_to_lead(
                 (lead.id, lead.created_at, record.converted_at)
             )
     for activity in found:
-        if activity.kind not in kinds:
-            continue
+        if activity.kind not in kinds or activity.occurred_at > now:
+            continue  # a touch after *now* has not happened yet
         at = activity.occurred_at
         for lead_id, start, end in windows.get(activity.subject_id, ()):
             if at < start or (end is not None and at > end):

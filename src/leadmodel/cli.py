@@ -445,6 +445,10 @@ def _parser() -> argparse.ArgumentParser:
         "--rules", required=True, help='JSON: {"triggers": [...], "auto_convert": [...]}'
     )
     sub.add_argument("--now", help="the time to run at, ISO 8601 with offset (default: now)")
+    sub.add_argument(
+        "--since",
+        help="on a database without trigger state: skip what fell due before this time",
+    )
     return parser
 
 

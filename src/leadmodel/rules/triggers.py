@@ -31,10 +31,10 @@ often it runs:
 from __future__ import annotations
 
 import bisect
-import functools
 import operator
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final, Literal, TypeVar
 
 import attrs
@@ -337,6 +337,30 @@ class TriggerMark:
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
+        # Marks come back from storage and JSON: a naive time would make due() compare
+        # naive with aware times, a negative escalation would buy a chain extra firings.
+        started, due_at = self.started_at, self.due_at
+        _raise(
+            "TriggerMark",
+            [
+                ("started_at", _aware_problem(started)),
+                ("due_at", _aware_problem(due_at)),
+                (
+                    "due_at",
+                    ("out_of_range", "must not be before started_at")
+                    if started.utcoffset() is not None
+                    and due_at.utcoffset() is not None
+                    and due_at < started
+                    else None,
+                ),
+                (
+                    "escalation",
+                    None
+                    if 0 <= self.escalation <= _MAX_ESCALATIONS
+                    else ("out_of_range", f"must be from 0 to {_MAX_ESCALATIONS}"),
+                ),
+            ],
+        )
 
 
 def _sorted_marks(values: object) -> object:
@@ -344,6 +368,12 @@ def _sorted_marks(values: object) -> object:
     if isinstance(values, tuple) and all(isinstance(v, TriggerMark) for v in values):
         return tuple(sorted(values, key=lambda m: (m.rule, m.record_id)))
     return values
+
+
+def _aware_problem(value: datetime) -> _checks.Problem | None:
+    if value.utcoffset() is None:
+        return "type", "must be a timezone-aware datetime"
+    return None
 
 
 def _optional_time(value: object) -> _checks.Problem | None:
@@ -531,7 +561,7 @@ class _Compiled:
         "clock",
         "delay",
         "escalations",
-        "rule",
+        "name",
         "simple",
         "since",
         "single",
@@ -540,7 +570,7 @@ class _Compiled:
     )
 
     def __init__(self, rule: TimeTrigger) -> None:
-        self.rule = rule
+        self.name = rule.name  # never the rule itself: it keys the weak cache
         self.actions = rule.actions
         self.action = rule.actions[0] if len(rule.actions) == 1 else None
         # One generated function per criterion: the per-record cost of the whole check.
@@ -564,18 +594,47 @@ class _Compiled:
         self.single = kinds == frozenset()  # creation or update: one clock event
 
 
-@functools.lru_cache(maxsize=512)
+_COMPILED: Final[weakref.WeakKeyDictionary[TimeTrigger, _Compiled]] = weakref.WeakKeyDictionary()
+
+
 def _compiled(rule: TimeTrigger) -> _Compiled:
-    """*rule* prepared once: services evaluate the same rules lead by lead, many times."""
-    return _Compiled(rule)
+    """*rule* prepared once: services evaluate the same rules lead by lead, many times.
+
+    Kept while the rule lives, however many rules there are (a bounded LRU cache thrashed
+    past its size: every step of a catch-up recompiled every rule).
+    """
+    found = _COMPILED.get(rule)
+    if found is None:
+        found = _COMPILED[rule] = _Compiled(rule)
+    return found
+
+
+def _utc(at: datetime) -> datetime | None:
+    """*at* in UTC: delays are elapsed time, never wall-clock time across a DST change.
+
+    ``datetime`` adds a ``timedelta`` to the wall clock of a zone like
+    ``ZoneInfo("America/New_York")`` (24 hours from 09:00 the day before clocks go forward
+    is 09:00, 23 hours later), and compares two times of one zone by the wall clock too;
+    times come back from storage as fixed offsets, so the answer would depend on the store.
+    ``None`` for a time within a day of the calendar's ends that UTC cannot write (before
+    year 1 or after 9999 in UTC): it never starts a clock and nothing is due from it.
+    """
+    if at.tzinfo is UTC:
+        return at
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def _starts(rule: _Compiled, lead: Lead, history: Sequence[tuple[datetime, str]]) -> list[datetime]:
     """The clock events of *lead* under *rule*, sorted, each once."""
     if rule.since == "updated":
         start = lead.updated_at or lead.created_at
+        start = None if start is None else _utc(start)
         return [] if start is None else [start]
-    starts = [] if lead.created_at is None else [lead.created_at]
+    created = None if lead.created_at is None else _utc(lead.created_at)
+    starts = [] if created is None else [created]
     kinds = rule.activity_kinds
     if history and kinds != frozenset():
         starts += [at for at, kind in history if kinds is None or kind in kinds]
@@ -591,15 +650,22 @@ def _fired(  # noqa: PLR0917 - one record's episode walk, its inputs passed thro
     mark: TriggerMark | None,
     now: datetime,
     since: datetime | None,
+    first: bool = False,
 ) -> list[tuple[datetime, datetime, int]]:
-    """The episodes of one record that fire now: ``(started_at, due_at, escalation)``."""
+    """The episodes of one record that fire now: ``(started_at, due_at, escalation)``.
+
+    With *first*, only the earliest (what the next step of a catch-up needs).
+    """
     delay = rule.delay
     if mark is None:
         start, escalation = starts[0], 0
     elif mark.left:
         start, escalation = starts[bisect.bisect_right(starts, now) - 1], 0
     elif mark.escalation < rule.escalations:
-        start, escalation = mark.due_at, mark.escalation + 1
+        restart = _utc(mark.due_at)
+        if restart is None:
+            return []
+        start, escalation = restart, mark.escalation + 1
     else:
         at = bisect.bisect_right(starts, mark.due_at)
         if at == len(starts):
@@ -608,7 +674,10 @@ def _fired(  # noqa: PLR0917 - one record's episode walk, its inputs passed thro
     until: list[datetime] | None = None
     out: list[tuple[datetime, datetime, int]] = []
     while True:
-        due_at = start + delay
+        try:
+            due_at = start + delay
+        except OverflowError:  # due after the year 9999: never
+            return out
         if due_at > now:
             return out
         at = bisect.bisect_right(starts, start)
@@ -627,6 +696,8 @@ def _fired(  # noqa: PLR0917 - one record's episode walk, its inputs passed thro
                 continue
         if since is None or due_at >= since:
             out.append((start, due_at, escalation))
+            if first:
+                return out
         if escalation < rule.escalations:
             start, escalation = due_at, escalation + 1
         elif following is None:
@@ -646,12 +717,13 @@ _Test = tuple[
 ]
 
 
-def _evaluate(
+def _evaluate(  # noqa: PLR0917 - one record against every rule, its inputs passed through
     lead: Lead,
     lead_history: list[tuple[datetime, str]],
     tests: list[_Test],
     now: datetime,
     since: datetime | None,
+    first: bool = False,
 ) -> None:
     """Add the actions due for *lead* and its new marks to each rule's lists."""
     lead_id = lead.id
@@ -670,7 +742,14 @@ def _evaluate(
                 start = lead.updated_at
             if start is None:
                 continue
-            due_at = start + rule.delay
+            if start.tzinfo is not UTC:
+                start = _utc(start)
+                if start is None:
+                    continue
+            try:
+                due_at = start + rule.delay
+            except OverflowError:  # due after the year 9999: never
+                continue
             if due_at > now or (since is not None and due_at < since):
                 continue
             rule_changed[lead_id] = _new_mark(name, lead_id, start, due_at, 0, left=False)
@@ -685,7 +764,7 @@ def _evaluate(
         starts = _starts(rule, lead, lead_history)
         if not starts:
             continue
-        fired = _fired(rule, starts, lead_history, mark, now, since)
+        fired = _fired(rule, starts, lead_history, mark, now, since, first)
         if not fired:
             continue
         started, last_due, escalation = fired[-1]
@@ -739,13 +818,30 @@ def due(
             evaluation (code ``past``).
     """
     leads, acts, triggers = _check_due(records, activities, rules, state, now)
+    return _due(leads, acts, triggers, state, now)
+
+
+def _due(
+    leads: Sequence[Lead],
+    acts: Sequence[Activity],
+    triggers: Sequence[TimeTrigger],
+    state: TriggerState,
+    now: datetime,
+    *,
+    first: bool = False,
+) -> tuple[tuple[DueAction, ...], TriggerState]:
+    """:func:`due` over checked arguments; with *first*, each rule's earliest firing only.
+
+    A catch-up looks ahead after each step for the next due time only: walking every
+    firing up to ``now`` there would cost each step the whole remaining history.
+    """
     compiled = [_compiled(rule) for rule in triggers]
     history: dict[str, list[tuple[datetime, str]]] = {}
     for activity in acts:
         if activity.occurred_at <= now:
-            history.setdefault(activity.subject_id, []).append(
-                (activity.occurred_at, activity.kind)
-            )
+            at = _utc(activity.occurred_at)
+            if at is not None:
+                history.setdefault(activity.subject_id, []).append((at, activity.kind))
     # Marks by rule, then record, and actions as they are: every object kept alive here is
     # one more for the garbage collector to walk, which costs more than the checks.
     marks: dict[str, dict[str, TriggerMark]] = {}
@@ -759,16 +855,16 @@ def due(
         (
             rule,
             rule.test,
-            rule.rule.name,
-            marks.get(rule.rule.name, no_marks),
-            changed[rule.rule.name],
+            rule.name,
+            marks.get(rule.name, no_marks),
+            changed[rule.name],
             [],
         )
         for rule in compiled
     ]
     for lead in leads:
         if lead.converted is None:
-            _evaluate(lead, history.get(lead.id, empty), tests, now, since)
+            _evaluate(lead, history.get(lead.id, empty), tests, now, since, first)
     # Each rule's actions by due time and record, then all of them, rule after rule, by due
     # time: both sorts are stable, so the order is (due time, rule, record, the rule's
     # order of actions), with keys read in C.
