@@ -70,6 +70,20 @@ def _activity_row(activity: Activity) -> tuple[datetime, str, str]:
     return activity.occurred_at, activity.kind, detail
 
 
+def _made(account_id: str | None, contact_id: str | None, opportunity_id: str | None) -> str:
+    """What a conversion made, in words."""
+    made = ", ".join(
+        f"{kind} {value}"
+        for kind, value in (
+            ("account", account_id),
+            ("contact", contact_id),
+            ("opportunity", opportunity_id),
+        )
+        if value is not None
+    )
+    return made or "into nothing new"
+
+
 def _event_row(event: object) -> tuple[datetime, str, str] | None:
     if isinstance(event, LeadCaptured):
         held = "; held for approval" if event.pending_approval else ""
@@ -95,16 +109,8 @@ def _event_row(event: object) -> tuple[datetime, str, str] | None:
             f"{event.record_id}: {_plain(event.previous)} -> {_plain(event.current)}",
         )
     if isinstance(event, LeadConverted):
-        made = ", ".join(
-            f"{kind} {value}"
-            for kind, value in (
-                ("account", event.account_id),
-                ("contact", event.contact_id),
-                ("opportunity", event.opportunity_id),
-            )
-            if value is not None
-        )
-        return event.occurred_at, "converted", made or "into nothing new"
+        made = _made(event.account_id, event.contact_id, event.opportunity_id)
+        return event.occurred_at, "converted", made
     if isinstance(event, OpportunityClosed):
         outcome = "won" if event.won else f"lost ({_plain(event.lost_reason)})"
         return event.occurred_at, "deal_closed", f"{event.opportunity_id} {outcome}: {event.stage}"
@@ -209,16 +215,8 @@ def timeline(
         raise ValidationError("timeline", errors[:10])
     record = lead.converted
     if record is not None and not any(step[1] == "converted" for step in steps):
-        made = ", ".join(
-            f"{kind} {value}"
-            for kind, value in (
-                ("account", record.account_id),
-                ("contact", record.contact_id),
-                ("opportunity", record.opportunity_id),
-            )
-            if value is not None
-        )
-        steps.append((record.converted_at, "converted", made or "into nothing new"))
+        made = _made(record.account_id, record.contact_id, record.opportunity_id)
+        steps.append((record.converted_at, "converted", made))
     seen: set[tuple[datetime, str, str]] = set()
     rows = []
     for at, what, detail in sorted(steps, key=lambda step: step[0]):

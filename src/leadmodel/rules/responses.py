@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Final, Literal
@@ -479,16 +480,7 @@ class ActionRefused:
             )
 
 
-_REFUSAL_CODES: Final = (
-    "unknown_status",
-    "converted_status",
-    "not_allowed",
-    "backwards",
-    "converted_lead",
-    "use_set_status",
-    "use_set_lifecycle_stage",
-    "invalid_value",
-)
+_REFUSAL_CODES: Final = typing.get_args(RefusalCode)
 
 
 @attrs.frozen
