@@ -29,12 +29,13 @@ from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.consent import PrivacyLogEntry, privacy_hash
 from leadmodel.domain.contact import Contact
-from leadmodel.domain.errors import FieldError, LeadModelError, ValidationError, describe_value
+from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.fields import EntitySchema, FieldValues
 from leadmodel.domain.lead import Lead
-from leadmodel.domain.opportunity import Opportunity
 from leadmodel.domain.values import Address, EmailAddress, PhoneNumber
 from leadmodel.ports import PrivacyKey, UnitOfWork
+from leadmodel.rules._common import criterion_problem, raise_problems
+from leadmodel.rules.criteria import Criterion
 from leadmodel.rules.merge import MergeRecord
 from leadmodel.rules.normalize import normalize_person_name
 from leadmodel.serialization import FORMAT_VERSION, to_dict
@@ -70,7 +71,7 @@ _REPOSITORIES: Final = {
 _KIND_ORDER: Final = tuple(_REPOSITORIES)
 _MAX_QUERY: Final = 1_000
 _MIN_DIGITS: Final = 7
-_TOKEN_DOMAIN: Final = "anonymised.invalid"
+_TOKEN_DOMAIN: Final = "anonymised.example"  # noqa: S105 - RFC 2606: never delivered
 _R = TypeVar("_R")
 
 
@@ -198,12 +199,20 @@ def _problem(service: str, path: str, code: str, message: str) -> ValidationErro
     return ValidationError(service, [FieldError(path, code, message)])
 
 
-_UNIT_PARTS: Final = ("__enter__", "__exit__", "commit", "leads", "contacts", "accounts")
+_UNIT_PARTS: Final = (
+    "__enter__",
+    "__exit__",
+    "commit",
+    "leads",
+    "contacts",
+    "accounts",
+    "opportunities",
+    "activities",
+)
 
 
 def _check_unit(service: str, uow: object) -> None:
-    missing = [name for name in (*_UNIT_PARTS, "opportunities", "activities")]
-    missing = [name for name in missing if not hasattr(uow, name)]
+    missing = [name for name in _UNIT_PARTS if not hasattr(uow, name)]
     if missing:
         raise _problem(
             service,
@@ -237,9 +246,12 @@ def _check_key(service: str, key: object, *, required: bool) -> PrivacyKey | Non
 def _check_mode(service: str, mode: object) -> Mode:
     if mode not in _MODES:
         raise _problem(
-            service, "mode", "invalid", f"must be 'delete' or 'anonymise' (got {describe_value(mode)})"
+            service,
+            "mode",
+            "invalid",
+            f"must be 'delete' or 'anonymise' (got {describe_value(mode)})",
         )
-    return mode  # type: ignore[return-value]
+    return mode
 
 
 def _text_argument(service: str, name: str, value: object) -> str | None:
@@ -342,7 +354,7 @@ class _Needles:
 def _national(e164: str) -> str:
     # The last ten digits: a national number written without its country code.
     digits = e164.lstrip("+")
-    return digits[-10:] if len(digits) > 10 else digits  # noqa: PLR2004 - NANP length
+    return digits[-10:] if len(digits) > 10 else digits
 
 
 def _has(record: object, field: str) -> bool:
@@ -350,7 +362,7 @@ def _has(record: object, field: str) -> bool:
 
 
 def _field_names(record: object) -> frozenset[str]:
-    return frozenset(a.name for a in attrs.fields(type(record)))
+    return frozenset(a.name for a in attrs.fields(type(record)))  # type: ignore[arg-type]
 
 
 def _full_name(record: object) -> frozenset[str]:
@@ -384,16 +396,15 @@ def _personal_values(
             phones.add(phone.e164)
     for field in ("address", "mailing_address", "billing_address"):
         address = getattr(record, field, None)
-        if isinstance(address, Address) and address.street and len(address.street) >= 4:  # noqa: PLR2004
+        if isinstance(address, Address) and address.street and len(address.street) >= 4:
             texts.add(address.street.casefold())
     return frozenset(emails), frozenset(phones), _full_name(record), frozenset(texts)
 
 
 def _text_paths(record: object, needles: _Needles, prefix: str = "") -> list[str]:
-    """The free-text fields of *record* (strings, custom values, address lines) that mention
-    the person."""
+    """The free-text fields of *record* that mention the person (text, custom, address)."""
     paths: list[str] = []
-    for attribute in attrs.fields(type(record)):
+    for attribute in attrs.fields(type(record)):  # type: ignore[arg-type]
         value = getattr(record, attribute.name)
         path = f"{prefix}{attribute.name}"
         if isinstance(value, str) and attribute.name not in ("id", "status", "stage"):
@@ -466,19 +477,33 @@ def _find(
     expanded = needles
     for record in owners.values():
         expanded = expanded.with_record(record)
+    # One step further: the same email as one of their records, or the same phone and
+    # name, is the same person (a contact made from their lead, a second lead).
+    for kind in _PEOPLE:
+        for record in people[kind]:
+            if record.id in owners or (kind == "account" and not record.is_person):
+                continue
+            paths = expanded.identifies(record)
+            same_name = bool(_full_name(record) & expanded.names)
+            if "email" in paths or (same_name and {"phone", "mobile"} & set(paths)):
+                owners[record.id] = record
+    for record in owners.values():
+        expanded = expanded.with_record(record)
     findings: list[Finding] = []
     for kind in _PEOPLE:
         for record in people[kind]:
             identity = expanded.identifies(record) if record.id in owners else []
             paths = list(
                 dict.fromkeys(
-                    [*identity, *mentions.get((kind, record.id), []), *_text_paths(record, expanded)]
+                    [
+                        *identity,
+                        *mentions.get((kind, record.id), []),
+                        *_text_paths(record, expanded),
+                    ]
                 )
             )
             if record.id in owners:
-                findings.append(
-                    Finding(kind=kind, record_id=record.id, paths=paths, owned=True)
-                )
+                findings.append(Finding(kind=kind, record_id=record.id, paths=paths, owned=True))
             elif paths:
                 findings.append(Finding(kind=kind, record_id=record.id, paths=paths))
     for opportunity in _each(uow, "opportunity"):
@@ -504,9 +529,7 @@ def _find(
         paths = _text_paths(consent, expanded)
         owned = consent.subject_id in owners
         if owned or paths:
-            findings.append(
-                Finding(kind="consent", record_id=consent.id, paths=paths, owned=owned)
-            )
+            findings.append(Finding(kind="consent", record_id=consent.id, paths=paths, owned=owned))
     for state in _each(uow, "trigger_state"):
         marks = [
             f"marks[{index}].record_id"
@@ -541,9 +564,10 @@ def _log(
         return []
     written: list[str] = []
     for subject_hash in dict.fromkeys(hashes):
-        entry_id = "privacy-" + privacy_hash(
-            key, "log-entry", f"{kind}\0{subject_hash}\0{now.isoformat()}"
-        )[:24]
+        entry_id = (
+            "privacy-"
+            + privacy_hash(key, "log-entry", f"{kind}\0{subject_hash}\0{now.isoformat()}")[:24]
+        )
         if log.get(entry_id) is None:
             log.add(
                 PrivacyLogEntry(
@@ -607,12 +631,18 @@ def find_person(
     >>> from leadmodel.adapters.memory import MemoryUnitOfWork
     >>> uow = MemoryUnitOfWork()
     >>> with uow:
-    ...     uow.leads.add(Lead(id="L1", last_name="Lovelace", company="Engines",
-    ...                        email=EmailAddress.parse("ada@example.org")))
+    ...     uow.leads.add(
+    ...         Lead(
+    ...             id="L1",
+    ...             last_name="Lovelace",
+    ...             company="Engines",
+    ...             email=EmailAddress.parse("ada@example.org"),
+    ...         )
+    ...     )
     ...     uow.commit()
     >>> found = find_person(uow, email="ADA@example.org")
     >>> [(f.kind, f.record_id, f.paths) for f in found.findings]
-    [('lead', 'L1', ('email',))]
+    [('lead', 'L1', ('email', 'last_name'))]
     """
     service = "find_person"
     _check_unit(service, uow)
@@ -677,8 +707,14 @@ def export_person(
     >>> from leadmodel.adapters.memory import MemoryUnitOfWork
     >>> uow = MemoryUnitOfWork()
     >>> with uow:
-    ...     uow.leads.add(Lead(id="L1", last_name="Lovelace", company="Engines",
-    ...                        email=EmailAddress.parse("ada@example.org")))
+    ...     uow.leads.add(
+    ...         Lead(
+    ...             id="L1",
+    ...             last_name="Lovelace",
+    ...             company="Engines",
+    ...             email=EmailAddress.parse("ada@example.org"),
+    ...         )
+    ...     )
     ...     uow.commit()
     >>> document = json.loads(export_person(uow, email="ada@example.org"))
     >>> document["records"]["lead"][0]["email"]
@@ -768,8 +804,10 @@ class _Anonymiser:
             name = attribute.name
             value = getattr(record, name)
             if isinstance(value, str):
-                if name not in _KEPT_TEXT and not name.endswith("_id") and (
-                    self.needles.mentioned(value)
+                if (
+                    name not in _KEPT_TEXT
+                    and not name.endswith("_id")
+                    and (self.needles.mentioned(value))
                 ):
                     changes[name] = self.token(f"{kind}.{name}", value)
             elif isinstance(value, EmailAddress):
@@ -789,8 +827,10 @@ class _Anonymiser:
         return attrs.evolve(record, **changes) if changes else record  # type: ignore[misc]
 
     def owned(self, record: _R, kind: str) -> _R:
-        """The person's own lead, contact or account with every personal field replaced;
-        source, status, dates, scores, amounts, country, tags and flags stay."""
+        """The person's own lead, contact or account with every personal field replaced.
+
+        Source, status, dates, scores, amounts, country, tags and flags stay.
+        """
         changes: dict[str, Any] = {}
         for name in ("first_name", "last_name", "title", "description"):
             value = getattr(record, name, None)
@@ -815,8 +855,10 @@ class _Anonymiser:
         return self.mentions(anonymised, kind)
 
     def activity(self, activity: Activity, *, owned: bool) -> Activity:
-        """An activity with its free-text properties mentioning the person replaced (all
-        its text properties when it is the person's own and marked personal)."""
+        """An activity with the properties mentioning the person replaced.
+
+        On the person's own activity, properties marked personal are replaced too.
+        """
         return self.mentions(activity, "activity") if not owned else self._owned_activity(activity)
 
     def _owned_activity(self, activity: Activity) -> Activity:
@@ -864,7 +906,9 @@ def _subject(
     if isinstance(subject, PersonFindings):
         query = (subject.email, subject.phone, subject.name)
         if not any(query):
-            raise _problem(service, "subject", "missing", "the findings name no email, phone or name")
+            raise _problem(
+                service, "subject", "missing", "the findings name no email, phone or name"
+            )
         _, needles = _find(uow, *query)
         findings = list(subject.findings)
         for finding in findings:  # the person's own records, as stored now
@@ -899,7 +943,10 @@ def _personal_fields(service: str, schemas: object) -> dict[str, frozenset[str]]
     for index, schema in enumerate(schemas):
         if not isinstance(schema, EntitySchema):
             raise _problem(
-                service, f"schemas[{index}]", "type", f"must be an EntitySchema, not {type(schema).__name__}"
+                service,
+                f"schemas[{index}]",
+                "type",
+                f"must be an EntitySchema, not {type(schema).__name__}",
             )
         personal[schema.kind] = personal.get(schema.kind, frozenset()) | frozenset(
             fd.name for fd in schema.custom if fd.personal
@@ -1000,7 +1047,7 @@ def erase(
     personal field replaced: names, title, description and address lines become
     irreversible tokens ``"anon-"`` + 16 hex digits of :func:`~leadmodel.privacy_hash`
     under the host's *key* (the same value gives the same token, so counts by value still
-    add up), the email becomes ``anon-…@anonymised.invalid``, phones, website, city, state
+    add up), the email becomes ``anon-…@anonymised.example``, phones, website, city, state
     and postal code are cleared, custom fields marked ``personal`` in *schemas* are
     tokenised; source, status, dates, scores, amounts, country, tags, flags and
     conversion records stay, so funnels and models keep working. ``mode="delete"`` removes
@@ -1027,14 +1074,21 @@ def erase(
     ...         return b"host secret"
     >>> uow = MemoryUnitOfWork()
     >>> with uow:
-    ...     uow.leads.add(Lead(id="L1", first_name="Ada", last_name="Lovelace",
-    ...                        company="Engines", email=EmailAddress.parse("ada@example.org")))
+    ...     uow.leads.add(
+    ...         Lead(
+    ...             id="L1",
+    ...             first_name="Ada",
+    ...             last_name="Lovelace",
+    ...             company="Engines",
+    ...             email=EmailAddress.parse("ada@example.org"),
+    ...         )
+    ...     )
     ...     uow.commit()
     >>> now = datetime(2026, 5, 1, tzinfo=timezone.utc)
     >>> erasure = erase(uow, {"email": "ada@example.org"}, mode="anonymise", now=now, key=Key())
     >>> with uow:
     ...     lead = uow.leads.get("L1")
-    >>> lead.last_name.startswith("anon-"), lead.company, str(lead.email).endswith(".invalid")
+    >>> lead.last_name.startswith("anon-"), lead.company, str(lead.email).endswith(".example")
     (True, 'Engines', True)
     """
     service = "erase"
@@ -1081,6 +1135,7 @@ def is_erased(
     ...     is_erased(uow, Key(), email="ada@example.org")
     False
     """
+    checked_key = _check_key("is_erased", key, required=True)
     log = _log_capable(uow)
     if log is None:
         return False
@@ -1090,10 +1145,321 @@ def is_erased(
             continue
         text = str(value)
         try:
-            hashes.append(privacy_hash(key, kind, text))
+            hashes.append(privacy_hash(checked_key, kind, text))  # type: ignore[arg-type]
         except ValidationError:
             continue
     if not hashes:
         return False
     entries = log.find_by_keys([f"hash:{h}" for h in hashes])
     return any(entry.kind == "erase" for entry in entries)
+
+
+# --------------------------------------------------------------------------- retention
+
+_RETENTION_KINDS: Final = ("lead", "contact")
+_MAX_DAYS: Final = 36_500
+
+
+@attrs.frozen(kw_only=True)
+class RetentionPolicy:
+    """A retention rule as data: records of *kind* untouched for *inactive_days* are erased.
+
+    "Untouched" means no activity, no update and no creation in that time (the latest of
+    the record's ``updated_at``, ``created_at`` and its activities' ``occurred_at``);
+    a record with none of these dates is never due. *criterion*, when given, narrows the
+    policy (``Condition("status", "eq", "Unqualified")``). *action* is the
+    :func:`erase` mode. Records already anonymised (a last name that is a token) are not
+    due again.
+
+    >>> policy = RetentionPolicy(name="stale leads", inactive_days=730)
+    >>> policy.kind, policy.action
+    ('lead', 'anonymise')
+    """
+
+    _repr_html_ = result_html
+
+    name: str
+    kind: Literal["lead", "contact"] = "lead"
+    inactive_days: int
+    action: Mode = "anonymise"
+    criterion: Criterion | None = None
+
+    def __attrs_post_init__(self) -> None:
+        raise_problems(
+            "RetentionPolicy",
+            [
+                ("name", _checks.text_problem(self.name, 255)),
+                (
+                    "kind",
+                    None
+                    if self.kind in _RETENTION_KINDS
+                    else ("invalid", "must be 'lead' or 'contact'"),
+                ),
+                (
+                    "inactive_days",
+                    None
+                    if type(self.inactive_days) is int and 0 < self.inactive_days <= _MAX_DAYS
+                    else ("out_of_range", f"must be a whole number from 1 to {_MAX_DAYS}"),
+                ),
+                (
+                    "action",
+                    None
+                    if self.action in _MODES
+                    else ("invalid", "must be 'delete' or 'anonymise'"),
+                ),
+                ("criterion", criterion_problem(self.criterion, optional=True)),
+            ],
+        )
+
+
+@attrs.frozen(kw_only=True)
+class RetentionDue:
+    """One record a retention policy reaches, and why.
+
+    Attributes:
+        policy: the policy's name (the first policy, in order, that reaches the record).
+        kind: ``"lead"`` or ``"contact"``.
+        record_id: the record's id.
+        action: ``"anonymise"`` or ``"delete"``.
+        last_seen: the latest of its update, creation and activities.
+        reason: why, in words.
+    """
+
+    _repr_html_ = result_html
+
+    policy: str
+    kind: str
+    record_id: str
+    action: str
+    last_seen: datetime
+    reason: str
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
+
+def _last_seen(record: Any, activities: Sequence[Activity], now: datetime) -> datetime | None:
+    moments = [
+        moment
+        for moment in (
+            getattr(record, "updated_at", None),
+            getattr(record, "created_at", None),
+            *(a.occurred_at for a in activities),
+        )
+        if moment is not None and moment <= now
+    ]
+    return max(moments, default=None)
+
+
+def _is_token(record: Any) -> bool:
+    last_name = getattr(record, "last_name", None)
+    return isinstance(last_name, str) and re.fullmatch(r"anon-[0-9a-f]{16}", last_name) is not None
+
+
+def due_for_retention(
+    records: Iterable[Lead | Contact],
+    activities: Iterable[Activity],
+    policies: Sequence[RetentionPolicy],
+    *,
+    now: datetime,
+) -> tuple[RetentionDue, ...]:
+    """The records *policies* reach at *now* (pure): the first matching policy wins.
+
+    A record is due when its last sign of life (latest update, creation or activity up
+    to *now*) is at least the policy's ``inactive_days`` old and it meets the policy's
+    criterion. Results are ordered by kind then id; the input order does not matter.
+
+    Raises:
+        ValidationError: *policies* not policies, *now* naive, records or activities of
+            the wrong type.
+
+    >>> from datetime import datetime, timezone
+    >>> from leadmodel import Lead
+    >>> old = datetime(2023, 1, 1, tzinfo=timezone.utc)
+    >>> lead = Lead(id="L1", last_name="Ng", company="Acme", created_at=old, updated_at=old)
+    >>> now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    >>> due = due_for_retention(
+    ...     [lead], [], [RetentionPolicy(name="2y", inactive_days=730)], now=now
+    ... )
+    >>> [(d.record_id, d.action) for d in due]
+    [('L1', 'anonymise')]
+    """
+    service = "due_for_retention"
+    _check_now(service, now)
+    if isinstance(policies, str | bytes) or not isinstance(policies, Sequence):
+        raise _problem(service, "policies", "type", "must be a sequence of RetentionPolicy")
+    for index, policy in enumerate(policies):
+        if not isinstance(policy, RetentionPolicy):
+            raise _problem(
+                service,
+                f"policies[{index}]",
+                "type",
+                f"must be a RetentionPolicy, not {type(policy).__name__}",
+            )
+    if isinstance(records, str | bytes) or not isinstance(records, Iterable):
+        raise _problem(service, "records", "type", "must be leads or contacts")
+    if isinstance(activities, str | bytes) or not isinstance(activities, Iterable):
+        raise _problem(service, "activities", "type", "must be activities")
+    by_subject: dict[str, list[Activity]] = {}
+    for index, activity in enumerate(activities):
+        if not isinstance(activity, Activity):
+            raise _problem(
+                service,
+                f"activities[{index}]",
+                "type",
+                f"must be an Activity, not {type(activity).__name__}",
+            )
+        by_subject.setdefault(activity.subject_id, []).append(activity)
+    compiled = [
+        (policy, None if policy.criterion is None else policy.criterion.compile())
+        for policy in policies
+    ]
+    due: list[RetentionDue] = []
+    for index, record in enumerate(records):
+        if not isinstance(record, Lead | Contact):
+            raise _problem(
+                service,
+                f"records[{index}]",
+                "type",
+                f"must be a Lead or Contact, not {type(record).__name__}",
+            )
+        kind = "lead" if isinstance(record, Lead) else "contact"
+        if _is_token(record):
+            continue
+        seen = _last_seen(record, by_subject.get(record.id, []), now)
+        if seen is None:
+            continue
+        for policy, test in compiled:
+            if policy.kind != kind or now - seen < timedelta(days=policy.inactive_days):
+                continue
+            if test is not None and not test(record):
+                continue
+            due.append(
+                RetentionDue(
+                    policy=policy.name,
+                    kind=kind,
+                    record_id=record.id,
+                    action=policy.action,
+                    last_seen=seen,
+                    reason=f"no activity or update since {seen.isoformat()} "
+                    f"(at least {policy.inactive_days} days)",
+                )
+            )
+            break
+    due.sort(key=lambda d: (d.kind, d.record_id))
+    return tuple(due)
+
+
+@attrs.frozen(kw_only=True)
+class RetentionRun:
+    """What :func:`run_retention` did.
+
+    Attributes:
+        due: every record the policies reached, with its reason.
+        erasures: one :class:`Erasure` per action that had records (delete, anonymise).
+    """
+
+    _repr_html_ = result_html
+
+    due: tuple[RetentionDue, ...] = attrs.field(default=(), converter=_checks.as_tuple)
+    erasures: tuple[Erasure, ...] = attrs.field(default=(), converter=_checks.as_tuple)
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
+
+def _retention_findings(
+    uow: UnitOfWork, due: Sequence[RetentionDue]
+) -> tuple[list[Finding], _Needles]:
+    targets = {d.record_id: d.kind for d in due}
+    needles = _Needles(frozenset(), frozenset(), frozenset(), frozenset())
+    findings: list[Finding] = []
+    for record_id, kind in targets.items():
+        record = _repository(uow, kind).get(record_id)
+        if record is not None:
+            needles = needles.with_record(record)
+            findings.append(Finding(kind=kind, record_id=record_id, owned=True))
+    findings += [
+        Finding(kind=kind, record_id=item.id, owned=True)
+        for kind in ("activity", "consent")
+        for item in _each(uow, kind)
+        if item.subject_id in targets
+    ]
+    for merged in _each(uow, "merge"):
+        ids = {merged.survivor_id, *merged.absorbed_ids}
+        if ids & set(targets):
+            owned = merged.survivor_id in targets
+            findings.append(Finding(kind="merge", record_id=merged.id, owned=owned))
+    findings += [
+        Finding(kind="trigger_state", record_id=state.id)
+        for state in _each(uow, "trigger_state")
+        if any(mark.record_id in targets for mark in state.marks)
+    ]
+    return findings, needles
+
+
+def run_retention(
+    uow: UnitOfWork,
+    policies: Sequence[RetentionPolicy],
+    *,
+    now: datetime,
+    key: PrivacyKey,
+    schemas: Iterable[EntitySchema] = (),
+) -> RetentionRun:
+    """Apply retention *policies* at *now*: erase every record they reach, in one commit.
+
+    Each due record (see :func:`due_for_retention`) is anonymised or deleted the way
+    :func:`erase` treats a person's own record, with its activities, consents and the
+    stored merges it survived (its values are also erased from merges it was absorbed
+    by). Retention is not a person's request: nothing is written to the privacy log, so
+    the person may come back through a form or an import. Over SQLite the store is
+    scrubbed afterwards.
+
+    Raises:
+        ValidationError: bad *policies*, *now*, *key* or *schemas*.
+
+    >>> from datetime import datetime, timezone
+    >>> from leadmodel import Lead
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork
+    >>> class Key:
+    ...     def secret(self) -> bytes:
+    ...         return b"host secret"
+    >>> old = datetime(2023, 1, 1, tzinfo=timezone.utc)
+    >>> uow = MemoryUnitOfWork()
+    >>> with uow:
+    ...     uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme", created_at=old))
+    ...     uow.commit()
+    >>> run = run_retention(
+    ...     uow,
+    ...     [RetentionPolicy(name="2y", inactive_days=730)],
+    ...     now=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    ...     key=Key(),
+    ... )
+    >>> [d.record_id for d in run.due], run.erasures[0].counts
+    (['L1'], {'lead': 1})
+    """
+    service = "run_retention"
+    _check_unit(service, uow)
+    moment = _check_now(service, now)
+    checked_key = _check_key(service, key, required=True)
+    assert checked_key is not None  # noqa: S101 - required above
+    personal = _personal_fields(service, schemas)
+    erasures: list[Erasure] = []
+    with uow:
+        records = [*_each(uow, "lead"), *_each(uow, "contact")]
+        due = due_for_retention(records, list(_each(uow, "activity")), policies, now=moment)
+        for mode in _MODES:
+            chosen = [d for d in due if d.action == mode]
+            if not chosen:
+                continue
+            findings, needles = _retention_findings(uow, chosen)
+            anonymiser = _Anonymiser(checked_key, needles, personal)
+            deleted, anonymised = _apply(uow, findings, anonymiser, mode)
+            erasures.append(
+                Erasure(mode=mode, deleted=tuple(deleted), anonymised=tuple(anonymised))
+            )
+        uow.commit()
+    scrubbed = _scrub(uow) if erasures else False
+    return RetentionRun(
+        due=due, erasures=tuple(attrs.evolve(e, scrubbed=scrubbed) for e in erasures)
+    )

@@ -68,6 +68,17 @@ from leadmodel.domain.status import (
 )
 from leadmodel.intake import FormErrors, FormSpec, parse_web_form
 from leadmodel.ports import Notifier, UnitOfWork, lookup_keys, neighbour_sort_value
+from leadmodel.privacy import (
+    Erasure,
+    Finding,
+    PersonFindings,
+    RetentionRun,
+    erase,
+    export_person,
+    find_person,
+    is_erased,
+    run_retention,
+)
 from leadmodel.rules import conversion
 from leadmodel.rules.assignment import Assignment, AssignmentRule, AssignmentState, assign
 from leadmodel.rules.auto_conversion import AutoConversion, AutoConvertRule, auto_convert
@@ -112,8 +123,12 @@ __all__ = [
     "CloseOutcome",
     "ConversionOutcome",
     "DueRun",
+    "Erasure",
+    "Finding",
     "MergeOutcome",
+    "PersonFindings",
     "Rescore",
+    "RetentionRun",
     "StorageCheck",
     "StorageProblem",
     "UnmergeOutcome",
@@ -123,13 +138,18 @@ __all__ = [
     "check_storage",
     "close_opportunity",
     "convert_lead",
+    "erase",
+    "export_person",
+    "find_person",
     "import_leads",
+    "is_erased",
     "merge_records",
     "reengage_contact",
     "reject_capture",
     "rescore",
     "retrying",
     "run_due",
+    "run_retention",
     "save",
     "unmerge_records",
 ]
