@@ -319,6 +319,14 @@ class _Needles:
             self.emails | emails, self.phones | phones, self.names | names, self.texts | texts
         )
 
+    def loosened(self) -> _Needles:
+        """These needles, also matching each part of a name alone.
+
+        For the person's own records, where "Hello Ada" is about them.
+        """
+        parts = {word for name in self.names for word in name.split() if len(word) >= 3}
+        return attrs.evolve(self, names=self.names | parts)
+
     def identifies(self, record: object) -> list[str]:
         """The identity fields of *record* that equal the person's values."""
         paths: list[str] = []
@@ -489,6 +497,7 @@ def _find(
                 owners[record.id] = record
     for record in owners.values():
         expanded = expanded.with_record(record)
+    loose = expanded.loosened()
     findings: list[Finding] = []
     for kind in _PEOPLE:
         for record in people[kind]:
@@ -498,7 +507,7 @@ def _find(
                     [
                         *identity,
                         *mentions.get((kind, record.id), []),
-                        *_text_paths(record, expanded),
+                        *_text_paths(record, loose if record.id in owners else expanded),
                     ]
                 )
             )
@@ -514,8 +523,8 @@ def _find(
         if paths:
             findings.append(Finding(kind="opportunity", record_id=opportunity.id, paths=paths))
     for activity in _each(uow, "activity"):
-        paths = _text_paths(activity, expanded)
         owned = activity.subject_id in owners
+        paths = _text_paths(activity, loose if owned else expanded)
         if owned or paths:
             findings.append(
                 Finding(kind="activity", record_id=activity.id, paths=paths, owned=owned)
@@ -526,8 +535,8 @@ def _find(
         if paths or owned:
             findings.append(Finding(kind="merge", record_id=merged.id, paths=paths, owned=owned))
     for consent in _each(uow, "consent"):
-        paths = _text_paths(consent, expanded)
         owned = consent.subject_id in owners
+        paths = _text_paths(consent, loose if owned else expanded)
         if owned or paths:
             findings.append(Finding(kind="consent", record_id=consent.id, paths=paths, owned=owned))
     for state in _each(uow, "trigger_state"):
@@ -852,7 +861,11 @@ class _Anonymiser:
                 changes[name] = self.address(getattr(record, name), whole=True)
         changes["custom"] = self.custom(kind, record.custom, whole=True)  # type: ignore[attr-defined]
         anonymised = attrs.evolve(record, **changes)  # type: ignore[misc]
-        return self.mentions(anonymised, kind)
+        return self.loosened().mentions(anonymised, kind)
+
+    def loosened(self) -> _Anonymiser:
+        """This anonymiser, matching each part of the person's name alone too."""
+        return attrs.evolve(self, needles=self.needles.loosened())
 
     def activity(self, activity: Activity, *, owned: bool) -> Activity:
         """An activity with the properties mentioning the person replaced.
@@ -863,11 +876,12 @@ class _Anonymiser:
 
     def _owned_activity(self, activity: Activity) -> Activity:
         personal = self.personal.get("activity", frozenset())
+        needles = self.needles.loosened()
         changed = {
             name: self.token(f"activity.{name}", str(value))
             for name, value in activity.properties.items()
             if value is not None
-            and (name in personal or (isinstance(value, str) and self.needles.mentioned(value)))
+            and (name in personal or (isinstance(value, str) and needles.mentioned(value)))
         }
         if not changed:
             return activity
@@ -894,7 +908,7 @@ class _Anonymiser:
 
     def consent(self, consent: Any, *, owned: bool) -> Any:
         """A consent with its proof replaced when it is the person's (the decision stays)."""
-        kept = self.mentions(consent, "consent")
+        kept = (self.loosened() if owned else self).mentions(consent, "consent")
         if owned and kept.proof is not None:
             kept = attrs.evolve(kept, proof=self.token("consent.proof", kept.proof))
         return kept

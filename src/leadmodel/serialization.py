@@ -485,6 +485,7 @@ def _documents() -> frozenset[type]:
         WorkflowOutcome,
         WorkflowRule,
     )
+    from leadmodel.privacy import Erasure, PersonFindings, RetentionPolicy, RetentionRun
     from leadmodel.rules.scoring import Score, ScoringModel
     from leadmodel.rules.triggers import DueAction, TimeTrigger, TriggerState
     from leadmodel.rules.views import ListView, Segment
@@ -540,6 +541,10 @@ def _documents() -> frozenset[type]:
             TimeTrigger,
             TriggerState,
             DueAction,
+            PersonFindings,
+            Erasure,
+            RetentionPolicy,
+            RetentionRun,
         }
     )
 
