@@ -190,7 +190,7 @@ def _all_json(uow):
                     yield to_json(record).encode()
 
 
-def _check(uow, person, crowd, mode):
+def _check(uow, person, crowd, mode, *, stored=None):
     model, before_others = _model_and_others(uow, crowd)
     predictions = [model.predict(lead) for lead in before_others]
     other_ids = {lead.id for lead in before_others}
@@ -198,6 +198,9 @@ def _check(uow, person, crowd, mode):
         [lead for lead in _leads(uow) if lead.id in other_ids or mode == "anonymise"]
     )
 
+    values = _values(person)
+    before = b"".join(_all_json(uow)) if stored is None else stored()
+    assert all(value in before for value in values[:5])  # the search would see them
     erasure = erase(uow, {"email": person["email"]}, mode=mode, now=NOW, key=Key())
     assert erasure.counts.get("lead", 0) >= 1
 
@@ -229,11 +232,15 @@ def test_erase_leaves_no_byte_in_the_sqlite_file(person, crowd, mode):
         try:
             uow = SQLiteUnitOfWork(store)
             _fill(uow, person, crowd)
-            erasure = _check(uow, person, crowd, mode)
+            erasure = _check(uow, person, crowd, mode, stored=lambda: _files(folder))
             assert erasure.scrubbed
         finally:
             store.close()
-        for file in folder.iterdir():
-            data = file.read_bytes()
-            for value in _values(person):
-                assert value not in data, (file.name, value)
+        data = _files(folder)
+        for value in _values(person):
+            assert value not in data, value
+
+
+def _files(folder):
+    """Every byte of the database's files (the database, its WAL and journal)."""
+    return b"".join(file.read_bytes() for file in sorted(folder.iterdir()))
