@@ -53,6 +53,7 @@ __all__ = [
     "find_person",
     "is_erased",
     "run_retention",
+    "suppression",
 ]
 
 Mode = Literal["delete", "anonymise"]
@@ -1477,3 +1478,46 @@ def run_retention(
     return RetentionRun(
         due=due, erasures=tuple(attrs.evolve(e, scrubbed=scrubbed) for e in erasures)
     )
+
+
+def suppression(uow: UnitOfWork, key: PrivacyKey, record: object, *, now: datetime) -> str | None:
+    """Why *record* must not be stored (its person was erased), or ``None``.
+
+    Import and capture call it inside their unit of work before storing a record: when
+    the record's email, phone or mobile belongs to an erased person (:func:`is_erased`),
+    a ``"suppressed"`` :class:`~leadmodel.PrivacyLogEntry` (the keyed hash only) is
+    staged and the reason is returned, for the caller to report instead of storing.
+
+    >>> from datetime import datetime, timezone
+    >>> from leadmodel import Lead, EmailAddress
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork
+    >>> class Key:
+    ...     def secret(self) -> bytes:
+    ...         return b"host secret"
+    >>> lead = Lead(
+    ...     id="L9", last_name="Ng", company="Acme", email=EmailAddress.parse("ng@acme.com")
+    ... )
+    >>> with MemoryUnitOfWork() as uow:
+    ...     suppression(uow, Key(), lead, now=datetime(2026, 1, 1, tzinfo=timezone.utc)) is None
+    True
+    """
+    checked_key = _check_key("suppression", key, required=True)
+    assert checked_key is not None  # noqa: S101 - required above
+    log = _log_capable(uow)
+    if log is None:
+        return None
+    candidates: list[tuple[str, str]] = []
+    email = getattr(record, "email", None)
+    if isinstance(email, EmailAddress):
+        candidates.append(("email", email.normalized))
+    for field in ("phone", "mobile"):
+        phone = getattr(record, field, None)
+        if isinstance(phone, PhoneNumber):
+            candidates.append(("phone", phone.e164))
+    for kind, value in candidates:
+        subject_hash = privacy_hash(checked_key, kind, value)
+        entries = log.find_by_keys([f"hash:{subject_hash}"])
+        if any(entry.kind == "erase" for entry in entries):
+            _log(uow, checked_key, "suppressed", [subject_hash], now=_check_now("suppression", now))
+            return f"suppressed: the {kind} belongs to a person erased at their request"
+    return None

@@ -456,6 +456,7 @@ def _documents() -> frozenset[type]:
     from leadmodel._journey import CloseOutcome
     from leadmodel.domain.consent import ConsentDecision
     from leadmodel.intake import ColumnMapping, FormSpec, ImportReport
+    from leadmodel.privacy import Erasure, PersonFindings, RetentionPolicy, RetentionRun
     from leadmodel.rules.assignment import (
         Assignment,
         AssignmentBatch,
@@ -485,7 +486,6 @@ def _documents() -> frozenset[type]:
         WorkflowOutcome,
         WorkflowRule,
     )
-    from leadmodel.privacy import Erasure, PersonFindings, RetentionPolicy, RetentionRun
     from leadmodel.rules.scoring import Score, ScoringModel
     from leadmodel.rules.triggers import DueAction, TimeTrigger, TriggerState
     from leadmodel.rules.views import ListView, Segment

@@ -67,7 +67,7 @@ from leadmodel.domain.status import (
     OpportunityProcess,
 )
 from leadmodel.intake import FormErrors, FormSpec, parse_web_form
-from leadmodel.ports import Notifier, UnitOfWork, lookup_keys, neighbour_sort_value
+from leadmodel.ports import Notifier, PrivacyKey, UnitOfWork, lookup_keys, neighbour_sort_value
 from leadmodel.privacy import (
     Erasure,
     Finding,
@@ -78,6 +78,7 @@ from leadmodel.privacy import (
     find_person,
     is_erased,
     run_retention,
+    suppression,
 )
 from leadmodel.rules import conversion
 from leadmodel.rules.assignment import Assignment, AssignmentRule, AssignmentState, assign
@@ -151,6 +152,7 @@ __all__ = [
     "run_due",
     "run_retention",
     "save",
+    "suppression",
     "unmerge_records",
 ]
 
@@ -1370,7 +1372,7 @@ def retrying(
 # -- capture: a submitted form, all the way in --------------------------------------------
 
 CaptureStatus = Literal[
-    "created", "attached", "pending_approval", "approved", "blocked", "rejected"
+    "created", "attached", "pending_approval", "approved", "blocked", "rejected", "suppressed"
 ]
 
 
@@ -1467,8 +1469,9 @@ class CaptureResult:
     *status* is ``created``, ``attached`` (recorded on an existing record, *attached_to*),
     ``pending_approval`` (saved, held for a person: no assignment, no messages),
     ``approved`` (a held lead let in by :func:`approve_capture`), ``blocked`` (a
-    duplicate; nothing saved) or ``rejected`` (*errors*, nothing saved; or a held lead
-    closed by :func:`reject_capture`). *steps* says what each step decided; *events* are
+    duplicate; nothing saved), ``rejected`` (*errors*, nothing saved; or a held lead
+    closed by :func:`reject_capture`) or ``suppressed`` (the person was erased at their
+    request; nothing saved or sent). *steps* says what each step decided; *events* are
     for the host to publish; *state* is the assignment state to pass to the next capture.
     *auto_conversion* is the auto-conversion rule that fired (``None`` when none did) and
     *conversion* what converting did (``None`` too when it failed: *steps* says why).
@@ -1586,6 +1589,7 @@ def capture_lead(
     available: Collection[str] | None = None,
     notifier: Notifier | None = None,
     attempts: int = 3,
+    privacy_key: PrivacyKey | None = None,
 ) -> CaptureResult:
     """A submitted form, all the way in.
 
@@ -1601,6 +1605,10 @@ def capture_lead(
     :class:`~leadmodel.ConcurrencyError` and the capture runs again (up to *attempts*
     times, new ids each time), now finding the first lead — blocked, attached or alerted
     as the policy says. Nothing is sent before a commit succeeds.
+
+    With a *privacy_key*, a form from a person erased at their request (their email or
+    phone is in the privacy log, :func:`is_erased`) is ``suppressed``: nothing is saved
+    or sent, and a ``"suppressed"`` privacy log entry (a keyed hash) is written.
 
     >>> from datetime import datetime, timezone
     >>> from leadmodel import AssignmentRule, User
@@ -1633,6 +1641,7 @@ def capture_lead(
             state=state,
             available=available,
             notifier=notifier,
+            privacy_key=privacy_key,
         ),
         attempts=attempts,
         backoff=0.01,
@@ -1667,6 +1676,7 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
     available: Collection[str] | None,
     notifier: Notifier | None,
     approving: str | None = None,
+    privacy_key: PrivacyKey | None = None,
 ) -> CaptureResult:
     """The capture pipeline; with *approving*, the steps a held lead of that id skipped."""
     current_state = state if state is not None else AssignmentState()
@@ -1701,6 +1711,11 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
             lead = _approved(stored, now=now)
             steps.append(f"held lead {lead.id} approved: running the steps it skipped")
             events.append(_captured(lead, pending=False, now=now))
+        refusal = None if privacy_key is None else suppression(uow, privacy_key, lead, now=now)
+        if refusal is not None:
+            uow.commit()  # the "suppressed" privacy log entry only
+            steps.append(refusal)
+            return CaptureResult(status="suppressed", state=current_state, steps=tuple(steps))
         check: DuplicateCheck | None = None
         if config.duplicates is not None and approving is None:
             candidates = _candidates(uow, (uow.leads, uow.contacts), lead, config.duplicates)
