@@ -477,12 +477,6 @@ def _find(
                 owners[record.id] = record
             elif paths:
                 mentions[(kind, record.id)] = paths
-    # Person accounts of the person's contacts are theirs too.
-    for record in people["account"]:
-        if record.is_person and any(
-            getattr(owner, "account_id", None) == record.id for owner in owners.values()
-        ):
-            owners[record.id] = record
     expanded = needles
     for record in owners.values():
         expanded = expanded.with_record(record)
@@ -496,6 +490,11 @@ def _find(
             same_name = bool(_full_name(record) & expanded.names)
             if "email" in paths or (same_name and {"phone", "mobile"} & set(paths)):
                 owners[record.id] = record
+    # Person accounts of the person's contacts are theirs too.
+    linked = {getattr(owner, "account_id", None) for owner in owners.values()}
+    for record in people["account"]:
+        if record.is_person and record.id in linked:
+            owners[record.id] = record
     for record in owners.values():
         expanded = expanded.with_record(record)
     loose = expanded.loosened()
@@ -578,17 +577,20 @@ def _log(
             "privacy-"
             + privacy_hash(key, "log-entry", f"{kind}\0{subject_hash}\0{now.isoformat()}")[:24]
         )
-        if log.get(entry_id) is None:
-            log.add(
-                PrivacyLogEntry(
-                    id=entry_id,
-                    kind=kind,  # type: ignore[arg-type]
-                    subject_hash=subject_hash,
-                    at=now,
-                    mode=mode,
-                    counts=dict(counts or {}),
-                )
+        base, repeat = entry_id, 1
+        while log.get(entry_id) is not None:  # the same request again at the same moment
+            repeat += 1
+            entry_id = f"{base}-{repeat}"
+        log.add(
+            PrivacyLogEntry(
+                id=entry_id,
+                kind=kind,  # type: ignore[arg-type]
+                subject_hash=subject_hash,
+                at=now,
+                mode=mode,
+                counts=dict(counts or {}),
             )
+        )
         written.append(entry_id)
     return written
 
