@@ -206,7 +206,8 @@ def test_anonymise_keeps_the_facts_and_replaces_the_person():
         note = uow.activities.get("A1")
         consent = uow.consents.get("K1")
         assert uow.leads.get("L3").first_name == "Ada"  # a namesake is not touched
-    assert lead.last_name.startswith("anon-") and lead.first_name.startswith("anon-")
+    assert lead.last_name.startswith("anon-")
+    assert lead.first_name.startswith("anon-")
     assert lead.email.domain == "anonymised.example"
     assert lead.phone is None
     assert lead.address == Address(street=lead.address.street, country="GB")
@@ -217,12 +218,18 @@ def test_anonymise_keeps_the_facts_and_replaces_the_person():
         "Engines",
         NOW - timedelta(days=10),
     )
-    assert lead.custom["visits"] == 3 and lead.custom["birthday"].startswith("anon-")
-    assert other.description.startswith("anon-") and other.first_name == "Bob"
-    assert contact.last_name.startswith("anon-") and contact.phone is None
-    assert account.name.startswith("anon-") and account.is_person
-    assert note.properties["note"].startswith("anon-") and note.properties["minutes"] == 5
-    assert consent.status == "granted" and consent.proof.startswith("anon-")
+    assert lead.custom["visits"] == 3
+    assert lead.custom["birthday"].startswith("anon-")
+    assert other.description.startswith("anon-")
+    assert other.first_name == "Bob"
+    assert contact.last_name.startswith("anon-")
+    assert contact.phone is None
+    assert account.name.startswith("anon-")
+    assert account.is_person
+    assert note.properties["note"].startswith("anon-")
+    assert note.properties["minutes"] == 5
+    assert consent.status == "granted"
+    assert consent.proof.startswith("anon-")
     assert erasure.log_ids
     assert is_erased(uow, Key(), email="ADA@example.org")
     assert is_erased(uow, Key(), phone="+1 415 555 0101")
@@ -318,7 +325,8 @@ def test_import_and_capture_suppress_an_erased_person():
         now=NOW,
         privacy_key=Key(),
     )
-    assert result.status == "suppressed" and result.lead is None
+    assert result.status == "suppressed"
+    assert result.lead is None
     assert "erased" in result.steps[-1]
     with uow:
         emails = {str(lead.email) for lead in uow.leads}
