@@ -19,12 +19,16 @@ from leadmodel import (
     Consent,
     Contact,
     EmailAddress,
+    Erasure,
     FieldDef,
     FieldType,
+    Finding,
     Lead,
     Opportunity,
     PhoneNumber,
+    RetentionDue,
     RetentionPolicy,
+    RetentionRun,
     ValidationError,
     due_for_retention,
     from_dict,
@@ -385,3 +389,59 @@ def test_due_for_retention_is_order_independent_and_exact(ages, days, seed):
     due = due_for_retention(leads, [], [policy], now=NOW)
     assert due == due_for_retention(shuffled, [], [policy], now=NOW)
     assert {d.record_id for d in due} == {f"L{i}" for i, age in enumerate(ages) if age >= days}
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner),
+    max_leaves=20,
+)
+_DOCUMENTS = [RetentionPolicy, PersonFindings, Erasure, RetentionRun, Finding, RetentionDue]
+
+
+@given(st.sampled_from(_DOCUMENTS), _JSON)
+def test_privacy_documents_from_any_json_are_valid_or_a_validation_error(cls, data):
+    try:
+        from_dict(cls, data)
+    except ValidationError as exc:
+        assert exc.errors
+
+
+_ids_text = st.text(alphabet="abcXYZ019-", min_size=1, max_size=8)
+_findings = st.builds(
+    Finding,
+    kind=st.sampled_from(["lead", "contact", "activity", "merge"]),
+    record_id=_ids_text,
+    paths=st.lists(st.sampled_from(["email", "phone", "properties.note"]), max_size=3).map(tuple),
+    owned=st.booleans(),
+)
+
+
+@given(
+    st.one_of(
+        st.builds(
+            RetentionPolicy,
+            name=_ids_text,
+            kind=st.sampled_from(["lead", "contact"]),
+            inactive_days=st.integers(1, 36_500),
+            action=st.sampled_from(["delete", "anonymise"]),
+            criterion=st.none() | st.just(Condition("status", "eq", "Open - Not Contacted")),
+        ),
+        st.builds(
+            Erasure,
+            mode=st.sampled_from(["delete", "anonymise"]),
+            deleted=st.lists(_findings, max_size=3).map(tuple),
+            anonymised=st.lists(_findings, max_size=3).map(tuple),
+            log_ids=st.lists(_ids_text, max_size=2).map(tuple),
+            scrubbed=st.booleans(),
+        ),
+        st.builds(
+            PersonFindings,
+            email=st.none() | st.just("ada@example.org"),
+            name=st.none() | st.just("ada lovelace"),
+            findings=st.lists(_findings, max_size=4).map(tuple),
+        ),
+    )
+)
+def test_privacy_values_round_trip_through_json(value):
+    assert from_json(type(value), to_json(value)) == value
