@@ -269,3 +269,20 @@ def test_privacy_hash_refuses_bad_input(
     with pytest.raises(ValidationError) as caught:
         privacy_hash(key, kind, value)  # type: ignore[arg-type]
     assert caught.value.paths == (path,)
+
+
+def test_the_module_exports_exactly_its_public_names() -> None:
+    import inspect
+
+    from leadmodel.domain import consent
+
+    defined_here = {
+        name
+        for name, value in vars(consent).items()
+        if not name.startswith("_")
+        and (inspect.isclass(value) or inspect.isfunction(value))
+        and getattr(value, "__module__", None) == consent.__name__
+    }
+    assert defined_here <= set(consent.__all__)
+    for name in consent.__all__:
+        assert hasattr(consent, name), name

@@ -35,15 +35,22 @@ if TYPE_CHECKING:
     from leadmodel.ports import PrivacyKey
 
 __all__ = [
+    "Channel",
     "Consent",
     "ConsentDecision",
+    "ConsentStatus",
+    "DecisionReason",
+    "LawfulBasis",
     "PrivacyLogEntry",
+    "PrivacyRequest",
     "consent_decision",
     "privacy_hash",
 ]
 
 Channel = Literal["email", "phone", "sms", "post"]
+"""The channels a consent covers."""
 ConsentStatus = Literal["granted", "denied", "withdrawn"]
+"""What the person said: yes, no, or no more."""
 LawfulBasis = Literal[
     "consent",
     "contract",
@@ -52,13 +59,16 @@ LawfulBasis = Literal[
     "public_task",
     "legitimate_interests",
 ]
+"""The GDPR article 6 bases for processing personal data."""
 DecisionReason = Literal["granted", "denied", "withdrawn", "expired", "not_recorded"]
+"""Why a :class:`ConsentDecision` came out as it did."""
 PrivacyRequest = Literal["find", "export", "erase", "suppressed"]
+"""The kinds of privacy log entry."""
 
-CHANNELS: Final[tuple[str, ...]] = get_args(Channel)
-STATUSES: Final[tuple[str, ...]] = get_args(ConsentStatus)
-LAWFUL_BASES: Final[tuple[str, ...]] = get_args(LawfulBasis)
-PRIVACY_REQUESTS: Final[tuple[str, ...]] = get_args(PrivacyRequest)
+_CHANNELS: Final[tuple[str, ...]] = get_args(Channel)
+_STATUSES: Final[tuple[str, ...]] = get_args(ConsentStatus)
+_LAWFUL_BASES: Final[tuple[str, ...]] = get_args(LawfulBasis)
+_PRIVACY_REQUESTS: Final[tuple[str, ...]] = get_args(PrivacyRequest)
 
 _PURPOSE_LENGTH: Final = 80
 _SOURCE_LENGTH: Final = 255
@@ -104,10 +114,10 @@ _CONSENT_CHECKS: Final = _checks.FieldChecks(
     required=[
         ("id", _checks.identifier),
         ("subject_id", _checks.identifier),
-        ("channel", _choice(CHANNELS)),
+        ("channel", _choice(_CHANNELS)),
         ("purpose", _checks.text(_PURPOSE_LENGTH)),
-        ("status", _choice(STATUSES)),
-        ("lawful_basis", _choice(LAWFUL_BASES)),
+        ("status", _choice(_STATUSES)),
+        ("lawful_basis", _choice(_LAWFUL_BASES)),
         ("captured_at", _checks.aware_datetime),
         ("provenance", _checks.Check(_provenance_problem)),
     ],
@@ -231,7 +241,7 @@ class ConsentDecision:
 def _tie_rank(consent: Consent) -> tuple[datetime, int, str]:
     # Most recent wins; on the same instant the more restrictive answer wins (a
     # withdrawal recorded in the same second as a grant stands), then the id decides.
-    return (consent.captured_at, STATUSES.index(consent.status), consent.id)
+    return (consent.captured_at, _STATUSES.index(consent.status), consent.id)
 
 
 def consent_decision(
@@ -273,12 +283,12 @@ def consent_decision(
     'not_recorded'
     """
     errors: list[FieldError] = []
-    if not _checks.one_of(channel, CHANNELS):
+    if not _checks.one_of(channel, _CHANNELS):
         errors.append(
             FieldError(
                 "channel",
                 "invalid",
-                f"must be one of {', '.join(CHANNELS)} (got {describe_value(channel)})",
+                f"must be one of {', '.join(_CHANNELS)} (got {describe_value(channel)})",
             )
         )
     problem = _checks.text_problem(purpose, _PURPOSE_LENGTH)
@@ -343,7 +353,7 @@ _LOG_CHECKS: Final = _checks.FieldChecks(
     "PrivacyLogEntry",
     required=[
         ("id", _checks.identifier),
-        ("kind", _choice(PRIVACY_REQUESTS)),
+        ("kind", _choice(_PRIVACY_REQUESTS)),
         ("subject_hash", _checks.Check(_hash_problem)),
         ("at", _checks.aware_datetime),
     ],
