@@ -207,12 +207,44 @@ def _allowed_problem(value: object) -> _checks.Problem | None:
     return "type", f"must be True, False or None, not {type(value).__name__}"
 
 
+_ALLOWED_BY_REASON: Final[dict[str, bool | None]] = {
+    "granted": True,
+    "denied": False,
+    "withdrawn": False,
+    "expired": False,
+    "not_recorded": None,
+}
+
+
+def _decision_errors(decision: Any) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if not _checks.one_of(decision.reason, _ALLOWED_BY_REASON):
+        return errors  # the field check reports it
+    expected = _ALLOWED_BY_REASON[decision.reason]
+    if decision.allowed is not expected:
+        errors.append(
+            FieldError("allowed", "inconsistent", f"must be {expected} for {decision.reason!r}")
+        )
+    if (decision.consent_id is None) != (decision.reason == "not_recorded"):
+        errors.append(
+            FieldError(
+                "consent_id",
+                "inconsistent",
+                "names the deciding consent, and only no consent recorded has none",
+            )
+        )
+    return errors
+
+
 _DECISION_CHECKS: Final = _checks.FieldChecks(
     "ConsentDecision",
     required=[("reason", _choice(get_args(DecisionReason)))],
     optional=[
         ("allowed", _checks.Check(_allowed_problem)),
         ("consent_id", _checks.identifier),
+    ],
+    invariants=[
+        _checks.Invariant("not {ns}errors(obj)", _decision_errors, {"errors": _decision_errors})
     ],
 )
 
@@ -438,7 +470,10 @@ def privacy_hash(key: PrivacyKey, kind: str, value: str | EmailAddress | PhoneNu
     (64, False)
     """
     errors: list[FieldError] = []
-    secret_of = getattr(key, "secret", None)
+    try:
+        secret_of = getattr(key, "secret", None)
+    except Exception:  # noqa: BLE001 - a hostile key object is reported, not leaked
+        secret_of = None
     if not callable(secret_of):
         errors.append(FieldError("key", "type", f"must be a PrivacyKey, not {type(key).__name__}"))
     kind_problem = _checks.text_problem(kind, _KIND_LENGTH)
