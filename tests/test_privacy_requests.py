@@ -15,6 +15,7 @@ from leadmodel import (
     Activity,
     Address,
     ColumnMapping,
+    ConcurrencyError,
     Condition,
     Consent,
     Contact,
@@ -445,3 +446,32 @@ _findings = st.builds(
 )
 def test_privacy_values_round_trip_through_json(value):
     assert from_json(type(value), to_json(value)) == value
+
+
+def test_a_failed_erase_leaves_storage_unchanged():
+    uow = _store()
+
+    class Failing(type(uow)):
+        def commit(self):
+            raise ConcurrencyError("someone else wrote")
+
+    failing = Failing(uow.store)
+    with pytest.raises(ConcurrencyError):
+        erase(failing, {"email": "ada@example.org"}, mode="delete", now=NOW, key=Key())
+    with uow:
+        assert uow.leads.get("L1").last_name == "Lovelace"
+        assert list(uow.privacy_log) == []
+
+
+def test_personal_custom_numbers_are_cleared_and_stale_findings_skipped():
+    uow = _store()
+    schema = LEAD_SCHEMA.with_custom(FieldDef("visits", FieldType.NUMBER, personal=True))
+    found = find_person(uow, email="ada@example.org")
+    stale = PersonFindings(
+        email=found.email,
+        findings=(*found.findings, Finding(kind="lead", record_id="gone", owned=True)),
+    )
+    erasure = erase(uow, stale, mode="anonymise", now=NOW, key=Key(), schemas=schema)
+    assert "gone" not in {f.record_id for f in erasure.anonymised}
+    with uow:
+        assert "visits" not in uow.leads.get("L1").custom  # a number cannot hold a token

@@ -57,8 +57,11 @@ __all__ = [
 ]
 
 Mode = Literal["delete", "anonymise"]
+FindingKind = Literal[
+    "lead", "contact", "account", "opportunity", "activity", "merge", "consent", "trigger_state"
+]
 _MODES: Final = ("delete", "anonymise")
-_PEOPLE: Final = ("lead", "contact", "account")
+_PEOPLE: Final[tuple[FindingKind, ...]] = ("lead", "contact", "account")
 _REPOSITORIES: Final = {
     "lead": "leads",
     "contact": "contacts",
@@ -103,7 +106,7 @@ class Finding:
 
     _repr_html_ = result_html
 
-    kind: str
+    kind: FindingKind
     record_id: str
     paths: tuple[str, ...] = attrs.field(default=(), converter=_paths)
     owned: bool = False
@@ -175,7 +178,7 @@ class Erasure:
 
     _repr_html_ = result_html
 
-    mode: str
+    mode: Mode
     deleted: tuple[Finding, ...] = attrs.field(default=(), converter=_checks.as_tuple)
     anonymised: tuple[Finding, ...] = attrs.field(default=(), converter=_checks.as_tuple)
     log_ids: tuple[str, ...] = attrs.field(default=(), converter=_checks.as_tuple)
@@ -800,7 +803,10 @@ class _Anonymiser:
         changed: dict[str, Any] = {}
         for name, value in values.items():
             if name in personal and value is not None:
-                changed[name] = self.token(f"custom.{name}", str(value))
+                # A number or date cannot hold a token and still fit its field: cleared.
+                changed[name] = (
+                    self.token(f"custom.{name}", value) if isinstance(value, str) else None
+                )
             elif isinstance(value, str) and (
                 self.needles.mentioned(value) or (whole and name in personal)
             ):
@@ -880,8 +886,9 @@ class _Anonymiser:
     def _owned_activity(self, activity: Activity) -> Activity:
         personal = self.personal.get("activity", frozenset())
         needles = self.needles.loosened()
-        changed = {
-            name: self.token(f"activity.{name}", str(value))
+        changed: dict[str, str | None] = {
+            # A number or date cannot hold a token and still fit its field: cleared.
+            name: self.token(f"activity.{name}", value) if isinstance(value, str) else None
             for name, value in activity.properties.items()
             if value is not None
             and (name in personal or (isinstance(value, str) and needles.mentioned(value)))
@@ -921,11 +928,10 @@ def _subject(
     service: str, uow: UnitOfWork, subject: object
 ) -> tuple[list[Finding], _Needles, PersonFindings]:
     if isinstance(subject, PersonFindings):
-        query = (subject.email, subject.phone, subject.name)
-        if not any(query):
-            raise _problem(
-                service, "subject", "missing", "the findings name no email, phone or name"
-            )
+        try:
+            query = _query(service, subject.email, subject.phone, subject.name)
+        except ValidationError as exc:
+            raise exc.prefixed("subject") from None
         _, needles = _find(uow, *query)
         findings = list(subject.findings)
         for finding in findings:  # the person's own records, as stored now
@@ -1245,9 +1251,9 @@ class RetentionDue:
     _repr_html_ = result_html
 
     policy: str
-    kind: str
+    kind: Literal["lead", "contact"]
     record_id: str
-    action: str
+    action: Mode
     last_seen: datetime
     reason: str
 
