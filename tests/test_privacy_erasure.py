@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 from leadmodel import (
     Activity,
     Address,
+    Consent,
+    Contact,
     ConvertOptions,
     EmailAddress,
     Lead,
@@ -129,6 +131,26 @@ def _fill(uow, person, crowd):
                     properties={"to": person["email"], "subject": f"Hello {person['first']}"},
                 )
             )
+        uow.contacts.add(  # a contact added by hand: their phone and name, no email
+            Contact(
+                id="PC",
+                first_name=person["first"],
+                last_name=person["last"],
+                mobile=PhoneNumber.parse(person["phone"]),
+                description=f"met {person['first']} at the fair",
+            )
+        )
+        uow.consents.add(
+            Consent(
+                id="PK",
+                subject_id="P1",
+                channel="email",
+                purpose="newsletter",
+                status="granted",
+                captured_at=created,
+                proof=f"checkbox ticked by {person['email']}",
+            )
+        )
         uow.activities.add(  # another person's record mentions them
             Activity(
                 id="OA-mention",
