@@ -985,7 +985,7 @@ def _apply(
 ) -> tuple[list[Finding], list[Finding]]:
     deleted: list[Finding] = []
     anonymised: list[Finding] = []
-    gone: set[str] = set()
+    gone: set[str] = set()  # the deleted leads, contacts and accounts
     if mode == "delete":
         for finding in findings:
             if finding.owned and finding.kind in (*_PEOPLE, "activity", "consent", "merge"):
@@ -993,10 +993,9 @@ def _apply(
                 if repository is not None and repository.get(finding.record_id) is not None:
                     repository.remove(finding.record_id)
                     deleted.append(finding)
-                    gone.add(finding.record_id)
-    for finding in findings:
-        if finding.record_id in gone and finding.kind != "trigger_state":
-            continue
+                    if finding.kind in _PEOPLE:
+                        gone.add(finding.record_id)
+    for finding in findings:  # a deleted record is not found again here
         repository = _repository(uow, finding.kind)
         record = None if repository is None else repository.get(finding.record_id)
         if record is None:
