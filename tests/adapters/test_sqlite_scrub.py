@@ -186,3 +186,37 @@ def test_scrub_with_a_reader_holding_the_log_is_busy_and_says_so(tmp_path: Path)
     store.scrub()
     assert left_behind(path, VALUES) == []
     store.close()
+
+
+def test_after_scrub_no_byte_of_an_overwritten_value_remains(tmp_path: Path) -> None:
+    # Anonymising updates a record in place; a long value spills into overflow pages.
+    path = tmp_path / "leads.db"
+    long_note = "Quxworthy-history " * 400  # about 7 kB: overflow pages
+    store = SQLiteStore(path)
+    lead = Lead(
+        id="L1",
+        first_name="Zebediah",
+        last_name="Quxworthy",
+        company="Acme",
+        email=EmailAddress.parse("zeb.quux@privacy.example"),
+        custom={"note": long_note},
+    )
+    with SQLiteUnitOfWork(store) as uow:
+        uow.leads.add(lead)
+        uow.commit()
+    with SQLiteUnitOfWork(store) as uow:
+        uow.leads.update(
+            attrs.evolve(
+                lead,
+                first_name="anon-1f2e3d4c5b6a7980",
+                last_name="anon-0a1b2c3d4e5f6071",
+                email=None,
+                custom={"note": "anon-99aa88bb77cc66dd"},
+            )
+        )
+        uow.commit()
+    assert left_behind(path, ["Zebediah", "Quxworthy"]), "the control: still there"
+    store.scrub()
+    assert left_behind(path, ["Zebediah", "Quxworthy", "zeb.quux@privacy.example"]) == []
+    assert left_behind(path, ["anon-1f2e3d4c5b6a7980", "Acme"]) == ["anon-1f2e3d4c5b6a7980", "Acme"]
+    store.close()
