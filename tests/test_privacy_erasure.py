@@ -33,7 +33,7 @@ from leadmodel import (
 )
 from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
-from leadmodel.services import convert_lead, erase, merge_records
+from leadmodel.services import convert_lead, erase, find_person, merge_records
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 SOURCES = ("Web", "Partner", "Trade Show")
@@ -266,3 +266,17 @@ def test_erase_leaves_no_byte_in_the_sqlite_file(person, crowd, mode):
 def _files(folder):
     """Every byte of the database's files (the database, its WAL and journal)."""
     return b"".join(file.read_bytes() for file in sorted(folder.iterdir()))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(person=people(), crowd=others())
+def test_anonymising_again_with_the_same_findings_changes_nothing(person, crowd):
+    uow = MemoryUnitOfWork(MemoryStore())
+    _fill(uow, person, crowd)
+    found = find_person(uow, email=person["email"])
+    erase(uow, found, mode="anonymise", now=NOW, key=Key())
+    once = sorted(_all_json(uow))
+    again = erase(uow, found, mode="anonymise", now=NOW + timedelta(hours=1), key=Key())
+    assert again.anonymised == ()
+    twice = sorted(document for document in _all_json(uow) if b'"kind": "erase"' not in document)
+    assert twice == sorted(document for document in once if b'"kind": "erase"' not in document)

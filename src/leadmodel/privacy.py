@@ -75,6 +75,7 @@ _REPOSITORIES: Final = {
 _KIND_ORDER: Final = tuple(_REPOSITORIES)
 _MAX_QUERY: Final = 1_000
 _MIN_DIGITS: Final = 7
+_TOKEN: Final = re.compile(r"anon-[0-9a-f]{16}")
 _TOKEN_DOMAIN: Final = "anonymised.example"  # noqa: S105 - RFC 2606: never delivered
 _R = TypeVar("_R")
 
@@ -776,9 +777,13 @@ class _Anonymiser:
     personal: Mapping[str, frozenset[str]]  # entity kind -> custom fields marked personal
 
     def token(self, path: str, value: str) -> str:
+        if _TOKEN.fullmatch(value):  # anonymised already: erasing again changes nothing
+            return value
         return "anon-" + privacy_hash(self.key, path, value)[:16]
 
     def email(self, value: EmailAddress) -> EmailAddress:
+        if value.domain == _TOKEN_DOMAIN:
+            return value
         return EmailAddress.parse(f"{self.token('email', value.normalized)}@{_TOKEN_DOMAIN}")
 
     def address(self, address: Address | None, *, whole: bool) -> Address | None:
@@ -1275,7 +1280,7 @@ def _last_seen(record: Any, activities: Sequence[Activity], now: datetime) -> da
 
 def _is_token(record: Any) -> bool:
     last_name = getattr(record, "last_name", None)
-    return isinstance(last_name, str) and re.fullmatch(r"anon-[0-9a-f]{16}", last_name) is not None
+    return isinstance(last_name, str) and _TOKEN.fullmatch(last_name) is not None
 
 
 def due_for_retention(
