@@ -9,6 +9,7 @@ import pytest
 from leadmodel import EmailAddress, Lead, PhoneNumber
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 from leadmodel.cli import main
+from leadmodel.services import is_erased
 
 
 @pytest.fixture
@@ -66,6 +67,14 @@ def test_erase_needs_a_key_then_scrubs(database, capsys, tmp_path, monkeypatch):
     assert main(["privacy", "find", "--db", str(database), "--email", "ada@example.org"]) == 0
     with SQLiteStore(database) as store, SQLiteUnitOfWork(store) as uow:
         assert sorted(e.kind for e in uow.privacy_log) == ["erase", "erase", "find"]
+        assert is_erased(uow, _Key(), email="Ada@Example.org")
+        assert is_erased(uow, _Key(), phone="+1 (415) 555-0101")
+        assert not is_erased(uow, _Key(), email="babbage@example.org")
+
+
+class _Key:
+    def secret(self) -> bytes:
+        return b"host secret"
 
 
 def test_bad_requests_are_one_line_and_exit_2(database, capsys, tmp_path):
