@@ -475,3 +475,21 @@ def test_personal_custom_numbers_are_cleared_and_stale_findings_skipped():
     assert "gone" not in {f.record_id for f in erasure.anonymised}
     with uow:
         assert "visits" not in uow.leads.get("L1").custom  # a number cannot hold a token
+
+
+def test_import_and_capture_refuse_a_bad_privacy_key_before_reading_anything():
+    uow = _store()
+    with pytest.raises(ValidationError) as error:
+        import_leads(
+            uow,
+            [{"Last Name": "Ng", "Company": "Acme"}],
+            ColumnMapping.guess(["Last Name", "Company"]),
+            ids=SequentialIds(),
+            now=NOW,
+            privacy_key="not a key",
+        )
+    assert error.value.errors[0].path == "key"
+    with pytest.raises(ValidationError):
+        capture_lead(
+            uow, {"name": "Ng"}, CaptureConfig(), ids=SequentialIds(), now=NOW, privacy_key=3
+        )

@@ -33,6 +33,7 @@ from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
 from leadmodel.intake import ColumnMapping, ImportReport, OnDuplicate, RowOutcome
 from leadmodel.ports import PrivacyKey, SupportsMerges, UnitOfWork
+from leadmodel.privacy import _check_key as check_key
 from leadmodel.privacy import suppression
 from leadmodel.rules.layouts import RecordType
 from leadmodel.rules.matching import STANDARD_LEAD_RULE, CompiledRule, MatchingRule
@@ -642,6 +643,8 @@ def import_leads(
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise _problem("import_leads", "batch_size", "invalid", "must be a whole number >= 1")
     check_unit("import_leads", uow)
+    if privacy_key is not None:
+        check_key("import_leads", privacy_key, required=True)
     if isinstance(on_duplicate, str) and on_duplicate == "merge":
         _check_capability("import_leads", uow)
     if on_outcome is not None:

@@ -80,6 +80,7 @@ from leadmodel.privacy import (
     run_retention,
     suppression,
 )
+from leadmodel.privacy import _check_key as _check_privacy_key
 from leadmodel.rules import conversion
 from leadmodel.rules.assignment import Assignment, AssignmentRule, AssignmentState, assign
 from leadmodel.rules.auto_conversion import AutoConversion, AutoConvertRule, auto_convert
@@ -1631,6 +1632,8 @@ def capture_lead(
     """
     check_unit("capture_lead", uow)
     _check_capture_arguments("capture_lead", config, notifier, attempts)
+    if privacy_key is not None:
+        _check_privacy_key("capture_lead", privacy_key, required=True)
     return retrying(
         lambda: _capture(
             uow,
