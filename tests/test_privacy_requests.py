@@ -190,7 +190,17 @@ def test_find_with_a_key_logs_only_a_keyed_hash():
 def test_export_is_one_json_document_of_everything_found():
     document = json.loads(export_person(_store(), email="ada@example.org"))
     assert document["document"] == "person_export"
-    assert {r["id"] for r in document["records"]["lead"]} == {"L1", "L2"}
+    assert {r["id"] for r in document["records"]["lead"]} == {"L1"}
+    # Another person's lead mentions her: only that value is exported, not Bob's lead.
+    mention = next(m for m in document["mentions"] if m["id"] == "L2")
+    assert mention == {
+        "kind": "lead",
+        "id": "L2",
+        "values": {"description": "Colleague of Ada Lovelace"},
+    }
+    assert "Babbage" not in json.dumps(document)
+    cc = next(m for m in document["mentions"] if m["id"] == "A3")
+    assert cc["values"] == {"properties.cc": "ADA@example.org"}
     lead = from_dict(Lead, document["records"]["lead"][0])
     assert lead.email == EmailAddress.parse("ada@example.org")
     assert document["records"]["consent"][0]["id"] == "K1"

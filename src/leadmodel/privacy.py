@@ -684,18 +684,43 @@ def find_person(
     return result
 
 
+_STEP: Final = re.compile(r"([^.\[\]]+)((?:\[\d+\])*)")
+
+
+def _pick(data: Any, path: str) -> Any:
+    """The value at *path* (``properties.note``, ``result.originals[1].email``) in *data*."""
+    for match in _STEP.finditer(path):
+        data = data.get(match.group(1)) if isinstance(data, dict) else None
+        for index in re.findall(r"\d+", match.group(2)):
+            data = data[int(index)] if isinstance(data, list) and int(index) < len(data) else None
+    return data
+
+
 def _document(uow: UnitOfWork, found: PersonFindings) -> dict[str, Any]:
     records: dict[str, list[Any]] = {}
+    mentions: list[dict[str, Any]] = []
     for finding in found.findings:
         record = _repository(uow, finding.kind).get(finding.record_id)
-        if record is not None:
-            records.setdefault(finding.kind, []).append(to_dict(record))
+        if record is None:
+            continue
+        data = to_dict(record)
+        if finding.owned:
+            records.setdefault(finding.kind, []).append(data)
+        else:  # another's record: only the values that are about the person
+            mentions.append(
+                {
+                    "kind": finding.kind,
+                    "id": finding.record_id,
+                    "values": {path: _pick(data, path) for path in finding.paths},
+                }
+            )
     return {
         "format": FORMAT_VERSION,
         "document": "person_export",
         "request": {"email": found.email, "phone": found.phone, "name": found.name},
         "findings": [to_dict(f) for f in found.findings],
         "records": records,
+        "mentions": mentions,
     }
 
 
@@ -710,9 +735,11 @@ def export_person(
 ) -> str:
     """One JSON document with everything stored about a person (the right of access).
 
-    It holds the request, the :class:`Finding` list of :func:`find_person` and, by kind,
-    every record found, each as :func:`leadmodel.to_dict` writes it (so each one reads
-    back with :func:`leadmodel.from_dict`). With a *key* and a privacy log, an
+    It holds the request, the :class:`Finding` list of :func:`find_person`, by kind every
+    record of the person's own, each as :func:`leadmodel.to_dict` writes it (so each one
+    reads back with :func:`leadmodel.from_dict`), and under ``"mentions"`` only the values
+    of other people's records that are about them (by field path): the export never
+    discloses someone else's data. With a *key* and a privacy log, an
     ``"export"`` entry is logged (keyed hashes only) at *now*.
 
     Raises:
