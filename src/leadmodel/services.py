@@ -1452,6 +1452,11 @@ class CaptureResult:
     for the host to publish; *state* is the assignment state to pass to the next capture.
     *auto_conversion* is the auto-conversion rule that fired (``None`` when none did) and
     *conversion* what converting did (``None`` too when it failed: *steps* says why).
+    *suppressed* are the messages to the person the last-moment consent gate held back
+    (an opt-out or a withdrawn consent), each with its reason: never sent. *consents* are
+    the :class:`~leadmodel.Consent` values the form gave (checkboxes and opt-outs, see
+    :func:`~leadmodel.form_consents`), stored through ``uow.consents`` when the unit of
+    work supports consents.
     """
 
     _repr_html_ = result_html
@@ -1473,6 +1478,8 @@ class CaptureResult:
     steps: tuple[str, ...] = ()
     auto_conversion: AutoConversion | None = None
     conversion: ConversionOutcome | None = None
+    suppressed: tuple[Suppressed, ...] = ()
+    consents: tuple[Consent, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
@@ -1796,7 +1803,9 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
     if conversion is not None:
         lead = conversion.result.lead
         events += conversion.events
-    sent, failed = _send(outgoing, notifier)
+    sent, failed, suppressed = _deliver(uow, outgoing, notifier, now=now, consents=consents)
+    for held in suppressed:
+        steps.append(f"not sent: {held.notification.template} ({held.reason})")
     return CaptureResult(
         status="approved"
         if approving is not None
@@ -1814,6 +1823,8 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
         workflow=workflow,
         sent=sent,
         failed=failed,
+        suppressed=suppressed,
+        consents=consents,
         events=tuple(events),
         state=current_state,
         steps=tuple(steps),
@@ -2178,6 +2189,26 @@ def _submission(lead: Lead) -> dict[str, str]:
         "description": (lead.description or "")[:1000],
     }
     return {key: value for key, value in found.items() if isinstance(value, str) and value}
+
+
+def _deliver(
+    uow: UnitOfWork,
+    outgoing: Sequence[Notification],
+    notifier: Notifier | None,
+    *,
+    now: datetime,
+    consents: Sequence[Consent] = (),
+) -> tuple[
+    tuple[Notification, ...], tuple[tuple[Notification, str], ...], tuple[Suppressed, ...]
+]:
+    """The last-moment consent gate, then :func:`_send`: sent, failed and suppressed.
+
+    Every send point of the services goes through here, so no message to a person who
+    opted out or withdrew consent reaches *notifier* (see :mod:`leadmodel._consent_gate`).
+    """
+    allowed, suppressed = gate(uow, outgoing, now=now, consents=consents)
+    sent, failed = _send(allowed, notifier)
+    return sent, failed, suppressed
 
 
 def _send(

@@ -367,7 +367,8 @@ class Layout:
         field: a label or a custom field's bare name never takes another field's name.
         Read-only fields and fields a form cannot set (status, owner, rating …) are not
         form fields; a value posted for them is kept in ``custom.form_extra`` like any
-        unknown field, never lost. *base*'s other settings (honeypot, spam threshold,
+        unknown field, never lost. Opt-outs (``emailOptOut``, ``DoNotCall`` …) always reach
+        their flags, whatever the layout. *base*'s other settings (honeypot, spam threshold,
         schema …) carry over. Pair it with ``CaptureConfig(record_type=...)`` so required
         fields and picklist values are enforced on capture.
 
@@ -398,7 +399,7 @@ class Layout:
             name: target
             for name, target in spec.aliases
             if target in wanted
-            or target == "ignore"
+            or target in ("ignore", "email_opt_out", "do_not_call")  # opt-outs always land
             or target.startswith("utm.")
             or (target == "name" and "last_name" in wanted)
         }

@@ -1,0 +1,203 @@
+"""The last-moment consent gate every message to a person goes through.
+
+Rules (auto-response, workflow ``Notify``, time-trigger ``Notify``) decide *what* to send
+when they run; the person may opt out or withdraw consent between that moment and the
+send. :func:`gate` is called by every service just before ``notifier.send``: it reads the
+recipient's record and consents as stored *then* and holds back what may no longer go.
+A held-back message is a :class:`Suppressed` value in the service's result (its
+``suppressed`` field), never sent and never silently dropped.
+
+What is checked, for a notification addressed to the person (its recipient is the email
+address, phone or mobile number of the record it is about, or of the contact that record
+was converted into):
+
+- ``channel == "email"`` and the record's ``email_opt_out``;
+- ``channel`` ``"phone"`` or ``"sms"`` and the record's ``do_not_call``;
+- the recorded consents (:func:`~leadmodel.consent_decision`) for the channel and the
+  notification's purpose: ``Notification.data["purpose"]`` when it says, else
+  :data:`DEFAULT_PURPOSE` (``"marketing"``: an auto-response or a nurture message is
+  marketing). A denied, withdrawn or expired consent suppresses; no consent recorded
+  leaves the opt-out flags to decide (the opt-out regime CRMs apply by default).
+
+Messages to users and queues (an owner, a manager: their id, not the person's address)
+are not gated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+import attrs
+
+from leadmodel._html import result_html
+from leadmodel.domain._typed import check_fields
+from leadmodel.domain.consent import CHANNELS, Consent, consent_decision
+from leadmodel.domain.contact import Contact
+from leadmodel.domain.errors import ValidationError
+from leadmodel.domain.events import Notification
+from leadmodel.domain.lead import Lead
+
+__all__ = ["DEFAULT_PURPOSE", "Suppressed", "check_notification", "gate"]
+
+DEFAULT_PURPOSE: Final = "marketing"
+"""The purpose of a notification whose ``data`` names none."""
+
+
+@attrs.frozen
+class Suppressed:
+    """A notification to a person that was held back at the last moment, and why.
+
+    *reason* says which opt-out or consent stopped it; *consent_id* is the deciding
+    :class:`~leadmodel.Consent` (``None`` when an opt-out flag decided).
+
+    >>> from leadmodel import Notification
+    >>> note = Notification(recipient="ng@x.io", template="thanks", subject_id="L1")
+    >>> Suppressed(note, "lead L1 opted out of email (email_opt_out)").notification.template
+    'thanks'
+    """
+
+    _repr_html_ = result_html
+
+    notification: Notification
+    reason: str
+    consent_id: str | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
+
+def purpose_of(notification: Notification) -> str:
+    """The purpose consent is checked for: ``data["purpose"]``, else :data:`DEFAULT_PURPOSE`."""
+    purpose = notification.data.get("purpose")
+    return purpose if isinstance(purpose, str) else DEFAULT_PURPOSE
+
+
+def _addresses(record: Lead | Contact) -> set[str]:
+    found = {str(record.email).casefold()} if record.email is not None else set()
+    for phone in (record.phone, record.mobile):
+        if phone is not None:
+            found.add(str(phone))
+    return found
+
+
+def _kind(record: Lead | Contact) -> str:
+    return "lead" if isinstance(record, Lead) else "contact"
+
+
+def check_notification(
+    notification: Notification,
+    records: Sequence[Lead | Contact],
+    consents: Iterable[Consent],
+    *,
+    now: datetime,
+) -> Suppressed | None:
+    """Why *notification* must not go to the person *records* describe, or ``None``.
+
+    Pure: *records* are the record the notification is about (and the contact it was
+    converted into), *consents* theirs. A notification whose recipient is none of their
+    addresses (a user or queue id) is never suppressed.
+
+    >>> from datetime import UTC, datetime
+    >>> from leadmodel import EmailAddress, Lead, Notification
+    >>> lead = Lead(
+    ...     id="L1", last_name="Ng", email=EmailAddress.parse("ng@x.io"), email_opt_out=True
+    ... )
+    >>> note = Notification(recipient="ng@x.io", template="thanks", subject_id="L1")
+    >>> check_notification(note, [lead], [], now=datetime(2026, 1, 1, tzinfo=UTC)).reason
+    'lead L1 opted out of email (email_opt_out)'
+    >>> owner = Notification(recipient="u-7", template="new_lead", subject_id="L1")
+    >>> check_notification(owner, [lead], [], now=datetime(2026, 1, 1, tzinfo=UTC)) is None
+    True
+    """
+    recipient = notification.recipient.strip().casefold()
+    people = [r for r in records if recipient in {a.casefold() for a in _addresses(r)}]
+    if not people:
+        return None
+    channel = notification.channel
+    for record in records:
+        if channel == "email" and record.email_opt_out:
+            return Suppressed(
+                notification, f"{_kind(record)} {record.id} opted out of email (email_opt_out)"
+            )
+        if channel in ("phone", "sms") and record.do_not_call:
+            return Suppressed(
+                notification, f"{_kind(record)} {record.id} asked not to be called (do_not_call)"
+            )
+    if channel not in CHANNELS:
+        return None
+    purpose = purpose_of(notification)
+    try:
+        decision = consent_decision(consents, channel=channel, purpose=purpose, now=now)
+    except ValidationError as exc:  # a purpose consent cannot be checked for: not sent
+        return Suppressed(
+            notification, f"consent cannot be checked: {str(exc).splitlines()[0][:200]}"
+        )
+    if decision.allowed is False:
+        return Suppressed(
+            notification,
+            f"consent to {channel} for {purpose} is {decision.reason} "
+            f"(consent {decision.consent_id})",
+            consent_id=decision.consent_id,
+        )
+    return None
+
+
+def _records(uow: Any, subject_id: str) -> list[Lead | Contact]:
+    lead = uow.leads.get(subject_id)
+    if isinstance(lead, Lead):
+        found: list[Lead | Contact] = [lead]
+        contact_id = lead.converted.contact_id if lead.converted is not None else None
+        contact = uow.contacts.get(contact_id) if contact_id else None
+        if isinstance(contact, Contact):
+            found.append(contact)
+        return found
+    contact = uow.contacts.get(subject_id)
+    return [contact] if isinstance(contact, Contact) else []
+
+
+def _stored_consents(uow: Any, subject_ids: Iterable[str]) -> list[Consent]:
+    from leadmodel.ports import SupportsConsents
+
+    if not isinstance(uow, SupportsConsents):
+        return []
+    wanted = set(subject_ids)
+    keys = [f"subject:{s}" for s in sorted(wanted)]
+    return [
+        c
+        for c in uow.consents.find_by_keys(keys)
+        if isinstance(c, Consent) and c.subject_id in wanted
+    ]
+
+
+def gate(
+    uow: Any,
+    outgoing: Sequence[Notification],
+    *,
+    now: datetime,
+    consents: Iterable[Consent] = (),
+) -> tuple[tuple[Notification, ...], tuple[Suppressed, ...]]:
+    """Split *outgoing* into what may be sent now and what is :class:`Suppressed`.
+
+    Each notification's record (lead or contact, and the contact a converted lead became)
+    and its consents are read from *uow* as stored now; *consents* adds ones not stored
+    (a unit of work without ``SupportsConsents``). Called by every service right before
+    ``notifier.send``, outside any other unit of work.
+    """
+    if not outgoing:
+        return (), ()
+    extra = list(consents)
+    allowed: list[Notification] = []
+    held: list[Suppressed] = []
+    with uow:
+        for notification in outgoing:
+            records = _records(uow, notification.subject_id)
+            ids = {r.id for r in records}
+            theirs = _stored_consents(uow, ids) + [c for c in extra if c.subject_id in ids]
+            suppressed = check_notification(notification, records, theirs, now=now)
+            if suppressed is None:
+                allowed.append(notification)
+            else:
+                held.append(suppressed)
+    return tuple(allowed), tuple(held)
