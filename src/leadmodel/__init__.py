@@ -26,6 +26,13 @@ from leadmodel.analytics import (
 from leadmodel.domain.account import ACCOUNT_SCHEMA, Account, AccountContactRelation
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.changes import advance, regress, transition, update
+from leadmodel.domain.consent import (
+    Consent,
+    ConsentDecision,
+    PrivacyLogEntry,
+    consent_decision,
+    privacy_hash,
+)
 from leadmodel.domain.contact import CONTACT_SCHEMA, Contact
 from leadmodel.domain.errors import (
     AlreadyConverted,
@@ -335,6 +342,8 @@ __all__ = [
     "CompiledScoringModel",
     "ConcurrencyError",
     "Condition",
+    "Consent",
+    "ConsentDecision",
     "Contact",
     "Contribution",
     "ConversionError",
@@ -431,6 +440,7 @@ __all__ = [
     "PicklistValues",
     "Prediction",
     "PredictiveModel",
+    "PrivacyLogEntry",
     "Qualification",
     "QualificationPolicy",
     "Queue",
@@ -496,6 +506,7 @@ __all__ = [
     "cohorts",
     "compare",
     "compatibility_problem",
+    "consent_decision",
     "convert_lead",
     "convert_leads",
     "due",
@@ -515,6 +526,7 @@ __all__ = [
     "parse_web_form",
     "plot_cohorts",
     "plot_funnel",
+    "privacy_hash",
     "qualify",
     "rating_conversion",
     "read_csv",

@@ -41,6 +41,7 @@ __all__ = [
     "MergeRepository",
     "Notifier",
     "OpportunityRepository",
+    "PrivacyKey",
     "Repository",
     "SupportsKeyIndex",
     "SupportsMerges",
@@ -364,6 +365,27 @@ class Notifier(Protocol):
 
     def send(self, notification: Notification) -> None:
         """Send one notification."""
+        ...
+
+
+@runtime_checkable
+class PrivacyKey(Protocol):
+    """The host's secret key for keyed hashes and anonymisation tokens.
+
+    :func:`~leadmodel.privacy_hash` computes HMAC-SHA256 with it, so hashes and tokens
+    need no randomness and cannot be recomputed (or a guess checked) without it. Keep it
+    out of the database it protects, and keep it stable: a new key no longer recognises
+    the people the privacy log recorded under the old one.
+
+    >>> class HostKey:
+    ...     def secret(self) -> bytes:
+    ...         return b"from the host's secret store"
+    >>> isinstance(HostKey(), PrivacyKey)
+    True
+    """
+
+    def secret(self) -> bytes:
+        """The secret key, as non-empty bytes."""
         ...
 
 

@@ -451,6 +451,7 @@ def _is_document_to_structure(cls: Any) -> bool:
 @functools.cache
 def _documents() -> frozenset[type]:
     from leadmodel._journey import CloseOutcome
+    from leadmodel.domain.consent import ConsentDecision
     from leadmodel.intake import ColumnMapping, FormSpec, ImportReport
     from leadmodel.rules.assignment import (
         Assignment,
@@ -489,6 +490,7 @@ def _documents() -> frozenset[type]:
         {
             AutoConversion,
             AutoConvertRule,
+            ConsentDecision,
             BulkConversion,
             ConversionResult,
             ConvertOptions,

@@ -1,0 +1,271 @@
+"""Consent values, consent decisions, the privacy log entry and keyed hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leadmodel import (
+    Consent,
+    ConsentDecision,
+    PrivacyLogEntry,
+    ValidationError,
+    consent_decision,
+    from_json,
+    privacy_hash,
+    to_json,
+)
+from leadmodel.ports import PrivacyKey
+from leadmodel.testing.strategies import record_ids, timestamps
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class Key:
+    def __init__(self, secret: bytes = b"s3cret") -> None:
+        self._secret = secret
+
+    def secret(self) -> bytes:
+        return self._secret
+
+
+def _consent(**changes: object) -> Consent:
+    fields: dict[str, object] = {
+        "id": "C1",
+        "subject_id": "L1",
+        "channel": "email",
+        "purpose": "marketing",
+        "status": "granted",
+        "captured_at": T0,
+    }
+    fields.update(changes)
+    return Consent(**fields)  # type: ignore[arg-type]
+
+
+@st.composite
+def consents(draw: st.DrawFn) -> Consent:
+    captured = draw(timestamps())
+    expires = draw(st.none() | st.timedeltas(timedelta(0), timedelta(days=800)))
+    return Consent(
+        id=draw(record_ids("C")),
+        subject_id=draw(record_ids("L")),
+        channel=draw(st.sampled_from(["email", "phone", "sms", "post"])),
+        purpose=draw(st.sampled_from(["marketing", "newsletter", "sales"])),
+        status=draw(st.sampled_from(["granted", "denied", "withdrawn"])),
+        lawful_basis=draw(st.sampled_from(["consent", "contract", "legitimate_interests"])),
+        source=draw(st.none() | st.just("web form")),
+        captured_at=captured,
+        expires_at=None if expires is None else captured + expires,
+        proof=draw(st.none() | st.just("box 'Send me news'\nIP hash 1f2e")),
+        provenance=tuple(draw(st.lists(record_ids("C"), max_size=3))),
+    )
+
+
+@st.composite
+def log_entries(draw: st.DrawFn) -> PrivacyLogEntry:
+    return PrivacyLogEntry(
+        id=draw(record_ids("P")),
+        kind=draw(st.sampled_from(["find", "export", "erase", "suppressed"])),
+        subject_hash=draw(st.text("0123456789abcdef", min_size=64, max_size=64)),
+        at=draw(timestamps()),
+        mode=draw(st.none() | st.sampled_from(["delete", "anonymise"])),
+        counts=draw(
+            st.dictionaries(st.sampled_from(["lead", "contact", "activity"]), st.integers(0, 10**6))
+        ),
+    )
+
+
+@given(consents())
+def test_consent_round_trips_through_json(consent: Consent) -> None:
+    assert from_json(Consent, to_json(consent)) == consent
+
+
+@given(log_entries())
+def test_privacy_log_entry_round_trips_through_json(entry: PrivacyLogEntry) -> None:
+    assert from_json(PrivacyLogEntry, to_json(entry)) == entry
+
+
+def test_consent_decision_round_trips_with_its_format() -> None:
+    decision = ConsentDecision(allowed=False, consent_id="C2", reason="withdrawn")
+    assert '"format": 1' in to_json(decision)
+    assert from_json(ConsentDecision, to_json(decision)) == decision
+
+
+@given(st.lists(consents(), max_size=8), timestamps())
+def test_decision_does_not_depend_on_the_order_of_consents(
+    given_consents: list[Consent], now: datetime
+) -> None:
+    forward = consent_decision(given_consents, channel="email", purpose="marketing", now=now)
+    backward = consent_decision(
+        list(reversed(given_consents)), channel="email", purpose="marketing", now=now
+    )
+    assert forward == backward
+
+
+@given(st.lists(consents(), max_size=8), timestamps())
+def test_decision_follows_the_most_recent_known_consent(
+    given_consents: list[Consent], now: datetime
+) -> None:
+    decision = consent_decision(given_consents, channel="sms", purpose="sales", now=now)
+    known = [
+        c
+        for c in given_consents
+        if c.channel == "sms" and c.purpose == "sales" and c.captured_at <= now
+    ]
+    if not known:
+        assert decision == ConsentDecision(allowed=None, consent_id=None, reason="not_recorded")
+        return
+    latest = max(c.captured_at for c in known)
+    winner = next(c for c in known if c.id == decision.consent_id)
+    assert winner.captured_at == latest
+    assert decision.allowed is winner.is_active(now)
+
+
+def test_a_withdrawal_at_the_same_instant_as_a_grant_wins() -> None:
+    grant = _consent(id="C9")
+    withdrawal = _consent(id="C1", status="withdrawn")
+    decision = consent_decision([grant, withdrawal], channel="email", purpose="marketing", now=T0)
+    assert decision == ConsentDecision(allowed=False, consent_id="C1", reason="withdrawn")
+
+
+def test_an_expired_grant_is_not_allowed_and_says_so() -> None:
+    consent = _consent(expires_at=T0 + timedelta(days=1))
+    later = T0 + timedelta(days=2)
+    decision = consent_decision([consent], channel="email", purpose="marketing", now=later)
+    assert decision == ConsentDecision(allowed=False, consent_id="C1", reason="expired")
+
+
+def test_a_consent_captured_after_now_is_not_known_yet() -> None:
+    consent = _consent(captured_at=T0 + timedelta(days=1))
+    assert not consent.is_active(T0)
+    decision = consent_decision([consent], channel="email", purpose="marketing", now=T0)
+    assert decision.reason == "not_recorded"
+
+
+@pytest.mark.parametrize(
+    ("changes", "path"),
+    [
+        ({"channel": "fax"}, "channel"),
+        ({"status": "maybe"}, "status"),
+        ({"lawful_basis": "whim"}, "lawful_basis"),
+        ({"purpose": ""}, "purpose"),
+        ({"captured_at": datetime(2026, 1, 1)}, "captured_at"),  # noqa: DTZ001 - naive on purpose
+        ({"expires_at": T0 - timedelta(seconds=1)}, "expires_at"),
+        ({"provenance": ("ok", 5)}, "provenance"),
+        ({"provenance": 5}, "provenance"),
+        ({"proof": "x" * 1001}, "proof"),
+    ],
+)
+def test_consent_refuses_bad_fields(changes: dict[str, object], path: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        _consent(**changes)
+    assert path in caught.value.paths
+
+
+@pytest.mark.parametrize(
+    ("arguments", "path"),
+    [
+        ({"consents": [], "channel": "fax", "purpose": "m", "now": T0}, "channel"),
+        ({"consents": [], "channel": "email", "purpose": "", "now": T0}, "purpose"),
+        ({"consents": [], "channel": "email", "purpose": "m", "now": "today"}, "now"),
+        ({"consents": "C1", "channel": "email", "purpose": "m", "now": T0}, "consents"),
+        ({"consents": [1], "channel": "email", "purpose": "m", "now": T0}, "consents[0]"),
+    ],
+)
+def test_consent_decision_refuses_bad_arguments(arguments: dict[str, object], path: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        consent_decision(**arguments)  # type: ignore[arg-type]
+    assert caught.value.paths == (path,)
+
+
+def test_is_active_refuses_a_naive_now() -> None:
+    with pytest.raises(ValidationError):
+        _consent().is_active(datetime(2026, 1, 1))  # noqa: DTZ001 - naive on purpose
+
+
+@pytest.mark.parametrize(
+    ("changes", "path"),
+    [
+        ({"subject_hash": "ABC"}, "subject_hash"),
+        ({"kind": "peek"}, "kind"),
+        ({"counts": {"lead": -1}}, "counts.lead"),
+        ({"counts": {"lead": True}}, "counts.lead"),
+        ({"counts": {"lead": "2"}}, "counts.lead"),
+        ({"counts": [1]}, "counts"),
+    ],
+)
+def test_privacy_log_entry_refuses_bad_fields(changes: dict[str, object], path: str) -> None:
+    fields: dict[str, object] = {"id": "P1", "kind": "find", "subject_hash": "0" * 64, "at": T0}
+    fields.update(changes)
+    with pytest.raises(ValidationError) as caught:
+        PrivacyLogEntry(**fields)  # type: ignore[arg-type]
+    assert path in caught.value.paths
+
+
+def test_privacy_hash_is_hmac_sha256_of_kind_and_normalised_value() -> None:
+    expected = hmac.new(b"s3cret", b"email\0ada@example.org", hashlib.sha256).hexdigest()
+    assert privacy_hash(Key(), "email", "  Ada@EXAMPLE.org ") == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "one", "other"),
+    [
+        ("email", "Ada@Example.org", "ada@example.org"),
+        ("phone", "(415) 555-1234", "+1 415 555 1234"),
+        ("name", "Zoë O'Brien", "zoe obrien"),
+    ],
+)
+def test_privacy_hash_normalises_like_matching(kind: str, one: str, other: str) -> None:
+    assert privacy_hash(Key(), kind, one) == privacy_hash(Key(), kind, other)
+
+
+@given(st.text(min_size=1).filter(str.strip))
+def test_privacy_hash_depends_on_key_and_kind(value: str) -> None:
+    value = value.encode("utf-8", "ignore").decode() or "x"
+    if not value.strip():
+        value = "x"
+    one = privacy_hash(Key(), "lead.note", value)
+    assert len(one) == 64
+    assert one == privacy_hash(Key(), "lead.note", value)
+    assert one != privacy_hash(Key(b"other"), "lead.note", value)
+    assert one != privacy_hash(Key(), "contact.note", value)
+
+
+def test_a_host_key_satisfies_the_port() -> None:
+    assert isinstance(Key(), PrivacyKey)
+
+
+class BrokenKey:
+    def secret(self) -> bytes:
+        raise RuntimeError("vault down")
+
+
+class EmptyKey:
+    def secret(self) -> str:
+        return ""
+
+
+@pytest.mark.parametrize(
+    ("key", "kind", "value", "path"),
+    [
+        (object(), "email", "a@b.c", "key"),
+        (BrokenKey(), "email", "a@b.c", "key"),
+        (EmptyKey(), "email", "a@b.c", "key"),
+        (Key(), "", "a@b.c", "kind"),
+        (Key(), "email", 5, "value"),
+        (Key(), "email", "  ", "value"),
+        (Key(), "email", "\ud800", "value"),
+        (Key(), "email", "x" * 10_001, "value"),
+    ],
+)
+def test_privacy_hash_refuses_bad_input(
+    key: object, kind: object, value: object, path: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        privacy_hash(key, kind, value)  # type: ignore[arg-type]
+    assert caught.value.paths == (path,)
