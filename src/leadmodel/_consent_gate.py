@@ -157,16 +157,25 @@ def _records(uow: Any, subject_id: str) -> list[Lead | Contact]:
     return [contact] if isinstance(contact, Contact) else []
 
 
-def _stored_consents(uow: Any, subject_ids: Iterable[str]) -> list[Consent]:
-    from leadmodel.ports import SupportsConsents
+def consents_of(uow: Any) -> Any | None:
+    """The unit of work's consent repository (``SupportsConsents``), or ``None``."""
+    repository = getattr(uow, "consents", None)
+    if repository is None or not all(
+        callable(getattr(repository, name, None)) for name in ("add", "update", "find_by_keys")
+    ):
+        return None
+    return repository
 
-    if not isinstance(uow, SupportsConsents):
+
+def _stored_consents(uow: Any, subject_ids: Iterable[str]) -> list[Consent]:
+    repository = consents_of(uow)
+    if repository is None:
         return []
     wanted = set(subject_ids)
     keys = [f"subject:{s}" for s in sorted(wanted)]
     return [
         c
-        for c in uow.consents.find_by_keys(keys)
+        for c in repository.find_by_keys(keys)
         if isinstance(c, Consent) and c.subject_id in wanted
     ]
 

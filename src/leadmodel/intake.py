@@ -252,9 +252,7 @@ def _target_problem(target: str) -> str | None:
 def _consent_fields(values: object) -> object:
     """``{field: (channel, purpose[, label])}`` or 4-tuples as sorted 4-tuples."""
     if isinstance(values, Mapping):
-        values = [
-            (k, *v) if isinstance(v, list | tuple) else (k, v) for k, v in values.items()
-        ]
+        values = [(k, *v) if isinstance(v, list | tuple) else (k, v) for k, v in values.items()]
     if isinstance(values, list | tuple):
         out: list[object] = []
         for item in values:
@@ -270,8 +268,7 @@ def _consent_fields(values: object) -> object:
 
 def _consent_fields_problem(value: object) -> str | None:
     if not isinstance(value, tuple) or not all(
-        isinstance(r, tuple) and len(r) == 4 and all(isinstance(x, str) for x in r)
-        for r in value
+        isinstance(r, tuple) and len(r) == 4 and all(isinstance(x, str) for x in r) for r in value
     ):
         return "must be (form field, channel, purpose, label) rows of text"
     if len(value) > 50:
@@ -280,7 +277,8 @@ def _consent_fields_problem(value: object) -> str | None:
         if not field.strip() or len(field) > 200:
             return f"a form field name {describe_value(field)}"
         if channel not in _CHANNELS:
-            return f"{field}: channel {describe_value(channel)} is not one of {', '.join(_CHANNELS)}"
+            allowed = ", ".join(_CHANNELS)
+            return f"{field}: channel {describe_value(channel)} is not one of {allowed}"
         if _PURPOSE.fullmatch(purpose) is None:
             return (
                 f"{field}: purpose {describe_value(purpose)} must be a lower-case word "

@@ -15,6 +15,7 @@ from typing import Any, Final, Literal, TypeVar
 
 import attrs
 
+from leadmodel._consent_gate import Suppressed, consents_of, gate
 from leadmodel._html import result_html
 from leadmodel._journey import CloseOutcome, apply_workflows, close_opportunity, reengage_contact
 from leadmodel._merging import (
@@ -38,6 +39,7 @@ from leadmodel.domain.changes import (
     advance,
     transition,
 )
+from leadmodel.domain.consent import Consent
 from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import (
     ConcurrencyError,
@@ -66,7 +68,7 @@ from leadmodel.domain.status import (
     LeadProcess,
     OpportunityProcess,
 )
-from leadmodel.intake import FormErrors, FormSpec, parse_web_form
+from leadmodel.intake import FormErrors, FormSpec, form_consents, parse_web_form
 from leadmodel.ports import Notifier, UnitOfWork, lookup_keys, neighbour_sort_value
 from leadmodel.rules import conversion
 from leadmodel.rules.assignment import Assignment, AssignmentRule, AssignmentState, assign
@@ -1660,6 +1662,7 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
     steps: list[str] = []
     stored: Lead | None = None
     lead = Lead(id="-", last_name="-", company="-")  # replaced below, before any use
+    consents: tuple[Consent, ...] = ()
     pending = False
     events: list[DomainEvent] = []
     if approving is None:
@@ -1672,6 +1675,7 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
                 status="rejected", errors=parsed, state=current_state, steps=tuple(steps)
             )
         lead = parsed
+        consents = form_consents(form, config.spec, subject_id=lead.id, ids=ids, now=now)
         pending = lead.custom.get("pending_approval") is True
         steps.append(
             f"form parsed into lead {lead.id}"
@@ -1711,6 +1715,11 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
                     properties=_submission(lead),
                 )
                 uow.activities.add(activity)
+                consents = tuple(
+                    attrs.evolve(c, subject_id=other, provenance=(*c.provenance, lead.id))
+                    for c in consents
+                )
+                _store_consents(uow, consents, steps)
                 uow.commit()
                 steps.append(
                     f"attached to existing {type(existing).__name__.lower()} {other} as "
@@ -1718,6 +1727,7 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
                 )
                 return CaptureResult(
                     status="attached",
+                    consents=consents,
                     attached_to=other,
                     duplicates=check,
                     state=current_state,
@@ -1793,6 +1803,7 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
                 )
         _check_write(None, lead, process=config.process)
         _store_captured(uow, stored, lead, process=config.process)
+        _store_consents(uow, consents, steps)
         uow.commit()
     steps.append(f"saved lead {lead.id}")
     fired, conversion = (
@@ -1804,8 +1815,7 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
         lead = conversion.result.lead
         events += conversion.events
     sent, failed, suppressed = _deliver(uow, outgoing, notifier, now=now, consents=consents)
-    for held in suppressed:
-        steps.append(f"not sent: {held.notification.template} ({held.reason})")
+    steps += [f"not sent: {h.notification.template} ({h.reason})" for h in suppressed]
     return CaptureResult(
         status="approved"
         if approving is not None
@@ -1865,6 +1875,26 @@ def _check_now(function: str, now: object) -> None:
                 )
             ],
         )
+
+
+def _store_consents(uow: UnitOfWork, consents: Sequence[Consent], steps: list[str]) -> None:
+    """Add the form's *consents* through ``uow.consents``; say so in *steps* either way."""
+    if not consents:
+        return
+    repository = consents_of(uow)
+    if repository is None:
+        steps.append(
+            f"consents: {len(consents)} captured, not stored (the unit of work does not "
+            "support consents): they are in the result"
+        )
+        return
+    for consent in consents:
+        repository.add(consent)
+    steps.append(
+        f"consents: {len(consents)} stored ("
+        + ", ".join(f"{c.channel}/{c.purpose} {c.status}" for c in consents)
+        + ")"
+    )
 
 
 def _store_captured(
@@ -2198,9 +2228,7 @@ def _deliver(
     *,
     now: datetime,
     consents: Sequence[Consent] = (),
-) -> tuple[
-    tuple[Notification, ...], tuple[tuple[Notification, str], ...], tuple[Suppressed, ...]
-]:
+) -> tuple[tuple[Notification, ...], tuple[tuple[Notification, str], ...], tuple[Suppressed, ...]]:
     """The last-moment consent gate, then :func:`_send`: sent, failed and suppressed.
 
     Every send point of the services goes through here, so no message to a person who
