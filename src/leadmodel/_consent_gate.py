@@ -102,7 +102,11 @@ def check_notification(
     >>> from datetime import UTC, datetime
     >>> from leadmodel import EmailAddress, Lead, Notification
     >>> lead = Lead(
-    ...     id="L1", last_name="Ng", email=EmailAddress.parse("ng@x.io"), email_opt_out=True
+    ...     id="L1",
+    ...     last_name="Ng",
+    ...     is_person=True,
+    ...     email=EmailAddress.parse("ng@x.io"),
+    ...     email_opt_out=True,
     ... )
     >>> note = Notification(recipient="ng@x.io", template="thanks", subject_id="L1")
     >>> check_notification(note, [lead], [], now=datetime(2026, 1, 1, tzinfo=UTC)).reason

@@ -1,0 +1,482 @@
+"""Consent in the flow: web-form opt-outs and consent boxes, the last-moment gate (issue 18)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadmodel import (
+    DEFAULT_ALIASES,
+    AutoResponseRule,
+    Condition,
+    Consent,
+    EmailAddress,
+    FormSpec,
+    Lead,
+    LeadCaptured,
+    Money,
+    Notification,
+    Notify,
+    Suppressed,
+    TimeTrigger,
+    Trigger,
+    TriggerClock,
+    ValidationError,
+    WorkflowRule,
+    consent_decision,
+    form_consents,
+    parse_web_form,
+)
+from leadmodel._consent_gate import check_notification
+from leadmodel.adapters.memory import MemoryNotifier, MemoryStore, MemoryUnitOfWork, SequentialIds
+from leadmodel.services import CaptureConfig, _deliver, apply_workflows, capture_lead, run_due
+
+NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
+THANKS = AutoResponseRule([], default_template="thanks", default_sender="sales@acme.com")
+FORM = {"name": "Ada Lovelace", "email": "ada@engines.io", "company": "Engines"}
+
+
+class FakeConsents:
+    """A consent repository (``SupportsConsents``' shape) for units without one yet."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Consent] = {}
+
+    def get(self, consent_id: str) -> Consent | None:
+        return self.items.get(consent_id)
+
+    def add(self, consent: Consent) -> None:
+        self.items[consent.id] = consent
+
+    def update(self, consent: Consent) -> None:
+        self.items[consent.id] = consent
+
+    def remove(self, consent_id: str) -> None:
+        self.items.pop(consent_id, None)
+
+    def __iter__(self) -> Iterator[Consent]:
+        return iter(list(self.items.values()))
+
+    def find_by_keys(self, keys: list[str]) -> list[Consent]:
+        wanted = set(keys)
+        return [c for c in self.items.values() if f"subject:{c.subject_id}" in wanted]
+
+
+class ConsentUnit(MemoryUnitOfWork):
+    def __init__(self, store: MemoryStore | None = None) -> None:
+        super().__init__(store)
+        self.consents = FakeConsents()
+
+
+def consent(subject: str, status: str, *, day: int = 1, **fields: Any) -> Consent:
+    values: dict[str, Any] = {"channel": "email", "purpose": "marketing"} | fields
+    return Consent(
+        id=f"C-{subject}-{status}-{day}-{values['channel']}-{values['purpose']}",
+        subject_id=subject,
+        status=status,  # type: ignore[arg-type]
+        captured_at=datetime(2026, 3, day, tzinfo=UTC),
+        **values,
+    )
+
+
+# -- web forms ----------------------------------------------------------------------------
+
+
+def test_email_opt_out_on_a_web_form_sets_the_flag_and_no_auto_response_is_sent():
+    # Before issue 18: emailOptOut went to form_extra, email_opt_out stayed False, and
+    # the auto-response was sent.
+    uow, notifier = MemoryUnitOfWork(), MemoryNotifier()
+    form = FORM | {"emailOptOut": "1"}
+    result = capture_lead(
+        uow,
+        form,
+        CaptureConfig(auto_response=THANKS),
+        ids=SequentialIds(),
+        now=NOW,
+        notifier=notifier,
+    )
+    assert result.lead is not None
+    assert result.lead.email_opt_out is True
+    assert "form_extra" not in result.lead.custom
+    assert notifier.sent == []
+    assert [(c.channel, c.purpose, c.status) for c in result.consents] == [
+        ("email", "marketing", "withdrawn")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "flag"),
+    [
+        ("emailOptOut", "email_opt_out"),
+        ("email_opt_out", "email_opt_out"),
+        ("HasOptedOutOfEmail", "email_opt_out"),
+        ("hs_email_optout", "email_opt_out"),
+        ("Unsubscribed from all email", "email_opt_out"),
+        ("DoNotCall", "do_not_call"),
+        ("do_not_call", "do_not_call"),
+    ],
+)
+def test_opt_out_fields_of_each_crm_land_on_their_flag(name, flag):
+    lead = parse_web_form({"last_name": "Ng", name: "on"}, FormSpec(), ids=str, now=NOW)
+    assert isinstance(lead, Lead)
+    assert getattr(lead, flag) is True
+    unticked = parse_web_form({"last_name": "Ng", name: "0"}, FormSpec(), ids=str, now=NOW)
+    assert isinstance(unticked, Lead)
+    assert getattr(unticked, flag) is False
+
+
+def test_form_aliases_to_email_opt_out_and_annual_revenue_land():
+    # Before issue 18 both were read and then silently dropped.
+    spec = FormSpec(
+        aliases={**DEFAULT_ALIASES, "nomail": "email_opt_out", "turnover": "annual_revenue"}
+    )
+    lead = parse_web_form(
+        {"last_name": "Ng", "nomail": "yes", "turnover": "$1,200,000"}, spec, ids=str, now=NOW
+    )
+    assert isinstance(lead, Lead)
+    assert lead.email_opt_out is True
+    assert lead.annual_revenue == Money(Decimal(1_200_000), "USD")
+    eur = parse_web_form(
+        {"last_name": "Ng", "AnnualRevenue": "5000"}, FormSpec(currency="EUR"), ids=str, now=NOW
+    )
+    assert isinstance(eur, Lead)
+    assert eur.annual_revenue == Money(Decimal(5000), "EUR")
+
+
+def test_an_alias_to_a_place_a_value_cannot_land_is_refused_by_the_spec():
+    with pytest.raises(ValidationError) as caught:
+        FormSpec(aliases={"boss": "owner_id", "planet": "address.planet", "x": "custom."})
+    assert sorted(e.code for e in caught.value.errors) == ["unknown_target"] * 3
+
+
+def test_a_bad_opt_out_or_revenue_is_reported_on_its_field():
+    got = parse_web_form(
+        {"last_name": "Ng", "emailOptOut": "maybe", "revenue": "lots"}, FormSpec(), ids=str, now=NOW
+    )
+    assert not isinstance(got, Lead)
+    assert got.fields == ("annual_revenue", "email_opt_out")
+
+
+def test_consent_boxes_give_granted_and_denied_consents_with_their_proof():
+    spec = FormSpec(
+        consent_fields={
+            "newsletter_ok": ("email", "newsletter", "Send me the newsletter"),
+            "sms_ok": ("sms", "marketing"),
+            "post_ok": ("post", "marketing"),
+        }
+    )
+    form = {"last_name": "Ng", "Newsletter-OK": "on", "sms_ok": "0"}
+    lead = parse_web_form(form, spec, ids=str, now=NOW)
+    assert isinstance(lead, Lead)
+    assert "form_extra" not in lead.custom  # the boxes are consents, not extra lead data
+    found = form_consents(form, spec, subject_id="L1", ids=SequentialIds(), now=NOW)
+    assert [(c.channel, c.purpose, c.status) for c in found] == [
+        ("email", "newsletter", "granted"),
+        ("sms", "marketing", "denied"),
+    ]
+    assert all(c.source == "web form" and c.captured_at == NOW for c in found)
+    assert found[0].proof == "web form field 'Newsletter-OK' (Send me the newsletter): on"
+    assert found[1].proof == "web form field 'sms_ok' (sms_ok): 0"
+
+
+def test_a_consent_box_that_is_neither_ticked_nor_not_is_reported():
+    spec = FormSpec(consent_fields={"ok": ("email", "marketing")})
+    got = parse_web_form({"last_name": "Ng", "ok": "perhaps"}, spec, ids=str, now=NOW)
+    assert not isinstance(got, Lead)
+    assert got.fields == ("ok",)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        {"ok": ("fax", "marketing")},
+        {"ok": ("email", "Not A Purpose!")},
+        {"ok": ("email",)},
+        [("ok", "email", "marketing", 7)],
+        "ok",
+    ],
+)
+def test_bad_consent_fields_are_refused(rows):
+    with pytest.raises(ValidationError) as caught:
+        FormSpec(consent_fields=rows)
+    assert caught.value.errors[0].path == "consent_fields"
+
+
+def test_consent_fields_round_trip_through_json():
+    from leadmodel.serialization import from_json, to_json
+
+    spec = FormSpec(consent_fields={"ok": ("email", "newsletter", "Yes please")}, currency="EUR")
+    assert from_json(FormSpec, to_json(spec)) == spec
+
+
+def test_form_consents_refuses_misuse():
+    with pytest.raises(ValidationError):
+        form_consents({}, FormSpec(), subject_id=" ", ids=str, now=NOW)
+    with pytest.raises(ValidationError):
+        form_consents([], FormSpec(), subject_id="L1", ids=str, now=NOW)  # type: ignore[arg-type]
+
+
+# -- the last-moment gate -----------------------------------------------------------------
+
+
+def test_an_unticked_consent_box_suppresses_the_auto_response_with_its_reason():
+    uow, notifier = ConsentUnit(), MemoryNotifier()
+    spec = FormSpec(consent_fields={"marketing_ok": ("email", "marketing")})
+    config = CaptureConfig(spec=spec, auto_response=THANKS)
+    result = capture_lead(
+        uow, FORM | {"marketing_ok": "off"}, config, ids=SequentialIds(), now=NOW, notifier=notifier
+    )
+    assert notifier.sent == []
+    assert result.sent == ()
+    [held] = result.suppressed
+    assert held.notification.template == "thanks"
+    assert held.consent_id == result.consents[0].id
+    assert "denied" in held.reason
+    assert list(uow.consents) == list(result.consents)  # stored through uow.consents
+    assert any(step.startswith("not sent: thanks") for step in result.steps)
+
+
+def test_without_consent_storage_the_form_consents_still_gate_and_a_step_says_so():
+    uow, notifier = MemoryUnitOfWork(), MemoryNotifier()
+    spec = FormSpec(consent_fields={"marketing_ok": ("email", "marketing")})
+    result = capture_lead(
+        uow,
+        FORM | {"marketing_ok": "0"},
+        CaptureConfig(spec=spec, auto_response=THANKS),
+        ids=SequentialIds(),
+        now=NOW,
+        notifier=notifier,
+    )
+    assert notifier.sent == []
+    assert len(result.suppressed) == 1
+    assert any("not stored" in step for step in result.steps)
+
+
+def test_a_ticked_box_lets_the_auto_response_go():
+    uow, notifier = ConsentUnit(), MemoryNotifier()
+    spec = FormSpec(consent_fields={"marketing_ok": ("email", "marketing")})
+    result = capture_lead(
+        uow,
+        FORM | {"marketing_ok": "1"},
+        CaptureConfig(spec=spec, auto_response=THANKS),
+        ids=SequentialIds(),
+        now=NOW,
+        notifier=notifier,
+    )
+    assert [n.template for n in notifier.sent] == ["thanks"]
+    assert result.suppressed == ()
+
+
+def test_workflow_notify_to_the_lead_is_gated_but_the_owner_alert_is_not():
+    uow, notifier = ConsentUnit(), MemoryNotifier()
+    rule = WorkflowRule(
+        "welcome",
+        Trigger("created"),
+        Condition("last_name", "is_not_blank"),
+        [Notify("lead", "welcome"), Notify("manager-1", "new_lead")],
+    )
+    spec = FormSpec(consent_fields={"marketing_ok": ("email", "marketing")})
+    result = capture_lead(
+        uow,
+        FORM | {"marketing_ok": "no"},
+        CaptureConfig(spec=spec, workflows=[rule]),
+        ids=SequentialIds(),
+        now=NOW,
+        notifier=notifier,
+    )
+    assert [n.template for n in notifier.sent] == ["new_lead"]
+    assert [s.notification.template for s in result.suppressed] == ["welcome"]
+
+
+def test_apply_workflows_holds_back_a_notification_after_a_withdrawal():
+    uow = ConsentUnit()
+    ada = Lead(
+        id="L1", last_name="Lovelace", company="Engines", email=EmailAddress.parse("ada@engines.io")
+    )
+    with uow:
+        uow.leads.add(ada)
+        uow.commit()
+    uow.consents.add(consent("L1", "granted", day=1))
+    uow.consents.add(consent("L1", "withdrawn", day=2))
+    rule = WorkflowRule(
+        "hi", Trigger("created"), Condition("last_name", "is_not_blank"), [Notify("lead", "hi")]
+    )
+    event = LeadCaptured(
+        lead_id="L1", source=None, spam_score=0, pending_approval=False, occurred_at=NOW
+    )
+    outcome = apply_workflows(uow, event, [rule])
+    assert outcome.notifications == ()
+    [held] = outcome.suppressed
+    assert held.consent_id == "C-L1-withdrawn-2-email-marketing"
+    # judged at the event's time unless told: before the withdrawal the message goes
+    early = apply_workflows(uow, event, [rule], now=datetime(2026, 3, 1, 12, tzinfo=UTC))
+    assert len(early.notifications) == 1
+
+
+def test_apply_workflows_refuses_a_naive_now():
+    uow = MemoryUnitOfWork()
+    event = LeadCaptured(
+        lead_id="L1", source=None, spam_score=0, pending_approval=False, occurred_at=NOW
+    )
+    with pytest.raises(ValidationError):
+        apply_workflows(uow, event, [], now=datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+def test_a_time_trigger_notify_is_gated_at_the_moment_it_is_sent():
+    store = MemoryStore()
+    uow, notifier = ConsentUnit(store), MemoryNotifier()
+    ada = Lead(
+        id="L1",
+        last_name="Lovelace",
+        company="Engines",
+        email=EmailAddress.parse("ada@engines.io"),
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    with uow:
+        uow.leads.add(ada)
+        uow.commit()
+    uow.consents.add(consent("L1", "withdrawn", day=2, purpose="nurture"))
+    trigger = TimeTrigger(
+        "nurture after a day",
+        Condition("last_name", "is_not_blank"),
+        TriggerClock.created(),
+        timedelta(days=1),
+        [Notify("lead", "nurture_1"), Notify("ann", "follow_up")],
+    )
+    # the trigger's message says its purpose in data? No: it is "marketing" by default,
+    # so the nurture withdrawal does not stop it ...
+    run = run_due(
+        uow, [trigger], ids=SequentialIds(), now=NOW + timedelta(days=2), notifier=notifier
+    )
+    assert sorted(n.template for n in notifier.sent) == ["follow_up", "nurture_1"]
+    assert run.suppressed == ()
+    # ... a marketing withdrawal does.
+    uow2, notifier2 = ConsentUnit(MemoryStore()), MemoryNotifier()
+    with uow2:
+        uow2.leads.add(ada)
+        uow2.commit()
+    uow2.consents.add(consent("L1", "withdrawn", day=2))
+    run2 = run_due(
+        uow2, [trigger], ids=SequentialIds(), now=NOW + timedelta(days=2), notifier=notifier2
+    )
+    assert [n.template for n in notifier2.sent] == ["follow_up"]
+    assert [s.notification.template for s in run2.suppressed] == ["nurture_1"]
+    assert any(step.startswith("not sent: nurture_1") for step in run2.steps)
+
+
+def test_a_notification_naming_its_purpose_is_checked_for_that_purpose():
+    lead = Lead(id="L1", last_name="Ng", company="Acme", email=EmailAddress.parse("ng@x.io"))
+    note = Notification(
+        recipient="ng@x.io", template="digest", subject_id="L1", data={"purpose": "newsletter"}
+    )
+    denied = [consent("L1", "denied", purpose="newsletter")]
+    assert check_notification(note, [lead], denied, now=NOW) is not None
+    assert check_notification(note, [lead], [consent("L1", "denied")], now=NOW) is None
+
+
+def test_do_not_call_suppresses_sms_and_phone_to_the_person():
+    lead = Lead(id="L1", last_name="Ng", company="Acme", mobile=None, do_not_call=True)
+    from leadmodel import PhoneNumber
+
+    lead = Lead(
+        id="L1",
+        last_name="Ng",
+        company="Acme",
+        mobile=PhoneNumber.parse("+14155550100"),
+        do_not_call=True,
+    )
+    sms = Notification(recipient="+14155550100", template="t", subject_id="L1", channel="sms")
+    assert "do_not_call" in check_notification(sms, [lead], [], now=NOW).reason
+    to_owner = Notification(recipient="ann", template="t", subject_id="L1", channel="sms")
+    assert check_notification(to_owner, [lead], [], now=NOW) is None
+
+
+# -- the property: nothing suppressed reaches the notifier, nothing is lost -------------------
+
+CHANNELS = ("email", "sms", "phone", "post")
+PURPOSES = ("marketing", "newsletter")
+EMAIL, MOBILE = "ng@x.io", "+14155550100"
+
+
+@st.composite
+def consents_st(draw: Callable[..., Any]) -> list[Consent]:
+    found = []
+    for index in range(draw(st.integers(0, 6))):
+        at = NOW - timedelta(days=draw(st.integers(-2, 30)))
+        expires = draw(st.none() | st.integers(0, 40).map(lambda d, at=at: at + timedelta(days=d)))
+        found += [
+            Consent(
+                id=f"C{index}",
+                subject_id="L1",
+                channel=draw(st.sampled_from(CHANNELS)),
+                purpose=draw(st.sampled_from(PURPOSES)),
+                status=draw(st.sampled_from(("granted", "denied", "withdrawn"))),
+                captured_at=at,
+                expires_at=expires,
+            )
+        ]
+    return found
+
+
+@st.composite
+def notifications_st(draw: Callable[..., Any]) -> list[Notification]:
+    return [
+        Notification(
+            recipient=draw(st.sampled_from((EMAIL, MOBILE, "ann"))),
+            template=f"t{index}",
+            subject_id="L1",
+            channel=draw(st.sampled_from(CHANNELS)),
+            data=draw(st.sampled_from(({}, {"purpose": "newsletter"}))),
+        )
+        for index in range(draw(st.integers(0, 5)))
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(consents_st(), notifications_st(), st.booleans(), st.booleans())
+def test_no_suppressed_notification_reaches_the_notifier(consents, outgoing, opt_out, dnc):
+    from leadmodel import PhoneNumber
+
+    uow, notifier = ConsentUnit(), MemoryNotifier()
+    lead = Lead(
+        id="L1",
+        last_name="Ng",
+        company="Acme",
+        email=EmailAddress.parse(EMAIL),
+        mobile=PhoneNumber.parse(MOBILE),
+        email_opt_out=opt_out,
+        do_not_call=dnc,
+    )
+    with uow:
+        uow.leads.add(lead)
+        uow.commit()
+    for item in consents:
+        uow.consents.add(item)
+    sent, failed, suppressed = _deliver(uow, outgoing, notifier, now=NOW)
+    assert failed == ()
+    assert list(sent) == notifier.sent
+    # nothing lost: every notification was sent or suppressed, in order
+    assert sorted(
+        [*sent, *(s.notification for s in suppressed)], key=lambda n: n.template
+    ) == sorted(outgoing, key=lambda n: n.template)
+    for note in notifier.sent:
+        if note.recipient == "ann":
+            continue  # to a user: never gated
+        if note.channel == "email":
+            assert not opt_out
+        if note.channel in ("sms", "phone"):
+            assert not dnc
+        purpose = note.data.get("purpose", "marketing")
+        decision = consent_decision(consents, channel=note.channel, purpose=purpose, now=NOW)
+        assert decision.allowed is not False
+    for held in suppressed:
+        assert isinstance(held, Suppressed)
+        assert held.notification.recipient != "ann"
+        assert held.reason
