@@ -480,3 +480,96 @@ def test_no_suppressed_notification_reaches_the_notifier(consents, outgoing, opt
         assert isinstance(held, Suppressed)
         assert held.notification.recipient != "ann"
         assert held.reason
+
+
+# -- conversion and merge carry consents --------------------------------------------------
+
+
+def test_conversion_issues_the_leads_consents_again_for_the_contact():
+    from leadmodel import ConvertOptions
+    from leadmodel.services import convert_lead
+
+    uow = ConsentUnit()
+    ada = Lead(
+        id="L1", last_name="Lovelace", company="Engines", email=EmailAddress.parse("ada@engines.io")
+    )
+    with uow:
+        uow.leads.add(ada)
+        uow.commit()
+    granted, withdrawn = consent("L1", "granted", day=1), consent("L1", "withdrawn", day=2)
+    uow.consents.add(granted)
+    uow.consents.add(withdrawn)
+    outcome = convert_lead(
+        uow, "L1", ConvertOptions("Closed - Converted"), ids=SequentialIds(), now=NOW
+    )
+    contact = outcome.result.contact
+    assert contact is not None
+    assert sorted(c.provenance for c in outcome.consents) == [(granted.id,), (withdrawn.id,)]
+    assert {c.subject_id for c in outcome.consents} == {contact.id}
+    assert {c.id for c in uow.consents} >= {granted.id, withdrawn.id}  # the lead keeps its own
+    # the contact's messages are gated by the carried withdrawal
+    note = Notification(recipient="ada@engines.io", template="hi", subject_id=contact.id)
+    _, held = _gate(uow, [note])
+    assert held[0].consent_id in {c.id for c in outcome.consents}
+
+
+def _gate(uow, outgoing):
+    from leadmodel._consent_gate import gate
+
+    return gate(uow, outgoing, now=NOW)
+
+
+def _merge_unit(spread: dict[str, list[Consent]]) -> ConsentUnit:
+    uow = ConsentUnit()
+    with uow:
+        for lead_id in ("L1", "L2", "L3"):
+            uow.leads.add(Lead(id=lead_id, last_name="Ng", company="Acme", created_at=NOW))
+        uow.commit()
+    for items in spread.values():
+        for item in items:
+            uow.consents.add(item)
+    return uow
+
+
+@st.composite
+def spread_consents(draw: Callable[..., Any]) -> dict[str, list[Consent]]:
+    spread: dict[str, list[Consent]] = {"L1": [], "L2": [], "L3": []}
+    for index in range(draw(st.integers(0, 8))):
+        owner = draw(st.sampled_from(sorted(spread)))
+        spread[owner].append(
+            Consent(
+                id=f"C{index}",
+                subject_id=owner,
+                channel=draw(st.sampled_from(CHANNELS)),
+                purpose=draw(st.sampled_from(PURPOSES)),
+                status=draw(st.sampled_from(("granted", "denied", "withdrawn"))),
+                captured_at=NOW - timedelta(days=draw(st.integers(0, 30))),
+            )
+        )
+    return spread
+
+
+@settings(max_examples=40, deadline=None)
+@given(spread_consents())
+def test_a_merge_moves_every_consent_to_the_survivor_and_an_unmerge_gives_them_back(spread):
+    from leadmodel.services import merge_records, unmerge_records
+
+    uow = _merge_unit(spread)
+    everything = [c for items in spread.values() for c in items]
+    outcome = merge_records(uow, ["L1", "L2", "L3"], master="L1", now=NOW)
+    after = {c.id: c for c in uow.consents}
+    assert set(after) == {c.id for c in everything}  # nothing lost
+    assert {c.subject_id for c in after.values()} <= {"L1"}
+    for item in everything:
+        moved = after[item.id]
+        expected = item.provenance if item.subject_id == "L1" else (item.subject_id,)
+        assert moved.provenance == expected
+    for channel in CHANNELS:
+        for purpose in PURPOSES:
+            union = consent_decision(everything, channel=channel, purpose=purpose, now=NOW)
+            merged = consent_decision(after.values(), channel=channel, purpose=purpose, now=NOW)
+            assert merged == union  # the most recent per channel and purpose wins
+    if any(spread[k] for k in ("L2", "L3")):
+        assert any("consent" in note for note in outcome.notes)
+    unmerge_records(uow, outcome.merge_id, now=NOW + timedelta(minutes=1))
+    assert sorted(uow.consents, key=lambda c: c.id) == sorted(everything, key=lambda c: c.id)

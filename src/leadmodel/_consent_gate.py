@@ -25,7 +25,7 @@ are not gated.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -169,6 +169,82 @@ def consents_of(uow: Any) -> Any | None:
     ):
         return None
     return repository
+
+
+def consents_for(repository: Any, subject_id: str) -> list[Consent]:
+    """The consents *repository* holds for *subject_id*, in id order."""
+    found = repository.find_by_keys([f"subject:{subject_id}"])
+    return sorted(
+        (c for c in found if isinstance(c, Consent) and c.subject_id == subject_id),
+        key=lambda c: c.id,
+    )
+
+
+def move_consents(uow: Any, survivor_id: str, absorbed_ids: Sequence[str]) -> list[str]:
+    """Re-point the absorbed records' consents at the survivor (a merge); notes of it.
+
+    Every consent is kept (nothing lost), its ``provenance`` gaining the absorbed
+    record's id; the most recent per channel and purpose decides, as
+    :func:`~leadmodel.consent_decision` always does. :func:`restore_consents` undoes it.
+    """
+    repository = consents_of(uow)
+    if repository is None:
+        return []
+    notes: list[str] = []
+    for absorbed in absorbed_ids:
+        theirs = consents_for(repository, absorbed)
+        for consent in theirs:
+            repository.update(
+                attrs.evolve(
+                    consent, subject_id=survivor_id, provenance=(*consent.provenance, absorbed)
+                )
+            )
+        if theirs:
+            notes.append(
+                f"{len(theirs)} consent(s) of {absorbed} moved to {survivor_id} "
+                "(kept with provenance; the most recent per channel and purpose decides)"
+            )
+    return notes
+
+
+def restore_consents(uow: Any, survivor_id: str, absorbed_ids: Sequence[str]) -> None:
+    """Give the consents :func:`move_consents` moved back to their records (an unmerge)."""
+    repository = consents_of(uow)
+    if repository is None:
+        return
+    absorbed = set(absorbed_ids)
+    for consent in consents_for(repository, survivor_id):
+        if consent.provenance and consent.provenance[-1] in absorbed:
+            repository.update(
+                attrs.evolve(
+                    consent,
+                    subject_id=consent.provenance[-1],
+                    provenance=consent.provenance[:-1],
+                )
+            )
+
+
+def reissue_consents(
+    uow: Any, lead_id: str, contact_id: str, ids: Callable[[str], str]
+) -> tuple[Consent, ...]:
+    """The lead's consents issued again for the contact it became (a conversion).
+
+    Each copy has a new id, ``subject_id=contact_id`` and ``provenance=(original id,)``;
+    the lead keeps its own. A consent issued for the contact before (a conversion into
+    the same contact again) is not issued twice.
+    """
+    repository = consents_of(uow)
+    if repository is None:
+        return ()
+    already = {p for c in consents_for(repository, contact_id) for p in c.provenance}
+    issued = tuple(
+        attrs.evolve(c, id=ids("consent"), subject_id=contact_id, provenance=(c.id,))
+        for c in consents_for(repository, lead_id)
+        if c.id not in already
+    )
+    for consent in issued:
+        repository.add(consent)
+    return issued
 
 
 def _stored_consents(uow: Any, subject_ids: Iterable[str]) -> list[Consent]:

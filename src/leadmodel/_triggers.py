@@ -334,7 +334,7 @@ def _auto_convert(
     since: datetime | None,
     *,
     ids: Callable[[str], str],
-    save: Callable[..., None],
+    save: Callable[..., object],
 ) -> list[AutoConversion]:
     field_rules = [r for r in rules if not r.activity_kinds]
     activity_rules = [r for r in rules if r.activity_kinds]
@@ -358,7 +358,7 @@ def _auto_convert(
             result = conversion.convert_lead(
                 lead, decision.options, process=run.process, ids=ids, now=run.now
             )
-            save(run.uow, result, lead=lead, process=run.process)
+            save(run.uow, result, lead=lead, process=run.process, ids=run.ids)
         except (ValidationError, TransitionError, ConvertedLeadError) as exc:
             run.steps.append(f"auto-conversion {decision.rule} of {lead_id} refused: {exc}")
             continue

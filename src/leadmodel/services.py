@@ -15,7 +15,7 @@ from typing import Any, Final, Literal, TypeVar
 
 import attrs
 
-from leadmodel._consent_gate import Suppressed, consents_of, gate
+from leadmodel._consent_gate import Suppressed, consents_of, gate, reissue_consents
 from leadmodel._html import result_html
 from leadmodel._journey import CloseOutcome, apply_workflows, close_opportunity, reengage_contact
 from leadmodel._merging import (
@@ -763,6 +763,9 @@ class ConversionOutcome:
             conversion is saved regardless.
         events: ``LeadConverted`` and the lead's ``StatusChanged``, for the host to publish
             (and to run workflow rules on).
+        consents: the lead's consents issued again for the contact (``subject_id`` the
+            contact, ``provenance`` the lead's consent id), when the unit of work stores
+            consents (``uow.consents``); the lead keeps its own.
     """
 
     _repr_html_ = result_html
@@ -773,6 +776,7 @@ class ConversionOutcome:
     sent: tuple[Notification, ...] = ()
     failed: tuple[tuple[Notification, str], ...] = ()
     events: tuple[DomainEvent, ...] = ()
+    consents: tuple[Consent, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
@@ -965,7 +969,7 @@ def convert_lead(
             now=now,
             record_types=record_types,
         )
-        _save(uow, result, lead=lead, process=process)
+        consents = _save(uow, result, lead=lead, process=process, ids=ids)
         uow.commit()
     sent, failed = _send(result.notifications, notifier)
     events: list[DomainEvent] = [
@@ -990,6 +994,7 @@ def convert_lead(
         sent=sent,
         failed=failed,
         events=tuple(events),
+        consents=consents,
     )
 
 
@@ -1006,11 +1011,19 @@ def _two_rules(rules: object) -> tuple[MatchingRule, MatchingRule]:
     return rules[0], rules[1]
 
 
-def _save(uow: UnitOfWork, result: ConversionResult, *, lead: Lead, process: LeadProcess) -> None:
+def _save(
+    uow: UnitOfWork,
+    result: ConversionResult,
+    *,
+    lead: Lead,
+    process: LeadProcess,
+    ids: Callable[[str], str],
+) -> tuple[Consent, ...]:
     """Stage every record of *result*: new ones added, changed ones updated, the lead.
 
     The converted lead goes through the save guard like any other write, as the
-    conversion's own write of its ``ConversionRecord``.
+    conversion's own write of its ``ConversionRecord``. The lead's consents are issued
+    again for the contact (when the unit of work stores consents): returned.
     """
     repositories: dict[str, Any] = {
         "account": uow.accounts,
@@ -1029,6 +1042,9 @@ def _save(uow: UnitOfWork, result: ConversionResult, *, lead: Lead, process: Lea
         for activity in uow.activities.find_by_keys([f"subject:{move.from_id}"]):
             if activity.subject_id == move.from_id:
                 uow.activities.update(attrs.evolve(activity, subject_id=move.to_id))
+    if result.contact is None:
+        return ()
+    return reissue_consents(uow, lead.id, result.contact.id, ids)
 
 
 @attrs.frozen(kw_only=True)
