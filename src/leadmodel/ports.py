@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol, Self, TypeVar, runtime_checkable
 
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
+from leadmodel.domain.consent import Consent, PrivacyLogEntry
 from leadmodel.domain.contact import Contact
 from leadmodel.domain.events import Notification
 from leadmodel.domain.lead import Lead
@@ -34,6 +35,7 @@ __all__ = [
     "AccountRepository",
     "ActivityRepository",
     "Clock",
+    "ConsentRepository",
     "ContactRepository",
     "IdGenerator",
     "KeyFunction",
@@ -42,10 +44,13 @@ __all__ = [
     "Notifier",
     "OpportunityRepository",
     "PrivacyKey",
+    "PrivacyLogRepository",
     "Repository",
+    "SupportsConsents",
     "SupportsKeyIndex",
     "SupportsMerges",
     "SupportsNeighbours",
+    "SupportsPrivacyLog",
     "SupportsTriggerState",
     "SupportsViews",
     "TriggerStateRepository",
@@ -81,6 +86,9 @@ def lookup_keys(record: object) -> tuple[str, ...]:
     subject_id = getattr(record, "subject_id", None)
     if subject_id is not None:
         keys.append(f"subject:{subject_id}")
+    subject_hash = getattr(record, "subject_hash", None)
+    if isinstance(subject_hash, str):  # a privacy log entry: found by whom it was about
+        keys.append(f"hash:{subject_hash}")
     absorbed = getattr(record, "absorbed_ids", None)
     if isinstance(absorbed, tuple):  # a stored merge: found by the records it merged
         keys.append(f"record:{record.survivor_id}")  # type: ignore[attr-defined]
@@ -294,6 +302,72 @@ class SupportsKeyIndex(Protocol):
 
     def index_rules(self, rules: Iterable[MatchingRule]) -> None:
         """Index the blocking keys of *rules* (a no-op for rules indexed already)."""
+        ...
+
+
+class ConsentRepository(Repository[Consent], Protocol):
+    """Stores :class:`~leadmodel.Consent` values.
+
+    ``find_by_keys(["subject:L1"])`` finds the consents of record ``L1``.
+    """
+
+
+class PrivacyLogRepository(Repository[PrivacyLogEntry], Protocol):
+    """Stores :class:`~leadmodel.PrivacyLogEntry` values.
+
+    ``find_by_keys(["hash:" + privacy_hash(key, "email", address)])`` finds the requests
+    about that address.
+    """
+
+
+@runtime_checkable
+class SupportsConsents(Protocol):
+    """A unit of work that stores consents (optional capability): ``uow.consents``.
+
+    The privacy services and the notification checks read a person's consents through it;
+    both shipped adapters have it.
+
+    >>> from datetime import datetime, timezone
+    >>> from leadmodel import Consent
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork
+    >>> with MemoryUnitOfWork() as uow:
+    ...     uow.consents.add(
+    ...         Consent(
+    ...             id="C1",
+    ...             subject_id="L1",
+    ...             channel="email",
+    ...             purpose="newsletter",
+    ...             status="granted",
+    ...             captured_at=datetime(2026, 1, 5, tzinfo=timezone.utc),
+    ...         )
+    ...     )
+    ...     [c.id for c in uow.consents.find_by_keys(["subject:L1"])]
+    ['C1']
+    """
+
+    @property
+    def consents(self) -> ConsentRepository:
+        """The stored consents, as this unit of work sees them."""
+        ...
+
+
+@runtime_checkable
+class SupportsPrivacyLog(Protocol):
+    """A unit of work that stores the privacy log (optional capability): ``uow.privacy_log``.
+
+    Each :class:`~leadmodel.PrivacyLogEntry` keeps a keyed hash of whom a request was
+    about, never the personal data itself; ``find_by_keys(["hash:" + subject_hash])``
+    finds the requests about one person (how an erased person is recognised at import).
+    Both shipped adapters have it.
+
+    >>> from leadmodel.adapters.memory import MemoryUnitOfWork
+    >>> isinstance(MemoryUnitOfWork(), SupportsPrivacyLog)
+    True
+    """
+
+    @property
+    def privacy_log(self) -> PrivacyLogRepository:
+        """The stored privacy log, as this unit of work sees it."""
         ...
 
 

@@ -6,9 +6,11 @@ from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 from leadmodel.testing.contracts import (
     CONTRACT_VERSION,
+    ConsentsContract,
     KeyIndexContract,
     MergeStoreContract,
     NeighboursContract,
+    PrivacyLogContract,
     TriggerStateContract,
     UnitOfWorkContract,
 )
@@ -20,6 +22,8 @@ class TestMemoryAdapter(
     MergeStoreContract,
     NeighboursContract,
     TriggerStateContract,
+    ConsentsContract,
+    PrivacyLogContract,
 ):
     def units(self):
         store = MemoryStore()
@@ -32,6 +36,8 @@ class _SQLiteContract(
     MergeStoreContract,
     NeighboursContract,
     TriggerStateContract,
+    ConsentsContract,
+    PrivacyLogContract,
 ):
     """The whole kit, over the SQLite adapter (the fixtures below choose the file set-up)."""
 
@@ -75,7 +81,7 @@ class TestSQLiteFileTwoStores(_SQLiteContract):
 
 
 def test_the_kit_states_its_version():
-    assert CONTRACT_VERSION == 4
+    assert CONTRACT_VERSION == 5
 
 
 class NoRollback(MemoryUnitOfWork):

@@ -42,6 +42,7 @@ from leadmodel.adapters._staging import (
 from leadmodel.domain import _checks
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
+from leadmodel.domain.consent import Consent, PrivacyLogEntry
 from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import (
     ConcurrencyError,
@@ -70,7 +71,18 @@ __all__ = [
     "SequentialIds",
 ]
 
-T = TypeVar("T", Lead, Contact, Account, Opportunity, Activity, MergeRecord, TriggerState)
+T = TypeVar(
+    "T",
+    Lead,
+    Contact,
+    Account,
+    Opportunity,
+    Activity,
+    MergeRecord,
+    TriggerState,
+    Consent,
+    PrivacyLogEntry,
+)
 
 _KINDS: Final[dict[str, type]] = {
     "lead": Lead,
@@ -80,6 +92,8 @@ _KINDS: Final[dict[str, type]] = {
     "activity": Activity,
     "merge": MergeRecord,
     "trigger_state": TriggerState,
+    "consent": Consent,
+    "privacy_log": PrivacyLogEntry,
 }
 
 
@@ -414,9 +428,12 @@ class MemoryUnitOfWork(StagingUnitOfWork):
     """A unit of work over a :class:`MemoryStore` (a new, empty store by default).
 
     Besides the five core repositories it stores merges (``merges``,
-    :class:`~leadmodel.ports.SupportsMerges`) and time-trigger state (``trigger_states``,
-    :class:`~leadmodel.ports.SupportsTriggerState`), and indexes duplicate rules' keys
-    (:meth:`index_rules`, :class:`~leadmodel.ports.SupportsKeyIndex`).
+    :class:`~leadmodel.ports.SupportsMerges`), time-trigger state (``trigger_states``,
+    :class:`~leadmodel.ports.SupportsTriggerState`), consents (``consents``,
+    :class:`~leadmodel.ports.SupportsConsents`) and the privacy log (``privacy_log``,
+    :class:`~leadmodel.ports.SupportsPrivacyLog`), and indexes duplicate rules' keys
+    (:meth:`index_rules`, :class:`~leadmodel.ports.SupportsKeyIndex`). A record removed
+    from a memory store is gone with its last reference: nothing needs scrubbing.
     """
 
     def __init__(self, store: MemoryStore | None = None) -> None:
@@ -441,11 +458,15 @@ class MemoryUnitOfWork(StagingUnitOfWork):
         self.trigger_states: MemoryRepository[TriggerState] = MemoryRepository(
             self.store, "trigger_state"
         )
+        self.consents: MemoryRepository[Consent] = MemoryRepository(self.store, "consent")
+        self.privacy_log: MemoryRepository[PrivacyLogEntry] = MemoryRepository(
+            self.store, "privacy_log"
+        )
         self.committed = False
 
     def _repositories(self) -> tuple[Any, ...]:
         """Every repository of the unit, in commit order (trigger states last)."""
-        return (*super()._repositories(), self.trigger_states)
+        return (*super()._repositories(), self.consents, self.privacy_log, self.trigger_states)
 
     def commit(self) -> None:
         """Persist every staged change at once, or none.

@@ -58,6 +58,7 @@ from leadmodel.adapters._staging import (
 from leadmodel.domain._checks import require_instance
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
+from leadmodel.domain.consent import Consent, PrivacyLogEntry
 from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import (
     ConcurrencyError,
@@ -89,9 +90,20 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "SQLiteRepository", "SQLiteStore", "SQLiteUnitOfWork"]
 
-T = TypeVar("T", Lead, Contact, Account, Opportunity, Activity, MergeRecord, TriggerState)
+T = TypeVar(
+    "T",
+    Lead,
+    Contact,
+    Account,
+    Opportunity,
+    Activity,
+    MergeRecord,
+    TriggerState,
+    Consent,
+    PrivacyLogEntry,
+)
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 """The schema version this adapter writes (``PRAGMA user_version``)."""
 
 _KINDS: Final[dict[str, type]] = {
@@ -102,6 +114,8 @@ _KINDS: Final[dict[str, type]] = {
     "activity": Activity,
     "merge": MergeRecord,
     "trigger_state": TriggerState,
+    "consent": Consent,
+    "privacy_log": PrivacyLogEntry,
 }
 # The fields stored as columns beside the JSON, for people querying the database.
 _COLUMNS: Final[dict[str, tuple[str, ...]]] = {
@@ -123,6 +137,8 @@ _COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "activity": ("subject_id", "kind", "occurred_at"),
     "merge": ("merged_at", "undone_at"),
     "trigger_state": ("evaluated_at",),
+    "consent": ("subject_id", "channel", "purpose", "status", "captured_at", "expires_at"),
+    "privacy_log": ("kind", "subject_hash", "at", "mode"),
 }
 # The columns holding a plain text field as it is, so list views may filter on them in SQL.
 _TEXT_COLUMNS: Final[dict[str, frozenset[str]]] = {
@@ -135,6 +151,8 @@ _TEXT_COLUMNS: Final[dict[str, frozenset[str]]] = {
     "activity": frozenset(("subject_id", "kind")),
     "merge": frozenset(),
     "trigger_state": frozenset(),
+    "consent": frozenset(("subject_id", "channel", "purpose", "status")),
+    "privacy_log": frozenset(("kind", "subject_hash", "mode")),
 }
 _TABLES: Final = {kind: f"{kind}_records" for kind in _KINDS}
 _BATCH: Final = 500  # keys per IN (...) query, under SQLite's variable limit
@@ -198,7 +216,27 @@ def _schema_v4() -> list[str]:
     return [_record_table("trigger_state")]
 
 
-_MIGRATIONS: Final = {1: _schema_v1, 2: _schema_v2, 3: _schema_v3, 4: _schema_v4}
+def _schema_v5() -> list[str]:
+    """Schema 5: consents (``SupportsConsents``) and the privacy log (``SupportsPrivacyLog``).
+
+    From schema 5 every connection also sets ``PRAGMA secure_delete=ON`` (see
+    :meth:`SQLiteStore.scrub`); that is a setting of the connection, not of the file.
+    """
+    return [
+        _record_table("consent"),
+        _record_table("privacy_log"),
+        "CREATE INDEX consent_records_subject ON consent_records (subject_id)",
+        "CREATE INDEX privacy_log_records_hash ON privacy_log_records (subject_hash)",
+    ]
+
+
+_MIGRATIONS: Final = {
+    1: _schema_v1,
+    2: _schema_v2,
+    3: _schema_v3,
+    4: _schema_v4,
+    5: _schema_v5,
+}
 # The kinds whose tables schema 3 had, when its migration fills in the sort values.
 _V3_KINDS: Final = (*_V1_KINDS, "merge")
 
@@ -433,6 +471,9 @@ class SQLiteStore:
         connection = self.connection
         try:
             connection.execute("PRAGMA schema_version").fetchone()  # reads the header
+            # Deleted content is overwritten with zeros, not left in free space: an erased
+            # person's data must not survive in the file (see scrub()).
+            connection.execute("PRAGMA secure_delete=ON").fetchone()
             if self.path != ":memory:":
                 connection.execute("PRAGMA journal_mode=WAL").fetchone()
                 connection.execute("PRAGMA synchronous=NORMAL")
@@ -642,6 +683,54 @@ class SQLiteStore:
                 raise
             self.connection.execute("COMMIT")
             self.commits += 1
+
+    def scrub(self) -> None:
+        """Make sure no byte of a deleted or overwritten record remains in the database files.
+
+        Run it after an erasure (:func:`leadmodel.erase` does). The store's connection
+        always runs with ``PRAGMA secure_delete=ON``, so SQLite overwrites deleted content
+        with zeros as it deletes; but the write-ahead log still holds the pages as they
+        were before, and freed pages stay in the file. ``scrub`` checkpoints the WAL into
+        the database and truncates it (``PRAGMA wal_checkpoint(TRUNCATE)``), rebuilds the
+        file without free pages (``VACUUM``), and checkpoints and truncates again, so the
+        rebuilt pages replace every old one and the ``-wal`` file is left empty. It takes
+        as long as copying the database once, and needs that much free disk space.
+
+        It must run outside a unit of work's commit (it writes nothing of its own). If
+        another connection holds a read open on the file, the WAL cannot be emptied and
+        :class:`~leadmodel.DatabaseBusy` is raised: retry when the readers are done.
+        Copies the database made before (backups, replicas) are not touched: erase there too.
+
+        >>> store = SQLiteStore(":memory:")
+        >>> store.scrub()
+
+        Raises:
+            DatabaseBusy: another connection reads or writes the file past the timeout.
+            StorageError: the database is damaged or cannot be written.
+        """
+        with self.lock, self._translated():
+            connection = self.connection
+            if connection.in_transaction:
+                raise ValidationError(
+                    "SQLiteStore.scrub",
+                    [FieldError("store", "in_transaction", "a transaction is open: end it first")],
+                )
+            self._checkpoint()
+            connection.execute("VACUUM")
+            self._checkpoint()
+            self.commits += 1
+
+    def _checkpoint(self) -> None:
+        """Checkpoint the whole WAL into the database and truncate it, or DatabaseBusy."""
+        row = self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        # (busy, frames in the log, frames checkpointed); -1s when not in WAL mode.
+        if row is not None and (row[0] != 0 or row[1] != row[2]):
+            raise DatabaseBusy(
+                f"{_shown(self.path)}: another connection is reading or writing, so its "
+                "write-ahead log could not be emptied; nothing was scrubbed: retry when it "
+                "is done",
+                path=self.path,
+            )
 
     def close(self) -> None:
         """Close the database connection."""
@@ -1123,8 +1212,10 @@ class SQLiteUnitOfWork(StagingUnitOfWork):
 
     Changes are staged and written in one transaction on :meth:`commit`; see the module.
     Besides the five core repositories it stores merges (``merges``,
-    :class:`~leadmodel.ports.SupportsMerges`) and time-trigger state (``trigger_states``,
-    :class:`~leadmodel.ports.SupportsTriggerState`), and indexes duplicate rules' keys
+    :class:`~leadmodel.ports.SupportsMerges`), time-trigger state (``trigger_states``,
+    :class:`~leadmodel.ports.SupportsTriggerState`), consents (``consents``,
+    :class:`~leadmodel.ports.SupportsConsents`) and the privacy log (``privacy_log``,
+    :class:`~leadmodel.ports.SupportsPrivacyLog`), and indexes duplicate rules' keys
     (:meth:`index_rules`, :class:`~leadmodel.ports.SupportsKeyIndex`).
     """
 
@@ -1141,6 +1232,10 @@ class SQLiteUnitOfWork(StagingUnitOfWork):
         self.trigger_states: SQLiteRepository[TriggerState] = SQLiteRepository(
             self.store, "trigger_state"
         )
+        self.consents: SQLiteRepository[Consent] = SQLiteRepository(self.store, "consent")
+        self.privacy_log: SQLiteRepository[PrivacyLogEntry] = SQLiteRepository(
+            self.store, "privacy_log"
+        )
         shared: list[tuple[int, int] | None] = [None]
         for repo in self._repositories():
             repo._snapshot = shared  # noqa: SLF001 - one snapshot for the whole unit
@@ -1149,7 +1244,7 @@ class SQLiteUnitOfWork(StagingUnitOfWork):
 
     def _repositories(self) -> tuple[Any, ...]:
         """Every repository of the unit, in commit order (trigger states last)."""
-        return (*super()._repositories(), self.trigger_states)
+        return (*super()._repositories(), self.consents, self.privacy_log, self.trigger_states)
 
     def commit(self) -> None:
         """Write every staged change in one transaction, or none.

@@ -33,7 +33,11 @@ adapter without them still passes the core kit; inherit the ones your adapter ha
 - :class:`NeighboursContract` for :class:`~leadmodel.ports.SupportsNeighbours`
   (``find_neighbours``, bounded duplicate searches),
 - :class:`TriggerStateContract` for :class:`~leadmodel.ports.SupportsTriggerState`
-  (``uow.trigger_states``, what :func:`leadmodel.services.run_due` needs).
+  (``uow.trigger_states``, what :func:`leadmodel.services.run_due` needs),
+- :class:`ConsentsContract` for :class:`~leadmodel.ports.SupportsConsents`
+  (``uow.consents``),
+- :class:`PrivacyLogContract` for :class:`~leadmodel.ports.SupportsPrivacyLog`
+  (``uow.privacy_log``).
 
 The kit states its version in :data:`CONTRACT_VERSION`; a host adapter that passed one
 version may pin it (``assert CONTRACT_VERSION == 2``) to notice when new promises arrive.
@@ -53,6 +57,7 @@ import attrs
 
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
+from leadmodel.domain.consent import Consent, PrivacyLogEntry
 from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import (
     ConcurrencyError,
@@ -67,9 +72,11 @@ from leadmodel.domain.lead import ConversionRecord, Lead
 from leadmodel.domain.opportunity import Opportunity
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
 from leadmodel.ports import (
+    SupportsConsents,
     SupportsKeyIndex,
     SupportsMerges,
     SupportsNeighbours,
+    SupportsPrivacyLog,
     SupportsTriggerState,
     UnitOfWork,
     neighbour_sort_value,
@@ -77,14 +84,16 @@ from leadmodel.ports import (
 
 __all__ = [
     "CONTRACT_VERSION",
+    "ConsentsContract",
     "KeyIndexContract",
     "MergeStoreContract",
     "NeighboursContract",
+    "PrivacyLogContract",
     "TriggerStateContract",
     "UnitOfWorkContract",
 ]
 
-CONTRACT_VERSION: Final = 4
+CONTRACT_VERSION: Final = 5
 """The version of the promises this kit holds an adapter to; it grows when the kit does.
 
 1. Records of every kind stored, read, updated and removed exactly; ``find_by_keys``;
@@ -107,6 +116,12 @@ CONTRACT_VERSION: Final = 4
    back exactly by id, rolled back with their unit, refused when stale (two runs of
    :func:`leadmodel.services.run_due` racing fire each action once), and written in the
    same commit as the changes the triggers made.
+5. New capability classes :class:`ConsentsContract` and :class:`PrivacyLogContract`:
+   consents and privacy log entries stored and read back exactly, found by
+   ``subject:<id>`` and ``hash:<subject_hash>`` (staged ones too, removed ones no longer),
+   rolled back with their unit, refused when stale, and a search for a person's hash that
+   found nothing is re-checked at commit (an erasure and an import racing cannot both win
+   unseen).
 """
 
 _NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
@@ -1157,6 +1172,205 @@ class TriggerStateContract(_Contract):
             assert uow.leads.get("L1").owner_id == "bob"  # type: ignore[union-attr]
 
 
+def _consent(consent_id: str, subject_id: str, **changes: Any) -> Consent:
+    fields: dict[str, Any] = {
+        "id": consent_id,
+        "subject_id": subject_id,
+        "channel": "email",
+        "purpose": "newsletter",
+        "status": "granted",
+        "captured_at": _NOW,
+    }
+    fields.update(changes)
+    return Consent(**fields)
+
+
+def _exact_consent() -> Consent:
+    """A consent with every field set, to values that are easy to lose on the way."""
+    return _consent(
+        "CONS1",
+        "L1",
+        channel="sms",
+        purpose="événements ✓",
+        status="withdrawn",
+        lawful_basis="legitimate_interests",
+        source="web form «contact»",
+        captured_at=_NOW.astimezone(_INDIA),
+        expires_at=_NOW + timedelta(days=365, microseconds=7),
+        proof="checkbox 'Text me'\nform F-12, IP hash 9f86d0",
+        provenance=("CONS0", "L0"),
+    )
+
+
+class ConsentsContract(_Contract):
+    """The contract of :class:`~leadmodel.ports.SupportsConsents`: stored consents.
+
+    Inherit it beside :class:`UnitOfWorkContract` when your unit of work has
+    ``consents``::
+
+        class TestMyAdapter(UnitOfWorkContract, ConsentsContract):
+            def units(self):
+                return lambda: MyUnitOfWork(database)
+    """
+
+    def _consenting(self) -> Callable[[], UnitOfWork]:
+        make = self.units()
+        with make() as uow:
+            assert isinstance(uow, SupportsConsents), "the unit of work has no consents"
+        return make
+
+    def test_a_consent_is_stored_and_read_back_exactly(self) -> None:
+        make = self._consenting()
+        consent = _exact_consent()
+        with make() as uow:
+            uow.consents.add(consent)  # type: ignore[attr-defined]
+            uow.commit()
+        with make() as uow:
+            stored = uow.consents.get("CONS1")  # type: ignore[attr-defined]
+            assert stored == consent
+            assert stored.captured_at.utcoffset() == consent.captured_at.utcoffset()
+            assert list(uow.consents) == [consent]  # type: ignore[attr-defined]
+
+    def test_a_subjects_consents_are_found_by_its_subject_key(self) -> None:
+        make = self._consenting()
+        mine = [_consent("CONS2", "L1"), _consent("CONS1", "L1", purpose="sales")]
+        with make() as uow:
+            for consent in [*mine, _consent("CONS3", "L2")]:
+                uow.consents.add(consent)  # type: ignore[attr-defined]
+            staged = _consent("CONS4", "L1", channel="post")
+            uow.consents.add(staged)  # type: ignore[attr-defined]
+            found = uow.consents.find_by_keys(["subject:L1"])  # type: ignore[attr-defined]
+            assert [c.id for c in found] == ["CONS1", "CONS2", "CONS4"], "staged ones too"
+            uow.commit()
+        with make() as uow:
+            found = uow.consents.find_by_keys(["subject:L1"])  # type: ignore[attr-defined]
+            assert [c.id for c in found] == ["CONS1", "CONS2", "CONS4"]
+            assert uow.consents.find_by_keys(["subject:L9"]) == []  # type: ignore[attr-defined]
+
+    def test_a_removed_consent_is_no_longer_found(self) -> None:
+        make = self._consenting()
+        with make() as uow:
+            uow.consents.add(_consent("CONS1", "L1"))  # type: ignore[attr-defined]
+            uow.commit()
+        with make() as uow:
+            uow.consents.remove("CONS1")  # type: ignore[attr-defined]
+            uow.commit()
+        with make() as uow:
+            assert uow.consents.get("CONS1") is None  # type: ignore[attr-defined]
+            assert uow.consents.find_by_keys(["subject:L1"]) == []  # type: ignore[attr-defined]
+            assert list(uow.consents) == []  # type: ignore[attr-defined]
+
+    def test_a_consent_not_committed_is_not_stored(self) -> None:
+        make = self._consenting()
+        with make() as uow:
+            uow.consents.add(_consent("CONS1", "L1"))  # type: ignore[attr-defined]
+        with make() as uow:
+            assert uow.consents.get("CONS1") is None  # type: ignore[attr-defined]
+
+    def test_a_stale_consent_update_is_refused(self) -> None:
+        make = self._consenting()
+        with make() as uow:
+            uow.consents.add(_consent("CONS1", "L1"))  # type: ignore[attr-defined]
+            uow.commit()
+        first, second = make(), make()
+        with first, second:
+            a = first.consents.get("CONS1")  # type: ignore[attr-defined]
+            b = second.consents.get("CONS1")  # type: ignore[attr-defined]
+            first.consents.update(attrs.evolve(a, status="withdrawn"))  # type: ignore[attr-defined]
+            first.commit()
+            second.consents.update(attrs.evolve(b, proof="re-confirmed"))  # type: ignore[attr-defined]
+            _raises(ConcurrencyError, second.commit, "a stale consent overwrote a withdrawal")
+        with make() as uow:
+            assert uow.consents.get("CONS1").status == "withdrawn"  # type: ignore[attr-defined]
+
+    def test_a_wrong_record_or_id_is_refused(self) -> None:
+        make = self._consenting()
+        with make() as uow:
+            _raises(ValidationError, lambda: uow.consents.add(_records()["leads"]))  # type: ignore[attr-defined]
+            _raises(ValidationError, lambda: uow.consents.get(5))  # type: ignore[attr-defined]
+            _raises(RecordNotFound, lambda: uow.consents.remove("CONS9"))  # type: ignore[attr-defined]
+
+
+def _entry(entry_id: str, subject_hash: str, **changes: Any) -> PrivacyLogEntry:
+    fields: dict[str, Any] = {"id": entry_id, "kind": "erase", "subject_hash": subject_hash}
+    fields["at"] = _NOW
+    fields.update(changes)
+    return PrivacyLogEntry(**fields)
+
+
+_ADA: Final = hashlib.sha256(b"ada").hexdigest()
+_BOB: Final = hashlib.sha256(b"bob").hexdigest()
+
+
+class PrivacyLogContract(_Contract):
+    """The contract of :class:`~leadmodel.ports.SupportsPrivacyLog`: the stored privacy log.
+
+    Inherit it beside :class:`UnitOfWorkContract` when your unit of work has
+    ``privacy_log``::
+
+        class TestMyAdapter(UnitOfWorkContract, PrivacyLogContract):
+            def units(self):
+                return lambda: MyUnitOfWork(database)
+    """
+
+    def _logging(self) -> Callable[[], UnitOfWork]:
+        make = self.units()
+        with make() as uow:
+            assert isinstance(uow, SupportsPrivacyLog), "the unit of work has no privacy_log"
+        return make
+
+    def test_an_entry_is_stored_and_read_back_exactly(self) -> None:
+        make = self._logging()
+        entry = _entry(
+            "P1",
+            _ADA,
+            at=_NOW.astimezone(_INDIA),
+            mode="anonymise",
+            counts={"lead": 2, "activity": 10**9, "merge": 0},
+        )
+        with make() as uow:
+            uow.privacy_log.add(entry)  # type: ignore[attr-defined]
+            uow.commit()
+        with make() as uow:
+            stored = uow.privacy_log.get("P1")  # type: ignore[attr-defined]
+            assert stored == entry
+            assert stored.at.utcoffset() == entry.at.utcoffset()
+            assert list(uow.privacy_log) == [entry]  # type: ignore[attr-defined]
+
+    def test_entries_are_found_by_their_hash_key(self) -> None:
+        make = self._logging()
+        with make() as uow:
+            for entry in (_entry("P2", _ADA), _entry("P1", _ADA, kind="find"), _entry("P3", _BOB)):
+                uow.privacy_log.add(entry)  # type: ignore[attr-defined]
+            uow.commit()
+        with make() as uow:
+            found = uow.privacy_log.find_by_keys([f"hash:{_ADA}"])  # type: ignore[attr-defined]
+            assert [e.id for e in found] == ["P1", "P2"]
+            both = uow.privacy_log.find_by_keys([f"hash:{_ADA}", f"hash:{_BOB}"])  # type: ignore[attr-defined]
+            assert [e.id for e in both] == ["P1", "P2", "P3"]
+
+    def test_an_entry_not_committed_is_not_stored(self) -> None:
+        make = self._logging()
+        with make() as uow:
+            uow.privacy_log.add(_entry("P1", _ADA))  # type: ignore[attr-defined]
+        with make() as uow:
+            assert uow.privacy_log.get("P1") is None  # type: ignore[attr-defined]
+
+    def test_a_hash_searched_for_nothing_cannot_gain_an_entry_meanwhile(self) -> None:
+        # An import checks the log for an erased person while an erasure records one:
+        # the import's commit must notice, or the person comes back unseen.
+        make = self._logging()
+        first, second = make(), make()
+        with first, second:
+            assert first.privacy_log.find_by_keys([f"hash:{_ADA}"]) == []  # type: ignore[attr-defined]
+            second.privacy_log.add(_entry("P1", _ADA))  # type: ignore[attr-defined]
+            second.commit()
+            first.leads.add(_person("L1", "Ada", email="ada@acme.io"))
+            _raises(ConcurrencyError, first.commit, "an import raced an erasure unseen")
+        with make() as uow:
+            assert uow.leads.get("L1") is None
+
+
 class _Interleaved:
     """A unit of work that lets another one commit just before its own commit.
 
@@ -1265,6 +1479,8 @@ def _repository(uow: UnitOfWork, record: object) -> Any:
         ("accounts", Account),
         ("opportunities", Opportunity),
         ("activities", Activity),
+        ("consents", Consent),
+        ("privacy_log", PrivacyLogEntry),
     ):
         if isinstance(record, cls):
             return getattr(uow, name)
