@@ -38,6 +38,7 @@ from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import ValidationError
 from leadmodel.domain.events import Notification
 from leadmodel.domain.lead import Lead
+from leadmodel.ports import SupportsConsents
 
 __all__ = ["DEFAULT_PURPOSE", "Suppressed", "check_notification", "gate"]
 
@@ -163,12 +164,7 @@ def _records(uow: Any, subject_id: str) -> list[Lead | Contact]:
 
 def consents_of(uow: Any) -> Any | None:
     """The unit of work's consent repository (``SupportsConsents``), or ``None``."""
-    repository = getattr(uow, "consents", None)
-    if repository is None or not all(
-        callable(getattr(repository, name, None)) for name in ("add", "update", "find_by_keys")
-    ):
-        return None
-    return repository
+    return uow.consents if isinstance(uow, SupportsConsents) else None
 
 
 def consents_for(repository: Any, subject_id: str) -> list[Consent]:
