@@ -567,3 +567,18 @@ def test_a_merge_moves_every_consent_to_the_survivor_and_an_unmerge_gives_them_b
         assert any("consent" in note for note in outcome.notes)
     unmerge_records(uow, outcome.merge_id, now=NOW + timedelta(minutes=1))
     assert stored_consents(uow) == sorted(everything, key=lambda c: c.id)
+
+
+def test_a_layout_form_keeps_opt_outs_and_a_posted_address_line():
+    # Before issue 18 a layout's form_spec dropped the opt-out aliases (the value went to
+    # form_extra) and mapped "address" to the whole address, where a value vanished.
+    from leadmodel import Layout, LayoutSection
+
+    layout = Layout("Web", [LayoutSection("Lead", ["last_name", "email", "address"])])
+    form = {"last_name": "Ng", "address": "1 Main St", "emailOptOut": "1"}
+    lead = parse_web_form(form, layout.form_spec(), ids=str, now=NOW)
+    assert isinstance(lead, Lead)
+    assert lead.email_opt_out is True
+    assert lead.address is not None
+    assert lead.address.street == "1 Main St"
+    assert "form_extra" not in lead.custom

@@ -406,6 +406,8 @@ class Layout:
         # The names the layout's own HTML form posts (each path, each part of a whole
         # address) always reach their field; a custom field's bare name and a label
         # name it unless that name is another field's own.
+        # The whole "address" is no place a value lands (its parts are): never a target.
+        wanted.discard("address")
         own: dict[str, str] = {}
         for path in sorted(wanted):
             own[_normal(path)] = path
