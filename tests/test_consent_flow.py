@@ -582,3 +582,23 @@ def test_a_layout_form_keeps_opt_outs_and_a_posted_address_line():
     assert lead.address is not None
     assert lead.address.street == "1 Main St"
     assert "form_extra" not in lead.custom
+
+
+def test_a_submission_attached_to_an_existing_contact_gives_it_the_consents():
+    from leadmodel import STANDARD_LEAD_RULE, Contact, DuplicateAction, DuplicatePolicy
+
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.contacts.add(
+            Contact(id="C1", last_name="Lovelace", email=EmailAddress.parse("ada@engines.io"))
+        )
+        uow.commit()
+    config = CaptureConfig(
+        spec=FormSpec(consent_fields={"news": ("email", "newsletter")}),
+        duplicates=DuplicatePolicy("p", [STANDARD_LEAD_RULE], on_create=DuplicateAction.ALERT),
+        attach_duplicates=True,
+    )
+    result = capture_lead(uow, FORM | {"news": "1"}, config, ids=SequentialIds(), now=NOW)
+    assert result.status == "attached"
+    assert [(c.subject_id, c.status) for c in result.consents] == [("C1", "granted")]
+    assert stored_consents(uow) == list(result.consents)

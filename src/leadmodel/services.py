@@ -766,6 +766,8 @@ class ConversionOutcome:
         consents: the lead's consents issued again for the contact (``subject_id`` the
             contact, ``provenance`` the lead's consent id), when the unit of work stores
             consents (``uow.consents``); the lead keeps its own.
+        suppressed: notifications held back by the last-moment consent gate (one to the
+            person who opted out); the owner's notification is never held back.
     """
 
     _repr_html_ = result_html
@@ -777,6 +779,7 @@ class ConversionOutcome:
     failed: tuple[tuple[Notification, str], ...] = ()
     events: tuple[DomainEvent, ...] = ()
     consents: tuple[Consent, ...] = ()
+    suppressed: tuple[Suppressed, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
@@ -971,7 +974,7 @@ def convert_lead(
         )
         consents = _save(uow, result, lead=lead, process=process, ids=ids)
         uow.commit()
-    sent, failed = _send(result.notifications, notifier)
+    sent, failed, suppressed = _deliver(uow, result.notifications, notifier, now=now)
     events: list[DomainEvent] = [
         LeadConverted(
             lead_id=lead.id,
@@ -995,6 +998,7 @@ def convert_lead(
         failed=failed,
         events=tuple(events),
         consents=consents,
+        suppressed=suppressed,
     )
 
 
@@ -1731,10 +1735,7 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
                     properties=_submission(lead),
                 )
                 uow.activities.add(activity)
-                consents = tuple(
-                    attrs.evolve(c, subject_id=other, provenance=(*c.provenance, lead.id))
-                    for c in consents
-                )
+                consents = tuple(attrs.evolve(c, subject_id=other) for c in consents)
                 _store_consents(uow, consents, steps)
                 uow.commit()
                 steps.append(
