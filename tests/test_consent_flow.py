@@ -602,3 +602,36 @@ def test_a_submission_attached_to_an_existing_contact_gives_it_the_consents():
     assert result.status == "attached"
     assert [(c.subject_id, c.status) for c in result.consents] == [("C1", "granted")]
     assert stored_consents(uow) == list(result.consents)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.text(min_size=1, max_size=40).filter(lambda t: t.strip() and t.isprintable()),
+    st.none() | st.sampled_from(("C1", "consent-9")),
+    st.sampled_from(CHANNELS),
+)
+def test_suppressed_and_results_round_trip_through_json(reason, consent_id, channel):
+    from leadmodel.serialization import from_json, to_json
+    from leadmodel.services import CaptureResult
+
+    note = Notification(recipient=EMAIL, template="t", subject_id="L1", channel=channel)
+    held = Suppressed(note, reason, consent_id=consent_id)
+    assert from_json(Suppressed, to_json(held)) == held
+    result = CaptureResult(status="created", suppressed=(held,))
+    assert from_json(CaptureResult, to_json(result)) == result
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z][a-z_]{0,10}", fullmatch=True),
+        st.tuples(st.sampled_from(CHANNELS), st.sampled_from(PURPOSES)),
+        max_size=5,
+    )
+)
+def test_consent_fields_are_order_independent_and_round_trip(rows):
+    from leadmodel.serialization import from_json, to_json
+
+    spec = FormSpec(consent_fields=rows)
+    assert FormSpec(consent_fields=dict(reversed(list(rows.items())))) == spec
+    assert from_json(FormSpec, to_json(spec)) == spec

@@ -2,7 +2,9 @@
 
 Rules (auto-response, workflow ``Notify``, time-trigger ``Notify``) decide *what* to send
 when they run; the person may opt out or withdraw consent between that moment and the
-send. :func:`gate` is called by every service just before ``notifier.send``: it reads the
+send. :func:`gate` is called by every service just before ``notifier.send``
+(``capture_lead``/``approve_capture``, ``convert_lead``, ``run_due``; ``apply_workflows``
+on the notifications it returns for the host to send): it reads the
 recipient's record and consents as stored *then* and holds back what may no longer go.
 A held-back message is a :class:`Suppressed` value in the service's result (its
 ``suppressed`` field), never sent and never silently dropped.
