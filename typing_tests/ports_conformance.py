@@ -12,6 +12,7 @@ from leadmodel.adapters.memory import (
 from leadmodel.adapters.sqlite import SQLiteRepository, SQLiteStore, SQLiteUnitOfWork
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
+from leadmodel.domain.consent import Consent, PrivacyLogEntry
 from leadmodel.domain.contact import Contact
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
@@ -19,14 +20,18 @@ from leadmodel.ports import (
     AccountRepository,
     ActivityRepository,
     Clock,
+    ConsentRepository,
     ContactRepository,
     IdGenerator,
     LeadRepository,
     MergeRepository,
     Notifier,
     OpportunityRepository,
+    PrivacyLogRepository,
+    SupportsConsents,
     SupportsKeyIndex,
     SupportsMerges,
+    SupportsPrivacyLog,
     SupportsTriggerState,
     TriggerStateRepository,
     UnitOfWork,
@@ -70,3 +75,13 @@ trigger_states: TriggerStateRepository = MemoryRepository[TriggerState](
 sqlite_trigger_states: TriggerStateRepository = SQLiteRepository[TriggerState](
     _sqlite, "trigger_state"
 )
+consenting: SupportsConsents = MemoryUnitOfWork()
+sqlite_consenting: SupportsConsents = SQLiteUnitOfWork(_sqlite)
+consents: ConsentRepository = MemoryRepository[Consent](MemoryUnitOfWork().store, "consent")
+sqlite_consents: ConsentRepository = SQLiteRepository[Consent](_sqlite, "consent")
+logging: SupportsPrivacyLog = MemoryUnitOfWork()
+sqlite_logging: SupportsPrivacyLog = SQLiteUnitOfWork(_sqlite)
+privacy_log: PrivacyLogRepository = MemoryRepository[PrivacyLogEntry](
+    MemoryUnitOfWork().store, "privacy_log"
+)
+sqlite_privacy_log: PrivacyLogRepository = SQLiteRepository[PrivacyLogEntry](_sqlite, "privacy_log")

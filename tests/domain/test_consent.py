@@ -269,3 +269,39 @@ def test_privacy_hash_refuses_bad_input(
     with pytest.raises(ValidationError) as caught:
         privacy_hash(key, kind, value)  # type: ignore[arg-type]
     assert caught.value.paths == (path,)
+
+
+def test_the_module_exports_exactly_its_public_names() -> None:
+    import inspect
+
+    from leadmodel.domain import consent
+
+    defined_here = {
+        name
+        for name, value in vars(consent).items()
+        if not name.startswith("_")
+        and (inspect.isclass(value) or inspect.isfunction(value))
+        and getattr(value, "__module__", None) == consent.__name__
+    }
+    assert defined_here <= set(consent.__all__)
+    for name in consent.__all__:
+        assert hasattr(consent, name), name
+
+
+@pytest.mark.parametrize(
+    ("allowed", "consent_id", "reason", "path"),
+    [
+        (True, "C1", "denied", "allowed"),
+        (None, "C1", "granted", "allowed"),
+        (False, None, "withdrawn", "consent_id"),
+        (None, "C1", "not_recorded", "consent_id"),
+        ("yes", "C1", "granted", "allowed"),
+        (True, "C1", "maybe", "reason"),
+    ],
+)
+def test_a_decision_that_contradicts_itself_is_refused(
+    allowed: object, consent_id: object, reason: object, path: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        ConsentDecision(allowed=allowed, consent_id=consent_id, reason=reason)  # type: ignore[arg-type]
+    assert path in caught.value.paths

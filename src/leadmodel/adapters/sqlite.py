@@ -403,7 +403,9 @@ class SQLiteStore:
 
     Opening a file created by an older version migrates it; a file from a newer version is
     refused. Units of work over one store share its connection, one at a time; processes
-    share the file through SQLite's locking (WAL mode).
+    share the file through SQLite's locking (WAL mode). The connection deletes securely
+    (``PRAGMA secure_delete=ON``); :meth:`scrub` clears what deleted records left in the
+    write-ahead log and free pages.
 
     Args:
         path: the database file (created when missing), ``":memory:"``, or a SQLite

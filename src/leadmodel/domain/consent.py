@@ -35,15 +35,22 @@ if TYPE_CHECKING:
     from leadmodel.ports import PrivacyKey
 
 __all__ = [
+    "Channel",
     "Consent",
     "ConsentDecision",
+    "ConsentStatus",
+    "DecisionReason",
+    "LawfulBasis",
     "PrivacyLogEntry",
+    "PrivacyRequest",
     "consent_decision",
     "privacy_hash",
 ]
 
 Channel = Literal["email", "phone", "sms", "post"]
+"""The channels a consent covers."""
 ConsentStatus = Literal["granted", "denied", "withdrawn"]
+"""What the person said: yes, no, or no more."""
 LawfulBasis = Literal[
     "consent",
     "contract",
@@ -52,13 +59,16 @@ LawfulBasis = Literal[
     "public_task",
     "legitimate_interests",
 ]
+"""The GDPR article 6 bases for processing personal data."""
 DecisionReason = Literal["granted", "denied", "withdrawn", "expired", "not_recorded"]
+"""Why a :class:`ConsentDecision` came out as it did."""
 PrivacyRequest = Literal["find", "export", "erase", "suppressed"]
+"""The kinds of privacy log entry."""
 
-CHANNELS: Final[tuple[str, ...]] = get_args(Channel)
-STATUSES: Final[tuple[str, ...]] = get_args(ConsentStatus)
-LAWFUL_BASES: Final[tuple[str, ...]] = get_args(LawfulBasis)
-PRIVACY_REQUESTS: Final[tuple[str, ...]] = get_args(PrivacyRequest)
+_CHANNELS: Final[tuple[str, ...]] = get_args(Channel)
+_STATUSES: Final[tuple[str, ...]] = get_args(ConsentStatus)
+_LAWFUL_BASES: Final[tuple[str, ...]] = get_args(LawfulBasis)
+_PRIVACY_REQUESTS: Final[tuple[str, ...]] = get_args(PrivacyRequest)
 
 _PURPOSE_LENGTH: Final = 80
 _SOURCE_LENGTH: Final = 255
@@ -104,10 +114,10 @@ _CONSENT_CHECKS: Final = _checks.FieldChecks(
     required=[
         ("id", _checks.identifier),
         ("subject_id", _checks.identifier),
-        ("channel", _choice(CHANNELS)),
+        ("channel", _choice(_CHANNELS)),
         ("purpose", _checks.text(_PURPOSE_LENGTH)),
-        ("status", _choice(STATUSES)),
-        ("lawful_basis", _choice(LAWFUL_BASES)),
+        ("status", _choice(_STATUSES)),
+        ("lawful_basis", _choice(_LAWFUL_BASES)),
         ("captured_at", _checks.aware_datetime),
         ("provenance", _checks.Check(_provenance_problem)),
     ],
@@ -197,12 +207,44 @@ def _allowed_problem(value: object) -> _checks.Problem | None:
     return "type", f"must be True, False or None, not {type(value).__name__}"
 
 
+_ALLOWED_BY_REASON: Final[dict[str, bool | None]] = {
+    "granted": True,
+    "denied": False,
+    "withdrawn": False,
+    "expired": False,
+    "not_recorded": None,
+}
+
+
+def _decision_errors(decision: Any) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if not _checks.one_of(decision.reason, _ALLOWED_BY_REASON):
+        return errors  # the field check reports it
+    expected = _ALLOWED_BY_REASON[decision.reason]
+    if decision.allowed is not expected:
+        errors.append(
+            FieldError("allowed", "inconsistent", f"must be {expected} for {decision.reason!r}")
+        )
+    if (decision.consent_id is None) != (decision.reason == "not_recorded"):
+        errors.append(
+            FieldError(
+                "consent_id",
+                "inconsistent",
+                "names the deciding consent, and only no consent recorded has none",
+            )
+        )
+    return errors
+
+
 _DECISION_CHECKS: Final = _checks.FieldChecks(
     "ConsentDecision",
     required=[("reason", _choice(get_args(DecisionReason)))],
     optional=[
         ("allowed", _checks.Check(_allowed_problem)),
         ("consent_id", _checks.identifier),
+    ],
+    invariants=[
+        _checks.Invariant("not {ns}errors(obj)", _decision_errors, {"errors": _decision_errors})
     ],
 )
 
@@ -231,7 +273,7 @@ class ConsentDecision:
 def _tie_rank(consent: Consent) -> tuple[datetime, int, str]:
     # Most recent wins; on the same instant the more restrictive answer wins (a
     # withdrawal recorded in the same second as a grant stands), then the id decides.
-    return (consent.captured_at, STATUSES.index(consent.status), consent.id)
+    return (consent.captured_at, _STATUSES.index(consent.status), consent.id)
 
 
 def consent_decision(
@@ -273,12 +315,12 @@ def consent_decision(
     'not_recorded'
     """
     errors: list[FieldError] = []
-    if not _checks.one_of(channel, CHANNELS):
+    if not _checks.one_of(channel, _CHANNELS):
         errors.append(
             FieldError(
                 "channel",
                 "invalid",
-                f"must be one of {', '.join(CHANNELS)} (got {describe_value(channel)})",
+                f"must be one of {', '.join(_CHANNELS)} (got {describe_value(channel)})",
             )
         )
     problem = _checks.text_problem(purpose, _PURPOSE_LENGTH)
@@ -343,7 +385,7 @@ _LOG_CHECKS: Final = _checks.FieldChecks(
     "PrivacyLogEntry",
     required=[
         ("id", _checks.identifier),
-        ("kind", _choice(PRIVACY_REQUESTS)),
+        ("kind", _choice(_PRIVACY_REQUESTS)),
         ("subject_hash", _checks.Check(_hash_problem)),
         ("at", _checks.aware_datetime),
     ],
@@ -428,7 +470,10 @@ def privacy_hash(key: PrivacyKey, kind: str, value: str | EmailAddress | PhoneNu
     (64, False)
     """
     errors: list[FieldError] = []
-    secret_of = getattr(key, "secret", None)
+    try:
+        secret_of = getattr(key, "secret", None)
+    except Exception:  # noqa: BLE001 - a hostile key object is reported, not leaked
+        secret_of = None
     if not callable(secret_of):
         errors.append(FieldError("key", "type", f"must be a PrivacyKey, not {type(key).__name__}"))
     kind_problem = _checks.text_problem(kind, _KIND_LENGTH)
