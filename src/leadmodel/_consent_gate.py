@@ -35,7 +35,7 @@ import attrs
 
 from leadmodel._html import result_html
 from leadmodel.domain._typed import check_fields
-from leadmodel.domain.consent import CHANNELS, Consent, consent_decision
+from leadmodel.domain.consent import Consent, consent_decision
 from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import ValidationError
 from leadmodel.domain.events import Notification
@@ -43,6 +43,9 @@ from leadmodel.domain.lead import Lead
 from leadmodel.ports import SupportsConsents
 
 __all__ = ["DEFAULT_PURPOSE", "Suppressed", "check_notification", "gate"]
+
+CHANNELS: Final = ("email", "phone", "sms", "post")
+"""The channels a :class:`~leadmodel.Consent` is recorded for (others are not checked)."""
 
 DEFAULT_PURPOSE: Final = "marketing"
 """The purpose of a notification whose ``data`` names none."""
