@@ -635,3 +635,29 @@ def test_consent_fields_are_order_independent_and_round_trip(rows):
     spec = FormSpec(consent_fields=rows)
     assert FormSpec(consent_fields=dict(reversed(list(rows.items())))) == spec
     assert from_json(FormSpec, to_json(spec)) == spec
+
+
+@KINDS
+@settings(max_examples=25, deadline=None)
+@given(
+    st.sampled_from(("1", "0", "on", "off", None)),
+    st.sampled_from(("1", "0", None)),
+    st.sampled_from(("marketing", "newsletter")),
+)
+def test_a_captured_person_who_said_no_gets_no_message(kind, box, opt_out, purpose):
+    spec = FormSpec(consent_fields={"ok": ("email", purpose)})
+    form = dict(FORM)
+    if box is not None:
+        form["ok"] = box
+    if opt_out is not None:
+        form["emailOptOut"] = opt_out
+    welcome = WorkflowRule(
+        "welcome", Trigger("created"), Condition("last_name", "is_not_blank"), [Notify("lead", "w")]
+    )
+    config = CaptureConfig(spec=spec, auto_response=THANKS, workflows=[welcome])
+    uow, notifier = new_unit(kind), MemoryNotifier()
+    result = capture_lead(uow, form, config, ids=SequentialIds(), now=NOW, notifier=notifier)
+    said_no = opt_out == "1" or (purpose == "marketing" and box in ("0", "off"))
+    to_person = [n for n in notifier.sent if n.recipient == "ada@engines.io"]
+    assert (to_person == []) is said_no
+    assert len(to_person) + len(result.suppressed) + (2 if opt_out == "1" else 0) == 2
