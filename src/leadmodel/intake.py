@@ -13,7 +13,11 @@ names to a string or a list of strings) and a :class:`FormSpec`:
   control characters and line breaks in single-line fields (header injection) are refused;
   the whole form is bounded in size and field count;
 - fields the spec does not know are kept, never dropped: as JSON text in the lead's custom
-  field ``form_extra``;
+  field ``form_extra``; every alias target is a place a value lands (the spec refuses
+  others), so no known field vanishes either;
+- opt-outs (``emailOptOut``, ``HasOptedOutOfEmail``, ``DoNotCall`` …) set the lead's
+  ``email_opt_out`` / ``do_not_call``; consent checkboxes (the spec's *consent_fields*)
+  and opt-outs become :class:`~leadmodel.Consent` values through :func:`form_consents`;
 - UTM parameters attribute the lead: ``utm_source`` becomes the source and
   ``utm_campaign`` the campaign when the form does not say, and every ``utm_*`` value is kept
   in ``custom.utm_<name>``;
@@ -305,7 +309,10 @@ class FormSpec:
     """How a web form maps to a lead, and how suspicious a submission may be.
 
     Args:
-        aliases: ``(normalised form name, target)`` pairs; targets are lead fields,
+        aliases: ``(normalised form name, target)`` pairs; targets are lead fields a form
+            fills (names, company, email, phones, title, website, industry, employees,
+            source, campaign, description, rating, ``annual_revenue``, ``email_opt_out``,
+            ``do_not_call``),
             ``address.<part>``, ``custom.<name>``, ``name`` (split into first and last),
             ``tags``, ``utm.<name>`` or ``ignore``.
         custom_ids: ``(form field id, "custom.<name>")`` pairs for Salesforce-style ids,
