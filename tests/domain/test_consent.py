@@ -6,6 +6,7 @@ import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,7 +22,7 @@ from leadmodel import (
     to_json,
 )
 from leadmodel.ports import PrivacyKey
-from leadmodel.testing.strategies import record_ids, timestamps
+from leadmodel.testing.strategies import consents, privacy_log_entries, timestamps
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -47,45 +48,12 @@ def _consent(**changes: object) -> Consent:
     return Consent(**fields)  # type: ignore[arg-type]
 
 
-@st.composite
-def consents(draw: st.DrawFn) -> Consent:
-    captured = draw(timestamps())
-    expires = draw(st.none() | st.timedeltas(timedelta(0), timedelta(days=800)))
-    return Consent(
-        id=draw(record_ids("C")),
-        subject_id=draw(record_ids("L")),
-        channel=draw(st.sampled_from(["email", "phone", "sms", "post"])),
-        purpose=draw(st.sampled_from(["marketing", "newsletter", "sales"])),
-        status=draw(st.sampled_from(["granted", "denied", "withdrawn"])),
-        lawful_basis=draw(st.sampled_from(["consent", "contract", "legitimate_interests"])),
-        source=draw(st.none() | st.just("web form")),
-        captured_at=captured,
-        expires_at=None if expires is None else captured + expires,
-        proof=draw(st.none() | st.just("box 'Send me news'\nIP hash 1f2e")),
-        provenance=tuple(draw(st.lists(record_ids("C"), max_size=3))),
-    )
-
-
-@st.composite
-def log_entries(draw: st.DrawFn) -> PrivacyLogEntry:
-    return PrivacyLogEntry(
-        id=draw(record_ids("P")),
-        kind=draw(st.sampled_from(["find", "export", "erase", "suppressed"])),
-        subject_hash=draw(st.text("0123456789abcdef", min_size=64, max_size=64)),
-        at=draw(timestamps()),
-        mode=draw(st.none() | st.sampled_from(["delete", "anonymise"])),
-        counts=draw(
-            st.dictionaries(st.sampled_from(["lead", "contact", "activity"]), st.integers(0, 10**6))
-        ),
-    )
-
-
 @given(consents())
 def test_consent_round_trips_through_json(consent: Consent) -> None:
     assert from_json(Consent, to_json(consent)) == consent
 
 
-@given(log_entries())
+@given(privacy_log_entries())
 def test_privacy_log_entry_round_trips_through_json(entry: PrivacyLogEntry) -> None:
     assert from_json(PrivacyLogEntry, to_json(entry)) == entry
 
@@ -96,26 +64,42 @@ def test_consent_decision_round_trips_with_its_format() -> None:
     assert from_json(ConsentDecision, to_json(decision)) == decision
 
 
-@given(st.lists(consents(), max_size=8), timestamps())
+# Few channels, purposes and instants, so histories overlap and tie often.
+_HISTORY_TIMES = st.sampled_from([T0 + timedelta(days=d) for d in range(4)])
+_histories = st.lists(
+    consents().flatmap(
+        lambda c: st.builds(
+            lambda at, channel, purpose: attrs.evolve(
+                c, captured_at=at, expires_at=None, channel=channel, purpose=purpose
+            ),
+            _HISTORY_TIMES,
+            st.sampled_from(["email", "sms"]),
+            st.sampled_from(["marketing", "sales"]),
+        )
+    ),
+    max_size=10,
+    unique_by=lambda c: c.id,
+)
+
+
+@given(_histories, st.permutations(range(10)), _HISTORY_TIMES)
 def test_decision_does_not_depend_on_the_order_of_consents(
-    given_consents: list[Consent], now: datetime
+    history: list[Consent], order: list[int], now: datetime
 ) -> None:
-    forward = consent_decision(given_consents, channel="email", purpose="marketing", now=now)
-    backward = consent_decision(
-        list(reversed(given_consents)), channel="email", purpose="marketing", now=now
-    )
-    assert forward == backward
+    shuffled = [history[i] for i in order if i < len(history)]
+    for channel, purpose in (("email", "marketing"), ("sms", "sales")):
+        assert consent_decision(
+            history, channel=channel, purpose=purpose, now=now
+        ) == consent_decision(shuffled, channel=channel, purpose=purpose, now=now)
 
 
-@given(st.lists(consents(), max_size=8), timestamps())
+@given(_histories, _HISTORY_TIMES)
 def test_decision_follows_the_most_recent_known_consent(
-    given_consents: list[Consent], now: datetime
+    history: list[Consent], now: datetime
 ) -> None:
-    decision = consent_decision(given_consents, channel="sms", purpose="sales", now=now)
+    decision = consent_decision(history, channel="sms", purpose="sales", now=now)
     known = [
-        c
-        for c in given_consents
-        if c.channel == "sms" and c.purpose == "sales" and c.captured_at <= now
+        c for c in history if c.channel == "sms" and c.purpose == "sales" and c.captured_at <= now
     ]
     if not known:
         assert decision == ConsentDecision(allowed=None, consent_id=None, reason="not_recorded")
@@ -124,6 +108,22 @@ def test_decision_follows_the_most_recent_known_consent(
     winner = next(c for c in known if c.id == decision.consent_id)
     assert winner.captured_at == latest
     assert decision.allowed is winner.is_active(now)
+    if winner.status == "granted":  # a grant wins a tie only when nothing else was said
+        assert all(c.status == "granted" for c in known if c.captured_at == latest)
+
+
+@given(st.lists(consents(), max_size=8), timestamps())
+def test_expiry_decides_only_for_grants(history: list[Consent], now: datetime) -> None:
+    for consent in history:
+        decision = consent_decision(
+            [consent], channel=consent.channel, purpose=consent.purpose, now=now
+        )
+        if consent.captured_at > now:
+            assert decision.reason == "not_recorded"
+        elif consent.status != "granted":
+            assert decision.reason == consent.status
+        else:
+            assert decision.allowed is consent.is_active(now)
 
 
 def test_a_withdrawal_at_the_same_instant_as_a_grant_wins() -> None:
@@ -305,3 +305,12 @@ def test_a_decision_that_contradicts_itself_is_refused(
     with pytest.raises(ValidationError) as caught:
         ConsentDecision(allowed=allowed, consent_id=consent_id, reason=reason)  # type: ignore[arg-type]
     assert path in caught.value.paths
+
+
+def test_from_type_draws_consents_and_log_entries() -> None:
+    @given(st.from_type(Consent), st.from_type(PrivacyLogEntry))
+    def check(consent: Consent, entry: PrivacyLogEntry) -> None:
+        assert isinstance(consent, Consent)
+        assert isinstance(entry, PrivacyLogEntry)
+
+    check()

@@ -15,6 +15,7 @@ def registrations() -> list[tuple[type, str]]:
     """Each registered class with the name of its strategy in ``strategies``."""
     from leadmodel.domain.account import Account
     from leadmodel.domain.activity import Activity
+    from leadmodel.domain.consent import Consent, PrivacyLogEntry
     from leadmodel.domain.contact import Contact
     from leadmodel.domain.fields import FieldValues
     from leadmodel.domain.lead import Lead
@@ -37,6 +38,8 @@ def registrations() -> list[tuple[type, str]]:
         (ConvertOptions, "convert_options"),
         (ScoringModel, "scoring_models"),
         (Decay, "decays"),
+        (Consent, "consents"),
+        (PrivacyLogEntry, "privacy_log_entries"),
     ]
 
 

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
+from leadmodel.domain.consent import Consent, PrivacyLogEntry
 from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import FieldError, ValidationError
 from leadmodel.domain.fields import FieldValues, Scalar
@@ -53,6 +54,7 @@ __all__ = [
     "accounts",
     "activities",
     "addresses",
+    "consents",
     "contacts",
     "convert_options",
     "criteria",
@@ -64,6 +66,7 @@ __all__ = [
     "names",
     "opportunities",
     "phones",
+    "privacy_log_entries",
     "record_ids",
     "register_type_strategies",
     "scoring_models",
@@ -680,6 +683,71 @@ def _scoring_models(
         total_cap=draw(_CAPS),
         allow_negative=draw(st.booleans()),
         bands=bands,
+    )
+
+
+def consents(
+    *,
+    ids: st.SearchStrategy[str] | None = None,
+    subject_ids: st.SearchStrategy[str] | None = None,
+) -> st.SearchStrategy[Consent]:
+    """Valid consents of some record: every channel, status and lawful basis, some expiring.
+
+    >>> from hypothesis import given
+    >>> @given(consents())
+    ... def test_expiry_is_never_before_capture(consent):
+    ...     assert consent.expires_at is None or consent.expires_at >= consent.captured_at
+    >>> test_expiry_is_never_before_capture()
+    """
+    _arguments("consents", {"ids": ids, "subject_ids": subject_ids})
+
+    def build(fields: dict[str, object], captured: datetime, lasts: timedelta | None) -> Consent:
+        expires = None if lasts is None else captured + lasts
+        return Consent(captured_at=captured, expires_at=expires, **fields)  # type: ignore[arg-type]
+
+    fields = st.fixed_dictionaries(
+        {
+            "id": ids if ids is not None else record_ids("consent"),
+            "subject_id": subject_ids if subject_ids is not None else record_ids("lead"),
+            "channel": st.sampled_from(["email", "phone", "sms", "post"]),
+            "purpose": st.sampled_from(["marketing", "newsletter", "sales", "événements"]),
+            "status": st.sampled_from(["granted", "denied", "withdrawn"]),
+            "lawful_basis": st.sampled_from(
+                [
+                    "consent",
+                    "contract",
+                    "legal_obligation",
+                    "vital_interests",
+                    "public_task",
+                    "legitimate_interests",
+                ]
+            ),
+            "source": st.none() | st.sampled_from(["web form", "import", "call"]),
+            "proof": st.none() | st.sampled_from(["box 'Email me'", "form F-1\nIP hash 9f86d0"]),
+            "provenance": st.lists(record_ids("consent"), max_size=2).map(tuple),
+        }
+    )
+    lasts = st.none() | st.timedeltas(timedelta(0), timedelta(days=3 * 365))
+    return st.builds(build, fields, timestamps(), lasts)
+
+
+def privacy_log_entries(
+    *, ids: st.SearchStrategy[str] | None = None
+) -> st.SearchStrategy[PrivacyLogEntry]:
+    """Valid privacy log entries: every kind, a keyed hash, counts of records touched."""
+    _arguments("privacy_log_entries", {"ids": ids})
+    return st.builds(
+        PrivacyLogEntry,
+        id=ids if ids is not None else record_ids("privacy"),
+        kind=st.sampled_from(["find", "export", "erase", "suppressed"]),
+        subject_hash=st.text("0123456789abcdef", min_size=64, max_size=64),
+        at=timestamps(),
+        mode=st.none() | st.sampled_from(["delete", "anonymise"]),
+        counts=st.dictionaries(
+            st.sampled_from(["lead", "contact", "account", "activity", "merge", "consent"]),
+            st.integers(0, 10**6),
+            max_size=4,
+        ).map(FieldValues),
     )
 
 
