@@ -10,6 +10,7 @@ and notification reached through ports (:mod:`leadmodel.ports`).
 True
 """
 
+from leadmodel._consent_gate import Suppressed
 from leadmodel._timeline import timeline
 from leadmodel.analytics import (
     Table,
@@ -97,6 +98,7 @@ from leadmodel.intake import (
     IncomingValue,
     RowOutcome,
     export_csv,
+    form_consents,
     import_leads,
     parse_web_form,
     read_csv,
@@ -487,6 +489,7 @@ __all__ = [
     "StageRule",
     "StatusChanged",
     "StorageError",
+    "Suppressed",
     "Survivorship",
     "Table",
     "Target",
@@ -532,6 +535,7 @@ __all__ = [
     "export_csv",
     "find_duplicates",
     "find_duplicates_report",
+    "form_consents",
     "from_dict",
     "from_json",
     "funnel",

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from leadmodel._consent_gate import gate
 from leadmodel._html import result_html
 from leadmodel._merging import check_unit
 from leadmodel.domain import _checks
@@ -76,6 +77,7 @@ def apply_workflows(
     *,
     process: LeadProcess = DEFAULT_LEAD_PROCESS,
     score: Score | float | None = None,
+    now: datetime | None = None,
 ) -> WorkflowOutcome:
     """Run workflow *rules* on the stored lead *event* is about, and save what they changed.
 
@@ -87,7 +89,11 @@ def apply_workflows(
     workflow ran is refused by ``save`` rather than written over the workflow's changes.
     A lead the rules leave as it was is not written. The outcome's notifications are for
     the host to send, and its ``events`` (status and stage changes) to publish or to run
-    through ``apply_workflows`` again. With :func:`~leadmodel.services.rescore` this
+    through ``apply_workflows`` again. The notifications first pass the last-moment
+    consent gate (as every send point of the services does): one to a person who opted
+    out or withdrew consent, as stored after the save, moves to the outcome's
+    ``suppressed`` with its reason instead; consents are judged at *now* (the event's
+    time when not given). With :func:`~leadmodel.services.rescore` this
     makes "an MQL when the score reaches 50" run on its own::
 
         for event in rescore(uow, model, now=now).events:
@@ -117,7 +123,8 @@ def apply_workflows(
 
     Raises:
         RecordNotFound: no stored lead with the event's id.
-        ValidationError: as :func:`~leadmodel.run_workflows`; *uow* not a unit of work.
+        ValidationError: as :func:`~leadmodel.run_workflows`; *uow* not a unit of work;
+            *now* not a timezone-aware datetime.
         ConcurrencyError: the lead changed in storage meanwhile; nothing was written.
     """
     check_unit("apply_workflows", uow)
@@ -125,6 +132,10 @@ def apply_workflows(
     if not isinstance(lead_id, str):
         raise _problem(
             "apply_workflows", "event", "type", f"must be a lead event, not {describe_value(event)}"
+        )
+    if now is not None and (not isinstance(now, datetime) or now.utcoffset() is None):
+        raise _problem(
+            "apply_workflows", "now", "type", "must be a timezone-aware datetime or None"
         )
     from leadmodel.services import _check_write
 
@@ -147,6 +158,11 @@ def apply_workflows(
         if _check_write(lead, changed, process=process):
             uow.leads.update(changed)
         uow.commit()
+    if outcome.notifications:
+        allowed, suppressed = gate(
+            uow, outcome.notifications, now=now if now is not None else event.occurred_at
+        )
+        outcome = attrs.evolve(outcome, notifications=allowed, suppressed=suppressed)
     return outcome
 
 

@@ -15,6 +15,7 @@ from typing import Any, Final
 import attrs
 
 from leadmodel import intake
+from leadmodel._consent_gate import move_consents, restore_consents
 from leadmodel._html import result_html
 from leadmodel.domain import _checks
 from leadmodel.domain._typed import check_fields
@@ -330,6 +331,7 @@ def _stage_merge(
         current = repository.get(dependant_id)
         repository.update(attrs.evolve(current, **{moved.field: moved.current}))
     ordered: list[Moved] = [moves[key] for key in sorted(moves)]
+    notes += move_consents(uow, result.survivor.id, result.absorbed_ids)
     stored = MergeRecord(
         id=record_id,
         result=result,
@@ -366,7 +368,11 @@ def merge_records(
 
     Account hierarchies stay whole: a parent link that would point at the merged account
     itself or at an absorbed one becomes that account's own parent, or none when that
-    would make a cycle; :attr:`MergeOutcome.notes` says so. A converted lead is read-only
+    would make a cycle; :attr:`MergeOutcome.notes` says so. With ``uow.consents``
+    (``SupportsConsents``), the absorbed records' consents move to the survivor, each
+    kept with the absorbed id added to its ``provenance`` (the most recent per channel
+    and purpose decides; nothing is lost), and the notes say so; an unmerge gives them
+    back. A converted lead is read-only
     and cannot be merged (:class:`~leadmodel.ConvertedLeadError`, nothing saved).
     Account–contact relations have no repository among the ports: the stored
     ``result.reparent`` lists them for the host; converted leads' ``ConversionRecord`` ids
@@ -510,6 +516,7 @@ def unmerge_records(
                 f"merge {merge_id} was undone at {stored.undone_at.isoformat()}",
             )
         restored = _restore(uow, stored, force=force)
+        restore_consents(uow, stored.survivor_id, stored.absorbed_ids)
         moved_back: list[Moved] = []
         left: list[Moved] = []
         for moved in stored.moved:

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 import attrs
 
+from leadmodel._consent_gate import Suppressed
 from leadmodel._html import result_html
 from leadmodel._merging import check_unit
 from leadmodel.domain._typed import check_fields
@@ -90,6 +91,8 @@ class DueRun:
     *outcomes* hold each due action, applied or refused with its reason, in the order
     applied; *conversions* the auto-conversions performed; *sent* and *failed* the
     notifications (a failed send is reported, never lost and never undoing the run);
+    *suppressed* the messages to a person the last-moment consent gate held back (an
+    opt-out or a withdrawn consent since the rule was written), each with its reason;
     *state* the trigger state stored; *steps* a readable account. See :func:`run_due`
     for an example.
     """
@@ -103,6 +106,7 @@ class DueRun:
     failed: tuple[tuple[Notification, str], ...]
     state: TriggerState
     steps: tuple[str, ...]
+    suppressed: tuple[Suppressed, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
@@ -330,7 +334,7 @@ def _auto_convert(
     since: datetime | None,
     *,
     ids: Callable[[str], str],
-    save: Callable[..., None],
+    save: Callable[..., object],
 ) -> list[AutoConversion]:
     field_rules = [r for r in rules if not r.activity_kinds]
     activity_rules = [r for r in rules if r.activity_kinds]
@@ -354,7 +358,7 @@ def _auto_convert(
             result = conversion.convert_lead(
                 lead, decision.options, process=run.process, ids=ids, now=run.now
             )
-            save(run.uow, result, lead=lead, process=run.process)
+            save(run.uow, result, lead=lead, process=run.process, ids=run.ids)
         except (ValidationError, TransitionError, ConvertedLeadError) as exc:
             run.steps.append(f"auto-conversion {decision.rule} of {lead_id} refused: {exc}")
             continue
@@ -582,7 +586,10 @@ def run_due(
         else:
             store.trigger_states.update(state)
         store.commit()
-    sent, failed = services._send(run.outgoing, notifier)  # noqa: SLF001 - capture's sender
+    sent, failed, suppressed = services._deliver(  # noqa: SLF001 - the one consent-gated sender
+        store, run.outgoing, notifier, now=at
+    )
+    run.steps += [f"not sent: {h.notification.template} ({h.reason})" for h in suppressed]
     return DueRun(
         now=at,
         outcomes=tuple(outcomes),
@@ -591,4 +598,5 @@ def run_due(
         failed=failed,
         state=state,
         steps=tuple(run.steps),
+        suppressed=suppressed,
     )

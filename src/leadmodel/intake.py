@@ -13,7 +13,11 @@ names to a string or a list of strings) and a :class:`FormSpec`:
   control characters and line breaks in single-line fields (header injection) are refused;
   the whole form is bounded in size and field count;
 - fields the spec does not know are kept, never dropped: as JSON text in the lead's custom
-  field ``form_extra``;
+  field ``form_extra``; every alias target is a place a value lands (the spec refuses
+  others), so no known field vanishes either;
+- opt-outs (``emailOptOut``, ``HasOptedOutOfEmail``, ``DoNotCall`` …) set the lead's
+  ``email_opt_out`` / ``do_not_call``; consent checkboxes (the spec's *consent_fields*)
+  and opt-outs become :class:`~leadmodel.Consent` values through :func:`form_consents`;
 - UTM parameters attribute the lead: ``utm_source`` becomes the source and
   ``utm_campaign`` the campaign when the form does not say, and every ``utm_*`` value is kept
   in ``custom.utm_<name>``;
@@ -46,6 +50,7 @@ from nameparser import HumanName
 from leadmodel._html import result_html
 from leadmodel.domain import _checks, _numbers
 from leadmodel.domain._typed import check_fields
+from leadmodel.domain.consent import Consent
 from leadmodel.domain.errors import (
     FieldError,
     InvalidValue,
@@ -57,7 +62,7 @@ from leadmodel.domain.errors import (
 from leadmodel.domain.fields import EntitySchema, FieldType
 from leadmodel.domain.lead import LEAD_SCHEMA, Lead
 from leadmodel.domain.status import LifecycleStage
-from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
+from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber, _currency_problem
 from leadmodel.ports import lookup_keys
 from leadmodel.rules.dedupe import DuplicateIndex, MatchEdge
 from leadmodel.rules.layouts import (
@@ -87,6 +92,7 @@ __all__ = [
     "IncomingValue",
     "RowOutcome",
     "export_csv",
+    "form_consents",
     "import_leads",
     "parse_web_form",
     "read_csv",
@@ -116,6 +122,23 @@ DEFAULT_ALIASES: Final[dict[str, str]] = {
     **dict.fromkeys(("campaign", "campaignid"), "campaign_id"),
     **dict.fromkeys(("description", "message", "comments", "comment", "notes"), "description"),
     **dict.fromkeys(("tags", "interests"), "tags"),
+    # Opt-outs and revenue under the names Salesforce (emailOptOut, HasOptedOutOfEmail,
+    # DoNotCall), HubSpot (hs_email_optout, unsubscribed from all email) and Zoho (Email
+    # Opt Out) forms post: each lands on its lead field, never in form_extra.
+    **dict.fromkeys(
+        (
+            "emailoptout",
+            "hasoptedoutofemail",
+            "hsemailoptout",
+            "unsubscribedfromallemail",
+            "unsubscribe",
+            "optout",
+            "donotemail",
+        ),
+        "email_opt_out",
+    ),
+    **dict.fromkeys(("donotcall", "hasoptedoutofphone"), "do_not_call"),
+    **dict.fromkeys(("annualrevenue", "revenue", "companyrevenue"), "annual_revenue"),
     "utmsource": "utm.source",
     "utmmedium": "utm.medium",
     "utmcampaign": "utm.campaign",
@@ -185,6 +208,92 @@ def _frozen(values: object) -> object:
     return values
 
 
+_ADDRESS_TARGETS: Final = frozenset(f"address.{f.name}" for f in attrs.fields(Address))
+_FORM_TARGETS: Final = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "name",
+        "company",
+        "title",
+        "website",
+        "industry",
+        "description",
+        "email",
+        "phone",
+        "mobile",
+        "employees",
+        "source",
+        "campaign_id",
+        "tags",
+        "ignore",
+        "email_opt_out",
+        "do_not_call",
+        "annual_revenue",
+        "rating",
+    }
+)
+"""Where a form value can land; any other alias target would silently vanish."""
+_FLAG_TARGETS: Final = ("email_opt_out", "do_not_call")
+_CHANNELS: Final = ("email", "phone", "sms", "post")
+_PURPOSE: Final = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+
+
+def _target_problem(target: str) -> str | None:
+    """Why *target* is not a place a form value lands, or ``None``."""
+    if target in _FORM_TARGETS or target in _ADDRESS_TARGETS:
+        return None
+    prefix, _, rest = target.partition(".")
+    if prefix in ("custom", "utm") and _CUSTOM_ID.fullmatch(rest) is not None:
+        return None
+    return (
+        "targets are lead fields a form fills ("
+        + ", ".join(sorted(_FORM_TARGETS - {"ignore"}))
+        + "), address.<part>, custom.<name>, utm.<name> or ignore"
+    )
+
+
+def _consent_fields(values: object) -> object:
+    """``{field: (channel, purpose[, label])}`` or 4-tuples as sorted 4-tuples."""
+    if isinstance(values, Mapping):
+        values = [(k, *v) if isinstance(v, list | tuple) else (k, v) for k, v in values.items()]
+    if isinstance(values, list | tuple):
+        out: list[object] = []
+        for item in values:
+            row = tuple(item) if isinstance(item, list | tuple) else item
+            if isinstance(row, tuple) and len(row) == 3:
+                row = (*row, row[0])
+            out.append(row)
+        if all(isinstance(r, tuple) and all(isinstance(x, str) for x in r) for r in out):
+            return tuple(sorted(out))  # type: ignore[type-var]
+        return tuple(out)
+    return values
+
+
+def _consent_fields_problem(value: object) -> str | None:
+    if not isinstance(value, tuple) or not all(
+        isinstance(r, tuple) and len(r) == 4 and all(isinstance(x, str) for x in r) for r in value
+    ):
+        return "must be (form field, channel, purpose, label) rows of text"
+    if len(value) > 50:
+        return "at most 50 consent fields"
+    for field, channel, purpose, label in value:
+        if not field.strip() or len(field) > 200:
+            return f"a form field name {describe_value(field)}"
+        if channel not in _CHANNELS:
+            allowed = ", ".join(_CHANNELS)
+            return f"{field}: channel {describe_value(channel)} is not one of {allowed}"
+        if _PURPOSE.fullmatch(purpose) is None:
+            return (
+                f"{field}: purpose {describe_value(purpose)} must be a lower-case word "
+                "(letters, digits, _ and -, at most 40)"
+            )
+        problem = _checks.text_problem(label, 255)
+        if problem is not None:
+            return f"{field}: label {problem[1]}"
+    return None
+
+
 def _domains_problem(value: object) -> _checks.Problem | None:
     if not isinstance(value, frozenset):
         return "type", f"must be a set of email domains, not {type(value).__name__}"
@@ -200,7 +309,10 @@ class FormSpec:
     """How a web form maps to a lead, and how suspicious a submission may be.
 
     Args:
-        aliases: ``(normalised form name, target)`` pairs; targets are lead fields,
+        aliases: ``(normalised form name, target)`` pairs; targets are lead fields a form
+            fills (names, company, email, phones, title, website, industry, employees,
+            source, campaign, description, rating, ``annual_revenue``, ``email_opt_out``,
+            ``do_not_call``),
             ``address.<part>``, ``custom.<name>``, ``name`` (split into first and last),
             ``tags``, ``utm.<name>`` or ``ignore``.
         custom_ids: ``(form field id, "custom.<name>")`` pairs for Salesforce-style ids,
@@ -213,6 +325,15 @@ class FormSpec:
         disposable_domains: email domains counted as throw-away.
         max_chars: the most characters in all names and values together.
         max_fields: the most fields in a form.
+        currency: the currency of an ``annual_revenue`` the form posts (a number).
+        consent_fields: consent checkboxes, ``(form field, channel, purpose, label)``
+            rows (or a mapping ``{field: (channel, purpose[, label])}``; the label
+            defaults to the field name): a ticked box is a ``granted``
+            :class:`~leadmodel.Consent` and an unticked one a ``denied`` one, made by
+            :func:`form_consents` (see it for opt-outs). Fields are matched loosely.
+
+    Every alias target must be a place a value lands (see *aliases*); an alias to
+    anything else (``owner_id``, ``address.planet``) is refused here, not dropped later.
     """
 
     aliases: tuple[tuple[str, str], ...] = attrs.field(
@@ -227,6 +348,10 @@ class FormSpec:
     disposable_domains: frozenset[str] = attrs.field(default=DISPOSABLE_DOMAINS, converter=_frozen)
     max_chars: int = 100_000
     max_fields: int = 200
+    currency: str = "USD"
+    consent_fields: tuple[tuple[str, str, str, str], ...] = attrs.field(
+        default=(), converter=_consent_fields
+    )
 
     def __attrs_post_init__(self) -> None:
         errors: list[FieldError] = []
@@ -237,6 +362,17 @@ class FormSpec:
             ):
                 errors.append(FieldError(name, "type", "must be (name, target) pairs of text"))
         if not errors:
+            for name, target in self.aliases:
+                why = _target_problem(target)
+                if why is not None:
+                    errors.append(
+                        FieldError(
+                            "aliases",
+                            "unknown_target",
+                            f"{describe_value(name)} -> {describe_value(target)}: a value "
+                            f"sent there would vanish; {why}",
+                        )
+                    )
             for name, target in self.custom_ids:
                 if not target.startswith("custom.") or _CUSTOM_ID.fullmatch(name) is None:
                     errors.append(
@@ -258,6 +394,12 @@ class FormSpec:
             problem = None if optional and value is None else _checks.text_problem(value, size)
             if problem is not None:
                 errors.append(FieldError(name, *problem))
+        consent_problem = _consent_fields_problem(self.consent_fields)
+        if consent_problem is not None:
+            errors.append(FieldError("consent_fields", "invalid", consent_problem))
+        currency = _currency_problem(self.currency)
+        if currency is not None:
+            errors.append(FieldError("currency", *currency))
         domains = _domains_problem(self.disposable_domains)
         if domains is not None:
             errors.append(FieldError("disposable_domains", *domains))
@@ -506,6 +648,7 @@ def parse_web_form(  # noqa: PLR0915 - one pass over a form, kept together
                 (FieldError("form", "too_large", f"holds more than {spec.max_chars} characters"),)
             )
     aliases, custom_ids, loose_custom = spec._lookups()  # noqa: SLF001 - the spec's own
+    consent_names = {_normal(row[0]) for row in spec.consent_fields}
     values: dict[str, str] = {}
     extra: dict[str, str] = {}
     tags: list[str] = []
@@ -517,6 +660,13 @@ def parse_web_form(  # noqa: PLR0915 - one pass over a form, kept together
         normal = _normal(key)
         if spec.honeypot is not None and normal == _normal(spec.honeypot):
             honeypot = _one(key, raw, []) or "x"  # any value, even an odd one, is a signal
+            continue
+        if normal in consent_names:  # read by form_consents, not lead data
+            text = _one(key, raw, errors)
+            if text is not None and text.casefold() not in _TRUE | _FALSE:
+                errors.append(
+                    FieldError(key, "invalid", "a consent box is ticked or not (1/0, on/off)")
+                )
             continue
         target = custom_ids.get(key) or aliases.get(normal) or loose_custom.get(normal)
         if target == "tags" and isinstance(raw, list | tuple):
@@ -574,6 +724,21 @@ def parse_web_form(  # noqa: PLR0915 - one pass over a form, kept together
             fields["employees"] = _numbers.parse_whole_number(values["employees"])
         except ValidationError as exc:
             errors += [attrs.evolve(e, path="employees") for e in exc.errors]
+    for flag in _FLAG_TARGETS:
+        if flag in values:
+            folded = values[flag].casefold()
+            if folded in _TRUE or folded in _FALSE:
+                fields[flag] = folded in _TRUE
+            else:
+                errors.append(
+                    FieldError(flag, "invalid", "must be yes or no (1/0, true/false, on/off)")
+                )
+    if "annual_revenue" in values:
+        try:
+            amount = _numbers.parse_number(values["annual_revenue"], kind="annual_revenue")
+            fields["annual_revenue"] = Money(amount, spec.currency)
+        except ValidationError as exc:
+            errors += [attrs.evolve(e, path="annual_revenue") for e in exc.errors]
     address = {
         path.split(".", 1)[1]: text for path, text in values.items() if path.startswith("address.")
     }
@@ -602,6 +767,7 @@ def parse_web_form(  # noqa: PLR0915 - one pass over a form, kept together
         "website",
         "industry",
         "description",
+        "rating",
     ):
         if name in values:
             fields[name] = values[name]
@@ -634,6 +800,106 @@ def parse_web_form(  # noqa: PLR0915 - one pass over a form, kept together
         )
     except ValidationError as exc:
         return FormErrors(exc.errors)
+
+
+OPT_OUT_PURPOSE: Final = "marketing"
+"""The purpose of the consent an opt-out field withdraws (the gate's default purpose)."""
+
+
+def form_consents(
+    form: Mapping[str, str | list[str]],
+    spec: FormSpec,
+    *,
+    subject_id: str,
+    ids: Callable[[str], str],
+    now: datetime,
+) -> tuple[Consent, ...]:
+    """The :class:`~leadmodel.Consent` values a submitted form gives, for *subject_id*.
+
+    - each of *spec*'s ``consent_fields`` the form posts: ``granted`` when ticked
+      (``1``, ``on``, ``yes``, ``true`` …), ``denied`` when posted unticked (``0``,
+      ``off`` …); a box the form does not post says nothing (the same spec may serve a
+      form without it);
+    - each opt-out field the form posts ticked (an alias to ``email_opt_out`` or
+      ``do_not_call``: ``emailOptOut``, ``DoNotCall`` …): a ``withdrawn`` consent for
+      ``"marketing"`` by email (by phone and sms for ``do_not_call``); the lead's flag is
+      set by :func:`parse_web_form` too.
+
+    Every consent has ``source="web form"``, ``captured_at=now``, the lawful basis
+    ``consent`` and as *proof* the field, its label and the posted value. A value that is
+    not yes or no gives nothing here (:func:`parse_web_form` reports it).
+
+    >>> from datetime import UTC, datetime
+    >>> spec = FormSpec(consent_fields={"news_ok": ("email", "newsletter", "Send me news")})
+    >>> form = {"last_name": "Ng", "news_ok": "on", "emailOptOut": "1"}
+    >>> found = form_consents(
+    ...     form, spec, subject_id="L1", ids=lambda kind: "C1", now=datetime(2026, 1, 1, tzinfo=UTC)
+    ... )
+    >>> [(c.channel, c.purpose, c.status) for c in found]
+    [('email', 'newsletter', 'granted'), ('email', 'marketing', 'withdrawn')]
+    >>> found[0].proof
+    "web form field 'news_ok' (Send me news): on"
+
+    Raises:
+        ValidationError: misuse, as :func:`parse_web_form`, or a blank *subject_id*.
+    """
+    misuse = _check_arguments(form, spec, ids, now)
+    if not isinstance(subject_id, str) or not subject_id.strip():
+        misuse.append(FieldError("subject_id", "required", "must be the record's id"))
+    if misuse:
+        raise ValidationError("form_consents", misuse)
+    if len(form) > spec.max_fields:
+        return ()
+    aliases, _, _ = spec._lookups()  # noqa: SLF001 - the spec's own
+    boxes = {_normal(row[0]): row for row in spec.consent_fields}
+    found: list[Consent] = []
+    opt_outs: list[Consent] = []
+
+    def consent(channel: str, purpose: str, status: str, proof: str) -> Consent:
+        return Consent(
+            id=ids("consent"),
+            subject_id=subject_id,
+            channel=channel,  # type: ignore[arg-type]
+            purpose=purpose,
+            status=status,  # type: ignore[arg-type]
+            source="web form",
+            captured_at=now,
+            proof=proof[:1000],
+        )
+
+    for key, raw in form.items():
+        if not isinstance(key, str) or not key.strip() or len(key) > 200:
+            continue
+        normal = _normal(key)
+        text = _one(key, raw, [])
+        if text is None or text.casefold() not in _TRUE | _FALSE:
+            continue
+        ticked = text.casefold() in _TRUE
+        row = boxes.get(normal)
+        if row is not None:
+            _, channel, purpose, label = row
+            found.append(
+                consent(
+                    channel,
+                    purpose,
+                    "granted" if ticked else "denied",
+                    f"web form field {key!r} ({label}): {text}",
+                )
+            )
+            continue
+        target = aliases.get(normal)
+        if target in _FLAG_TARGETS and ticked:
+            channels = ("email",) if target == "email_opt_out" else ("phone", "sms")
+            opt_outs += [
+                consent(
+                    channel,
+                    OPT_OUT_PURPOSE,
+                    "withdrawn",
+                    f"web form field {key!r} ({target}): {text}",
+                )
+                for channel in channels
+            ]
+    return tuple(found + opt_outs)
 
 
 # -- bulk import ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any, Final, Literal, TypeVar
 
 import attrs
 
+from leadmodel._consent_gate import Suppressed, consents_of, gate, reissue_consents
 from leadmodel._html import result_html
 from leadmodel._journey import CloseOutcome, apply_workflows, close_opportunity, reengage_contact
 from leadmodel._merging import (
@@ -38,6 +39,7 @@ from leadmodel.domain.changes import (
     advance,
     transition,
 )
+from leadmodel.domain.consent import Consent
 from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import (
     ConcurrencyError,
@@ -66,7 +68,7 @@ from leadmodel.domain.status import (
     LeadProcess,
     OpportunityProcess,
 )
-from leadmodel.intake import FormErrors, FormSpec, parse_web_form
+from leadmodel.intake import FormErrors, FormSpec, form_consents, parse_web_form
 from leadmodel.ports import Notifier, PrivacyKey, UnitOfWork, lookup_keys, neighbour_sort_value
 from leadmodel.privacy import (
     Erasure,
@@ -784,6 +786,11 @@ class ConversionOutcome:
             conversion is saved regardless.
         events: ``LeadConverted`` and the lead's ``StatusChanged``, for the host to publish
             (and to run workflow rules on).
+        consents: the lead's consents issued again for the contact (``subject_id`` the
+            contact, ``provenance`` the lead's consent id), when the unit of work stores
+            consents (``uow.consents``); the lead keeps its own.
+        suppressed: notifications held back by the last-moment consent gate (one to the
+            person who opted out); the owner's notification is never held back.
     """
 
     _repr_html_ = result_html
@@ -794,6 +801,8 @@ class ConversionOutcome:
     sent: tuple[Notification, ...] = ()
     failed: tuple[tuple[Notification, str], ...] = ()
     events: tuple[DomainEvent, ...] = ()
+    consents: tuple[Consent, ...] = ()
+    suppressed: tuple[Suppressed, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
@@ -986,9 +995,9 @@ def convert_lead(
             now=now,
             record_types=record_types,
         )
-        _save(uow, result, lead=lead, process=process)
+        consents = _save(uow, result, lead=lead, process=process, ids=ids)
         uow.commit()
-    sent, failed = _send(result.notifications, notifier)
+    sent, failed, suppressed = _deliver(uow, result.notifications, notifier, now=now)
     events: list[DomainEvent] = [
         LeadConverted(
             lead_id=lead.id,
@@ -1011,6 +1020,8 @@ def convert_lead(
         sent=sent,
         failed=failed,
         events=tuple(events),
+        consents=consents,
+        suppressed=suppressed,
     )
 
 
@@ -1027,11 +1038,19 @@ def _two_rules(rules: object) -> tuple[MatchingRule, MatchingRule]:
     return rules[0], rules[1]
 
 
-def _save(uow: UnitOfWork, result: ConversionResult, *, lead: Lead, process: LeadProcess) -> None:
+def _save(
+    uow: UnitOfWork,
+    result: ConversionResult,
+    *,
+    lead: Lead,
+    process: LeadProcess,
+    ids: Callable[[str], str],
+) -> tuple[Consent, ...]:
     """Stage every record of *result*: new ones added, changed ones updated, the lead.
 
     The converted lead goes through the save guard like any other write, as the
-    conversion's own write of its ``ConversionRecord``.
+    conversion's own write of its ``ConversionRecord``. The lead's consents are issued
+    again for the contact (when the unit of work stores consents): returned.
     """
     repositories: dict[str, Any] = {
         "account": uow.accounts,
@@ -1050,6 +1069,9 @@ def _save(uow: UnitOfWork, result: ConversionResult, *, lead: Lead, process: Lea
         for activity in uow.activities.find_by_keys([f"subject:{move.from_id}"]):
             if activity.subject_id == move.from_id:
                 uow.activities.update(attrs.evolve(activity, subject_id=move.to_id))
+    if result.contact is None:
+        return ()
+    return reissue_consents(uow, lead.id, result.contact.id, ids)
 
 
 @attrs.frozen(kw_only=True)
@@ -1476,6 +1498,11 @@ class CaptureResult:
     for the host to publish; *state* is the assignment state to pass to the next capture.
     *auto_conversion* is the auto-conversion rule that fired (``None`` when none did) and
     *conversion* what converting did (``None`` too when it failed: *steps* says why).
+    *suppressed* are the messages to the person the last-moment consent gate held back
+    (an opt-out or a withdrawn consent), each with its reason: never sent. *consents* are
+    the :class:`~leadmodel.Consent` values the form gave (checkboxes and opt-outs, see
+    :func:`~leadmodel.form_consents`), stored through ``uow.consents`` when the unit of
+    work supports consents.
     """
 
     _repr_html_ = result_html
@@ -1497,6 +1524,8 @@ class CaptureResult:
     steps: tuple[str, ...] = ()
     auto_conversion: AutoConversion | None = None
     conversion: ConversionOutcome | None = None
+    suppressed: tuple[Suppressed, ...] = ()
+    consents: tuple[Consent, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)
@@ -1686,6 +1715,7 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
     steps: list[str] = []
     stored: Lead | None = None
     lead = Lead(id="-", last_name="-", company="-")  # replaced below, before any use
+    consents: tuple[Consent, ...] = ()
     pending = False
     events: list[DomainEvent] = []
     if approving is None:
@@ -1698,6 +1728,7 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
                 status="rejected", errors=parsed, state=current_state, steps=tuple(steps)
             )
         lead = parsed
+        consents = form_consents(form, config.spec, subject_id=lead.id, ids=ids, now=now)
         pending = lead.custom.get("pending_approval") is True
         steps.append(
             f"form parsed into lead {lead.id}"
@@ -1742,6 +1773,8 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
                     properties=_submission(lead),
                 )
                 uow.activities.add(activity)
+                consents = tuple(attrs.evolve(c, subject_id=other) for c in consents)
+                _store_consents(uow, consents, steps)
                 uow.commit()
                 steps.append(
                     f"attached to existing {type(existing).__name__.lower()} {other} as "
@@ -1749,6 +1782,7 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
                 )
                 return CaptureResult(
                     status="attached",
+                    consents=consents,
                     attached_to=other,
                     duplicates=check,
                     state=current_state,
@@ -1824,6 +1858,7 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
                 )
         _check_write(None, lead, process=config.process)
         _store_captured(uow, stored, lead, process=config.process)
+        _store_consents(uow, consents, steps)
         uow.commit()
     steps.append(f"saved lead {lead.id}")
     fired, conversion = (
@@ -1834,7 +1869,8 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
     if conversion is not None:
         lead = conversion.result.lead
         events += conversion.events
-    sent, failed = _send(outgoing, notifier)
+    sent, failed, suppressed = _deliver(uow, outgoing, notifier, now=now, consents=consents)
+    steps += [f"not sent: {h.notification.template} ({h.reason})" for h in suppressed]
     return CaptureResult(
         status="approved"
         if approving is not None
@@ -1852,6 +1888,8 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
         workflow=workflow,
         sent=sent,
         failed=failed,
+        suppressed=suppressed,
+        consents=consents,
         events=tuple(events),
         state=current_state,
         steps=tuple(steps),
@@ -1892,6 +1930,26 @@ def _check_now(function: str, now: object) -> None:
                 )
             ],
         )
+
+
+def _store_consents(uow: UnitOfWork, consents: Sequence[Consent], steps: list[str]) -> None:
+    """Add the form's *consents* through ``uow.consents``; say so in *steps* either way."""
+    if not consents:
+        return
+    repository = consents_of(uow)
+    if repository is None:
+        steps.append(
+            f"consents: {len(consents)} captured, not stored (the unit of work does not "
+            "support consents): they are in the result"
+        )
+        return
+    for consent in consents:
+        repository.add(consent)
+    steps.append(
+        f"consents: {len(consents)} stored ("
+        + ", ".join(f"{c.channel}/{c.purpose} {c.status}" for c in consents)
+        + ")"
+    )
 
 
 def _store_captured(
@@ -2216,6 +2274,24 @@ def _submission(lead: Lead) -> dict[str, str]:
         "description": (lead.description or "")[:1000],
     }
     return {key: value for key, value in found.items() if isinstance(value, str) and value}
+
+
+def _deliver(
+    uow: UnitOfWork,
+    outgoing: Sequence[Notification],
+    notifier: Notifier | None,
+    *,
+    now: datetime,
+    consents: Sequence[Consent] = (),
+) -> tuple[tuple[Notification, ...], tuple[tuple[Notification, str], ...], tuple[Suppressed, ...]]:
+    """The last-moment consent gate, then :func:`_send`: sent, failed and suppressed.
+
+    Every send point of the services goes through here, so no message to a person who
+    opted out or withdrew consent reaches *notifier* (see :mod:`leadmodel._consent_gate`).
+    """
+    allowed, suppressed = gate(uow, outgoing, now=now, consents=consents)
+    sent, failed = _send(allowed, notifier)
+    return sent, failed, suppressed
 
 
 def _send(

@@ -293,7 +293,6 @@ def test_the_module_exports_exactly_its_public_names() -> None:
     [
         (True, "C1", "denied", "allowed"),
         (None, "C1", "granted", "allowed"),
-        (False, None, "withdrawn", "consent_id"),
         (None, "C1", "not_recorded", "consent_id"),
         ("yes", "C1", "granted", "allowed"),
         (True, "C1", "maybe", "reason"),

@@ -666,7 +666,11 @@ def test_the_form_spec_only_targets_the_layouts_editable_fields(record_type):
     spec = record_type.form_spec()
     editable = {f.path for f in record_type.layout.fields if not f.read_only}
     for _name, target in spec.aliases:
-        assert target in editable or target in ("ignore", "name") or target.startswith("utm.")
+        assert (
+            target in editable
+            or target in ("ignore", "name", "email_opt_out", "do_not_call")  # opt-outs land
+            or target.startswith("utm.")
+        )
 
 
 def test_a_whole_address_renders_one_input_per_part():

@@ -225,13 +225,9 @@ def _decision_errors(decision: Any) -> list[FieldError]:
         errors.append(
             FieldError("allowed", "inconsistent", f"must be {expected} for {decision.reason!r}")
         )
-    if (decision.consent_id is None) != (decision.reason == "not_recorded"):
+    if decision.reason == "not_recorded" and decision.consent_id is not None:
         errors.append(
-            FieldError(
-                "consent_id",
-                "inconsistent",
-                "names the deciding consent, and only no consent recorded has none",
-            )
+            FieldError("consent_id", "inconsistent", "must be None when no consent is recorded")
         )
     return errors
 
@@ -256,7 +252,8 @@ class ConsentDecision:
     *allowed* is ``True`` (an active granted consent), ``False`` (denied, withdrawn or
     expired) or ``None`` (no consent recorded: the caller's policy decides, for example
     the opt-out flags). *consent_id* is the deciding consent; *reason* is one of
-    ``"granted"``, ``"denied"``, ``"withdrawn"``, ``"expired"`` and ``"not_recorded"``.
+    ``"granted"``, ``"denied"``, ``"withdrawn"``, ``"expired"`` and ``"not_recorded"``,
+    and must agree with *allowed* (a decision that contradicts itself is refused).
 
     >>> ConsentDecision(allowed=None, consent_id=None, reason="not_recorded").allowed is None
     True

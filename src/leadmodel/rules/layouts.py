@@ -367,7 +367,8 @@ class Layout:
         field: a label or a custom field's bare name never takes another field's name.
         Read-only fields and fields a form cannot set (status, owner, rating …) are not
         form fields; a value posted for them is kept in ``custom.form_extra`` like any
-        unknown field, never lost. *base*'s other settings (honeypot, spam threshold,
+        unknown field, never lost. Opt-outs (``emailOptOut``, ``DoNotCall`` …) always reach
+        their flags, whatever the layout. *base*'s other settings (honeypot, spam threshold,
         schema …) carry over. Pair it with ``CaptureConfig(record_type=...)`` so required
         fields and picklist values are enforced on capture.
 
@@ -398,13 +399,15 @@ class Layout:
             name: target
             for name, target in spec.aliases
             if target in wanted
-            or target == "ignore"
+            or target in ("ignore", "email_opt_out", "do_not_call")  # opt-outs always land
             or target.startswith("utm.")
             or (target == "name" and "last_name" in wanted)
         }
         # The names the layout's own HTML form posts (each path, each part of a whole
         # address) always reach their field; a custom field's bare name and a label
         # name it unless that name is another field's own.
+        # The whole "address" is no place a value lands (its parts are): never a target.
+        wanted.discard("address")
         own: dict[str, str] = {}
         for path in sorted(wanted):
             own[_normal(path)] = path

@@ -24,6 +24,7 @@ from typing import Final, Literal
 
 import attrs
 
+from leadmodel._consent_gate import Suppressed
 from leadmodel._html import result_html
 from leadmodel.domain import _checks
 from leadmodel.domain._typed import check_fields
@@ -490,7 +491,9 @@ class WorkflowOutcome:
     *updates* are the :class:`UpdateField` changes applied; *refused* the actions the
     domain refused; *lead* the lead after every applied action (``None`` only in outcomes
     saved by an earlier release); *events* the ``StatusChanged`` / ``StageChanged`` of the
-    applied :class:`SetStatus` / :class:`SetLifecycleStage` actions, at the event's time.
+    applied :class:`SetStatus` / :class:`SetLifecycleStage` actions, at the event's time;
+    *suppressed* the notifications :func:`~leadmodel.services.apply_workflows` held back
+    at its consent gate (the pure :func:`run_workflows` leaves it empty).
 
     >>> WorkflowOutcome(("r",), (), (), ("r: fired on created",)).refused
     ()
@@ -505,6 +508,7 @@ class WorkflowOutcome:
     refused: tuple[ActionRefused, ...] = ()
     lead: Lead | None = None
     events: tuple[StatusChanged | StageChanged, ...] = ()
+    suppressed: tuple[Suppressed, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         check_fields(self)

@@ -1,0 +1,293 @@
+"""The last-moment consent gate every message to a person goes through.
+
+Rules (auto-response, workflow ``Notify``, time-trigger ``Notify``) decide *what* to send
+when they run; the person may opt out or withdraw consent between that moment and the
+send. :func:`gate` is called by every service just before ``notifier.send``
+(``capture_lead``/``approve_capture``, ``convert_lead``, ``run_due``; ``apply_workflows``
+on the notifications it returns for the host to send): it reads the
+recipient's record and consents as stored *then* and holds back what may no longer go.
+A held-back message is a :class:`Suppressed` value in the service's result (its
+``suppressed`` field), never sent and never silently dropped.
+
+What is checked, for a notification addressed to the person (its recipient is the email
+address, phone or mobile number of the record it is about, or of the contact that record
+was converted into):
+
+- ``channel == "email"`` and the record's ``email_opt_out``;
+- ``channel`` ``"phone"`` or ``"sms"`` and the record's ``do_not_call``;
+- the recorded consents (:func:`~leadmodel.consent_decision`) for the channel and the
+  notification's purpose: ``Notification.data["purpose"]`` when it says, else
+  :data:`DEFAULT_PURPOSE` (``"marketing"``: an auto-response or a nurture message is
+  marketing). A denied, withdrawn or expired consent suppresses; no consent recorded
+  leaves the opt-out flags to decide (the opt-out regime CRMs apply by default).
+
+Messages to users and queues (an owner, a manager: their id, not the person's address)
+are not gated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+import attrs
+
+from leadmodel._html import result_html
+from leadmodel.domain._typed import check_fields
+from leadmodel.domain.consent import Consent, consent_decision
+from leadmodel.domain.contact import Contact
+from leadmodel.domain.errors import ValidationError
+from leadmodel.domain.events import Notification
+from leadmodel.domain.lead import Lead
+from leadmodel.ports import SupportsConsents
+
+__all__ = ["DEFAULT_PURPOSE", "Suppressed", "check_notification", "gate"]
+
+CHANNELS: Final = ("email", "phone", "sms", "post")
+"""The channels a :class:`~leadmodel.Consent` is recorded for (others are not checked)."""
+
+DEFAULT_PURPOSE: Final = "marketing"
+"""The purpose of a notification whose ``data`` names none."""
+
+
+@attrs.frozen
+class Suppressed:
+    """A notification to a person that was held back at the last moment, and why.
+
+    *reason* says which opt-out or consent stopped it; *consent_id* is the deciding
+    :class:`~leadmodel.Consent` (``None`` when an opt-out flag decided).
+
+    >>> from leadmodel import Notification
+    >>> note = Notification(recipient="ng@x.io", template="thanks", subject_id="L1")
+    >>> Suppressed(note, "lead L1 opted out of email (email_opt_out)").notification.template
+    'thanks'
+    """
+
+    _repr_html_ = result_html
+
+    notification: Notification
+    reason: str
+    consent_id: str | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self)
+
+
+def purpose_of(notification: Notification) -> str:
+    """The purpose consent is checked for: ``data["purpose"]``, else :data:`DEFAULT_PURPOSE`."""
+    purpose = notification.data.get("purpose")
+    return purpose if isinstance(purpose, str) else DEFAULT_PURPOSE
+
+
+def _addresses(record: Lead | Contact) -> set[str]:
+    found = {str(record.email).casefold()} if record.email is not None else set()
+    for phone in (record.phone, record.mobile):
+        if phone is not None:
+            found.add(str(phone))
+    return found
+
+
+def _kind(record: Lead | Contact) -> str:
+    return "lead" if isinstance(record, Lead) else "contact"
+
+
+def check_notification(
+    notification: Notification,
+    records: Sequence[Lead | Contact],
+    consents: Iterable[Consent],
+    *,
+    now: datetime,
+) -> Suppressed | None:
+    """Why *notification* must not go to the person *records* describe, or ``None``.
+
+    Pure: *records* are the record the notification is about (and the contact it was
+    converted into), *consents* theirs. A notification whose recipient is none of their
+    addresses (a user or queue id) is never suppressed.
+
+    >>> from datetime import UTC, datetime
+    >>> from leadmodel import EmailAddress, Lead, Notification
+    >>> lead = Lead(
+    ...     id="L1",
+    ...     last_name="Ng",
+    ...     is_person=True,
+    ...     email=EmailAddress.parse("ng@x.io"),
+    ...     email_opt_out=True,
+    ... )
+    >>> note = Notification(recipient="ng@x.io", template="thanks", subject_id="L1")
+    >>> check_notification(note, [lead], [], now=datetime(2026, 1, 1, tzinfo=UTC)).reason
+    'lead L1 opted out of email (email_opt_out)'
+    >>> owner = Notification(recipient="u-7", template="new_lead", subject_id="L1")
+    >>> check_notification(owner, [lead], [], now=datetime(2026, 1, 1, tzinfo=UTC)) is None
+    True
+    """
+    recipient = notification.recipient.strip().casefold()
+    people = [r for r in records if recipient in {a.casefold() for a in _addresses(r)}]
+    if not people:
+        return None
+    channel = notification.channel
+    for record in records:
+        if channel == "email" and record.email_opt_out:
+            return Suppressed(
+                notification, f"{_kind(record)} {record.id} opted out of email (email_opt_out)"
+            )
+        if channel in ("phone", "sms") and record.do_not_call:
+            return Suppressed(
+                notification, f"{_kind(record)} {record.id} asked not to be called (do_not_call)"
+            )
+    if channel not in CHANNELS:
+        return None
+    purpose = purpose_of(notification)
+    try:
+        decision = consent_decision(consents, channel=channel, purpose=purpose, now=now)
+    except ValidationError as exc:  # a purpose consent cannot be checked for: not sent
+        return Suppressed(
+            notification, f"consent cannot be checked: {str(exc).splitlines()[0][:200]}"
+        )
+    if decision.allowed is False:
+        return Suppressed(
+            notification,
+            f"consent to {channel} for {purpose} is {decision.reason} "
+            f"(consent {decision.consent_id})",
+            consent_id=decision.consent_id,
+        )
+    return None
+
+
+def _records(uow: Any, subject_id: str) -> list[Lead | Contact]:
+    lead = uow.leads.get(subject_id)
+    if isinstance(lead, Lead):
+        found: list[Lead | Contact] = [lead]
+        contact_id = lead.converted.contact_id if lead.converted is not None else None
+        contact = uow.contacts.get(contact_id) if contact_id else None
+        if isinstance(contact, Contact):
+            found.append(contact)
+        return found
+    contact = uow.contacts.get(subject_id)
+    return [contact] if isinstance(contact, Contact) else []
+
+
+def consents_of(uow: Any) -> Any | None:
+    """The unit of work's consent repository (``SupportsConsents``), or ``None``."""
+    return uow.consents if isinstance(uow, SupportsConsents) else None
+
+
+def consents_for(repository: Any, subject_id: str) -> list[Consent]:
+    """The consents *repository* holds for *subject_id*, in id order."""
+    found = repository.find_by_keys([f"subject:{subject_id}"])
+    return sorted(
+        (c for c in found if isinstance(c, Consent) and c.subject_id == subject_id),
+        key=lambda c: c.id,
+    )
+
+
+def move_consents(uow: Any, survivor_id: str, absorbed_ids: Sequence[str]) -> list[str]:
+    """Re-point the absorbed records' consents at the survivor (a merge); notes of it.
+
+    Every consent is kept (nothing lost), its ``provenance`` gaining the absorbed
+    record's id; the most recent per channel and purpose decides, as
+    :func:`~leadmodel.consent_decision` always does. :func:`restore_consents` undoes it.
+    """
+    repository = consents_of(uow)
+    if repository is None:
+        return []
+    notes: list[str] = []
+    for absorbed in absorbed_ids:
+        theirs = consents_for(repository, absorbed)
+        for consent in theirs:
+            repository.update(
+                attrs.evolve(
+                    consent, subject_id=survivor_id, provenance=(*consent.provenance, absorbed)
+                )
+            )
+        if theirs:
+            notes.append(
+                f"{len(theirs)} consent(s) of {absorbed} moved to {survivor_id} "
+                "(kept with provenance; the most recent per channel and purpose decides)"
+            )
+    return notes
+
+
+def restore_consents(uow: Any, survivor_id: str, absorbed_ids: Sequence[str]) -> None:
+    """Give the consents :func:`move_consents` moved back to their records (an unmerge)."""
+    repository = consents_of(uow)
+    if repository is None:
+        return
+    absorbed = set(absorbed_ids)
+    for consent in consents_for(repository, survivor_id):
+        if consent.provenance and consent.provenance[-1] in absorbed:
+            repository.update(
+                attrs.evolve(
+                    consent,
+                    subject_id=consent.provenance[-1],
+                    provenance=consent.provenance[:-1],
+                )
+            )
+
+
+def reissue_consents(
+    uow: Any, lead_id: str, contact_id: str, ids: Callable[[str], str]
+) -> tuple[Consent, ...]:
+    """The lead's consents issued again for the contact it became (a conversion).
+
+    Each copy has a new id, ``subject_id=contact_id`` and ``provenance=(original id,)``;
+    the lead keeps its own. A consent issued for the contact before (a conversion into
+    the same contact again) is not issued twice.
+    """
+    repository = consents_of(uow)
+    if repository is None:
+        return ()
+    already = {p for c in consents_for(repository, contact_id) for p in c.provenance}
+    issued = tuple(
+        attrs.evolve(c, id=ids("consent"), subject_id=contact_id, provenance=(c.id,))
+        for c in consents_for(repository, lead_id)
+        if c.id not in already
+    )
+    for consent in issued:
+        repository.add(consent)
+    return issued
+
+
+def _stored_consents(uow: Any, subject_ids: Iterable[str]) -> list[Consent]:
+    repository = consents_of(uow)
+    if repository is None:
+        return []
+    wanted = set(subject_ids)
+    keys = [f"subject:{s}" for s in sorted(wanted)]
+    return [
+        c
+        for c in repository.find_by_keys(keys)
+        if isinstance(c, Consent) and c.subject_id in wanted
+    ]
+
+
+def gate(
+    uow: Any,
+    outgoing: Sequence[Notification],
+    *,
+    now: datetime,
+    consents: Iterable[Consent] = (),
+) -> tuple[tuple[Notification, ...], tuple[Suppressed, ...]]:
+    """Split *outgoing* into what may be sent now and what is :class:`Suppressed`.
+
+    Each notification's record (lead or contact, and the contact a converted lead became)
+    and its consents are read from *uow* as stored now; *consents* adds ones not stored
+    (a unit of work without ``SupportsConsents``). Called by every service right before
+    ``notifier.send``, outside any other unit of work.
+    """
+    if not outgoing:
+        return (), ()
+    extra = list(consents)
+    allowed: list[Notification] = []
+    held: list[Suppressed] = []
+    with uow:
+        for notification in outgoing:
+            records = _records(uow, notification.subject_id)
+            ids = {r.id for r in records}
+            theirs = _stored_consents(uow, ids) + [c for c in extra if c.subject_id in ids]
+            suppressed = check_notification(notification, records, theirs, now=now)
+            if suppressed is None:
+                allowed.append(notification)
+            else:
+                held.append(suppressed)
+    return tuple(allowed), tuple(held)
