@@ -503,3 +503,25 @@ def test_import_and_capture_refuse_a_bad_privacy_key_before_reading_anything():
         capture_lead(
             uow, {"name": "Ng"}, CaptureConfig(), ids=SequentialIds(), now=NOW, privacy_key=3
         )
+
+
+def test_the_facts_stay_even_when_a_name_part_spells_one():
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.leads.add(
+            Lead(
+                id="W1",
+                first_name="Web",
+                last_name="Partnerson",
+                company="Acme",
+                source="Web",
+                industry="Web",
+                email=EmailAddress.parse("web@acme.example.org"),
+            )
+        )
+        uow.commit()
+    erase(uow, {"email": "web@acme.example.org"}, mode="anonymise", now=NOW, key=Key())
+    with uow:
+        lead = uow.leads.get("W1")
+    assert (lead.source, lead.industry, lead.company) == ("Web", "Web", "Acme")
+    assert lead.first_name.startswith("anon-")

@@ -420,7 +420,7 @@ def _text_paths(record: object, needles: _Needles, prefix: str = "") -> list[str
     for attribute in attrs.fields(type(record)):  # type: ignore[arg-type]
         value = getattr(record, attribute.name)
         path = f"{prefix}{attribute.name}"
-        if isinstance(value, str) and attribute.name not in ("id", "status", "stage"):
+        if isinstance(value, str) and attribute.name not in _KEPT_TEXT:
             if needles.mentioned(value):
                 paths.append(path)
         elif isinstance(value, FieldValues):
@@ -790,8 +790,22 @@ def export_person(
 
 # --------------------------------------------------------------------------- erase
 
+# The facts analytics and models read, never taken for a mention of the person (a person
+# called "Web Partner" leaves the lead's source "Web" alone).
 _KEPT_TEXT: Final = frozenset(
-    {"id", "status", "stage", "kind", "channel", "purpose", "lawful_basis", "currency"}
+    {
+        "id",
+        "status",
+        "stage",
+        "kind",
+        "channel",
+        "purpose",
+        "lawful_basis",
+        "currency",
+        "source",
+        "rating",
+        "industry",
+    }
 )
 
 
