@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -63,6 +64,9 @@ from leadmodel.intake import ImportReport, OnDuplicate, RowOutcome
 from leadmodel.services import (
     check_storage,
     convert_lead,
+    erase,
+    export_person,
+    find_person,
     import_leads,
     merge_records,
     rescore,
@@ -682,6 +686,103 @@ def run_tick(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
     }
 
 
+# -- privacy ----------------------------------------------------------------------------------
+
+PRIVACY_KEY_VARIABLE = "LEADMODEL_PRIVACY_KEY"
+"""The environment variable holding the privacy key (when ``--key-file`` is not given)."""
+_MAX_KEY_BYTES = 4096
+
+
+class _Key:
+    """The host's privacy key, read once from a file or the environment."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def secret(self) -> bytes:
+        return self._secret
+
+
+def _privacy_key(args: argparse.Namespace, *, required: bool) -> _Key | None:
+    """The key of ``--key-file`` (its bytes, a final newline dropped) or of the variable."""
+    if args.key_file:
+        try:
+            secret = Path(args.key_file).read_bytes()[: _MAX_KEY_BYTES + 1]
+        except OSError as exc:
+            raise CommandError(
+                f"cannot read the key file {args.key_file}: {exc.strerror or exc}"
+            ) from None
+        secret = secret.rstrip(b"\r\n")
+    else:
+        secret = os.environ.get(PRIVACY_KEY_VARIABLE, "").encode("utf-8", "surrogateescape")
+    if len(secret) > _MAX_KEY_BYTES:
+        raise CommandError(f"the privacy key must be at most {_MAX_KEY_BYTES} bytes")
+    if secret:
+        return _Key(secret)
+    if required:
+        raise CommandError(
+            f"erase needs the privacy key: --key-file PATH or the {PRIVACY_KEY_VARIABLE} "
+            "environment variable"
+        )
+    return None
+
+
+def _person(args: argparse.Namespace) -> dict[str, str]:
+    person = {
+        field: getattr(args, field)
+        for field in ("email", "phone", "name")
+        if getattr(args, field) is not None
+    }
+    if not person:
+        raise CommandError("name the person: --email, --phone and/or --name")
+    return person
+
+
+def run_privacy(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+    """``leadmodel privacy find|export|erase``: a data subject's request over the database.
+
+    ``find`` lists every record holding the person's data, ``export`` prints (or writes
+    with ``--output``) the JSON document of :func:`leadmodel.services.export_person`,
+    ``erase --mode delete|anonymise`` erases them and scrubs the file. With a key
+    (``--key-file`` or ``LEADMODEL_PRIVACY_KEY``), each request is logged as a keyed hash.
+    """
+    person = _person(args)
+    now = _now()
+    uow = SQLiteUnitOfWork(store)
+    if args.privacy_action == "find":
+        key = _privacy_key(args, required=False)
+        found = find_person(uow, **person, key=key, now=now)
+        rows = [["kind", "id", "owned", "fields"]]
+        rows += [
+            [f.kind, f.record_id, "yes" if f.owned else "mention", ", ".join(f.paths)]
+            for f in found.findings
+        ]
+        say(f"{len(found.findings)} record(s) hold this person's data")
+        _table(rows if found.findings else [], say)
+        return 0, to_dict(found)
+    if args.privacy_action == "export":
+        key = _privacy_key(args, required=False)
+        document = export_person(uow, **person, key=key, now=now)
+        if args.output:
+            try:
+                Path(args.output).write_text(document + "\n", encoding="utf-8")
+            except OSError as exc:
+                raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+            say(f"exported to {args.output}")
+        elif not args.json:
+            say(document)
+        return 0, json.loads(document)
+    key = _privacy_key(args, required=True)
+    erasure = erase(uow, person, mode=args.mode, now=now, key=key)  # type: ignore[arg-type]
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(erasure.counts.items())) or "nothing"
+    say(
+        f"erased ({args.mode}): {len(erasure.deleted)} record(s) deleted, "
+        f"{len(erasure.anonymised)} anonymised ({counts})"
+    )
+    say("  the database file was scrubbed" if erasure.scrubbed else "  not scrubbed")
+    return 0, to_dict(erasure)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, SQLiteStore, Say], Result]] = {
     "import": run_import,
     "dedupe": run_dedupe,
@@ -693,6 +794,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, SQLiteStore, Say], Result]] = 
     "report": run_report,
     "check": run_check,
     "tick": run_tick,
+    "privacy": run_privacy,
 }
 
 

@@ -33,7 +33,9 @@ from leadmodel.domain.events import RecordsMerged
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
 from leadmodel.intake import ColumnMapping, ImportReport, OnDuplicate, RowOutcome
-from leadmodel.ports import SupportsMerges, UnitOfWork
+from leadmodel.ports import PrivacyKey, SupportsMerges, UnitOfWork
+from leadmodel.privacy import _check_key as check_key
+from leadmodel.privacy import suppression
 from leadmodel.rules.layouts import RecordType
 from leadmodel.rules.matching import STANDARD_LEAD_RULE, CompiledRule, MatchingRule
 from leadmodel.rules.merge import MergeRecord, MergeResult, Moved, Survivorship, merge
@@ -583,6 +585,7 @@ def import_leads(
     on_outcome: Callable[[RowOutcome], None] | None = None,
     rule: MatchingRule | CompiledRule | None = None,
     record_type: RecordType | None = None,
+    privacy_key: PrivacyKey | None = None,
 ) -> ImportReport:
     """Import *rows* into storage: the pure :func:`leadmodel.import_leads`, applied.
 
@@ -605,6 +608,10 @@ def import_leads(
     after it is applied. The merges of an import are found with
     ``uow.merges.find_by_keys(["record:<lead id>"])``. With a lead *record_type*, new
     leads carry it and rows that do not meet it are rejected (as the pure import).
+    With a *privacy_key*, a row whose email or phone belongs to a person erased at their
+    request (the privacy log, :func:`leadmodel.services.is_erased`) is not stored: it
+    counts as ``skipped`` with a ``"suppressed: …"`` reason, and a ``"suppressed"``
+    privacy log entry is written.
 
     >>> from datetime import UTC, datetime
     >>> from leadmodel import ColumnMapping, EmailAddress, Lead
@@ -643,6 +650,8 @@ def import_leads(
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise _problem("import_leads", "batch_size", "invalid", "must be a whole number >= 1")
     check_unit("import_leads", uow)
+    if privacy_key is not None:
+        check_key("import_leads", privacy_key, required=True)
     if isinstance(on_duplicate, str) and on_duplicate == "merge":
         _check_capability("import_leads", uow)
     if on_outcome is not None:
@@ -666,7 +675,11 @@ def import_leads(
             chosen = STANDARD_LEAD_RULE if rule is None else rule
             index_rules([chosen.rule if isinstance(chosen, CompiledRule) else chosen])
         pending = 0
-        for outcome in run:
+        suppressed: dict[str, int] = {}
+        for row in run:
+            outcome = row if privacy_key is None else _suppressed(uow, row, privacy_key, now)
+            if outcome is not row:
+                suppressed[row.status] = suppressed.get(row.status, 0) + 1
             _apply(uow, outcome, ids=ids, now=now)
             if on_outcome is not None:
                 _report(on_outcome, outcome)
@@ -676,4 +689,19 @@ def import_leads(
                 pending = 0
         if not dry_run:
             uow.commit()
-    return run.report
+    if not suppressed:
+        return run.report
+    report = run.report
+    counts = {status: getattr(report, status) - n for status, n in suppressed.items()}
+    return attrs.evolve(report, skipped=report.skipped + sum(suppressed.values()), **counts)
+
+
+def _suppressed(uow: Any, outcome: RowOutcome, key: PrivacyKey, now: datetime) -> RowOutcome:
+    """*outcome* as a skipped row when its lead belongs to an erased person."""
+    lead = outcome.incoming or outcome.lead
+    if outcome.status in ("skipped", "rejected") or lead is None:
+        return outcome
+    reason = suppression(uow, key, lead, now=now)
+    if reason is None:
+        return outcome
+    return attrs.evolve(outcome, status="skipped", lead=None, incoming=None, reason=reason)

@@ -1,8 +1,9 @@
 """The ``leadmodel`` command.
 
-``leadmodel import | dedupe | unmerge | score | qualify | convert | show | report | check``
-work on a SQLite database (``--db``, default ``./leadmodel.db``); ``--json`` prints
-machine-readable output.
+``leadmodel import | dedupe | unmerge | score | qualify | convert | show | report | check |
+tick | privacy find|export|erase`` work on a SQLite database (``--db``, default
+``./leadmodel.db``); ``--json`` prints machine-readable output. ``privacy`` reads the
+privacy key from ``--key-file`` or the ``LEADMODEL_PRIVACY_KEY`` environment variable.
 
 ``leadmodel demo`` walks a few sample leads through the library: parse raw input into
 values, build and validate leads (showing every error of a bad row at once), check custom
@@ -449,7 +450,40 @@ def _parser() -> argparse.ArgumentParser:
         "--since",
         help="on a database without trigger state: skip what fell due before this time",
     )
+    _privacy_parser(commands)
     return parser
+
+
+def _privacy_parser(commands: Any) -> None:
+    """``leadmodel privacy find|export|erase``."""
+    privacy = commands.add_parser(
+        "privacy",
+        help="find, export or erase one person's data (a data subject's request)",
+        description="find, export or erase one person's data (a data subject's request)",
+    )
+    actions = privacy.add_subparsers(dest="privacy_action", metavar="ACTION", required=True)
+    for action, text in (
+        ("find", "list every record holding the person's data"),
+        ("export", "print the JSON document of everything stored about the person"),
+        ("erase", "delete or anonymise the person everywhere, then scrub the file"),
+    ):
+        sub = actions.add_parser(action, help=text, description=text)
+        sub.add_argument(
+            "--db", default="leadmodel.db", help="the SQLite database (default: %(default)s)"
+        )
+        sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
+        sub.add_argument("--email", help="the person's email")
+        sub.add_argument("--phone", help="the person's phone")
+        sub.add_argument("--name", help="the person's full name (alone, it finds namesakes)")
+        sub.add_argument(
+            "--key-file",
+            help="a file holding the privacy key (default: the LEADMODEL_PRIVACY_KEY "
+            "environment variable); requests are logged as keyed hashes",
+        )
+        if action == "export":
+            sub.add_argument("--output", help="write the document to this file")
+        if action == "erase":
+            sub.add_argument("--mode", required=True, choices=["delete", "anonymise"])
 
 
 def _run_command(args: argparse.Namespace) -> int:

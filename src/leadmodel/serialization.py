@@ -50,7 +50,7 @@ from leadmodel.domain.errors import (
     describe_value,
 )
 from leadmodel.domain.events import Notification
-from leadmodel.domain.fields import EMPTY_VALUES, FieldValues, Scalar
+from leadmodel.domain.fields import EMPTY_VALUES, FieldDef, FieldValues, Scalar
 from leadmodel.domain.lead import ConversionRecord, Lead
 from leadmodel.domain.opportunity import Opportunity
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
@@ -311,7 +311,10 @@ _PASSTHROUGH: Final = frozenset(
 # Entity fields added after a release, left out of JSON while they hold their default: a
 # record that does not use them reads exactly as that release wrote it, and that release
 # (which forbids unknown keys) can still read it.
-_ADDED_FIELDS: Final[dict[type, tuple[str, ...]]] = {Account: ("is_person",)}
+_ADDED_FIELDS: Final[dict[type, tuple[str, ...]]] = {
+    Account: ("is_person",),
+    FieldDef: ("personal",),
+}
 
 
 def _added_fields_unstructure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any], Any]:
@@ -453,6 +456,7 @@ def _documents() -> frozenset[type]:
     from leadmodel._journey import CloseOutcome
     from leadmodel.domain.consent import ConsentDecision
     from leadmodel.intake import ColumnMapping, FormSpec, ImportReport
+    from leadmodel.privacy import Erasure, PersonFindings, RetentionPolicy, RetentionRun
     from leadmodel.rules.assignment import (
         Assignment,
         AssignmentBatch,
@@ -537,6 +541,10 @@ def _documents() -> frozenset[type]:
             TimeTrigger,
             TriggerState,
             DueAction,
+            PersonFindings,
+            Erasure,
+            RetentionPolicy,
+            RetentionRun,
         }
     )
 

@@ -69,7 +69,20 @@ from leadmodel.domain.status import (
     OpportunityProcess,
 )
 from leadmodel.intake import FormErrors, FormSpec, form_consents, parse_web_form
-from leadmodel.ports import Notifier, UnitOfWork, lookup_keys, neighbour_sort_value
+from leadmodel.ports import Notifier, PrivacyKey, UnitOfWork, lookup_keys, neighbour_sort_value
+from leadmodel.privacy import (
+    Erasure,
+    Finding,
+    PersonFindings,
+    RetentionRun,
+    erase,
+    export_person,
+    find_person,
+    is_erased,
+    run_retention,
+    suppression,
+)
+from leadmodel.privacy import _check_key as _check_privacy_key
 from leadmodel.rules import conversion
 from leadmodel.rules.assignment import Assignment, AssignmentRule, AssignmentState, assign
 from leadmodel.rules.auto_conversion import AutoConversion, AutoConvertRule, auto_convert
@@ -114,8 +127,12 @@ __all__ = [
     "CloseOutcome",
     "ConversionOutcome",
     "DueRun",
+    "Erasure",
+    "Finding",
     "MergeOutcome",
+    "PersonFindings",
     "Rescore",
+    "RetentionRun",
     "StorageCheck",
     "StorageProblem",
     "UnmergeOutcome",
@@ -125,14 +142,20 @@ __all__ = [
     "check_storage",
     "close_opportunity",
     "convert_lead",
+    "erase",
+    "export_person",
+    "find_person",
     "import_leads",
+    "is_erased",
     "merge_records",
     "reengage_contact",
     "reject_capture",
     "rescore",
     "retrying",
     "run_due",
+    "run_retention",
     "save",
+    "suppression",
     "unmerge_records",
 ]
 
@@ -1372,7 +1395,7 @@ def retrying(
 # -- capture: a submitted form, all the way in --------------------------------------------
 
 CaptureStatus = Literal[
-    "created", "attached", "pending_approval", "approved", "blocked", "rejected"
+    "created", "attached", "pending_approval", "approved", "blocked", "rejected", "suppressed"
 ]
 
 
@@ -1469,8 +1492,9 @@ class CaptureResult:
     *status* is ``created``, ``attached`` (recorded on an existing record, *attached_to*),
     ``pending_approval`` (saved, held for a person: no assignment, no messages),
     ``approved`` (a held lead let in by :func:`approve_capture`), ``blocked`` (a
-    duplicate; nothing saved) or ``rejected`` (*errors*, nothing saved; or a held lead
-    closed by :func:`reject_capture`). *steps* says what each step decided; *events* are
+    duplicate; nothing saved), ``rejected`` (*errors*, nothing saved; or a held lead
+    closed by :func:`reject_capture`) or ``suppressed`` (the person was erased at their
+    request; nothing saved or sent). *steps* says what each step decided; *events* are
     for the host to publish; *state* is the assignment state to pass to the next capture.
     *auto_conversion* is the auto-conversion rule that fired (``None`` when none did) and
     *conversion* what converting did (``None`` too when it failed: *steps* says why).
@@ -1595,6 +1619,7 @@ def capture_lead(
     available: Collection[str] | None = None,
     notifier: Notifier | None = None,
     attempts: int = 3,
+    privacy_key: PrivacyKey | None = None,
 ) -> CaptureResult:
     """A submitted form, all the way in.
 
@@ -1610,6 +1635,10 @@ def capture_lead(
     :class:`~leadmodel.ConcurrencyError` and the capture runs again (up to *attempts*
     times, new ids each time), now finding the first lead — blocked, attached or alerted
     as the policy says. Nothing is sent before a commit succeeds.
+
+    With a *privacy_key*, a form from a person erased at their request (their email or
+    phone is in the privacy log, :func:`is_erased`) is ``suppressed``: nothing is saved
+    or sent, and a ``"suppressed"`` privacy log entry (a keyed hash) is written.
 
     >>> from datetime import datetime, timezone
     >>> from leadmodel import AssignmentRule, User
@@ -1632,6 +1661,8 @@ def capture_lead(
     """
     check_unit("capture_lead", uow)
     _check_capture_arguments("capture_lead", config, notifier, attempts)
+    if privacy_key is not None:
+        _check_privacy_key("capture_lead", privacy_key, required=True)
     return retrying(
         lambda: _capture(
             uow,
@@ -1642,6 +1673,7 @@ def capture_lead(
             state=state,
             available=available,
             notifier=notifier,
+            privacy_key=privacy_key,
         ),
         attempts=attempts,
         backoff=0.01,
@@ -1676,6 +1708,7 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
     available: Collection[str] | None,
     notifier: Notifier | None,
     approving: str | None = None,
+    privacy_key: PrivacyKey | None = None,
 ) -> CaptureResult:
     """The capture pipeline; with *approving*, the steps a held lead of that id skipped."""
     current_state = state if state is not None else AssignmentState()
@@ -1712,6 +1745,11 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
             lead = _approved(stored, now=now)
             steps.append(f"held lead {lead.id} approved: running the steps it skipped")
             events.append(_captured(lead, pending=False, now=now))
+        refusal = None if privacy_key is None else suppression(uow, privacy_key, lead, now=now)
+        if refusal is not None:
+            uow.commit()  # the "suppressed" privacy log entry only
+            steps.append(refusal)
+            return CaptureResult(status="suppressed", state=current_state, steps=tuple(steps))
         check: DuplicateCheck | None = None
         if config.duplicates is not None and approving is None:
             candidates = _candidates(uow, (uow.leads, uow.contacts), lead, config.duplicates)

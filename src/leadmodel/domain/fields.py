@@ -311,7 +311,7 @@ def _field_def_problems(fd: FieldDef) -> list[FieldError]:
         errors.append(FieldError("restricted", "no_choices", "a restricted picklist needs choices"))
     errors.extend(
         FieldError(flag, "type", "must be True or False")
-        for flag in ("restricted", "required")
+        for flag in ("restricted", "required", "personal")
         if not isinstance(getattr(fd, flag), bool)
     )
     return errors
@@ -333,6 +333,9 @@ class FieldDef:
         choices: the picklist values.
         restricted: a restricted picklist refuses values outside *choices*.
         required: a value must be present.
+        personal: the field holds personal data (a private phone, a birthday, free text
+            about a person); :func:`leadmodel.services.erase` replaces it with a token
+            when it anonymises a person.
 
     >>> FieldDef("budget", FieldType.CURRENCY, length=16, decimals=2).max_length
     16
@@ -345,6 +348,7 @@ class FieldDef:
     choices: tuple[str, ...] = attrs.field(default=(), converter=_choices)
     restricted: bool = False
     required: bool = False
+    personal: bool = False
 
     def __attrs_post_init__(self) -> None:
         errors = _field_def_problems(self)
