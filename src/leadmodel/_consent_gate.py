@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from email.utils import parseaddr
 from typing import Any, Final
 
 import attrs
@@ -40,6 +41,7 @@ from leadmodel.domain.contact import Contact
 from leadmodel.domain.errors import ValidationError
 from leadmodel.domain.events import Notification
 from leadmodel.domain.lead import Lead
+from leadmodel.domain.values import EmailAddress, PhoneNumber
 from leadmodel.ports import SupportsConsents
 
 __all__ = ["DEFAULT_PURPOSE", "Suppressed", "check_notification", "gate"]
@@ -88,6 +90,44 @@ def _addresses(record: Lead | Contact) -> set[str]:
     return found
 
 
+_SCHEMES: Final = ("mailto:", "tel:", "sms:", "callto:")
+
+
+def recipient_forms(recipient: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The normalised forms of *recipient*, and the lookup keys of the person it may be.
+
+    A recipient may name the person's address in any spelling: ``ADA@Example.com``,
+    ``Ada <ada@example.com>``, ``mailto:ada@example.com``, ``+1 (415) 555-0100``,
+    ``tel:4155550100``. Forms are casefolded text, normalised email addresses and E.164
+    numbers; keys are ``email:`` and ``phone:`` keys as :func:`~leadmodel.ports.lookup_keys`
+    derives them for stored leads and contacts.
+    """
+    text = recipient.strip()
+    given = {text, parseaddr(text)[1].strip()}
+    candidates = given | {
+        candidate[len(scheme) :].split("?", 1)[0].strip()
+        for candidate in given
+        for scheme in _SCHEMES
+        if candidate.casefold().startswith(scheme)
+    }
+    forms: set[str] = set()
+    keys: list[str] = []
+    for candidate in sorted(c for c in candidates if c):
+        forms.add(candidate.casefold())
+        try:
+            if "@" in candidate:
+                address = EmailAddress.parse(candidate)
+                forms.add(str(address).casefold())
+                keys.append(f"email:{address}")
+            else:
+                number = PhoneNumber.parse(candidate)
+                forms.add(number.e164)
+                keys.append(f"phone:{number.e164}")
+        except ValidationError:
+            continue
+    return frozenset(forms), tuple(dict.fromkeys(keys))
+
+
 def _kind(record: Lead | Contact) -> str:
     return "lead" if isinstance(record, Lead) else "contact"
 
@@ -121,8 +161,8 @@ def check_notification(
     >>> check_notification(owner, [lead], [], now=datetime(2026, 1, 1, tzinfo=UTC)) is None
     True
     """
-    recipient = notification.recipient.strip().casefold()
-    people = [r for r in records if recipient in {a.casefold() for a in _addresses(r)}]
+    forms, _ = recipient_forms(notification.recipient)
+    people = [r for r in records if forms & {a.casefold() for a in _addresses(r)}]
     if not people:
         return None
     channel = notification.channel
@@ -165,6 +205,38 @@ def _records(uow: Any, subject_id: str) -> list[Lead | Contact]:
         return found
     contact = uow.contacts.get(subject_id)
     return [contact] if isinstance(contact, Contact) else []
+
+
+def _survivors(uow: Any, subject_id: str) -> list[Lead | Contact]:
+    """The records a merged-away *subject_id* lives on in (``uow.merges``), if stored."""
+    merges = getattr(uow, "merges", None)
+    if merges is None:
+        return []
+    found: list[Lead | Contact] = []
+    for merge in merges.find_by_keys([f"record:{subject_id}"]):
+        if subject_id in getattr(merge, "absorbed_ids", ()):
+            found += _records(uow, merge.survivor_id)
+    return found
+
+
+def _person(uow: Any, notification: Notification) -> list[Lead | Contact]:
+    """The stored records of the person *notification* is addressed to (maybe none).
+
+    The notification's record (the contact a converted lead became, the survivor of a
+    merge that absorbed it) when its recipient is one of their addresses, and every lead
+    and contact stored with the recipient's address, however the recipient spells it.
+    """
+    subject = _records(uow, notification.subject_id) or _survivors(uow, notification.subject_id)
+    forms, keys = recipient_forms(notification.recipient)
+    if not any(forms & {a.casefold() for a in _addresses(r)} for r in subject):
+        subject = []
+    found: dict[tuple[str, str], Lead | Contact] = {(_kind(r), r.id): r for r in subject}
+    if keys:
+        for record in [*uow.leads.find_by_keys(keys), *uow.contacts.find_by_keys(keys)]:
+            if isinstance(record, Lead | Contact):
+                for related in _records(uow, record.id) if isinstance(record, Lead) else [record]:
+                    found.setdefault((_kind(related), related.id), related)
+    return list(found.values())
 
 
 def consents_of(uow: Any) -> Any | None:
@@ -282,7 +354,7 @@ def gate(
     held: list[Suppressed] = []
     with uow:
         for notification in outgoing:
-            records = _records(uow, notification.subject_id)
+            records = _person(uow, notification)
             ids = {r.id for r in records}
             theirs = _stored_consents(uow, ids) + [c for c in extra if c.subject_id in ids]
             suppressed = check_notification(notification, records, theirs, now=now)

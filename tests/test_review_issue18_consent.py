@@ -1,0 +1,111 @@
+"""Hostile review of issue 18's consent work: the last-moment gate, forms, merge, convert."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadmodel import (
+    EmailAddress,
+    Lead,
+    Notification,
+    PhoneNumber,
+)
+from leadmodel._consent_gate import check_notification, gate
+from leadmodel.adapters.memory import MemoryUnitOfWork
+from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+
+NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
+KINDS = pytest.mark.parametrize("kind", ["memory", "sqlite"])
+
+
+def new_unit(kind: str) -> Any:
+    if kind == "memory":
+        return MemoryUnitOfWork()
+    return SQLiteUnitOfWork(SQLiteStore(":memory:"))
+
+
+def opted_out(lead_id: str = "L1") -> Lead:
+    return Lead(
+        id=lead_id,
+        last_name="Lovelace",
+        company="Engines",
+        email=EmailAddress.parse("Ada@Example.com"),
+        mobile=PhoneNumber.parse("+14155550100"),
+        email_opt_out=True,
+        do_not_call=True,
+    )
+
+
+def store(uow: Any, *leads: Lead) -> None:
+    with uow:
+        for lead in leads:
+            uow.leads.add(lead)
+        uow.commit()
+
+
+@pytest.mark.parametrize(
+    ("recipient", "channel"),
+    [
+        ("+1 (415) 555-0100", "sms"),
+        ("415-555-0100", "sms"),
+        ("tel:+14155550100", "phone"),
+        ("sms:+1-415-555-0100", "sms"),
+        ("Ada Lovelace <ADA@example.com>", "email"),
+        ("mailto:ada@EXAMPLE.com", "email"),
+        (" ADA@Example.COM ", "email"),
+    ],
+)
+def test_a_recipient_written_another_way_is_still_the_person(recipient, channel):
+    # Bug: the gate compared the recipient's text with the stored E.164 number and the bare
+    # address, so "+1 (415) 555-0100" or "Ada <ada@…>" went to a person who opted out.
+    note = Notification(recipient=recipient, template="t", subject_id="L1", channel=channel)
+    held = check_notification(note, [opted_out()], [], now=NOW)
+    assert held is not None
+    assert "L1" in held.reason
+
+
+@KINDS
+def test_a_literal_address_of_an_opted_out_person_on_another_record_is_held(kind):
+    # Bug: a workflow Notify to a literal address, or a notification about another record
+    # (or one merged away / removed), was only checked against its subject's addresses.
+    uow = new_unit(kind)
+    store(uow, opted_out(), Lead(id="L2", last_name="Bo", company="Other"))
+    for subject in ("L2", "GONE"):
+        for recipient, channel in (("ada@example.com", "email"), ("+1 415 555 0100", "sms")):
+            note = Notification(
+                recipient=recipient, template="t", subject_id=subject, channel=channel
+            )
+            allowed, held = gate(uow, [note], now=NOW)
+            assert allowed == ()
+            assert [h.notification for h in held] == [note]
+            assert "L1" in held[0].reason
+
+
+@KINDS
+def test_the_subjects_own_opt_out_does_not_hold_a_message_to_someone_else(kind):
+    uow = new_unit(kind)
+    store(uow, opted_out(), Lead(id="L2", last_name="Bo", company="Other"))
+    note = Notification(recipient="bo@other.io", template="t", subject_id="L1")
+    owner = Notification(recipient="u-7", template="new_lead", subject_id="L1")
+    assert gate(uow, [note, owner], now=NOW) == ((note, owner), ())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(
+        ["+14155550100", "+1 415 555 0100", "(415) 555-0100", "+1.415.555.0100", "tel:4155550100"]
+    ),
+    st.sampled_from(
+        ["ada@example.com", "ADA@EXAMPLE.COM", "<Ada@Example.com>", "mailto:ada@example.com"]
+    ),
+)
+def test_every_spelling_of_the_persons_address_is_held(phone, email):
+    lead = opted_out()
+    for recipient, channel in ((phone, "sms"), (phone, "phone"), (email, "email")):
+        note = Notification(recipient=recipient, template="t", subject_id="L1", channel=channel)
+        assert check_notification(note, [lead], [], now=NOW) is not None
