@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadmodel import (
+    Consent,
     EmailAddress,
     Lead,
     Notification,
@@ -109,3 +111,42 @@ def test_every_spelling_of_the_persons_address_is_held(phone, email):
     for recipient, channel in ((phone, "sms"), (phone, "phone"), (email, "email")):
         note = Notification(recipient=recipient, template="t", subject_id="L1", channel=channel)
         assert check_notification(note, [lead], [], now=NOW) is not None
+
+
+@pytest.mark.parametrize(
+    ("recipient", "channel"),
+    [
+        ("+14155550100", "SMS"),
+        ("+14155550100", " Phone "),
+        ("+14155550100", "whatsapp"),
+        ("+14155550100", "text"),
+        ("ada@example.com", "Email"),
+        ("ada@example.com", "E-Mail"),
+        ("ada@example.com", "newsletter"),
+    ],
+)
+def test_a_channel_in_another_case_or_unknown_is_still_checked(recipient, channel):
+    # Bug: only the exact "email", "phone" and "sms" were checked; "SMS", "Email" or a
+    # "whatsapp" message to the number of someone who asked not to be called went out.
+    note = Notification(recipient=recipient, template="t", subject_id="L1", channel=channel)
+    held = check_notification(note, [opted_out()], [], now=NOW)
+    assert held is not None
+    assert "L1" in held.reason
+
+
+def test_an_unknown_channel_to_a_phone_is_held_by_a_withdrawn_sms_consent():
+    lead = attrs.evolve(opted_out(), do_not_call=False, email_opt_out=False)
+    withdrawn = Consent(
+        id="C1",
+        subject_id="L1",
+        channel="sms",
+        purpose="marketing",
+        status="withdrawn",
+        captured_at=NOW,
+    )
+    note = Notification(recipient="+14155550100", template="t", subject_id="L1", channel="WhatsApp")
+    held = check_notification(note, [lead], [withdrawn], now=NOW)
+    assert held is not None
+    assert held.consent_id == "C1"
+    granted = attrs.evolve(withdrawn, id="C2", status="granted")
+    assert check_notification(note, [lead], [granted], now=NOW) is None

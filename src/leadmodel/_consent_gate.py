@@ -10,11 +10,16 @@ A held-back message is a :class:`Suppressed` value in the service's result (its
 ``suppressed`` field), never sent and never silently dropped.
 
 What is checked, for a notification addressed to the person (its recipient is the email
-address, phone or mobile number of the record it is about, or of the contact that record
-was converted into):
+address, phone or mobile number of the record it is about, of the contact that record
+was converted into or of the survivor of a merge that absorbed it, or of any stored lead
+or contact: in any spelling, ``ADA@Example.com``, ``Ada <ada@example.com>``,
+``mailto:``/``tel:`` forms, ``+1 (415) 555-0100`` for ``+14155550100``):
 
-- ``channel == "email"`` and the record's ``email_opt_out``;
-- ``channel`` ``"phone"`` or ``"sms"`` and the record's ``do_not_call``;
+- an email channel and every such record's ``email_opt_out``;
+- a phone or sms channel and every such record's ``do_not_call``.
+  Channels compare without case (``"SMS"``), a few aliases are understood (``"text"``,
+  ``"e-mail"``, ``"call"``), and any other channel (``"whatsapp"``) counts as email when
+  it goes to an email address, else as both phone and sms;
 - the recorded consents (:func:`~leadmodel.consent_decision`) for the channel and the
   notification's purpose: ``Notification.data["purpose"]`` when it says, else
   :data:`DEFAULT_PURPOSE` (``"marketing"``: an auto-response or a nurture message is
@@ -165,33 +170,63 @@ def check_notification(
     people = [r for r in records if forms & {a.casefold() for a in _addresses(r)}]
     if not people:
         return None
-    channel = notification.channel
+    channels = _channels(notification.channel, forms, people)
     for record in records:
-        if channel == "email" and record.email_opt_out:
+        if "email" in channels and record.email_opt_out:
             return Suppressed(
                 notification, f"{_kind(record)} {record.id} opted out of email (email_opt_out)"
             )
-        if channel in ("phone", "sms") and record.do_not_call:
+        if {"phone", "sms"} & set(channels) and record.do_not_call:
             return Suppressed(
                 notification, f"{_kind(record)} {record.id} asked not to be called (do_not_call)"
             )
-    if channel not in CHANNELS:
-        return None
     purpose = purpose_of(notification)
-    try:
-        decision = consent_decision(consents, channel=channel, purpose=purpose, now=now)
-    except ValidationError as exc:  # a purpose consent cannot be checked for: not sent
-        return Suppressed(
-            notification, f"consent cannot be checked: {str(exc).splitlines()[0][:200]}"
-        )
-    if decision.allowed is False:
-        return Suppressed(
-            notification,
-            f"consent to {channel} for {purpose} is {decision.reason} "
-            f"(consent {decision.consent_id})",
-            consent_id=decision.consent_id,
-        )
+    for channel in channels:
+        try:
+            decision = consent_decision(consents, channel=channel, purpose=purpose, now=now)
+        except ValidationError as exc:  # a purpose consent cannot be checked for: not sent
+            return Suppressed(
+                notification, f"consent cannot be checked: {str(exc).splitlines()[0][:200]}"
+            )
+        if decision.allowed is False:
+            return Suppressed(
+                notification,
+                f"consent to {channel} for {purpose} is {decision.reason} "
+                f"(consent {decision.consent_id})",
+                consent_id=decision.consent_id,
+            )
     return None
+
+
+_CHANNEL_ALIASES: Final = {
+    "e-mail": "email",
+    "mail": "email",
+    "text": "sms",
+    "mms": "sms",
+    "call": "phone",
+    "voice": "phone",
+    "letter": "post",
+}
+
+
+def _channels(
+    channel: str, forms: frozenset[str], people: Sequence[Lead | Contact]
+) -> tuple[str, ...]:
+    """The consent channels a notification on *channel* to the matched *people* uses.
+
+    Case and spacing do not matter (``"SMS"`` is ``"sms"``); a few common names are
+    understood (``"text"``, ``"e-mail"``, ``"call"``); any other channel (``"whatsapp"``)
+    is judged by the address it goes to: an email address is ``email``, a number both
+    ``phone`` and ``sms`` (the more restrictive answer holds).
+    """
+    name = channel.strip().casefold()
+    name = _CHANNEL_ALIASES.get(name, name)
+    if name in CHANNELS:
+        return (name,)
+    emails = {str(r.email).casefold() for r in people if r.email is not None}
+    if forms & emails:
+        return ("email",)
+    return ("phone", "sms")
 
 
 def _records(uow: Any, subject_id: str) -> list[Lead | Contact]:
