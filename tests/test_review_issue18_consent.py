@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -150,3 +150,50 @@ def test_an_unknown_channel_to_a_phone_is_held_by_a_withdrawn_sms_consent():
     assert held.consent_id == "C1"
     granted = attrs.evolve(withdrawn, id="C2", status="granted")
     assert check_notification(note, [lead], [granted], now=NOW) is None
+
+
+@KINDS
+def test_a_message_about_a_merged_away_record_to_its_old_address_is_held(kind):
+    # Bug: the absorbed record is gone and the survivor has another address, so a
+    # message about the absorbed record to its old address matched nobody and went out,
+    # though its consents (withdrawn) moved to the survivor.
+    from leadmodel.services import merge_records
+
+    uow = new_unit(kind)
+    survivor = Lead(
+        id="L1",
+        last_name="Lovelace",
+        company="Engines",
+        email=EmailAddress.parse("ada@engines.io"),
+        created_at=NOW,
+    )
+    absorbed = Lead(
+        id="L2",
+        last_name="Lovelace",
+        company="Engines",
+        email=EmailAddress.parse("ada.l@old-mail.io"),
+        created_at=NOW,
+    )
+    withdrawn = Consent(
+        id="C1",
+        subject_id="L2",
+        channel="email",
+        purpose="marketing",
+        status="withdrawn",
+        captured_at=NOW,
+    )
+    store(uow, survivor, absorbed)
+    with uow:
+        uow.consents.add(withdrawn)
+        uow.commit()
+    merge_records(uow, ["L1", "L2"], master="L1", now=NOW)
+    with uow:
+        assert uow.leads.get("L2") is None
+        assert uow.leads.get("L1").email == EmailAddress.parse("ada@engines.io")
+    note = Notification(recipient="Ada.L@old-mail.io", template="t", subject_id="L2")
+    allowed, held = gate(uow, [note], now=NOW + timedelta(seconds=1))
+    assert allowed == ()
+    assert held[0].consent_id == "C1"
+    # the owner still hears about it
+    owner = Notification(recipient="u-7", template="t", subject_id="L2")
+    assert gate(uow, [owner], now=NOW) == ((owner,), ())

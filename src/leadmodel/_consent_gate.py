@@ -243,14 +243,25 @@ def _records(uow: Any, subject_id: str) -> list[Lead | Contact]:
 
 
 def _survivors(uow: Any, subject_id: str) -> list[Lead | Contact]:
-    """The records a merged-away *subject_id* lives on in (``uow.merges``), if stored."""
+    """The merged-away *subject_id* as it was, and the survivor it lives on in.
+
+    Read from ``uow.merges`` when the unit of work stores merges: the absorbed record's
+    original (its addresses and opt-outs at the merge) and the survivor's records (its
+    consents moved there).
+    """
     merges = getattr(uow, "merges", None)
     if merges is None:
         return []
     found: list[Lead | Contact] = []
     for merge in merges.find_by_keys([f"record:{subject_id}"]):
-        if subject_id in getattr(merge, "absorbed_ids", ()):
-            found += _records(uow, merge.survivor_id)
+        if merge.undone_at is not None or subject_id not in merge.absorbed_ids:
+            continue
+        found += [
+            original
+            for original in merge.result.originals
+            if isinstance(original, Lead | Contact) and original.id == subject_id
+        ]
+        found += _records(uow, merge.survivor_id)
     return found
 
 
