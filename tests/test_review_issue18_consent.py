@@ -16,6 +16,7 @@ from leadmodel import (
     Lead,
     Notification,
     PhoneNumber,
+    ValidationError,
 )
 from leadmodel._consent_gate import check_notification, gate
 from leadmodel.adapters.memory import MemoryUnitOfWork
@@ -197,3 +198,14 @@ def test_a_message_about_a_merged_away_record_to_its_old_address_is_held(kind):
     # the owner still hears about it
     owner = Notification(recipient="u-7", template="t", subject_id="L2")
     assert gate(uow, [owner], now=NOW) == ((owner,), ())
+
+
+@pytest.mark.parametrize("field", ["captured_at", "expires_at"])
+def test_a_naive_consent_time_is_one_error_on_its_field(field):
+    # Bug: comparing a naive with an aware time in the expiry invariant added a second,
+    # pathless error "could not be checked (TypeError)".
+    times = {"captured_at": NOW, "expires_at": NOW + timedelta(days=1)}
+    times[field] = times[field].replace(tzinfo=None)
+    with pytest.raises(ValidationError) as caught:
+        Consent(id="C1", subject_id="L1", channel="email", purpose="m", status="granted", **times)
+    assert [(e.path, e.code) for e in caught.value.errors] == [(field, "naive_datetime")]

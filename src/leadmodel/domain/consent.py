@@ -104,6 +104,9 @@ def _provenance_problem(value: object) -> _checks.Problem | None:
 
 
 def _expiry_errors(consent: Any) -> list[FieldError]:
+    times = (consent.captured_at, consent.expires_at)
+    if any(_checks.aware_datetime(t) is not None for t in times):
+        return []  # the field checks report a time that is not an aware datetime
     if consent.expires_at < consent.captured_at:
         return [FieldError("expires_at", "before_captured", "must not be earlier than captured_at")]
     return []
