@@ -209,3 +209,38 @@ def test_a_naive_consent_time_is_one_error_on_its_field(field):
     with pytest.raises(ValidationError) as caught:
         Consent(id="C1", subject_id="L1", channel="email", purpose="m", status="granted", **times)
     assert [(e.path, e.code) for e in caught.value.errors] == [(field, "naive_datetime")]
+
+
+@KINDS
+def test_a_new_form_from_a_contact_who_unsubscribed_gets_no_auto_response(kind):
+    # Bug: the gate read only the new lead; the stored contact with the same address,
+    # who had unsubscribed (flag and withdrawn consent), got the auto-response.
+    from leadmodel import AutoResponseRule, Contact
+    from leadmodel.adapters.memory import MemoryNotifier, SequentialIds
+    from leadmodel.services import CaptureConfig, capture_lead
+
+    uow, notifier = new_unit(kind), MemoryNotifier()
+    with uow:
+        uow.contacts.add(
+            Contact(
+                id="K1",
+                last_name="Lovelace",
+                email=EmailAddress.parse("ada@engines.io"),
+                email_opt_out=True,
+            )
+        )
+        uow.commit()
+    thanks = AutoResponseRule([], default_template="thanks", default_sender="sales@acme.com")
+    form = {"name": "Ada Lovelace", "email": "ADA@engines.io", "company": "Engines"}
+    result = capture_lead(
+        uow,
+        form,
+        CaptureConfig(auto_response=thanks),
+        ids=SequentialIds(),
+        now=NOW,
+        notifier=notifier,
+    )
+    assert result.lead is not None
+    assert notifier.sent == []
+    assert [h.notification.template for h in result.suppressed] == ["thanks"]
+    assert "contact K1" in result.suppressed[0].reason
