@@ -244,3 +244,31 @@ def test_a_new_form_from_a_contact_who_unsubscribed_gets_no_auto_response(kind):
     assert notifier.sent == []
     assert [h.notification.template for h in result.suppressed] == ["thanks"]
     assert "contact K1" in result.suppressed[0].reason
+
+
+recipients = st.one_of(
+    st.text(min_size=1, max_size=60).filter(lambda t: t.strip() and t.isprintable()),
+    st.sampled_from(["u-7", "queue-1", "+14155550100", "ada@example.com", "mailto:", "tel:", "<>"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(recipients, st.sampled_from(["email", "sms", "x"])), max_size=6))
+def test_the_gate_splits_without_losing_or_reordering_and_never_raises(items):
+    uow = MemoryUnitOfWork()
+    store(uow, opted_out())
+    outgoing = []
+    for recipient, channel in items:
+        try:
+            outgoing.append(
+                Notification(recipient=recipient, template="t", subject_id="L1", channel=channel)
+            )
+        except ValidationError:
+            continue
+    allowed, held = gate(uow, outgoing, now=NOW)
+    assert sorted(map(repr, [*allowed, *(h.notification for h in held)])) == sorted(
+        map(repr, outgoing)
+    )
+    assert list(allowed) == [n for n in outgoing if n in allowed]
+    for note in allowed:  # nothing that reaches the person goes out
+        assert check_notification(note, [opted_out()], [], now=NOW) is None
