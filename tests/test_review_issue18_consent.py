@@ -272,3 +272,27 @@ def test_the_gate_splits_without_losing_or_reordering_and_never_raises(items):
     assert list(allowed) == [n for n in outgoing if n in allowed]
     for note in allowed:  # nothing that reaches the person goes out
         assert check_notification(note, [opted_out()], [], now=NOW) is None
+
+
+@pytest.mark.parametrize("stored", ["Marketing", "MARKETING", "marketing "])
+def test_a_withdrawal_recorded_for_the_purpose_in_another_case_still_holds(stored):
+    # Bug: purposes compared exactly, so a withdrawal imported as "Marketing" did not stop
+    # a "marketing" message (the gate's default purpose).
+    from leadmodel import consent_decision
+
+    try:
+        withdrawn = Consent(
+            id="C1",
+            subject_id="L1",
+            channel="email",
+            purpose=stored,
+            status="withdrawn",
+            captured_at=NOW,
+        )
+    except ValidationError:
+        return  # a purpose with outer spaces may be refused outright: fine
+    decision = consent_decision([withdrawn], channel="email", purpose="marketing", now=NOW)
+    assert (decision.allowed, decision.consent_id) == (False, "C1")
+    lead = attrs.evolve(opted_out(), email_opt_out=False)
+    note = Notification(recipient="ada@example.com", template="t", subject_id="L1")
+    assert check_notification(note, [lead], [withdrawn], now=NOW).consent_id == "C1"

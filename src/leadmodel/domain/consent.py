@@ -276,6 +276,11 @@ def _tie_rank(consent: Consent) -> tuple[datetime, int, str]:
     return (consent.captured_at, _STATUSES.index(consent.status), consent.id)
 
 
+def _purpose_key(purpose: str) -> str:
+    """How purposes compare: without case, outer or repeated spaces."""
+    return " ".join(purpose.split()).casefold()
+
+
 def consent_decision(
     consents: Iterable[Consent], *, channel: str, purpose: str, now: datetime
 ) -> ConsentDecision:
@@ -284,7 +289,8 @@ def consent_decision(
     The most recent consent (by ``captured_at``) for that channel and purpose wins;
     consents captured after *now* are not known yet and are ignored. On the same instant a
     denial or withdrawal wins over a grant, so the answer does not depend on the order of
-    *consents*. Purposes compare exactly.
+    *consents*. Purposes compare without case or extra spaces (a withdrawal recorded for
+    ``"Marketing"`` stops a ``"marketing"`` message).
 
     >>> from datetime import datetime, timezone
     >>> def at(day):
@@ -335,6 +341,7 @@ def consent_decision(
         consents, "an iterable of Consent", function="consent_decision", path="consents"
     )
     best: Consent | None = None
+    wanted = _purpose_key(purpose)
     for position, consent in enumerate(consents):
         if not isinstance(consent, Consent):
             raise ValidationError(
@@ -347,7 +354,11 @@ def consent_decision(
                     )
                 ],
             )
-        if consent.channel != channel or consent.purpose != purpose or consent.captured_at > now:
+        if (
+            consent.channel != channel
+            or _purpose_key(consent.purpose) != wanted
+            or consent.captured_at > now
+        ):
             continue
         if best is None or _tie_rank(consent) > _tie_rank(best):
             best = consent
