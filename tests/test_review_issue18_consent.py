@@ -296,3 +296,38 @@ def test_a_withdrawal_recorded_for_the_purpose_in_another_case_still_holds(store
     lead = attrs.evolve(opted_out(), email_opt_out=False)
     note = Notification(recipient="ada@example.com", template="t", subject_id="L1")
     assert check_notification(note, [lead], [withdrawn], now=NOW).consent_id == "C1"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        # a box named like an opt-out: ticking "opt me out" recorded a *granted* consent
+        # and left email_opt_out False
+        {"emailOptOut": ("email", "marketing")},
+        {"Do Not Call": ("phone", "sales")},
+        # a box named like a lead field: every submission was refused
+        {"email": ("email", "marketing")},
+        {"Last Name": ("email", "marketing")},
+        # two boxes one name apart only in case or punctuation: one silently vanished
+        {"news_ok": ("email", "newsletter"), "News OK": ("sms", "newsletter")},
+    ],
+)
+def test_a_consent_box_that_collides_with_another_field_is_refused_by_the_spec(fields):
+    from leadmodel import FormSpec
+
+    with pytest.raises(ValidationError) as caught:
+        FormSpec(consent_fields=fields)
+    assert [e.path for e in caught.value.errors] == ["consent_fields"]
+    assert caught.value.errors[0].code == "conflict"
+
+
+def test_a_consent_box_colliding_with_a_custom_id_or_the_honeypot_is_refused():
+    from leadmodel import FormSpec
+
+    for spec in (
+        {"custom_ids": {"00N1": "custom.budget"}, "consent_fields": {"00N1": ("email", "m")}},
+        {"honeypot": "website2", "consent_fields": {"Website2": ("email", "m")}},
+    ):
+        with pytest.raises(ValidationError) as caught:
+            FormSpec(**spec)
+        assert [e.code for e in caught.value.errors] == ["conflict"]
