@@ -330,9 +330,9 @@ class FormSpec:
             rows (or a mapping ``{field: (channel, purpose[, label])}``; the label
             defaults to the field name): a ticked box is a ``granted``
             :class:`~leadmodel.Consent` and an unticked one a ``denied`` one, made by
-            :func:`form_consents` (see it for opt-outs). Fields are matched loosely; a box named like
-            an alias, a custom field id, the honeypot or another box is refused
-            (``conflict``).
+            :func:`form_consents` (see it for opt-outs). Fields are matched loosely;
+            a box named like an alias, a custom field id, the honeypot or another
+            box is refused (``conflict``).
 
     Every alias target must be a place a value lands (see *aliases*); an alias to
     anything else (``owner_id``, ``address.planet``) is refused here, not dropped later.
