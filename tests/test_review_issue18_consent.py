@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
 import attrs
 import pytest
@@ -331,3 +331,47 @@ def test_a_consent_box_colliding_with_a_custom_id_or_the_honeypot_is_refused():
         with pytest.raises(ValidationError) as caught:
             FormSpec(**spec)
         assert [e.code for e in caught.value.errors] == ["conflict"]
+
+
+class BusyConsents:
+    """A unit of work whose consent reads fail (the database busy) after the commit."""
+
+    def __init__(self) -> None:
+        self._unit = MemoryUnitOfWork()
+        self.fail = False
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._unit, name)
+        if name == "consents" and self.fail:
+            from leadmodel import DatabaseBusy
+
+            class Failing:
+                def __getattr__(self, _: str) -> Any:
+                    raise DatabaseBusy("busy", path="x.db")
+
+                def find_by_keys(self, _keys: Any) -> Any:
+                    raise DatabaseBusy("busy", path="x.db")
+
+            return Failing()
+        return found
+
+    def __enter__(self) -> Self:
+        self._unit.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._unit.__exit__(*exc)
+
+
+def test_a_storage_failure_at_the_gate_holds_the_messages_and_reports_it():
+    # Bug: a read failing in the gate, after the lead was committed, raised out of
+    # capture_lead (a saved lead reported as a failure; a retry captures it twice).
+    uow = BusyConsents()
+    store(uow._unit, opted_out())
+    uow.fail = True
+    note = Notification(recipient="ada@example.com", template="t", subject_id="L1")
+    owner = Notification(recipient="u-7", template="new_lead", subject_id="L1")
+    allowed, held = gate(uow, [note, owner], now=NOW)
+    assert allowed == ()
+    assert [h.notification for h in held] == [note, owner]
+    assert all("could not be checked" in h.reason and "DatabaseBusy" in h.reason for h in held)

@@ -43,7 +43,7 @@ from leadmodel._html import result_html
 from leadmodel.domain._typed import check_fields
 from leadmodel.domain.consent import Consent, consent_decision
 from leadmodel.domain.contact import Contact
-from leadmodel.domain.errors import ValidationError
+from leadmodel.domain.errors import LeadModelError, ValidationError
 from leadmodel.domain.events import Notification
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.values import EmailAddress, PhoneNumber
@@ -391,21 +391,27 @@ def gate(
     Each notification's record (lead or contact, and the contact a converted lead became)
     and its consents are read from *uow* as stored now; *consents* adds ones not stored
     (a unit of work without ``SupportsConsents``). Called by every service right before
-    ``notifier.send``, outside any other unit of work.
+    ``notifier.send``, outside any other unit of work. When storage fails while it reads
+    (a :class:`~leadmodel.LeadModelError` such as ``DatabaseBusy``), nothing is sent:
+    every notification is :class:`Suppressed` with the error as its reason (the records
+    are committed already, so the service reports rather than raises).
     """
     if not outgoing:
         return (), ()
     extra = list(consents)
-    allowed: list[Notification] = []
-    held: list[Suppressed] = []
-    with uow:
-        for notification in outgoing:
-            records = _person(uow, notification)
-            ids = {r.id for r in records}
-            theirs = _stored_consents(uow, ids) + [c for c in extra if c.subject_id in ids]
-            suppressed = check_notification(notification, records, theirs, now=now)
-            if suppressed is None:
-                allowed.append(notification)
-            else:
-                held.append(suppressed)
-    return tuple(allowed), tuple(held)
+    decided: list[tuple[Notification, Suppressed | None]] = []
+    try:
+        with uow:
+            for notification in outgoing:
+                records = _person(uow, notification)
+                ids = {r.id for r in records}
+                theirs = _stored_consents(uow, ids) + [c for c in extra if c.subject_id in ids]
+                decided.append(
+                    (notification, check_notification(notification, records, theirs, now=now))
+                )
+    except LeadModelError as exc:  # storage failed after the commit: hold, report, not raise
+        first = str(exc).splitlines()[0][:200] if str(exc) else ""
+        reason = f"consent could not be checked ({type(exc).__name__}: {first}): not sent"
+        decided = [(n, Suppressed(n, reason)) for n in outgoing]
+    allowed = tuple(n for n, held in decided if held is None)
+    return allowed, tuple(held for _, held in decided if held is not None)
