@@ -375,3 +375,47 @@ def test_a_storage_failure_at_the_gate_holds_the_messages_and_reports_it():
     assert allowed == ()
     assert [h.notification for h in held] == [note, owner]
     assert all("could not be checked" in h.reason and "DatabaseBusy" in h.reason for h in held)
+
+
+@KINDS
+def test_a_converted_leads_contact_merged_away_is_followed_to_its_survivor(kind):
+    # Held (through the address lookup): the lead's contact was merged into another whose
+    # withdrawal must hold a message about the lead to the survivor's address.
+    from leadmodel import Contact, ConversionRecord
+    from leadmodel.services import merge_records
+
+    uow = new_unit(kind)
+    with uow:
+        uow.contacts.add(
+            Contact(id="K1", last_name="Lovelace", email=EmailAddress.parse("ada@work.io"))
+        )
+        uow.contacts.add(
+            Contact(id="K2", last_name="Lovelace", email=EmailAddress.parse("ada@home.io"))
+        )
+        uow.leads.add(
+            Lead(
+                id="L1",
+                last_name="Lovelace",
+                company="Engines",
+                email=EmailAddress.parse("ada@home.io"),
+                converted=ConversionRecord(
+                    account_id=None, contact_id="K2", converted_at=NOW, status="Closed - Converted"
+                ),
+            )
+        )
+        uow.consents.add(
+            Consent(
+                id="C1",
+                subject_id="K1",
+                channel="email",
+                purpose="marketing",
+                status="withdrawn",
+                captured_at=NOW,
+            )
+        )
+        uow.commit()
+    merge_records(uow, ["K1", "K2"], master="K1", now=NOW)
+    note = Notification(recipient="ada@work.io", template="t", subject_id="L1")
+    allowed, held = gate(uow, [note], now=NOW + timedelta(seconds=1))
+    assert allowed == ()
+    assert held[0].consent_id == "C1"
