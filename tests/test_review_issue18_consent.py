@@ -419,3 +419,24 @@ def test_a_converted_leads_contact_merged_away_is_followed_to_its_survivor(kind)
     allowed, held = gate(uow, [note], now=NOW + timedelta(seconds=1))
     assert allowed == ()
     assert held[0].consent_id == "C1"
+
+
+@KINDS
+@pytest.mark.parametrize("recipient", ["020 7946 0958", "(020) 7946-0958", "tel:02079460958"])
+def test_a_national_number_outside_the_us_is_still_the_person(kind, recipient):
+    # Bug: recipients were parsed as US numbers only, so a UK lead's number in its national
+    # form ("020 7946 0958") matched nobody and an sms reached a person on do-not-call.
+    uow = new_unit(kind)
+    lead = Lead(
+        id="L1",
+        last_name="Babbage",
+        company="Engines",
+        mobile=PhoneNumber.parse("+44 20 7946 0958"),
+        do_not_call=True,
+    )
+    store(uow, lead)
+    note = Notification(recipient=recipient, template="t", subject_id="L1", channel="sms")
+    assert check_notification(note, [lead], [], now=NOW) is not None
+    allowed, held = gate(uow, [note], now=NOW)
+    assert allowed == ()
+    assert "do_not_call" in held[0].reason

@@ -32,6 +32,7 @@ are not gated.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from email.utils import parseaddr
@@ -98,15 +99,19 @@ def _addresses(record: Lead | Contact) -> set[str]:
 _SCHEMES: Final = ("mailto:", "tel:", "sms:", "callto:")
 
 
-def recipient_forms(recipient: str) -> tuple[frozenset[str], tuple[str, ...]]:
+def recipient_forms(
+    recipient: str, regions: Iterable[str] = ()
+) -> tuple[frozenset[str], tuple[str, ...]]:
     """The normalised forms of *recipient*, and the lookup keys of the person it may be.
 
     A recipient may name the person's address in any spelling: ``ADA@Example.com``,
     ``Ada <ada@example.com>``, ``mailto:ada@example.com``, ``+1 (415) 555-0100``,
-    ``tel:4155550100``. Forms are casefolded text, normalised email addresses and E.164
-    numbers; keys are ``email:`` and ``phone:`` keys as :func:`~leadmodel.ports.lookup_keys`
-    derives them for stored leads and contacts.
+    ``tel:4155550100``, or a national number of one of *regions* (the regions of the
+    person's stored numbers: ``020 7946 0958`` for ``+442079460958``). Forms are casefolded
+    text, normalised email addresses and E.164 numbers; keys are ``email:`` and ``phone:``
+    keys as :func:`~leadmodel.ports.lookup_keys` derives them for stored leads and contacts.
     """
+    dialled = ("US", *sorted({r for r in regions if isinstance(r, str) and r}))
     text = recipient.strip()
     given = {text, parseaddr(text)[1].strip()}
     candidates = given | {
@@ -125,12 +130,23 @@ def recipient_forms(recipient: str) -> tuple[frozenset[str], tuple[str, ...]]:
                 forms.add(str(address).casefold())
                 keys.append(f"email:{address}")
             else:
-                number = PhoneNumber.parse(candidate)
-                forms.add(number.e164)
-                keys.append(f"phone:{number.e164}")
+                for region in dialled:
+                    with contextlib.suppress(ValidationError):
+                        number = PhoneNumber.parse(candidate, region=region)
+                        forms.add(number.e164)
+                        keys.append(f"phone:{number.e164}")
         except ValidationError:
             continue
     return frozenset(forms), tuple(dict.fromkeys(keys))
+
+
+def _regions(records: Iterable[Lead | Contact]) -> set[str]:
+    return {
+        phone.region
+        for record in records
+        for phone in (record.phone, record.mobile)
+        if phone is not None and phone.region is not None
+    }
 
 
 def _kind(record: Lead | Contact) -> str:
@@ -166,7 +182,7 @@ def check_notification(
     >>> check_notification(owner, [lead], [], now=datetime(2026, 1, 1, tzinfo=UTC)) is None
     True
     """
-    forms, _ = recipient_forms(notification.recipient)
+    forms, _ = recipient_forms(notification.recipient, _regions(records))
     people = [r for r in records if forms & {a.casefold() for a in _addresses(r)}]
     if not people:
         return None
@@ -273,7 +289,7 @@ def _person(uow: Any, notification: Notification) -> list[Lead | Contact]:
     and contact stored with the recipient's address, however the recipient spells it.
     """
     subject = _records(uow, notification.subject_id) or _survivors(uow, notification.subject_id)
-    forms, keys = recipient_forms(notification.recipient)
+    forms, keys = recipient_forms(notification.recipient, _regions(subject))
     if not any(forms & {a.casefold() for a in _addresses(r)} for r in subject):
         subject = []
     found: dict[tuple[str, str], Lead | Contact] = {(_kind(r), r.id): r for r in subject}
