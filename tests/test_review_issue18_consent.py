@@ -440,3 +440,37 @@ def test_a_national_number_outside_the_us_is_still_the_person(kind, recipient):
     allowed, held = gate(uow, [note], now=NOW)
     assert allowed == ()
     assert "do_not_call" in held[0].reason
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["granted", "denied", "withdrawn"]),
+            st.integers(0, 5),
+            st.sampled_from(["marketing", "Marketing", "MARKETING", "news"]),
+        ),
+        max_size=6,
+    ),
+    st.sampled_from(["marketing", "Marketing", " marketing  "]),
+)
+def test_a_decision_does_not_depend_on_how_the_purpose_is_spelled_or_ordered(rows, asked):
+    from leadmodel import consent_decision
+
+    consents = [
+        Consent(
+            id=f"C{i}",
+            subject_id="L1",
+            channel="email",
+            purpose=purpose,
+            status=status,
+            captured_at=NOW - timedelta(days=day),
+        )
+        for i, (status, day, purpose) in enumerate(rows)
+    ]
+    decided = consent_decision(consents, channel="email", purpose=asked, now=NOW)
+    assert decided == consent_decision(
+        consents[::-1], channel="email", purpose="marketing", now=NOW
+    )
+    relevant = [c for c in consents if c.purpose.casefold() == "marketing"]
+    assert (decided.consent_id is None) == (not relevant)

@@ -27,7 +27,8 @@ or contact: in any spelling, ``ADA@Example.com``, ``Ada <ada@example.com>``,
   leaves the opt-out flags to decide (the opt-out regime CRMs apply by default).
 
 Messages to users and queues (an owner, a manager: their id, not the person's address)
-are not gated.
+are not gated, unless the id is a stored person's address (a host using email addresses
+as user ids): then the message is that person's and gated like any other.
 """
 
 from __future__ import annotations
