@@ -474,3 +474,60 @@ def test_a_decision_does_not_depend_on_how_the_purpose_is_spelled_or_ordered(row
     )
     relevant = [c for c in consents if c.purpose.casefold() == "marketing"]
     assert (decided.consent_id is None) == (not relevant)
+
+
+@KINDS
+@pytest.mark.parametrize("existing", ["contact", "lead", "converted lead"])
+def test_an_opt_out_on_a_submission_attached_to_an_existing_record_sets_its_flags(kind, existing):
+    # Bug: attached to an existing record, "unsubscribe from all email" and "do not call"
+    # only recorded marketing withdrawals; the record's flags stayed False, so a message
+    # for any other purpose (sales, newsletter) still went to the person.
+    from leadmodel import (
+        STANDARD_LEAD_RULE,
+        Contact,
+        ConversionRecord,
+        DuplicateAction,
+        DuplicatePolicy,
+    )
+    from leadmodel.adapters.memory import SequentialIds
+    from leadmodel.services import CaptureConfig, capture_lead
+
+    uow = new_unit(kind)
+    email = EmailAddress.parse("ada@engines.io")
+    contact = Contact(id="K1", last_name="Lovelace", email=email)
+    lead = Lead(id="L1", last_name="Lovelace", company="Engines", email=email)
+    with uow:
+        if existing == "contact":  # edited after the submission's time: stamped after that
+            uow.contacts.add(attrs.evolve(contact, updated_at=NOW + timedelta(hours=1)))
+        elif existing == "lead":
+            uow.leads.add(lead)
+        else:
+            uow.contacts.add(attrs.evolve(contact, email=EmailAddress.parse("ada@work.io")))
+            converted = ConversionRecord(
+                account_id=None, contact_id="K1", converted_at=NOW, status="Closed - Converted"
+            )
+            uow.leads.add(attrs.evolve(lead, status="Closed - Converted", converted=converted))
+        uow.commit()
+    config = CaptureConfig(
+        duplicates=DuplicatePolicy("p", [STANDARD_LEAD_RULE], on_create=DuplicateAction.ALERT),
+        attach_duplicates=True,
+    )
+    form = {
+        "name": "Ada Lovelace",
+        "email": "ada@engines.io",
+        "company": "Engines",
+        "emailOptOut": "1",
+        "DoNotCall": "yes",
+    }
+    result = capture_lead(uow, form, config, ids=SequentialIds(), now=NOW)
+    assert result.status == "attached"
+    with uow:
+        record = uow.leads.get("L1") if existing == "lead" else uow.contacts.get("K1")
+    assert (record.email_opt_out, record.do_not_call) == (True, True)
+    later = NOW + timedelta(hours=1, microseconds=1)
+    assert record.updated_at == (later if existing == "contact" else NOW)
+    assert any("opt-out" in step for step in result.steps)
+    sales = Notification(
+        recipient="ada@engines.io", template="t", subject_id=record.id, data={"purpose": "sales"}
+    )
+    assert gate(uow, [sales], now=NOW)[0] == ()
