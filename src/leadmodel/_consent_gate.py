@@ -10,11 +10,16 @@ A held-back message is a :class:`Suppressed` value in the service's result (its
 ``suppressed`` field), never sent and never silently dropped.
 
 What is checked, for a notification addressed to the person (its recipient is the email
-address, phone or mobile number of the record it is about, or of the contact that record
-was converted into):
+address, phone or mobile number of the record it is about, of the contact that record
+was converted into or of the survivor of a merge that absorbed it, or of any stored lead
+or contact: in any spelling, ``ADA@Example.com``, ``Ada <ada@example.com>``,
+``mailto:``/``tel:`` forms, ``+1 (415) 555-0100`` for ``+14155550100``):
 
-- ``channel == "email"`` and the record's ``email_opt_out``;
-- ``channel`` ``"phone"`` or ``"sms"`` and the record's ``do_not_call``;
+- an email channel and every such record's ``email_opt_out``;
+- a phone or sms channel and every such record's ``do_not_call``.
+  Channels compare without case (``"SMS"``), a few aliases are understood (``"text"``,
+  ``"e-mail"``, ``"call"``), and any other channel (``"whatsapp"``) counts as email when
+  it goes to an email address, else as both phone and sms;
 - the recorded consents (:func:`~leadmodel.consent_decision`) for the channel and the
   notification's purpose: ``Notification.data["purpose"]`` when it says, else
   :data:`DEFAULT_PURPOSE` (``"marketing"``: an auto-response or a nurture message is
@@ -22,13 +27,16 @@ was converted into):
   leaves the opt-out flags to decide (the opt-out regime CRMs apply by default).
 
 Messages to users and queues (an owner, a manager: their id, not the person's address)
-are not gated.
+are not gated, unless the id is a stored person's address (a host using email addresses
+as user ids): then the message is that person's and gated like any other.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from email.utils import parseaddr
 from typing import Any, Final
 
 import attrs
@@ -37,9 +45,10 @@ from leadmodel._html import result_html
 from leadmodel.domain._typed import check_fields
 from leadmodel.domain.consent import Consent, consent_decision
 from leadmodel.domain.contact import Contact
-from leadmodel.domain.errors import ValidationError
+from leadmodel.domain.errors import LeadModelError, ValidationError
 from leadmodel.domain.events import Notification
 from leadmodel.domain.lead import Lead
+from leadmodel.domain.values import EmailAddress, PhoneNumber
 from leadmodel.ports import SupportsConsents
 
 __all__ = ["DEFAULT_PURPOSE", "Suppressed", "check_notification", "gate"]
@@ -88,6 +97,59 @@ def _addresses(record: Lead | Contact) -> set[str]:
     return found
 
 
+_SCHEMES: Final = ("mailto:", "tel:", "sms:", "callto:")
+
+
+def recipient_forms(
+    recipient: str, regions: Iterable[str] = ()
+) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The normalised forms of *recipient*, and the lookup keys of the person it may be.
+
+    A recipient may name the person's address in any spelling: ``ADA@Example.com``,
+    ``Ada <ada@example.com>``, ``mailto:ada@example.com``, ``+1 (415) 555-0100``,
+    ``tel:4155550100``, or a national number of one of *regions* (the regions of the
+    person's stored numbers: ``020 7946 0958`` for ``+442079460958``). Forms are casefolded
+    text, normalised email addresses and E.164 numbers; keys are ``email:`` and ``phone:``
+    keys as :func:`~leadmodel.ports.lookup_keys` derives them for stored leads and contacts.
+    """
+    dialled = ("US", *sorted({r for r in regions if isinstance(r, str) and r}))
+    text = recipient.strip()
+    given = {text, parseaddr(text)[1].strip()}
+    candidates = given | {
+        candidate[len(scheme) :].split("?", 1)[0].strip()
+        for candidate in given
+        for scheme in _SCHEMES
+        if candidate.casefold().startswith(scheme)
+    }
+    forms: set[str] = set()
+    keys: list[str] = []
+    for candidate in sorted(c for c in candidates if c):
+        forms.add(candidate.casefold())
+        try:
+            if "@" in candidate:
+                address = EmailAddress.parse(candidate)
+                forms.add(str(address).casefold())
+                keys.append(f"email:{address}")
+            else:
+                for region in dialled:
+                    with contextlib.suppress(ValidationError):
+                        number = PhoneNumber.parse(candidate, region=region)
+                        forms.add(number.e164)
+                        keys.append(f"phone:{number.e164}")
+        except ValidationError:
+            continue
+    return frozenset(forms), tuple(dict.fromkeys(keys))
+
+
+def _regions(records: Iterable[Lead | Contact]) -> set[str]:
+    return {
+        phone.region
+        for record in records
+        for phone in (record.phone, record.mobile)
+        if phone is not None and phone.region is not None
+    }
+
+
 def _kind(record: Lead | Contact) -> str:
     return "lead" if isinstance(record, Lead) else "contact"
 
@@ -121,37 +183,67 @@ def check_notification(
     >>> check_notification(owner, [lead], [], now=datetime(2026, 1, 1, tzinfo=UTC)) is None
     True
     """
-    recipient = notification.recipient.strip().casefold()
-    people = [r for r in records if recipient in {a.casefold() for a in _addresses(r)}]
+    forms, _ = recipient_forms(notification.recipient, _regions(records))
+    people = [r for r in records if forms & {a.casefold() for a in _addresses(r)}]
     if not people:
         return None
-    channel = notification.channel
+    channels = _channels(notification.channel, forms, people)
     for record in records:
-        if channel == "email" and record.email_opt_out:
+        if "email" in channels and record.email_opt_out:
             return Suppressed(
                 notification, f"{_kind(record)} {record.id} opted out of email (email_opt_out)"
             )
-        if channel in ("phone", "sms") and record.do_not_call:
+        if {"phone", "sms"} & set(channels) and record.do_not_call:
             return Suppressed(
                 notification, f"{_kind(record)} {record.id} asked not to be called (do_not_call)"
             )
-    if channel not in CHANNELS:
-        return None
     purpose = purpose_of(notification)
-    try:
-        decision = consent_decision(consents, channel=channel, purpose=purpose, now=now)
-    except ValidationError as exc:  # a purpose consent cannot be checked for: not sent
-        return Suppressed(
-            notification, f"consent cannot be checked: {str(exc).splitlines()[0][:200]}"
-        )
-    if decision.allowed is False:
-        return Suppressed(
-            notification,
-            f"consent to {channel} for {purpose} is {decision.reason} "
-            f"(consent {decision.consent_id})",
-            consent_id=decision.consent_id,
-        )
+    for channel in channels:
+        try:
+            decision = consent_decision(consents, channel=channel, purpose=purpose, now=now)
+        except ValidationError as exc:  # a purpose consent cannot be checked for: not sent
+            return Suppressed(
+                notification, f"consent cannot be checked: {str(exc).splitlines()[0][:200]}"
+            )
+        if decision.allowed is False:
+            return Suppressed(
+                notification,
+                f"consent to {channel} for {purpose} is {decision.reason} "
+                f"(consent {decision.consent_id})",
+                consent_id=decision.consent_id,
+            )
     return None
+
+
+_CHANNEL_ALIASES: Final = {
+    "e-mail": "email",
+    "mail": "email",
+    "text": "sms",
+    "mms": "sms",
+    "call": "phone",
+    "voice": "phone",
+    "letter": "post",
+}
+
+
+def _channels(
+    channel: str, forms: frozenset[str], people: Sequence[Lead | Contact]
+) -> tuple[str, ...]:
+    """The consent channels a notification on *channel* to the matched *people* uses.
+
+    Case and spacing do not matter (``"SMS"`` is ``"sms"``); a few common names are
+    understood (``"text"``, ``"e-mail"``, ``"call"``); any other channel (``"whatsapp"``)
+    is judged by the address it goes to: an email address is ``email``, a number both
+    ``phone`` and ``sms`` (the more restrictive answer holds).
+    """
+    name = channel.strip().casefold()
+    name = _CHANNEL_ALIASES.get(name, name)
+    if name in CHANNELS:
+        return (name,)
+    emails = {str(r.email).casefold() for r in people if r.email is not None}
+    if forms & emails:
+        return ("email",)
+    return ("phone", "sms")
 
 
 def _records(uow: Any, subject_id: str) -> list[Lead | Contact]:
@@ -165,6 +257,49 @@ def _records(uow: Any, subject_id: str) -> list[Lead | Contact]:
         return found
     contact = uow.contacts.get(subject_id)
     return [contact] if isinstance(contact, Contact) else []
+
+
+def _survivors(uow: Any, subject_id: str) -> list[Lead | Contact]:
+    """The merged-away *subject_id* as it was, and the survivor it lives on in.
+
+    Read from ``uow.merges`` when the unit of work stores merges: the absorbed record's
+    original (its addresses and opt-outs at the merge) and the survivor's records (its
+    consents moved there).
+    """
+    merges = getattr(uow, "merges", None)
+    if merges is None:
+        return []
+    found: list[Lead | Contact] = []
+    for merge in merges.find_by_keys([f"record:{subject_id}"]):
+        if merge.undone_at is not None or subject_id not in merge.absorbed_ids:
+            continue
+        found += [
+            original
+            for original in merge.result.originals
+            if isinstance(original, Lead | Contact) and original.id == subject_id
+        ]
+        found += _records(uow, merge.survivor_id)
+    return found
+
+
+def _person(uow: Any, notification: Notification) -> list[Lead | Contact]:
+    """The stored records of the person *notification* is addressed to (maybe none).
+
+    The notification's record (the contact a converted lead became, the survivor of a
+    merge that absorbed it) when its recipient is one of their addresses, and every lead
+    and contact stored with the recipient's address, however the recipient spells it.
+    """
+    subject = _records(uow, notification.subject_id) or _survivors(uow, notification.subject_id)
+    forms, keys = recipient_forms(notification.recipient, _regions(subject))
+    if not any(forms & {a.casefold() for a in _addresses(r)} for r in subject):
+        subject = []
+    found: dict[tuple[str, str], Lead | Contact] = {(_kind(r), r.id): r for r in subject}
+    if keys:
+        for record in [*uow.leads.find_by_keys(keys), *uow.contacts.find_by_keys(keys)]:
+            if isinstance(record, Lead | Contact):
+                for related in _records(uow, record.id) if isinstance(record, Lead) else [record]:
+                    found.setdefault((_kind(related), related.id), related)
+    return list(found.values())
 
 
 def consents_of(uow: Any) -> Any | None:
@@ -273,21 +408,27 @@ def gate(
     Each notification's record (lead or contact, and the contact a converted lead became)
     and its consents are read from *uow* as stored now; *consents* adds ones not stored
     (a unit of work without ``SupportsConsents``). Called by every service right before
-    ``notifier.send``, outside any other unit of work.
+    ``notifier.send``, outside any other unit of work. When storage fails while it reads
+    (a :class:`~leadmodel.LeadModelError` such as ``DatabaseBusy``), nothing is sent:
+    every notification is :class:`Suppressed` with the error as its reason (the records
+    are committed already, so the service reports rather than raises).
     """
     if not outgoing:
         return (), ()
     extra = list(consents)
-    allowed: list[Notification] = []
-    held: list[Suppressed] = []
-    with uow:
-        for notification in outgoing:
-            records = _records(uow, notification.subject_id)
-            ids = {r.id for r in records}
-            theirs = _stored_consents(uow, ids) + [c for c in extra if c.subject_id in ids]
-            suppressed = check_notification(notification, records, theirs, now=now)
-            if suppressed is None:
-                allowed.append(notification)
-            else:
-                held.append(suppressed)
-    return tuple(allowed), tuple(held)
+    decided: list[tuple[Notification, Suppressed | None]] = []
+    try:
+        with uow:
+            for notification in outgoing:
+                records = _person(uow, notification)
+                ids = {r.id for r in records}
+                theirs = _stored_consents(uow, ids) + [c for c in extra if c.subject_id in ids]
+                decided.append(
+                    (notification, check_notification(notification, records, theirs, now=now))
+                )
+    except LeadModelError as exc:  # storage failed after the commit: hold, report, not raise
+        first = str(exc).splitlines()[0][:200] if str(exc) else ""
+        reason = f"consent could not be checked ({type(exc).__name__}: {first}): not sent"
+        decided = [(n, Suppressed(n, reason)) for n in outgoing]
+    allowed = tuple(n for n, held in decided if held is None)
+    return allowed, tuple(held for _, held in decided if held is not None)

@@ -330,7 +330,9 @@ class FormSpec:
             rows (or a mapping ``{field: (channel, purpose[, label])}``; the label
             defaults to the field name): a ticked box is a ``granted``
             :class:`~leadmodel.Consent` and an unticked one a ``denied`` one, made by
-            :func:`form_consents` (see it for opt-outs). Fields are matched loosely.
+            :func:`form_consents` (see it for opt-outs). Fields are matched loosely;
+            a box named like an alias, a custom field id, the honeypot or another
+            box is refused (``conflict``).
 
     Every alias target must be a place a value lands (see *aliases*); an alias to
     anything else (``owner_id``, ``address.planet``) is refused here, not dropped later.
@@ -397,6 +399,8 @@ class FormSpec:
         consent_problem = _consent_fields_problem(self.consent_fields)
         if consent_problem is not None:
             errors.append(FieldError("consent_fields", "invalid", consent_problem))
+        elif not errors:
+            errors += self._consent_conflicts()
         currency = _currency_problem(self.currency)
         if currency is not None:
             errors.append(FieldError("currency", *currency))
@@ -413,6 +417,34 @@ class FormSpec:
                 errors.append(FieldError(name, *problem))
         if errors:
             raise ValidationError("FormSpec", errors)
+
+    def _consent_conflicts(self) -> list[FieldError]:
+        """Consent boxes a form field of another meaning would be read as, or each other.
+
+        A box named like an opt-out (``emailOptOut``) would record a *granted* consent
+        when the person ticked "opt me out"; one named like a lead field (``email``)
+        would refuse every submission; two boxes whose names differ only in case or
+        punctuation would leave one unread.
+        """
+        taken: dict[str, str] = {name: f"the alias of {target}" for name, target in self.aliases}
+        for name, _ in self.custom_ids:
+            taken[name] = taken[_normal(name)] = "a custom field id"
+        if self.honeypot is not None:
+            taken[_normal(self.honeypot)] = "the honeypot"
+        errors: list[FieldError] = []
+        for field, *_ in self.consent_fields:
+            normal = _normal(field)
+            other = taken.get(field) or taken.get(normal)
+            if other is not None:
+                errors.append(
+                    FieldError(
+                        "consent_fields",
+                        "conflict",
+                        f"{describe_value(field)} is read as {other}: name the box otherwise",
+                    )
+                )
+            taken[normal] = f"the consent box {field!r}"
+        return errors
 
     @classmethod
     def default(cls) -> FormSpec:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final, Literal, TypeVar
 
@@ -1775,6 +1775,7 @@ def _capture(  # noqa: PLR0915 - the pipeline's steps, in order, in one place
                 uow.activities.add(activity)
                 consents = tuple(attrs.evolve(c, subject_id=other) for c in consents)
                 _store_consents(uow, consents, steps)
+                _attach_opt_outs(uow, existing, lead, config.process, now=now, steps=steps)
                 uow.commit()
                 steps.append(
                     f"attached to existing {type(existing).__name__.lower()} {other} as "
@@ -2008,6 +2009,56 @@ def _auto_convert(
     made = ", ".join(f"{type(r).__name__.lower()} {r.id}" for r in outcome.result.records)
     steps.append(f"auto-conversion: {fired.reason}; converted into {made}")
     return fired, outcome
+
+
+def _attach_opt_outs(
+    uow: UnitOfWork,
+    existing: object,
+    submitted: Lead,
+    process: LeadProcess,
+    *,
+    now: datetime,
+    steps: list[str],
+) -> None:
+    """Turn on the existing record's opt-out flags a submission attached to it set.
+
+    "Unsubscribe from all email" and "do not call" hold for every purpose, not only the
+    marketing the withdrawn consents name, so they land on the record the submission was
+    attached to (the contact a converted lead became, a converted lead being read-only).
+    Flags are only turned on here, never off.
+    """
+    target = existing
+    if isinstance(existing, Lead) and existing.converted is not None:
+        contact_id = existing.converted.contact_id
+        target = uow.contacts.get(contact_id) if contact_id else None
+    if not isinstance(target, Lead | Contact):
+        return
+    flags = [
+        name
+        for name in ("email_opt_out", "do_not_call")
+        if getattr(submitted, name) is True and getattr(target, name) is not True
+    ]
+    if not flags:
+        return
+    last = target.updated_at
+    stamp = now if last is None or last < now else last + timedelta(microseconds=1)
+    changed = attrs.evolve(
+        target,
+        email_opt_out=target.email_opt_out or submitted.email_opt_out,
+        do_not_call=target.do_not_call or submitted.do_not_call,
+        updated_at=stamp,
+    )
+    kind = "lead" if isinstance(target, Lead) else "contact"
+    try:
+        _check_write(target, changed, process=process)
+    except _errors.LeadModelError as exc:  # reported: the consents are stored regardless
+        steps.append(f"opt-out not set on {kind} {target.id}: {str(exc).splitlines()[0][:200]}")
+        return
+    if isinstance(changed, Lead):
+        uow.leads.update(changed)
+    else:
+        uow.contacts.update(changed)
+    steps.append(f"opt-out set on {kind} {target.id}: {', '.join(flags)}")
 
 
 _APPROVAL_FIELDS: Final = ("pending_approval", "approval", "approval_reason", "approval_at")

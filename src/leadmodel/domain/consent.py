@@ -104,6 +104,9 @@ def _provenance_problem(value: object) -> _checks.Problem | None:
 
 
 def _expiry_errors(consent: Any) -> list[FieldError]:
+    times = (consent.captured_at, consent.expires_at)
+    if any(_checks.aware_datetime(t) is not None for t in times):
+        return []  # the field checks report a time that is not an aware datetime
     if consent.expires_at < consent.captured_at:
         return [FieldError("expires_at", "before_captured", "must not be earlier than captured_at")]
     return []
@@ -273,6 +276,11 @@ def _tie_rank(consent: Consent) -> tuple[datetime, int, str]:
     return (consent.captured_at, _STATUSES.index(consent.status), consent.id)
 
 
+def _purpose_key(purpose: str) -> str:
+    """How purposes compare: without case, outer or repeated spaces."""
+    return " ".join(purpose.split()).casefold()
+
+
 def consent_decision(
     consents: Iterable[Consent], *, channel: str, purpose: str, now: datetime
 ) -> ConsentDecision:
@@ -281,7 +289,8 @@ def consent_decision(
     The most recent consent (by ``captured_at``) for that channel and purpose wins;
     consents captured after *now* are not known yet and are ignored. On the same instant a
     denial or withdrawal wins over a grant, so the answer does not depend on the order of
-    *consents*. Purposes compare exactly.
+    *consents*. Purposes compare without case or extra spaces (a withdrawal recorded for
+    ``"Marketing"`` stops a ``"marketing"`` message).
 
     >>> from datetime import datetime, timezone
     >>> def at(day):
@@ -332,6 +341,7 @@ def consent_decision(
         consents, "an iterable of Consent", function="consent_decision", path="consents"
     )
     best: Consent | None = None
+    wanted = _purpose_key(purpose)
     for position, consent in enumerate(consents):
         if not isinstance(consent, Consent):
             raise ValidationError(
@@ -344,7 +354,11 @@ def consent_decision(
                     )
                 ],
             )
-        if consent.channel != channel or consent.purpose != purpose or consent.captured_at > now:
+        if (
+            consent.channel != channel
+            or _purpose_key(consent.purpose) != wanted
+            or consent.captured_at > now
+        ):
             continue
         if best is None or _tie_rank(consent) > _tie_rank(best):
             best = consent
