@@ -198,9 +198,16 @@ def check_notification(
                 notification, f"{_kind(record)} {record.id} asked not to be called (do_not_call)"
             )
     purpose = purpose_of(notification)
+    # A refusal the store already holds is in force even when it is dated after *now* (an
+    # old event replayed, a clock behind): the message is sent now, to a person who said no.
+    latest = max((c.captured_at for c in consents), default=now)
     for channel in channels:
         try:
             decision = consent_decision(consents, channel=channel, purpose=purpose, now=now)
+            if decision.allowed is not False and latest > now:
+                since = consent_decision(consents, channel=channel, purpose=purpose, now=latest)
+                if since.allowed is False and since.reason in {"denied", "withdrawn"}:
+                    decision = since
         except ValidationError as exc:  # a purpose consent cannot be checked for: not sent
             return Suppressed(
                 notification, f"consent cannot be checked: {str(exc).splitlines()[0][:200]}"
