@@ -978,7 +978,15 @@ def _subject(
             query = _query(service, subject.email, subject.phone, subject.name)
         except ValidationError as exc:
             raise exc.prefixed("subject") from None
-        _, needles = _find(uow, *query)
+        # Only the values given and those of the owned records kept in the findings: a
+        # namesake dropped from them is neither tokenised elsewhere nor logged as erased.
+        email, phone, name = query
+        needles = _Needles(
+            frozenset({email} if email else ()),
+            frozenset({phone} if phone else ()),
+            frozenset({name} if name else ()),
+            frozenset(),
+        )
         findings = list(subject.findings)
         for finding in findings:  # the person's own records, as stored now
             if finding.owned and finding.kind in _PEOPLE:
