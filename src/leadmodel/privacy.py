@@ -14,6 +14,8 @@ the log holding their data. :class:`RetentionPolicy` rules are plain data; the p
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -305,6 +307,34 @@ def _query(
 # --------------------------------------------------------------------------- matching
 
 
+def _untagged(email: str) -> str:
+    """The mailbox of a normalised *email*: ``ada+news@x.io`` is ``ada@x.io``."""
+    local, at, domain = email.rpartition("@")
+    if not at or "+" not in local or local.startswith("+"):
+        return email
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+def _mailboxes(emails: Iterable[str]) -> frozenset[str]:
+    """*emails* and their mailboxes without a ``+tag``."""
+    return frozenset(form for email in emails for form in (email, _untagged(email)))
+
+
+@functools.lru_cache(maxsize=64)
+def _email_pattern(emails: frozenset[str]) -> re.Pattern[str] | None:
+    """Matches any of *emails* (or its mailbox with any ``+tag``) as a whole address."""
+    parts = []
+    for email in sorted(emails):
+        local, _, domain = _untagged(email).rpartition("@")
+        parts.append(rf"{re.escape(local)}(?:\+[^@\s]*)?@{re.escape(domain)}")
+    if not parts:
+        return None
+    return re.compile(rf"(?<![\w.+-])(?:{'|'.join(parts)})(?![\w-]|\.\w)")
+
+
+_APOSTROPHES: Final = str.maketrans({"'": " ", "\u2019": " ", "\u02bc": " "})
+
+
 def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
@@ -336,7 +366,7 @@ class _Needles:
         """The identity fields of *record* that equal the person's values."""
         paths: list[str] = []
         email = getattr(record, "email", None)
-        if isinstance(email, EmailAddress) and email.normalized in self.emails:
+        if isinstance(email, EmailAddress) and self.has_email(email):
             paths.append("email")
         for field in ("phone", "mobile"):
             phone = getattr(record, field, None)
@@ -346,10 +376,15 @@ class _Needles:
             paths += [f for f in ("first_name", "last_name", "name") if _has(record, f)]
         return paths
 
+    def has_email(self, email: EmailAddress) -> bool:
+        """Whether *email* is one of the person's (``+tag`` or not)."""
+        return _untagged(email.normalized) in _mailboxes(self.emails)
+
     def mentioned(self, text: str) -> bool:
         """Whether free *text* holds one of the person's values."""
         folded = text.casefold()
-        if any(email in folded for email in self.emails):
+        pattern = _email_pattern(self.emails)
+        if pattern is not None and pattern.search(folded):
             return True
         if any(value in folded for value in self.texts):
             return True
@@ -359,8 +394,12 @@ class _Needles:
         ):
             return True
         if self.names:
-            words = f" {normalize_person_name(text) or ''} "
-            return any(f" {name} " in words for name in self.names)
+            # "Ada Lovelace's" is a mention too: apostrophes split words as well.
+            variants = {
+                f" {normalize_person_name(variant) or ''} "
+                for variant in (text, text.translate(_APOSTROPHES))
+            }
+            return any(f" {name} " in words for words in variants for name in self.names)
         return False
 
 
@@ -402,7 +441,7 @@ def _personal_values(
     texts: set[str] = set()
     email = getattr(record, "email", None)
     if isinstance(email, EmailAddress):
-        emails.add(email.normalized)
+        emails |= _mailboxes([email.normalized])
     for field in ("phone", "mobile"):
         phone = getattr(record, field, None)
         if isinstance(phone, PhoneNumber):
@@ -466,7 +505,7 @@ def _find(
     uow: UnitOfWork, email: str | None, phone: str | None, name: str | None
 ) -> tuple[list[Finding], _Needles]:
     needles = _Needles(
-        frozenset({email} if email else ()),
+        _mailboxes([email] if email else ()),
         frozenset({phone} if phone else ()),
         frozenset({name} if name else ()),
         frozenset(),
@@ -875,7 +914,7 @@ class _Anonymiser:
                 ):
                     changes[name] = self.token(f"{kind}.{name}", value)
             elif isinstance(value, EmailAddress):
-                if value.normalized in self.needles.emails:
+                if self.needles.has_email(value):
                     changes[name] = self.email(value)
             elif isinstance(value, PhoneNumber):
                 if value.e164 in self.needles.phones:
@@ -982,7 +1021,7 @@ def _subject(
         # namesake dropped from them is neither tokenised elsewhere nor logged as erased.
         email, phone, name = query
         needles = _Needles(
-            frozenset({email} if email else ()),
+            _mailboxes([email] if email else ()),
             frozenset({phone} if phone else ()),
             frozenset({name} if name else ()),
             frozenset(),
@@ -1216,10 +1255,14 @@ def is_erased(
     if log is None:
         return False
     hashes: list[str] = []
-    for kind, value in (("email", email), ("phone", phone)):
-        if value is None:
-            continue
-        text = str(value)
+    texts: list[tuple[str, str]] = []
+    if email is not None:
+        texts.append(("email", str(email)))
+        with contextlib.suppress(ValidationError):  # unparseable: simply not found
+            texts.append(("email", _untagged(EmailAddress.parse(str(email)).normalized)))
+    if phone is not None:
+        texts.append(("phone", str(phone)))
+    for kind, text in texts:
         try:
             hashes.append(privacy_hash(checked_key, kind, text))  # type: ignore[arg-type]
         except ValidationError:
@@ -1570,7 +1613,7 @@ def suppression(uow: UnitOfWork, key: PrivacyKey, record: object, *, now: dateti
     candidates: list[tuple[str, str]] = []
     email = getattr(record, "email", None)
     if isinstance(email, EmailAddress):
-        candidates.append(("email", email.normalized))
+        candidates += [("email", form) for form in sorted(_mailboxes([email.normalized]))]
     for field in ("phone", "mobile"):
         phone = getattr(record, field, None)
         if isinstance(phone, PhoneNumber):
