@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+import stat
 from datetime import UTC, datetime
 
 from leadmodel import ColumnMapping, EmailAddress, Lead, PhoneNumber, to_json
 from leadmodel.adapters.memory import MemoryUnitOfWork, SequentialIds
+from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+from leadmodel.cli import main
 from leadmodel.services import PersonFindings, erase, find_person, import_leads, is_erased
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -123,3 +128,66 @@ def test_a_possessive_name_is_a_mention():
     assert find_person(uow, email="ada@x.io").ids("lead") == ("L1", "L2")
     erase(uow, {"email": "ada@x.io"}, mode="delete", now=NOW, key=Key())
     assert "lovelace" not in _dump(uow)
+
+
+def _database(path):
+    with SQLiteStore(path) as store:
+        uow = SQLiteUnitOfWork(store)
+        with uow:
+            uow.leads.add(
+                Lead(
+                    id="L1",
+                    first_name="Ada",
+                    last_name="Lovelace",
+                    company="Engines",
+                    email=EmailAddress.parse("ada@example.org"),
+                )
+            )
+            uow.commit()
+    return path
+
+
+def test_erase_reports_an_unscrubbed_file_instead_of_raising_after_its_commit(tmp_path):
+    # Bug: with another connection reading, scrub() raised DatabaseBusy after erase had
+    # committed: the caller got "nothing erased" (a ConcurrencyError) and lost the result.
+    path = _database(tmp_path / "crm.db")
+    reader = sqlite3.connect(path)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM lead_records").fetchone()
+        with SQLiteStore(path, timeout=0.1) as store:
+            uow = SQLiteUnitOfWork(store)
+            erasure = erase(uow, {"email": "ada@example.org"}, mode="delete", now=NOW, key=Key())
+            assert erasure.scrubbed is False
+            assert [f.record_id for f in erasure.deleted] == ["L1"]
+            reader.rollback()
+            store.scrub()  # done later, once the reader is gone
+    finally:
+        reader.close()
+    assert b"ada@example.org" not in path.read_bytes()
+
+
+def test_cli_export_never_overwrites_a_file_and_keeps_it_private(tmp_path, capsys):
+    # Bug: --output silently replaced whatever file was there, world-readable.
+    database = _database(tmp_path / "crm.db")
+    target = tmp_path / "notes.txt"
+    target.write_text("someone else's file")
+    args = ["privacy", "export", "--db", str(database), "--email", "ada@example.org"]
+    assert main([*args, "--output", str(target)]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert target.read_text() == "someone else's file"
+    fresh = tmp_path / "export.json"
+    assert main([*args, "--output", str(fresh)]) == 0
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+    assert json.loads(fresh.read_text())["records"]["lead"][0]["id"] == "L1"
+
+
+def test_cli_an_empty_key_file_is_refused_not_ignored(tmp_path, capsys, monkeypatch):
+    # Bug: an empty --key-file silently meant "no key": find/export went unlogged.
+    monkeypatch.delenv("LEADMODEL_PRIVACY_KEY", raising=False)
+    database = _database(tmp_path / "crm.db")
+    key = tmp_path / "key"
+    key.write_bytes(b"\n")
+    args = ["privacy", "find", "--db", str(database), "--email", "ada@example.org"]
+    assert main([*args, "--key-file", str(key)]) == 2
+    assert "key file" in capsys.readouterr().err

@@ -481,7 +481,11 @@ def _privacy_parser(commands: Any) -> None:
             "environment variable); requests are logged as keyed hashes",
         )
         if action == "export":
-            sub.add_argument("--output", help="write the document to this file")
+            sub.add_argument(
+                "--output",
+                help="write the document to this new file (readable by its owner only; "
+                "an existing file is never replaced)",
+            )
         if action == "erase":
             sub.add_argument("--mode", required=True, choices=["delete", "anonymise"])
 

@@ -31,7 +31,7 @@ from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.consent import PrivacyLogEntry, privacy_hash
 from leadmodel.domain.contact import Contact
-from leadmodel.domain.errors import FieldError, ValidationError, describe_value
+from leadmodel.domain.errors import DatabaseBusy, FieldError, ValidationError, describe_value
 from leadmodel.domain.fields import EntitySchema, FieldValues
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.values import Address, EmailAddress, PhoneNumber
@@ -172,7 +172,9 @@ class Erasure:
         log_ids: the ids of the :class:`~leadmodel.PrivacyLogEntry` values written (none
             when the unit of work has no privacy log).
         scrubbed: the storage was scrubbed after the commit (``SQLiteStore.scrub()``), so
-            no deleted byte remains in its file.
+            no deleted byte remains in its file. ``False`` over SQLite means another
+            connection was reading the file: the erasure is committed, but run
+            ``store.scrub()`` again once it is done.
 
     >>> erasure = Erasure(mode="delete", deleted=(Finding(kind="lead", record_id="L1"),))
     >>> erasure.counts
@@ -1129,12 +1131,21 @@ def _anonymised(
 
 
 def _scrub(uow: object) -> bool:
+    """Scrub the unit's store after a commit; ``False`` when it has none or is busy.
+
+    The erasure is committed by then: another connection reading the file (so the WAL
+    cannot be emptied) is reported as ``scrubbed=False`` for the caller to run
+    ``store.scrub()`` again later, never raised as if nothing had been erased.
+    """
     store = getattr(uow, "store", None)
     scrub = getattr(store, "scrub", None)
-    if callable(scrub):
+    if not callable(scrub):
+        return False
+    try:
         scrub()
-        return True
-    return False
+    except DatabaseBusy:
+        return False
+    return True
 
 
 def _erased_hashes(key: PrivacyKey, found: PersonFindings, needles: _Needles) -> list[str]:
@@ -1175,7 +1186,9 @@ def erase(
     keeps a privacy log, an ``"erase"`` :class:`~leadmodel.PrivacyLogEntry` is written
     per keyed hash of the person's emails, phones and name (so :func:`is_erased` knows
     them) and everything commits together. Over a SQLite unit of work the store is then
-    scrubbed (``SQLiteStore.scrub()``): no deleted byte stays in the file.
+    scrubbed (``SQLiteStore.scrub()``): no deleted byte stays in the file. When another
+    connection is reading the file, the scrub cannot finish: the committed erasure comes
+    back with ``scrubbed=False`` (never an error), and ``store.scrub()`` must run again.
 
     Raises:
         ValidationError: a bad *subject*, *mode*, *now*, *key* or *schemas*.
