@@ -7,7 +7,18 @@ import sqlite3
 import stat
 from datetime import UTC, datetime
 
-from leadmodel import ColumnMapping, EmailAddress, Lead, PhoneNumber, to_json
+import pytest
+
+from leadmodel import (
+    ColumnMapping,
+    ConcurrencyError,
+    EmailAddress,
+    Lead,
+    PhoneNumber,
+    _merging,
+    privacy,
+    to_json,
+)
 from leadmodel.adapters.memory import MemoryUnitOfWork, SequentialIds
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 from leadmodel.cli import main
@@ -191,3 +202,75 @@ def test_cli_an_empty_key_file_is_refused_not_ignored(tmp_path, capsys, monkeypa
     args = ["privacy", "find", "--db", str(database), "--email", "ada@example.org"]
     assert main([*args, "--key-file", str(key)]) == 2
     assert "key file" in capsys.readouterr().err
+
+
+def _import_ada(path, *, key=None):
+    return import_leads(
+        SQLiteUnitOfWork(SQLiteStore(path)),
+        [{"Last Name": "Lovelace", "Company": "Engines", "Email": "ada@example.org"}],
+        ColumnMapping.guess(["Last Name", "Company", "Email"]),
+        on_duplicate="create",
+        ids=SequentialIds(prefix="i"),
+        now=NOW,
+        privacy_key=key,
+    )
+
+
+def test_erase_racing_an_import_of_the_same_person_erases_nothing(tmp_path, monkeypatch):
+    # Bug: a lead of the person committed by another connection between erase's reads
+    # and its commit survived, while erase reported success.
+    path = _database(tmp_path / "crm.db")
+    real_find = privacy._find
+
+    def find_then_race(uow, *query):
+        found = real_find(uow, *query)
+        assert _import_ada(path).created == 1  # another process commits meanwhile
+        return found
+
+    monkeypatch.setattr(privacy, "_find", find_then_race)
+    with pytest.raises(ConcurrencyError):
+        erase(
+            SQLiteUnitOfWork(SQLiteStore(path)),
+            {"email": "ada@example.org"},
+            mode="delete",
+            now=NOW,
+            key=Key(),
+        )
+    monkeypatch.setattr(privacy, "_find", real_find)
+    erasure = erase(
+        SQLiteUnitOfWork(SQLiteStore(path)),
+        {"email": "ada@example.org"},
+        mode="delete",
+        now=NOW,
+        key=Key(),
+    )
+    assert sorted(f.record_id for f in erasure.deleted) == ["L1", "ilead-000001"]
+    assert b"ada@example.org" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
+
+
+def test_an_import_that_checked_before_a_concurrent_erase_commits_nothing(tmp_path, monkeypatch):
+    # Held: the import's search of the privacy log is re-checked at its commit.
+    path = _database(tmp_path / "crm.db")
+    real = _merging.suppression
+    raced: list[bool] = []
+
+    def check_then_race(uow, key, record, *, now):
+        reason = real(uow, key, record, now=now)
+        if not raced:
+            raced.append(True)
+            erase(
+                SQLiteUnitOfWork(SQLiteStore(path)),
+                {"email": "ada@example.org"},
+                mode="delete",
+                now=NOW,
+                key=Key(),
+            )
+        return reason
+
+    monkeypatch.setattr(_merging, "suppression", check_then_race)
+    with pytest.raises(ConcurrencyError):
+        _import_ada(path, key=Key())
+    monkeypatch.setattr(_merging, "suppression", real)
+    assert _import_ada(path, key=Key()).created == 0
+    with SQLiteStore(path) as store, SQLiteUnitOfWork(store) as uow:
+        assert list(uow.leads) == []

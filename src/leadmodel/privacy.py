@@ -1011,6 +1011,27 @@ class _Anonymiser:
         return kept
 
 
+def _watch(uow: UnitOfWork, emails: Iterable[str], phones: Iterable[str]) -> set[str]:
+    """Search the person's lookup keys, so a record of theirs stored meanwhile conflicts.
+
+    A SQLite unit of work re-checks at commit that every key it searched still finds the
+    same records: a lead with the person's email committed by another process while
+    erase runs makes the commit fail (``ConcurrencyError``, nothing erased) instead of
+    surviving an erasure that reports success. Returns the ids found.
+    """
+    keys = [f"email:{email}" for email in sorted(emails)]
+    keys += [f"phone:{phone}" for phone in sorted(phones)]
+    found: set[str] = set()
+    if not keys:
+        return found
+    for kind in _PEOPLE:
+        repository = _repository(uow, kind)
+        search = getattr(repository, "find_by_keys", None)
+        if callable(search):
+            found |= {record.id for record in search(keys)}
+    return found
+
+
 def _subject(
     service: str, uow: UnitOfWork, subject: object
 ) -> tuple[list[Finding], _Needles, PersonFindings]:
@@ -1019,6 +1040,7 @@ def _subject(
             query = _query(service, subject.email, subject.phone, subject.name)
         except ValidationError as exc:
             raise exc.prefixed("subject") from None
+        _watch(uow, [query[0]] if query[0] else [], [query[1]] if query[1] else [])
         # Only the values given and those of the owned records kept in the findings: a
         # namesake dropped from them is neither tokenised elsewhere nor logged as erased.
         email, phone, name = query
@@ -1047,7 +1069,11 @@ def _subject(
     if unknown:
         raise _problem(service, "subject", "unknown", f"unknown keys: {', '.join(unknown)}")
     query = _query(service, subject.get("email"), subject.get("phone"), subject.get("name"))
+    _watch(uow, [query[0]] if query[0] else [], [query[1]] if query[1] else [])
     findings, needles = _find(uow, *query)
+    owned = {f.record_id for f in findings if f.owned and f.kind in _PEOPLE}
+    if _watch(uow, needles.emails, needles.phones) - owned:  # stored since: look again
+        findings, needles = _find(uow, *query)
     found = PersonFindings(email=query[0], phone=query[1], name=query[2], findings=tuple(findings))
     return findings, needles, found
 
@@ -1192,7 +1218,9 @@ def erase(
 
     Raises:
         ValidationError: a bad *subject*, *mode*, *now*, *key* or *schemas*.
-        ConcurrencyError: a record changed meanwhile; nothing is erased.
+        ConcurrencyError: a record changed meanwhile, or another process stored a
+            record with the person's email or phone meanwhile (a SQLite unit re-checks
+            the searched keys at commit); nothing is erased: run it again.
 
     >>> from datetime import datetime, timezone
     >>> from leadmodel import Lead, EmailAddress
