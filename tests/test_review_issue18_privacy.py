@@ -22,7 +22,14 @@ from leadmodel import (
 from leadmodel.adapters.memory import MemoryUnitOfWork, SequentialIds
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 from leadmodel.cli import main
-from leadmodel.services import PersonFindings, erase, find_person, import_leads, is_erased
+from leadmodel.services import (
+    PersonFindings,
+    erase,
+    export_person,
+    find_person,
+    import_leads,
+    is_erased,
+)
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -274,3 +281,35 @@ def test_an_import_that_checked_before_a_concurrent_erase_commits_nothing(tmp_pa
     assert _import_ada(path, key=Key()).created == 0
     with SQLiteStore(path) as store, SQLiteUnitOfWork(store) as uow:
         assert list(uow.leads) == []
+
+
+def test_tags_that_mention_the_person_are_found_exported_alone_and_tokenised():
+    # Bug: tags were never searched: "ref:ada@x.io" survived every erasure.
+    ada = Lead(
+        id="L1",
+        first_name="Ada",
+        last_name="Lovelace",
+        company="Engines",
+        email=EmailAddress.parse("ada@x.io"),
+        tags=frozenset({"vip", "met Ada Lovelace"}),
+    )
+    other = Lead(
+        id="L2", last_name="Ng", company="Acme", tags=frozenset({"ref:ada@x.io", "secret"})
+    )
+    for mode in ("delete", "anonymise"):
+        uow = _uow(ada, other)
+        found = find_person(uow, email="ada@x.io")
+        assert [(f.record_id, f.paths) for f in found.findings if not f.owned] == [
+            ("L2", ("tags[0]",))
+        ]
+        document = json.loads(export_person(uow, email="ada@x.io"))
+        assert document["mentions"][0]["values"] == {"tags[0]": "ref:ada@x.io"}
+        assert "secret" not in json.dumps(document)
+        erase(uow, {"email": "ada@x.io"}, mode=mode, now=NOW, key=Key())
+        dumped = _dump(uow)
+        assert "ada@x.io" not in dumped
+        assert "lovelace" not in dumped
+        with uow:
+            assert "secret" in uow.leads.get("L2").tags
+            if mode == "anonymise":
+                assert "vip" in uow.leads.get("L1").tags

@@ -470,6 +470,12 @@ def _text_paths(record: object, needles: _Needles, prefix: str = "") -> list[str
                 for name, item in value.items()
                 if isinstance(item, str) and needles.mentioned(item)
             ]
+        elif isinstance(value, frozenset):  # tags, by their place in sorted order
+            paths += [
+                f"{path}[{index}]"
+                for index, item in enumerate(_sorted_texts(value))
+                if needles.mentioned(item)
+            ]
         elif isinstance(value, Address):
             paths += [
                 f"{path}.{part}"
@@ -477,6 +483,11 @@ def _text_paths(record: object, needles: _Needles, prefix: str = "") -> list[str
                 if isinstance(getattr(value, part), str) and needles.mentioned(getattr(value, part))
             ]
     return paths
+
+
+def _sorted_texts(values: frozenset[Any]) -> list[str]:
+    """The text items of a set in the order :func:`leadmodel.to_dict` writes them."""
+    return sorted(item for item in values if isinstance(item, str))
 
 
 def _merge_paths(record: MergeRecord, needles: _Needles) -> tuple[list[str], bool]:
@@ -670,7 +681,7 @@ def find_person(
     equals a given one or whose full name (either order) equals *name*, and the person
     accounts (``Account.is_person``) so named or linked to their contacts. Then every
     record mentioning any of their values (the given ones and those their own records
-    hold: other emails, phones, street) in free text, custom values or address lines is
+    hold: other emails, phones, street) in free text, tags, custom values or address lines is
     found too: opportunities (also by ``contact_id``), activities (all of their records'
     activities), stored merges (survivor and originals), consents and time-trigger marks.
     A name alone matches every namesake: give an email or phone to tell people apart.
@@ -929,12 +940,22 @@ class _Anonymiser:
                 kept_values = self.custom(kind, value, whole=False)
                 if kept_values is not value:
                     changes[name] = kept_values
+            elif isinstance(value, frozenset):  # tags
+                tags = frozenset(
+                    self.token(f"{kind}.{name}", item)
+                    if isinstance(item, str) and self.needles.mentioned(item)
+                    else item
+                    for item in value
+                )
+                if tags != value:
+                    changes[name] = tags
         return attrs.evolve(record, **changes) if changes else record  # type: ignore[misc]
 
     def owned(self, record: _R, kind: str) -> _R:
         """The person's own lead, contact or account with every personal field replaced.
 
-        Source, status, dates, scores, amounts, country, tags and flags stay.
+        Source, status, dates, scores, amounts, country, flags and the tags that do not
+        mention the person stay.
         """
         changes: dict[str, Any] = {}
         for name in ("first_name", "last_name", "title", "description"):
@@ -1201,11 +1222,11 @@ def erase(
     under the host's *key* (the same value gives the same token, so counts by value still
     add up), the email becomes ``anon-…@anonymised.example``, phones, website, city, state
     and postal code are cleared, custom fields marked ``personal`` in *schemas* are
-    tokenised; source, status, dates, scores, amounts, country, tags, flags and
-    conversion records stay, so funnels and models keep working. ``mode="delete"`` removes
+    tokenised; source, status, dates, scores, amounts, country, flags, the tags
+    that do not mention the person and conversion records stay, so funnels and models keep working. ``mode="delete"`` removes
     those records, their activities and consents, and their stored merges.
 
-    In both modes every other record that mentions the person's values (free text, custom
+    In both modes every other record that mentions the person's values (free text, tags, custom
     values, activity properties, a merge's survivor and originals, a consent's proof) has
     those fields tokenised; opportunities and contacts pointing at a deleted record lose
     the pointer; time-trigger marks of deleted records go. Then, with a unit of work that
