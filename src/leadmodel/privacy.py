@@ -1223,11 +1223,13 @@ def erase(
     add up), the email becomes ``anon-…@anonymised.example``, phones, website, city, state
     and postal code are cleared, custom fields marked ``personal`` in *schemas* are
     tokenised; source, status, dates, scores, amounts, country, flags, the tags
-    that do not mention the person and conversion records stay, so funnels and models keep working. ``mode="delete"`` removes
-    those records, their activities and consents, and their stored merges.
+    that do not mention the person and conversion records stay, so funnels and models
+    keep working. ``mode="delete"`` removes those records, their activities and
+    consents, and their stored merges.
 
-    In both modes every other record that mentions the person's values (free text, tags, custom
-    values, activity properties, a merge's survivor and originals, a consent's proof) has
+    In both modes every other record that mentions the person's values (free text, tags,
+    custom values, activity properties, a merge's survivor and originals, a consent's
+    proof) has
     those fields tokenised; opportunities and contacts pointing at a deleted record lose
     the pointer; time-trigger marks of deleted records go. Then, with a unit of work that
     keeps a privacy log, an ``"erase"`` :class:`~leadmodel.PrivacyLogEntry` is written
