@@ -1229,8 +1229,7 @@ def erase(
 
     In both modes every other record that mentions the person's values (free text, tags,
     custom values, activity properties, a merge's survivor and originals, a consent's
-    proof) has
-    those fields tokenised; opportunities and contacts pointing at a deleted record lose
+    proof) has those fields tokenised; opportunities and contacts pointing at a deleted record lose
     the pointer; time-trigger marks of deleted records go. Then, with a unit of work that
     keeps a privacy log, an ``"erase"`` :class:`~leadmodel.PrivacyLogEntry` is written
     per keyed hash of the person's emails, phones and name (so :func:`is_erased` knows
