@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import stat
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -29,6 +29,7 @@ from leadmodel.services import (
     find_person,
     import_leads,
     is_erased,
+    merge_records,
 )
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -313,3 +314,45 @@ def test_tags_that_mention_the_person_are_found_exported_alone_and_tokenised():
             assert "secret" in uow.leads.get("L2").tags
             if mode == "anonymise":
                 assert "vip" in uow.leads.get("L1").tags
+
+
+def test_export_of_a_merge_with_someone_else_discloses_only_the_persons_parts():
+    # Bug: a stored merge of the person's lead with another person's was exported whole:
+    # the other original (their email, name, phone) went into the export.
+    uow = _uow(
+        Lead(
+            id="L1",
+            first_name="Ada",
+            last_name="Lovelace",
+            company="Engines",
+            email=EmailAddress.parse("ada@x.io"),
+            phone=PhoneNumber.parse("+14155550101"),  # the survivor's phone wins
+        ),
+        Lead(
+            id="L2",
+            first_name="Ada",
+            last_name="Lovelace",
+            company="Engines Ltd",
+            email=EmailAddress.parse("ada@x.io"),
+        ),
+        Lead(
+            id="L3",
+            first_name="Bob",
+            last_name="Secretson",
+            company="Acme",
+            email=EmailAddress.parse("bob@secret.io"),
+            phone=PhoneNumber.parse("+14155559999"),
+        ),
+    )
+    own = merge_records(uow, ["L1", "L2"], now=NOW)
+    mixed = merge_records(uow, ["L1", "L3"], now=NOW + timedelta(minutes=1))
+    document = json.loads(export_person(uow, email="ada@x.io"))
+    text = json.dumps(document)
+    assert "bob@secret.io" not in text
+    assert "Secretson" not in text
+    assert "5559999" not in text
+    whole = [merge["id"] for merge in document["records"]["merge"]]
+    assert whole == [own.merge_id]
+    [mention] = [m for m in document["mentions"] if m["id"] == mixed.merge_id]
+    assert mention["values"]["result.originals[0]"]["id"] == "L1"
+    assert mention["values"]["result.survivor"]["email"] == "ada@x.io"

@@ -748,24 +748,57 @@ def _pick(data: Any, path: str) -> Any:
     return data
 
 
+# The identity fields that make a merged entity the person's own record (a phone alone
+# may have been copied into the person's survivor from someone else's record).
+_OWN_FIELDS: Final = frozenset({"email", "first_name", "last_name", "name"})
+
+
+def _own_parts(data: dict[str, Any], finding: Finding, owned: set[str]) -> tuple[list[str], int]:
+    """The parts of a stored merge that are the person's own record, and how many parts."""
+    result = data.get("result")
+    result = result if isinstance(result, dict) else {}
+    originals = result.get("originals")
+    parts = [("result.survivor", result.get("survivor"))]
+    parts += [
+        (f"result.originals[{index}]", original)
+        for index, original in enumerate(originals if isinstance(originals, list) else [])
+    ]
+    own: list[str] = []
+    for prefix, entity in parts:
+        fields = {
+            path[len(prefix) + 1 :] for path in finding.paths if path.startswith(prefix + ".")
+        }
+        if (isinstance(entity, dict) and entity.get("id") in owned) or fields & _OWN_FIELDS:
+            own.append(prefix)
+    return own, len(parts)
+
+
 def _document(uow: UnitOfWork, found: PersonFindings) -> dict[str, Any]:
     records: dict[str, list[Any]] = {}
     mentions: list[dict[str, Any]] = []
+    owned = {f.record_id for f in found.findings if f.owned and f.kind in _PEOPLE}
     for finding in found.findings:
         record = _repository(uow, finding.kind).get(finding.record_id)
         if record is None:
             continue
         data = to_dict(record)
-        if finding.owned:
+        own: list[str] = []
+        if finding.kind == "merge" and finding.owned:
+            own, parts = _own_parts(data, finding, owned)
+            whole = len(own) == parts
+        else:
+            whole = finding.owned
+        if whole:
             records.setdefault(finding.kind, []).append(data)
         else:  # another's record: only the values that are about the person
-            mentions.append(
-                {
-                    "kind": finding.kind,
-                    "id": finding.record_id,
-                    "values": {path: _pick(data, path) for path in finding.paths},
-                }
+            # (of a merge with someone else's record: the person's parts whole)
+            values = {part: _pick(data, part) for part in own}
+            values.update(
+                (path, _pick(data, path))
+                for path in finding.paths
+                if not any(path.startswith(part + ".") for part in own)
             )
+            mentions.append({"kind": finding.kind, "id": finding.record_id, "values": values})
     return {
         "format": FORMAT_VERSION,
         "document": "person_export",
@@ -791,7 +824,10 @@ def export_person(
     record of the person's own, each as :func:`leadmodel.to_dict` writes it (so each one
     reads back with :func:`leadmodel.from_dict`), and under ``"mentions"`` only the values
     of other people's records that are about them (by field path): the export never
-    discloses someone else's data. With a *key* and a privacy log, an
+    discloses someone else's data. A stored merge of the person's record with someone
+    else's is a mention too: its survivor and originals that are the person's appear
+    whole (under ``"result.survivor"``, ``"result.originals[0]"``), the others only by
+    the paths about the person. With a *key* and a privacy log, an
     ``"export"`` entry is logged (keyed hashes only) at *now*.
 
     Raises:
