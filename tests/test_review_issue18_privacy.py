@@ -15,6 +15,7 @@ from leadmodel import (
     EmailAddress,
     Lead,
     PhoneNumber,
+    ValidationError,
     _merging,
     privacy,
     to_json,
@@ -356,3 +357,44 @@ def test_export_of_a_merge_with_someone_else_discloses_only_the_persons_parts():
     [mention] = [m for m in document["mentions"] if m["id"] == mixed.merge_id]
     assert mention["values"]["result.originals[0]"]["id"] == "L1"
     assert mention["values"]["result.survivor"]["email"] == "ada@x.io"
+
+
+def test_erasing_by_a_name_shared_by_different_people_is_refused(tmp_path, capsys):
+    # Bug: erase({"name": ...}) irreversibly erased every namesake, whoever they were.
+    namesakes = (
+        Lead(
+            id="L1",
+            first_name="Ada",
+            last_name="Lovelace",
+            company="Engines",
+            email=EmailAddress.parse("ada@one.io"),
+        ),
+        Lead(
+            id="L2",
+            first_name="Ada",
+            last_name="Lovelace",
+            company="Looms",
+            email=EmailAddress.parse("ada@two.io"),
+        ),
+    )
+    uow = _uow(*namesakes)
+    with pytest.raises(ValidationError) as error:
+        erase(uow, {"name": "Ada Lovelace"}, mode="delete", now=NOW, key=Key())
+    assert [e.code for e in error.value.errors] == ["ambiguous"]
+    with uow:
+        assert sorted(lead.id for lead in uow.leads) == ["L1", "L2"]
+    found = find_person(uow, name="Ada Lovelace")  # reviewed, then passed on: erased
+    assert len(erase(uow, found, mode="delete", now=NOW, key=Key()).deleted) == 2
+    alone = _uow(namesakes[0])
+    assert (
+        len(erase(alone, {"name": "Lovelace, Ada"}, mode="delete", now=NOW, key=Key()).deleted) == 1
+    )
+    database = _database(tmp_path / "crm.db")
+    with SQLiteStore(database) as store, SQLiteUnitOfWork(store) as other:
+        other.leads.add(namesakes[1])
+        other.commit()
+    key = tmp_path / "key"
+    key.write_bytes(b"secret")
+    args = ["privacy", "erase", "--db", str(database), "--name", "Ada Lovelace"]
+    assert main([*args, "--mode", "delete", "--key-file", str(key)]) == 2
+    assert "namesake" in capsys.readouterr().err

@@ -1089,6 +1089,25 @@ def _watch(uow: UnitOfWork, emails: Iterable[str], phones: Iterable[str]) -> set
     return found
 
 
+def _refuse_namesakes(service: str, uow: UnitOfWork, findings: Sequence[Finding]) -> None:
+    """Refuse to erase by a name alone when it names people with different emails."""
+    mailboxes: set[str] = set()
+    for finding in findings:
+        if finding.owned and finding.kind in _PEOPLE:
+            record = _repository(uow, finding.kind).get(finding.record_id)
+            email = getattr(record, "email", None)
+            if isinstance(email, EmailAddress):
+                mailboxes.add(_untagged(email.normalized))
+    if len(mailboxes) > 1:
+        raise _problem(
+            service,
+            "subject",
+            "ambiguous",
+            f"the name alone matches {len(mailboxes)} namesakes with different emails: give "
+            "an email or phone, or pass the reviewed PersonFindings of find_person",
+        )
+
+
 def _subject(
     service: str, uow: UnitOfWork, subject: object
 ) -> tuple[list[Finding], _Needles, PersonFindings]:
@@ -1131,6 +1150,8 @@ def _subject(
     owned = {f.record_id for f in findings if f.owned and f.kind in _PEOPLE}
     if _watch(uow, needles.emails, needles.phones) - owned:  # stored since: look again
         findings, needles = _find(uow, *query)
+    if not query[0] and not query[1]:
+        _refuse_namesakes(service, uow, findings)
     found = PersonFindings(email=query[0], phone=query[1], name=query[2], findings=tuple(findings))
     return findings, needles, found
 
@@ -1250,7 +1271,9 @@ def erase(
     """Erase one person everywhere: delete their records or anonymise them, in one commit.
 
     *subject* is the :class:`PersonFindings` of :func:`find_person` (drop a finding from it
-    to spare a namesake) or a mapping of ``email``, ``phone`` and ``name`` to look up.
+    to spare a namesake) or a mapping of ``email``, ``phone`` and ``name`` to look up. A
+    mapping with a name alone that matches records with different emails is refused
+    (``ambiguous``): erasure cannot be undone, so namesakes are told apart first.
 
     ``mode="anonymise"`` keeps the person's leads, contacts and person accounts with every
     personal field replaced: names, title, description and address lines become
@@ -1275,7 +1298,8 @@ def erase(
     back with ``scrubbed=False`` (never an error), and ``store.scrub()`` must run again.
 
     Raises:
-        ValidationError: a bad *subject*, *mode*, *now*, *key* or *schemas*.
+        ValidationError: a bad *subject*, *mode*, *now*, *key* or *schemas*; a name alone
+            shared by people with different emails (``ambiguous``).
         ConcurrencyError: a record changed meanwhile, or another process stored a
             record with the person's email or phone meanwhile (a SQLite unit re-checks
             the searched keys at commit); nothing is erased: run it again.
