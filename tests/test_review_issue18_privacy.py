@@ -8,6 +8,8 @@ import stat
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leadmodel import (
     ColumnMapping,
@@ -398,3 +400,28 @@ def test_erasing_by_a_name_shared_by_different_people_is_refused(tmp_path, capsy
     args = ["privacy", "erase", "--db", str(database), "--name", "Ada Lovelace"]
     assert main([*args, "--mode", "delete", "--key-file", str(key)]) == 2
     assert "namesake" in capsys.readouterr().err
+
+
+_LOCAL = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8)
+_BEFORE = st.sampled_from(["", " ", "<", "(", ",", ";", ": ", "\n", "mailto:", "Ada "])
+_AFTER = st.sampled_from(["", " ", ">", ")", ",", ";", ".", "!", "\n", "?subject=hi"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(tag=st.none() | _LOCAL, before=_BEFORE, after=_AFTER, other=_LOCAL)
+def test_the_persons_mailbox_is_always_erased_and_another_address_never(tag, before, after, other):
+    # Invariant: the person's address, +tagged or not, in any punctuation, is tokenised;
+    # an address that merely contains theirs ("x" + it, it + ".uk") is someone else's.
+    address = "ada" + ("" if tag is None else f"+{tag}") + "@x.io"
+    others = [f"{other}ada@x.io", f"ada@x.io{other}", f"ada@x.io.{other}", f"ada.{other}@x.io"]
+    uow = _uow(
+        Lead(id="L1", last_name="Lovelace", company="E", email=EmailAddress.parse("ada@x.io")),
+        Lead(id="L2", last_name="Ng", company="A", description=f"{before}{address.upper()}{after}"),
+        Lead(
+            id="L3", last_name="Ng", company="A", custom={f"c{i}": o for i, o in enumerate(others)}
+        ),
+    )
+    erase(uow, {"email": "ada@x.io"}, mode="anonymise", now=NOW, key=Key())
+    with uow:
+        assert "ada" not in uow.leads.get("L2").description.casefold()
+        assert dict(uow.leads.get("L3").custom) == {f"c{i}": o for i, o in enumerate(others)}
