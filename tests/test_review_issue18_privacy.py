@@ -146,10 +146,21 @@ def test_a_possessive_name_is_a_mention():
             email=EmailAddress.parse("ada@x.io"),
         ),
         Lead(id="L2", last_name="Ng", company="Acme", description="Ada Lovelace’s boss"),
+        Lead(
+            id="L3",
+            first_name="Zoe",
+            last_name="O'Brien",
+            company="Acme",
+            email=EmailAddress.parse("zoe@x.io"),
+        ),
+        Lead(id="L4", last_name="Ng", company="Acme", description="met Zoe O'Brien's team"),
     )
     assert find_person(uow, email="ada@x.io").ids("lead") == ("L1", "L2")
+    assert find_person(uow, email="zoe@x.io").ids("lead") == ("L3", "L4")
     erase(uow, {"email": "ada@x.io"}, mode="delete", now=NOW, key=Key())
+    erase(uow, {"email": "zoe@x.io"}, mode="delete", now=NOW, key=Key())
     assert "lovelace" not in _dump(uow)
+    assert "brien" not in _dump(uow)
 
 
 def _database(path):

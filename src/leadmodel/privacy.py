@@ -334,7 +334,7 @@ def _email_pattern(emails: frozenset[str]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<![\w.+-])(?:{'|'.join(parts)})(?![\w-]|\.\w)")
 
 
-_APOSTROPHES: Final = str.maketrans({"'": " ", "\u2019": " ", "\u02bc": " "})
+_POSSESSIVE: Final = re.compile(r"['\u2019\u02bc]s\b", re.IGNORECASE)
 
 
 def _digits(text: str) -> str:
@@ -396,10 +396,10 @@ class _Needles:
         ):
             return True
         if self.names:
-            # "Ada Lovelace's" is a mention too: apostrophes split words as well.
+            # "Ada Lovelace's" (or "Zoe O'Brien's") is a mention too.
             variants = {
                 f" {normalize_person_name(variant) or ''} "
-                for variant in (text, text.translate(_APOSTROPHES))
+                for variant in (text, _POSSESSIVE.sub(" ", text))
             }
             return any(f" {name} " in words for words in variants for name in self.names)
         return False
