@@ -14,9 +14,12 @@ from hypothesis import strategies as st
 from leadmodel import (
     ColumnMapping,
     ConcurrencyError,
+    Contact,
     EmailAddress,
     Lead,
+    Opportunity,
     PhoneNumber,
+    RetentionPolicy,
     ValidationError,
     _merging,
     privacy,
@@ -33,6 +36,7 @@ from leadmodel.services import (
     import_leads,
     is_erased,
     merge_records,
+    run_retention,
 )
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -436,3 +440,30 @@ def test_the_persons_mailbox_is_always_erased_and_another_address_never(tag, bef
     with uow:
         assert "ada" not in uow.leads.get("L2").description.casefold()
         assert dict(uow.leads.get("L3").custom) == {f"c{i}": o for i, o in enumerate(others)}
+
+
+def test_retention_deleting_a_contact_leaves_no_opportunity_pointing_at_it():
+    # Bug: run_retention deleted the contact but its opportunity kept contact_id.
+    old = NOW - timedelta(days=1000)
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.contacts.add(
+            Contact(
+                id="C1",
+                first_name="Ada",
+                last_name="Lovelace",
+                email=EmailAddress.parse("ada@x.io"),
+                created_at=old,
+                updated_at=old,
+            )
+        )
+        uow.opportunities.add(
+            Opportunity(id="O1", name="Engines", stage="Prospecting", contact_id="C1")
+        )
+        uow.commit()
+    policy = RetentionPolicy(name="3y", kind="contact", inactive_days=700, action="delete")
+    run = run_retention(uow, [policy], now=NOW, key=Key())
+    assert run.erasures[0].counts == {"contact": 1, "opportunity": 1}
+    with uow:
+        assert uow.contacts.get("C1") is None
+        assert uow.opportunities.get("O1").contact_id is None

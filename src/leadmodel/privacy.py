@@ -1632,6 +1632,11 @@ def _retention_findings(
         if ids & set(targets):
             owned = merged.survivor_id in targets
             findings.append(Finding(kind="merge", record_id=merged.id, owned=owned))
+    findings += [  # their opportunities: pointers to a deleted record go, mentions too
+        Finding(kind="opportunity", record_id=opportunity.id)
+        for opportunity in _each(uow, "opportunity")
+        if opportunity.contact_id in targets or opportunity.account_id in targets
+    ]
     findings += [
         Finding(kind="trigger_state", record_id=state.id)
         for state in _each(uow, "trigger_state")
@@ -1653,8 +1658,10 @@ def run_retention(
     Each due record (see :func:`due_for_retention`) is anonymised or deleted the way
     :func:`erase` treats a person's own record, with its activities, consents and the
     stored merges it survived (its values are also erased from merges it was absorbed
-    by). Retention is not a person's request: nothing is written to the privacy log, so
-    the person may come back through a form or an import. Over SQLite the store is
+    by); the opportunities pointing at a due record have its values tokenised, and lose
+    the pointer when it is deleted. Unlike :func:`erase`, other records' free text is not
+    searched. Retention is not a person's request: nothing is written to the privacy
+    log, so the person may come back through a form or an import. Over SQLite the store is
     scrubbed afterwards.
 
     Raises:
