@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import stat
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -467,3 +470,71 @@ def test_retention_deleting_a_contact_leaves_no_opportunity_pointing_at_it():
     with uow:
         assert uow.contacts.get("C1") is None
         assert uow.opportunities.get("O1").contact_id is None
+
+
+_RACE_WORKER = """
+import sys, time
+from datetime import UTC, datetime
+from leadmodel import ColumnMapping, ConcurrencyError
+from leadmodel.adapters.memory import SequentialIds
+from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+from leadmodel.services import erase, import_leads
+
+class Key:
+    def secret(self):
+        return b"review secret"
+
+role, path, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+now = datetime(2026, 6, 1, tzinfo=UTC)
+store = SQLiteStore(path, timeout=10)
+if role == "erase":  # start once the importer is writing, to race it
+    while True:
+        with SQLiteUnitOfWork(store) as uow:
+            if sum(1 for _ in uow.leads) >= 3:
+                break
+        time.sleep(0.002)
+for attempt in range(rounds):
+    try:
+        if role == "import":
+            import_leads(
+                SQLiteUnitOfWork(store),
+                [{"Last Name": "Lovelace", "Company": "Engines", "Email": "ada@example.org"}],
+                ColumnMapping.guess(["Last Name", "Company", "Email"]),
+                on_duplicate="create",
+                ids=SequentialIds(prefix=f"i{attempt}-"),
+                now=now,
+                privacy_key=Key(),
+            )
+        else:
+            erase(SQLiteUnitOfWork(store), {"email": "ada@example.org"}, mode="delete",
+                  now=now, key=Key())
+            print("erased", attempt, flush=True)
+            with SQLiteUnitOfWork(store) as uow:
+                print("left", sum(1 for _ in uow.leads), flush=True)
+            break
+    except ConcurrencyError:
+        time.sleep(0.001)
+"""
+
+
+def test_erase_and_imports_in_two_real_processes_leave_none_of_the_person(tmp_path, long_run):
+    # Invariant: once erase succeeded, every import of the person committed before it
+    # was erased with it and every one after it is suppressed: none of them remains.
+    path = _database(tmp_path / "crm.db")
+    worker = tmp_path / "race_worker.py"
+    worker.write_text(_RACE_WORKER)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    rounds = "600" if long_run else "150"
+    importer = subprocess.Popen([sys.executable, str(worker), "import", str(path), rounds], env=env)
+    eraser = subprocess.run(
+        [sys.executable, str(worker), "erase", str(path), "1000"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert importer.wait(timeout=120) == 0
+    assert eraser.stdout.startswith("erased")
+    with SQLiteStore(path) as store, SQLiteUnitOfWork(store) as uow:
+        assert [lead.id for lead in uow.leads if lead.email is not None] == []
