@@ -15,6 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadmodel import (
+    Account,
+    Address,
     ColumnMapping,
     ConcurrencyError,
     Contact,
@@ -441,7 +443,7 @@ def test_the_persons_mailbox_is_always_erased_and_another_address_never(tag, bef
     )
     erase(uow, {"email": "ada@x.io"}, mode="anonymise", now=NOW, key=Key())
     with uow:
-        assert "ada" not in uow.leads.get("L2").description.casefold()
+        assert "@x.io" not in uow.leads.get("L2").description.casefold()
         assert dict(uow.leads.get("L3").custom) == {f"c{i}": o for i, o in enumerate(others)}
 
 
@@ -538,3 +540,24 @@ def test_erase_and_imports_in_two_real_processes_leave_none_of_the_person(tmp_pa
     assert eraser.stdout.startswith("erased")
     with SQLiteStore(path) as store, SQLiteUnitOfWork(store) as uow:
         assert [lead.id for lead in uow.leads if lead.email is not None] == []
+
+
+def test_a_person_account_named_last_name_first_is_the_persons_own():
+    # Bug: a lead's name matched in either order, a person account's only as written:
+    # "Lovelace, Ada" was only a mention of "Ada Lovelace" (its address stayed on erase).
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.accounts.add(
+            Account(
+                id="A1",
+                name="Lovelace, Ada",
+                is_person=True,
+                billing_address=Address(street="12 Analytical Row", city="London"),
+            )
+        )
+        uow.commit()
+    found = find_person(uow, name="Ada Lovelace")
+    assert [(f.kind, f.record_id, f.owned) for f in found.findings] == [("account", "A1", True)]
+    erase(uow, found, mode="delete", now=NOW, key=Key())
+    with uow:
+        assert list(uow.accounts) == []

@@ -429,9 +429,12 @@ def _full_name(record: object) -> frozenset[str]:
             if normal:
                 names.add(normal)
     if isinstance(record, Account) and record.is_person:
-        normal = normalize_person_name(record.name)
-        if normal:
-            names.add(normal)
+        last, comma, first = record.name.partition(",")
+        # "Ada Lovelace", and either order of "Lovelace, Ada", as a lead's name matches
+        for text in (record.name, f"{first} {last}" if comma else None):
+            normal = normalize_person_name(text)
+            if normal:
+                names.add(normal)
     return frozenset(names)
 
 
