@@ -429,10 +429,10 @@ def _full_name(record: object) -> frozenset[str]:
             if normal:
                 names.add(normal)
     if isinstance(record, Account) and record.is_person:
-        last, comma, first = record.name.partition(",")
+        surname, comma, given = record.name.partition(",")
         # "Ada Lovelace", and either order of "Lovelace, Ada", as a lead's name matches
-        for text in (record.name, f"{first} {last}" if comma else None):
-            normal = normalize_person_name(text)
+        for written in (record.name, f"{given} {surname}" if comma else None):
+            normal = normalize_person_name(written)
             if normal:
                 names.add(normal)
     return frozenset(names)
