@@ -561,3 +561,17 @@ def test_a_person_account_named_last_name_first_is_the_persons_own():
     erase(uow, found, mode="delete", now=NOW, key=Key())
     with uow:
         assert list(uow.accounts) == []
+
+
+def test_a_name_that_is_nobodys_name_discloses_no_free_text():
+    # Bug: export_person(name="call me") returned every other record's text holding the
+    # words "call me": a name search was a full-text search over other people's data.
+    uow = _uow(
+        Lead(id="L1", last_name="Ng", company="Acme", description="please call me back"),
+        Lead(id="L2", last_name="Fox", company="Acme", custom={"note": "a quick call me"}),
+    )
+    for name in ("call me", "a", "back"):
+        assert find_person(uow, name=name).findings == ()
+        document = json.loads(export_person(uow, name=name))
+        assert document["mentions"] == []
+        assert "please" not in json.dumps(document)

@@ -536,7 +536,9 @@ def _find(
                 owners[record.id] = record
             elif paths:
                 mentions[(kind, record.id)] = paths
-    expanded = needles
+    # A name is looked for in free text only as the name of one of their records: a name
+    # that is nobody's ("call me") must not turn into a search of other people's notes.
+    expanded = attrs.evolve(needles, names=frozenset())
     for record in owners.values():
         expanded = expanded.with_record(record)
     # One step further: the same email as one of their records, or the same phone and
@@ -688,6 +690,8 @@ def find_person(
     found too: opportunities (also by ``contact_id``), activities (all of their records'
     activities), stored merges (survivor and originals), consents and time-trigger marks.
     A name alone matches every namesake: give an email or phone to tell people apart.
+    A name is looked for in other records' text only as the name of one of the person's
+    records, so a name that is nobody's finds nothing (no full-text search of others).
 
     It reads every record (privacy requests are rare; no index is needed). With a *key*
     and a unit of work that keeps a privacy log, a ``"find"``
