@@ -575,3 +575,15 @@ def test_a_name_that_is_nobodys_name_discloses_no_free_text():
         document = json.loads(export_person(uow, name=name))
         assert document["mentions"] == []
         assert "please" not in json.dumps(document)
+
+
+def test_a_phone_is_found_in_one_written_number_not_in_digits_scattered_over_a_text():
+    # Bug: every digit of a text was joined first, so "Order 415, qty 5550101" was taken
+    # for +1 415 555 0101 (and tokenised, and exported, though it is someone else's).
+    uow = _uow(
+        Lead(id="L1", last_name="Lovelace", company="E", phone=PhoneNumber.parse("+14155550101")),
+        Lead(id="L2", last_name="Ng", company="A", description="Order 415, qty 5550101"),
+        Lead(id="L3", last_name="Fox", company="A", description="call (415) 555-0101 today"),
+        Lead(id="L4", last_name="Ray", company="A", custom={"cell": "+1.415.555.0101"}),
+    )
+    assert find_person(uow, phone="+1 415 555 0101").ids("lead") == ("L1", "L3", "L4")

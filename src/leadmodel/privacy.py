@@ -337,8 +337,14 @@ def _email_pattern(emails: frozenset[str]) -> re.Pattern[str] | None:
 _POSSESSIVE: Final = re.compile(r"['\u2019\u02bc]s\b", re.IGNORECASE)
 
 
-def _digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
+# One written number: digits with at most a few spaces, dots, dashes, slashes or
+# parentheses between them ("(415) 555-0101", "+44 20 7946 0958").
+_NUMBER: Final = re.compile(r"\d(?:[\s().\-/]{0,3}\d)*")
+
+
+def _numbers(text: str) -> list[str]:
+    """The digits of each number written in *text*."""
+    return [re.sub(r"\D", "", match) for match in _NUMBER.findall(text)]
 
 
 @attrs.frozen
@@ -390,9 +396,11 @@ class _Needles:
             return True
         if any(value in folded for value in self.texts):
             return True
-        digits = _digits(text)
-        if len(digits) >= _MIN_DIGITS and any(
-            phone.lstrip("+") in digits or _national(phone) in digits for phone in self.phones
+        if self.phones and any(
+            phone.lstrip("+") in digits or _national(phone) in digits
+            for digits in _numbers(text)
+            if len(digits) >= _MIN_DIGITS
+            for phone in self.phones
         ):
             return True
         if self.names:
