@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from leadmodel import (
     Account,
+    Activity,
     Address,
     ColumnMapping,
     ConcurrencyError,
@@ -587,3 +588,61 @@ def test_a_phone_is_found_in_one_written_number_not_in_digits_scattered_over_a_t
         Lead(id="L4", last_name="Ray", company="A", custom={"cell": "+1.415.555.0101"}),
     )
     assert find_person(uow, phone="+1 415 555 0101").ids("lead") == ("L1", "L3", "L4")
+
+
+_WORD = st.text(alphabet="bcdfghjklmnpqrstvwxz", min_size=6, max_size=9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    others=st.lists(
+        st.tuples(_WORD, _WORD, st.booleans(), st.booleans()),
+        min_size=1,
+        max_size=5,
+        unique_by=lambda other: other[0],
+    )
+)
+def test_an_export_discloses_nothing_of_other_people_but_the_mentions(others):
+    # Invariant: other people's emails, names and private values never reach the export;
+    # only a value that mentions the person does, at its path.
+    uow = MemoryUnitOfWork()
+    with uow:
+        uow.leads.add(
+            Lead(
+                id="P",
+                first_name="Ada",
+                last_name="Lovelace",
+                company="Engines",
+                email=EmailAddress.parse("ada@x.io"),
+            )
+        )
+        for index, (name, secret, noted, activity) in enumerate(others):
+            uow.leads.add(
+                Lead(
+                    id=f"O{index}",
+                    last_name=name.title(),
+                    company="Other",
+                    email=EmailAddress.parse(f"{name}@other.io"),
+                    description="met Ada Lovelace" if noted else f"nothing {secret}",
+                    custom={"private": secret},
+                )
+            )
+            if activity:
+                uow.activities.add(
+                    Activity(
+                        id=f"A{index}",
+                        subject_id=f"O{index}",
+                        kind="note",
+                        occurred_at=NOW,
+                        properties={"text": "ada@x.io called", "private": secret},
+                    )
+                )
+        uow.commit()
+    exported = export_person(uow, email="ada@x.io")
+    for name, secret, _, _ in others:
+        assert name not in exported.casefold()
+        assert secret not in exported.casefold()
+    document = json.loads(exported)
+    expected = {f"O{i}" for i, other in enumerate(others) if other[2]}
+    expected |= {f"A{i}" for i, other in enumerate(others) if other[3]}
+    assert {mention["id"] for mention in document["mentions"]} == expected
