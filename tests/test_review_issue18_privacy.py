@@ -646,3 +646,12 @@ def test_an_export_discloses_nothing_of_other_people_but_the_mentions(others):
     expected = {f"O{i}" for i, other in enumerate(others) if other[2]}
     expected |= {f"A{i}" for i, other in enumerate(others) if other[3]}
     assert {mention["id"] for mention in document["mentions"]} == expected
+
+
+def test_cli_privacy_on_a_missing_database_is_an_error_not_an_empty_answer(tmp_path, capsys):
+    # Bug: a mistyped --db created an empty database and answered "0 record(s) hold this
+    # person's data": a data subject would be told nothing is stored about them.
+    missing = tmp_path / "crm-typo.db"
+    assert main(["privacy", "find", "--db", str(missing), "--email", "ada@example.org"]) == 2
+    assert "no database" in capsys.readouterr().err
+    assert not missing.exists()
