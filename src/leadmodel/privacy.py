@@ -690,13 +690,14 @@ def find_person(
 
     The person is named by *email*, *phone* and/or *name*, normalised the way matching
     normalises them (``"Ada@Example.ORG"``, ``"(415) 555-0101"``, ``"Lovelace, Ada"`` all
-    match). Their own records are the leads and contacts whose email, phone or mobile
-    equals a given one or whose full name (either order) equals *name*, and the person
-    accounts (``Account.is_person``) so named or linked to their contacts. Then every
-    record mentioning any of their values (the given ones and those their own records
-    hold: other emails, phones, street) in free text, tags, custom values or address lines is
-    found too: opportunities (also by ``contact_id``), activities (all of their records'
-    activities), stored merges (survivor and originals), consents and time-trigger marks.
+    match; ``"ada+news@example.org"`` is the same mailbox). Their own records are the leads
+    and contacts whose email, phone or mobile equals a given one or whose full name (either
+    order) equals *name*, and the person accounts (``Account.is_person``) so named or linked
+    to their contacts. Then every record mentioning any of their values (the given ones and
+    those their own records hold: other emails, phones, street) in free text, tags, custom
+    values or address lines is found too: opportunities (also by ``contact_id``), activities
+    (all of their records' activities), stored merges (survivor and originals), consents and
+    time-trigger marks.
     A name alone matches every namesake: give an email or phone to tell people apart.
     A name is looked for in other records' text only as the name of one of the person's
     records, so a name that is nobody's finds nothing (no full-text search of others).
