@@ -697,10 +697,10 @@ def find_person(
     those their own records hold: other emails, phones, street) in free text, tags, custom
     values or address lines is found too: opportunities (also by ``contact_id``), activities
     (all of their records' activities), stored merges (survivor and originals), consents and
-    time-trigger marks.
-    A name alone matches every namesake: give an email or phone to tell people apart.
-    A name is looked for in other records' text only as the name of one of the person's
-    records, so a name that is nobody's finds nothing (no full-text search of others).
+    time-trigger marks. A name alone matches every namesake: give an email or phone to
+    tell people apart. A name is looked for in other records' text only as the name of one
+    of the person's records, so a name that is nobody's finds nothing (no full-text search
+    of others).
 
     It reads every record (privacy requests are rare; no index is needed). With a *key*
     and a unit of work that keeps a privacy log, a ``"find"``
