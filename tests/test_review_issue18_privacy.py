@@ -655,3 +655,24 @@ def test_cli_privacy_on_a_missing_database_is_an_error_not_an_empty_answer(tmp_p
     assert main(["privacy", "find", "--db", str(missing), "--email", "ada@example.org"]) == 2
     assert "no database" in capsys.readouterr().err
     assert not missing.exists()
+
+
+def test_erasing_stale_findings_is_refused_when_a_record_with_the_email_came_since():
+    # Bug: a lead with the email asked about, stored between find_person and erase, was
+    # left alone while the erasure reported success (and the log said "erased").
+    uow = _uow(
+        Lead(id="L1", last_name="Lovelace", company="E", email=EmailAddress.parse("ada@x.io"))
+    )
+    found = find_person(uow, email="ada@x.io")
+    with uow:
+        uow.leads.add(
+            Lead(id="L9", last_name="L", company="E", email=EmailAddress.parse("ADA+web@x.io"))
+        )
+        uow.commit()
+    with pytest.raises(ValidationError) as error:
+        erase(uow, found, mode="delete", now=NOW, key=Key())
+    assert [(e.path, e.code) for e in error.value.errors] == [("subject", "stale")]
+    with uow:
+        assert sorted(lead.id for lead in uow.leads) == ["L1", "L9"]
+    again = find_person(uow, email="ada@x.io")
+    assert len(erase(uow, again, mode="delete", now=NOW, key=Key()).deleted) == 2

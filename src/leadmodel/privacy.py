@@ -1124,6 +1124,33 @@ def _refuse_namesakes(service: str, uow: UnitOfWork, findings: Sequence[Finding]
         )
 
 
+def _refuse_stale(
+    service: str, uow: UnitOfWork, email: str | None, findings: Sequence[Finding]
+) -> None:
+    """Refuse findings that miss a record with the very email asked about (stored since)."""
+    if email is None:
+        return
+    listed = {(f.kind, f.record_id) for f in findings}
+    mailbox = _untagged(email)
+    missed = sorted(
+        record.id
+        for kind in _PEOPLE
+        for record in _each(uow, kind)
+        if (kind, record.id) not in listed
+        and isinstance(getattr(record, "email", None), EmailAddress)
+        and _untagged(record.email.normalized) == mailbox
+    )
+    if missed:
+        raise _problem(
+            service,
+            "subject",
+            "stale",
+            f"{len(missed)} record(s) with the email asked about are not in the findings "
+            "(stored since, or dropped: that email makes them the person's): run "
+            "find_person again",
+        )
+
+
 def _subject(
     service: str, uow: UnitOfWork, subject: object
 ) -> tuple[list[Finding], _Needles, PersonFindings]:
@@ -1143,6 +1170,7 @@ def _subject(
             frozenset(),
         )
         findings = list(subject.findings)
+        _refuse_stale(service, uow, query[0], findings)
         for finding in findings:  # the person's own records, as stored now
             if finding.owned and finding.kind in _PEOPLE:
                 record = _repository(uow, finding.kind).get(finding.record_id)
@@ -1287,7 +1315,8 @@ def erase(
     """Erase one person everywhere: delete their records or anonymise them, in one commit.
 
     *subject* is the :class:`PersonFindings` of :func:`find_person` (drop a finding from it
-    to spare a namesake) or a mapping of ``email``, ``phone`` and ``name`` to look up. A
+    to spare a namesake; findings missing a record with the email asked about, one stored
+    since, are refused as ``stale``) or a mapping of ``email``, ``phone`` and ``name`` to look up. A
     mapping with a name alone that matches records with different emails is refused
     (``ambiguous``): erasure cannot be undone, so namesakes are told apart first.
 
@@ -1315,7 +1344,8 @@ def erase(
 
     Raises:
         ValidationError: a bad *subject*, *mode*, *now*, *key* or *schemas*; a name alone
-            shared by people with different emails (``ambiguous``).
+            shared by people with different emails (``ambiguous``); findings that miss a
+            record with the email asked about, stored since (``stale``).
         ConcurrencyError: a record changed meanwhile, or another process stored a
             record with the person's email or phone meanwhile (a SQLite unit re-checks
             the searched keys at commit); nothing is erased: run it again.
