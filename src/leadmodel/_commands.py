@@ -713,6 +713,8 @@ def _privacy_key(args: argparse.Namespace, *, required: bool) -> _Key | None:
                 f"cannot read the key file {args.key_file}: {exc.strerror or exc}"
             ) from None
         secret = secret.rstrip(b"\r\n")
+        if not secret:  # a key file was meant: never run silently without its key
+            raise CommandError(f"the key file {args.key_file} is empty")
     else:
         secret = os.environ.get(PRIVACY_KEY_VARIABLE, "").encode("utf-8", "surrogateescape")
     if len(secret) > _MAX_KEY_BYTES:
@@ -736,6 +738,21 @@ def _person(args: argparse.Namespace) -> dict[str, str]:
     if not person:
         raise CommandError("name the person: --email, --phone and/or --name")
     return person
+
+
+def _write_private(path: str, text: str) -> None:
+    """Write a new file only its owner can read; never replace an existing one."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise CommandError(f"{path} exists: choose a new file for the export") from None
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def run_privacy(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
@@ -764,10 +781,7 @@ def run_privacy(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Resul
         key = _privacy_key(args, required=False)
         document = export_person(uow, **person, key=key, now=now)
         if args.output:
-            try:
-                Path(args.output).write_text(document + "\n", encoding="utf-8")
-            except OSError as exc:
-                raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+            _write_private(args.output, document + "\n")
             say(f"exported to {args.output}")
         elif not args.json:
             say(document)
@@ -779,7 +793,13 @@ def run_privacy(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Resul
         f"erased ({args.mode}): {len(erasure.deleted)} record(s) deleted, "
         f"{len(erasure.anonymised)} anonymised ({counts})"
     )
-    say("  the database file was scrubbed" if erasure.scrubbed else "  not scrubbed")
+    if erasure.scrubbed:
+        say("  the database file was scrubbed")
+    else:
+        say(
+            "  NOT scrubbed: another connection was reading the database, so deleted bytes "
+            "may remain in its files; run the erase again when it is done"
+        )
     return 0, to_dict(erasure)
 
 

@@ -481,13 +481,21 @@ def _privacy_parser(commands: Any) -> None:
             "environment variable); requests are logged as keyed hashes",
         )
         if action == "export":
-            sub.add_argument("--output", help="write the document to this file")
+            sub.add_argument(
+                "--output",
+                help="write the document to this new file (readable by its owner only; "
+                "an existing file is never replaced)",
+            )
         if action == "erase":
             sub.add_argument("--mode", required=True, choices=["delete", "anonymise"])
 
 
 def _run_command(args: argparse.Namespace) -> int:
     say: Callable[[str], None] = (lambda _: None) if args.json else print
+    if args.command == "privacy" and args.db != ":memory:" and not Path(args.db).exists():
+        # A privacy request answered from a new empty file would say "nothing stored".
+        print(f"leadmodel: error: no database at {args.db}", file=sys.stderr)
+        return 2
     try:
         store = SQLiteStore(args.db)
     except (sqlite3.Error, OSError, LeadModelError) as exc:

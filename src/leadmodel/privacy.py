@@ -14,6 +14,8 @@ the log holding their data. :class:`RetentionPolicy` rules are plain data; the p
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -29,7 +31,7 @@ from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.consent import PrivacyLogEntry, privacy_hash
 from leadmodel.domain.contact import Contact
-from leadmodel.domain.errors import FieldError, ValidationError, describe_value
+from leadmodel.domain.errors import DatabaseBusy, FieldError, ValidationError, describe_value
 from leadmodel.domain.fields import EntitySchema, FieldValues
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.values import Address, EmailAddress, PhoneNumber
@@ -170,7 +172,9 @@ class Erasure:
         log_ids: the ids of the :class:`~leadmodel.PrivacyLogEntry` values written (none
             when the unit of work has no privacy log).
         scrubbed: the storage was scrubbed after the commit (``SQLiteStore.scrub()``), so
-            no deleted byte remains in its file.
+            no deleted byte remains in its file. ``False`` over SQLite means another
+            connection was reading the file: the erasure is committed, but run
+            ``store.scrub()`` again once it is done.
 
     >>> erasure = Erasure(mode="delete", deleted=(Finding(kind="lead", record_id="L1"),))
     >>> erasure.counts
@@ -305,8 +309,42 @@ def _query(
 # --------------------------------------------------------------------------- matching
 
 
-def _digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
+def _untagged(email: str) -> str:
+    """The mailbox of a normalised *email*: ``ada+news@x.io`` is ``ada@x.io``."""
+    local, at, domain = email.rpartition("@")
+    if not at or "+" not in local or local.startswith("+"):
+        return email
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+def _mailboxes(emails: Iterable[str]) -> frozenset[str]:
+    """*emails* and their mailboxes without a ``+tag``."""
+    return frozenset(form for email in emails for form in (email, _untagged(email)))
+
+
+@functools.lru_cache(maxsize=64)
+def _email_pattern(emails: frozenset[str]) -> re.Pattern[str] | None:
+    """Matches any of *emails* (or its mailbox with any ``+tag``) as a whole address."""
+    parts = []
+    for email in sorted(emails):
+        local, _, domain = _untagged(email).rpartition("@")
+        parts.append(rf"{re.escape(local)}(?:\+[^@\s]*)?@{re.escape(domain)}")
+    if not parts:
+        return None
+    return re.compile(rf"(?<![\w.+-])(?:{'|'.join(parts)})(?![\w-]|\.\w)")
+
+
+_POSSESSIVE: Final = re.compile(r"['\u2019\u02bc]s\b", re.IGNORECASE)
+
+
+# One written number: digits with at most a few spaces, dots, dashes, slashes or
+# parentheses between them ("(415) 555-0101", "+44 20 7946 0958").
+_NUMBER: Final = re.compile(r"\d(?:[\s().\-/]{0,3}\d)*")
+
+
+def _numbers(text: str) -> list[str]:
+    """The digits of each number written in *text*."""
+    return [re.sub(r"\D", "", match) for match in _NUMBER.findall(text)]
 
 
 @attrs.frozen
@@ -336,7 +374,7 @@ class _Needles:
         """The identity fields of *record* that equal the person's values."""
         paths: list[str] = []
         email = getattr(record, "email", None)
-        if isinstance(email, EmailAddress) and email.normalized in self.emails:
+        if isinstance(email, EmailAddress) and self.has_email(email):
             paths.append("email")
         for field in ("phone", "mobile"):
             phone = getattr(record, field, None)
@@ -346,21 +384,32 @@ class _Needles:
             paths += [f for f in ("first_name", "last_name", "name") if _has(record, f)]
         return paths
 
+    def has_email(self, email: EmailAddress) -> bool:
+        """Whether *email* is one of the person's (``+tag`` or not)."""
+        return _untagged(email.normalized) in _mailboxes(self.emails)
+
     def mentioned(self, text: str) -> bool:
         """Whether free *text* holds one of the person's values."""
         folded = text.casefold()
-        if any(email in folded for email in self.emails):
+        pattern = _email_pattern(self.emails)
+        if pattern is not None and pattern.search(folded):
             return True
         if any(value in folded for value in self.texts):
             return True
-        digits = _digits(text)
-        if len(digits) >= _MIN_DIGITS and any(
-            phone.lstrip("+") in digits or _national(phone) in digits for phone in self.phones
+        if self.phones and any(
+            phone.lstrip("+") in digits or _national(phone) in digits
+            for digits in _numbers(text)
+            if len(digits) >= _MIN_DIGITS
+            for phone in self.phones
         ):
             return True
         if self.names:
-            words = f" {normalize_person_name(text) or ''} "
-            return any(f" {name} " in words for name in self.names)
+            # "Ada Lovelace's" (or "Zoe O'Brien's") is a mention too.
+            variants = {
+                f" {normalize_person_name(variant) or ''} "
+                for variant in (text, _POSSESSIVE.sub(" ", text))
+            }
+            return any(f" {name} " in words for words in variants for name in self.names)
         return False
 
 
@@ -388,9 +437,12 @@ def _full_name(record: object) -> frozenset[str]:
             if normal:
                 names.add(normal)
     if isinstance(record, Account) and record.is_person:
-        normal = normalize_person_name(record.name)
-        if normal:
-            names.add(normal)
+        surname, comma, given = record.name.partition(",")
+        # "Ada Lovelace", and either order of "Lovelace, Ada", as a lead's name matches
+        for written in (record.name, f"{given} {surname}" if comma else None):
+            normal = normalize_person_name(written)
+            if normal:
+                names.add(normal)
     return frozenset(names)
 
 
@@ -402,7 +454,7 @@ def _personal_values(
     texts: set[str] = set()
     email = getattr(record, "email", None)
     if isinstance(email, EmailAddress):
-        emails.add(email.normalized)
+        emails |= _mailboxes([email.normalized])
     for field in ("phone", "mobile"):
         phone = getattr(record, field, None)
         if isinstance(phone, PhoneNumber):
@@ -429,6 +481,12 @@ def _text_paths(record: object, needles: _Needles, prefix: str = "") -> list[str
                 for name, item in value.items()
                 if isinstance(item, str) and needles.mentioned(item)
             ]
+        elif isinstance(value, frozenset):  # tags, by their place in sorted order
+            paths += [
+                f"{path}[{index}]"
+                for index, item in enumerate(_sorted_texts(value))
+                if needles.mentioned(item)
+            ]
         elif isinstance(value, Address):
             paths += [
                 f"{path}.{part}"
@@ -436,6 +494,11 @@ def _text_paths(record: object, needles: _Needles, prefix: str = "") -> list[str
                 if isinstance(getattr(value, part), str) and needles.mentioned(getattr(value, part))
             ]
     return paths
+
+
+def _sorted_texts(values: frozenset[Any]) -> list[str]:
+    """The text items of a set in the order :func:`leadmodel.to_dict` writes them."""
+    return sorted(item for item in values if isinstance(item, str))
 
 
 def _merge_paths(record: MergeRecord, needles: _Needles) -> tuple[list[str], bool]:
@@ -466,7 +529,7 @@ def _find(
     uow: UnitOfWork, email: str | None, phone: str | None, name: str | None
 ) -> tuple[list[Finding], _Needles]:
     needles = _Needles(
-        frozenset({email} if email else ()),
+        _mailboxes([email] if email else ()),
         frozenset({phone} if phone else ()),
         frozenset({name} if name else ()),
         frozenset(),
@@ -481,7 +544,9 @@ def _find(
                 owners[record.id] = record
             elif paths:
                 mentions[(kind, record.id)] = paths
-    expanded = needles
+    # A name is looked for in free text only as the name of one of their records: a name
+    # that is nobody's ("call me") must not turn into a search of other people's notes.
+    expanded = attrs.evolve(needles, names=frozenset())
     for record in owners.values():
         expanded = expanded.with_record(record)
     # One step further: the same email as one of their records, or the same phone and
@@ -625,14 +690,17 @@ def find_person(
 
     The person is named by *email*, *phone* and/or *name*, normalised the way matching
     normalises them (``"Ada@Example.ORG"``, ``"(415) 555-0101"``, ``"Lovelace, Ada"`` all
-    match). Their own records are the leads and contacts whose email, phone or mobile
-    equals a given one or whose full name (either order) equals *name*, and the person
-    accounts (``Account.is_person``) so named or linked to their contacts. Then every
-    record mentioning any of their values (the given ones and those their own records
-    hold: other emails, phones, street) in free text, custom values or address lines is
-    found too: opportunities (also by ``contact_id``), activities (all of their records'
-    activities), stored merges (survivor and originals), consents and time-trigger marks.
-    A name alone matches every namesake: give an email or phone to tell people apart.
+    match; ``"ada+news@example.org"`` is the same mailbox). Their own records are the leads
+    and contacts whose email, phone or mobile equals a given one or whose full name (either
+    order) equals *name*, and the person accounts (``Account.is_person``) so named or linked
+    to their contacts. Then every record mentioning any of their values (the given ones and
+    those their own records hold: other emails, phones, street) in free text, tags, custom
+    values or address lines is found too: opportunities (also by ``contact_id``), activities
+    (all of their records' activities), stored merges (survivor and originals), consents and
+    time-trigger marks. A name alone matches every namesake: give an email or phone to
+    tell people apart. A name is looked for in other records' text only as the name of one
+    of the person's records, so a name that is nobody's finds nothing (no full-text search
+    of others).
 
     It reads every record (privacy requests are rare; no index is needed). With a *key*
     and a unit of work that keeps a privacy log, a ``"find"``
@@ -696,24 +764,57 @@ def _pick(data: Any, path: str) -> Any:
     return data
 
 
+# The identity fields that make a merged entity the person's own record (a phone alone
+# may have been copied into the person's survivor from someone else's record).
+_OWN_FIELDS: Final = frozenset({"email", "first_name", "last_name", "name"})
+
+
+def _own_parts(data: dict[str, Any], finding: Finding, owned: set[str]) -> tuple[list[str], int]:
+    """The parts of a stored merge that are the person's own record, and how many parts."""
+    result = data.get("result")
+    result = result if isinstance(result, dict) else {}
+    originals = result.get("originals")
+    parts = [("result.survivor", result.get("survivor"))]
+    parts += [
+        (f"result.originals[{index}]", original)
+        for index, original in enumerate(originals if isinstance(originals, list) else [])
+    ]
+    own: list[str] = []
+    for prefix, entity in parts:
+        fields = {
+            path[len(prefix) + 1 :] for path in finding.paths if path.startswith(prefix + ".")
+        }
+        if (isinstance(entity, dict) and entity.get("id") in owned) or fields & _OWN_FIELDS:
+            own.append(prefix)
+    return own, len(parts)
+
+
 def _document(uow: UnitOfWork, found: PersonFindings) -> dict[str, Any]:
     records: dict[str, list[Any]] = {}
     mentions: list[dict[str, Any]] = []
+    owned = {f.record_id for f in found.findings if f.owned and f.kind in _PEOPLE}
     for finding in found.findings:
         record = _repository(uow, finding.kind).get(finding.record_id)
         if record is None:
             continue
         data = to_dict(record)
-        if finding.owned:
+        own: list[str] = []
+        if finding.kind == "merge" and finding.owned:
+            own, parts = _own_parts(data, finding, owned)
+            whole = len(own) == parts
+        else:
+            whole = finding.owned
+        if whole:
             records.setdefault(finding.kind, []).append(data)
         else:  # another's record: only the values that are about the person
-            mentions.append(
-                {
-                    "kind": finding.kind,
-                    "id": finding.record_id,
-                    "values": {path: _pick(data, path) for path in finding.paths},
-                }
+            # (of a merge with someone else's record: the person's parts whole)
+            values = {part: _pick(data, part) for part in own}
+            values.update(
+                (path, _pick(data, path))
+                for path in finding.paths
+                if not any(path.startswith(part + ".") for part in own)
             )
+            mentions.append({"kind": finding.kind, "id": finding.record_id, "values": values})
     return {
         "format": FORMAT_VERSION,
         "document": "person_export",
@@ -739,7 +840,10 @@ def export_person(
     record of the person's own, each as :func:`leadmodel.to_dict` writes it (so each one
     reads back with :func:`leadmodel.from_dict`), and under ``"mentions"`` only the values
     of other people's records that are about them (by field path): the export never
-    discloses someone else's data. With a *key* and a privacy log, an
+    discloses someone else's data. A stored merge of the person's record with someone
+    else's is a mention too: its survivor and originals that are the person's appear
+    whole (under ``"result.survivor"``, ``"result.originals[0]"``), the others only by
+    the paths about the person. With a *key* and a privacy log, an
     ``"export"`` entry is logged (keyed hashes only) at *now*.
 
     Raises:
@@ -875,7 +979,7 @@ class _Anonymiser:
                 ):
                     changes[name] = self.token(f"{kind}.{name}", value)
             elif isinstance(value, EmailAddress):
-                if value.normalized in self.needles.emails:
+                if self.needles.has_email(value):
                     changes[name] = self.email(value)
             elif isinstance(value, PhoneNumber):
                 if value.e164 in self.needles.phones:
@@ -888,12 +992,22 @@ class _Anonymiser:
                 kept_values = self.custom(kind, value, whole=False)
                 if kept_values is not value:
                     changes[name] = kept_values
+            elif isinstance(value, frozenset):  # tags
+                tags = frozenset(
+                    self.token(f"{kind}.{name}", item)
+                    if isinstance(item, str) and self.needles.mentioned(item)
+                    else item
+                    for item in value
+                )
+                if tags != value:
+                    changes[name] = tags
         return attrs.evolve(record, **changes) if changes else record  # type: ignore[misc]
 
     def owned(self, record: _R, kind: str) -> _R:
         """The person's own lead, contact or account with every personal field replaced.
 
-        Source, status, dates, scores, amounts, country, tags and flags stay.
+        Source, status, dates, scores, amounts, country, flags and the tags that do not
+        mention the person stay.
         """
         changes: dict[str, Any] = {}
         for name in ("first_name", "last_name", "title", "description"):
@@ -970,6 +1084,73 @@ class _Anonymiser:
         return kept
 
 
+def _watch(uow: UnitOfWork, emails: Iterable[str], phones: Iterable[str]) -> set[str]:
+    """Search the person's lookup keys, so a record of theirs stored meanwhile conflicts.
+
+    A SQLite unit of work re-checks at commit that every key it searched still finds the
+    same records: a lead with the person's email committed by another process while
+    erase runs makes the commit fail (``ConcurrencyError``, nothing erased) instead of
+    surviving an erasure that reports success. Returns the ids found.
+    """
+    keys = [f"email:{email}" for email in sorted(emails)]
+    keys += [f"phone:{phone}" for phone in sorted(phones)]
+    found: set[str] = set()
+    if not keys:
+        return found
+    for kind in _PEOPLE:
+        repository = _repository(uow, kind)
+        search = getattr(repository, "find_by_keys", None)
+        if callable(search):
+            found |= {record.id for record in search(keys)}
+    return found
+
+
+def _refuse_namesakes(service: str, uow: UnitOfWork, findings: Sequence[Finding]) -> None:
+    """Refuse to erase by a name alone when it names people with different emails."""
+    mailboxes: set[str] = set()
+    for finding in findings:
+        if finding.owned and finding.kind in _PEOPLE:
+            record = _repository(uow, finding.kind).get(finding.record_id)
+            email = getattr(record, "email", None)
+            if isinstance(email, EmailAddress):
+                mailboxes.add(_untagged(email.normalized))
+    if len(mailboxes) > 1:
+        raise _problem(
+            service,
+            "subject",
+            "ambiguous",
+            f"the name alone matches {len(mailboxes)} namesakes with different emails: give "
+            "an email or phone, or pass the reviewed PersonFindings of find_person",
+        )
+
+
+def _refuse_stale(
+    service: str, uow: UnitOfWork, email: str | None, findings: Sequence[Finding]
+) -> None:
+    """Refuse findings that miss a record with the very email asked about (stored since)."""
+    if email is None:
+        return
+    listed = {(f.kind, f.record_id) for f in findings}
+    mailbox = _untagged(email)
+    missed = sorted(
+        record.id
+        for kind in _PEOPLE
+        for record in _each(uow, kind)
+        if (kind, record.id) not in listed
+        and isinstance(getattr(record, "email", None), EmailAddress)
+        and _untagged(record.email.normalized) == mailbox
+    )
+    if missed:
+        raise _problem(
+            service,
+            "subject",
+            "stale",
+            f"{len(missed)} record(s) with the email asked about are not in the findings "
+            "(stored since, or dropped: that email makes them the person's): run "
+            "find_person again",
+        )
+
+
 def _subject(
     service: str, uow: UnitOfWork, subject: object
 ) -> tuple[list[Finding], _Needles, PersonFindings]:
@@ -978,8 +1159,18 @@ def _subject(
             query = _query(service, subject.email, subject.phone, subject.name)
         except ValidationError as exc:
             raise exc.prefixed("subject") from None
-        _, needles = _find(uow, *query)
+        _watch(uow, [query[0]] if query[0] else [], [query[1]] if query[1] else [])
+        # Only the values given and those of the owned records kept in the findings: a
+        # namesake dropped from them is neither tokenised elsewhere nor logged as erased.
+        email, phone, name = query
+        needles = _Needles(
+            _mailboxes([email] if email else ()),
+            frozenset({phone} if phone else ()),
+            frozenset({name} if name else ()),
+            frozenset(),
+        )
         findings = list(subject.findings)
+        _refuse_stale(service, uow, query[0], findings)
         for finding in findings:  # the person's own records, as stored now
             if finding.owned and finding.kind in _PEOPLE:
                 record = _repository(uow, finding.kind).get(finding.record_id)
@@ -998,7 +1189,13 @@ def _subject(
     if unknown:
         raise _problem(service, "subject", "unknown", f"unknown keys: {', '.join(unknown)}")
     query = _query(service, subject.get("email"), subject.get("phone"), subject.get("name"))
+    _watch(uow, [query[0]] if query[0] else [], [query[1]] if query[1] else [])
     findings, needles = _find(uow, *query)
+    owned = {f.record_id for f in findings if f.owned and f.kind in _PEOPLE}
+    if _watch(uow, needles.emails, needles.phones) - owned:  # stored since: look again
+        findings, needles = _find(uow, *query)
+    if not query[0] and not query[1]:
+        _refuse_namesakes(service, uow, findings)
     found = PersonFindings(email=query[0], phone=query[1], name=query[2], findings=tuple(findings))
     return findings, needles, found
 
@@ -1082,12 +1279,21 @@ def _anonymised(
 
 
 def _scrub(uow: object) -> bool:
+    """Scrub the unit's store after a commit; ``False`` when it has none or is busy.
+
+    The erasure is committed by then: another connection reading the file (so the WAL
+    cannot be emptied) is reported as ``scrubbed=False`` for the caller to run
+    ``store.scrub()`` again later, never raised as if nothing had been erased.
+    """
     store = getattr(uow, "store", None)
     scrub = getattr(store, "scrub", None)
-    if callable(scrub):
+    if not callable(scrub):
+        return False
+    try:
         scrub()
-        return True
-    return False
+    except DatabaseBusy:
+        return False
+    return True
 
 
 def _erased_hashes(key: PrivacyKey, found: PersonFindings, needles: _Needles) -> list[str]:
@@ -1109,7 +1315,10 @@ def erase(
     """Erase one person everywhere: delete their records or anonymise them, in one commit.
 
     *subject* is the :class:`PersonFindings` of :func:`find_person` (drop a finding from it
-    to spare a namesake) or a mapping of ``email``, ``phone`` and ``name`` to look up.
+    to spare a namesake; findings missing a record with the email asked about, one stored
+    since, are refused as ``stale``) or a mapping of ``email``, ``phone`` and ``name`` to look up. A
+    mapping with a name alone that matches records with different emails is refused
+    (``ambiguous``): erasure cannot be undone, so namesakes are told apart first.
 
     ``mode="anonymise"`` keeps the person's leads, contacts and person accounts with every
     personal field replaced: names, title, description and address lines become
@@ -1117,22 +1326,29 @@ def erase(
     under the host's *key* (the same value gives the same token, so counts by value still
     add up), the email becomes ``anon-…@anonymised.example``, phones, website, city, state
     and postal code are cleared, custom fields marked ``personal`` in *schemas* are
-    tokenised; source, status, dates, scores, amounts, country, tags, flags and
-    conversion records stay, so funnels and models keep working. ``mode="delete"`` removes
-    those records, their activities and consents, and their stored merges.
+    tokenised; source, status, dates, scores, amounts, country, flags, the tags
+    that do not mention the person and conversion records stay, so funnels and models
+    keep working. ``mode="delete"`` removes those records, their activities and
+    consents, and their stored merges.
 
-    In both modes every other record that mentions the person's values (free text, custom
-    values, activity properties, a merge's survivor and originals, a consent's proof) has
-    those fields tokenised; opportunities and contacts pointing at a deleted record lose
+    In both modes every other record that mentions the person's values (free text, tags,
+    custom values, activity properties, a merge's survivor and originals, a consent's
+    proof) has those fields tokenised; opportunities and contacts pointing at a deleted record lose
     the pointer; time-trigger marks of deleted records go. Then, with a unit of work that
     keeps a privacy log, an ``"erase"`` :class:`~leadmodel.PrivacyLogEntry` is written
     per keyed hash of the person's emails, phones and name (so :func:`is_erased` knows
     them) and everything commits together. Over a SQLite unit of work the store is then
-    scrubbed (``SQLiteStore.scrub()``): no deleted byte stays in the file.
+    scrubbed (``SQLiteStore.scrub()``): no deleted byte stays in the file. When another
+    connection is reading the file, the scrub cannot finish: the committed erasure comes
+    back with ``scrubbed=False`` (never an error), and ``store.scrub()`` must run again.
 
     Raises:
-        ValidationError: a bad *subject*, *mode*, *now*, *key* or *schemas*.
-        ConcurrencyError: a record changed meanwhile; nothing is erased.
+        ValidationError: a bad *subject*, *mode*, *now*, *key* or *schemas*; a name alone
+            shared by people with different emails (``ambiguous``); findings that miss a
+            record with the email asked about, stored since (``stale``).
+        ConcurrencyError: a record changed meanwhile, or another process stored a
+            record with the person's email or phone meanwhile (a SQLite unit re-checks
+            the searched keys at commit); nothing is erased: run it again.
 
     >>> from datetime import datetime, timezone
     >>> from leadmodel import Lead, EmailAddress
@@ -1208,10 +1424,14 @@ def is_erased(
     if log is None:
         return False
     hashes: list[str] = []
-    for kind, value in (("email", email), ("phone", phone)):
-        if value is None:
-            continue
-        text = str(value)
+    texts: list[tuple[str, str]] = []
+    if email is not None:
+        texts.append(("email", str(email)))
+        with contextlib.suppress(ValidationError):  # unparseable: simply not found
+            texts.append(("email", _untagged(EmailAddress.parse(str(email)).normalized)))
+    if phone is not None:
+        texts.append(("phone", str(phone)))
+    for kind, text in texts:
         try:
             hashes.append(privacy_hash(checked_key, kind, text))  # type: ignore[arg-type]
         except ValidationError:
@@ -1458,6 +1678,11 @@ def _retention_findings(
         if ids & set(targets):
             owned = merged.survivor_id in targets
             findings.append(Finding(kind="merge", record_id=merged.id, owned=owned))
+    findings += [  # their opportunities: pointers to a deleted record go, mentions too
+        Finding(kind="opportunity", record_id=opportunity.id)
+        for opportunity in _each(uow, "opportunity")
+        if opportunity.contact_id in targets or opportunity.account_id in targets
+    ]
     findings += [
         Finding(kind="trigger_state", record_id=state.id)
         for state in _each(uow, "trigger_state")
@@ -1479,8 +1704,10 @@ def run_retention(
     Each due record (see :func:`due_for_retention`) is anonymised or deleted the way
     :func:`erase` treats a person's own record, with its activities, consents and the
     stored merges it survived (its values are also erased from merges it was absorbed
-    by). Retention is not a person's request: nothing is written to the privacy log, so
-    the person may come back through a form or an import. Over SQLite the store is
+    by); the opportunities pointing at a due record have its values tokenised, and lose
+    the pointer when it is deleted. Unlike :func:`erase`, other records' free text is not
+    searched. Retention is not a person's request: nothing is written to the privacy
+    log, so the person may come back through a form or an import. Over SQLite the store is
     scrubbed afterwards.
 
     Raises:
@@ -1562,7 +1789,7 @@ def suppression(uow: UnitOfWork, key: PrivacyKey, record: object, *, now: dateti
     candidates: list[tuple[str, str]] = []
     email = getattr(record, "email", None)
     if isinstance(email, EmailAddress):
-        candidates.append(("email", email.normalized))
+        candidates += [("email", form) for form in sorted(_mailboxes([email.normalized]))]
     for field in ("phone", "mobile"):
         phone = getattr(record, field, None)
         if isinstance(phone, PhoneNumber):
