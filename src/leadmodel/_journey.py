@@ -16,7 +16,7 @@ import attrs
 
 from leadmodel._consent_gate import gate
 from leadmodel._html import result_html
-from leadmodel._merging import check_unit
+from leadmodel._units import check_unit
 from leadmodel.domain import _checks
 from leadmodel.domain._typed import check_fields
 from leadmodel.domain.activity import Activity

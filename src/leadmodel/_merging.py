@@ -17,6 +17,7 @@ import attrs
 from leadmodel import intake
 from leadmodel._consent_gate import move_consents, restore_consents
 from leadmodel._html import result_html
+from leadmodel._units import check_unit
 from leadmodel.domain import _checks
 from leadmodel.domain._typed import check_fields
 from leadmodel.domain.account import Account
@@ -140,31 +141,6 @@ def _report(on_outcome: Callable[[RowOutcome], None], outcome: RowOutcome) -> No
 
 def _problem(service: str, path: str, code: str, message: str) -> ValidationError:
     return ValidationError(service, [FieldError(path, code, message)])
-
-
-_UNIT_PARTS: Final = (
-    "__enter__",
-    "__exit__",
-    "commit",
-    "leads",
-    "contacts",
-    "accounts",
-    "opportunities",
-    "activities",
-)
-
-
-def check_unit(service: str, uow: object) -> None:
-    """Raise a ``ValidationError`` of *service* unless *uow* is a unit of work (by its parts)."""
-    missing = [name for name in _UNIT_PARTS if not hasattr(uow, name)]
-    if missing:
-        raise _problem(
-            service,
-            "uow",
-            "type",
-            f"must be a unit of work (leadmodel.ports.UnitOfWork); {type(uow).__name__} "
-            f"has no {', '.join(missing)}",
-        )
 
 
 def _check_capability(service: str, uow: object) -> None:

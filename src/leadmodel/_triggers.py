@@ -14,7 +14,7 @@ import attrs
 
 from leadmodel._consent_gate import Suppressed
 from leadmodel._html import result_html
-from leadmodel._merging import check_unit
+from leadmodel._units import check_unit
 from leadmodel.domain._typed import check_fields
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.changes import advance, transition, update

@@ -25,6 +25,7 @@ from typing import Any, Final, Literal, TypeVar
 import attrs
 
 from leadmodel._html import result_html
+from leadmodel._units import check_unit as _check_unit
 from leadmodel.domain import _checks
 from leadmodel.domain._typed import check_fields
 from leadmodel.domain.account import Account
@@ -206,30 +207,6 @@ class Erasure:
 
 def _problem(service: str, path: str, code: str, message: str) -> ValidationError:
     return ValidationError(service, [FieldError(path, code, message)])
-
-
-_UNIT_PARTS: Final = (
-    "__enter__",
-    "__exit__",
-    "commit",
-    "leads",
-    "contacts",
-    "accounts",
-    "opportunities",
-    "activities",
-)
-
-
-def _check_unit(service: str, uow: object) -> None:
-    missing = [name for name in _UNIT_PARTS if not hasattr(uow, name)]
-    if missing:
-        raise _problem(
-            service,
-            "uow",
-            "type",
-            f"must be a unit of work (leadmodel.ports.UnitOfWork); {type(uow).__name__} "
-            f"has no {', '.join(missing)}",
-        )
 
 
 def _check_now(service: str, now: object) -> datetime:

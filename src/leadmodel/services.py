@@ -21,12 +21,12 @@ from leadmodel._journey import CloseOutcome, apply_workflows, close_opportunity,
 from leadmodel._merging import (
     MergeOutcome,
     UnmergeOutcome,
-    check_unit,
     import_leads,
     merge_records,
     unmerge_records,
 )
 from leadmodel._triggers import ActionOutcome, DueRun, run_due
+from leadmodel._units import check_unit
 from leadmodel.domain import _checks
 from leadmodel.domain import errors as _errors
 from leadmodel.domain._checks import as_tuple
