@@ -10,6 +10,7 @@ and the value.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
@@ -66,7 +67,24 @@ def describe_value(value: object) -> str:
 
 
 class LeadModelError(Exception):
-    """Base class of every error leadmodel raises on purpose."""
+    """Base class of every error leadmodel raises on purpose.
+
+    Every leadmodel error pickles whole (its message and attributes), so one raised in a
+    worker process (Dask, multiprocessing) reaches the caller as itself.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore_error, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore_error(
+    cls: type[LeadModelError], args: tuple[Any, ...], state: dict[str, Any]
+) -> LeadModelError:
+    """An unpickled leadmodel error: its arguments and attributes, without ``__init__``."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 @attrs.frozen
