@@ -45,6 +45,7 @@ PUBLIC_MODULES = [
     "leadmodel.intake",
     "leadmodel.analytics",
     "leadmodel.services",
+    "leadmodel.distributed",
 ]
 
 
