@@ -107,7 +107,7 @@ def _keyed(
     items: Iterable[_Item], rule: MatchingRule, buckets: int
 ) -> list[tuple[int, str, object]]:
     compiled = rule.compile()
-    out = []
+    out: list[tuple[int, str, object]] = []
     for item in items:
         if isinstance(item, FieldError):
             continue
