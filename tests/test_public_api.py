@@ -27,6 +27,7 @@ PUBLIC_MODULES = [
     "leadmodel.rules.normalize",
     "leadmodel.rules.matching",
     "leadmodel.rules.dedupe",
+    "leadmodel.rules.blocks",
     "leadmodel.rules.merge",
     "leadmodel.rules.criteria",
     "leadmodel.rules.duplicate_rules",
@@ -44,6 +45,7 @@ PUBLIC_MODULES = [
     "leadmodel.intake",
     "leadmodel.analytics",
     "leadmodel.services",
+    "leadmodel.distributed",
 ]
 
 

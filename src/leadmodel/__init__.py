@@ -130,6 +130,7 @@ from leadmodel.rules.assignment import (
 )
 from leadmodel.rules.auto_conversion import AutoConversion, AutoConvertRule, auto_convert
 from leadmodel.rules.backtest import Backtest, BandStats, DecileStats, RuleStats, backtest, roc_auc
+from leadmodel.rules.blocks import blocking_keys, cluster_edges, compare_block
 from leadmodel.rules.calibration import (
     CalibrationBin,
     CalibrationReport,
@@ -517,12 +518,15 @@ __all__ = [
     "auto_convert",
     "backtest",
     "bant_policy",
+    "blocking_keys",
     "calibrate",
     "calibration_report",
     "check_criterion",
     "check_duplicates",
+    "cluster_edges",
     "cohorts",
     "compare",
+    "compare_block",
     "compatibility_problem",
     "consent_decision",
     "convert_lead",

@@ -270,6 +270,43 @@ def _find(parents: list[int], i: int) -> int:
     return i
 
 
+def _groups(
+    ids: list[str], parents: list[int], edges: list[tuple[int, int, MatchResult]]
+) -> tuple[DuplicateGroup, ...]:
+    """The groups of *edges* (``(i, j, result)`` with ``i < j``, each pair once).
+
+    *ids* are sorted and *parents* is the union-find forest the edges built (union by
+    the smaller root), so each group's root is its first record: groups come ordered by
+    their first id, their edges by their ids.
+    """
+    # (i, j) pairs are unique, so sorting the edge tuples never compares two results.
+    edges.sort()
+    members_of: dict[int, set[int]] = {}
+    edges_of: dict[int, list[MatchEdge]] = {}
+    for i, j, result in edges:
+        root = _find(parents, i)
+        group = members_of.get(root)
+        if group is None:
+            members_of[root] = {i, j}
+            edges_of[root] = [MatchEdge(ids[i], ids[j], result)]
+        else:
+            group.update((i, j))
+            edges_of[root].append(MatchEdge(ids[i], ids[j], result))
+    return tuple(
+        DuplicateGroup(
+            ids=tuple(ids[i] for i in sorted(members_of[root])), edges=tuple(edges_of[root])
+        )
+        for root in sorted(members_of)
+    )
+
+
+def _union(parents: list[int], i: int, j: int) -> None:
+    """Join the sets of *i* and *j*, under the smaller root (any order gives the same sets)."""
+    root_i, root_j = _find(parents, i), _find(parents, j)
+    if root_i != root_j:
+        parents[max(root_i, root_j)] = min(root_i, root_j)
+
+
 def find_duplicates(
     records: Iterable[object],
     rule: MatchingRule | CompiledRule,
@@ -408,25 +445,7 @@ def _find_duplicates(
             progress("compare", done, pair_count)
     if progress is not None:
         progress("compare", pair_count, pair_count)
-    # (i, j) pairs are unique, so sorting the edge tuples never compares two results.
-    edges.sort()
-    members_of: dict[int, set[int]] = {}
-    edges_of: dict[int, list[MatchEdge]] = {}
-    for i, j, result in edges:
-        root = _find(parents, i)
-        group = members_of.get(root)
-        if group is None:
-            members_of[root] = {i, j}
-            edges_of[root] = [MatchEdge(ids[i], ids[j], result)]
-        else:
-            group.update((i, j))
-            edges_of[root].append(MatchEdge(ids[i], ids[j], result))
-    groups = tuple(
-        DuplicateGroup(
-            ids=tuple(ids[i] for i in sorted(members_of[root])), edges=tuple(edges_of[root])
-        )
-        for root in sorted(members_of)
-    )
+    groups = _groups(ids, parents, edges)
     return DedupeRun(
         groups=groups,
         oversized=tuple(oversized),
