@@ -14,8 +14,9 @@ from leadmodel.distributed import FileImport, import_many
 
 pytest.importorskip("dask", reason="dask is not installed (the dask extra)")
 pytest.importorskip("distributed", reason="dask.distributed is not installed (the dask extra)")
-from distributed import Client, LocalCluster  # noqa: E402
+from distributed import Client, LocalCluster
 
+NAIVE = datetime(2026, 1, 1)  # noqa: DTZ001 - refused
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 HEADER = ["First Name", "Last Name", "Company", "Email"]
 MAPPING = ColumnMapping.guess(HEADER)
@@ -76,8 +77,10 @@ def test_each_file_equals_a_single_process_import(client: Client, paths: list[Pa
 def test_without_a_client_and_a_missing_file(paths: list[Path], tmp_path: Path) -> None:
     done = import_many([*paths, tmp_path / "missing.csv"], MAPPING, now=NOW)
     assert [f.ok for f in done] == [True, True, True, False]
-    assert done[3].report is None and done[3].problems
-    assert done[0].report is not None and done[0].report.created == 1
+    assert done[3].report is None
+    assert done[3].problems
+    assert done[0].report is not None
+    assert done[0].report.created == 1
 
 
 @pytest.mark.parametrize(
@@ -88,7 +91,7 @@ def test_without_a_client_and_a_missing_file(paths: list[Path], tmp_path: Path) 
         ([1], {}, "paths[0]"),
         (["a.csv", "a.csv"], {}, "paths"),
         (["a.csv"], {"mapping": None}, "mapping"),
-        (["a.csv"], {"now": datetime(2026, 1, 1)}, "now"),
+        (["a.csv"], {"now": NAIVE}, "now"),
         (["a.csv"], {"ids_prefix": ""}, "ids_prefix"),
         (["a.csv"], {"rule": "strict"}, "rule"),
         (["a.csv"], {"client": object()}, "client"),

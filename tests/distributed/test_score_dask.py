@@ -31,8 +31,10 @@ pytest.importorskip("distributed", reason="dask.distributed is not installed (th
 pd = pytest.importorskip("pandas", reason="pandas is not installed (the dask extra)")
 import dask.bag as db  # noqa: E402
 import dask.dataframe as dd  # noqa: E402
+
 from distributed import Client, LocalCluster  # noqa: E402
 
+NAIVE = datetime(2026, 1, 1)  # noqa: DTZ001 - refused
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 MODEL = ScoringModel(
     fit=[
@@ -181,7 +183,8 @@ def test_score_rows_is_the_reference_and_keeps_every_row() -> None:
     out = score_rows(rows, MODEL, now=NOW)
     assert [r[0] for r in out] == ["L1", "M", None]
     assert out[0][1] == 10.0
-    assert out[2][1] is None and out[2][2]
+    assert out[2][1] is None
+    assert out[2][2]
 
 
 @pytest.mark.parametrize(
@@ -189,7 +192,7 @@ def test_score_rows_is_the_reference_and_keeps_every_row() -> None:
     [
         ([1, 2], {"now": NOW}, "frame"),
         (None, {}, "now"),
-        (None, {"now": datetime(2026, 1, 1)}, "now"),
+        (None, {"now": NAIVE}, "now"),
         (None, {"now": NOW, "activities": ["x"]}, "activities"),
         (None, {"now": NOW, "activities": {"L1": "abc"}}, "activities"),
         (None, {"now": NOW, "mapping": {"a": "b"}}, "mapping"),
