@@ -275,9 +275,13 @@ def score_dask(
             _score_partition, options, meta=meta, enforce_metadata=False, align_dataframes=False
         ).clear_divisions()
     if isinstance(frame, dask.bag.Bag):
-        return frame.map_partitions(
-            lambda items: _score_partition(list(items), options).to_dict("records")
-        ).to_dataframe(meta=meta)
+        # Each partition straight to a pandas frame: no round trip through records.
+        from dask.delayed import delayed
+
+        scored = delayed(_score_partition, pure=True)
+        return dask.dataframe.from_delayed(
+            [scored(part, options) for part in frame.to_delayed()], meta=meta, verify_meta=False
+        )
     raise ValidationError(
         "score_dask",
         [FieldError("frame", "type", "must be a Dask DataFrame or a Dask bag")],
