@@ -1,6 +1,6 @@
 """Scoring N leads on a 2-worker Dask LocalCluster against one process (issue 19).
 
-Run: python benchmarks/bench_distributed.py [--size N] [--partitions P] [--quick]
+Run: python benchmarks/bench_distributed.py [--size N] [--partitions P] [--quick] [--blocks]
 
 N leads (200,000 by default; ``--size 1000000`` for the acceptance size) are generated
 deterministically from their number, partition by partition, on the workers (nothing is
@@ -10,6 +10,12 @@ threads_per_worker=1)``. The same leads are then generated and scored in this pr
 :func:`leadmodel.distributed.score_rows` (one core: scoring is pure Python). The benchmark
 prints both wall times, the ratio distributed / single, the peak resident memory of each
 worker process, and checks that every (id, score) pair is equal.
+
+``--blocks`` instead measures the inputs of the sizing model (docs/api/sizing.md) in one
+process: ``find_duplicates_report`` with ``STANDARD_LEAD_RULE`` on N seeded synthetic leads
+(``synthetic_leads.generate``): time, candidate pairs, comparisons, matches, distinct
+blocking keys, keys per record, the candidate-pair count computed from the block sizes, and
+peak memory.
 
 Deduplication on the cluster (``find_duplicates_dask``, issue 19 part 2) is not measured
 here yet: the function did not exist when this benchmark was written.
@@ -24,6 +30,7 @@ import resource
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from leadmodel import Condition, EngagementRule, FitRule, Lead, ScoringModel
@@ -92,13 +99,50 @@ def run_distributed(size: int, partitions: int) -> tuple[float, Any, dict[str, f
     return elapsed, result, peaks
 
 
+def measure_blocks(size: int) -> None:
+    """Print the sizing model's inputs for *size* synthetic leads, deduplicated in one process."""
+    import collections
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from synthetic_leads import generate
+
+    from leadmodel import STANDARD_LEAD_RULE, find_duplicates_report
+
+    leads, _ = generate(size)
+    started = time.perf_counter()
+    run = find_duplicates_report(leads, STANDARD_LEAD_RULE)
+    wall = time.perf_counter() - started
+    compiled = STANDARD_LEAD_RULE.compile()
+    sizes: collections.Counter[object] = collections.Counter()
+    for lead in leads:
+        sizes.update(compiled.prepare_blocked(lead)[1])
+    cap, window = STANDARD_LEAD_RULE.key_cap or size, STANDARD_LEAD_RULE.window
+    pairs = sum(
+        s * (s - 1) // 2 if s <= cap else 2 * s * (window - 1) for s in sizes.values() if s > 1
+    )
+    print(f"find_duplicates_report, one process: {wall:.1f} s for {run.records:,} records")
+    print(
+        f"candidate pairs {run.candidate_pairs:,} (from block sizes: {pairs:,}), "
+        f"comparisons {run.comparisons:,}, matches {run.matches:,}, groups {len(run.groups):,}, "
+        f"oversized blocks {len(run.oversized):,}"
+    )
+    print(
+        f"distinct keys {len(sizes):,}, keys per record {sum(sizes.values()) / size:.2f}, "
+        f"peak RSS {_peak_rss_mb():.0f} MB"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=200_000)
     parser.add_argument("--partitions", type=int, default=16)
     parser.add_argument("--quick", action="store_true", help="10,000 leads")
+    parser.add_argument("--blocks", action="store_true", help="the sizing model's inputs")
     args = parser.parse_args()
     size = 10_000 if args.quick else args.size
+    if args.blocks:
+        measure_blocks(size)
+        return
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores")
     print(f"{size:,} leads, {args.partitions} partitions, model of {len(MODEL.fit)} fit rules")
 
