@@ -82,7 +82,7 @@ def run_distributed(size: int, partitions: int) -> tuple[float, Any, dict[str, f
 
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as client,
     ):

@@ -50,7 +50,7 @@ SOURCES = ["Web", "Fair", "Partner", None]
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
     cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     with cluster, Client(cluster) as c:
         yield c
@@ -216,3 +216,17 @@ def test_a_wrong_model_is_a_validation_error() -> None:
     with pytest.raises(ValidationError) as raised:
         score_dask(db.from_sequence([1]), "model", now=NOW)  # type: ignore[arg-type]
     assert raised.value.paths == ("model",)
+
+
+@pytest.mark.parametrize("rows", [5, "abc", {"id": "x"}, None])
+def test_score_rows_refuses_what_is_no_iterable_of_rows(rows: object) -> None:
+    with pytest.raises(ValidationError) as raised:
+        score_rows(rows, MODEL, now=NOW)  # type: ignore[arg-type]
+    assert raised.value.paths == ("rows",)
+
+
+def test_hostile_rows_are_kept_with_their_problem() -> None:
+    rows = [{"id": "A", "source": object()}, {"id": "B", "employees": "many"}, {1: 2}]
+    out = score_rows(rows, MODEL, now=NOW)
+    assert len(out) == 3
+    assert all(isinstance(r[2], (str, type(None))) for r in out)

@@ -124,9 +124,14 @@ def score_rows(
     [('L1', 10.0, None)]
 
     Raises:
-        ValidationError: a wrong *model*, *now*, *activities*, *mapping* or *id_column*.
+        ValidationError: *rows* is not an iterable of rows, or a wrong *model*, *now*,
+            *activities*, *mapping* or *id_column*.
     """
     _check(model, now, activities, mapping, id_column)
+    if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
+        raise ValidationError(
+            "score_rows", [FieldError("rows", "type", "must be an iterable of leads or rows")]
+        )
     compiled = compile_model(model) if isinstance(model, ScoringModel) else None
     reader = _Reader(mapping) if mapping is not None else None
     found: _Activities = activities or {}
