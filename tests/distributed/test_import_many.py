@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leadmodel import ColumnMapping, ValidationError, import_leads, read_csv
 from leadmodel.adapters.memory import SequentialIds
@@ -104,3 +107,40 @@ def test_bad_arguments(paths_arg: object, kwargs: dict[str, object], path: str) 
     with pytest.raises(ValidationError) as raised:
         import_many(paths_arg, mapping, **arguments)  # type: ignore[arg-type]
     assert path in raised.value.paths
+
+
+PEOPLE = [
+    ("Ada", "Lovelace", "Engines", "ada@engines.io"),
+    ("Grace", "Hopper", "Navy", "grace@navy.mil"),
+    ("Alan", "Turing", "Bletchley", "alan@b.uk"),
+    ("", "", "", "not-an-email"),
+]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    files=st.lists(st.lists(st.sampled_from(PEOPLE), max_size=6), min_size=1, max_size=4),
+    prefix=st.sampled_from(["f", "batch-", "x"]),
+)
+def test_files_import_as_alone_with_ids_unique_and_no_row_lost(
+    files: list[list[tuple[str, str, str, str]]], prefix: str
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for i, people in enumerate(files):
+            path = Path(folder) / f"{i}.csv"
+            lines = [",".join(HEADER)] + [",".join(p) for p in people]
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            paths.append(path)
+        done = import_many(paths, MAPPING, now=NOW, ids_prefix=prefix)
+        width = len(str(len(paths) - 1))
+        for i, (path, result) in enumerate(zip(paths, done, strict=True)):
+            _, rows = read_csv(path)
+            run = import_leads(
+                rows, MAPPING, ids=SequentialIds(prefix=f"{prefix}{i:0{width}d}-"), now=NOW
+            )
+            assert result.outcomes == tuple(run)
+            assert result.report == run.report
+    assert sum(f.report.rows for f in done if f.report) == sum(len(p) for p in files)
+    ids = [lead.id for f in done for lead in f.created]
+    assert len(set(ids)) == len(ids)
