@@ -132,16 +132,60 @@ def measure_blocks(size: int) -> None:
     )
 
 
+def run_dedupe(size: int, partitions: int) -> bool:
+    """Deduplicate *size* synthetic leads on the cluster and in one process; whether equal."""
+    import dask.bag as db
+
+    from distributed import Client, LocalCluster
+
+    from leadmodel import STANDARD_LEAD_RULE, find_duplicates
+    from leadmodel.distributed import find_duplicates_dask
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from synthetic_leads import generate
+
+    leads, _ = generate(size)
+    print(f"dedupe: {size:,} synthetic leads, {partitions} partitions, STANDARD_LEAD_RULE")
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        client.run(lambda: None)
+        started = time.perf_counter()
+        bag = db.from_sequence(leads, npartitions=partitions)
+        groups = find_duplicates_dask(bag, STANDARD_LEAD_RULE, client=client)
+        wall = time.perf_counter() - started
+        peaks = client.run(_peak_rss_mb)
+    print(f"find_duplicates_dask on LocalCluster(2 workers x 1 thread): {wall:8.2f} s")
+    started = time.perf_counter()
+    single = find_duplicates(leads, STANDARD_LEAD_RULE)
+    single_wall = time.perf_counter() - started
+    print(f"find_duplicates in one process (one core):                {single_wall:8.2f} s")
+    print(f"ratio distributed / single:                                {wall / single_wall:8.2f}")
+    for address, peak in sorted(peaks.items()):
+        print(f"peak RSS of worker {address}: {peak:8.0f} MB")
+    same = groups == single
+    print(f"groups equal: {same} ({len(single):,} groups)")
+    return same
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=200_000)
     parser.add_argument("--partitions", type=int, default=16)
     parser.add_argument("--quick", action="store_true", help="10,000 leads")
     parser.add_argument("--blocks", action="store_true", help="the sizing model's inputs")
+    parser.add_argument("--dedupe", action="store_true", help="find_duplicates_dask only")
     args = parser.parse_args()
     size = 10_000 if args.quick else args.size
     if args.blocks:
         measure_blocks(size)
+        return
+    if args.dedupe:
+        if not run_dedupe(size, args.partitions):
+            sys.exit(1)
         return
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores")
     print(f"{size:,} leads, {args.partitions} partitions, model of {len(MODEL.fit)} fit rules")
