@@ -137,7 +137,6 @@ def run_dedupe(size: int, partitions: int) -> bool:
     import dask.bag as db
 
     from distributed import Client, LocalCluster
-
     from leadmodel import STANDARD_LEAD_RULE, find_duplicates
     from leadmodel.distributed import find_duplicates_dask
 
