@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from leadmodel.distributed._common import require_dask
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.lead import Lead
 from leadmodel.intake import ColumnMapping, _Reader
@@ -26,16 +27,7 @@ _MOST_PROBLEMS = 10
 
 
 def _dask() -> Any:
-    try:
-        import dask
-        import dask.bag
-        import dask.dataframe
-    except ImportError:
-        raise ValidationError(
-            _FUNCTION,
-            [FieldError("dask", "missing", 'needs the dask extra: pip install "leadmodel[dask]"')],
-        ) from None
-    return dask
+    return require_dask(_FUNCTION)
 
 
 def _cell(value: object) -> object:

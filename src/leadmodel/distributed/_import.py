@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from leadmodel.adapters.memory import SequentialIds
+from leadmodel.distributed._common import require_dask
 from leadmodel.domain import _checks
 from leadmodel.domain.errors import FieldError, ValidationError
 from leadmodel.domain.lead import Lead
@@ -159,14 +160,10 @@ def import_many(
             "import_many",
             [FieldError("on_duplicate", "invalid", "must be skip, update, merge or create")],
         )
-    try:
-        from dask.base import compute
-        from dask.delayed import delayed
-    except ImportError:  # pragma: no cover - the extra is installed in the test venv
-        raise ValidationError(
-            "import_many",
-            [FieldError("dask", "missing", 'needs the dask extra: pip install "leadmodel[dask]"')],
-        ) from None
+    require_dask("import_many")
+    from dask.base import compute
+    from dask.delayed import delayed
+
     width = len(str(len(names) - 1))
     tasks = [
         delayed(_import_one, pure=False)(

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from leadmodel.distributed._common import require_dask
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.errors import FieldError, ValidationError
 from leadmodel.domain.lead import Lead
@@ -32,15 +33,7 @@ _Activities = Mapping[str, Sequence[Activity]]
 
 
 def _dask() -> Any:
-    try:
-        import dask.bag
-        import dask.dataframe
-    except ImportError:  # pragma: no cover - the extra is installed in the test venv
-        raise ValidationError(
-            "score_dask",
-            [FieldError("dask", "missing", 'needs the dask extra: pip install "leadmodel[dask]"')],
-        ) from None
-    return dask
+    return require_dask("score_dask")
 
 
 def _problem_text(errors: Iterable[FieldError]) -> str:
