@@ -156,3 +156,69 @@ def test_missing_extra_is_a_clear_error(monkeypatch):
     with pytest.raises(ValidationError) as caught:
         find_duplicates_dask([], STANDARD_LEAD_RULE)
     assert caught.value.errors[0].code == "missing"
+
+
+@settings(max_examples=6, deadline=None)
+@given(tables(), st.integers(1, 5), st.sampled_from(RULES))
+def test_groups_left_on_the_cluster_equal_single_process_groups(client, records, parts, rule):
+    bag = find_duplicates_dask(
+        db.from_sequence(records, npartitions=parts), rule, client=client, collect=False
+    )
+    assert isinstance(bag, db.Bag)
+    groups = sorted(bag.compute(), key=lambda group: group.ids[0])
+    assert groups == find_duplicates(records, rule)
+
+
+def test_problems_are_raised_when_a_bag_of_groups_is_computed(client):
+    rows = [{"id": "1", "email": "a@x.com"}, {"id": "1", "email": "a@x.com"}]
+    bag = find_duplicates_dask(
+        db.from_sequence(rows, npartitions=2), EXACT_EMAIL_OR_PHONE, collect=False
+    )
+    with pytest.raises(ValidationError) as caught:
+        bag.compute()
+    assert [e.code for e in caught.value.errors] == ["duplicate_id"]
+
+
+def test_dotted_columns_are_nested_fields_and_missing_cells_are_blank(client):
+    frame = pd.DataFrame(
+        {
+            "lead": ["a", "b", "c"],
+            "id": ["x", "y", "z"],  # replaced by the id column
+            "first_name": ["Ann", "Ann", None],
+            "last_name": ["Lee", "Lee", "Lee"],
+            "company": ["Acme", "Acme", float("nan")],
+            "address.city": ["Paris", "Paris", None],
+            "phone": ["+14155550100", "+14155550100", pd.NA],
+        }
+    )
+    records = [
+        {
+            "id": row["lead"],
+            "first_name": row["first_name"],
+            "last_name": row["last_name"],
+            "company": None if row["company"] != row["company"] else row["company"],
+            "address": {"city": row["address.city"]},
+            "phone": None if row["phone"] is pd.NA else row["phone"],
+        }
+        for row in frame.to_dict("records")
+    ]
+    got = find_duplicates_dask(
+        dd.from_pandas(frame, npartitions=2), STANDARD_LEAD_RULE, id_column="lead"
+    )
+    assert got == find_duplicates(records, STANDARD_LEAD_RULE)
+    assert [g.ids for g in got] == [("a", "b")]
+
+
+@settings(max_examples=10, deadline=None)
+@given(tables(), st.integers(1, 4), st.sampled_from(RULES))
+def test_hash_collisions_never_change_the_groups(records, parts, rule):
+    # Every key and id hashed alike: every key counts as shared and lands in one bucket.
+    from unittest import mock
+
+    import dask
+
+    from leadmodel.distributed import _dedupe
+
+    with mock.patch.object(_dedupe, "_hash", return_value=7), dask.config.set(scheduler="sync"):
+        got = find_duplicates_dask(db.from_sequence(records, npartitions=parts), rule)
+    assert got == find_duplicates(records, rule)

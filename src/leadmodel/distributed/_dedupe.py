@@ -1,37 +1,88 @@
-"""Finding duplicates on Dask: keys per partition, a shuffle by key, blocks compared in parallel.
+"""Finding duplicates on Dask: keys counted, only shared keys shuffled, components merged.
 
-Dask is imported only when :func:`find_duplicates_dask` runs.
+Dask is imported only when :func:`find_duplicates_dask` runs. The graph, for ``P`` input
+partitions and ``B`` key buckets (``B = P``):
+
+1. **prepare** (``P`` tasks): each partition's rows become records, prepared once
+   (normalised values and blocking keys, as :func:`~leadmodel.find_duplicates` prepares
+   them); the result stays on the worker that computed it. Each key is hashed (CRC-32 of
+   its text) into one of ``B`` buckets.
+2. **count** (``B`` tasks): the hashes of one bucket from every partition; those seen at
+   least twice are the keys two records or more share. Ids are counted the same way
+   (a repeated id is refused).
+3. **ship** (``P × B`` tasks, run where their partition lives): the ``(key, id, values)``
+   of one partition's *shared* keys in one bucket. Most keys belong to one record
+   (an email, a phone): a record whose keys are all its own never leaves its worker, and
+   a record is sent as its prepared values (text), never as the record.
+4. **compare** (``B`` tasks): the blocks of one bucket, compared under the rule's
+   block-size policy exactly as in one process; the matches, and their spanning forest.
+5. **components**: the forests merged pairwise up a tree into "record → its group's first
+   id", whose size is the number of records *in groups*: the edge list is never brought
+   together in one process.
+6. **assemble** (``B`` tasks): each bucket's edges sent to the bucket of their group, where
+   the groups are built; they are collected on the client, in :func:`find_duplicates`'
+   order (or left on the cluster as a bag with ``collect=False``).
+
+A hash collision only sends a key that is not shared (it is then a block of one), or puts
+two keys in one bucket (blocks are grouped by the key itself): it never changes a result.
 """
 
 from __future__ import annotations
 
+import array
+import contextlib
+import functools
 import math
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final, Literal, overload
 
 from leadmodel.distributed._common import require_dask
 from leadmodel.domain.errors import FieldError, ValidationError, describe_value
 from leadmodel.domain.lead import Lead
 from leadmodel.intake import ColumnMapping, _Reader
-from leadmodel.rules.blocks import blocking_keys, cluster_edges, compare_block
-from leadmodel.rules.dedupe import DuplicateGroup, MatchEdge
-from leadmodel.rules.matching import CompiledRule, MatchingRule, record_id
+from leadmodel.rules._gc import gc_paused
+from leadmodel.rules.dedupe import DuplicateGroup, MatchEdge, _block_pairs
+from leadmodel.rules.matching import CompiledRule, MatchingRule, MatchResult, Prepared, record_id
 
 __all__ = ["find_duplicates_dask"]
 
-_FUNCTION = "find_duplicates_dask"
-_READ_AT = datetime(2000, 1, 1, tzinfo=UTC)  # rows read with a mapping: no clock needed
-_MOST_PROBLEMS = 10
+_FUNCTION: Final = "find_duplicates_dask"
+_READ_AT: Final = datetime(2000, 1, 1, tzinfo=UTC)  # rows read with a mapping: no clock needed
+_MOST_PROBLEMS: Final = 10
+_FAN_IN: Final = 4  # forests merged per task on the way up the tree
+_RECORD_BYTES: Final = 1_000  # a prepared record: its id and about ten normalised values
+_KEY_BYTES: Final = 100  # one blocking key of a record: its text, hash and record number
 
 
 def _dask() -> Any:
     return require_dask(_FUNCTION)
 
 
+def _hash(text: str) -> int:
+    # A stable hash: Python's hash of text differs from one worker process to the next.
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+
+def _key_text(key: tuple[Any, ...]) -> str:
+    # Parts are normalised text: joined by a control character, two keys never share a text.
+    return "\x1f".join([str(part) for part in key])
+
+
+# --- 1. prepare ---------------------------------------------------------------------------
+
+
+class _RowId:
+    def __init__(self, row_id: str) -> None:
+        self.row_id = row_id
+
+    def __call__(self, _kind: str) -> str:
+        return self.row_id
+
+
 def _cell(value: object) -> object:
-    """A frame cell as a record field: pandas' missing values (NaN, NA, NaT) are blank."""
+    """A cell as a record field: missing values (None, NaN, pandas' NA and NaT) are blank."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     try:
@@ -44,24 +95,107 @@ def _cell(value: object) -> object:
     return value
 
 
-class _RowId:
-    def __init__(self, row_id: str) -> None:
-        self.row_id = row_id
-
-    def __call__(self, _kind: str) -> str:
-        return self.row_id
-
-
-# A partition's items are records, or FieldErrors saying why a row is not one: problems
-# travel as data and are raised on the client (the error classes need not be picklable).
-_Item = object
+def _is_frame(rows: object) -> bool:
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas comes with dask.dataframe
+        return False
+    return isinstance(rows, pd.DataFrame)
 
 
-def _records(rows: Iterable[object], mapping: ColumnMapping | None, id_column: str) -> list[_Item]:
+def _frame_records(part: Any, id_column: str | None) -> list[dict[str, object]]:
+    """A pandas partition's rows as dicts: missing cells ``None``, labels as text.
+
+    With *id_column*, that column is the record's ``"id"``, and a column named with dots
+    (``address.city``) is the nested field (``{"address": {"city": ...}}``). Built column
+    by column: a row at a time through pandas costs several times more.
+    """
+    if part.isna().to_numpy().any():
+        part = part.astype(object)
+        part = part.where(part.notna(), None)
+    names = [str(column) for column in part.columns]
+    columns = [part.iloc[:, n].tolist() for n in range(len(names))]
+    if id_column is None:
+        return [dict(zip(names, cells, strict=True)) for cells in zip(*columns, strict=True)]
+    if id_column != "id":
+        names = ["" if name == "id" else "id" if name == id_column else name for name in names]
+    flat = [n for n, name in enumerate(names) if name and "." not in name]
+    nested: dict[str, list[int]] = {}
+    for n, name in enumerate(names):
+        if "." in name:
+            nested.setdefault(name.partition(".")[0], []).append(n)
+    flat_names = [names[n] for n in flat]
+    rows = [
+        dict(zip(flat_names, cells, strict=True))
+        for cells in zip(*[columns[n] for n in flat], strict=True)
+    ]
+    for outer, members in nested.items():
+        inner = [names[n].partition(".")[2] for n in members]
+        deeper = any("." in name for name in inner)
+        for row, *cells in zip(rows, *[columns[n] for n in members], strict=True):
+            value: dict[str, object] = dict(zip(inner, cells, strict=True))
+            if deeper:
+                value = _nested(value, [(k, k.split(".")) for k in inner if "." in k])
+            existing = row.get(outer)
+            row[outer] = {**existing, **value} if isinstance(existing, dict) else value
+    return rows
+
+
+def _nested(row: dict[str, object], dotted: Sequence[tuple[str, list[str]]]) -> dict[str, object]:
+    """*row* with its dotted columns (``address.city``) read as nested fields."""
+    out = dict(row)
+    for column, path in dotted:
+        value = out.pop(column)
+        target = out
+        for part in path[:-1]:
+            inner = target.get(part)
+            if not isinstance(inner, dict):
+                inner = {}
+                target[part] = inner
+            target = inner
+        target[path[-1]] = value
+    return out
+
+
+class _Part:
+    """One partition, prepared: its ids, prepared values and keys bucketed by hash."""
+
+    __slots__ = ("entries", "hashes", "id_buckets", "ids", "prepared", "problems")
+
+    def __init__(self, buckets: int) -> None:
+        self.ids: list[str] = []
+        self.prepared: list[Prepared] = []
+        self.hashes = [array.array("I") for _ in range(buckets)]
+        self.entries: list[list[tuple[str, int]]] = [[] for _ in range(buckets)]
+        self.id_buckets: list[list[str]] = [[] for _ in range(buckets)]
+        self.problems: list[FieldError] = []
+
+    def __sizeof__(self) -> int:
+        # What Dask's scheduler weighs before moving a task away from this partition (it
+        # reads sys.getsizeof): about what the prepared records cost to send, so the
+        # partition's tasks stay where it lives.
+        keys = sum(len(entries) for entries in self.entries)
+        return 64 + len(self.ids) * _RECORD_BYTES + keys * _KEY_BYTES
+
+
+def _problem(part: _Part, problem: FieldError) -> None:
+    if len(part.problems) < _MOST_PROBLEMS:
+        part.problems.append(problem)
+
+
+def _records(
+    part: _Part, rows: Any, mapping: ColumnMapping | None, id_column: str
+) -> Iterable[object]:
+    """The records of a partition's rows; rows that are not records become problems."""
+    if _is_frame(rows):
+        if mapping is None:
+            yield from _frame_records(rows, id_column)
+            return
+        items: Iterable[object] = _frame_records(rows, None)
+    else:
+        items = rows
     reader = _Reader(mapping) if mapping is not None else None
-    out: list[_Item] = []
-    for n, row in enumerate(rows):
-        record: object = row
+    for n, row in enumerate(items):
         if isinstance(row, Mapping):
             cells = {str(k): _cell(v) for k, v in row.items()}
             if reader is not None:
@@ -70,68 +204,311 @@ def _records(rows: Iterable[object], mapping: ColumnMapping | None, id_column: s
                 text = {k: "" if v is None else str(v) for k, v in cells.items()}
                 lead, errors, _ = reader.lead(text, _RowId(row_id), _READ_AT)
                 if lead is None or errors:
-                    out.extend(
-                        FieldError(f"rows[{describe_value(row_id)}].{e.path}", e.code, e.message)
-                        for e in errors or [FieldError("row", "unreadable", "not read")]
-                    )
+                    for e in errors or [FieldError("row", "unreadable", "not read")]:
+                        path = f"rows[{describe_value(row_id)}].{e.path}"
+                        _problem(part, FieldError(path, e.code, e.message))
                     continue
-                record = lead
-            else:
-                record = cells
-        elif not isinstance(row, Lead) and not hasattr(row, "id"):
-            out.append(FieldError(f"records[{n}]", "type", "must be a Lead or a mapping"))
-            continue
-        try:
-            record_id(record)
-        except ValidationError as error:
-            out.extend(error.errors)
-            continue
-        out.append(record)
-    return out
-
-
-def _bucket(key: str, buckets: int) -> int:
-    # A stable hash: Python's hash of text differs from one worker process to the next.
-    return zlib.crc32(key.encode("utf-8", "surrogatepass")) % buckets
-
-
-def _keyed(
-    items: Iterable[_Item], rule: MatchingRule, buckets: int
-) -> list[tuple[int, str, object]]:
-    compiled = rule.compile()
-    out: list[tuple[int, str, object]] = []
-    for item in items:
-        if isinstance(item, FieldError):
-            continue
-        out.extend((_bucket(key, buckets), key, item) for key in blocking_keys(item, compiled))
-    return out
-
-
-def _compare(
-    groups: Iterable[tuple[int, list[tuple[int, str, object]]]], rule: MatchingRule
-) -> list[object]:
-    compiled = rule.compile()
-    out: list[object] = []
-    for _, members in groups:
-        blocks: dict[str, list[object]] = {}
-        for _, key, record in members:
-            blocks.setdefault(key, []).append(record)
-        for block in blocks.values():
-            if len(block) < 2:
+                yield lead
                 continue
+            if id_column != "id" and id_column in cells:
+                cells["id"] = cells.pop(id_column)
+            dotted = [(k, k.split(".")) for k in cells if "." in k]
+            yield _nested(cells, dotted) if dotted else cells
+        elif isinstance(row, Lead) or hasattr(row, "id"):
+            yield row
+        else:
+            _problem(part, FieldError(f"records[{n}]", "type", "must be a Lead or a mapping"))
+
+
+def _prepare(
+    rows: Any, rule: MatchingRule, mapping: ColumnMapping | None, id_column: str, buckets: int
+) -> tuple[_Part, _Summary]:
+    """Prepare one partition's records and bucket their keys (step 1)."""
+    part = _Part(buckets)
+    compiled = rule.compile()
+    prepare = compiled.prepare_blocked
+    ids, values = part.ids, part.prepared
+    with gc_paused():
+        for record in _records(part, rows, mapping, id_column):
             try:
-                out.extend(compare_block(block, compiled))
+                rid = record_id(record)
+                prepared, keys = prepare(record)
             except ValidationError as error:
-                out.extend(error.errors)
+                for problem in error.errors:
+                    _problem(part, problem)
+                continue
+            index = len(ids)
+            ids.append(rid)
+            values.append(prepared)
+            part.id_buckets[_hash(rid) % buckets].append(rid)
+            for key in keys:
+                text = _key_text(key)
+                code = _hash(text)
+                bucket = code % buckets
+                part.hashes[bucket].append(code)
+                part.entries[bucket].append((text, index))
+    return part, (part.hashes, part.id_buckets, part.problems)
+
+
+# --- 2. count and 3. ship -----------------------------------------------------------------
+
+
+_Summary = tuple[list["array.array[int]"], list[list[str]], list[FieldError]]
+"""What a prepared partition tells the count: key hashes and ids by bucket, and problems."""
+
+
+def _bucket(summary: _Summary, bucket: int) -> tuple[array.array[int], list[str]]:
+    return summary[0][bucket], summary[1][bucket]
+
+
+def _count(*pieces: tuple[array.array[int], list[str]]) -> tuple[Any, list[str]]:
+    """The key hashes of one bucket seen twice or more, and its repeated ids (step 2)."""
+    import numpy as np
+
+    hashes = [np.frombuffer(codes, dtype=np.uint32) for codes, _ in pieces if len(codes)]
+    if hashes:
+        codes, counts = np.unique(np.concatenate(hashes), return_counts=True)
+        shared = codes[counts > 1]
+    else:
+        shared = np.zeros(0, dtype=np.uint32)
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for _, ids in pieces:
+        for rid in ids:
+            if rid in seen:
+                repeated.add(rid)
+            else:
+                seen.add(rid)
+    return shared, sorted(repeated)
+
+
+def _shared(counted: tuple[Any, list[str]]) -> Any:
+    return counted[0]
+
+
+def _repeated(counted: tuple[Any, list[str]]) -> list[str]:
+    return counted[1]
+
+
+def _ship(part: _Part, bucket: int, shared: Any) -> list[tuple[str, str, Prepared]]:
+    """Partition *part*'s members of shared keys in *bucket*, as (key, id, values) (step 3)."""
+    import numpy as np
+
+    codes = part.hashes[bucket]
+    if not len(codes) or not len(shared):
+        return []
+    wanted = np.flatnonzero(np.isin(np.frombuffer(codes, dtype=np.uint32), shared))
+    entries, ids, values = part.entries[bucket], part.ids, part.prepared
+    out = []
+    for n in wanted.tolist():
+        key, index = entries[n]
+        out.append((key, ids[index], values[index]))
     return out
 
 
-def _ids(items: Iterable[_Item]) -> list[str]:
-    return [record_id(item) for item in items if not isinstance(item, FieldError)]
+# --- 4. compare and 5. components ---------------------------------------------------------
+
+_Edge = tuple[str, str, MatchResult]
+_Forest = dict[str, str]
 
 
-def _problems(items: Iterable[_Item]) -> list[FieldError]:
-    return [item for item in items if isinstance(item, FieldError)][:_MOST_PROBLEMS]
+def _root(parents: _Forest, node: str) -> str:
+    root = node
+    while (up := parents[root]) != root:
+        root = up
+    while node != root:  # path compression
+        parents[node], node = root, parents[node]
+    return root
+
+
+def _join(parents: _Forest, a: str, b: str) -> None:
+    """Union of *a* and *b*'s trees, rooted at the smaller id (their group's first id)."""
+    ra = _root(parents, parents.setdefault(a, a))
+    rb = _root(parents, parents.setdefault(b, b))
+    if ra != rb:
+        if ra < rb:
+            parents[rb] = ra
+        else:
+            parents[ra] = rb
+
+
+def _compare(rule: MatchingRule, *shipped: list[tuple[str, str, Prepared]]) -> list[_Edge]:
+    """The matches among one bucket's blocks (step 4).
+
+    Records are numbered in id order, so each block's members are in id order as in
+    one process and the block-size policy picks the same pairs.
+    """
+    compiled = rule.compile()
+    values_of: dict[str, Prepared] = {}
+    blocks: dict[str, list[str]] = {}
+    for piece in shipped:
+        for key, rid, values in piece:
+            values_of[rid] = values
+            members = blocks.get(key)
+            if members is None:
+                blocks[key] = [rid]
+            else:
+                members.append(rid)
+    ids = sorted(values_of)
+    number = {rid: n for n, rid in enumerate(ids)}
+    prepared = [values_of[rid] for rid in ids]
+    buckets = {
+        (key,): sorted({number[rid] for rid in members})
+        for key, members in blocks.items()
+        if len(members) > 1
+    }
+    edges: list[_Edge] = []
+    with gc_paused():
+        pairs, _, _ = _block_pairs(compiled, prepared, buckets)
+        match = compiled.match_prepared
+        for i, j in pairs:
+            result = match(prepared[i], prepared[j])
+            if result is not None:
+                edges.append((ids[i], ids[j], result))
+    return edges
+
+
+def _forest(edges: list[_Edge]) -> _Forest:
+    """The spanning forest of *edges*: each record's parent, roots at their smallest id."""
+    parents: _Forest = {}
+    for a, b, _ in edges:
+        _join(parents, a, b)
+    return parents
+
+
+def _merge_forests(*forests: _Forest) -> _Forest:
+    """One forest of the groups *forests* make together, every node pointing at its root."""
+    parents: _Forest = {}
+    for forest in forests:
+        for node, up in forest.items():
+            _join(parents, node, up)
+    return {node: _root(parents, node) for node in parents}
+
+
+# --- 6. assemble --------------------------------------------------------------------------
+
+
+def _split(edges: list[_Edge], roots: _Forest, parts: int) -> list[list[tuple[str, _Edge]]]:
+    """*edges* labelled with their group's first id and sent to that group's bucket."""
+    out: list[list[tuple[str, _Edge]]] = [[] for _ in range(parts)]
+    for edge in edges:
+        root = roots[edge[0]]
+        out[_hash(root) % parts].append((root, edge))
+    return out
+
+
+def _piece(split: list[list[tuple[str, _Edge]]], bucket: int) -> list[tuple[str, _Edge]]:
+    return split[bucket]
+
+
+def _check(problems: list[list[FieldError]], repeated: list[list[str]]) -> None:
+    """Raise what made the input unusable: unreadable rows, repeated ids."""
+    found = [problem for part in problems for problem in part][:_MOST_PROBLEMS]
+    again = sorted(rid for bucket in repeated for rid in bucket)
+    if again:
+        shown = describe_value(again[:_MOST_PROBLEMS])
+        found.append(
+            FieldError("records", "duplicate_id", f"ids must be unique; repeated: {shown}")
+        )
+    if found:
+        raise ValidationError(_FUNCTION, found)
+
+
+def _problems(summary: _Summary) -> list[FieldError]:
+    return summary[2]
+
+
+def _assemble(_checked: None, *pieces: list[tuple[str, _Edge]]) -> list[DuplicateGroup]:
+    """The groups whose first id falls in one bucket, in :func:`find_duplicates`' order."""
+    members: dict[str, set[str]] = {}
+    found: dict[str, dict[tuple[str, str], MatchResult]] = {}
+    for piece in pieces:
+        for root, (a, b, result) in piece:
+            group = members.get(root)
+            if group is None:
+                members[root] = {a, b}
+                found[root] = {(a, b): result}
+            else:
+                group.update((a, b))
+                found[root].setdefault((a, b), result)  # a pair from two blocks: kept once
+    return [
+        DuplicateGroup(
+            tuple(sorted(members[root])),
+            tuple(MatchEdge(a, b, result) for (a, b), result in sorted(found[root].items())),
+        )
+        for root in sorted(members)
+    ]
+
+
+# --- the entry point ----------------------------------------------------------------------
+
+
+def _arguments(  # noqa: PLR0917 - one check of every argument of the entry point
+    dask: Any,
+    frame_or_bag: object,
+    rule: object,
+    client: object,
+    mapping: object,
+    id_column: object,
+    collect: object,
+) -> tuple[MatchingRule, list[Any]]:
+    problems: list[FieldError] = []
+    if isinstance(rule, CompiledRule):
+        rule = rule.rule
+    if not isinstance(rule, MatchingRule):
+        problems.append(
+            FieldError("rule", "type", f"must be a MatchingRule, not {type(rule).__name__}")
+        )
+    if mapping is not None and not isinstance(mapping, ColumnMapping):
+        problems.append(FieldError("mapping", "type", "must be a ColumnMapping or None"))
+    if not isinstance(id_column, str) or not id_column:
+        problems.append(FieldError("id_column", "type", "must be a column name (text)"))
+    if not isinstance(collect, bool):
+        problems.append(FieldError("collect", "type", "must be True or False"))
+    if client is not None:
+        from distributed import Client
+
+        if not isinstance(client, Client):
+            problems.append(
+                FieldError("client", "type", "must be a dask.distributed.Client or None")
+            )
+    parts: list[Any] = []
+    if isinstance(frame_or_bag, dask.dataframe.DataFrame):
+        if isinstance(id_column, str) and id_column not in frame_or_bag.columns:
+            problems.append(FieldError("id_column", "missing", f"{id_column!r} is not a column"))
+        parts = list(frame_or_bag.to_delayed())
+    elif isinstance(frame_or_bag, dask.bag.Bag):
+        parts = list(frame_or_bag.to_delayed())
+    else:
+        problems.append(FieldError("frame_or_bag", "type", "must be a Dask bag or DataFrame"))
+    if problems:
+        raise ValidationError(_FUNCTION, problems)
+    assert isinstance(rule, MatchingRule)  # noqa: S101 - checked above
+    return rule, parts
+
+
+@overload
+def find_duplicates_dask(
+    frame_or_bag: object,
+    rule: MatchingRule | CompiledRule,
+    *,
+    client: object = ...,
+    mapping: ColumnMapping | None = ...,
+    id_column: str = ...,
+    collect: Literal[True] = ...,
+) -> list[DuplicateGroup]: ...
+
+
+@overload
+def find_duplicates_dask(
+    frame_or_bag: object,
+    rule: MatchingRule | CompiledRule,
+    *,
+    client: object = ...,
+    mapping: ColumnMapping | None = ...,
+    id_column: str = ...,
+    collect: Literal[False],
+) -> Any: ...
 
 
 def find_duplicates_dask(
@@ -141,21 +518,27 @@ def find_duplicates_dask(
     client: object = None,
     mapping: ColumnMapping | None = None,
     id_column: str = "id",
-) -> list[DuplicateGroup]:
+    collect: bool = True,
+) -> list[DuplicateGroup] | Any:
     """:func:`~leadmodel.find_duplicates` on a Dask cluster: the same groups, edges and order.
 
     *frame_or_bag* is a ``dask.bag.Bag`` of :class:`~leadmodel.Lead` s or mappings with an
     ``"id"``, or a ``dask.dataframe.DataFrame`` whose rows are lead fields (blank cells —
-    ``None``, NaN — are blank fields), or, with *mapping*, CSV-style columns read with
-    that :class:`~leadmodel.ColumnMapping` (the id in *id_column*). The work runs as
-    :mod:`leadmodel.rules.blocks` describes: each partition computes its records'
-    :func:`~leadmodel.blocking_keys`; records are shuffled by key (a stable hash of the key
-    picks the partition); each block is compared with :func:`~leadmodel.compare_block` in
-    parallel; the matches are **collected on the client** and clustered there with
-    :func:`~leadmodel.cluster_edges` (connected components in one process: the edges must
-    fit in the client's memory, the records need not). With a ``dask.distributed.Client``
-    as *client* the graph runs on its cluster; without one, on Dask's current scheduler
-    (an open client's, or ``dask.config.set(scheduler=...)``'s).
+    ``None``, NaN — are blank fields; a column named with dots, ``address.city``, is that
+    nested field), or, with *mapping*, CSV-style columns read with that
+    :class:`~leadmodel.ColumnMapping` (the id in *id_column*).
+
+    Each partition is prepared where it lives; only the records sharing a blocking key
+    with another record are sent across the cluster (as their normalised values), blocks
+    are compared in parallel with the rule's block-size policy, and the groups are found
+    by merging per-bucket spanning forests — the list of matches is never gathered in one
+    process (the module describes the graph; ``docs/api/sizing.md`` its costs). With
+    ``collect=True`` the groups are returned as a list in ``find_duplicates``' order;
+    with ``collect=False`` they stay on the cluster as a ``dask.bag.Bag`` of
+    :class:`~leadmodel.DuplicateGroup` s (each partition in order of first id) to write
+    out, and problems with the input are raised when it is computed. With a
+    ``dask.distributed.Client`` as *client* the graph runs on its cluster; without one,
+    on Dask's current scheduler (an open client's, or ``dask.config.set(scheduler=...)``'s).
 
     >>> import dask
     >>> import dask.bag as db
@@ -176,78 +559,85 @@ def find_duplicates_dask(
 
     Raises:
         ValidationError: the ``dask`` extra is not installed; *frame_or_bag* is neither a
-            Dask bag nor a DataFrame; *rule*, *mapping*, *client* or *id_column* is of the
-            wrong kind; a record has no string id (or a mapped row cannot be read), or two
-            records have the same id (at most ten problems are named).
+            Dask bag nor a DataFrame; *rule*, *mapping*, *client*, *id_column* or *collect*
+            is of the wrong kind; a record has no string id (or a mapped row cannot be
+            read), or two records have the same id (at most ten problems are named).
     """
     dask = _dask()
-    problems: list[FieldError] = []
-    if isinstance(rule, CompiledRule):
-        rule = rule.rule
-    if not isinstance(rule, MatchingRule):
-        problems.append(
-            FieldError("rule", "type", f"must be a MatchingRule, not {type(rule).__name__}")
+    checked_rule, inputs = _arguments(dask, frame_or_bag, rule, client, mapping, id_column, collect)
+    delayed = dask.delayed
+    buckets = max(len(inputs), 1)
+    prepared = [
+        delayed(_prepare, nout=2, pure=True)(rows, checked_rule, mapping, id_column, buckets)
+        for rows in inputs
+    ]
+    parts = [part for part, _ in prepared]
+    summaries = [summary for _, summary in prepared]
+    near = [contextlib.nullcontext] * len(parts)
+    if client is not None and parts:
+        parts, near = _placed(dask, client, parts)
+    counted = [
+        delayed(_count, pure=True)(*[delayed(_bucket)(summary, b) for summary in summaries])
+        for b in range(buckets)
+    ]
+    shared = [delayed(_shared)(c) for c in counted]
+    ships: list[list[Any]] = [[] for _ in range(buckets)]
+    for part, where in zip(parts, near, strict=True):
+        with where():
+            for b in range(buckets):
+                ships[b].append(delayed(_ship, pure=True)(part, b, shared[b]))
+    found = [delayed(_compare, pure=True)(checked_rule, *ships[b]) for b in range(buckets)]
+    checked = delayed(_check, pure=True)(
+        [delayed(_problems)(summary) for summary in summaries],
+        [delayed(_repeated)(c) for c in counted],
+    )
+    if collect:
+        return _collected(dask, client, found, checked)
+    forests = [delayed(_forest, pure=True)(edges) for edges in found]
+    while len(forests) > 1:
+        forests = [
+            delayed(_merge_forests, pure=True)(*forests[n : n + _FAN_IN])
+            for n in range(0, len(forests), _FAN_IN)
+        ]
+    splits = [delayed(_split, pure=True)(edges, forests[0], buckets) for edges in found]
+    groups = [
+        delayed(_assemble, pure=True)(checked, *[delayed(_piece)(s, b) for s in splits])
+        for b in range(buckets)
+    ]
+    return dask.bag.from_delayed(groups) if groups else dask.bag.from_sequence([])
+
+
+def _placed(dask: Any, client: Any, parts: list[Any]) -> tuple[list[Any], list[Any]]:
+    """*parts* computed on the cluster, and for each, where its later tasks should run.
+
+    A prepared partition is the largest value of the run; its ship tasks are pinned to
+    the worker holding it (unless that worker is gone), so only what they select moves.
+    """
+    from distributed import futures_of, wait
+
+    held = client.persist(parts)
+    futures = [futures_of(part)[0] for part in held]  # type: ignore[no-untyped-call]
+    wait(futures)  # type: ignore[no-untyped-call]
+    who = client.who_has(futures)
+    near = []
+    for future in futures:
+        workers = list(who.get(future.key, ()))
+        near.append(
+            functools.partial(dask.annotate, workers=workers, allow_other_workers=True)
+            if workers
+            else contextlib.nullcontext
         )
-    if mapping is not None and not isinstance(mapping, ColumnMapping):
-        problems.append(FieldError("mapping", "type", "must be a ColumnMapping or None"))
-    if not isinstance(id_column, str) or not id_column:
-        problems.append(FieldError("id_column", "type", "must be a column name (text)"))
+    return held, near
+
+
+def _collected(dask: Any, client: Any, found: list[Any], checked: Any) -> list[DuplicateGroup]:
+    """The groups, built on the client from every bucket's matches (which they hold)."""
+    if not found:
+        return []
     if client is not None:
-        from distributed import Client
-
-        if not isinstance(client, Client):
-            problems.append(
-                FieldError("client", "type", "must be a dask.distributed.Client or None")
-            )
-    if isinstance(frame_or_bag, dask.dataframe.DataFrame):
-        if isinstance(id_column, str) and id_column not in frame_or_bag.columns:
-            problems.append(FieldError("id_column", "missing", f"{id_column!r} is not a column"))
-        rows = frame_or_bag.to_bag(format="dict")
-    elif isinstance(frame_or_bag, dask.bag.Bag):
-        rows = frame_or_bag
+        _, *results = client.gather(client.compute([checked, *found]))
     else:
-        problems.append(FieldError("frame_or_bag", "type", "must be a Dask bag or DataFrame"))
-    if problems:
-        raise ValidationError(_FUNCTION, problems)
-    if mapping is None and id_column != "id":
-        rows = rows.map(_renamed_id, id_column)
-    buckets = max(rows.npartitions, 1)
-    items = rows.map_partitions(_records, mapping, id_column)
-    keyed = items.map_partitions(_keyed, rule, buckets)
-    found = keyed.groupby(_first, npartitions=buckets).map_partitions(_compare, rule)
-    ids = items.map_partitions(_ids)
-    repeated = ids.frequencies().filter(_more_than_once).map(_first)
-    bad = items.map_partitions(_problems)
-    graph = (found, repeated, bad, ids)
-    if client is not None:
-        results = client.gather(client.compute(list(graph)))  # type: ignore[attr-defined]
-    else:
-        results = dask.compute(*graph)
-    edges_or_problems, repeated_ids, bad_rows, all_ids = (list(r) for r in results)
-    problems = bad_rows[:_MOST_PROBLEMS]
-    if repeated_ids:
-        shown = describe_value(sorted(repeated_ids)[:_MOST_PROBLEMS])
-        problems.append(
-            FieldError("records", "duplicate_id", f"ids must be unique; repeated: {shown}")
-        )
-    problems += [p for p in edges_or_problems if isinstance(p, FieldError)][:_MOST_PROBLEMS]
-    if problems:
-        raise ValidationError(_FUNCTION, problems)
-    edges = [edge for edge in edges_or_problems if isinstance(edge, MatchEdge)]
-    return list(cluster_edges(all_ids, edges))
-
-
-def _renamed_id(row: object, id_column: str) -> object:
-    if isinstance(row, Mapping) and id_column in row:
-        out = {k: v for k, v in row.items() if k != id_column}
-        out["id"] = row[id_column]
-        return out
-    return row
-
-
-def _first(item: tuple[Any, ...]) -> Any:
-    return item[0]
-
-
-def _more_than_once(item: tuple[str, int]) -> bool:
-    return item[1] > 1
+        _, *results = dask.compute(checked, *found)
+    edges = [edge for part in results for edge in part]
+    roots = _merge_forests(_forest(edges))
+    return _assemble(None, [(roots[edge[0]], edge) for edge in edges])
