@@ -496,12 +496,13 @@ def run_convert(args: argparse.Namespace, store: Store, say: Say) -> Result:
         targets = [args.lead_id]
     status = DEFAULT_LEAD_PROCESS.converted_statuses[0].name
     converted = []
+    ids = _ids("cnv")  # one generator for the command: its counter keeps the ids apart
     for lead_id in targets:
         outcome = convert_lead(
             store.unit_of_work(),
             lead_id,
             ConvertOptions(status, create_opportunity=not args.no_opportunity),
-            ids=_ids("cnv"),
+            ids=ids,
             now=_now(),
             match_existing=True,
         )

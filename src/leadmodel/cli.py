@@ -507,6 +507,9 @@ def _run_command(args: argparse.Namespace) -> int:
         """One line on stderr, never a URL's password."""
         print(f"leadmodel: {prefix}: {redacted(str(text), target)}", file=sys.stderr)
 
+    if not target:
+        error("--db is empty: give a SQLite path or a postgresql:// URL")
+        return 2
     if (
         args.command == "privacy"
         and url_scheme(target) is None
@@ -519,7 +522,8 @@ def _run_command(args: argparse.Namespace) -> int:
     try:
         store = open_store(target)
     except (sqlite3.Error, OSError, LeadModelError) as exc:
-        error(f"cannot open {shown}: {_first_line(exc)}")
+        said = _said(exc)
+        error(said if shown and shown in said else f"cannot open {shown}: {said}")
         return 2
     try:
         with store:
@@ -542,6 +546,13 @@ def _run_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     return code
+
+
+def _said(exc: BaseException) -> str:
+    """What an error says: the message of its one field error, or its first line."""
+    if isinstance(exc, ValidationError) and len(exc.errors) == 1:
+        return exc.errors[0].message.splitlines()[0][:500] if exc.errors[0].message else ""
+    return _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:
