@@ -522,8 +522,7 @@ def _run_command(args: argparse.Namespace) -> int:
     try:
         store = open_store(target)
     except (sqlite3.Error, OSError, LeadModelError) as exc:
-        said = _said(exc)
-        error(said if shown and shown in said else f"cannot open {shown}: {said}")
+        error(f"cannot open {shown}: {_said(exc).removeprefix(f'{shown!r}: ')}")
         return 2
     try:
         with store:
