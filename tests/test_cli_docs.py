@@ -13,14 +13,20 @@ defaults to a new ``./leadmodel.db`` there), with the command line's clock set t
   must exit 0 (or its ``# exit N``);
 - ``<!-- cli-docs: skip REASON -->`` before a block skips it with that reason (shown by
   ``pytest -rs``), ``<!-- cli-docs: long -->`` runs it only with ``pytest --long``.
+
+A command added early shifts the ids of every later one: ``python tests/test_cli_docs.py >
+page.md`` prints the page with what each ```` ```console ```` command prints now, to read
+through and compare (``diff docs/cli.md page.md``) before copying it over.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import shlex
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from doctest import ELLIPSIS, OutputChecker
@@ -197,10 +203,12 @@ def test_the_example(block: Block, in_session: Session, monkeypatch, long_run: b
         pytest.skip(f"docs/cli.md line {block.line}: {block.skip}")
     if block.long and not long_run:
         pytest.skip(f"docs/cli.md line {block.line}: runs with --long (it takes seconds)")
-    for command in commands(block):
-        # A --long block runs on a database of its own: it leaves the session's clock be,
-        # so the page's ids are the same with and without --long.
-        now = NOW if block.long else in_session.now()
+    found = commands(block)
+    # Each command's time is fixed before any runs, so a failing one does not shift the
+    # ids of later blocks. A --long block runs on a database of its own: it leaves the
+    # session's clock be, so the page's ids are the same with and without --long.
+    times = [NOW if block.long else in_session.now() for _ in found]
+    for command, now in zip(found, times, strict=True):
         code, printed = run(command, monkeypatch, now)
         check(command, code, printed)
 
@@ -258,3 +266,35 @@ def test_the_checker_fails_on_a_difference_and_allows_ellipsis():
         check(command, 1, "a b c\n")
     with pytest.raises(ValueError, match="not a leadmodel command"):
         _command(3, "rm -rf /", None)
+
+
+def _page_as_printed() -> str:
+    """The page with every console block's output replaced by what its commands print now."""
+    import tempfile
+
+    page = PAGE.read_text(encoding="utf-8")
+    session = Session(Path(tempfile.mkdtemp()))
+    os.chdir(session.folder)
+    patch = pytest.MonkeyPatch()
+    patch.delenv("LEADMODEL_PRIVACY_KEY", raising=False)
+    pieces, end = [], 0
+    for match, block in zip(_FENCE.finditer(page), blocks(page), strict=True):
+        if block.file:
+            Path(block.file).write_text(block.body, encoding="utf-8")
+        if not block.runs or block.skip or block.long:
+            continue
+        lines = []
+        for command in commands(block):
+            code, printed = run(command, patch, session.now())
+            lines += [f"$ {command.text}", *(_tidy(printed).splitlines() if printed else [])]
+            if code != command.exit_code:
+                sys.stderr.write(f"line {command.line}: exit code {code}\n")
+        if block.lang == "console":
+            pieces += [page[end : match.start("body")], "\n".join(lines) + "\n"]
+            end = match.end("body")
+    patch.undo()
+    return "".join([*pieces, page[end:]])
+
+
+if __name__ == "__main__":
+    sys.stdout.write(_page_as_printed())
