@@ -12,7 +12,10 @@ defaults to a new ``./leadmodel.db`` there), with the command line's clock set t
 - a ```` ```bash ```` block is one command a line (``#`` comments ignored), each of which
   must exit 0 (or its ``# exit N``);
 - ``<!-- cli-docs: skip REASON -->`` before a block skips it with that reason (shown by
-  ``pytest -rs``), ``<!-- cli-docs: long -->`` runs it only with ``pytest --long``.
+  ``pytest -rs``), ``<!-- cli-docs: long -->`` runs it only with ``pytest --long``;
+- ``<!-- cli-docs: postgres -->`` runs the block against a fresh schema of the server that
+  ``LEADMODEL_TEST_POSTGRES`` names (``.ci/run`` starts one), its URL in place of
+  :data:`PAGE_URL`, and skips it with the reason when there is none.
 
 A command added early shifts the ids of every later one: ``python tests/test_cli_docs.py >
 page.md`` prints the page with what each ```` ```console ```` command prints now, to read
@@ -22,6 +25,7 @@ through and compare (``diff docs/cli.md page.md``) before copying it over.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import re
@@ -40,6 +44,9 @@ PAGE = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """The time the command line reads at the page's first command; each later one runs a
 minute after the one before, as in a shell session (so ids and times are the page's)."""
+
+PAGE_URL = "postgresql://ann@db.example/crm"
+"""The PostgreSQL URL the page's examples show; the test server's stands in for it."""
 
 _FENCE = re.compile(
     r"^```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL
@@ -71,6 +78,7 @@ class Block:
     file: str | None = None
     skip: str | None = None
     long: bool = False
+    postgres: bool = False
 
     @property
     def runs(self) -> bool:
@@ -85,14 +93,14 @@ def blocks(text: str) -> list[Block]:
         before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
         marker = _MARKER.search(before)
         file = skip = None
-        long = False
+        long = postgres = False
         if marker and marker["kind"] == "file":
             file = marker["value"]
-        elif marker and marker["value"] == "long":
-            long = True
+        elif marker and marker["value"] in ("long", "postgres"):
+            long, postgres = marker["value"] == "long", marker["value"] == "postgres"
         elif marker and marker["value"].startswith("skip"):
             skip = marker["value"].removeprefix("skip").strip(" :") or "marked skip"
-        found.append(Block(line, match["lang"], match["body"], file, skip, long))
+        found.append(Block(line, match["lang"], match["body"], file, skip, long, postgres))
     return found
 
 
@@ -194,8 +202,22 @@ def in_session(session: Session, monkeypatch: pytest.MonkeyPatch) -> Session:
     return session
 
 
+def _server(block: Block, request: pytest.FixtureRequest) -> str:
+    """A fresh schema on the test server (the postgres_schema_url fixture), or a skip."""
+    where = f"docs/cli.md line {block.line}"
+    if not os.environ.get("LEADMODEL_TEST_POSTGRES"):
+        pytest.skip(f"{where}: needs a PostgreSQL server: set LEADMODEL_TEST_POSTGRES (.ci/run)")
+    pytest.importorskip("leadmodel.adapters.postgres", reason=f"{where}: no postgres adapter")
+    try:
+        return str(request.getfixturevalue("postgres_schema_url"))
+    except pytest.FixtureLookupError:
+        pytest.skip(f"{where}: the postgres_schema_url fixture is not defined")
+
+
 @pytest.mark.parametrize("block", BLOCKS, ids=[f"line-{b.line}" for b in BLOCKS])
-def test_the_example(block: Block, in_session: Session, monkeypatch, long_run: bool) -> None:
+def test_the_example(
+    block: Block, in_session: Session, monkeypatch, long_run: bool, request
+) -> None:
     if block.file:
         (in_session.folder / block.file).write_text(block.body, encoding="utf-8")
         return
@@ -204,6 +226,12 @@ def test_the_example(block: Block, in_session: Session, monkeypatch, long_run: b
     if block.long and not long_run:
         pytest.skip(f"docs/cli.md line {block.line}: runs with --long (it takes seconds)")
     found = commands(block)
+    if block.postgres:
+        url = _server(block, request)
+        found = [
+            dataclasses.replace(c, argv=[url if a == PAGE_URL else a for a in c.argv])
+            for c in found
+        ]
     # Each command's time is fixed before any runs, so a failing one does not shift the
     # ids of later blocks. A --long block runs on a database of its own: it leaves the
     # session's clock be, so the page's ids are the same with and without --long.
@@ -229,9 +257,9 @@ def test_the_page_has_examples_of_every_command_and_a_skipped_postgresql_one():
         "check", "tick", "privacy", "demo",
     }  # fmt: skip
     assert sum(c.expected is not None for c in ran) >= 10, "too few outputs checked"
-    skipped = [b for b in BLOCKS if b.skip]
-    assert skipped, "the postgresql:// example is marked to skip"
-    assert all("postgresql://" in b.body for b in skipped)
+    on_postgres = [b for b in BLOCKS if b.postgres]
+    assert on_postgres, "the postgresql:// example is marked to run on the test server"
+    assert all(PAGE_URL in c.argv for b in on_postgres for c in commands(b))
 
 
 def test_the_parser_reads_commands_outputs_and_markers():
@@ -240,8 +268,10 @@ def test_the_parser_reads_commands_outputs_and_markers():
         "```console\n$ leadmodel report --db a.db\nline one\n\n"
         "$ LEADMODEL_PRIVACY_KEY=k leadmodel show NOPE  # exits 1\n```\n\n"
         "<!-- cli-docs: skip needs a server -->\n```bash\nleadmodel report --db x\n```\n"
+        "<!-- cli-docs: postgres -->\n```console\n$ leadmodel report --db x\n```\n"
     )
-    file, console, bash = blocks(page)
+    file, console, bash, server = blocks(page)
+    assert server.postgres
     assert (file.file, file.body) == ("a.csv", "x,y\n")
     first, second = commands(console)
     assert (first.argv, first.expected, first.exit_code) == (
@@ -281,7 +311,7 @@ def _page_as_printed() -> str:
     for match, block in zip(_FENCE.finditer(page), blocks(page), strict=True):
         if block.file:
             Path(block.file).write_text(block.body, encoding="utf-8")
-        if not block.runs or block.skip or block.long:
+        if not block.runs or block.skip or block.long or block.postgres:
             continue
         lines = []
         for command in commands(block):
