@@ -310,3 +310,9 @@ def test_a_store_opened_by_the_command_line_is_a_store(tmp_path):
         )
         uow.commit()
     assert Path(tmp_path / "x.db").exists()
+
+
+def test_a_short_password_is_masked_where_it_stands_without_garbling_the_message():
+    url = "postgresql://ann:ab@db/crm"
+    said = redacted(f"database crm: cannot open {url}; user ann:ab@db refused", url)
+    assert said == "database crm: cannot open postgresql://ann:***@db/crm; user ann:***@db refused"

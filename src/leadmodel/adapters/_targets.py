@@ -13,6 +13,7 @@ POSTGRES_SCHEMES = frozenset({"postgresql", "postgres"})
 # Two characters at least, so that a Windows drive (C:/…) is never taken for a scheme.
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]+)://")
 _QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)[^&#]*")
+_BARE = 4  # passwords this long or longer are masked wherever they appear in a message
 
 
 def url_scheme(target: str) -> str | None:
@@ -76,5 +77,8 @@ def redacted(text: str, target: str) -> str:
     """
     text = text.replace(target, masked(target))
     for secret in sorted(_passwords(target), key=len, reverse=True):
-        text = text.replace(secret, "***")
+        if len(secret) >= _BARE:
+            text = text.replace(secret, "***")
+        else:  # a very short one would garble every word holding it: only where it stands
+            text = text.replace(f":{secret}@", ":***@").replace(f"={secret}", "=***")
     return text
