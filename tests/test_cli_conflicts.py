@@ -5,6 +5,7 @@ import json
 import sqlite3
 
 from leadmodel import Condition, FitRule, Lead, ScoringModel, to_json
+from leadmodel.adapters import open_store
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 from leadmodel.cli import EXIT_CONFLICT, main
 
@@ -24,7 +25,7 @@ def test_score_on_a_database_held_by_another_writer_exits_4_and_saves_nothing(
     model.write_text(
         to_json(ScoringModel(fit=[FitRule("web", Condition("source", "eq", "Web"), 80)]))
     )
-    monkeypatch.setattr("leadmodel.cli.SQLiteStore", functools.partial(SQLiteStore, timeout=0.05))
+    monkeypatch.setattr("leadmodel.cli.open_store", functools.partial(open_store, timeout=0.05))
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:

@@ -9,6 +9,7 @@ PUBLIC_MODULES = [
     "leadmodel",
     "leadmodel.ports",
     "leadmodel.serialization",
+    "leadmodel.adapters",
     "leadmodel.adapters.memory",
     "leadmodel.adapters.sqlite",
     "leadmodel.testing.contracts",

@@ -2,10 +2,12 @@
 
 from datetime import UTC, datetime
 
+from leadmodel.adapters import open_store
 from leadmodel.adapters.memory import (
     FixedClock,
     MemoryNotifier,
     MemoryRepository,
+    MemoryStore,
     MemoryUnitOfWork,
     SequentialIds,
 )
@@ -28,10 +30,12 @@ from leadmodel.ports import (
     Notifier,
     OpportunityRepository,
     PrivacyLogRepository,
+    Store,
     SupportsConsents,
     SupportsKeyIndex,
     SupportsMerges,
     SupportsPrivacyLog,
+    SupportsScrub,
     SupportsTriggerState,
     TriggerStateRepository,
     UnitOfWork,
@@ -85,3 +89,10 @@ privacy_log: PrivacyLogRepository = MemoryRepository[PrivacyLogEntry](
     MemoryUnitOfWork().store, "privacy_log"
 )
 sqlite_privacy_log: PrivacyLogRepository = SQLiteRepository[PrivacyLogEntry](_sqlite, "privacy_log")
+
+# Both stores satisfy the store port (what the command line takes); SQLite's scrubs.
+memory_store: Store = MemoryStore()
+sqlite_store: Store = _sqlite
+opened: Store = open_store(":memory:")
+scrubbing: SupportsScrub = _sqlite
+store_unit: UnitOfWork = memory_store.unit_of_work()

@@ -1,8 +1,10 @@
-"""The ``leadmodel`` subcommands that work on a SQLite database (see :mod:`leadmodel.cli`).
+"""The ``leadmodel`` subcommands that work on a database (see :mod:`leadmodel.cli`).
 
-Each command takes the parsed arguments and a ``say`` function, works through the SQLite
-adapter and returns ``(exit code, JSON-able result)``. Problems with the user's input raise
-:class:`CommandError` (one line, exit 2); the command line prints it and never a traceback.
+Each command takes the parsed arguments, the :class:`~leadmodel.ports.Store` that
+``--db`` opened (SQLite or PostgreSQL) and a ``say`` function, works through units of
+work of that store and returns ``(exit code, JSON-able result)``. Problems with the
+user's input raise :class:`CommandError` (one line, exit 2); the command line prints it
+and never a traceback.
 """
 
 from __future__ import annotations
@@ -59,8 +61,8 @@ from leadmodel import (
     read_csv,
     to_dict,
 )
-from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 from leadmodel.intake import ImportReport, OnDuplicate, RowOutcome
+from leadmodel.ports import Store, SupportsScrub, SupportsTriggerState
 from leadmodel.services import (
     check_storage,
     convert_lead,
@@ -193,7 +195,7 @@ def _show_progress(rows: int) -> None:
 
 
 def import_rows(
-    store: SQLiteStore,
+    store: Store,
     rows: Iterable[Mapping[str, str]],
     mapping: ColumnMapping,
     *,
@@ -215,7 +217,7 @@ def import_rows(
             problems.append({"line": outcome.line, "errors": errors})
 
     report = import_leads(
-        SQLiteUnitOfWork(store),
+        store.unit_of_work(),
         rows,
         mapping,
         on_duplicate=on_duplicate,
@@ -231,7 +233,7 @@ def import_rows(
     return report, problems
 
 
-def run_import(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+def run_import(args: argparse.Namespace, store: Store, say: Say) -> Result:
     """``leadmodel import FILE``: stream a CSV of leads into the database."""
     header, rows = _open_csv(args.file)
     mapping = _mapping(args.mapping, header)
@@ -294,7 +296,7 @@ def run_import(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result
 # -- dedupe ----------------------------------------------------------------------------------
 
 
-def run_dedupe(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+def run_dedupe(args: argparse.Namespace, store: Store, say: Say) -> Result:
     """``leadmodel dedupe``: find duplicate leads, print the groups, merge them on ask.
 
     With ``--merge`` each group is merged by :func:`leadmodel.services.merge_records` (its
@@ -303,7 +305,7 @@ def run_dedupe(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result
     and the others are still merged; the exit code is then 1.
     """
     rule = _rule(args.rule)
-    with SQLiteUnitOfWork(store) as uow:
+    with store.unit_of_work() as uow:
         leads = [lead for lead in uow.leads if lead.converted is None]
     groups = find_duplicates(leads, rule)
     by_id = {lead.id: lead for lead in leads}
@@ -316,7 +318,7 @@ def run_dedupe(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result
         if not args.merge:
             continue
         try:
-            outcome = merge_records(SQLiteUnitOfWork(store), list(group.ids), now=now)
+            outcome = merge_records(store.unit_of_work(), list(group.ids), now=now)
         except LeadModelError as exc:
             reason = str(exc).splitlines()[0][:300]
             say(f"  not merged: {reason}")
@@ -344,9 +346,9 @@ def run_dedupe(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result
     return (1 if failed else 0), result
 
 
-def run_unmerge(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+def run_unmerge(args: argparse.Namespace, store: Store, say: Say) -> Result:
     """``leadmodel unmerge MERGE_ID``: undo a stored merge (see ``dedupe --merge``)."""
-    outcome = unmerge_records(SQLiteUnitOfWork(store), args.merge_id, now=_now(), force=args.force)
+    outcome = unmerge_records(store.unit_of_work(), args.merge_id, now=_now(), force=args.force)
     record = outcome.record
     restored = [r.id for r in outcome.restored]
     say(f"merge {record.id} undone: {record.kind} {', '.join(restored)} restored")
@@ -365,10 +367,10 @@ def run_unmerge(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Resul
 # -- score, qualify, convert, show, report ---------------------------------------------------
 
 
-def run_score(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+def run_score(args: argparse.Namespace, store: Store, say: Say) -> Result:
     """``leadmodel score --model FILE``: re-score every stored lead."""
     model = _load_json(args.model, ScoringModel, "scoring model")
-    report = rescore(SQLiteUnitOfWork(store), model, now=_now(), write_rating=args.rating)
+    report = rescore(store.unit_of_work(), model, now=_now(), write_rating=args.rating)
     rows = [["lead", "from", "to", "rating"]]
     rows += [
         [
@@ -425,7 +427,7 @@ def _is_held(lead: Lead) -> bool:
 
 
 def _qualified(
-    store: SQLiteStore, policy: QualificationPolicy
+    store: Store, policy: QualificationPolicy
 ) -> list[tuple[Lead, Qualification | None]]:
     """Every open lead with its decision, made with its stored score.
 
@@ -435,7 +437,7 @@ def _qualified(
     """
     decide = policy.compile()
     decisions: list[tuple[Lead, Qualification | None]] = []
-    with SQLiteUnitOfWork(store) as uow:
+    with store.unit_of_work() as uow:
         for lead in uow.leads:
             if not _is_open(lead) or _is_held(lead):
                 continue
@@ -447,7 +449,7 @@ def _qualified(
     return decisions
 
 
-def run_qualify(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+def run_qualify(args: argparse.Namespace, store: Store, say: Say) -> Result:
     """``leadmodel qualify --policy FILE``: decide for every open lead, and say why.
 
     A policy with ``min_lead_score`` reads the score ``leadmodel score`` stored
@@ -456,7 +458,7 @@ def run_qualify(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Resul
     """
     policy = _load_json(args.policy, QualificationPolicy, "qualification policy")
     decisions = _qualified(store, policy)
-    with SQLiteUnitOfWork(store) as uow:
+    with store.unit_of_work() as uow:
         held = [lead.id for lead in uow.leads if _is_open(lead) and _is_held(lead)]
     say(f"policy {policy.name!r} reads: " + ", ".join(policy.fields_read or ("no fields",)))
     rows = [["lead", "decision", "why"]]
@@ -479,7 +481,7 @@ def run_qualify(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Resul
     }
 
 
-def run_convert(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+def run_convert(args: argparse.Namespace, store: Store, say: Say) -> Result:
     """``leadmodel convert LEAD_ID`` or ``--qualified --policy FILE``."""
     if args.lead_id is None and not args.qualified:
         raise CommandError("give a LEAD_ID, or --qualified with --policy")
@@ -494,12 +496,13 @@ def run_convert(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Resul
         targets = [args.lead_id]
     status = DEFAULT_LEAD_PROCESS.converted_statuses[0].name
     converted = []
+    ids = _ids("cnv")  # one generator for the command: its counter keeps the ids apart
     for lead_id in targets:
         outcome = convert_lead(
-            SQLiteUnitOfWork(store),
+            store.unit_of_work(),
             lead_id,
             ConvertOptions(status, create_opportunity=not args.no_opportunity),
-            ids=_ids("cnv"),
+            ids=ids,
             now=_now(),
             match_existing=True,
         )
@@ -511,9 +514,9 @@ def run_convert(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Resul
     return 0, {"converted": converted}
 
 
-def run_show(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+def run_show(args: argparse.Namespace, store: Store, say: Say) -> Result:
     """``leadmodel show LEAD_ID``."""
-    with SQLiteUnitOfWork(store) as uow:
+    with store.unit_of_work() as uow:
         lead = uow.leads.get(args.lead_id)
         activities = uow.activities.find_by_keys([f"subject:{args.lead_id}"]) if lead else []
     if lead is None:
@@ -530,9 +533,9 @@ def run_show(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
     return 0, {"lead": data, "activities": [to_dict(a) for a in activities]}
 
 
-def run_report(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:  # noqa: ARG001 - every command takes its arguments
+def run_report(args: argparse.Namespace, store: Store, say: Say) -> Result:  # noqa: ARG001 - every command takes its arguments
     """``leadmodel report``: the funnel by status and by source."""
-    with SQLiteUnitOfWork(store) as uow:
+    with store.unit_of_work() as uow:
         leads = list(uow.leads)
     order = {s.name: s.order for s in DEFAULT_LEAD_PROCESS.statuses}
     statuses = Counter(lead.status for lead in leads)
@@ -560,13 +563,13 @@ def run_report(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result
     }
 
 
-def run_check(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+def run_check(args: argparse.Namespace, store: Store, say: Say) -> Result:
     """``leadmodel check``: one line per stored record that breaks a domain rule.
 
     A thin face over :func:`leadmodel.services.check_storage`: exit code 0 when storage is
     clean, 1 when it holds problems; the count goes to stderr, so stdout holds only them.
     """
-    result = check_storage(SQLiteUnitOfWork(store))
+    result = check_storage(store.unit_of_work())
     for problem in result.problems:
         say(str(problem))
     if not args.json:
@@ -625,11 +628,13 @@ def _tick_time(text: str, option: str) -> datetime:
     return at
 
 
-def _tick_since(store: SQLiteStore, since: datetime) -> None:
+def _tick_since(store: Store, since: datetime) -> None:
     """Start the trigger state at *since* (episodes due before it never fire), once."""
     from leadmodel import TriggerState
 
-    with SQLiteUnitOfWork(store) as uow:
+    with store.unit_of_work() as uow:
+        if not isinstance(uow, SupportsTriggerState):
+            raise CommandError("--since: this database stores no trigger state")
         found = uow.trigger_states.get("triggers")
         if found is None:
             uow.trigger_states.add(TriggerState(since=since))
@@ -642,7 +647,7 @@ def _tick_since(store: SQLiteStore, since: datetime) -> None:
             )
 
 
-def run_tick(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+def run_tick(args: argparse.Namespace, store: Store, say: Say) -> Result:
     """``leadmodel tick --rules FILE [--now ISO]``: run the time-based triggers due now.
 
     A thin face over :func:`leadmodel.services.run_due`; the command line sends nothing, so
@@ -652,7 +657,7 @@ def run_tick(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
     now = _now() if args.now is None else _tick_time(args.now, "--now")
     if args.since is not None:
         _tick_since(store, _tick_time(args.since, "--since"))
-    run = run_due(SQLiteUnitOfWork(store), rules, notifier=None, ids=_ids("tick-"), now=now)
+    run = run_due(store.unit_of_work(), rules, notifier=None, ids=_ids("tick-"), now=now)
     rows = [["due at", "rule", "lead", "action", "outcome"]]
     rows += [
         [
@@ -755,17 +760,18 @@ def _write_private(path: str, text: str) -> None:
         raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def run_privacy(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Result:
+def run_privacy(args: argparse.Namespace, store: Store, say: Say) -> Result:
     """``leadmodel privacy find|export|erase``: a data subject's request over the database.
 
     ``find`` lists every record holding the person's data, ``export`` prints (or writes
     with ``--output``) the JSON document of :func:`leadmodel.services.export_person`,
-    ``erase --mode delete|anonymise`` erases them and scrubs the file. With a key
+    ``erase --mode delete|anonymise`` erases them and scrubs the database (when the store
+    has :class:`~leadmodel.ports.SupportsScrub`). With a key
     (``--key-file`` or ``LEADMODEL_PRIVACY_KEY``), each request is logged as a keyed hash.
     """
     person = _person(args)
     now = _now()
-    uow = SQLiteUnitOfWork(store)
+    uow = store.unit_of_work()
     if args.privacy_action == "find":
         key = _privacy_key(args, required=False)
         found = find_person(uow, **person, key=key, now=now)
@@ -794,7 +800,9 @@ def run_privacy(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Resul
         f"{len(erasure.anonymised)} anonymised ({counts})"
     )
     if erasure.scrubbed:
-        say("  the database file was scrubbed")
+        say("  the database was scrubbed (nothing of the deleted records is left in its files)")
+    elif not isinstance(store, SupportsScrub):
+        say("  this database keeps nothing of deleted records to scrub")
     else:
         say(
             "  NOT scrubbed: another connection was reading the database, so deleted bytes "
@@ -803,7 +811,7 @@ def run_privacy(args: argparse.Namespace, store: SQLiteStore, say: Say) -> Resul
     return 0, to_dict(erasure)
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, SQLiteStore, Say], Result]] = {
+COMMANDS: dict[str, Callable[[argparse.Namespace, Store, Say], Result]] = {
     "import": run_import,
     "dedupe": run_dedupe,
     "unmerge": run_unmerge,
@@ -821,20 +829,20 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, SQLiteStore, Say], Result]] = 
 # -- the demo pipeline ---------------------------------------------------------------------
 
 
-def _merge_groups(store: SQLiteStore, *, now: datetime) -> tuple[int, int]:
+def _merge_groups(store: Store, *, now: datetime) -> tuple[int, int]:
     """Merge every duplicate group with ``merge_records``: groups and leads absorbed."""
-    with SQLiteUnitOfWork(store) as uow:
+    with store.unit_of_work() as uow:
         leads = [lead for lead in uow.leads if lead.converted is None]
     groups = find_duplicates(leads, STANDARD_LEAD_RULE)
     absorbed = 0
     for group in groups:
-        outcome = merge_records(SQLiteUnitOfWork(store), list(group.ids), now=now)
+        outcome = merge_records(store.unit_of_work(), list(group.ids), now=now)
         absorbed += len(outcome.record.absorbed_ids)
     return len(groups), absorbed
 
 
 def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tells them
-    store: SQLiteStore, say: Say, *, now: datetime
+    store: Store, say: Say, *, now: datetime
 ) -> dict[str, Any]:
     """Run the packaged demo data through the lead lifecycle, saying what each step did.
 
@@ -852,7 +860,7 @@ def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tell
         mapping = ColumnMapping(tuple(columns.items()), schema=LEAD_SCHEMA.with_custom(budget))
         counts, _problems = import_rows(store, rows, mapping, on_duplicate="create", now=now)
     say(f"   {counts.created:,} leads imported, {counts.rejected:,} rows rejected")
-    with resources.as_file(data / "demo_activities.csv") as path, SQLiteUnitOfWork(store) as uow:
+    with resources.as_file(data / "demo_activities.csv") as path, store.unit_of_work() as uow:
         added = 0
         for n, row in enumerate(_open_csv(str(path))[1]):
             found = uow.leads.find_by_keys([f"email:{row['email'].casefold()}"])
@@ -878,8 +886,8 @@ def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tell
     summary["merged"] = absorbed
 
     say("9. Score every open lead: fit rules plus decaying engagement, rated Hot/Warm/Cold")
-    report = rescore(SQLiteUnitOfWork(store), DEMO_MODEL, now=now, write_rating=True)
-    with SQLiteUnitOfWork(store) as uow:
+    report = rescore(store.unit_of_work(), DEMO_MODEL, now=now, write_rating=True)
+    with store.unit_of_work() as uow:
         leads = [lead for lead in uow.leads if lead.converted is None]
     # Converted leads are read-only: rescore skips them, so they are not counted here either.
     ratings = Counter(lead.rating or "(none)" for lead in leads)
@@ -903,7 +911,7 @@ def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tell
         "SDRs, the rest to the nurture queue"
     )
     batch = assign_many(leads, DEMO_ASSIGNMENT, AssignmentState(), now=now)
-    with SQLiteUnitOfWork(store) as uow:
+    with store.unit_of_work() as uow:
         for lead, assignment in zip(leads, batch.assignments, strict=True):
             uow.leads.update(assignment.apply(lead))
         uow.commit()
@@ -912,7 +920,7 @@ def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tell
     summary["owners"] = dict(owners)
 
     say("12. Convert the ten best qualified leads into accounts, contacts and opportunities")
-    with SQLiteUnitOfWork(store) as uow:
+    with store.unit_of_work() as uow:
         best = sorted(
             (lead for lead in uow.leads if lead.id in decisions and decisions[lead.id].qualified),
             key=lambda lead: (-float(lead.custom.get("score") or 0), lead.id),  # type: ignore[arg-type]
@@ -922,7 +930,7 @@ def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tell
     made = Counter[str]()
     for lead in best:
         outcome = convert_lead(
-            SQLiteUnitOfWork(store),
+            store.unit_of_work(),
             lead.id,
             ConvertOptions(status),
             ids=ids,
@@ -935,7 +943,7 @@ def run_demo_pipeline(  # noqa: PLR0915 - the demo's steps, in the order it tell
         f"{made['opportunity']} opportunities created"
     )
     summary["converted"] = len(best)
-    with SQLiteUnitOfWork(store) as uow:
+    with store.unit_of_work() as uow:
         table = funnel(uow.leads, process=DEFAULT_LEAD_PROCESS)
     say("   funnel, in process order: " + ", ".join(f"{row[0]} {row[1]:,}" for row in table.rows))
     summary["funnel"] = {str(row[0]): row[1] for row in table.rows}

@@ -1,9 +1,11 @@
 """The ``leadmodel`` command.
 
 ``leadmodel import | dedupe | unmerge | score | qualify | convert | show | report | check |
-tick | privacy find|export|erase`` work on a SQLite database (``--db``, default
-``./leadmodel.db``); ``--json`` prints machine-readable output. ``privacy`` reads the
-privacy key from ``--key-file`` or the ``LEADMODEL_PRIVACY_KEY`` environment variable.
+tick | privacy find|export|erase`` work on a database: ``--db`` takes a SQLite path
+(default ``./leadmodel.db``) or a ``postgresql://`` URL, opened with
+:func:`leadmodel.adapters.open_store`; ``--json`` prints machine-readable output.
+``privacy`` reads the privacy key from ``--key-file`` or the ``LEADMODEL_PRIVACY_KEY``
+environment variable.
 
 ``leadmodel demo`` walks a few sample leads through the library: parse raw input into
 values, build and validate leads (showing every error of a bad row at once), check custom
@@ -56,7 +58,6 @@ from leadmodel import (
     PhoneNumber,
     RecordNotFound,
     ScoringModel,
-    StorageError,
     ValidationError,
     advance,
     from_json,
@@ -70,8 +71,10 @@ from leadmodel import (
 )
 from leadmodel._commands import COMMANDS, RULES, CommandError, run_demo_pipeline
 from leadmodel._demo_journey import run_journey
+from leadmodel.adapters import open_store
+from leadmodel.adapters._targets import masked, redacted, url_scheme
 from leadmodel.adapters.memory import SequentialIds
-from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+from leadmodel.ports import Store
 from leadmodel.services import convert_lead, rescore
 
 __all__ = ["main"]
@@ -223,15 +226,13 @@ def _show(leads: Sequence[Lead], say: Callable[[str], None]) -> None:
     say(_table([header, *rows]) + "\n")
 
 
-def _store_and_work(
-    store: SQLiteStore, leads: Sequence[Lead], say: Callable[[str], None]
-) -> list[Lead]:
+def _store_and_work(store: Store, leads: Sequence[Lead], say: Callable[[str], None]) -> list[Lead]:
     say("3. Store them in a unit of work, then work them")
-    with SQLiteUnitOfWork(store) as uow:
+    with store.unit_of_work() as uow:
         for lead in leads:
             uow.leads.add(lead)
         uow.commit()
-    with SQLiteUnitOfWork(store) as uow:
+    with store.unit_of_work() as uow:
         first = uow.leads.get(leads[0].id)
         if first is None:  # pragma: no cover - stored just above
             raise RuntimeError("the demo lost a lead")
@@ -242,7 +243,7 @@ def _store_and_work(
         uow.commit()
     stage = worked.lifecycle_stage.value if worked.lifecycle_stage else "-"
     say(f"   {worked.id}: status {worked.status!r}, stage {stage}, rating {worked.rating}")
-    with SQLiteUnitOfWork(store) as uow:
+    with store.unit_of_work() as uow:
         stored = list(uow.leads)
         found = [lead.id for lead in uow.leads.find_by_keys([f"email:{leads[1].email}"])]
     say(f"   {len(stored)} leads stored; find_by_keys(email) -> {found}\n")
@@ -263,15 +264,15 @@ _DEMO_MODEL = ScoringModel(
 )
 
 
-def _score(store: SQLiteStore, say: Callable[[str], None]) -> bool:
+def _score(store: Store, say: Callable[[str], None]) -> bool:
     say("4. Score every stored lead (fit rules, caps, bands) and qualify the best (BANT)")
     report = rescore(
-        SQLiteUnitOfWork(store),
+        store.unit_of_work(),
         _DEMO_MODEL,
         now=_DEMO_NOW + timedelta(days=2),
         write_rating=True,
     )
-    with SQLiteUnitOfWork(store) as uow:
+    with store.unit_of_work() as uow:
         leads = list(uow.leads)
     scorer = _DEMO_MODEL.compile()
     totals = scorer.totals(leads, now=_DEMO_NOW + timedelta(days=2))
@@ -287,10 +288,10 @@ def _score(store: SQLiteStore, say: Callable[[str], None]) -> bool:
     return report.scored == len(leads)
 
 
-def _convert(store: SQLiteStore, lead_id: str, say: Callable[[str], None]) -> bool:
+def _convert(store: Store, lead_id: str, say: Callable[[str], None]) -> bool:
     say(f"5. Convert {lead_id} into an account, a contact and an opportunity (one unit of work)")
     outcome = convert_lead(
-        SQLiteUnitOfWork(store),
+        store.unit_of_work(),
         lead_id,
         ConvertOptions("Closed - Converted", owner_id="user-1"),
         ids=SequentialIds(),
@@ -303,7 +304,7 @@ def _convert(store: SQLiteStore, lead_id: str, say: Callable[[str], None]) -> bo
     say(f"   {written} values written; the lead is now {result.lead.status!r} and read-only")
     for value in result.unmapped:
         say(f"   not carried (no mapping entry), reported: {value.field} = {_plain(value.value)}")
-    with SQLiteUnitOfWork(store) as uow:
+    with store.unit_of_work() as uow:
         saved = uow.contacts.get(result.contact.id) == result.contact
         converted = uow.leads.get(lead_id)
     say("")
@@ -316,16 +317,23 @@ def run_demo(*, as_json: bool = False, database: str | None = None) -> int:
     The database is a fresh file: *database* (which must not exist yet) or one in a
     temporary directory, removed afterwards.
     """
+    if database is not None and url_scheme(database) is not None:
+        print(
+            f"leadmodel demo: the demo runs on SQLite: give a new file name, "
+            f"not {masked(database)}",
+            file=sys.stderr,
+        )
+        return 2
     if database is not None and Path(database).exists():
         print(f"leadmodel demo: {database} exists; give a new file name", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as directory:
         path = database if database is not None else str(Path(directory) / "demo.db")
-        with SQLiteStore(path) as store:
+        with open_store(path) as store:
             return _run_demo(store, path, as_json=as_json, keep=database is not None)
 
 
-def _run_demo(store: SQLiteStore, path: str, *, as_json: bool, keep: bool) -> int:
+def _run_demo(store: Store, path: str, *, as_json: bool, keep: bool) -> int:
     say: Callable[[str], None] = (lambda _: None) if as_json else print
     say(
         "leadmodel demo: five raw sample leads, parsed, validated, stored in SQLite, moved, "
@@ -337,7 +345,7 @@ def _run_demo(store: SQLiteStore, path: str, *, as_json: bool, keep: bool) -> in
     stored = _store_and_work(store, built, say)
     scored = _score(store, say)
     converted = _convert(store, stored[0].id, say)
-    with SQLiteUnitOfWork(store) as uow:
+    with store.unit_of_work() as uow:
         stored = list(uow.leads)
     say("6. Serialise to JSON and back")
     round_trips = [from_json(Lead, to_json(lead)) == lead for lead in stored]
@@ -370,6 +378,10 @@ def _run_demo(store: SQLiteStore, path: str, *, as_json: bool, keep: bool) -> in
 
 
 _RULE_NAMES = "{" + ",".join(sorted(RULES)) + "}"
+_DB_HELP = (
+    "the database: a SQLite path or a postgresql:// URL (postgresql://user@host/dbname; "
+    "the postgres extra); default: %(default)s"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -388,9 +400,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def command(name: str, text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text, description=text)
-        sub.add_argument(
-            "--db", default="leadmodel.db", help="the SQLite database (default: %(default)s)"
-        )
+        sub.add_argument("--db", default="leadmodel.db", help=_DB_HELP)
         sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
         return sub
 
@@ -468,9 +478,7 @@ def _privacy_parser(commands: Any) -> None:
         ("erase", "delete or anonymise the person everywhere, then scrub the file"),
     ):
         sub = actions.add_parser(action, help=text, description=text)
-        sub.add_argument(
-            "--db", default="leadmodel.db", help="the SQLite database (default: %(default)s)"
-        )
+        sub.add_argument("--db", default="leadmodel.db", help=_DB_HELP)
         sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
         sub.add_argument("--email", help="the person's email")
         sub.add_argument("--phone", help="the person's phone")
@@ -492,39 +500,64 @@ def _privacy_parser(commands: Any) -> None:
 
 def _run_command(args: argparse.Namespace) -> int:
     say: Callable[[str], None] = (lambda _: None) if args.json else print
-    if args.command == "privacy" and args.db != ":memory:" and not Path(args.db).exists():
+    target: str = args.db
+    shown = masked(target)
+
+    def error(text: object, prefix: str = "error") -> None:
+        """One line on stderr, never a URL's password."""
+        print(f"leadmodel: {prefix}: {redacted(str(text), target)}", file=sys.stderr)
+
+    if not target:
+        error("--db is empty: give a SQLite path or a postgresql:// URL")
+        return 2
+    if (
+        args.command == "privacy"
+        and url_scheme(target) is None
+        and target != ":memory:"
+        and not Path(target).exists()
+    ):
         # A privacy request answered from a new empty file would say "nothing stored".
-        print(f"leadmodel: error: no database at {args.db}", file=sys.stderr)
+        error(f"no database at {target}")
         return 2
     try:
-        store = SQLiteStore(args.db)
+        store = open_store(target)
     except (sqlite3.Error, OSError, LeadModelError) as exc:
-        print(f"leadmodel: error: cannot open {args.db}: {exc}", file=sys.stderr)
+        error(f"cannot open {shown}: {_said(exc).removeprefix(f'{shown!r}: ')}")
         return 2
     try:
         with store:
             code, result = COMMANDS[args.command](args, store, say)
     except CommandError as exc:
-        print(f"leadmodel: error: {exc}", file=sys.stderr)
+        error(exc)
         return 2
     except RecordNotFound as exc:
-        print(f"leadmodel: error: {exc}", file=sys.stderr)
+        error(exc)
         return 1
     except ConcurrencyError as exc:
-        print(f"leadmodel: conflict: {str(exc).splitlines()[0][:500]}; run again", file=sys.stderr)
+        error(f"{_first_line(exc)}; run again", "conflict")
         return EXIT_CONFLICT
-    except StorageError as exc:
-        print(f"leadmodel: error: {str(exc).splitlines()[0][:500]}", file=sys.stderr)
-        return 2
-    except LeadModelError as exc:
-        print(f"leadmodel: error: {str(exc).splitlines()[0][:500]}", file=sys.stderr)
+    except LeadModelError as exc:  # StorageError among them
+        error(_first_line(exc))
         return 2
     except sqlite3.Error as exc:
-        print(f"leadmodel: error: database {args.db}: {exc}", file=sys.stderr)
+        error(f"database {shown}: {exc}")
         return 2
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     return code
+
+
+def _said(exc: BaseException) -> str:
+    """What an error says: the message of its one field error, or its first line."""
+    if isinstance(exc, ValidationError) and len(exc.errors) == 1:
+        return exc.errors[0].message.splitlines()[0][:500] if exc.errors[0].message else ""
+    return _first_line(exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an error's message, within 500 characters."""
+    text = str(exc)
+    return text.splitlines()[0][:500] if text else type(exc).__name__
 
 
 EXIT_PIPE_CLOSED = 141

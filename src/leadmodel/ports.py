@@ -46,11 +46,13 @@ __all__ = [
     "PrivacyKey",
     "PrivacyLogRepository",
     "Repository",
+    "Store",
     "SupportsConsents",
     "SupportsKeyIndex",
     "SupportsMerges",
     "SupportsNeighbours",
     "SupportsPrivacyLog",
+    "SupportsScrub",
     "SupportsTriggerState",
     "SupportsViews",
     "TriggerStateRepository",
@@ -430,6 +432,88 @@ class UnitOfWork(Protocol):
 
     def rollback(self) -> None:
         """Discard every change made since the unit of work began (or last committed)."""
+        ...
+
+
+class Store(Protocol):
+    """A database that opens units of work: what the command line and long-running hosts take.
+
+    A process opens its store once (:func:`leadmodel.adapters.open_store` opens a SQLite
+    path or a ``postgresql://`` URL) and asks it for a new :class:`UnitOfWork` per use
+    case; the units share the store's connection (or pool) and see each other's commits.
+    :class:`~leadmodel.adapters.sqlite.SQLiteStore` and
+    :class:`~leadmodel.adapters.memory.MemoryStore` satisfy it, and
+    :class:`leadmodel.testing.contracts.StoreContract` holds an adapter's store to it.
+
+    >>> from leadmodel import Lead
+    >>> from leadmodel.adapters.sqlite import SQLiteStore
+    >>> def leads_in(store: Store) -> int:
+    ...     with store.unit_of_work() as uow:
+    ...         uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme"))
+    ...         uow.commit()
+    ...     return store.count("lead")
+    >>> with SQLiteStore(":memory:") as store:
+    ...     leads_in(store)
+    1
+    """
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work over this store."""
+        ...
+
+    def index_rules(self, rules: Iterable[MatchingRule]) -> None:
+        """Index the blocking keys of duplicate *rules* (see :class:`SupportsKeyIndex`)."""
+        ...
+
+    @property
+    def schema_version(self) -> int:
+        """The version of the schema the stored data is in."""
+        ...
+
+    def count(self, kind: str) -> int:
+        """How many committed records of *kind* (``"lead"``, ``"contact"`` …) there are."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection (or pool); the store is not used afterwards."""
+        ...
+
+    def __enter__(self) -> Self:
+        """The store itself, closed when the ``with`` block ends."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the store."""
+        ...
+
+
+@runtime_checkable
+class SupportsScrub(Protocol):
+    """A store that can clear what deleted records left behind (optional capability).
+
+    Deleting a row rarely removes its bytes at once: SQLite keeps old pages in its
+    write-ahead log and free pages, PostgreSQL keeps dead tuples until ``VACUUM``. After an
+    erasure, :func:`leadmodel.services.erase` calls ``scrub()`` on the unit of work's store
+    when it has one, so an erased person's data does not survive in the files. A store that
+    cannot finish now (another connection reading) raises
+    :class:`~leadmodel.DatabaseBusy`, and the erasure reports ``scrubbed=False``.
+
+    >>> from leadmodel.adapters.memory import MemoryStore
+    >>> from leadmodel.adapters.sqlite import SQLiteStore
+    >>> with SQLiteStore(":memory:") as store:
+    ...     isinstance(store, SupportsScrub)
+    True
+    >>> isinstance(MemoryStore(), SupportsScrub)  # nothing of a removed record remains
+    False
+    """
+
+    def scrub(self) -> None:
+        """Remove every remaining byte of deleted or overwritten records."""
         ...
 
 

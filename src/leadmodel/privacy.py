@@ -36,7 +36,7 @@ from leadmodel.domain.errors import DatabaseBusy, FieldError, ValidationError, d
 from leadmodel.domain.fields import EntitySchema, FieldValues
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.values import Address, EmailAddress, PhoneNumber
-from leadmodel.ports import PrivacyKey, UnitOfWork
+from leadmodel.ports import PrivacyKey, SupportsScrub, UnitOfWork
 from leadmodel.rules._common import criterion_problem, raise_problems
 from leadmodel.rules.criteria import Criterion
 from leadmodel.rules.merge import MergeRecord
@@ -1263,11 +1263,10 @@ def _scrub(uow: object) -> bool:
     ``store.scrub()`` again later, never raised as if nothing had been erased.
     """
     store = getattr(uow, "store", None)
-    scrub = getattr(store, "scrub", None)
-    if not callable(scrub):
+    if not isinstance(store, SupportsScrub):
         return False
     try:
-        scrub()
+        store.scrub()
     except DatabaseBusy:
         return False
     return True

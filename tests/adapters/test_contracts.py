@@ -11,6 +11,7 @@ from leadmodel.testing.contracts import (
     MergeStoreContract,
     NeighboursContract,
     PrivacyLogContract,
+    StoreContract,
     TriggerStateContract,
     UnitOfWorkContract,
 )
@@ -81,7 +82,7 @@ class TestSQLiteFileTwoStores(_SQLiteContract):
 
 
 def test_the_kit_states_its_version():
-    assert CONTRACT_VERSION == 5
+    assert CONTRACT_VERSION == 6
 
 
 class NoRollback(MemoryUnitOfWork):
@@ -128,5 +129,62 @@ class BrokenConcurrency(UnitOfWorkContract):
     ],
 )
 def test_the_kit_catches_a_broken_adapter(broken, test):
+    with pytest.raises(AssertionError):
+        getattr(broken(), test)()
+
+
+class TestMemoryStore(StoreContract):
+    def store(self):
+        return MemoryStore()
+
+
+class TestSQLiteStoreInMemory(StoreContract):
+    def store(self):
+        return SQLiteStore(":memory:")
+
+
+class TestSQLiteStoreFile(StoreContract):
+    @pytest.fixture(autouse=True)
+    def _directory(self, tmp_path):
+        self.folder = tmp_path
+
+    def store(self):
+        return SQLiteStore(self.folder / f"store-{len(list(self.folder.iterdir()))}.db")
+
+
+class OneUnitStore(MemoryStore):
+    """Hands out one shared unit of work: a unit's staged records leak into the next."""
+
+    def unit_of_work(self):
+        if not hasattr(self, "_only"):
+            self._only = NoRollback(self)
+        return self._only
+
+
+class CountsAnything(MemoryStore):
+    """Answers 0 for a kind it does not store instead of refusing it."""
+
+    def count(self, kind):
+        return len(self.tables[kind].records) if kind in self.tables else 0
+
+
+class BrokenOneUnit(StoreContract):
+    def store(self):
+        return OneUnitStore()
+
+
+class BrokenCount(StoreContract):
+    def store(self):
+        return CountsAnything()
+
+
+@pytest.mark.parametrize(
+    ("broken", "test"),
+    [
+        (BrokenOneUnit, "test_each_unit_of_work_is_a_new_independent_unit"),
+        (BrokenCount, "test_count_refuses_a_kind_it_does_not_store"),
+    ],
+)
+def test_the_store_kit_catches_a_broken_store(broken, test):
     with pytest.raises(AssertionError):
         getattr(broken(), test)()

@@ -78,6 +78,7 @@ def test_the_catalogue_covers_the_public_api():
     assert len(ENTRY_POINTS) >= 200
     assert "leadmodel:parse_web_form" in ENTRY_POINTS
     assert "leadmodel.services:merge_records" in ENTRY_POINTS
+    assert "leadmodel.adapters:open_store" in ENTRY_POINTS
     assert "leadmodel.intake" in public_modules()
 
 

@@ -24,7 +24,8 @@ import bisect
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final, Generic, Self, TypeVar
 
 from leadmodel.adapters._staging import (
     RULE_KINDS,
@@ -39,6 +40,7 @@ from leadmodel.adapters._staging import (
     not_indexed,
     prepare_rules,
 )
+from leadmodel.adapters.sqlite import SCHEMA_VERSION
 from leadmodel.domain import _checks
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
@@ -175,9 +177,46 @@ class MemoryStore:
         self.lock = threading.RLock()
         self.rules = IndexedRules(aliasing=keys is lookup_keys)
 
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        """A new unit of work over this store (:class:`~leadmodel.ports.Store`).
+
+        >>> from leadmodel import Lead
+        >>> store = MemoryStore()
+        >>> with store.unit_of_work() as uow:
+        ...     uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme"))
+        ...     uow.commit()
+        >>> store.count("lead")
+        1
+        """
+        return MemoryUnitOfWork(self)
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the records' shape: the current one (nothing is stored)."""
+        return SCHEMA_VERSION
+
     def count(self, kind: str) -> int:
         """How many committed records of *kind* (``"lead"``, ``"contact"`` …) there are."""
+        if not isinstance(kind, str) or kind not in self.tables:
+            raise ValidationError(
+                "MemoryStore.count",
+                [FieldError("kind", "invalid", f"must be one of {', '.join(self.tables)}")],
+            )
         return len(self.tables[kind].records)
+
+    def close(self) -> None:
+        """Nothing to release: the records stay for units of work still holding the store."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def record_keys(self, kind: str, record: object) -> tuple[str, ...]:
         """Every key *record* is indexed under: its lookup keys and its rules' blocking keys."""

@@ -567,6 +567,19 @@ class SQLiteStore:
         row = self._query(f"SELECT COUNT(*) FROM {_TABLES[kind]}")[0]  # noqa: S608
         return int(row[0])
 
+    def unit_of_work(self) -> SQLiteUnitOfWork:
+        """A new unit of work over this store (:class:`~leadmodel.ports.Store`).
+
+        >>> from leadmodel import Lead
+        >>> with SQLiteStore(":memory:") as store:
+        ...     with store.unit_of_work() as uow:
+        ...         uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme"))
+        ...         uow.commit()
+        ...     [lead.id for lead in store.unit_of_work().leads]
+        ['L1']
+        """
+        return SQLiteUnitOfWork(self)
+
     # -- keys ----------------------------------------------------------------------------
 
     def record_keys(self, kind: str, record: object) -> tuple[str, ...]:

@@ -39,6 +39,10 @@ adapter without them still passes the core kit; inherit the ones your adapter ha
 - :class:`PrivacyLogContract` for :class:`~leadmodel.ports.SupportsPrivacyLog`
   (``uow.privacy_log``).
 
+The database object itself (:class:`~leadmodel.ports.Store`: ``unit_of_work()``,
+``count``, ``index_rules``, ``close``) has :class:`StoreContract`, with its own factory
+:meth:`StoreContract.store`.
+
 The kit states its version in :data:`CONTRACT_VERSION`; a host adapter that passed one
 version may pin it (``assert CONTRACT_VERSION == 2``) to notice when new promises arrive.
 """
@@ -46,6 +50,7 @@ version may pin it (``assert CONTRACT_VERSION == 2``) to notice when new promise
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -72,11 +77,13 @@ from leadmodel.domain.lead import ConversionRecord, Lead
 from leadmodel.domain.opportunity import Opportunity
 from leadmodel.domain.values import Address, EmailAddress, Money, PhoneNumber
 from leadmodel.ports import (
+    Store,
     SupportsConsents,
     SupportsKeyIndex,
     SupportsMerges,
     SupportsNeighbours,
     SupportsPrivacyLog,
+    SupportsScrub,
     SupportsTriggerState,
     UnitOfWork,
     neighbour_sort_value,
@@ -89,11 +96,12 @@ __all__ = [
     "MergeStoreContract",
     "NeighboursContract",
     "PrivacyLogContract",
+    "StoreContract",
     "TriggerStateContract",
     "UnitOfWorkContract",
 ]
 
-CONTRACT_VERSION: Final = 5
+CONTRACT_VERSION: Final = 6
 """The version of the promises this kit holds an adapter to; it grows when the kit does.
 
 1. Records of every kind stored, read, updated and removed exactly; ``find_by_keys``;
@@ -122,6 +130,13 @@ CONTRACT_VERSION: Final = 5
    rolled back with their unit, refused when stale, and a search for a person's hash that
    found nothing is re-checked at commit (an erasure and an import racing cannot both win
    unseen).
+6. New class :class:`StoreContract` for :class:`~leadmodel.ports.Store`, the database a
+   process opens once: ``unit_of_work()`` gives independent units, a commit is seen by
+   every later unit and a rollback by none, ``count`` counts committed records of each
+   kind and refuses an unknown one, ``index_rules`` back-fills records stored before and
+   ``find_by_keys`` finds them, ``schema_version`` is a positive ``int``, closing twice or
+   after an error is safe, and ``scrub`` (:class:`~leadmodel.ports.SupportsScrub`) keeps
+   every remaining record.
 """
 
 _NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
@@ -1369,6 +1384,142 @@ class PrivacyLogContract(_Contract):
             _raises(ConcurrencyError, first.commit, "an import raced an erasure unseen")
         with make() as uow:
             assert uow.leads.get("L1") is None
+
+
+class StoreContract:
+    """The contract of :class:`~leadmodel.ports.Store`: a database that opens units of work.
+
+    Subclass it in a test module and return one fresh, empty store from :meth:`store`;
+    the tests close every store they open. It is separate from the unit-of-work classes
+    (whose factory makes units), so a host adapter inherits both with two factories::
+
+        class TestMyStore(StoreContract):
+            def store(self):
+                return MyStore(make_empty_test_database())
+
+    It checks that ``unit_of_work()`` gives independent units over the same data, that a
+    commit is visible to every later unit and a rollback to none, ``count`` of each kind,
+    ``index_rules`` followed by ``find_by_keys`` (records stored before the rule back-filled),
+    ``schema_version``, closing (twice, and by ``with`` even when the block raised), and,
+    for a store with :class:`~leadmodel.ports.SupportsScrub`, that ``scrub`` after a
+    removal keeps every remaining record.
+    """
+
+    def store(self) -> Store:
+        """One fresh, empty store (override this)."""
+        raise NotImplementedError
+
+    def test_each_unit_of_work_is_a_new_independent_unit(self) -> None:
+        with self.store() as store:
+            first, second = store.unit_of_work(), store.unit_of_work()
+            assert first is not second, "unit_of_work() handed out one unit twice"
+            with first, second:
+                first.leads.add(_robert())
+                assert second.leads.get("L1") is None, "a staged record leaked to another unit"
+                first.commit()
+            with store.unit_of_work() as uow:
+                assert uow.leads.get("L1") == _robert()
+
+    def test_a_commit_is_seen_by_every_later_unit_and_a_rollback_by_none(self) -> None:
+        with self.store() as store:
+            with store.unit_of_work() as uow:
+                uow.leads.add(_robert())
+                uow.commit()
+            with store.unit_of_work() as uow:
+                uow.leads.add(_bob())  # left without commit
+            with store.unit_of_work() as uow:
+                uow.leads.add(_person("L3", "Carla"))
+                uow.rollback()
+            for _ in range(2):
+                with store.unit_of_work() as uow:
+                    assert [lead.id for lead in uow.leads] == ["L1"]
+
+    def test_count_counts_the_committed_records_of_each_kind(self) -> None:
+        with self.store() as store:
+            assert store.count("lead") == store.count("contact") == 0
+            with store.unit_of_work() as uow:
+                uow.leads.add(_robert())
+                uow.leads.add(_bob())
+                uow.contacts.add(Contact(id="C1", last_name="Ng"))
+                uow.commit()
+            with store.unit_of_work() as uow:
+                uow.leads.add(_person("L3", "Carla"))  # not committed: not counted
+                assert store.count("lead") == 2, "count() saw a record not committed"
+            assert (store.count("lead"), store.count("contact"), store.count("account")) == (
+                2,
+                1,
+                0,
+            )
+
+    def test_count_refuses_a_kind_it_does_not_store(self) -> None:
+        with self.store() as store:
+            for kind in ("no such kind", "", "lead; DROP TABLE leads"):
+                _raises(ValidationError, functools.partial(store.count, kind), f"count({kind!r})")
+            assert store.count("lead") == 0
+
+    def test_index_rules_then_find_by_keys_finds_records_stored_before(self) -> None:
+        from leadmodel.rules.matching import STANDARD_LEAD_RULE
+
+        with self.store() as store:
+            with store.unit_of_work() as uow:
+                uow.leads.add(_robert())
+                uow.commit()
+            store.index_rules([STANDARD_LEAD_RULE])
+            store.index_rules([STANDARD_LEAD_RULE])  # again: nothing changes
+            keys = list(STANDARD_LEAD_RULE.compile().keys(_bob()))
+            with store.unit_of_work() as uow:
+                found = uow.leads.find_by_keys(keys)
+                assert [lead.id for lead in found] == ["L1"], "Robert was not back-filled"
+                uow.leads.add(_bob())
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert [lead.id for lead in uow.leads.find_by_keys(keys)] == ["L1", "L2"]
+
+    def test_index_rules_refuses_what_is_not_a_rule(self) -> None:
+        with self.store() as store:
+            hostile: tuple[Any, ...] = (["standard"], [None], 42)
+            for rules in hostile:
+                _raises(
+                    ValidationError,
+                    functools.partial(store.index_rules, rules),
+                    f"index_rules({rules!r})",
+                )
+
+    def test_schema_version_is_a_positive_number(self) -> None:
+        with self.store() as store:
+            version = store.schema_version
+            assert isinstance(version, int), "schema_version is a property giving an int"
+            assert version >= 1
+
+    def test_closing_twice_and_closing_after_an_error_are_safe(self) -> None:
+        store = self.store()
+        with store as entered:
+            assert entered is store, "with store as s: s must be the store"
+        store.close()  # closing again is harmless
+        failing = self.store()
+        with contextlib.suppress(_BlockError), failing:
+            raise _BlockError
+        failing.close()
+
+    def test_scrub_keeps_every_remaining_record(self) -> None:
+        with self.store() as store:
+            if not isinstance(store, SupportsScrub):
+                return  # an optional capability: nothing to check
+            with store.unit_of_work() as uow:
+                uow.leads.add(_robert())
+                uow.leads.add(_bob())
+                uow.commit()
+            with store.unit_of_work() as uow:
+                uow.leads.remove("L2")
+                uow.commit()
+            store.scrub()
+            with store.unit_of_work() as uow:
+                assert [lead.id for lead in uow.leads] == ["L1"]
+                assert uow.leads.get("L1") == _robert()
+
+
+class _BlockError(Exception):
+    """Raised inside a ``with store`` block by the contract."""
 
 
 class _Interleaved:
