@@ -30,6 +30,7 @@ from griffe import (
     CyclicAliasError,
     Expr,
     ExprCall,
+    ExprKeyword,
     Extension,
     Function,
     Module,
@@ -67,9 +68,8 @@ def _call_arguments(expr: object) -> dict[str, Any]:
         return {}
     arguments: dict[str, Any] = {}
     for argument in expr.arguments:
-        name = getattr(argument, "name", None)
-        if isinstance(name, str):
-            arguments[name] = argument.value
+        if isinstance(argument, ExprKeyword):
+            arguments[argument.name] = argument.value
     return arguments
 
 
