@@ -42,7 +42,7 @@ from griffe import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 _ATTRS_DECORATORS = frozenset(
     {
@@ -171,8 +171,18 @@ def _set_attrs_init(cls: Class) -> None:
     cls.labels.add("attrs")
 
 
+def _is_doctest(line: str) -> bool:
+    stripped = line.lstrip()
+    return stripped == ">>>" or stripped.startswith(">>> ")
+
+
 def _fence_doctests(text: str) -> str:
-    """Wrap each run of ``>>>`` lines (with their output, up to a blank line) in a fence."""
+    """Wrap each run of ``>>>`` lines (with their output) in a ``pycon`` fence.
+
+    A run ends at a blank line or a fence line. Lines already inside a fence are left alone,
+    so fencing twice changes nothing more; no line is dropped or changed, lines are only
+    added (the fences, and a blank line before one that would touch a paragraph).
+    """
     lines = text.split("\n")
     out: list[str] = []
     index = 0
@@ -181,19 +191,39 @@ def _fence_doctests(text: str) -> str:
         line = lines[index]
         if _FENCE.match(line):
             in_fence = not in_fence
-        stripped = line.lstrip()
-        if in_fence or not (stripped == ">>>" or stripped.startswith(">>> ")):
+        if in_fence or not _is_doctest(line):
             out.append(line)
             index += 1
             continue
-        indent = line[: len(line) - len(stripped)]
+        indent = line[: len(line) - len(line.lstrip())]
         if out and out[-1].strip():
             out.append("")
         out.append(f"{indent}```pycon")
-        while index < len(lines) and lines[index].strip():
+        while index < len(lines) and lines[index].strip() and not _FENCE.match(lines[index]):
             out.append(lines[index])
             index += 1
         out.append(f"{indent}```")
+    return "\n".join(out)
+
+
+def _outside_fences(text: str, replace: Callable[[str], str]) -> str:
+    """*text* with *replace* applied to each stretch of lines outside fenced code."""
+    out: list[str] = []
+    prose: list[str] = []
+    in_fence = False
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            if not in_fence and prose:
+                out.append(replace("\n".join(prose)))
+                prose = []
+            in_fence = not in_fence
+            out.append(line)
+        elif in_fence:
+            out.append(line)
+        else:
+            prose.append(line)
+    if prose:
+        out.append(replace("\n".join(prose)))
     return "\n".join(out)
 
 
@@ -260,8 +290,10 @@ def _rewrite(obj: Object) -> None:
     docstring = obj.docstring
     if docstring is None:
         return
-    text = _fence_doctests(docstring.value)
-    docstring.value = _ROLE.sub(lambda match: _role(obj, match), text)
+    docstring.value = _outside_fences(
+        _fence_doctests(docstring.value),
+        lambda prose: _ROLE.sub(lambda match: _role(obj, match), prose),
+    )
 
 
 def _walk(obj: Object, seen: set[str]) -> Iterator[Object]:

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import leadmodel
 
@@ -151,3 +153,168 @@ def test_the_site_builds_strictly_with_the_reference_pages(tmp_path):
     assert 'id="leadmodel.find_duplicates"' in duplicates
     services = (site / "reference" / "services" / "index.html").read_text(encoding="utf-8")
     assert 'id="leadmodel.services.save"' in services
+
+
+# -- the griffe extension (docs/griffe_leadmodel.py) ---------------------------------------
+
+DOC_LINES = st.sampled_from(
+    [
+        "",
+        "Some prose.",
+        "    indented prose",
+        ">>> x = 1",
+        ">>>",
+        "... continued",
+        "    >>> indented()",
+        "output",
+        "```",
+        "```python",
+        "~~~",
+        "See :func:`find_duplicates`.",
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def extension():
+    pytest.importorskip("griffe", reason="griffe comes with the docs extra")
+    spec = importlib.util.spec_from_file_location(
+        "griffe_leadmodel", ROOT / "docs" / "griffe_leadmodel.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(DOC_LINES, max_size=12))
+def test_fencing_doctests_adds_fences_only_and_is_idempotent(extension, lines):
+    text = "\n".join(lines)
+    fenced = extension._fence_doctests(text)
+    # Nothing lost or changed: the original lines are a subsequence of the result, and
+    # every line added is a blank line or a fence.
+    added = list(fenced.split("\n"))
+    for line in lines:
+        while added and added[0] != line:
+            assert added.pop(0).strip() in {"", "```", "```pycon"}
+        assert added, f"{line!r} was lost"
+        added.pop(0)
+    assert all(line.strip() in {"", "```", "```pycon"} for line in added)
+    assert extension._fence_doctests(fenced) == fenced
+    # Every >>> line outside a fence of the original is now inside a pycon fence.
+    in_fence = False
+    for line in fenced.split("\n"):
+        if extension._FENCE.match(line):
+            in_fence = not in_fence
+        elif extension._is_doctest(line):
+            assert in_fence
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(DOC_LINES, max_size=12))
+def test_prose_rewriting_never_touches_fenced_code(extension, lines):
+    text = "\n".join(lines)
+    assert extension._outside_fences(text, lambda prose: prose) == text
+    marked = extension._outside_fences(text, lambda prose: prose.replace("x", "X"))
+    in_fence = False
+    for before, after in zip(text.split("\n"), marked.split("\n"), strict=True):
+        if extension._FENCE.match(before):
+            in_fence = not in_fence
+            assert after == before
+        elif in_fence:
+            assert after == before
+        else:
+            assert after == before.replace("x", "X")
+
+
+def load_with_extension(extension, name, search_path):
+    import griffe
+
+    return griffe.load(
+        name,
+        search_paths=[search_path],
+        extensions=griffe.load_extensions(extension.LeadmodelDocstrings),
+        resolve_aliases=True,
+    )
+
+
+ATTRS_MODULE = '''
+"""Roles: :class:`Keyword`, :func:`~pkgdoc.plain`, :mod:`the module <pkgdoc>`, :func:`math.fsum`."""
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class Keyword:
+    """Keyword-only fields.
+
+    >>> Keyword(x=1)
+    Keyword(x=1, _y='a', z=[], vee=1)
+    """
+
+    x: int
+    _y: str = "a"
+    z: list[int] = attrs.field(factory=list)
+    w: int = attrs.field(init=False, default=0)
+    v: int = attrs.field(alias="vee", default=1)
+
+    @property
+    def p(self) -> int:
+        """Not a field."""
+        return self.x
+
+
+@attrs.frozen
+class Positional:
+    """Positional fields."""
+
+    a: int
+    b: str = "b"
+
+
+def plain() -> None:
+    """A function."""
+'''
+
+
+def test_attrs_classes_get_the_init_attrs_generates(extension, tmp_path):
+    (tmp_path / "pkgdoc").mkdir()
+    (tmp_path / "pkgdoc" / "__init__.py").write_text(ATTRS_MODULE, encoding="utf-8")
+    package = load_with_extension(extension, "pkgdoc", tmp_path)
+    keyword = package["Keyword"].members["__init__"].parameters
+    assert [p.name for p in keyword] == ["self", "x", "y", "z", "vee"]
+    assert {p.kind.value for p in list(keyword)[1:]} == {"keyword-only"}
+    assert [str(p.default) for p in list(keyword)[1:]] == ["None", "'a'", "list()", "1"]
+    positional = package["Positional"].members["__init__"].parameters
+    assert [(p.name, p.kind.value) for p in positional][1:] == [
+        ("a", "positional or keyword"),
+        ("b", "positional or keyword"),
+    ]
+    doc = package["Keyword"].docstring.value
+    assert "```pycon\n>>> Keyword(x=1)\nKeyword(x=1, _y='a', z=[], vee=1)\n```" in doc
+    roles = package.docstring.value
+    assert '<autoref identifier="pkgdoc.Keyword" optional><code>Keyword</code></autoref>' in roles
+    assert '<autoref identifier="pkgdoc.plain" optional><code>plain</code></autoref>' in roles
+    assert '<autoref identifier="pkgdoc" optional><code>the module</code></autoref>' in roles
+    assert "`math.fsum`" in roles  # another package: shown as code, not linked
+
+
+def test_a_role_naming_nothing_is_reported(extension, tmp_path, caplog):
+    (tmp_path / "pkgbad").mkdir()
+    (tmp_path / "pkgbad" / "__init__.py").write_text(
+        '"""See :func:`nothing_here` and :class:`pkgbad.Missing`."""\n', encoding="utf-8"
+    )
+    with caplog.at_level("WARNING"):
+        package = load_with_extension(extension, "pkgbad", tmp_path)
+    assert package.docstring.value == "See `nothing_here` and `pkgbad.Missing`."
+    warned = " ".join(record.getMessage() for record in caplog.records)
+    assert ":func:`nothing_here`" in warned
+    assert ":class:`pkgbad.Missing`" in warned
+
+
+def test_leadmodel_docstrings_link_their_roles(extension):
+    package = load_with_extension(extension, "leadmodel", ROOT / "src")
+    doc = package["find_duplicates"].docstring.value
+    assert '<autoref identifier="leadmodel.rules.dedupe.find_duplicates_report"' in doc
+    assert "```pycon" in doc
+    lead = package["Lead"].members["__init__"].parameters
+    assert "last_name" in [p.name for p in lead]
