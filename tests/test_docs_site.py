@@ -153,6 +153,12 @@ def test_the_site_builds_strictly_with_the_reference_pages(tmp_path):
     assert 'id="leadmodel.find_duplicates"' in duplicates
     services = (site / "reference" / "services" / "index.html").read_text(encoding="utf-8")
     assert 'id="leadmodel.services.save"' in services
+    # Every name a reference block renders has its heading (an anchor to link to).
+    for page, module_name, members in reference_blocks():
+        html = (site / "reference" / Path(page).stem / "index.html").read_text(encoding="utf-8")
+        names = importlib.import_module(module_name).__all__ if members is None else members
+        absent = [name for name in names if f'id="{module_name}.{name}"' not in html]
+        assert not absent, f"{page} renders no heading for {absent} of {module_name}"
 
 
 # -- the griffe extension (docs/griffe_leadmodel.py) ---------------------------------------
