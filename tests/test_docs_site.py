@@ -324,3 +324,68 @@ def test_leadmodel_docstrings_link_their_roles(extension):
     assert "```pycon" in doc
     lead = package["Lead"].members["__init__"].parameters
     assert "last_name" in [p.name for p in lead]
+
+
+# -- the hooks that link the guide pages' inline code (docs/mkdocs_hooks.py) --------------
+
+
+@pytest.fixture(scope="module")
+def hooks():
+    spec = importlib.util.spec_from_file_location("mkdocs_hooks", ROOT / "docs" / "mkdocs_hooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+NAMES = frozenset({"Lead", "find_duplicates", "score", "_private"})
+HTML_PIECES = st.sampled_from(
+    [
+        "<p>",
+        "</p>",
+        " text ",
+        "<code>Lead</code>",
+        "<code>find_duplicates</code>",
+        "<code>score</code>",
+        "<code>Unknown</code>",
+        "<code>leadmodel.services.save</code>",
+        '<pre><code class="language-python">',
+        "</code></pre>",
+        '<h2 id="x">',
+        "</h2>",
+        '<a href="#y">',
+        "</a>",
+    ]
+)
+AUTOREF = re.compile(r'<autoref identifier="[^"]*" optional>|</autoref>')
+
+
+@settings(max_examples=200, deadline=None)
+@given(pieces=st.lists(HTML_PIECES, max_size=12))
+def test_linking_inline_code_only_wraps_it(hooks, pieces):
+    html = "".join(pieces)
+    linked = hooks.link_code(html, NAMES)
+    assert AUTOREF.sub("", linked) == html  # nothing but the autoref tags added
+    assert hooks.link_code(linked, NAMES) == linked  # linked code is not linked again
+
+
+def test_inline_code_naming_a_public_name_links_to_it(hooks):
+    html = (
+        "<p><code>Lead</code>, <code>find_duplicates</code>, <code>score</code>, "
+        "<code>Unknown</code>, <code>leadmodel.services.save</code></p>"
+        '<pre><code class="language-python">Lead</code></pre>'
+        '<h2 id="lead"><code>Lead</code></h2><a href="#x"><code>Lead</code></a>'
+    )
+    assert hooks.link_code(html, NAMES) == (
+        '<p><autoref identifier="leadmodel.Lead" optional><code>Lead</code></autoref>, '
+        '<autoref identifier="leadmodel.find_duplicates" optional>'
+        "<code>find_duplicates</code></autoref>, <code>score</code>, <code>Unknown</code>, "
+        '<autoref identifier="leadmodel.services.save" optional>'
+        "<code>leadmodel.services.save</code></autoref></p>"
+        '<pre><code class="language-python">Lead</code></pre>'
+        '<h2 id="lead"><code>Lead</code></h2><a href="#x"><code>Lead</code></a>'
+    )
+
+
+def test_the_hooks_read_the_names_leadmodel_exports(hooks):
+    names = hooks.public_names(ROOT / "src" / "leadmodel" / "__init__.py")
+    assert names == frozenset(leadmodel.__all__)
