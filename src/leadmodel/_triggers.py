@@ -468,8 +468,9 @@ def run_due(
     member other than the current owner, the rotation kept in the state). A status change
     and a reassignment are recorded as ``"status_changed"`` and ``"assigned"`` activities
     at the due time, so the clocks that read them restart; a changed lead's ``updated_at``
-    moves forward to the due time too, and each change passes the guards of :func:`save`
-    when applied (a change it would refuse is a refused outcome; the run goes on)
+    moves forward to the due time too, and each change passes the guards of
+    :func:`~leadmodel.services.save` when applied (a change it would refuse is a refused
+    outcome; the run goes on)
     (at most 1,000 steps a lead a run: rules that feed each other stop). Everything, with the
     next state (which forgets the marks of leads removed or converted), is committed
     once; then the notifications go out (a failed send is reported in

@@ -702,7 +702,7 @@ class SQLiteStore:
     def scrub(self) -> None:
         """Make sure no byte of a deleted or overwritten record remains in the database files.
 
-        Run it after an erasure (:func:`leadmodel.erase` does). The store's connection
+        Run it after an erasure (:func:`leadmodel.services.erase` does). The store's connection
         always runs with ``PRAGMA secure_delete=ON``, so SQLite overwrites deleted content
         with zeros as it deletes; but the write-ahead log still holds the pages as they
         were before, and freed pages stay in the file. ``scrub`` checkpoints the WAL into

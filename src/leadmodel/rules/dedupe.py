@@ -88,7 +88,7 @@ class OversizedBlock:
     ``window - 1`` records of each order.
 
     Attributes:
-        key: the key's text, as :meth:`~leadmodel.CompiledRule.keys` gives it.
+        key: the key's text, as :meth:`~leadmodel.rules.matching.CompiledRule.keys` gives it.
         size: how many records share it.
         method: how its records were compared: ``"sorted_neighbourhood"``.
         window: the window used.

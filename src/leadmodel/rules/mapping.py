@@ -377,8 +377,11 @@ class FieldMapping:
             mapping ``{"phone": ["account.phone", "contact.phone"]}``.
         currency: the currency of custom currency fields, which hold a bare ``Decimal``
             (a standard currency field holds :class:`~leadmodel.Money`).
-        lead_schema, account_schema, contact_schema, opportunity_schema: the schemas
-            the entries are checked against; give yours to map custom fields.
+        lead_schema: the lead schema the entries are checked against; give yours (and
+            the three below) to map custom fields.
+        account_schema: the account schema the entries are checked against.
+        contact_schema: the contact schema the entries are checked against.
+        opportunity_schema: the opportunity schema the entries are checked against.
 
     >>> from leadmodel import LEAD_SCHEMA, CONTACT_SCHEMA, FieldDef, FieldType
     >>> mapping = DEFAULT_LEAD_MAPPING.extend(

@@ -422,9 +422,10 @@ class FieldMatcher:
         levels: probabilistic mode: score floors of the agreement levels, highest first
             (``(100, 90, 75)``: exact, close, similar, else different); default: the
             threshold alone (agree or disagree).
-        m, u: probabilistic mode: for each agreement level (and the last, disagreement),
-            the probability of that level among true matches (*m*) and among non-matches
-            (*u*) — Fellegi and Sunter's weights; learn them with ``estimate_weights``.
+        m: probabilistic mode: for each agreement level (and the last, disagreement),
+            the probability of that level among true matches — Fellegi and Sunter's
+            *m* weights; learn them with ``estimate_weights``.
+        u: probabilistic mode: the same among non-matches (the *u* weights).
         term_frequencies: probabilistic mode: the field's most frequent values, which
             weaken an exact agreement on them (see :class:`TermFrequencies`); learnt by
             ``estimate_weights``.

@@ -158,7 +158,8 @@ class QualificationPolicy:
         disqualifiers: requirements that, when met, disqualify the lead outright.
         min_lead_score: the lead score (a :class:`~leadmodel.Score` or a number passed to
             :func:`qualify`) needed too.
-        qualified_status, qualified_stage: what a qualified lead should move to.
+        qualified_status: the status a qualified lead should move to.
+        qualified_stage: the lifecycle stage a qualified lead should move to.
         disqualified_status: what a disqualified lead should move to.
         close_unqualified: disqualify every lead that does not qualify (a strict gate),
             instead of leaving it to nurture.
