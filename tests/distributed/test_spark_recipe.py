@@ -44,7 +44,7 @@ BLOCK = re.compile(r"^```python spark\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 try:
     import pandas as pd
-    import pyarrow  # noqa: F401 - applyInPandas needs it
+    import pyarrow as pa  # noqa: F401 - applyInPandas needs it
     import pyspark
 except ImportError as missing:  # pragma: no cover - depends on the environment
     pytest.skip(
@@ -66,6 +66,8 @@ pytestmark = [
 ]
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
+# pytest --long (the root conftest sets this): more generated tables.
+LONG = bool(os.environ.get("LEADMODEL_FUZZ_LONG"))
 COLUMNS = ["Lead ID", "First", "Last", "Company", "E-mail", "Phone", "Lead Source"]
 MAPPING = ColumnMapping(
     [
@@ -108,7 +110,7 @@ def recipe() -> Iterator[dict[str, Any]]:
         spark = (
             SparkSession.builder.master("local[2]")
             .appName("leadmodel-test")
-            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.sql.shuffle.partitions", "2")
             .config("spark.default.parallelism", "2")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
@@ -165,18 +167,17 @@ def tables(draw: st.DrawFn) -> pd.DataFrame:
 
 def leads_in_one_process(table: pd.DataFrame) -> list[Lead]:
     """The leads importing each row alone makes, with the row's id."""
-    out = []
+    out: list[Lead] = []
     for row in table.to_dict("records"):
         cells = {k: "" if pd.isna(v) else v for k, v in row.items() if k != "Lead ID"}
-        for outcome in import_leads(
+        run = import_leads(
             [cells],
             MAPPING,
             ids=lambda _kind, row_id=row["Lead ID"]: row_id,
             now=datetime(2000, 1, 1, tzinfo=UTC),
             on_duplicate="create",
-        ):
-            if outcome.lead is not None:
-                out.append(outcome.lead)
+        )
+        out.extend(outcome.lead for outcome in run if outcome.lead is not None)
     return out
 
 
@@ -189,7 +190,7 @@ def predictive_model() -> Any:
 
 
 @settings(
-    max_examples=2,
+    max_examples=10 if LONG else 1,
     deadline=None,
     database=None,
     derandomize=True,
