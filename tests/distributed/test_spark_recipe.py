@@ -32,6 +32,7 @@ from leadmodel import (
     Lead,
     Outcome,
     ScoringModel,
+    ValidationError,
     find_duplicates,
     from_json,
     import_leads,
@@ -131,6 +132,27 @@ def recipe() -> Iterator[dict[str, Any]]:
 def test_the_page_runs(recipe: dict[str, Any]) -> None:
     # Its own asserts compared the example with find_duplicates and score_rows.
     assert [group.ids for group in recipe["on_driver"]] == [("a", "b")]
+
+
+def test_repeated_ids_are_refused_and_rows_without_one_kept(recipe: dict[str, Any]) -> None:
+    spark = recipe["spark"]
+    table = pd.DataFrame(
+        {
+            "Lead ID": ["a", "a", None],
+            "First": ["Al", "Al", "Bo"],
+            "Last": ["Ng", "Ng", "Ra"],
+            "Company": ["Acme", "Acme", "Bolt"],
+        }
+    )
+    with pytest.raises(ValidationError) as raised:
+        recipe["records_of"](spark.createDataFrame(table), MAPPING, STANDARD_LEAD_RULE, "Lead ID")
+    assert raised.value.paths == ("Lead ID",)
+    frame = spark.createDataFrame(table.iloc[1:])
+    read = recipe["records_of"](frame, MAPPING, STANDARD_LEAD_RULE, "Lead ID").collect()
+    assert [(row.id, row.record is None, bool(row.problem)) for row in sorted(read)] == [
+        ("", True, True),
+        ("a", False, False),
+    ]
 
 
 people = st.fixed_dictionaries(
