@@ -57,3 +57,33 @@ def test_score_dask_carries_rows_with_lone_surrogates() -> None:
     expected = score_rows(ROWS, MODEL, now=NOW)
     assert [None if pd.isna(v) else v for v in frame["id"]] == [r[0] for r in expected]
     assert [None if pd.isna(v) else v for v in frame["problem"]] == [r[2] for r in expected]
+
+
+# Found by probing find_duplicates_dask with the fuzz harness's values; _dedupe.py belongs
+# to the Dask dedupe rewrite, so they are reported there, not fixed here. Non-strict: one
+# that starts passing is simply fixed.
+@pytest.mark.xfail(
+    reason="find_duplicates_dask shuffles raw records through partd: a field value that "
+    "pickle cannot carry (a lambda) or that partd garbles (a dict with a None key) raises "
+    "PicklingError/UnpicklingError instead of a ValidationError",
+    raises=AssertionError,
+    strict=False,
+)
+@pytest.mark.parametrize("value", [lambda: 1, {None: 1}], ids=["lambda", "dict-with-None-key"])
+def test_find_duplicates_dask_refuses_records_it_cannot_shuffle(value: object) -> None:
+    db = pytest.importorskip("dask.bag", reason="dask is not installed (the dask extra)")
+    from leadmodel import STANDARD_LEAD_RULE, LeadModelError
+    from leadmodel.distributed import find_duplicates_dask
+
+    records = [
+        {"id": "x", "last_name": "Ng", "company": value, "email": value},
+        {"id": "z", "last_name": "Ng", "company": "Acme"},
+    ]
+    dask = pytest.importorskip("dask")
+    try:
+        with dask.config.set(scheduler="sync"):
+            find_duplicates_dask(db.from_sequence(records, npartitions=1), STANDARD_LEAD_RULE)
+    except LeadModelError:
+        return
+    except Exception as error:
+        raise AssertionError(f"{type(error).__name__}: {error}") from error
