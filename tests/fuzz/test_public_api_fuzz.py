@@ -23,6 +23,8 @@ from decimal import Decimal
 import attrs
 import pytest
 from _hostile import (
+    CSV_NAME,
+    CSV_TEXT,
     NOW,
     CallTimedOut,
     HostileError,
@@ -53,8 +55,23 @@ KNOWN_DEFECTS: dict[str, str] = {}
 
 @pytest.fixture(autouse=True)
 def _in_a_scratch_directory(tmp_path, monkeypatch):
-    """Paths the fuzzer makes up (export_csv("Ada Lovelace")) land in a scratch directory."""
+    """Paths the fuzzer makes up (export_csv("Ada Lovelace")) land in a scratch directory,
+    which holds a small CSV file for import_many's plausible paths."""
     monkeypatch.chdir(tmp_path)
+    (tmp_path / CSV_NAME).write_text(CSV_TEXT, encoding="utf-8")
+
+
+@pytest.fixture(autouse=True)
+def _dask_in_process():
+    """leadmodel.distributed's calls run on Dask's synchronous scheduler: no processes, no
+    cluster, and the per-call time bound (a signal in this thread) still applies."""
+    try:
+        import dask
+    except ImportError:
+        yield
+        return
+    with dask.config.set(scheduler="sync"):
+        yield
 
 
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
@@ -103,6 +120,10 @@ def use(name: str, result: object) -> None:
     """Use an accepted value as a user would: show, hash, serialise, score, match, export."""
     if isinstance(result, (Iterator, leadmodel.ImportRun)):
         _check(name, "iterating the result", lambda: list(itertools.islice(result, 50)))
+        return
+    if callable(getattr(type(result), "__dask_graph__", None)):
+        # A lazy Dask collection (score_dask): run it, on the synchronous scheduler.
+        _check(name, "computing the result", result.compute)
         return
     _check(name, "repr of the result", repr, result)
     _, html = _check(name, "reading _repr_html_", getattr, result, "_repr_html_", None)

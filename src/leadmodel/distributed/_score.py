@@ -37,7 +37,9 @@ def _dask() -> Any:
 
 
 def _problem_text(errors: Iterable[FieldError]) -> str:
-    return "; ".join(f"{e.path}: {e.message}" for e in errors)
+    text = "; ".join(f"{e.path}: {e.message}" for e in errors)
+    # A message may quote a cell with a lone surrogate: escaped, as a frame must hold it.
+    return text if _is_text(text) else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _cell(value: object) -> str:
@@ -45,6 +47,15 @@ def _cell(value: object) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return value if isinstance(value, str) else str(value)
+
+
+def _is_text(value: str) -> bool:
+    """Whether *value* is valid Unicode text (no lone surrogates), as Arrow and UTF-8 need."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _field(value: object) -> object:
@@ -106,7 +117,9 @@ def score_rows(
     — of CSV-style columns read with the :class:`~leadmodel.ColumnMapping` (the lead id
     taken from *id_column*). The score is a :class:`~leadmodel.ScoringModel`'s total as of
     *now*, or a predictive model's probability (0–1). A row that cannot be read or scored
-    gets ``score=None`` and says why in *problem*; nothing is dropped.
+    gets ``score=None`` and says why in *problem*; nothing is dropped. A row whose id is
+    not valid text (a lone surrogate, which no Arrow frame or UTF-8 file can hold) gets
+    ``id=None`` too, its problem showing the id escaped.
     :func:`score_dask` runs this on every partition.
 
     >>> from datetime import UTC, datetime, timezone
@@ -138,6 +151,10 @@ def score_rows(
         elif isinstance(row, Mapping):
             raw_id = row.get(id_column)
             lead_id = None if _field(raw_id) is None else _cell(raw_id)
+            if lead_id is not None and not _is_text(lead_id):
+                # Not Unicode (a lone surrogate): no frame or file could carry it.
+                out.append((None, None, f"{id_column}: {lead_id!r} is not valid text"))
+                continue
             if reader is not None:
                 cells = {str(k): _cell(v) for k, v in row.items() if k != id_column}
                 read = reader.lead(cells, _FixedId(lead_id or "unnamed"), when)
@@ -158,7 +175,7 @@ def score_rows(
             else:
                 value = model.predict(lead, activities=acts).probability  # type: ignore[union-attr]
         except ValidationError as error:
-            out.append((lead_id, None, _problem_text(error.errors) or str(error)))
+            out.append((lead_id, None, _problem_text(error.errors) or "row: cannot be scored"))
             continue
         except (TypeError, AttributeError, KeyError, ValueError) as error:
             # A field of the wrong type in a frame row: the row's problem, not the run's.
