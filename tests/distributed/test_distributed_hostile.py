@@ -59,16 +59,10 @@ def test_score_dask_carries_rows_with_lone_surrogates() -> None:
     assert [None if pd.isna(v) else v for v in frame["problem"]] == [r[2] for r in expected]
 
 
-# Found by probing find_duplicates_dask with the fuzz harness's values; _dedupe.py belongs
-# to the Dask dedupe rewrite, so they are reported there, not fixed here. Non-strict: one
-# that starts passing is simply fixed.
-@pytest.mark.xfail(
-    reason="find_duplicates_dask shuffles raw records through partd: a field value that "
-    "pickle cannot carry (a lambda) or that partd garbles (a dict with a None key) raises "
-    "PicklingError/UnpicklingError instead of a ValidationError",
-    raises=AssertionError,
-    strict=False,
-)
+# Found by probing find_duplicates_dask with the fuzz harness's values, when it shuffled raw
+# records: a value pickle cannot carry (a lambda) or that partd garbled (a dict with a None
+# key) raised PicklingError/UnpicklingError. Records are now prepared where they are read
+# and only their normalised text travels.
 @pytest.mark.parametrize("value", [lambda: 1, {None: 1}], ids=["lambda", "dict-with-None-key"])
 def test_find_duplicates_dask_refuses_records_it_cannot_shuffle(value: object) -> None:
     db = pytest.importorskip("dask.bag", reason="dask is not installed (the dask extra)")
