@@ -222,3 +222,19 @@ def test_hash_collisions_never_change_the_groups(records, parts, rule):
     with mock.patch.object(_dedupe, "_hash", return_value=7), dask.config.set(scheduler="sync"):
         got = find_duplicates_dask(db.from_sequence(records, npartitions=parts), rule)
     assert got == find_duplicates(records, rule)
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3])
+def test_a_bag_of_groups_from_one_bucket_holds_whole_chains(parts):
+    # One bucket has one forest: it must still point every record at its group's first id.
+    import dask
+
+    person = {"first_name": "Ann", "last_name": "Lee", "company": "Acme", "email": "a@x.com"}
+    records = [dict(person, id=f"r{n}") for n in range(6)]
+    with dask.config.set(scheduler="sync"):
+        bag = find_duplicates_dask(
+            db.from_sequence(records, npartitions=parts), STANDARD_LEAD_RULE, collect=False
+        )
+        groups = bag.compute()
+    assert groups == find_duplicates(records, STANDARD_LEAD_RULE)
+    assert [len(g.edges) for g in groups] == [15]

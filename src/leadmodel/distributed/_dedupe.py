@@ -34,6 +34,7 @@ import contextlib
 import functools
 import gc
 import math
+import sys
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -69,6 +70,30 @@ def _hash(text: str) -> int:
 def _key_text(key: tuple[Any, ...]) -> str:
     # Parts are normalised text: joined by a control character, two keys never share a text.
     return "\x1f".join([str(part) for part in key])
+
+
+class _Sealed:
+    """A value passed between tasks as one pickle.
+
+    Dask's transfers serialise a list, tuple or dict result element by element (a
+    pickle call and bookkeeping for each): for a list of a hundred thousand matches that
+    cost more than comparing them. Wrapped, the value is one pickle, made in C.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _Sealed, (self.value,)
+
+    def __sizeof__(self) -> int:
+        return 64 + sys.getsizeof(self.value) + 100 * _length(self.value)
+
+
+def _length(value: object) -> int:
+    return len(value) if isinstance(value, list | tuple | dict) else 0
 
 
 # --- 1. prepare ---------------------------------------------------------------------------
@@ -223,7 +248,7 @@ def _records(
 
 def _prepare(
     rows: Any, rule: MatchingRule, mapping: ColumnMapping | None, id_column: str, buckets: int
-) -> tuple[_Part, _Summary]:
+) -> tuple[_Part, _Sealed]:
     """Prepare one partition's records and bucket their keys (step 1)."""
     part = _Part(buckets)
     compiled = rule.compile()
@@ -248,24 +273,22 @@ def _prepare(
                 bucket = code % buckets
                 part.hashes[bucket].append(code)
                 part.entries[bucket].append((text, index))
-    return part, (part.hashes, part.id_buckets, part.problems)
+    return part, _Sealed((part.hashes, part.id_buckets, part.problems))
 
 
 # --- 2. count and 3. ship -----------------------------------------------------------------
 
 
-_Summary = tuple[list["array.array[int]"], list[list[str]], list[FieldError]]
-"""What a prepared partition tells the count: key hashes and ids by bucket, and problems."""
+def _bucket(summary: _Sealed, bucket: int) -> _Sealed:
+    hashes, ids, _ = summary.value
+    return _Sealed((hashes[bucket], ids[bucket]))
 
 
-def _bucket(summary: _Summary, bucket: int) -> tuple[array.array[int], list[str]]:
-    return summary[0][bucket], summary[1][bucket]
-
-
-def _count(*pieces: tuple[array.array[int], list[str]]) -> tuple[Any, list[str]]:
+def _count(*sealed: _Sealed) -> _Sealed:
     """The key hashes of one bucket seen twice or more, and its repeated ids (step 2)."""
     import numpy as np
 
+    pieces: list[tuple[array.array[int], list[str]]] = [piece.value for piece in sealed]
     hashes = [np.frombuffer(codes, dtype=np.uint32) for codes, _ in pieces if len(codes)]
     if hashes:
         codes, counts = np.unique(np.concatenate(hashes), return_counts=True)
@@ -280,31 +303,32 @@ def _count(*pieces: tuple[array.array[int], list[str]]) -> tuple[Any, list[str]]
                 repeated.add(rid)
             else:
                 seen.add(rid)
-    return shared, sorted(repeated)
+    return _Sealed((shared, sorted(repeated)))
 
 
-def _shared(counted: tuple[Any, list[str]]) -> Any:
-    return counted[0]
+def _shared(counted: _Sealed) -> Any:
+    return counted.value[0]
 
 
-def _repeated(counted: tuple[Any, list[str]]) -> list[str]:
-    return counted[1]
+def _repeated(counted: _Sealed) -> list[str]:
+    repeated: list[str] = counted.value[1]
+    return repeated
 
 
-def _ship(part: _Part, bucket: int, shared: Any) -> list[tuple[str, str, Prepared]]:
+def _ship(part: _Part, bucket: int, shared: Any) -> _Sealed:
     """Partition *part*'s members of shared keys in *bucket*, as (key, id, values) (step 3)."""
     import numpy as np
 
     codes = part.hashes[bucket]
     if not len(codes) or not len(shared):
-        return []
+        return _Sealed([])
     wanted = np.flatnonzero(np.isin(np.frombuffer(codes, dtype=np.uint32), shared))
     entries, ids, values = part.entries[bucket], part.ids, part.prepared
     out = []
     for n in wanted.tolist():
         key, index = entries[n]
         out.append((key, ids[index], values[index]))
-    return out
+    return _Sealed(out)
 
 
 # --- 4. compare and 5. components ---------------------------------------------------------
@@ -333,7 +357,7 @@ def _join(parents: _Forest, a: str, b: str) -> None:
             parents[ra] = rb
 
 
-def _compare(rule: MatchingRule, *shipped: list[tuple[str, str, Prepared]]) -> list[_Edge]:
+def _compare(rule: MatchingRule, *shipped: _Sealed) -> _Sealed:
     """The matches among one bucket's blocks (step 4).
 
     Records are numbered in id order, so each block's members are in id order as in
@@ -343,7 +367,7 @@ def _compare(rule: MatchingRule, *shipped: list[tuple[str, str, Prepared]]) -> l
     values_of: dict[str, Prepared] = {}
     blocks: dict[str, list[str]] = {}
     for piece in shipped:
-        for key, rid, values in piece:
+        for key, rid, values in piece.value:
             values_of[rid] = values
             members = blocks.get(key)
             if members is None:
@@ -366,7 +390,7 @@ def _compare(rule: MatchingRule, *shipped: list[tuple[str, str, Prepared]]) -> l
             result = match(prepared[i], prepared[j])
             if result is not None:
                 edges.append((ids[i], ids[j], result))
-    return edges
+    return _Sealed(edges)
 
 
 def _forest(edges: list[_Edge]) -> _Forest:
@@ -386,25 +410,34 @@ def _merge_forests(*forests: _Forest) -> _Forest:
     return {node: _root(parents, node) for node in parents}
 
 
+def _bucket_forest(edges: _Sealed) -> _Sealed:
+    return _Sealed(_forest(edges.value))
+
+
+def _merged_forests(*forests: _Sealed) -> _Sealed:
+    return _Sealed(_merge_forests(*[forest.value for forest in forests]))
+
+
 # --- 6. assemble --------------------------------------------------------------------------
 
 
-def _split(edges: list[_Edge], roots: _Forest, parts: int) -> list[list[tuple[str, _Edge]]]:
+def _split(edges: _Sealed, roots: _Sealed, parts: int) -> _Sealed:
     """*edges* labelled with their group's first id and sent to that group's bucket."""
     out: list[list[tuple[str, _Edge]]] = [[] for _ in range(parts)]
-    for edge in edges:
-        root = roots[edge[0]]
+    first_ids: _Forest = roots.value
+    for edge in edges.value:
+        root = first_ids[edge[0]]
         out[_hash(root) % parts].append((root, edge))
-    return out
+    return _Sealed(out)
 
 
-def _piece(split: list[list[tuple[str, _Edge]]], bucket: int) -> list[tuple[str, _Edge]]:
-    return split[bucket]
+def _piece(split: _Sealed, bucket: int) -> _Sealed:
+    return _Sealed(split.value[bucket])
 
 
-def _check(problems: list[list[FieldError]], repeated: list[list[str]]) -> None:
+def _check(problems: list[_Sealed], repeated: list[list[str]]) -> None:
     """Raise what made the input unusable: unreadable rows, repeated ids."""
-    found = [problem for part in problems for problem in part][:_MOST_PROBLEMS]
+    found = [problem for part in problems for problem in part.value][:_MOST_PROBLEMS]
     again = sorted(rid for bucket in repeated for rid in bucket)
     if again:
         shown = describe_value(again[:_MOST_PROBLEMS])
@@ -415,16 +448,16 @@ def _check(problems: list[list[FieldError]], repeated: list[list[str]]) -> None:
         raise ValidationError(_FUNCTION, found)
 
 
-def _problems(summary: _Summary) -> list[FieldError]:
-    return summary[2]
+def _problems(summary: _Sealed) -> _Sealed:
+    return _Sealed(summary.value[2])
 
 
-def _assemble(_checked: None, *pieces: list[tuple[str, _Edge]]) -> list[DuplicateGroup]:
+def _assemble(_checked: None, *pieces: _Sealed) -> list[DuplicateGroup]:
     """The groups whose first id falls in one bucket, in :func:`find_duplicates`' order."""
     members: dict[str, set[str]] = {}
     found: dict[str, dict[tuple[str, str], MatchResult]] = {}
     for piece in pieces:
-        for root, (a, b, result) in piece:
+        for root, (a, b, result) in piece.value:
             group = members.get(root)
             if group is None:
                 members[root] = {a, b}
@@ -594,12 +627,14 @@ def find_duplicates_dask(
     )
     if collect:
         return _collected(dask, client, found, checked)
-    forests = [delayed(_forest, pure=True)(edges) for edges in found]
-    while len(forests) > 1:
+    forests = [delayed(_bucket_forest, pure=True)(edges) for edges in found]
+    while True:  # at least once: a merge also points every record straight at its root
         forests = [
-            delayed(_merge_forests, pure=True)(*forests[n : n + _FAN_IN])
+            delayed(_merged_forests, pure=True)(*forests[n : n + _FAN_IN])
             for n in range(0, len(forests), _FAN_IN)
         ]
+        if len(forests) == 1:
+            break
     splits = [delayed(_split, pure=True)(edges, forests[0], buckets) for edges in found]
     groups = [
         delayed(_assemble, pure=True)(checked, *[delayed(_piece)(s, b) for s in splits])
@@ -673,6 +708,6 @@ def _collected(dask: Any, client: Any, found: list[Any], checked: Any) -> list[D
                 _, *results = client.gather(client.compute([checked, *found]))
         else:
             _, *results = dask.compute(checked, *found)
-        edges = [edge for part in results for edge in part]
+        edges = [edge for part in results for edge in part.value]
         roots = _merge_forests(_forest(edges))
-        return _assemble(None, [(roots[edge[0]], edge) for edge in edges])
+        return _assemble(None, _Sealed([(roots[edge[0]], edge) for edge in edges]))
