@@ -292,9 +292,9 @@ def _count(*sealed: _Sealed) -> _Sealed:
     hashes = [np.frombuffer(codes, dtype=np.uint32) for codes, _ in pieces if len(codes)]
     if hashes:
         codes, counts = np.unique(np.concatenate(hashes), return_counts=True)
-        shared = codes[counts > 1]
+        shared, sizes = codes[counts > 1], counts[counts > 1]
     else:
-        shared = np.zeros(0, dtype=np.uint32)
+        shared, sizes = np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.int64)
     seen: set[str] = set()
     repeated: set[str] = set()
     for _, ids in pieces:
@@ -303,11 +303,40 @@ def _count(*sealed: _Sealed) -> _Sealed:
                 repeated.add(rid)
             else:
                 seen.add(rid)
-    return _Sealed((shared, sorted(repeated)))
+    return _Sealed((shared, sorted(repeated), sizes))
 
 
 def _shared(counted: _Sealed) -> Any:
     return counted.value[0]
+
+
+def _whole(counted: _Sealed, cap: int | None) -> Any:
+    """The shared hashes of one bucket whose keys are compared pair by pair (within the cap).
+
+    A hash's count is at least the size of each key with that hash, so a key counted
+    within the cap is one: its block proposes every pair of its members.
+    """
+    shared, _, sizes = counted.value
+    return shared if cap is None else shared[sizes <= cap]
+
+
+def _whole_keys(part: _Part, *whole: Any) -> _Sealed:
+    """For each record of *part*, its keys compared pair by pair (see :func:`_owned`)."""
+    import numpy as np
+
+    found: list[list[str] | None] = [None] * len(part.ids)
+    for bucket, codes in enumerate(part.hashes):
+        if not len(codes) or not len(whole[bucket]):
+            continue
+        entries = part.entries[bucket]
+        for n in np.flatnonzero(np.isin(np.frombuffer(codes, dtype=np.uint32), whole[bucket])):
+            text, index = entries[n]
+            keys = found[index]
+            if keys is None:
+                found[index] = [text]
+            else:
+                keys.append(text)
+    return _Sealed([() if keys is None else tuple(keys) for keys in found])
 
 
 def _repeated(counted: _Sealed) -> list[str]:
@@ -315,19 +344,23 @@ def _repeated(counted: _Sealed) -> list[str]:
     return repeated
 
 
-def _ship(part: _Part, bucket: int, shared: Any) -> _Sealed:
-    """Partition *part*'s members of shared keys in *bucket*, as (key, id, values) (step 3)."""
+def _ship(part: _Part, whole: _Sealed, bucket: int, shared: Any) -> _Sealed:
+    """*part*'s members of shared keys in *bucket* (step 3).
+
+    As ``(key, id, values, whole keys)``: the record's keys compared pair by pair go along,
+    so that a pair is compared in one bucket only (see :func:`_owned`).
+    """
     import numpy as np
 
     codes = part.hashes[bucket]
     if not len(codes) or not len(shared):
         return _Sealed([])
     wanted = np.flatnonzero(np.isin(np.frombuffer(codes, dtype=np.uint32), shared))
-    entries, ids, values = part.entries[bucket], part.ids, part.prepared
+    entries, ids, values, keys = part.entries[bucket], part.ids, part.prepared, whole.value
     out = []
     for n in wanted.tolist():
         key, index = entries[n]
-        out.append((key, ids[index], values[index]))
+        out.append((key, ids[index], values[index], keys[index]))
     return _Sealed(out)
 
 
@@ -357,7 +390,28 @@ def _join(parents: _Forest, a: str, b: str) -> None:
             parents[ra] = rb
 
 
-def _compare(rule: MatchingRule, *shipped: _Sealed) -> _Sealed:
+def _owned(
+    a: tuple[str, ...], b: tuple[str, ...], bucket: int, buckets: int, owner: dict[str, int]
+) -> bool:
+    """Whether the pair whose records have the whole keys *a* and *b* is *bucket*'s to compare.
+
+    Two records sharing several keys meet in several buckets; one process compares
+    them once. A shared key within the cap proposes every pair of its block, so the pair
+    is compared in the bucket of the smallest key the two share within the cap, and
+    skipped in the others. A pair sharing none (only oversized keys, compared in a
+    window) is compared wherever it is proposed: the same pair, the same result.
+    """
+    common = set(a).intersection(b)
+    if not common:
+        return True
+    first = min(common)
+    place = owner.get(first)
+    if place is None:
+        place = owner[first] = _hash(first) % buckets
+    return place == bucket
+
+
+def _compare(rule: MatchingRule, bucket: int, buckets: int, *shipped: _Sealed) -> _Sealed:
     """The matches among one bucket's blocks (step 4).
 
     Records are numbered in id order, so each block's members are in id order as in
@@ -365,10 +419,12 @@ def _compare(rule: MatchingRule, *shipped: _Sealed) -> _Sealed:
     """
     compiled = rule.compile()
     values_of: dict[str, Prepared] = {}
+    whole_of: dict[str, tuple[str, ...]] = {}
     blocks: dict[str, list[str]] = {}
     for piece in shipped:
-        for key, rid, values in piece.value:
+        for key, rid, values, whole in piece.value:
             values_of[rid] = values
+            whole_of[rid] = whole
             members = blocks.get(key)
             if members is None:
                 blocks[key] = [rid]
@@ -377,16 +433,20 @@ def _compare(rule: MatchingRule, *shipped: _Sealed) -> _Sealed:
     ids = sorted(values_of)
     number = {rid: n for n, rid in enumerate(ids)}
     prepared = [values_of[rid] for rid in ids]
-    buckets = {
+    members_of = {
         (key,): sorted({number[rid] for rid in members})
         for key, members in blocks.items()
         if len(members) > 1
     }
+    whole = [whole_of[rid] for rid in ids]
+    owner: dict[str, int] = {}
     edges: list[_Edge] = []
     with gc_paused():
-        pairs, _, _ = _block_pairs(compiled, prepared, buckets)
+        pairs, _, _ = _block_pairs(compiled, prepared, members_of)
         match = compiled.match_prepared
         for i, j in pairs:
+            if (whole[i] or whole[j]) and not _owned(whole[i], whole[j], bucket, buckets, owner):
+                continue
             result = match(prepared[i], prepared[j])
             if result is not None:
                 edges.append((ids[i], ids[j], result))
@@ -615,12 +675,16 @@ def find_duplicates_dask(
         for b in range(buckets)
     ]
     shared = [delayed(_shared)(c) for c in counted]
+    whole = [delayed(_whole)(c, checked_rule.key_cap) for c in counted]
     ships: list[list[Any]] = [[] for _ in range(buckets)]
     for part, where in zip(parts, near, strict=True):
         with where():
+            keys = delayed(_whole_keys, pure=True)(part, *whole)
             for b in range(buckets):
-                ships[b].append(delayed(_ship, pure=True)(part, b, shared[b]))
-    found = [delayed(_compare, pure=True)(checked_rule, *ships[b]) for b in range(buckets)]
+                ships[b].append(delayed(_ship, pure=True)(part, keys, b, shared[b]))
+    found = [
+        delayed(_compare, pure=True)(checked_rule, b, buckets, *ships[b]) for b in range(buckets)
+    ]
     checked = delayed(_check, pure=True)(
         [delayed(_problems)(summary) for summary in summaries],
         [delayed(_repeated)(c) for c in counted],
