@@ -191,7 +191,7 @@ def _single_run(path: str, cores: int) -> tuple[float, int, str, float, float]:
 
 
 def _warm() -> None:
-    import pandas  # noqa: F401
+    import pandas as pd  # noqa: F401
 
     import leadmodel.distributed._dedupe  # noqa: F401
 
