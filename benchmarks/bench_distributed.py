@@ -238,7 +238,7 @@ def run_dedupe(path: str, blocksize: str) -> bool:
     print(f"CPU of the cluster (workers, client and scheduler): {cpu:7.2f} s")
     print(f"ratio cluster / one core:  {wall / one_core[0]:6.2f}  (target <= 0.70)")
     print(
-        f"CPU ratio cluster / one core: {cpu / one_core[4]:6.2f} (the wall ratio on 2 idle cores: ~half)"
+        f"CPU ratio cluster / one core: {cpu / one_core[4]:6.2f} (wall ratio, 2 idle cores: ~half)"
     )
     print(f"ratio cluster / two cores: {wall / two_cores[0]:6.2f}")
     for address, peak in sorted(peaks.items()):
