@@ -74,7 +74,8 @@ def _cluster() -> ModuleType:
     """tests/postgres_cluster.py (loaded by path: docs run without tests/ on sys.path)."""
     path = Path(__file__).parent / "tests" / "postgres_cluster.py"
     spec = importlib.util.spec_from_file_location("leadmodel_postgres_cluster", path)
-    assert spec is not None and spec.loader is not None
+    if spec is None or spec.loader is None:
+        raise ImportError(path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -4,8 +4,8 @@ import pytest
 
 pytest.importorskip("psycopg", reason="psycopg is not installed: pip install 'leadmodel[postgres]'")
 
-from leadmodel.adapters.postgres import PostgresStore, PostgresUnitOfWork  # noqa: E402
-from leadmodel.testing.contracts import (  # noqa: E402
+from leadmodel.adapters.postgres import PostgresStore, PostgresUnitOfWork
+from leadmodel.testing.contracts import (
     ConsentsContract,
     KeyIndexContract,
     MergeStoreContract,
