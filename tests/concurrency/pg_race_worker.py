@@ -61,7 +61,7 @@ def run(url: str, worker: int, people: int, barrier: Any, results: Any) -> None:
                 )
                 lead = result.lead.id if result.lead is not None else None
                 outcomes.append((k, result.status, lead, uow.conflicts))
-    except BaseException as exc:  # reported to the test, which fails with it
+    except BaseException as exc:  # noqa: BLE001 - reported to the test, which fails with it
         barrier.abort()
         results.put((worker, "error", f"{type(exc).__name__}: {exc}"))
         return
