@@ -11,6 +11,7 @@ As a script (``.ci/run`` uses it)::
 
     python tests/postgres_cluster.py start FOLDER   # prints the URL
     python tests/postgres_cluster.py stop FOLDER
+    python tests/postgres_cluster.py binaries       # prints their folder, or fails
 """
 
 from __future__ import annotations
@@ -104,10 +105,15 @@ def stop(folder: str | os.PathLike[str]) -> None:
 
 
 if __name__ == "__main__":
-    action, folder = sys.argv[1], sys.argv[2]
-    if action == "start":
-        sys.stdout.write(start(folder) + "\n")
-    elif action == "stop":
-        stop(folder)
+    action = sys.argv[1] if len(sys.argv) > 1 else ""
+    if action == "binaries":
+        tools = binaries()
+        if tools is None:
+            raise SystemExit("no PostgreSQL server binaries (initdb, pg_ctl)")
+        sys.stdout.write(f"{tools}\n")
+    elif action == "start" and len(sys.argv) == 3:
+        sys.stdout.write(start(sys.argv[2]) + "\n")
+    elif action == "stop" and len(sys.argv) == 3:
+        stop(sys.argv[2])
     else:
-        raise SystemExit(f"usage: {sys.argv[0]} start|stop FOLDER")
+        raise SystemExit(f"usage: {sys.argv[0]} start|stop FOLDER, or binaries")
