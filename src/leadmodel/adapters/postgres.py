@@ -322,6 +322,7 @@ class PostgresStore:
         self._touched: set[str] = set()
         self._url = url
         self._closed = False
+        self._attempts = pool_size + 1
         schema = self._probe()
         self._schema = schema
         self.pool = psycopg_pool.ConnectionPool(
@@ -331,7 +332,6 @@ class PostgresStore:
             timeout=max(self.timeout, 0.001),
             kwargs={"autocommit": True},
             configure=self._configure,
-            check=psycopg_pool.ConnectionPool.check_connection,
             open=False,
             name=f"leadmodel {self.path}",
         )
@@ -422,18 +422,52 @@ class PostgresStore:
         except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
             raise self._error(exc) from exc
 
-    @contextlib.contextmanager
-    def _connection(self) -> Iterator[_Connection]:
-        """A pooled connection for one statement or one transaction."""
+    def _borrow(self, *, check: bool) -> psycopg.Connection[Any]:
+        """A pooled connection; with *check*, one proven alive by a round trip.
+
+        After a server restart every idle connection in the pool is dead: each is found
+        so and dropped (the pool opens new ones), up to the pool's size.
+        """
         if self._closed:
             raise StorageError(f"{shown(self.path)}: the store is closed", path=self.path)
-        with self._translated(), self.pool.connection() as raw:
-            yield _Connection(raw)
+        for _ in range(self._attempts):
+            raw = self.pool.getconn()
+            if not check:
+                return raw
+            try:
+                psycopg_pool.ConnectionPool.check_connection(raw)
+            except psycopg.OperationalError:
+                self.pool.putconn(raw)  # closed: the pool drops it
+                continue
+            return raw
+        return self.pool.getconn()
+
+    @contextlib.contextmanager
+    def _connection(self, *, check: bool = True) -> Iterator[_Connection]:
+        """A pooled connection (checked alive) for one transaction."""
+        with self._translated():
+            raw = self._borrow(check=check)
+            try:
+                yield _Connection(raw)
+            finally:
+                self.pool.putconn(raw)
 
     def _query(self, sql: str, params: Iterable[object] = ()) -> list[Any]:
-        """The rows of a read, on a pooled connection."""
-        with self._connection() as connection:
-            return connection.execute(sql, tuple(params)).fetchall()
+        """The rows of one read, on a pooled connection (again on another if it was dead)."""
+        values = tuple(params)
+        for attempt in range(self._attempts):
+            with self._translated():
+                raw = self._borrow(check=False)
+                try:
+                    rows: list[Any] = raw.execute(_marks(sql), values).fetchall()
+                except psycopg.OperationalError:
+                    if not raw.broken or attempt == self._attempts - 1:
+                        raise
+                    continue  # a connection the server dropped: a read is safe to repeat
+                finally:
+                    self.pool.putconn(raw)
+                return rows
+        raise AssertionError  # pragma: no cover - the loop returns or raises
 
     def _snapshot(self) -> tuple[int, int]:
         """Every commit re-checks what its unit read (PostgreSQL has no data_version)."""
