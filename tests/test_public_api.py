@@ -11,6 +11,7 @@ PUBLIC_MODULES = [
     "leadmodel.serialization",
     "leadmodel.adapters.memory",
     "leadmodel.adapters.sqlite",
+    "leadmodel.adapters.postgres",
     "leadmodel.testing.contracts",
     "leadmodel.testing.strategies",
     "leadmodel.domain.errors",
