@@ -7,6 +7,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from doctest import ELLIPSIS, NORMALIZE_WHITESPACE
 from pathlib import Path
 from types import ModuleType
@@ -30,7 +31,7 @@ pytest_collect_file = SybilCollection(
             parsers=[PythonCodeBlockParser()],
             patterns=["postgres.md"],
             path="docs",
-            fixtures=["postgres_schema_url"],
+            fixtures=["postgres_docs_url"],
         ),
         Sybil(parsers=[PythonCodeBlockParser()], patterns=["README.md"]),
         Sybil(
@@ -111,15 +112,31 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture
-def postgres_schema_url(postgres_url: str) -> Iterator[str]:
-    """The test server's URL with a fresh, empty schema of its own as ``search_path``."""
+@contextmanager
+def _fresh_schema(url: str) -> Iterator[str]:
+    """*url* with a new, empty schema as ``search_path``; the schema is dropped after."""
     import psycopg
 
     schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(postgres_url, autocommit=True) as connection:
+    with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in postgres_url else "?"
-    yield f"{postgres_url}{separator}options=-csearch_path%3D{schema}"
-    with psycopg.connect(postgres_url, autocommit=True) as connection:
-        connection.execute(f"DROP SCHEMA {schema} CASCADE")
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_url: str) -> Iterator[str]:
+    """The test server's URL with a fresh, empty schema of its own as ``search_path``."""
+    with _fresh_schema(postgres_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def postgres_docs_url(postgres_url: str) -> Iterator[str]:
+    """One fresh schema for all the examples of a docs page (they build on each other)."""
+    with _fresh_schema(postgres_url) as url:
+        yield url

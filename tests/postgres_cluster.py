@@ -38,7 +38,10 @@ def binaries() -> Path | None:
 
 def _run(command: list[str], folder: Path) -> None:
     if os.geteuid() == 0:
-        command = ["runuser", "-u", USER, "--", *command]
+        runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
+        if runuser is None:
+            raise RuntimeError("running as root, and runuser is missing: cannot run initdb")
+        command = [runuser, "-u", USER, "--", *command]
     done = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed: {done.stdout}{done.stderr}")
