@@ -434,3 +434,46 @@ def test_the_store_port_surface(store):
     with PostgresUnitOfWork(store._url) as uow:  # a URL opens its own store
         assert uow.leads.get("L1") is None
     uow.store.close()
+
+
+def _one_key(record):
+    return ("everyone",)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    near=st.text(st.sampled_from(["a", "b", "n", "\x00", "\x1f", "é"]), max_size=4),
+    keys=st.lists(st.sampled_from(["everyone", "every\x00one", "\x00", "nobody"]), max_size=3),
+)
+def test_nul_characters_ask_what_sqlite_answers(postgres_schema_url, near, keys):
+    """PostgreSQL text cannot hold NUL: keys and *near* values with one still answer alike."""
+    from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+
+    leads = [
+        Lead(id=f"L{i:02d}", last_name=f"{chr(97 + i % 26)}n{i}", company="A") for i in range(30)
+    ]
+    answers = []
+    with PostgresStore(postgres_schema_url, keys=_one_key) as pg:
+        with _raw(postgres_schema_url) as raw:
+            raw.execute("TRUNCATE lead_records, lookup_keys")
+        for make in (
+            pg.unit_of_work,
+            lambda: SQLiteUnitOfWork(SQLiteStore(":memory:", keys=_one_key)),
+        ):
+            uow = make()
+            with uow:
+                for lead in leads:
+                    uow.leads.add(lead)
+                uow.commit()
+            with uow:
+                answers.append(
+                    (
+                        _ids(uow.leads.find_by_keys(keys)),
+                        _ids(uow.leads.find_neighbours(keys, near, 3, whole=4)),
+                    )
+                )
+    assert answers[0] == answers[1]

@@ -586,6 +586,7 @@ class Dialect:
         upsert_record: the statement writing a record row ``(table, names, marks)``.
         upsert_removed: the statement noting a removed record's last version.
         insert_keys: the statement adding lookup key rows, ignoring those already there.
+        nul: whether text values may hold NUL characters (PostgreSQL's may not).
     """
 
     true: str
@@ -596,6 +597,7 @@ class Dialect:
     upsert_record: Callable[[str, str, str], str]
     upsert_removed: str
     insert_keys: str
+    nul: bool = True
 
 
 class SQLRepository(Generic[T]):
@@ -848,12 +850,18 @@ class SQLRepository(Generic[T]):
         rows = read(f"{select} LIMIT ?", (kind, key, whole + 1))
         if len(rows) <= whole:
             return rows
+        below, above = "<", ">="
+        if not self._dialect.nul and "\x00" in near:
+            # No stored sort value holds NUL: one sorts before ``p + "\x00" + rest`` exactly
+            # when it is at most ``p``, which the database can be asked.
+            near, below, above = near[: near.index("\x00")], "<=", ">"
         before = read(
-            f"{select} AND k.sort < ? ORDER BY k.sort DESC, k.id DESC LIMIT ?",
+            f"{select} AND k.sort {below} ? ORDER BY k.sort DESC, k.id DESC LIMIT ?",
             (kind, key, near, limit),
         )
         after = read(
-            f"{select} AND k.sort >= ? ORDER BY k.sort, k.id LIMIT ?", (kind, key, near, limit)
+            f"{select} AND k.sort {above} ? ORDER BY k.sort, k.id LIMIT ?",
+            (kind, key, near, limit),
         )
         return before + after
 
@@ -861,7 +869,10 @@ class SQLRepository(Generic[T]):
         """*keys* as the database holds them (checked, rule keys translated), sorted."""
         check_keys(self._kind, keys)
         # A key that is not text (lone surrogates) is under no stored record: never asked.
-        wanted = sorted({text for key in keys if encodable(text := str(key))})
+        nul = self._dialect.nul  # else no stored key holds NUL, nor can be asked for one
+        wanted = sorted(
+            {text for key in keys if encodable(text := str(key)) and (nul or "\x00" not in text)}
+        )
         store = self._store
         if self._kind in RULE_KINDS and store.keys is lookup_keys and store.rules.unknown(wanted):
             store._load_rules()  # noqa: SLF001 - another process may have indexed it

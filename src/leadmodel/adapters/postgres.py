@@ -196,6 +196,7 @@ _DIALECT: Final = Dialect(
     insert_keys=(
         "INSERT INTO lookup_keys (kind, key, id, sort) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
     ),
+    nul=False,
 )
 
 
