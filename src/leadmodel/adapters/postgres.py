@@ -772,7 +772,6 @@ class PostgresUnitOfWork(StagingUnitOfWork):
         stale: list[str] = []
         with store.lock:
             try:
-                store._load_rules()  # noqa: SLF001 - the keys to lock follow the rules
                 with store._connection() as connection, connection.raw.transaction():  # noqa: SLF001
                     self._lock_and_check(connection, repositories, stale)
             except _Stale:
@@ -797,20 +796,21 @@ class PostgresUnitOfWork(StagingUnitOfWork):
         """Lock, validate and write, inside the transaction; _Stale when *stale* is not empty."""
         store = self.store
         schema = store._schema  # noqa: SLF001
-        generation = store.rules.generation
-        locks: set[int] = set()
-        for repo in repositories:
-            locks |= repo._lock_ids(schema)  # noqa: SLF001
-        global_lock = store._global_lock()  # noqa: SLF001
-        store._lock(connection, [global_lock], shared=len(locks) <= _LOCKS)  # noqa: SLF001
-        if len(locks) <= _LOCKS:
-            store._lock(connection, locks)  # noqa: SLF001
-        store._load_rules(connection)  # noqa: SLF001 - stable now: index_rules waits for us
-        if store.rules.generation != generation:
-            more: set[int] = set()
+
+        def needed() -> set[int]:
+            locks: set[int] = set()
             for repo in repositories:
-                more |= repo._lock_ids(schema)  # noqa: SLF001
-            store._lock(connection, more - locks)  # noqa: SLF001
+                locks |= repo._lock_ids(schema)  # noqa: SLF001
+            return locks
+
+        # The store-wide lock first: shared, or exclusive for a commit too large to lock
+        # key by key. Rule indexing holds it exclusively, so the rules read next are the
+        # ones in force until this commit ends, and the keys locked are the ones written.
+        exclusive = len(needed()) > _LOCKS
+        store._lock(connection, [store._global_lock()], shared=not exclusive)  # noqa: SLF001
+        store._load_rules(connection)  # noqa: SLF001 - index what every process indexes
+        if not exclusive:
+            store._lock(connection, needed())  # noqa: SLF001
         versions = []
         for repo in repositories:
             found, current = repo._stale(connection, check=True)  # noqa: SLF001
