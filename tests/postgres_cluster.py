@@ -52,12 +52,17 @@ def url(folder: str | os.PathLike[str]) -> str:
     return f"postgresql://postgres@/postgres?host={Path(folder).resolve()}"
 
 
-def start(folder: str | os.PathLike[str]) -> str:
-    """Create and start a cluster in *folder* (made if missing); its URL."""
-    where = Path(folder).resolve()
+def _tools() -> Path:
     tools = binaries()
     if tools is None:
         raise RuntimeError("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
+    return tools
+
+
+def start(folder: str | os.PathLike[str]) -> str:
+    """Create and start a cluster in *folder* (made if missing); its URL."""
+    where = Path(folder).resolve()
+    tools = _tools()
     where.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         shutil.chown(where, USER)
@@ -76,6 +81,12 @@ def start(folder: str | os.PathLike[str]) -> str:
         ],
         where,
     )
+    return restart(where)
+
+
+def restart(folder: str | os.PathLike[str]) -> str:
+    """Start the (stopped) cluster created in *folder*; its URL."""
+    where = Path(folder).resolve()
     options = (
         f"-c listen_addresses='' -c unix_socket_directories='{where}' -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
@@ -83,9 +94,9 @@ def start(folder: str | os.PathLike[str]) -> str:
     )
     _run(
         [
-            str(tools / "pg_ctl"),
+            str(_tools() / "pg_ctl"),
             "-D",
-            str(data),
+            str(where / "data"),
             "-l",
             str(where / "server.log"),
             "-w",
@@ -98,13 +109,17 @@ def start(folder: str | os.PathLike[str]) -> str:
     return url(where)
 
 
-def stop(folder: str | os.PathLike[str]) -> None:
-    """Stop the cluster in *folder* (fast shutdown); nothing if it is not running."""
+def stop(folder: str | os.PathLike[str], *, mode: str = "immediate") -> None:
+    """Stop the cluster in *folder*; nothing if it is not running.
+
+    ``immediate`` (the default, for throw-away clusters) may lose the last commits, as
+    ``synchronous_commit`` is off; ``fast`` writes them first.
+    """
     tools = binaries()
     data = Path(folder).resolve() / "data"
     if tools is None or not (data / "postmaster.pid").exists():
         return
-    _run([str(tools / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], data.parent)
+    _run([str(tools / "pg_ctl"), "-D", str(data), "-m", mode, "-w", "stop"], data.parent)
 
 
 if __name__ == "__main__":

@@ -477,3 +477,40 @@ def test_nul_characters_ask_what_sqlite_answers(postgres_schema_url, near, keys)
                     )
                 )
     assert answers[0] == answers[1]
+
+
+def test_a_server_that_goes_away_and_comes_back(tmp_path_factory):
+    """Its own cluster, stopped under an open store: StorageError, then working again."""
+    import shutil
+    import tempfile
+
+    import postgres_cluster
+
+    if postgres_cluster.binaries() is None:
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) to start a second server")
+    folder = tempfile.mkdtemp(prefix="leadmodel-pg-", dir="/tmp")
+    try:
+        url = postgres_cluster.start(folder)
+        with PostgresStore(url, pool_size=2, timeout=1) as store:
+            with store.unit_of_work() as uow:
+                uow.leads.add(_lead())
+                uow.commit()
+            with store.unit_of_work() as uow:
+                uow.leads.add(_lead("L2"))
+                postgres_cluster.stop(folder, mode="fast")
+                with pytest.raises(StorageError) as commit:
+                    uow.commit()
+            with store.unit_of_work() as uow, pytest.raises(StorageError) as read:
+                uow.leads.get("L1")
+            for caught in (read, commit):
+                assert not isinstance(caught.value, psycopg.Error)
+                assert "running" in str(caught.value)
+            postgres_cluster.restart(folder)
+            with store.unit_of_work() as uow:
+                assert uow.leads.get("L1") == _lead()
+                uow.leads.add(_lead("L2"))
+                uow.commit()
+            assert store.count("lead") == 2
+    finally:
+        postgres_cluster.stop(folder)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -420,7 +420,11 @@ class PostgresStore:
         """Raise psycopg's errors as leadmodel's, naming this database."""
         try:
             yield
-        except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+        except psycopg_pool.PoolTimeout as exc:
+            # No connection within the timeout: all in use, or the server is gone?
+            self._probe()  # a StorageError saying why when it cannot be reached
+            raise self._error(exc) from exc
+        except psycopg.Error as exc:
             raise self._error(exc) from exc
 
     def _borrow(self, *, check: bool) -> psycopg.Connection[Any]:
