@@ -304,7 +304,21 @@ def test_other_programs_tables_beside_ours_are_left_alone(postgres_schema_url):
 
 
 @pytest.mark.parametrize(
-    "url", [None, 42, b"postgresql://x", "", "leads.db", "mysql://x/y", "postgresql://x\x00"]
+    "url",
+    [
+        None,
+        42,
+        b"postgresql://x",
+        "",
+        "leads.db",
+        "mysql://x/y",
+        "postgresql://x\x00",
+        "postgresql://\ud800",
+        "postgresql://[",
+        "postgresql://?bogus_param=1",
+        "postgresql://" + "a" * 9000,
+        "postgresql://" + "a" * 10_001,
+    ],
 )
 def test_what_is_not_a_postgresql_url_is_refused(url):
     with pytest.raises(InvalidDatabasePath):

@@ -82,6 +82,7 @@ from leadmodel.adapters._staging import (
     SQLRepository,
     StagingUnitOfWork,
     T,
+    encodable,
     prepare_rules,
     shown,
 )
@@ -225,8 +226,11 @@ def _check_url(url: object) -> str:
             f"{describe_value(url)}",
             path=describe_value(url),
         )
-    if "\x00" in url:
-        raise InvalidDatabasePath("the URL holds a NUL character", path=describe_value(url))
+    if "\x00" in url or not encodable(url) or len(url) > 10_000:
+        raise InvalidDatabasePath(
+            "the URL holds a NUL character or a lone surrogate, or is over 10,000 characters",
+            path=describe_value(url),
+        )
     return url
 
 
@@ -353,8 +357,16 @@ class PostgresStore:
             timeout = max(2, math.ceil(self.timeout))
             with psycopg.connect(self._url, autocommit=True, connect_timeout=timeout) as raw:
                 row = raw.execute("SELECT current_schema()").fetchone()
+        except psycopg.ProgrammingError as exc:  # libpq could not parse the URL
+            raise InvalidDatabasePath(
+                f"{shown(self.path)} is not a usable PostgreSQL URL: {exc}", path=self.path
+            ) from exc
         except psycopg.Error as exc:
             raise self._error(exc) from exc
+        except (UnicodeError, ValueError) as exc:  # a host name that is no host name
+            raise InvalidDatabasePath(
+                f"{shown(self.path)} is not a usable PostgreSQL URL: {exc}", path=self.path
+            ) from exc
         if row is None or row[0] is None:
             raise StorageError(
                 f"{shown(self.path)}: the connection has no current schema (search_path names "
