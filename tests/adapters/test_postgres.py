@@ -49,7 +49,16 @@ class TestPostgresContract(
 
 
 class TestPostgresContractStorePerUnit(TestPostgresContract):
-    """Every unit of work over its own store (its own pool), as separate processes do."""
+    """Every unit of work over its own store (its own pool), as separate processes do.
+
+    With ``--long`` only (it doubles the kit's time); the race and mixed-workload tests in
+    tests/concurrency run separate stores in separate processes on every run.
+    """
+
+    @pytest.fixture(autouse=True)
+    def _long_only(self, long_run):
+        if not long_run:
+            pytest.skip("the kit with a store per unit runs with --long")
 
     def units(self):
         return lambda: PostgresUnitOfWork(self._store())
@@ -82,6 +91,7 @@ from leadmodel import (  # noqa: E402
     StorageError,
     ValidationError,
     apply_view,
+    services,
 )
 from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork  # noqa: E402
 from leadmodel.serialization import to_dict, to_json  # noqa: E402
@@ -521,10 +531,15 @@ def test_a_server_that_goes_away_and_comes_back(tmp_path_factory):
                 assert not isinstance(caught.value, psycopg.Error)
                 assert "running" in str(caught.value)
             postgres_cluster.restart(folder)
-            with store.unit_of_work() as uow:
-                assert uow.leads.get("L1") == _lead()
-                uow.leads.add(_lead("L2"))
-                uow.commit()
+
+            def add_again():
+                with store.unit_of_work() as uow:
+                    assert uow.leads.get("L1") == _lead()
+                    uow.leads.add(_lead("L2"))
+                    uow.commit()
+
+            # The pool reconnects in the background: until it has, DatabaseBusy (retry).
+            services.retrying(add_again, attempts=8, backoff=0.1)
             assert store.count("lead") == 2
     finally:
         postgres_cluster.stop(folder)
