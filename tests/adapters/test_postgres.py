@@ -95,6 +95,7 @@ from leadmodel import (  # noqa: E402
 )
 from leadmodel.adapters.memory import MemoryStore, MemoryUnitOfWork  # noqa: E402
 from leadmodel.serialization import to_dict, to_json  # noqa: E402
+from leadmodel.testing import strategies  # noqa: E402
 from leadmodel.testing.strategies import criteria  # noqa: E402
 
 WORDS = ["Web", "web", "WEB", "Fair", "Straße", "STRASSE", "vip", "Acme", "ACME Inc", "ſ", "S"]
@@ -592,3 +593,39 @@ def test_erase_scrubs_the_deleted_rows_out_of_the_table_files(store):
     assert email.encode() not in _table_bytes(store._url, "lead_records")
     assert email.encode() not in _table_bytes(store._url, "lookup_keys")
     assert store.count("lead") == 1
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    lead=strategies.leads(),
+    contact=strategies.contacts(),
+    account=strategies.accounts(),
+    consent=strategies.consents(),
+)
+def test_every_record_comes_back_exactly_as_stored(store, lead, contact, account, consent):
+    """Nothing lost or changed on the way through PostgreSQL: equal, and the same JSON."""
+    with _raw(store._url) as raw:
+        raw.execute(
+            "TRUNCATE lead_records, contact_records, account_records, consent_records, "
+            "lookup_keys, removed_records"
+        )
+    with store.unit_of_work() as uow:
+        uow.leads.add(lead)
+        uow.contacts.add(contact)
+        uow.accounts.add(account)
+        uow.consents.add(consent)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        back = [
+            uow.leads.get(lead.id),
+            uow.contacts.get(contact.id),
+            uow.accounts.get(account.id),
+            uow.consents.get(consent.id),
+        ]
+    for stored, original in zip(back, (lead, contact, account, consent), strict=True):
+        assert stored == original
+        assert to_json(stored) == to_json(original)
