@@ -12,6 +12,7 @@ PUBLIC_MODULES = [
     "leadmodel.adapters",
     "leadmodel.adapters.memory",
     "leadmodel.adapters.sqlite",
+    "leadmodel.adapters.postgres",
     "leadmodel.testing.contracts",
     "leadmodel.testing.strategies",
     "leadmodel.domain.errors",

@@ -11,6 +11,7 @@ from leadmodel.adapters.memory import (
     MemoryUnitOfWork,
     SequentialIds,
 )
+from leadmodel.adapters.postgres import PostgresRepository, PostgresStore, PostgresUnitOfWork
 from leadmodel.adapters.sqlite import SQLiteRepository, SQLiteStore, SQLiteUnitOfWork
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
@@ -96,3 +97,26 @@ sqlite_store: Store = _sqlite
 opened: Store = open_store(":memory:")
 scrubbing: SupportsScrub = _sqlite
 store_unit: UnitOfWork = memory_store.unit_of_work()
+
+def _postgres(store: PostgresStore) -> None:
+    """The PostgreSQL adapter satisfies the same ports and capabilities (checked, not run)."""
+    pg_store: Store = store
+    pg_scrubbing: SupportsScrub = store
+    pg_uow: UnitOfWork = PostgresUnitOfWork(store)
+    pg_leads: LeadRepository = PostgresRepository[Lead](store, "lead")
+    pg_contacts: ContactRepository = PostgresRepository[Contact](store, "contact")
+    pg_accounts: AccountRepository = PostgresRepository[Account](store, "account")
+    pg_opportunities: OpportunityRepository = PostgresRepository[Opportunity](store, "opportunity")
+    pg_activities: ActivityRepository = PostgresRepository[Activity](store, "activity")
+    pg_merging: SupportsMerges = PostgresUnitOfWork(store)
+    pg_keyed: SupportsKeyIndex = PostgresUnitOfWork(store)
+    pg_triggering: SupportsTriggerState = PostgresUnitOfWork(store)
+    pg_consenting: SupportsConsents = PostgresUnitOfWork(store)
+    pg_logging: SupportsPrivacyLog = PostgresUnitOfWork(store)
+    pg_merges: MergeRepository = PostgresRepository[MergeRecord](store, "merge")
+    pg_states: TriggerStateRepository = PostgresRepository[TriggerState](store, "trigger_state")
+    pg_consents: ConsentRepository = PostgresRepository[Consent](store, "consent")
+    pg_log: PrivacyLogRepository = PostgresRepository[PrivacyLogEntry](store, "privacy_log")
+    del pg_store, pg_scrubbing, pg_uow, pg_leads, pg_contacts, pg_accounts, pg_opportunities, pg_activities
+    del pg_merging, pg_keyed, pg_triggering, pg_consenting, pg_logging
+    del pg_merges, pg_states, pg_consents, pg_log

@@ -420,10 +420,10 @@ def test_two_captures_of_one_person_at_once_make_one_lead_and_one_block(units):
     staged=st.dictionaries(st.integers(0, 2500), st.sampled_from(["add", "update", "remove"])),
 )
 def test_paged_iteration_lays_staged_changes_over_every_page(stored_ids, staged):
-    import leadmodel.adapters.sqlite as adapter
+    import leadmodel.adapters._staging as adapter
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(adapter, "_PAGE", 7)  # many pages from a few records
+        patch.setattr(adapter, "PAGE", 7)  # many pages from a few records
         check_paged_iteration(stored_ids, staged)
 
 

@@ -11,8 +11,9 @@ little before committing, so that the re-validated searches are what keeps one p
 being stored twice. Edits, rescores (a score that follows the edited field) and merges run
 meanwhile; every acknowledged write is logged.
 
-Default: 4 workers for about 8 seconds. ``LEADMODEL_LONG=1`` (or ``--long`` where it is
-registered): 8 workers for 60 seconds.
+The mixed workload runs on a SQLite file and again on PostgreSQL (a schema on the test
+server, issue 20). Default: 4 workers for about 8 seconds. ``LEADMODEL_LONG=1`` (or
+``--long`` where it is registered): 8 workers for 60 seconds.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from leadmodel import (
     services,
 )
 from leadmodel.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+
+sys.path.insert(0, str(Path(__file__).parent))
+from worker import open_store, unit_of
 
 WORKER = Path(__file__).with_name("worker.py")
 LONG = os.environ.get("LEADMODEL_LONG") == "1"
@@ -78,14 +82,31 @@ def integrity(path: Path) -> str:
 # -- N processes capturing, editing, rescoring and merging -------------------------------
 
 
-@pytest.fixture(scope="module")
-def workload(tmp_path_factory):
-    """Run the workers once; the tests below check the outcome from several sides."""
+def _postgres_schema(request) -> str:
+    """A fresh schema on the test server (the ``postgres_url`` fixture), as a URL."""
+    pytest.importorskip("psycopg", reason="psycopg is not installed")
+    import psycopg
+
+    url = request.getfixturevalue("postgres_url")
+    schema = f"workload_{os.getpid()}_{int(time.time())}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def workload(request, tmp_path_factory):
+    """Run the workers once per store; the tests below check the outcome from several sides.
+
+    The same workload runs on a SQLite file and on PostgreSQL (issue 20), each worker
+    opening its own store (``worker.open_store``).
+    """
     folder = tmp_path_factory.mktemp("workload")
-    db = folder / "leads.db"
-    with SQLiteStore(db) as store:
+    db = str(folder / "leads.db") if request.param == "sqlite" else _postgres_schema(request)
+    with open_store(db) as store:
         store.index_rules([STANDARD_LEAD_RULE])
-    start = time.time() + 1.5  # every worker imported and connected by then
+    # Every worker imported and connected by then (psycopg and a pool take longer).
+    start = time.time() + (1.5 if request.param == "sqlite" else 4.0)
     logs = [folder / f"worker{n}.jsonl" for n in range(WORKERS)]
     workers = [
         _start(
@@ -106,7 +127,7 @@ def workload(tmp_path_factory):
             failures.append(f"worker {n} exited {worker.returncode}: {stderr[-2000:]}")
     assert not failures, "\n".join(failures)
     entries = _read_logs(logs)
-    with SQLiteStore(db) as store, SQLiteUnitOfWork(store) as uow:
+    with open_store(db) as store, unit_of(store) as uow:
         stored = {
             "leads": {lead.id: lead for lead in uow.leads},
             "activities": {a.id: a for a in uow.activities},
@@ -131,6 +152,8 @@ def test_every_worker_ran_to_the_end_without_an_unexpected_error(workload):
 
 
 def test_the_file_passes_sqlite_integrity_check(workload):
+    if workload["db"].startswith("postgresql://"):
+        pytest.skip("a PostgreSQL database: no file to check")
     assert integrity(workload["db"]) == "ok"
 
 

@@ -104,14 +104,41 @@ def rescored(k: int) -> bool:
     return k % 2 == 0
 
 
-class PausingUnitOfWork(SQLiteUnitOfWork):
+def open_store(db: str) -> Any:
+    """The store at *db*: a PostgreSQL URL (``mixed`` runs on both) or a SQLite file."""
+    if db.startswith("postgresql://"):
+        from leadmodel.adapters.postgres import PostgresStore
+
+        return PostgresStore(db, pool_size=2, timeout=30)
+    return SQLiteStore(db)
+
+
+@functools.cache
+def _unit_type(store_type: type, mixin: type | None = None) -> type:
+    """The unit of work class of *store_type*, with *mixin* laid over it."""
+    base: type = SQLiteUnitOfWork
+    if store_type is not SQLiteStore:
+        from leadmodel.adapters.postgres import PostgresUnitOfWork
+
+        base = PostgresUnitOfWork
+    if mixin is None:
+        return base
+    return type(f"{mixin.__name__}{base.__name__}", (mixin, base), {})
+
+
+def unit_of(store: Any, mixin: type | None = None, *args: Any) -> Any:
+    """A unit of work over *store* (its adapter's), with *mixin*'s behaviour."""
+    return _unit_type(type(store), mixin)(store, *args)
+
+
+class Pausing:
     """Pauses between its reads and its commit, as a busy or descheduled process does.
 
     Widens the window in which another process commits the same person, so that the
     re-validated duplicate search is what keeps them from being stored twice.
     """
 
-    def __init__(self, store: SQLiteStore, pause: float) -> None:
+    def __init__(self, store: Any, pause: float) -> None:
         super().__init__(store)
         self.pause = pause
         self.conflicts = 0  # commits refused, retried inside capture_lead or by us
@@ -125,14 +152,14 @@ class PausingUnitOfWork(SQLiteUnitOfWork):
             raise
 
 
-class RecordingUnitOfWork(SQLiteUnitOfWork):
+class Recording:
     """Notes each commit that returned: when it began and the descriptions it wrote.
 
     A later edit hides a lost update from the file's last state; these notes let the test
     see each one (``test_no_rescore_wrote_back_a_description_a_later_edit_replaced``).
     """
 
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: Any) -> None:
         super().__init__(store)
         self.written: list[tuple[float, dict[str, str | None]]] = []
 
@@ -162,7 +189,7 @@ class Log:
 
 class Mixed:
     def __init__(self, db: str, log: str, worker: int, seed: int, people: int) -> None:
-        self.store = SQLiteStore(db)
+        self.store = open_store(db)
         self.log = Log(log)
         self.worker = worker
         self.random = random.Random(seed)  # noqa: S311 - a reproducible workload
@@ -190,8 +217,8 @@ class Mixed:
         self.counter += 1
         return f"w{self.worker}-{kind}-{self.counter}"
 
-    def _unit(self) -> SQLiteUnitOfWork:
-        return SQLiteUnitOfWork(self.store)
+    def _unit(self) -> Any:
+        return unit_of(self.store)
 
     def _captured(self, k: int) -> Lead | None:
         with self._unit() as uow:
@@ -204,7 +231,7 @@ class Mixed:
         variant = self.random.randrange(2)
         form = person(k, variant)
         started = time.time()
-        uow = PausingUnitOfWork(self.store, self.random.uniform(0, 0.02))
+        uow = unit_of(self.store, Pausing, self.random.uniform(0, 0.02))
         result, tries = self._attempts(
             lambda: services.capture_lead(uow, form, CAPTURE, ids=self._name, now=NOW)
         )
@@ -263,10 +290,10 @@ class Mixed:
         if not ids:
             return
         started = time.time()
-        units: list[RecordingUnitOfWork] = []
+        units: list[Any] = []
 
-        def unit() -> RecordingUnitOfWork:
-            units.append(RecordingUnitOfWork(self.store))
+        def unit() -> Any:
+            units.append(unit_of(self.store, Recording))
             return units[-1]
 
         report, tries = self._attempts(

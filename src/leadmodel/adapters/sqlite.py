@@ -36,26 +36,26 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Self
 
 from leadmodel.adapters._staging import (
+    BATCH,
+    COLUMNS,
+    KINDS,
     RULE_KINDS,
+    TABLES,
+    Dialect,
     IndexedRules,
-    StagedKeys,
+    SQLRepository,
     StagingUnitOfWork,
-    check_id,
-    check_keys,
-    check_neighbours,
-    check_record,
-    check_repository,
-    encodable,
-    not_indexed,
+    T,
+    fold,
     prepare_rules,
+    shown,
 )
-from leadmodel.domain._checks import require_instance
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.consent import Consent, PrivacyLogEntry
@@ -69,8 +69,6 @@ from leadmodel.domain.errors import (
     InvalidDatabasePath,
     LeadModelError,
     NotADatabase,
-    RecordExists,
-    RecordNotFound,
     SchemaTooNew,
     StorageError,
     ValidationError,
@@ -79,84 +77,22 @@ from leadmodel.domain.errors import (
 from leadmodel.domain.lead import Lead
 from leadmodel.domain.opportunity import Opportunity
 from leadmodel.ports import KeyFunction, lookup_keys, neighbour_sort_value
-from leadmodel.rules.criteria import All, Condition, Criterion, Not
 from leadmodel.rules.merge import MergeRecord
 from leadmodel.rules.triggers import TriggerState
-from leadmodel.rules.views import ListView, apply_view
-from leadmodel.serialization import from_dict, to_dict
+from leadmodel.serialization import from_dict
 
 if TYPE_CHECKING:
     from leadmodel.rules.matching import CompiledRule, MatchingRule
 
 __all__ = ["SCHEMA_VERSION", "SQLiteRepository", "SQLiteStore", "SQLiteUnitOfWork"]
 
-T = TypeVar(
-    "T",
-    Lead,
-    Contact,
-    Account,
-    Opportunity,
-    Activity,
-    MergeRecord,
-    TriggerState,
-    Consent,
-    PrivacyLogEntry,
-)
-
 SCHEMA_VERSION: Final = 5
 """The schema version this adapter writes (``PRAGMA user_version``)."""
 
-_KINDS: Final[dict[str, type]] = {
-    "lead": Lead,
-    "contact": Contact,
-    "account": Account,
-    "opportunity": Opportunity,
-    "activity": Activity,
-    "merge": MergeRecord,
-    "trigger_state": TriggerState,
-    "consent": Consent,
-    "privacy_log": PrivacyLogEntry,
-}
-# The fields stored as columns beside the JSON, for people querying the database.
-_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
-    "lead": (
-        "first_name",
-        "last_name",
-        "company",
-        "email",
-        "status",
-        "source",
-        "owner_id",
-        "rating",
-        "created_at",
-        "updated_at",
-    ),
-    "contact": ("first_name", "last_name", "account_id", "email", "owner_id", "created_at"),
-    "account": ("name", "website", "industry", "owner_id", "created_at"),
-    "opportunity": ("name", "account_id", "stage", "close_date", "owner_id", "created_at"),
-    "activity": ("subject_id", "kind", "occurred_at"),
-    "merge": ("merged_at", "undone_at"),
-    "trigger_state": ("evaluated_at",),
-    "consent": ("subject_id", "channel", "purpose", "status", "captured_at", "expires_at"),
-    "privacy_log": ("kind", "subject_hash", "at", "mode"),
-}
-# The columns holding a plain text field as it is, so list views may filter on them in SQL.
-_TEXT_COLUMNS: Final[dict[str, frozenset[str]]] = {
-    "lead": frozenset(
-        ("first_name", "last_name", "company", "status", "source", "owner_id", "rating")
-    ),
-    "contact": frozenset(("first_name", "last_name", "account_id", "owner_id")),
-    "account": frozenset(("name", "website", "industry", "owner_id")),
-    "opportunity": frozenset(("name", "account_id", "stage", "owner_id")),
-    "activity": frozenset(("subject_id", "kind")),
-    "merge": frozenset(),
-    "trigger_state": frozenset(),
-    "consent": frozenset(("subject_id", "channel", "purpose", "status")),
-    "privacy_log": frozenset(("kind", "subject_hash", "mode")),
-}
-_TABLES: Final = {kind: f"{kind}_records" for kind in _KINDS}
-_BATCH: Final = 500  # keys per IN (...) query, under SQLite's variable limit
-_PAGE: Final = 1000  # rows per page when a repository is iterated
+_KINDS: Final = KINDS
+_COLUMNS: Final = COLUMNS
+_TABLES: Final = TABLES
+_BATCH: Final = BATCH
 
 
 _V1_KINDS: Final = ("lead", "contact", "account", "opportunity", "activity")
@@ -241,98 +177,7 @@ _MIGRATIONS: Final = {
 _V3_KINDS: Final = (*_V1_KINDS, "merge")
 
 
-def _fold(value: str | None) -> str | None:
-    """SQL ``leadmodel_fold``: text compared the way criteria compare it (case-folded)."""
-    return value.casefold() if isinstance(value, str) else value
-
-
-_Where = tuple[str, list[str], bool]  # SQL that is never NULL, its parameters, exact?
-_EVERYTHING: Final[_Where] = ("1", [], False)
-
-
-def _condition_sql(condition: Condition, columns: frozenset[str]) -> _Where:
-    column, op, expected = condition.field, condition.op, condition.value
-    if column not in columns:
-        return _EVERYTHING
-    blank = f"({column} IS NULL OR {column} = '')"
-    if op == "is_blank":
-        return blank, [], True
-    if op == "is_not_blank":
-        return f"(NOT {blank})", [], True
-    if op in ("eq", "ne", "in", "not_in"):
-        wanted = expected if isinstance(expected, tuple) else (expected,)
-        # A text column holds text: only text values can equal it.
-        texts = sorted({w.casefold() for w in wanted if isinstance(w, str)})
-        member = f"leadmodel_fold({column}) IN ({', '.join('?' * len(texts))})" if texts else "0"
-        if op in ("eq", "in"):
-            return f"(NOT {blank} AND {member})", texts, True
-        return f"({blank} OR NOT ({member}))", texts, True
-    if op in ("contains", "starts_with", "ends_with") and isinstance(expected, str):
-        # A superset: starting or ending with a text contains it.
-        return (
-            f"(NOT {blank} AND instr(leadmodel_fold({column}), ?) > 0)",
-            [expected.casefold()],
-            False,
-        )
-    return _EVERYTHING
-
-
-def _where(criterion: Criterion, columns: frozenset[str]) -> _Where:
-    """SQL selecting a superset of the records *criterion* matches (exactly them if exact)."""
-    if isinstance(criterion, Condition):
-        return _condition_sql(criterion, columns)
-    if isinstance(criterion, Not):
-        sql, params, exact = _where(criterion.item, columns)
-        return (f"(NOT {sql})", params, True) if exact else _EVERYTHING
-    if not criterion.items:
-        # All([]) holds for every record, Any([]) for none: both exactly.
-        return ("1", [], True) if isinstance(criterion, All) else ("0", [], True)
-    parts = [_where(item, columns) for item in criterion.items]
-    exact = all(part[2] for part in parts)
-    if isinstance(criterion, All):
-        kept = [part for part in parts if part[0] != "1"]  # an untranslated part: re-checked
-        if not kept:
-            return "1", [], exact
-        return _joined(" AND ", [p[0] for p in kept]), [x for p in kept for x in p[1]], exact
-    if any(part[0] == "1" for part in parts):
-        return _EVERYTHING
-    return _joined(" OR ", [p[0] for p in parts]), [x for p in parts for x in p[1]], exact
-
-
-_JOINED: Final = 16  # terms joined flat; more are nested in halves
-
-
-def _joined(operator: str, terms: list[str]) -> str:
-    """*terms* joined by *operator*, parenthesised as a balanced tree.
-
-    SQLite nests ``a OR b OR c ...`` one level per term and refuses more than 1,000
-    levels ("Expression tree is too large"): a group of 1,500 conditions would fail where
-    the memory adapter answers. Halves nest only log2(n) levels.
-    """
-    if len(terms) <= _JOINED:
-        return "(" + operator.join(terms) + ")"
-    middle = len(terms) // 2
-    return (
-        "(" + _joined(operator, terms[:middle]) + operator + _joined(operator, terms[middle:]) + ")"
-    )
-
-
-_MAX_PARAMETERS: Final = 10_000
-"""The most values a view's WHERE clause binds; beyond, every row is read and checked in
-Python (SQLite refuses more than its SQLITE_MAX_VARIABLE_NUMBER)."""
-
-
-def _column_value(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    return json.dumps(value) if isinstance(value, dict | list) else str(value)
-
-
-def _shown(path: str) -> str:
-    """A database path for a message: whole, quoted, within reason."""
-    return repr(path if len(path) <= 400 else path[:400] + "…")
+_shown = shown
 
 
 def _storage_error(exc: sqlite3.Error, path: str) -> LeadModelError:
@@ -364,11 +209,6 @@ def _storage_error(exc: sqlite3.Error, path: str) -> LeadModelError:
             path=path,
         )
     return StorageError(f"{shown}: SQLite failed: {exc}", path=path)
-
-
-def _present(version: int | None) -> int | None:
-    """A stored record's version, or ``None`` for an absent one (removed: negative)."""
-    return version if version is not None and version > 0 else None
 
 
 def _database_path(path: object) -> str:
@@ -485,7 +325,7 @@ class SQLiteStore:
             connection.execute("PRAGMA temp_store=MEMORY")
         except sqlite3.Error as exc:
             raise _storage_error(exc, self.path) from exc
-        connection.create_function("leadmodel_fold", 1, _fold, deterministic=True)
+        connection.create_function("leadmodel_fold", 1, fold, deterministic=True)
 
     def _migrate(self) -> None:
         with self.lock, self._translated():
@@ -764,7 +604,21 @@ class SQLiteStore:
         self.close()
 
 
-class SQLiteRepository(Generic[T]):
+_DIALECT: Final = Dialect(
+    true="1",
+    false="0",
+    fold=lambda column: f"leadmodel_fold({column})",
+    contains=lambda expression: f"instr({expression}, ?) > 0",
+    folded=False,
+    upsert_record=lambda table, names, marks: (
+        f"INSERT OR REPLACE INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - our names
+    ),
+    upsert_removed="INSERT OR REPLACE INTO removed_records (kind, id, version) VALUES (?, ?, ?)",
+    insert_keys="INSERT OR IGNORE INTO lookup_keys (kind, key, id, sort) VALUES (?, ?, ?, ?)",
+)
+
+
+class SQLiteRepository(SQLRepository[T]):
     """One unit of work's view of one kind of record: the database plus staged changes.
 
     Every record read (by :meth:`get`, iteration, :meth:`select` or :meth:`find_by_keys`)
@@ -772,454 +626,8 @@ class SQLiteRepository(Generic[T]):
     still have that version, and each key it searched must still find the same records.
     """
 
-    def __init__(self, store: SQLiteStore, kind: str) -> None:
-        check_repository(store, SQLiteStore, kind, _KINDS)
-        self._store = store
-        self._kind = kind
-        self._type: type[T] = _KINDS[kind]
-        self._table = _TABLES[kind]
-        self._changes: dict[str, T | None] = {}
-        self._staged = StagedKeys(
-            lambda record: store.record_keys(kind, record), lambda: store.rules.generation
-        )
-        # The unit's (data_version, commits) at its first read; the unit shares one list
-        # among its repositories. Unchanged at commit: nobody committed since, nothing
-        # this unit read can be stale.
-        self._snapshot: list[tuple[int, int] | None] = [None]
-        self._seen: dict[str, int | None] = {}
-        self._loaded: dict[str, T] = {}
-        self._searches: dict[str, frozenset[str]] = {}
-        self._near: dict[tuple[str, str, int, int], frozenset[str]] = {}
-
-    def _check_type(self, record: object) -> T:
-        return check_record(self._kind, self._type, record)
-
-    def _read(self, sql: str, params: Iterable[object] = ()) -> list[Any]:
-        """The rows of a read, after noting the unit's snapshot at its first read."""
-        if self._snapshot[0] is None:
-            self._snapshot[0] = self._store._snapshot()  # noqa: SLF001
-        return self._store._query(sql, params)  # noqa: SLF001
-
-    def _decode(self, data: str) -> T:
-        try:
-            record: T = from_dict(self._type, json.loads(data))
-        except (ValueError, TypeError) as exc:
-            raise DatabaseDamaged(
-                f"{_shown(self._store.path)} holds a {self._kind} that does not "
-                f"decode ({type(exc).__name__}): run `leadmodel check` and restore it from a "
-                "backup",
-                path=self._store.path,
-            ) from exc
-        return record
-
-    def _saw(self, record_id: str, version: int | None) -> None:
-        if record_id not in self._seen:
-            self._seen[record_id] = version
-
-    def _stored(self, record_id: str) -> T | None:
-        """The committed record, remembering the version this unit saw."""
-        if record_id in self._loaded:
-            return self._loaded[record_id]
-        rows = self._read(
-            f"SELECT version, data FROM {self._table} WHERE id = ?",  # noqa: S608
-            (record_id,),
-        )
-        if not rows:  # absent (never stored, or removed: either way there is nothing)
-            self._saw(record_id, None)
-            return None
-        row = rows[0]
-        self._saw(record_id, int(row[0]))
-        record = self._decode(row[1])
-        self._loaded[record_id] = record
-        return record
-
-    def _current(self, record_id: str) -> T | None:
-        if record_id in self._changes:
-            return self._changes[record_id]
-        return self._stored(record_id)
-
-    def get(self, record_id: str) -> T | None:
-        """The record with *record_id* as this unit of work sees it, or ``None``."""
-        return self._current(check_id(self._kind, record_id))
-
-    def add(self, record: T) -> None:
-        """Stage a new record; :class:`~leadmodel.RecordExists` if the id is taken."""
-        record = self._check_type(record)
-        if self._current(record.id) is not None:
-            raise RecordExists(self._kind, record.id)
-        self._changes[record.id] = record
-        self._staged.stage(record.id, record)
-
-    def update(self, record: T) -> None:
-        """Stage a replacement; :class:`~leadmodel.RecordNotFound` if there is none."""
-        record = self._check_type(record)
-        if self._current(record.id) is None:
-            raise RecordNotFound(self._kind, record.id)
-        self._changes[record.id] = record
-        self._staged.stage(record.id, record)
-
-    def remove(self, record_id: str) -> None:
-        """Stage a deletion; :class:`~leadmodel.RecordNotFound` if there is no such record."""
-        record_id = check_id(self._kind, record_id)
-        if self._current(record_id) is None:
-            raise RecordNotFound(self._kind, record_id)
-        self._changes[record_id] = None
-        self._staged.stage(record_id, None)
-
-    def _merged(self, rows: list[Any]) -> Iterator[T]:
-        """Stored rows ``(id, version, data)`` with the staged changes laid over them.
-
-        Lazy: a record's version is remembered when it is yielded, so a caller that commits
-        between records (``rescore`` does, batch by batch) has every later record checked
-        against the version it was read at.
-        """
-        changes = self._changes
-        stored = {row[0]: row for row in rows}
-        extra = [rid for rid, record in changes.items() if record is not None]
-        for record_id in sorted(stored.keys() | set(extra)):
-            if record_id in changes:
-                staged = changes[record_id]
-                if staged is not None:
-                    yield staged
-                continue
-            row = stored.get(record_id)
-            if row is None:
-                continue
-            self._saw(record_id, int(row[1]))
-            cached = self._loaded.get(record_id)
-            yield cached if cached is not None else self._decode(row[2])
-
-    def __iter__(self) -> Iterator[T]:
-        """Every record this unit of work sees, ordered by id.
-
-        Read a page of rows at a time (memory stays bounded over a million leads), with
-        the changes staged when the iteration began laid over them. Each record's version
-        is remembered as it is yielded, so a caller may commit between records.
-        """
-        staged = dict(sorted(self._changes.items()))
-        pending = iter(staged.items())
-        waiting = next(pending, None)
-        sql = f"SELECT id, version, data FROM {self._table} WHERE id > ? ORDER BY id LIMIT ?"  # noqa: S608
-        after = ""
-        while True:
-            rows = self._read(sql, (after, _PAGE))
-            for record_id, version, data in rows:
-                while waiting is not None and waiting[0] <= record_id:
-                    if waiting[1] is not None:
-                        yield waiting[1]
-                    waiting = next(pending, None)
-                if record_id in staged:
-                    continue  # yielded (or removed) above, as staged
-                self._saw(record_id, int(version))
-                cached = self._loaded.get(record_id)
-                yield cached if cached is not None else self._decode(data)
-            if len(rows) < _PAGE:
-                break
-            after = rows[-1][0]
-        while waiting is not None:
-            if waiting[1] is not None:
-                yield waiting[1]
-            waiting = next(pending, None)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-    def select(self, view: ListView) -> list[T]:
-        """The records *view* shows, as :func:`~leadmodel.apply_view` would, filtered in SQL.
-
-        The view's criterion is translated to a ``WHERE`` clause over the text columns
-        (names, company, status, source, owner, rating …: ``eq``, ``ne``, ``in``,
-        ``not_in``, ``is_blank``, ``is_not_blank`` exactly, case-insensitively;
-        ``contains``, ``starts_with`` and ``ends_with`` as a pre-filter), combined through
-        ``All``, ``Any`` and ``Not``. Conditions on other fields are checked in Python on the
-        rows SQL returns, and the sort and limit are applied there too, so the result is
-        always exactly ``apply_view(view, list(repository))``. Staged changes are seen.
-
-        Raises:
-            ValidationError: *view* is not a ListView.
-        """
-        require_instance(view, ListView, "a ListView", function="select", path="view")
-        where, params = "1", list[str]()
-        if view.criterion is not None:
-            where, params, _exact = _where(view.criterion, _TEXT_COLUMNS[self._kind])
-            if len(params) > _MAX_PARAMETERS:
-                where, params = "1", []  # a superset: apply_view below decides
-        rows = self._read(
-            f"SELECT id, version, data FROM {self._table} WHERE {where} ORDER BY id",  # noqa: S608 - our columns, values as parameters
-            params,
-        )
-        return apply_view(view, list(self._merged(rows)))  # type: ignore[return-value]
-
-    def find_by_keys(self, keys: Iterable[str]) -> list[T]:
-        """Every record with at least one of *keys*, each once, ordered by id.
-
-        Raises:
-            KeyNotIndexed: a key is the blocking key of a rule the database does not index
-                (a store built with its own *keys* function answers every key).
-        """
-        wanted = self._wanted(keys)
-        found, fetched = self._keyed_rows(wanted)
-        ids: set[str] = set()
-        for key in wanted:
-            ids |= self._searches.setdefault(key, found.get(key, frozenset()))
-        return self._found(ids, wanted, fetched)
-
-    def find_neighbours(
-        self, keys: Iterable[str], near: str, limit: int, *, whole: int | None = None
-    ) -> list[T]:
-        """The records nearest *near* under each of *keys*, each once, ordered by id.
-
-        Every committed record of a key that holds at most *whole* (default
-        ``2 * limit``), else ``2 * limit`` of them, in the order of
-        :func:`~leadmodel.ports.neighbour_sort_value` (see
-        :class:`~leadmodel.ports.SupportsNeighbours`), read through an index on the key
-        and the sort value; re-checked at commit.
-
-        Raises:
-            KeyNotIndexed: as :meth:`find_by_keys`.
-            ValidationError: *near* not a string, or *limit* or *whole* not a whole number
-                from 1.
-        """
-        whole = check_neighbours(self._kind, near, limit, whole)
-        wanted = self._wanted(keys)
-        ids: set[str] = set()
-        fetched: dict[str, tuple[int, str]] = {}
-        for key in wanted:
-            rows = self._neighbour_rows(key, near, limit, whole, self._read)
-            found = frozenset(row[0] for row in rows)
-            for record_id, version, data in rows:
-                fetched[record_id] = (int(version), data)
-            ids |= self._near.setdefault((key, near, limit, whole), found)
-        return self._found(ids, wanted, fetched)
-
-    def _neighbour_rows(
-        self, key: str, near: str, limit: int, whole: int, read: Callable[..., list[Any]]
-    ) -> list[Any]:
-        """``(id, version, data)`` of the committed records under *key* nearest *near*."""
-        table, kind = self._table, self._kind
-        select = (
-            f"SELECT r.id, r.version, r.data FROM lookup_keys k JOIN {table} r "  # noqa: S608
-            "ON r.id = k.id WHERE k.kind = ? AND k.key = ?"
-        )
-        rows = read(f"{select} LIMIT ?", (kind, key, whole + 1))
-        if len(rows) <= whole:
-            return rows
-        before = read(
-            f"{select} AND k.sort < ? ORDER BY k.sort DESC, k.id DESC LIMIT ?",
-            (kind, key, near, limit),
-        )
-        after = read(
-            f"{select} AND k.sort >= ? ORDER BY k.sort, k.id LIMIT ?", (kind, key, near, limit)
-        )
-        return before + after
-
-    def _wanted(self, keys: Iterable[str]) -> list[str]:
-        """*keys* as the database holds them (checked, rule keys translated), sorted."""
-        check_keys(self._kind, keys)
-        # A key that is not text (lone surrogates) is under no stored record: never asked.
-        wanted = sorted({text for key in keys if encodable(text := str(key))})
-        store = self._store
-        if self._kind in RULE_KINDS and store.keys is lookup_keys and store.rules.unknown(wanted):
-            store._load_rules()  # noqa: SLF001 - another process may have indexed it
-            unknown = store.rules.unknown(wanted)
-            if unknown:
-                raise not_indexed(self._kind, unknown, _shown(store.path))
-        return store.rules.translate(wanted)
-
-    def _found(
-        self, ids: set[str], wanted: list[str], fetched: dict[str, tuple[int, str]]
-    ) -> list[T]:
-        """The records of committed *ids* (rows in *fetched*) and staged ones under *wanted*."""
-        # Committed matches whose record is staged are replaced by the staged matches.
-        changes = self._changes
-        ids = {record_id for record_id in ids if record_id not in changes}
-        ids |= self._staged.matching(wanted)
-        records = []
-        for record_id in sorted(ids):
-            row = fetched.get(record_id)
-            if row is None or record_id in changes or record_id in self._loaded:
-                record = self._current(record_id)
-            else:
-                self._saw(record_id, row[0])
-                record = self._loaded[record_id] = self._decode(row[1])
-            if record is not None:
-                records.append(record)
-        return records
-
-    def _keyed_rows(
-        self, keys: list[str]
-    ) -> tuple[dict[str, frozenset[str]], dict[str, tuple[int, str]]]:
-        """The committed ids under each of *keys*, and their rows ``id -> (version, data)``.
-
-        Read together: one statement per 500 keys, not one more per record found.
-        """
-        found: dict[str, set[str]] = {}
-        fetched: dict[str, tuple[int, str]] = {}
-        for start in range(0, len(keys), _BATCH):
-            part: list[str] = keys[start : start + _BATCH]
-            marks = ", ".join("?" * len(part))
-            sql = (
-                f"SELECT k.key, r.id, r.version, r.data FROM lookup_keys k JOIN {self._table} r "  # noqa: S608
-                f"ON r.id = k.id WHERE k.kind = ? AND k.key IN ({marks})"
-            )
-            for key, record_id, version, data in self._read(sql, (self._kind, *part)):
-                found.setdefault(key, set()).add(record_id)
-                fetched[record_id] = (int(version), data)
-        return {key: frozenset(ids) for key, ids in found.items()}, fetched
-
-    def _committed_ids(
-        self, keys: list[str], connection: sqlite3.Connection
-    ) -> dict[str, frozenset[str]]:
-        """The committed ids under each of *keys* (keys with none are left out), at commit."""
-        found: dict[str, set[str]] = {}
-        for start in range(0, len(keys), _BATCH):
-            part: list[str] = keys[start : start + _BATCH]
-            marks = ", ".join("?" * len(part))
-            sql = f"SELECT key, id FROM lookup_keys WHERE kind = ? AND key IN ({marks})"  # noqa: S608
-            for key, record_id in connection.execute(sql, (self._kind, *part)):
-                found.setdefault(key, set()).add(record_id)
-        return {key: frozenset(ids) for key, ids in found.items()}
-
-    # -- used by the unit of work -------------------------------------------------------
-
-    def _versions(self, connection: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
-        """The committed versions of *ids*, a batch at a time.
-
-        A removed record has its last version, negative; an id never stored is left out.
-        """
-        versions: dict[str, int] = {}
-        for start in range(0, len(ids), _BATCH):
-            part: list[str] = ids[start : start + _BATCH]
-            marks = ", ".join("?" * len(part))
-            query = (
-                f"SELECT -version, id FROM removed_records WHERE kind = ? AND id IN ({marks}) "  # noqa: S608
-                f"UNION ALL SELECT version, id FROM {self._table} WHERE id IN ({marks})"
-            )
-            for version, record_id in connection.execute(query, (self._kind, *part, *part)):
-                if record_id not in versions or version > 0:
-                    versions[record_id] = int(version)
-        return versions
-
-    def _stale(
-        self, connection: sqlite3.Connection, *, check: bool = True
-    ) -> tuple[list[str], dict[str, int]]:
-        """What went stale since this unit read it, and the current versions of its writes.
-
-        Each record this unit writes must still have the version it read (``None``: it did
-        not exist); each key it searched must still find the same records.
-        """
-        seen = self._seen
-        if not check:
-            # Nobody committed since this unit's first read: what it saw is what is stored;
-            # only the records it saw absent need their last version (a removed one's).
-            present = {rid: v for rid in self._changes if (v := seen.get(rid)) is not None}
-            absent = [rid for rid in self._changes if rid not in present]
-            return [], {**self._versions(connection, absent), **present} if absent else present
-        current = self._versions(connection, list(self._changes)) if self._changes else {}
-        # A removed record is absent, as one never stored: a unit that saw it absent may
-        # add it; a unit that saw it present finds it changed. Versions never go back, so
-        # a record removed and added again is never mistaken for the one that was read.
-        stale = [
-            f"{self._kind} {rid}"
-            for rid in self._changes
-            if _present(current.get(rid)) != seen.get(rid, _present(current.get(rid)))
-        ]
-        if self._searches:
-            now_found = self._committed_ids(sorted(self._searches), connection)
-            stale += [
-                f"{self._kind} look-up {key}"
-                for key, found in self._searches.items()
-                if now_found.get(key, frozenset()) != found
-            ]
-
-        def read(sql: str, params: Iterable[object]) -> list[Any]:
-            return connection.execute(sql, tuple(params)).fetchall()
-
-        stale += [
-            f"{self._kind} look-up {key} near {near!r}"
-            for (key, near, limit, whole), found in self._near.items()
-            if frozenset(row[0] for row in self._neighbour_rows(key, near, limit, whole, read))
-            != found
-        ]
-        return stale, current
-
-    def _write(self, connection: sqlite3.Connection, current: dict[str, int]) -> None:
-        """Write the staged changes inside the open transaction."""
-        if not self._changes:
-            return
-        columns: tuple[str, ...] = _COLUMNS[self._kind]
-        names = ", ".join(("id", "version", *columns, "data"))
-        marks = ", ".join("?" * (len(columns) + 3))
-        changed = list(self._changes.items())
-        had_keys = [(self._kind, rid) for rid, _ in changed if current.get(rid, 0) > 0]
-        if had_keys:
-            connection.executemany("DELETE FROM lookup_keys WHERE kind = ? AND id = ?", had_keys)
-        removed = [record_id for record_id, record in changed if record is None]
-        if removed:
-            connection.executemany(
-                f"DELETE FROM {self._table} WHERE id = ?",  # noqa: S608 - our table name
-                [(record_id,) for record_id in removed],
-            )
-            connection.executemany(
-                "INSERT OR REPLACE INTO removed_records (kind, id, version) VALUES (?, ?, ?)",
-                [(self._kind, rid, abs(current.get(rid) or 0) + 1) for rid in removed],
-            )
-        revived = [
-            (self._kind, rid)
-            for rid, record in changed
-            if record is not None and current.get(rid, 0) < 0
-        ]
-        if revived:
-            connection.executemany("DELETE FROM removed_records WHERE kind = ? AND id = ?", revived)
-        rows = []
-        keys = []
-        store, kind = self._store, self._kind
-        for record_id, record in changed:
-            if record is None:
-                continue
-            data: dict[str, Any] = to_dict(record)
-            rows.append(
-                (
-                    record_id,
-                    abs(current.get(record_id) or 0) + 1,
-                    *(_column_value(data.get(column)) for column in columns),
-                    json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-                )
-            )
-            staged = self._staged.keys_of(record_id)
-            record_keys = staged if staged is not None else store.record_keys(kind, record)
-            sort = neighbour_sort_value(record)
-            keys += [(kind, key, record_id, sort) for key in record_keys]
-        connection.executemany(
-            f"INSERT OR REPLACE INTO {self._table} ({names}) VALUES ({marks})",  # noqa: S608
-            rows,
-        )
-        connection.executemany(
-            "INSERT OR IGNORE INTO lookup_keys (kind, key, id, sort) VALUES (?, ?, ?, ?)", keys
-        )
-
-    def _committed(self) -> None:
-        """Forget what this commit wrote and searched; remember the other reads.
-
-        A record read before the unit's own commit and written after it is still checked
-        against the version it was read at (``rescore`` commits batch by batch).
-        """
-        for record_id in self._changes:
-            self._seen.pop(record_id, None)
-            self._loaded.pop(record_id, None)
-        self._changes.clear()
-        self._staged.clear()
-        self._searches.clear()
-        self._near.clear()
-
-    def _reset(self) -> None:
-        self._changes.clear()
-        self._staged.clear()
-        self._seen.clear()
-        self._loaded.clear()
-        self._searches.clear()
-        self._near.clear()
-        self._snapshot[0] = None
+    _store_type: ClassVar[type] = SQLiteStore
+    _dialect: ClassVar[Dialect] = _DIALECT
 
 
 class SQLiteUnitOfWork(StagingUnitOfWork):
