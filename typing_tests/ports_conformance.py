@@ -98,6 +98,7 @@ opened: Store = open_store(":memory:")
 scrubbing: SupportsScrub = _sqlite
 store_unit: UnitOfWork = memory_store.unit_of_work()
 
+
 def _postgres(store: PostgresStore) -> None:
     """The PostgreSQL adapter satisfies the same ports and capabilities (checked, not run)."""
     pg_store: Store = store
@@ -117,6 +118,7 @@ def _postgres(store: PostgresStore) -> None:
     pg_states: TriggerStateRepository = PostgresRepository[TriggerState](store, "trigger_state")
     pg_consents: ConsentRepository = PostgresRepository[Consent](store, "consent")
     pg_log: PrivacyLogRepository = PostgresRepository[PrivacyLogEntry](store, "privacy_log")
-    del pg_store, pg_scrubbing, pg_uow, pg_leads, pg_contacts, pg_accounts, pg_opportunities, pg_activities
+    del pg_store, pg_scrubbing, pg_uow
+    del pg_leads, pg_contacts, pg_accounts, pg_opportunities, pg_activities
     del pg_merging, pg_keyed, pg_triggering, pg_consenting, pg_logging
     del pg_merges, pg_states, pg_consents, pg_log
