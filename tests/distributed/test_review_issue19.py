@@ -444,12 +444,16 @@ def test_a_frame_with_nullable_columns_scores_its_blank_cells_as_blank() -> None
 # --- import -------------------------------------------------------------------------------
 
 
-class _BytesPath:
-    def __fspath__(self) -> bytes:
-        return b"leads.csv"
+class _OddPath:
+    def __init__(self, name: object) -> None:
+        self.name = name
+
+    def __fspath__(self) -> Any:
+        return self.name
 
 
-def test_a_path_naming_bytes_is_refused_before_anything_runs() -> None:
+@pytest.mark.parametrize("name", [b"leads.csv", 3], ids=["bytes", "int"])
+def test_a_path_not_naming_text_is_refused_before_anything_runs(name: object) -> None:
     with pytest.raises(ValidationError) as caught:
-        import_many([_BytesPath()], MAPPING, now=NOW)  # type: ignore[list-item]
+        import_many([_OddPath(name)], MAPPING, now=NOW)  # type: ignore[list-item]
     assert (caught.value.entity, caught.value.paths) == ("import_many", ("paths[0]",))

@@ -42,9 +42,28 @@ def _problem_text(errors: Iterable[FieldError]) -> str:
     return text if _is_text(text) else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def _missing(value: object) -> bool:
+    """Whether *value* is a missing cell: None, NaN, or pandas' and NumPy's NA and NaT."""
+    if value is None:
+        return True
+    if isinstance(value, float):  # NumPy's float64 too
+        return math.isnan(value)
+    if not type(value).__module__.startswith(("pandas", "numpy")):
+        return False
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - a NumPy value without pandas
+        return False
+    try:
+        found = pd.isna(value)
+    except (TypeError, ValueError):  # pragma: no cover - not a scalar pandas can test
+        return False
+    return getattr(found, "ndim", 0) == 0 and bool(found)
+
+
 def _cell(value: object) -> str:
-    """A CSV-like cell: missing values (None, NaN) read as blank."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """A CSV-like cell: missing values (None, NaN, pandas' NA and NaT) read as blank."""
+    if _missing(value):
         return ""
     return value if isinstance(value, str) else str(value)
 
@@ -59,10 +78,8 @@ def _is_text(value: str) -> bool:
 
 
 def _field(value: object) -> object:
-    """A lead field from a frame cell: pandas' missing values become ``None``."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+    """A lead field from a frame cell: missing values (NaN, pandas' NA, NaT) become ``None``."""
+    return None if _missing(value) else value
 
 
 def _check(
