@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import itertools
 import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -136,7 +137,7 @@ def partitions(draw: st.DrawFn, items: list[object]) -> list[list[object]]:
     shuffled = draw(st.permutations(items))
     cuts = sorted(draw(st.lists(st.integers(0, len(items)), max_size=4)))
     bounds = [0, *cuts, len(items)]
-    return [list(shuffled[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [list(shuffled[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -245,13 +246,13 @@ def reference(frame: Any, id_column: str) -> list[dict[str, object]]:
     out = []
     for row in frame.to_dict("records"):
         record: dict[str, Any] = {}
-        for label, value in row.items():
+        for label, cell in row.items():
             name = str(label)
             if name == "id" and id_column != "id":
                 continue
-            blank = value is None or value is pd.NA or value is pd.NaT
-            blank = blank or (isinstance(value, float) and math.isnan(value))
-            value = None if blank else value
+            blank = cell is None or cell is pd.NA or cell is pd.NaT
+            blank = blank or (isinstance(cell, float) and math.isnan(cell))
+            value = None if blank else cell
             if name == id_column:
                 record["id"] = value
             elif "." in name:
@@ -335,9 +336,15 @@ def test_a_mapped_frame_and_a_mapped_bag_agree_with_import_leads() -> None:
 @pytest.mark.parametrize("collect", [True, False])
 def test_ids_repeated_across_partitions_are_refused(collect: bool) -> None:
     rows = [{"id": "1", "email": "a@x.com"}, {"id": "2"}, {"id": "1", "email": "b@x.com"}]
+    bag = bag_of([rows[:1], [], rows[1:]])
+
+    def run() -> object:
+        if collect:
+            return find_duplicates_dask(bag, EXACT_EMAIL)
+        return find_duplicates_dask(bag, EXACT_EMAIL, collect=False).compute()  # refused here
+
     with pytest.raises(ValidationError) as caught:
-        found = find_duplicates_dask(bag_of([rows[:1], [], rows[1:]]), EXACT_EMAIL, collect=collect)
-        found.compute()
+        run()
     assert [e.code for e in caught.value.errors] == ["duplicate_id"]
 
 
@@ -439,6 +446,14 @@ def test_a_frame_with_nullable_columns_scores_its_blank_cells_as_blank() -> None
     got = score_dask(dd.from_pandas(frame, npartitions=2), MODEL, now=NOW).compute()
     assert got["score"].tolist() == [25.0, 0.0]
     assert got["problem"].isna().all()
+
+
+def test_score_rows_takes_a_pandas_frame_as_its_rows() -> None:
+    # Iterated, a frame gives its column labels: each was a "must be a Lead" problem.
+    frame = pd.DataFrame({"id": ["a", "b"], "source": ["Web", None], "employees": [1, 900]})
+    expected = score_rows(frame.to_dict("records"), MODEL, now=NOW)
+    assert expected == [("a", 10.0, None), ("b", 15.0, None)]
+    assert score_rows(frame, MODEL, now=NOW) == expected
 
 
 # --- import -------------------------------------------------------------------------------

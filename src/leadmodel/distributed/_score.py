@@ -61,6 +61,10 @@ def _missing(value: object) -> bool:
     return getattr(found, "ndim", 0) == 0 and bool(found)
 
 
+def _is_pandas_frame(rows: object) -> bool:
+    return type(rows).__module__.startswith("pandas") and type(rows).__name__ == "DataFrame"
+
+
 def _cell(value: object) -> str:
     """A CSV-like cell: missing values (None, NaN, pandas' NA and NaT) read as blank."""
     if _missing(value):
@@ -132,8 +136,10 @@ def score_rows(
 
     A row is a :class:`~leadmodel.Lead`, or a mapping: of lead fields, or — with *mapping*
     — of CSV-style columns read with the :class:`~leadmodel.ColumnMapping` (the lead id
-    taken from *id_column*). The score is a :class:`~leadmodel.ScoringModel`'s total as of
-    *now*, or a predictive model's probability (0–1). A row that cannot be read or scored
+    taken from *id_column*); a pandas DataFrame is taken as its rows. Missing cells (None,
+    NaN, pandas' ``NA`` and ``NaT``) are blank. The score is a
+    :class:`~leadmodel.ScoringModel`'s total as of *now*, or a predictive model's
+    probability (0–1). A row that cannot be read or scored
     gets ``score=None`` and says why in *problem*; nothing is dropped. A row whose id is
     not valid text (a lone surrogate, which no Arrow frame or UTF-8 file can hold) gets
     ``id=None`` too, its problem showing the id escaped.
@@ -151,6 +157,8 @@ def score_rows(
             *activities*, *mapping* or *id_column*.
     """
     _check(model, now, activities, mapping, id_column)
+    if _is_pandas_frame(rows):  # iterated, a frame gives its column labels, not its rows
+        rows = rows.to_dict("records")  # type: ignore[attr-defined]
     if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
         raise ValidationError(
             "score_rows", [FieldError("rows", "type", "must be an iterable of leads or rows")]
