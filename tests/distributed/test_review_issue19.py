@@ -33,10 +33,14 @@ from leadmodel import (
     Lead,
     ScoringModel,
     ValidationError,
+    blocking_keys,
+    cluster_edges,
+    compare_block,
     find_duplicates,
     import_leads,
 )
 from leadmodel.distributed import import_many, score_dask, score_rows
+from leadmodel.rules.matching import record_id
 
 dask = pytest.importorskip("dask", reason="dask is not installed (the dask extra)")
 pytest.importorskip("distributed", reason="dask.distributed is not installed (the dask extra)")
@@ -156,6 +160,23 @@ def test_groups_left_as_a_bag_equal_find_duplicates(data: Any, items: list[objec
     bag = find_duplicates_dask(bag_of(parts), rule, collect=False)
     got = sorted(bag.compute(), key=lambda group: group.ids[0])
     assert got == find_duplicates(items, rule)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records(), st.sampled_from(RULES), st.randoms(use_true_random=False))
+def test_the_engine_neutral_steps_equal_find_duplicates_for_odd_records(
+    items: list[object], rule: Any, random: Any
+) -> None:
+    compiled = rule.compile()
+    blocks: dict[str, list[object]] = {}
+    for item in items:
+        for key in blocking_keys(item, compiled):
+            blocks.setdefault(key, []).append(item)
+    edges = [edge for block in blocks.values() for edge in compare_block(block, compiled)]
+    random.shuffle(edges)
+    ids = [record_id(item) for item in items]
+    random.shuffle(ids)
+    assert list(cluster_edges(ids, edges)) == find_duplicates(items, rule)
 
 
 @pytest.mark.xfail(
@@ -433,6 +454,31 @@ def test_pandas_missing_cells_are_blank_when_scoring(missing: object) -> None:
     assert score_rows([mapped], MODEL, now=NOW, mapping=mapping, id_column="key") == blank
     # A missing id is no id, not the text "<NA>".
     assert score_rows([row | {"id": missing}], MODEL, now=NOW)[0][0] is None
+
+
+score_cells = st.fixed_dictionaries(
+    {
+        "source": st.sampled_from(["Web", "Fair", None]),
+        "employees": st.sampled_from([None, 10, 900]),
+        "last_name": st.sampled_from(["Ng", None]),
+    }
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(score_cells, max_size=12), st.integers(1, 4), st.booleans())
+def test_score_dask_equals_score_rows_on_the_frames_rows(rows: Any, parts: int, nullable: bool):
+    frame = pd.DataFrame(rows, columns=["source", "employees", "last_name"])
+    frame.insert(0, "id", [f"L{n}" for n in range(len(rows))])
+    if nullable:
+        frame["employees"] = frame["employees"].astype("Int64")
+    data = dd.from_pandas(frame, npartitions=parts)
+    got = score_dask(data, MODEL, now=NOW).compute()
+    expected = score_rows(data.compute().to_dict("records"), MODEL, now=NOW)
+    assert list(got["id"]) == [r[0] for r in expected]
+    assert [None if math.isnan(v) else v for v in got["score"]] == [r[1] for r in expected]
+    assert [None if pd.isna(p) else p for p in got["problem"]] == [r[2] for r in expected]
+    assert all(r[2] is None for r in expected)  # a blank cell is no problem
 
 
 def test_a_frame_with_nullable_columns_scores_its_blank_cells_as_blank() -> None:
