@@ -155,6 +155,29 @@ def test_repeated_ids_are_refused_and_rows_without_one_kept(recipe: dict[str, An
     ]
 
 
+def test_rows_without_an_id_are_problems_not_repeats(recipe: dict[str, Any]) -> None:
+    # Review of issue 19: two rows without an id (null, or blank text) were refused as
+    # "repeated: [None, '']" instead of each being kept with its problem.
+    spark = recipe["spark"]
+    table = pd.DataFrame(
+        {
+            "Lead ID": [None, None, "", " ", "a"],
+            "First": ["Al", "Bo", "Cy", "Di", "Ed"],
+            "Last": ["Ng"] * 5,
+            "Company": ["Acme"] * 5,
+        }
+    )
+    frame = spark.createDataFrame(table)
+    read = recipe["records_of"](frame, MAPPING, STANDARD_LEAD_RULE, "Lead ID").collect()
+    assert sorted((row.id, row.record is None, bool(row.problem)) for row in read) == [
+        ("", True, True),
+        ("", True, True),
+        ("", True, True),
+        (" ", True, True),
+        ("a", False, False),
+    ]
+
+
 people = st.fixed_dictionaries(
     {
         "First": st.sampled_from(["Ann", "Anne", "Bob", "Robert", ""]),

@@ -223,23 +223,23 @@ def _records(
     reader = _Reader(mapping) if mapping is not None else None
     for n, row in enumerate(items):
         if isinstance(row, Mapping):
-            cells = {str(k): _cell(v) for k, v in row.items()}
-            if reader is not None:
-                raw = cells.pop(id_column, None)
-                row_id = "" if raw is None else str(raw)
-                text = {k: "" if v is None else str(v) for k, v in cells.items()}
-                lead, errors, _ = reader.lead(text, _RowId(row_id), _READ_AT)
-                if lead is None or errors:
-                    for e in errors or [FieldError("row", "unreadable", "not read")]:
-                        path = f"rows[{describe_value(row_id)}].{e.path}"
-                        _problem(part, FieldError(path, e.code, e.message))
-                    continue
-                yield lead
+            if reader is None:  # a bag's record: read as find_duplicates reads it, unchanged
+                if id_column != "id" and id_column in row:
+                    yield {k: v for k, v in row.items() if k != id_column} | {"id": row[id_column]}
+                else:
+                    yield row
                 continue
-            if id_column != "id" and id_column in cells:
-                cells["id"] = cells.pop(id_column)
-            dotted = [(k, k.split(".")) for k in cells if "." in k]
-            yield _nested(cells, dotted) if dotted else cells
+            cells = {str(k): _cell(v) for k, v in row.items()}
+            raw = cells.pop(id_column, None)
+            row_id = "" if raw is None else str(raw)
+            text = {k: "" if v is None else str(v) for k, v in cells.items()}
+            lead, errors, _ = reader.lead(text, _RowId(row_id), _READ_AT)
+            if lead is None or errors:
+                for e in errors or [FieldError("row", "unreadable", "not read")]:
+                    path = f"rows[{describe_value(row_id)}].{e.path}"
+                    _problem(part, FieldError(path, e.code, e.message))
+                continue
+            yield lead
         elif isinstance(row, Lead) or hasattr(row, "id"):
             yield row
         else:
@@ -669,7 +669,7 @@ def find_duplicates_dask(
     summaries = [summary for _, summary in prepared]
     near = [contextlib.nullcontext] * len(parts)
     if client is not None and parts:
-        parts, near = _placed(dask, client, parts)
+        parts, summaries, near = _placed(dask, client, parts, summaries)
     counted = [
         delayed(_count, pure=True)(*[delayed(_bucket)(summary, b) for summary in summaries])
         for b in range(buckets)
@@ -737,15 +737,20 @@ def _collector_paused(client: Any) -> Iterator[None]:
         client.run(_resume_collector)
 
 
-def _placed(dask: Any, client: Any, parts: list[Any]) -> tuple[list[Any], list[Any]]:
-    """*parts* computed on the cluster, and for each, where its later tasks should run.
+def _placed(
+    dask: Any, client: Any, parts: list[Any], summaries: list[Any]
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """*parts* and their *summaries* computed on the cluster, and where each part lies.
 
-    A prepared partition is the largest value of the run; its ship tasks are pinned to
-    the worker holding it (unless that worker is gone), so only what they select moves.
+    Both are kept (one preparation gives both: keeping one only would prepare every
+    partition again for the other). A prepared partition is the largest value of the
+    run; its ship tasks are pinned to the worker holding it (unless that worker is
+    gone), so only what they select moves.
     """
     from distributed import futures_of, wait
 
-    held = client.persist(parts)
+    kept = client.persist([*parts, *summaries])
+    held, summaries = kept[: len(parts)], kept[len(parts) :]
     futures = [futures_of(part)[0] for part in held]  # type: ignore[no-untyped-call]
     wait(futures)  # type: ignore[no-untyped-call]
     who = client.who_has(futures)
@@ -757,7 +762,7 @@ def _placed(dask: Any, client: Any, parts: list[Any]) -> tuple[list[Any], list[A
             if workers
             else contextlib.nullcontext
         )
-    return held, near
+    return held, summaries, near
 
 
 def _collected(dask: Any, client: Any, found: list[Any], checked: Any) -> list[DuplicateGroup]:

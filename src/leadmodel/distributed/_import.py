@@ -144,10 +144,14 @@ def _check(  # noqa: PLR0917 - every argument checked at once
         problems.append(FieldError("paths", "empty", "must name at least one file"))
     else:
         for i, path in enumerate(paths):
-            if not isinstance(path, (str, os.PathLike)):
-                problems.append(FieldError(f"paths[{i}]", "type", "must be a file path"))
+            try:
+                name = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
+            except TypeError:  # a path object whose __fspath__ gives neither str nor bytes
+                name = None
+            if not isinstance(name, str):  # a path object naming bytes too
+                problems.append(FieldError(f"paths[{i}]", "type", "must be a file path (text)"))
             else:
-                names.append(os.fspath(path))
+                names.append(name)
         if len(set(names)) != len(names):
             problems.append(FieldError("paths", "repeated", "names a file twice"))
     if not isinstance(mapping, ColumnMapping) and not callable(mapping):

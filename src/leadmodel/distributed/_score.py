@@ -42,9 +42,32 @@ def _problem_text(errors: Iterable[FieldError]) -> str:
     return text if _is_text(text) else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def _missing(value: object) -> bool:
+    """Whether *value* is a missing cell: None, NaN, or pandas' and NumPy's NA and NaT."""
+    if value is None:
+        return True
+    if isinstance(value, float):  # NumPy's float64 too
+        return math.isnan(value)
+    if not type(value).__module__.startswith(("pandas", "numpy")):
+        return False
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - a NumPy value without pandas
+        return False
+    try:
+        found = pd.isna(value)
+    except (TypeError, ValueError):  # pragma: no cover - not a scalar pandas can test
+        return False
+    return getattr(found, "ndim", 0) == 0 and bool(found)
+
+
+def _is_pandas_frame(rows: object) -> bool:
+    return type(rows).__module__.startswith("pandas") and type(rows).__name__ == "DataFrame"
+
+
 def _cell(value: object) -> str:
-    """A CSV-like cell: missing values (None, NaN) read as blank."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """A CSV-like cell: missing values (None, NaN, pandas' NA and NaT) read as blank."""
+    if _missing(value):
         return ""
     return value if isinstance(value, str) else str(value)
 
@@ -59,10 +82,8 @@ def _is_text(value: str) -> bool:
 
 
 def _field(value: object) -> object:
-    """A lead field from a frame cell: pandas' missing values become ``None``."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+    """A lead field from a frame cell: missing values (NaN, pandas' NA, NaT) become ``None``."""
+    return None if _missing(value) else value
 
 
 def _check(
@@ -115,8 +136,10 @@ def score_rows(
 
     A row is a :class:`~leadmodel.Lead`, or a mapping: of lead fields, or — with *mapping*
     — of CSV-style columns read with the :class:`~leadmodel.ColumnMapping` (the lead id
-    taken from *id_column*). The score is a :class:`~leadmodel.ScoringModel`'s total as of
-    *now*, or a predictive model's probability (0–1). A row that cannot be read or scored
+    taken from *id_column*); a pandas DataFrame is taken as its rows. Missing cells (None,
+    NaN, pandas' ``NA`` and ``NaT``) are blank. The score is a
+    :class:`~leadmodel.ScoringModel`'s total as of *now*, or a predictive model's
+    probability (0–1). A row that cannot be read or scored
     gets ``score=None`` and says why in *problem*; nothing is dropped. A row whose id is
     not valid text (a lone surrogate, which no Arrow frame or UTF-8 file can hold) gets
     ``id=None`` too, its problem showing the id escaped.
@@ -134,6 +157,8 @@ def score_rows(
             *activities*, *mapping* or *id_column*.
     """
     _check(model, now, activities, mapping, id_column)
+    if _is_pandas_frame(rows):  # iterated, a frame gives its column labels, not its rows
+        rows = rows.to_dict("records")  # type: ignore[attr-defined]
     if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
         raise ValidationError(
             "score_rows", [FieldError("rows", "type", "must be an iterable of leads or rows")]
