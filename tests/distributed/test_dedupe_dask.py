@@ -238,3 +238,17 @@ def test_a_bag_of_groups_from_one_bucket_holds_whole_chains(parts):
         groups = bag.compute()
     assert groups == find_duplicates(records, STANDARD_LEAD_RULE)
     assert [len(g.edges) for g in groups] == [15]
+
+
+key_parts = st.text(alphabet=st.sampled_from("ab\x1f|\\("), max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.tuples(st.integers(1, 3), key_parts, key_parts),
+    st.tuples(st.integers(1, 3), key_parts, key_parts),
+)
+def test_two_different_keys_never_share_a_text(a, b):
+    from leadmodel.distributed._dedupe import _key_text
+
+    assert (_key_text(a) == _key_text(b)) == (a == b)

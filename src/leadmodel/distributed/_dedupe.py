@@ -68,8 +68,17 @@ def _hash(text: str) -> int:
 
 
 def _key_text(key: tuple[Any, ...]) -> str:
-    # Parts are normalised text: joined by a control character, two keys never share a text.
-    return "\x1f".join([str(part) for part in key])
+    """A blocking key ``(number, *parts)`` as text, two different keys never alike.
+
+    Parts are normalised text joined by a control character; a part holding that
+    character (or not text) makes the key its ``repr``, which starts with ``(`` where
+    the others start with a digit.
+    """
+    try:
+        text = f"{key[0]}\x1f" + "\x1f".join(key[1:])
+    except TypeError:
+        return repr(key)
+    return text if text.count("\x1f") == len(key) - 1 else repr(key)
 
 
 class _Sealed:
@@ -279,16 +288,13 @@ def _prepare(
 # --- 2. count and 3. ship -----------------------------------------------------------------
 
 
-def _bucket(summary: _Sealed, bucket: int) -> _Sealed:
-    hashes, ids, _ = summary.value
-    return _Sealed((hashes[bucket], ids[bucket]))
-
-
-def _count(*sealed: _Sealed) -> _Sealed:
+def _count(bucket: int, *summaries: _Sealed) -> _Sealed:
     """The key hashes of one bucket seen twice or more, and its repeated ids (step 2)."""
     import numpy as np
 
-    pieces: list[tuple[array.array[int], list[str]]] = [piece.value for piece in sealed]
+    pieces: list[tuple[array.array[int], list[str]]] = [
+        (summary.value[0][bucket], summary.value[1][bucket]) for summary in summaries
+    ]
     hashes = [np.frombuffer(codes, dtype=np.uint32) for codes, _ in pieces if len(codes)]
     if hashes:
         codes, counts = np.unique(np.concatenate(hashes), return_counts=True)
@@ -670,10 +676,7 @@ def find_duplicates_dask(
     near = [contextlib.nullcontext] * len(parts)
     if client is not None and parts:
         parts, summaries, near = _placed(dask, client, parts, summaries)
-    counted = [
-        delayed(_count, pure=True)(*[delayed(_bucket)(summary, b) for summary in summaries])
-        for b in range(buckets)
-    ]
+    counted = [delayed(_count, pure=True)(b, *summaries) for b in range(buckets)]
     shared = [delayed(_shared)(c) for c in counted]
     whole = [delayed(_whole)(c, checked_rule.key_cap) for c in counted]
     ships: list[list[Any]] = [[] for _ in range(buckets)]
