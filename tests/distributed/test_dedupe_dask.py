@@ -54,7 +54,7 @@ def client():
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: runs may overlap
             silence_logs=40,
         ) as cluster,
         Client(cluster) as client,

@@ -396,34 +396,22 @@ def _join(parents: _Forest, a: str, b: str) -> None:
             parents[ra] = rb
 
 
-def _owned(
-    a: tuple[str, ...], b: tuple[str, ...], bucket: int, buckets: int, owner: dict[str, int]
-) -> bool:
-    """Whether the pair whose records have the whole keys *a* and *b* is *bucket*'s to compare.
-
-    Two records sharing several keys meet in several buckets; one process compares
-    them once. A shared key within the cap proposes every pair of its block, so the pair
-    is compared in the bucket of the smallest key the two share within the cap, and
-    skipped in the others. A pair sharing none (only oversized keys, compared in a
-    window) is compared wherever it is proposed: the same pair, the same result.
-    """
-    common = set(a).intersection(b)
-    if not common:
-        return True
-    first = min(common)
-    place = owner.get(first)
-    if place is None:
-        place = owner[first] = _hash(first) % buckets
-    return place == bucket
-
-
-def _compare(rule: MatchingRule, bucket: int, buckets: int, *shipped: _Sealed) -> _Sealed:
+def _compare(rule: MatchingRule, *shipped: _Sealed) -> _Sealed:
     """The matches among one bucket's blocks (step 4).
 
     Records are numbered in id order, so each block's members are in id order as in
-    one process and the block-size policy picks the same pairs.
+    one process, and the block-size policy proposes the same pairs: every pair of a
+    block within the cap, a sorted-neighbourhood window of a larger one.
+
+    Two records sharing several keys meet in several blocks, often in several buckets;
+    one process compares them once. A key counted within the cap (one of the records'
+    *whole* keys) proposes every pair of its block, so a pair is compared in the block
+    of the smallest whole key its records share, and skipped in the others; a pair
+    sharing none (met only in oversized blocks) is compared wherever it is proposed.
+    The same pair always compares alike, so a pair compared twice only costs time.
     """
     compiled = rule.compile()
+    cap = rule.key_cap
     values_of: dict[str, Prepared] = {}
     whole_of: dict[str, tuple[str, ...]] = {}
     blocks: dict[str, list[str]] = {}
@@ -439,23 +427,34 @@ def _compare(rule: MatchingRule, bucket: int, buckets: int, *shipped: _Sealed) -
     ids = sorted(values_of)
     number = {rid: n for n, rid in enumerate(ids)}
     prepared = [values_of[rid] for rid in ids]
-    members_of = {
-        (key,): sorted({number[rid] for rid in members})
-        for key, members in blocks.items()
-        if len(members) > 1
-    }
     whole = [whole_of[rid] for rid in ids]
-    owner: dict[str, int] = {}
+    shares = [frozenset(keys) for keys in whole]
+    oversized: dict[tuple[Any, ...], list[int]] = {}
     edges: list[_Edge] = []
+    match = compiled.match_prepared
     with gc_paused():
-        pairs, _, _ = _block_pairs(compiled, prepared, members_of)
-        match = compiled.match_prepared
-        for i, j in pairs:
-            if (whole[i] or whole[j]) and not _owned(whole[i], whole[j], bucket, buckets, owner):
+        for key, names in blocks.items():
+            if len(names) < 2:
                 continue
-            result = match(prepared[i], prepared[j])
-            if result is not None:
-                edges.append((ids[i], ids[j], result))
+            block = sorted({number[rid] for rid in names})
+            if cap is not None and len(block) > cap:
+                oversized[key,] = block
+                continue
+            for x, i in enumerate(block):
+                smaller = [other for other in whole[i] if other < key]
+                for j in block[x + 1 :]:
+                    if smaller and not shares[j].isdisjoint(smaller):
+                        continue  # a smaller key they share compares them
+                    result = match(prepared[i], prepared[j])
+                    if result is not None:
+                        edges.append((ids[i], ids[j], result))
+        if oversized:
+            pairs, _, _ = _block_pairs(compiled, prepared, oversized)
+            for i, j in pairs:
+                if shares[i].isdisjoint(whole[j]):  # else a block within the cap has it
+                    result = match(prepared[i], prepared[j])
+                    if result is not None:
+                        edges.append((ids[i], ids[j], result))
     return _Sealed(edges)
 
 
@@ -685,9 +684,7 @@ def find_duplicates_dask(
             keys = delayed(_whole_keys, pure=True)(part, *whole)
             for b in range(buckets):
                 ships[b].append(delayed(_ship, pure=True)(part, keys, b, shared[b]))
-    found = [
-        delayed(_compare, pure=True)(checked_rule, b, buckets, *ships[b]) for b in range(buckets)
-    ]
+    found = [delayed(_compare, pure=True)(checked_rule, *ships[b]) for b in range(buckets)]
     checked = delayed(_check, pure=True)(
         [delayed(_problems)(summary) for summary in summaries],
         [delayed(_repeated)(c) for c in counted],
