@@ -29,12 +29,14 @@ import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import unquote
 
 from leadmodel import (
     BANT_POLICY,
@@ -384,8 +386,42 @@ _DB_HELP = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors never show a URL's password.
+
+    argparse echoes what it did not understand (``unrecognized arguments: …``,
+    ``invalid choice: …``): a URL given where ``--db`` was not expected would be printed
+    whole.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {_hide_passwords(message, _ARGV.get())}\n")
+
+
+_ARGV: ContextVar[Sequence[str]] = ContextVar("leadmodel_cli_argv", default=())
+"""The arguments :func:`main` runs with, whose URLs' passwords no message may show."""
+
+
+def _urls(argv: Sequence[str]) -> list[str]:
+    """Every URL in *argv*, alone or as an option's ``--name=value``."""
+    return [
+        value
+        for arg in argv
+        for value in (arg, arg.partition("=")[2])
+        if value and url_scheme(value) is not None
+    ]
+
+
+def _hide_passwords(text: str, argv: Sequence[str]) -> str:
+    """*text* with the password of every URL in *argv* (or in *text* itself) masked."""
+    for url in sorted(_urls(argv), key=len, reverse=True):
+        text = redacted(text, url)
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="leadmodel",
         description=(_package_doc or "").splitlines()[0],
         epilog="Exit codes: 0 success; 1 not found or inconsistent; 2 bad input or usage.",
@@ -507,22 +543,22 @@ def _run_command(args: argparse.Namespace) -> int:
         """One line on stderr, never a URL's password."""
         print(f"leadmodel: {prefix}: {redacted(str(text), target)}", file=sys.stderr)
 
+    def first_line(exc: BaseException) -> str:
+        """The error's first line, its passwords masked before it is cut to length."""
+        return _first_line(exc, target)
+
     if not target:
         error("--db is empty: give a SQLite path or a postgresql:// URL")
         return 2
-    if (
-        args.command == "privacy"
-        and url_scheme(target) is None
-        and target != ":memory:"
-        and not Path(target).exists()
-    ):
+    local = _sqlite_file(target)
+    if args.command == "privacy" and local is not None and not local.exists():
         # A privacy request answered from a new empty file would say "nothing stored".
         error(f"no database at {target}")
         return 2
     try:
         store = open_store(target)
     except (sqlite3.Error, OSError, LeadModelError) as exc:
-        error(f"cannot open {shown}: {_said(exc).removeprefix(f'{shown!r}: ')}")
+        error(f"cannot open {shown}: {_said(exc, target).removeprefix(f'{shown!r}: ')}")
         return 2
     try:
         with store:
@@ -534,10 +570,10 @@ def _run_command(args: argparse.Namespace) -> int:
         error(exc)
         return 1
     except ConcurrencyError as exc:
-        error(f"{_first_line(exc)}; run again", "conflict")
+        error(f"{first_line(exc)}; run again", "conflict")
         return EXIT_CONFLICT
     except LeadModelError as exc:  # StorageError among them
-        error(_first_line(exc))
+        error(first_line(exc))
         return 2
     except sqlite3.Error as exc:
         error(f"database {shown}: {exc}")
@@ -547,16 +583,44 @@ def _run_command(args: argparse.Namespace) -> int:
     return code
 
 
-def _said(exc: BaseException) -> str:
+def _sqlite_file(target: str) -> Path | None:
+    """The file a SQLite *target* names (the path of a ``file:`` URI), if any.
+
+    ``None`` for a URL or an in-memory database.
+
+    >>> _sqlite_file("leads.db"), _sqlite_file("file:data/leads.db?mode=rw")
+    (PosixPath('leads.db'), PosixPath('data/leads.db'))
+    >>> _sqlite_file("file:///srv/crm%20leads.db"), _sqlite_file("file::memory:?cache=shared")
+    (PosixPath('/srv/crm leads.db'), None)
+    """
+    if target == ":memory:" or url_scheme(target) is not None:
+        return None
+    if not target.startswith("file:"):
+        return Path(target)
+    path, _, query = target.removeprefix("file:").partition("?")
+    path = path.partition("#")[0]
+    if path.startswith("//"):  # file://host/path: SQLite takes "" and "localhost" only
+        path = "/" + path[2:].partition("/")[2]
+    if path in ("", ":memory:") or "mode=memory" in query.split("&"):
+        return None
+    return Path(unquote(path))
+
+
+def _said(exc: BaseException, target: str = "") -> str:
     """What an error says: the message of its one field error, or its first line."""
     if isinstance(exc, ValidationError) and len(exc.errors) == 1:
-        return exc.errors[0].message.splitlines()[0][:500] if exc.errors[0].message else ""
-    return _first_line(exc)
+        message = redacted(exc.errors[0].message, target) if target else exc.errors[0].message
+        return message.splitlines()[0][:500] if message else ""
+    return _first_line(exc, target)
 
 
-def _first_line(exc: BaseException) -> str:
-    """The first line of an error's message, within 500 characters."""
-    text = str(exc)
+def _first_line(exc: BaseException, target: str = "") -> str:
+    """The first line of an error's message, within 500 characters.
+
+    *target*'s passwords are masked before the line is cut, so that a cut never leaves
+    a password's first characters behind.
+    """
+    text = redacted(str(exc), target) if target else str(exc)
     return text.splitlines()[0][:500] if text else type(exc).__name__
 
 
@@ -578,6 +642,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     traceback of an internal error).
     """
     try:
+        shown_argv = [str(arg) for arg in (sys.argv[1:] if argv is None else argv)]
+    except TypeError:  # not a sequence: argparse says so below
+        shown_argv = []
+    running = _ARGV.set(shown_argv)
+    try:
         return _main(argv)
     except BrokenPipeError:
         # The reader (head, less) closed the pipe: stop quietly, as cat does. Point stdout
@@ -592,12 +661,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("LEADMODEL_DEBUG"):
             raise
+        said = _hide_passwords(str(exc), shown_argv)
         print(
             f"leadmodel: internal error (please report it): {type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:300] if str(exc) else ''}",
+            f"{said.splitlines()[0][:300] if said else ''}",
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+    finally:
+        _ARGV.reset(running)
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -114,8 +114,8 @@ def _open_url(target: str, scheme: str, options: dict[str, Any]) -> Store:
 def _check_port(target: str, shown: str) -> None:
     """Refuse a URL whose port is not a number from 1 to 65535 (libpq's message is vaguer)."""
     rest = target.split("://", 1)[1]
-    netloc = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-    hosts = netloc.rsplit("@", 1)[-1]
+    netloc = rest.split("/", 1)[0]  # libpq ends the user part at "@" before any "/"
+    hosts = netloc.rsplit("@", 1)[-1].split("?", 1)[0].split("#", 1)[0]
     for host in hosts.split(","):  # libpq takes host1:port1,host2:port2
         port = host.rsplit("]", 1)[-1].rpartition(":")[2] if ":" in host else ""
         if port and not (port.isascii() and port.isdigit() and 0 < int(port) <= 65535):

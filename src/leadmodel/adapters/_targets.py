@@ -23,9 +23,12 @@ def url_scheme(target: str) -> str | None:
     ('postgresql', None)
     >>> url_scheme("file:leads.db?mode=ro") is None  # a SQLite URI is a path to SQLite
     True
+    >>> url_scheme("file:///srv/leads.db") is None  # an absolute one too
+    True
     """
     match = _URL.match(target)
-    return match.group(1).lower() if match else None
+    scheme = match.group(1).lower() if match else None
+    return None if scheme == "file" else scheme
 
 
 def _passwords(target: str) -> list[str]:
@@ -35,7 +38,7 @@ def _passwords(target: str) -> list[str]:
     if match is None:
         return found
     rest = target[match.end() :]
-    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    netloc = _netloc(rest)
     if "@" in netloc:
         userinfo = netloc.rsplit("@", 1)[0]
         if ":" in userinfo:
@@ -57,14 +60,24 @@ def masked(target: str) -> str:
     if match is None:
         return target
     head, rest = target[: match.end()], target[match.end() :]
-    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    netloc = _netloc(rest)
     tail = rest[len(netloc) :]
     if "@" in netloc:
         userinfo, host = netloc.rsplit("@", 1)
         if ":" in userinfo:
             userinfo = userinfo.split(":", 1)[0] + ":***"
         netloc = f"{userinfo}@{host}"
-    return head + netloc + _QUERY_PASSWORD.sub(r"\g<1>***", tail)
+    return head + _QUERY_PASSWORD.sub(r"\g<1>***", netloc + tail)
+
+
+def _netloc(rest: str) -> str:
+    """What follows ``scheme://`` up to the path: user, password, hosts, maybe a query.
+
+    libpq looks for the ``@`` ending the user part up to the first ``/`` only, so a
+    password may hold ``?`` and ``#`` (``postgresql://ann:pa?ss@db/crm`` is user ``ann``,
+    password ``pa?ss``): the user part is never cut at them.
+    """
+    return rest.split("/", 1)[0]
 
 
 def redacted(text: str, target: str) -> str:

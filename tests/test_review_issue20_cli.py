@@ -1,0 +1,189 @@
+"""Hostile review of the store port and the command line on any store (issue 20, item 4).
+
+Every test here failed before its fix: a URL's password reached stderr through argparse's
+own error messages, through the internal-error line, and through a message cut at 500
+characters in the middle of the password; ``privacy`` refused an existing database named
+by a ``file:`` URI.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import types
+
+import pytest
+
+from leadmodel import StorageError
+from leadmodel.adapters import open_store
+from leadmodel.adapters._targets import masked, redacted
+from leadmodel.adapters.memory import MemoryStore
+from leadmodel.adapters.sqlite import SQLiteStore
+from leadmodel.cli import EXIT_INTERNAL, main
+
+SECRET = "Xq9-s3cret-Pa55word"  # noqa: S105 - a made-up password the output must never show
+URL = f"postgresql://ann:{SECRET}@db.example:5432/crm"
+
+
+@pytest.fixture(autouse=True)
+def _in_a_scratch_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LEADMODEL_DEBUG", raising=False)
+
+
+def postgres_module(monkeypatch, store_class: type) -> None:
+    module = types.ModuleType("leadmodel.adapters.postgres")
+    module.PostgresStore = store_class  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "leadmodel.adapters.postgres", module)
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def no_fragment_of_the_secret(text: str) -> bool:
+    """Not even 6 characters of the password in a row."""
+    return all(SECRET[i : i + 6] not in text for i in range(len(SECRET) - 5))
+
+
+# -- argparse echoes what it did not understand ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", URL],  # --db forgotten
+        ["--db", URL, "report"],  # --db before the command
+        [URL],
+        ["report", "--db", URL, "--nosuch"],
+        ["report", f"--db={URL}", "--json", "extra", URL],
+        ["privacy", "erase", "--db", URL, "--email", "a@b.org", "--mode", URL],
+    ],
+)
+def test_a_usage_error_never_echoes_a_password(argv, capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    out, err = capsys.readouterr()
+    assert raised.value.code == 2
+    assert no_fragment_of_the_secret(out + err), err
+    if "--nosuch" not in argv:  # the URL itself was not understood: shown masked
+        assert "ann:***@db.example" in err
+
+
+# -- the internal-error line ------------------------------------------------------------------
+
+
+class ExplodingStore(MemoryStore):
+    """A store whose driver fails with a non-leadmodel error naming the URL (as drivers do)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+
+    def unit_of_work(self):  # type: ignore[override]
+        cause = OSError(f"socket to {self.url} reset")
+        raise RuntimeError(f"driver failed on {self.url}") from cause
+
+
+@pytest.mark.parametrize("as_json", [[], ["--json"]])
+def test_an_internal_error_never_prints_the_password(as_json, monkeypatch, capsys):
+    postgres_module(monkeypatch, ExplodingStore)
+    code, out, err = run(capsys, "report", "--db", URL, *as_json)
+    assert code == EXIT_INTERNAL
+    assert out == ""
+    assert err.startswith("leadmodel: internal error (please report it): RuntimeError: ")
+    assert "ann:***@db.example" in err
+    assert no_fragment_of_the_secret(err)
+
+
+# -- a message cut in the middle of the password ----------------------------------------------
+
+
+@pytest.mark.parametrize("cut", range(480, 520, 3))
+def test_a_long_message_is_never_cut_inside_the_password(cut, monkeypatch, capsys):
+    class Refusing:
+        def __init__(self, url: str) -> None:
+            raise StorageError("x" * (cut - len("postgresql://ann:")) + f"{url} refused")
+
+    postgres_module(monkeypatch, Refusing)
+    code, _, err = run(capsys, "report", "--db", URL)
+    assert code == 2
+    assert no_fragment_of_the_secret(err), err
+
+
+def test_an_error_while_a_command_runs_is_never_cut_inside_the_password(monkeypatch, capsys):
+    class FailingStore(MemoryStore):
+        def __init__(self, url: str) -> None:
+            super().__init__()
+            self.url = url
+
+        def unit_of_work(self):  # type: ignore[override]
+            raise StorageError("y" * 490 + f"{self.url} went away")
+
+    postgres_module(monkeypatch, FailingStore)
+    code, _, err = run(capsys, "check", "--db", URL)
+    assert code == 2
+    assert no_fragment_of_the_secret(err), err
+
+
+# -- file: URIs ------------------------------------------------------------------------------
+
+
+def test_privacy_opens_an_existing_database_named_by_a_file_uri(tmp_path, capsys):
+    sqlite3.connect(tmp_path / "crm.db").close()
+    code, _, err = run(capsys, "privacy", "find", "--db", "file:crm.db", "--email", "a@b.org")
+    assert "no database at" not in err
+    assert code == 0, err
+
+
+def test_privacy_still_refuses_a_file_uri_naming_no_file(tmp_path, capsys):
+    code, _, err = run(
+        capsys, "privacy", "find", "--db", "file:none.db?mode=rwc", "--email", "a@b.org"
+    )
+    assert code == 2
+    assert "no database at file:none.db" in err
+    assert not (tmp_path / "none.db").exists()
+
+
+# -- a password holding "?" or "#" (libpq ends the user part at "@" before any "/") ----------
+
+
+@pytest.mark.parametrize("password", ["pa?ss-word", "pa#ss-word", "pa?s#s:w@rd"])
+def test_a_password_with_a_query_or_fragment_sign_is_masked_and_not_taken_for_a_port(
+    password, monkeypatch, capsys
+):
+    url = f"postgresql://ann:{password}@db.example:5432/crm"
+    opened: list[str] = []
+
+    class Recording(MemoryStore):
+        def __init__(self, target: str) -> None:
+            super().__init__()
+            opened.append(target)
+
+    assert masked(url) == "postgresql://ann:***@db.example:5432/crm"
+    assert redacted(f"cannot reach {url} ({password})", url) == (
+        "cannot reach postgresql://ann:***@db.example:5432/crm (***)"
+    )
+    postgres_module(monkeypatch, Recording)
+    code, _, err = run(capsys, "report", "--db", url)
+    assert (code, err) == (0, "")
+    assert opened == [url]
+
+
+def test_a_query_password_right_after_the_host_is_still_masked():
+    assert masked("postgresql://db?password=s3cret&sslmode=require") == (
+        "postgresql://db?password=***&sslmode=require"
+    )
+
+
+def test_an_absolute_file_uri_opens_sqlite(tmp_path, capsys):
+    uri = f"file://{tmp_path}/crm.db"
+    with open_store(uri) as store:
+        assert isinstance(store, SQLiteStore)
+    assert (tmp_path / "crm.db").exists()
+    code, _, err = run(capsys, "privacy", "find", "--db", uri, "--email", "a@b.org")
+    assert (code, err) == (0, "")
+    code, _, err = run(capsys, "report", "--db", f"file://localhost{tmp_path}/crm.db?mode=rw")
+    assert (code, err) == (0, "")
