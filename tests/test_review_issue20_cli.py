@@ -20,6 +20,7 @@ from leadmodel.adapters._targets import masked, redacted
 from leadmodel.adapters.memory import MemoryStore
 from leadmodel.adapters.sqlite import SQLiteStore
 from leadmodel.cli import EXIT_INTERNAL, main
+from leadmodel.testing.contracts import StoreContract
 
 SECRET = "Xq9-s3cret-Pa55word"  # noqa: S105 - a made-up password the output must never show
 URL = f"postgresql://ann:{SECRET}@db.example:5432/crm"
@@ -187,3 +188,65 @@ def test_an_absolute_file_uri_opens_sqlite(tmp_path, capsys):
     assert (code, err) == (0, "")
     code, _, err = run(capsys, "report", "--db", f"file://localhost{tmp_path}/crm.db?mode=rw")
     assert (code, err) == (0, "")
+
+
+# -- StoreContract against broken stores (mutation test of the kit) --------------------------
+
+
+class _SwallowingStore(MemoryStore):
+    """``__exit__`` returns True: every error inside ``with store:`` vanishes."""
+
+    def __exit__(self, *exc_info: object) -> bool:  # type: ignore[override]
+        self.close()
+        return True
+
+
+class _SameUnitStore(MemoryStore):
+    def unit_of_work(self):  # type: ignore[override]
+        if not hasattr(self, "unit"):
+            self.unit = super().unit_of_work()
+        return self.unit
+
+
+class _CountingAnythingStore(MemoryStore):
+    def count(self, kind: str) -> int:
+        return super().count(kind) if kind in self.tables else 0
+
+
+class _ForgetfulStore(MemoryStore):
+    """Each unit of work over a store of its own: commits are never seen again."""
+
+    def unit_of_work(self):  # type: ignore[override]
+        return MemoryStore().unit_of_work()
+
+
+class _ScrubbingTooMuchStore(MemoryStore):
+    def scrub(self) -> None:
+        for table in self.tables.values():
+            table.records.clear()
+
+
+class _TextVersionStore(MemoryStore):
+    @property
+    def schema_version(self) -> int:
+        return "6"  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    ("broken", "test"),
+    [
+        (_SwallowingStore, "test_closing_twice_and_closing_after_an_error_are_safe"),
+        (_SameUnitStore, "test_each_unit_of_work_is_a_new_independent_unit"),
+        (_CountingAnythingStore, "test_count_refuses_a_kind_it_does_not_store"),
+        (_ForgetfulStore, "test_a_commit_is_seen_by_every_later_unit_and_a_rollback_by_none"),
+        (_ScrubbingTooMuchStore, "test_scrub_keeps_every_remaining_record"),
+        (_TextVersionStore, "test_schema_version_is_a_positive_number"),
+    ],
+)
+def test_the_store_contract_catches_a_broken_store(broken, test):
+    class Contract(StoreContract):
+        def store(self):
+            return broken()
+
+    with pytest.raises(AssertionError):
+        getattr(Contract(), test)()
