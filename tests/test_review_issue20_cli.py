@@ -250,3 +250,25 @@ def test_the_store_contract_catches_a_broken_store(broken, test):
 
     with pytest.raises(AssertionError):
         getattr(Contract(), test)()
+
+
+# -- control characters in --db ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "shown"),
+    [
+        (["report", "--db", "no\nsuch/dir\x1b[31m/x.db"], "no\\nsuch/dir\\x1b[31m/x.db"),
+        (["privacy", "find", "--email", "a@b.org", "--db", "gone\r\n.db"], "gone\\r\\n.db"),
+        (["report", "--db", "postgresql://ann:pw\u2028xx@db/crm\x07"], "postgresql://ann:***@"),
+    ],
+)
+def test_an_error_about_a_db_with_control_characters_is_one_line(argv, shown, capsys):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("leadmodel: error: ")
+    assert err.endswith("\n")
+    assert len(err[:-1].splitlines()) == 1, err
+    assert not any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in err[:-1]), err
+    assert shown in err

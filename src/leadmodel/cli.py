@@ -28,6 +28,7 @@ import os
 import sqlite3
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta
@@ -327,7 +328,9 @@ def run_demo(*, as_json: bool = False, database: str | None = None) -> int:
         )
         return 2
     if database is not None and Path(database).exists():
-        print(f"leadmodel demo: {database} exists; give a new file name", file=sys.stderr)
+        print(
+            f"leadmodel demo: {_printable(database)} exists; give a new file name", file=sys.stderr
+        )
         return 2
     with tempfile.TemporaryDirectory() as directory:
         path = database if database is not None else str(Path(directory) / "demo.db")
@@ -396,7 +399,8 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {_hide_passwords(message, _ARGV.get())}\n")
+        said = _printable(_hide_passwords(message, _ARGV.get()))
+        self.exit(2, f"{self.prog}: error: {said}\n")
 
 
 _ARGV: ContextVar[Sequence[str]] = ContextVar("leadmodel_cli_argv", default=())
@@ -540,8 +544,9 @@ def _run_command(args: argparse.Namespace) -> int:
     shown = masked(target)
 
     def error(text: object, prefix: str = "error") -> None:
-        """One line on stderr, never a URL's password."""
-        print(f"leadmodel: {prefix}: {redacted(str(text), target)}", file=sys.stderr)
+        """One line on stderr, never a URL's password nor a control character."""
+        said = _printable(redacted(str(text), target))
+        print(f"leadmodel: {prefix}: {said}", file=sys.stderr)
 
     def first_line(exc: BaseException) -> str:
         """The error's first line, its passwords masked before it is cut to length."""
@@ -581,6 +586,27 @@ def _run_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     return code
+
+
+_UNPRINTABLE = frozenset({"Cc", "Zl", "Zp"})
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _printable(text: str) -> str:
+    r"""*text* with control characters escaped, so an error stays one harmless line.
+
+    A ``--db`` path may hold a newline or a terminal escape sequence; printed as they are,
+    they would split the error line or recolour (retitle, clear) the user's terminal.
+
+    >>> print(_printable("cannot open no\nsuch\x1b[31m.db"))
+    cannot open no\nsuch\x1b[31m.db
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        ascii(ch)[1:-1] if unicodedata.category(ch) in _UNPRINTABLE or ch in _BIDI else ch
+        for ch in text
+    )
 
 
 def _sqlite_file(target: str) -> Path | None:
@@ -661,10 +687,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("LEADMODEL_DEBUG"):
             raise
-        said = _hide_passwords(str(exc), shown_argv)
+        said = _printable(_hide_passwords(str(exc), shown_argv).split("\n", 1)[0])
         print(
-            f"leadmodel: internal error (please report it): {type(exc).__name__}: "
-            f"{said.splitlines()[0][:300] if said else ''}",
+            f"leadmodel: internal error (please report it): {type(exc).__name__}: {said[:300]}",
             file=sys.stderr,
         )
         return EXIT_INTERNAL
