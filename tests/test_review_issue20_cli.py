@@ -272,3 +272,15 @@ def test_an_error_about_a_db_with_control_characters_is_one_line(argv, shown, ca
     assert len(err[:-1].splitlines()) == 1, err
     assert not any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in err[:-1]), err
     assert shown in err
+
+
+def test_the_debug_traceback_never_shows_the_password(monkeypatch, capsys):
+    postgres_module(monkeypatch, ExplodingStore)
+    monkeypatch.setenv("LEADMODEL_DEBUG", "1")
+    code, out, err = run(capsys, "report", "--db", URL, "--json")
+    assert code == EXIT_INTERNAL
+    assert out == ""
+    assert "Traceback (most recent call last)" in err
+    assert "OSError: socket to postgresql://ann:***@db.example:5432/crm reset" in err  # the cause
+    assert "RuntimeError: driver failed on postgresql://ann:***@db.example:5432/crm" in err
+    assert no_fragment_of_the_secret(err)

@@ -28,6 +28,7 @@ import os
 import sqlite3
 import sys
 import tempfile
+import traceback
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
@@ -665,7 +666,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``leadmodel`` console script; returns the exit code.
 
     Errors are one line on stderr, never a traceback (set ``LEADMODEL_DEBUG=1`` to see the
-    traceback of an internal error).
+    traceback of an internal error: the error is raised, or printed with every password
+    masked when a ``--db`` URL holds one).
     """
     try:
         shown_argv = [str(arg) for arg in (sys.argv[1:] if argv is None else argv)]
@@ -686,7 +688,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except Exception as exc:
         if os.environ.get("LEADMODEL_DEBUG"):
-            raise
+            if all(masked(url) == url for url in _urls(shown_argv)):
+                raise
+            # A URL with a password: the traceback (and its causes), every password masked.
+            text = "".join(traceback.format_exception(exc))
+            print(_hide_passwords(text, shown_argv), end="", file=sys.stderr)
+            return EXIT_INTERNAL
         said = _printable(_hide_passwords(str(exc), shown_argv).split("\n", 1)[0])
         print(
             f"leadmodel: internal error (please report it): {type(exc).__name__}: {said[:300]}",
