@@ -14,7 +14,7 @@ import types
 
 import pytest
 
-from leadmodel import StorageError
+from leadmodel import InvalidDatabasePath, StorageError
 from leadmodel.adapters import open_store
 from leadmodel.adapters._targets import masked, redacted
 from leadmodel.adapters.memory import MemoryStore
@@ -284,3 +284,26 @@ def test_the_debug_traceback_never_shows_the_password(monkeypatch, capsys):
     assert "OSError: socket to postgresql://ann:***@db.example:5432/crm reset" in err  # the cause
     assert "RuntimeError: driver failed on postgresql://ann:***@db.example:5432/crm" in err
     assert no_fragment_of_the_secret(err)
+
+
+# -- a name longer than the file system takes --------------------------------------------------
+
+
+@pytest.mark.parametrize("length", [300, 100_000])
+def test_a_name_too_long_is_an_invalid_database_path(length, tmp_path, capsys):
+    name = "a" * length + ".db"
+    with pytest.raises(InvalidDatabasePath) as raised:
+        open_store(name)
+    assert len(str(raised.value)) < 1000
+    code, _, err = run(capsys, "report", "--db", name)
+    assert code == 2
+    assert err.startswith("leadmodel: error: cannot open ")
+    assert len(err) < 1200
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_privacy_on_a_name_too_long_says_there_is_no_database(capsys):
+    code, _, err = run(capsys, "privacy", "find", "--db", "b" * 5000, "--email", "a@b.org")
+    assert code == 2
+    assert err.startswith("leadmodel: error: no database at bbbb")
+    assert len(err) < 500

@@ -543,6 +543,8 @@ def _run_command(args: argparse.Namespace) -> int:
     say: Callable[[str], None] = (lambda _: None) if args.json else print
     target: str = args.db
     shown = masked(target)
+    if len(shown) > _SHOWN:  # as the store shows it: cut, so the error stays readable
+        shown = shown[:_SHOWN] + "…"
 
     def error(text: object, prefix: str = "error") -> None:
         """One line on stderr, never a URL's password nor a control character."""
@@ -557,9 +559,9 @@ def _run_command(args: argparse.Namespace) -> int:
         error("--db is empty: give a SQLite path or a postgresql:// URL")
         return 2
     local = _sqlite_file(target)
-    if args.command == "privacy" and local is not None and not local.exists():
+    if args.command == "privacy" and local is not None and not _exists(local):
         # A privacy request answered from a new empty file would say "nothing stored".
-        error(f"no database at {target}")
+        error(f"no database at {shown}")
         return 2
     try:
         store = open_store(target)
@@ -587,6 +589,18 @@ def _run_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     return code
+
+
+_SHOWN = 400
+"""How much of a long ``--db`` an error shows (SQLiteStore's messages cut it so too)."""
+
+
+def _exists(path: Path) -> bool:
+    """Whether *path* exists; a name the file system refuses (too long …) does not."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 _UNPRINTABLE = frozenset({"Cc", "Zl", "Zp"})

@@ -386,12 +386,19 @@ def _database_path(path: object) -> str:
         )
     if path == ":memory:" or path.startswith("file:"):
         return path
-    if Path(path).is_dir():
+    try:
+        is_dir, folder_exists = Path(path).is_dir(), Path(path).absolute().parent.is_dir()
+    except OSError as exc:  # a name too long, a folder that cannot be searched …
+        raise InvalidDatabasePath(
+            f"{_shown(path)} cannot be used: {exc.strerror or type(exc).__name__}",
+            path=_shown(path),
+        ) from None
+    if is_dir:
         raise InvalidDatabasePath(
             f"{_shown(path)} is a directory: give a database file inside it",
             path=path,
         )
-    if not Path(path).absolute().parent.is_dir():
+    if not folder_exists:
         raise InvalidDatabasePath(
             f"the folder of {_shown(path)} does not exist: create it first", path=path
         )
