@@ -172,8 +172,8 @@ def test_masked_hides_exactly_the_passwords(user, password, other, host):
 
 @given(st.text(max_size=200))
 def test_masked_and_redacted_never_fail_and_leave_paths_alone(text):
-    if url_scheme(text) is None:
-        assert masked(text) == text
+    if url_scheme(text) is None and not text.lower().startswith("postgres"):
+        assert masked(text) == text  # (a "postgresql:" without "//" is masked, and refused)
     assert isinstance(redacted(text, text), str)
 
 

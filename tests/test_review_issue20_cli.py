@@ -307,3 +307,26 @@ def test_privacy_on_a_name_too_long_says_there_is_no_database(capsys):
     assert code == 2
     assert err.startswith("leadmodel: error: no database at bbbb")
     assert len(err) < 500
+
+
+# -- a PostgreSQL URL without its "//" is no file name -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target", ["postgresql:crm", "postgres:/db/crm", "PostgreSQL:ann:s3cret-pw@db/crm"]
+)
+def test_a_postgresql_url_missing_its_slashes_creates_no_file(target, tmp_path, capsys):
+    with pytest.raises(InvalidDatabasePath) as raised:
+        open_store(target)
+    assert "postgresql://" in str(raised.value).lower()
+    code, out, err = run(capsys, "report", "--db", target)
+    assert (code, out) == (2, "")
+    assert err.startswith("leadmodel: error: cannot open ")
+    assert "s3cret-pw" not in str(raised.value) + err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_whose_name_merely_starts_like_a_scheme_still_opens(tmp_path):
+    for name in ("postgresql.db", "postgres-backup.db", "pg:crm.db"):
+        with open_store(name) as store:
+            assert isinstance(store, SQLiteStore)

@@ -55,7 +55,8 @@ def open_store(target: str | os.PathLike[str], **options: Any) -> Store:
 
     Raises:
         InvalidDatabasePath: *target* is not text or a path, is empty, holds a NUL, is
-            another scheme's URL, a URL with a bad port, or (SQLite) names a directory.
+            another scheme's URL, a URL with a bad port, a ``postgresql:`` URL without its
+            ``//``, or (SQLite) names a directory.
         ValidationError: an option the store does not take (code ``invalid``), or a
             ``postgresql://`` URL without the ``postgres`` extra installed (code
             ``missing``).
@@ -66,6 +67,7 @@ def open_store(target: str | os.PathLike[str], **options: Any) -> Store:
         scheme = url_scheme(target)
         if scheme is not None:
             return _open_url(target, scheme, options)
+        _refuse_half_url(target)
     elif not isinstance(target, os.PathLike):
         raise InvalidDatabasePath(
             f"the database must be a SQLite path or a postgresql:// URL, not "
@@ -109,6 +111,22 @@ def _open_url(target: str, scheme: str, options: dict[str, Any]) -> Store:
     _check_options(store_class, options)
     store: Store = store_class(target, **options)
     return store
+
+
+def _refuse_half_url(target: str) -> None:
+    """Refuse ``postgresql:crm`` or ``postgres:/db``: a URL mistyped, not a file to create.
+
+    Taken for a SQLite path, it would create an empty file of that name and answer from it
+    (``report`` showing no leads at all).
+    """
+    scheme, colon, rest = target.partition(":")
+    if colon and scheme.lower() in POSTGRES_SCHEMES and not rest.startswith("//"):
+        shown = describe_value(masked(f"{scheme}://{rest.lstrip('/')}"))
+        raise InvalidDatabasePath(
+            f"a {scheme}: URL needs // after the colon: write {shown} "
+            f"(postgresql://user@host/dbname)",
+            path=shown,
+        )
 
 
 def _check_port(target: str, shown: str) -> None:

@@ -12,6 +12,8 @@ POSTGRES_SCHEMES = frozenset({"postgresql", "postgres"})
 
 # Two characters at least, so that a Windows drive (C:/…) is never taken for a scheme.
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]+)://")
+# A PostgreSQL URL missing its "//" (postgresql:ann:pw@db/crm): refused, but masked too.
+_HALF_URL = re.compile(r"(?i)postgres(?:ql)?:/?(?!/)")
 _QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)[^&#]*")
 _BARE = 4  # passwords this long or longer are masked wherever they appear in a message
 
@@ -34,7 +36,7 @@ def url_scheme(target: str) -> str | None:
 def _passwords(target: str) -> list[str]:
     """The passwords *target* holds (in its user part or as a ``password=`` parameter)."""
     found: list[str] = []
-    match = _URL.match(target)
+    match = _URL.match(target) or _HALF_URL.match(target)
     if match is None:
         return found
     rest = target[match.end() :]
@@ -53,10 +55,10 @@ def masked(target: str) -> str:
 
     >>> masked("postgresql://ann:s3cret@db:5432/leads?sslmode=require&password=s3cret")
     'postgresql://ann:***@db:5432/leads?sslmode=require&password=***'
-    >>> masked("leads.db")
-    'leads.db'
+    >>> masked("leads.db"), masked("postgresql:ann:s3cret@db/crm")  # "//" forgotten
+    ('leads.db', 'postgresql:ann:***@db/crm')
     """
-    match = _URL.match(target)
+    match = _URL.match(target) or _HALF_URL.match(target)
     if match is None:
         return target
     head, rest = target[: match.end()], target[match.end() :]
