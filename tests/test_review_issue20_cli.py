@@ -8,13 +8,15 @@ by a ``file:`` URI.
 
 from __future__ import annotations
 
+import functools
+import multiprocessing
 import sqlite3
 import sys
 import types
 
 import pytest
 
-from leadmodel import InvalidDatabasePath, StorageError
+from leadmodel import InvalidDatabasePath, Lead, StorageError
 from leadmodel.adapters import open_store
 from leadmodel.adapters._targets import masked, redacted
 from leadmodel.adapters.memory import MemoryStore
@@ -330,3 +332,70 @@ def test_a_file_whose_name_merely_starts_like_a_scheme_still_opens(tmp_path):
     for name in ("postgresql.db", "postgres-backup.db", "pg:crm.db"):
         with open_store(name) as store:
             assert isinstance(store, SQLiteStore)
+
+
+# -- two processes creating one new SQLite file at once -----------------------------------------
+
+
+class _Cursor:
+    def __init__(self, rows: list[tuple[object, ...]]) -> None:
+        self.rows = rows
+
+    def fetchone(self) -> tuple[object, ...] | None:
+        return self.rows[0] if self.rows else None
+
+
+def _racing_connect(path, monkeypatch):
+    """``sqlite3.connect`` whose first ``PRAGMA user_version`` lets another open of *path*
+    create the schema right after it was read: what a second process does at that moment.
+    """
+    real_connect = sqlite3.connect
+    raced: list[bool] = []
+
+    class Racing(sqlite3.Connection):
+        def execute(self, sql, *args):  # type: ignore[override]
+            cursor = super().execute(sql, *args)
+            if sql == "PRAGMA user_version" and not raced:
+                raced.append(True)
+                rows = cursor.fetchall()
+                SQLiteStore(path).close()  # the other process, all the way through
+                return _Cursor(rows)
+            return cursor
+
+    monkeypatch.setattr(sqlite3, "connect", functools.partial(real_connect, factory=Racing))
+    return raced
+
+
+def test_a_new_file_created_by_another_process_meanwhile_opens(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "new.db"
+    raced = _racing_connect(path, monkeypatch)
+    with SQLiteStore(path) as store:
+        assert raced
+        assert store.schema_version >= 1
+        with store.unit_of_work() as uow:
+            uow.leads.add(Lead(id="L1", last_name="Ng", company="Acme"))
+            uow.commit()
+        assert store.count("lead") == 1
+
+
+def test_the_command_line_on_a_new_file_another_process_creates_meanwhile(
+    tmp_path, monkeypatch, capsys
+):
+    _racing_connect(tmp_path / "crm.db", monkeypatch)
+    code, out, err = run(capsys, "report", "--db", str(tmp_path / "crm.db"))
+    assert (code, err) == (0, "")
+    assert "0 leads" in out
+
+
+def _open(path: str) -> None:
+    SQLiteStore(path).close()
+
+
+def test_processes_opening_one_new_file_at_once_all_succeed(tmp_path):
+    context = multiprocessing.get_context("fork")
+    for round_ in range(3):
+        path = str(tmp_path / f"race{round_}.db")
+        with context.Pool(6) as pool:
+            pool.map(_open, [path] * 6)  # an error in any process is raised here
+        with SQLiteStore(path) as store:
+            assert store.count("lead") == 0
