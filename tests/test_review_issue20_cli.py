@@ -399,3 +399,9 @@ def test_processes_opening_one_new_file_at_once_all_succeed(tmp_path):
             pool.map(_open, [path] * 6)  # an error in any process is raised here
         with SQLiteStore(path) as store:
             assert store.count("lead") == 0
+
+
+def test_a_query_password_holding_a_hash_sign_is_masked_whole():
+    url = "postgresql://db/crm?password=pa#zz9qq&sslmode=require"  # libpq: "pa#zz9qq"
+    assert masked(url) == "postgresql://db/crm?password=***&sslmode=require"
+    assert "zz9qq" not in redacted(f"cannot reach {url}", url)

@@ -14,7 +14,7 @@ POSTGRES_SCHEMES = frozenset({"postgresql", "postgres"})
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]+)://")
 # A PostgreSQL URL missing its "//" (postgresql:ann:pw@db/crm): refused, but masked too.
 _HALF_URL = re.compile(r"(?i)postgres(?:ql)?:/?(?!/)")
-_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)[^&#]*")
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)[^&]*")  # libpq: "#" is no separator
 _BARE = 4  # passwords this long or longer are masked wherever they appear in a message
 
 
