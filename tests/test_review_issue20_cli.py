@@ -405,3 +405,14 @@ def test_a_query_password_holding_a_hash_sign_is_masked_whole():
     url = "postgresql://db/crm?password=pa#zz9qq&sslmode=require"  # libpq: "pa#zz9qq"
     assert masked(url) == "postgresql://db/crm?password=***&sslmode=require"
     assert "zz9qq" not in redacted(f"cannot reach {url}", url)
+
+
+# -- the docs/cli.md runner ---------------------------------------------------------------------
+
+
+def test_the_cli_docs_runner_reads_exit_as_its_docstring_says():
+    from test_cli_docs import _command
+
+    assert _command(1, "leadmodel show NOPE  # exit 1", None).exit_code == 1  # as documented
+    assert _command(2, "leadmodel show NOPE  # exits 1", None).exit_code == 1
+    assert _command(3, "leadmodel check  # (exit code 1 if any)", None).exit_code == 0
