@@ -416,3 +416,34 @@ def test_the_cli_docs_runner_reads_exit_as_its_docstring_says():
     assert _command(1, "leadmodel show NOPE  # exit 1", None).exit_code == 1  # as documented
     assert _command(2, "leadmodel show NOPE  # exits 1", None).exit_code == 1
     assert _command(3, "leadmodel check  # (exit code 1 if any)", None).exit_code == 0
+
+
+# -- the demo's --db ---------------------------------------------------------------------------
+
+
+def _a_database_with_one_lead(path) -> None:
+    with SQLiteStore(path) as store, store.unit_of_work() as uow:
+        uow.leads.add(Lead(id="MINE", last_name="Ng", company="Acme"))
+        uow.commit()
+
+
+@pytest.mark.parametrize("uri", ["file:mine.db", "file:mine.db?mode=rw", "file://{tmp}/mine.db"])
+def test_the_demo_never_writes_into_an_existing_database_named_by_a_file_uri(uri, tmp_path, capsys):
+    _a_database_with_one_lead(tmp_path / "mine.db")
+    before = (tmp_path / "mine.db").read_bytes()
+    code, out, err = run(capsys, "demo", "--db", uri.format(tmp=tmp_path))
+    assert code == 2
+    assert out == ""
+    assert err.startswith("leadmodel demo: file:")
+    assert "exists; give a new file name" in err
+    assert (tmp_path / "mine.db").read_bytes() == before
+
+
+@pytest.mark.parametrize("target", ["nosuchdir/demo.db", ".", "postgresql:crm", "a" * 300])
+def test_the_demo_on_a_database_it_cannot_open_is_one_line_and_exit_2(target, capsys):
+    code, out, err = run(capsys, "demo", "--db", target)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("leadmodel demo: ")
+    assert err.count("\n") == 1
+    assert "internal error" not in err

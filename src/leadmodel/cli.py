@@ -328,14 +328,21 @@ def run_demo(*, as_json: bool = False, database: str | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    if database is not None and Path(database).exists():
+    local = None if database is None else _sqlite_file(database)
+    if database is not None and local is not None and (_exists(local) or not database):
+        # A file: URI names its file too: the demo never writes into an existing database.
         print(
             f"leadmodel demo: {_printable(database)} exists; give a new file name", file=sys.stderr
         )
         return 2
     with tempfile.TemporaryDirectory() as directory:
         path = database if database is not None else str(Path(directory) / "demo.db")
-        with open_store(path) as store:
+        try:
+            store = open_store(path)
+        except (sqlite3.Error, OSError, LeadModelError) as exc:
+            print(f"leadmodel demo: cannot open {_printable(_said(exc))}", file=sys.stderr)
+            return 2
+        with store:
             return _run_demo(store, path, as_json=as_json, keep=database is not None)
 
 
