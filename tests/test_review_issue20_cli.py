@@ -15,6 +15,8 @@ import sys
 import types
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from leadmodel import InvalidDatabasePath, Lead, StorageError
 from leadmodel.adapters import open_store
@@ -447,3 +449,35 @@ def test_the_demo_on_a_database_it_cannot_open_is_one_line_and_exit_2(target, ca
     assert err.startswith("leadmodel demo: ")
     assert err.count("\n") == 1
     assert "internal error" not in err
+
+
+# -- masking against libpq's own reading of a URL ------------------------------------------------
+
+_URL_CHARS = "abcXYZ019-_.~!$&'()+,;=:@?#%[]"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    user=st.text("abcdef", min_size=1, max_size=5),
+    password=st.text(_URL_CHARS, min_size=1, max_size=12),
+    in_query=st.booleans(),
+    rest=st.sampled_from(["db/crm", "db:5432/crm", "db", "db?sslmode=require", "[::1]:5432/crm"]),
+)
+@example(user="a", password="0000@", in_query=False, rest="db/crm")  # noqa: S106 - libpq: "0000"
+@example(user="a", password="pa#zz9qq", in_query=True, rest="db")  # noqa: S106
+def test_the_password_libpq_reads_is_never_shown(user, password, in_query, rest):
+    conninfo = pytest.importorskip("psycopg.conninfo")
+    psycopg = pytest.importorskip("psycopg")
+    if in_query:
+        url = f"postgresql://db/crm?sslmode=require&password={password}"
+    else:
+        url = f"postgresql://{user}:{password}@{rest}"
+    try:
+        real = conninfo.conninfo_to_dict(url).get("password")
+    except (psycopg.Error, UnicodeDecodeError):
+        return  # libpq refuses the URL
+    words = f"postgresql://db/crm?sslmode=require&password=:5432[::1] {user}"
+    if not real or len(real) < 4 or real in words:
+        return  # too short to mask in every word, or a word of the URL anyway
+    assert real not in masked(url).replace(user, "")
+    assert real not in redacted(f"cannot connect: {url} (password {real!r})", url)

@@ -41,10 +41,14 @@ def _passwords(target: str) -> list[str]:
         return found
     rest = target[match.end() :]
     netloc = _netloc(rest)
+    # libpq ends the user part at the first "@" (ann:pw@@db is password "pw"); masked()
+    # hides up to the last one: both are passwords for a message.
     if "@" in netloc:
-        userinfo = netloc.rsplit("@", 1)[0]
-        if ":" in userinfo:
-            found.append(userinfo.split(":", 1)[1])
+        found += [
+            userinfo.split(":", 1)[1]
+            for userinfo in (netloc.split("@", 1)[0], netloc.rsplit("@", 1)[0])
+            if ":" in userinfo
+        ]
     found += [m.group(0).split("=", 1)[1] for m in _QUERY_PASSWORD.finditer(rest)]
     found += [unquote(secret) for secret in found]
     return [secret for secret in dict.fromkeys(found) if secret]
