@@ -330,6 +330,14 @@ def test_a_postgresql_url_missing_its_slashes_creates_no_file(target, tmp_path, 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_privacy_on_a_postgresql_url_missing_its_slashes_says_so(capsys):
+    argv = ["privacy", "find", "--email", "a@b.org", "--db", "postgresql:ann:pw12345@db/crm"]
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert "needs // after the colon" in err
+    assert "pw12345" not in err
+
+
 def test_a_file_whose_name_merely_starts_like_a_scheme_still_opens(tmp_path):
     for name in ("postgresql.db", "postgres-backup.db", "pg:crm.db"):
         with open_store(name) as store:

@@ -643,6 +643,8 @@ def _sqlite_file(target: str) -> Path | None:
     """
     if target == ":memory:" or url_scheme(target) is not None:
         return None
+    if target.lower().startswith(("postgres:", "postgresql:")):
+        return None  # a URL missing its "//": open_store says so
     if not target.startswith("file:"):
         return Path(target)
     path, _, query = target.removeprefix("file:").partition("?")
