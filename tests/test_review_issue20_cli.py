@@ -18,7 +18,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from leadmodel import InvalidDatabasePath, Lead, StorageError
+from leadmodel import FieldError, InvalidDatabasePath, Lead, StorageError, ValidationError
 from leadmodel.adapters import open_store
 from leadmodel.adapters._targets import masked, redacted
 from leadmodel.adapters.memory import MemoryStore
@@ -489,3 +489,57 @@ def test_the_password_libpq_reads_is_never_shown(user, password, in_query, rest)
         return  # too short to mask in every word, or a word of the URL anyway
     assert real not in masked(url).replace(user, "")
     assert real not in redacted(f"cannot connect: {url} (password {real!r})", url)
+
+
+# -- open_store hides the password whatever the PostgreSQL store says ----------------------------
+
+
+def _refusing_with(error_of):
+    class Refusing:
+        def __init__(self, url: str) -> None:
+            raise error_of(url)
+
+    return Refusing
+
+
+@pytest.mark.parametrize(
+    "error_of",
+    [
+        lambda url: StorageError(f"{url!r}: cannot use the server", path=url),
+        lambda url: InvalidDatabasePath(f"not {url!r}", path=url),
+        lambda url: ValidationError("PostgresStore", [FieldError("url", "invalid", url)]),
+    ],
+)
+@pytest.mark.parametrize(
+    "url",
+    [
+        URL,
+        f"postgresql://db.example/crm?password={SECRET}&connect_timeout=1",
+        f"postgresql://ann:pa?{SECRET}@db.example/crm",
+    ],
+)
+def test_open_store_never_lets_the_stores_error_show_the_password(error_of, url, monkeypatch):
+    postgres_module(monkeypatch, _refusing_with(error_of))
+    expected = type(error_of(url))
+    with pytest.raises(expected) as raised:
+        open_store(url)
+    error = raised.value
+    assert type(error) is expected
+    shown = str(error) + repr(error) + repr(vars(error))
+    assert no_fragment_of_the_secret(shown), shown
+    assert "***" in shown
+    assert error.__cause__ is None
+
+
+def test_open_store_hands_the_store_a_lower_case_scheme(monkeypatch):
+    opened: list[str] = []
+
+    class Recording(MemoryStore):
+        def __init__(self, url: str) -> None:
+            super().__init__()
+            opened.append(url)
+
+    postgres_module(monkeypatch, Recording)
+    open_store("PostgreSQL://ann@db/crm")
+    open_store("POSTGRES://ann@db/crm")
+    assert opened == ["postgresql://ann@db/crm", "postgres://ann@db/crm"]

@@ -13,11 +13,15 @@ import inspect
 import os
 from typing import TYPE_CHECKING, Any
 
-from leadmodel.adapters._targets import POSTGRES_SCHEMES, masked, url_scheme
+import attrs
+
+from leadmodel.adapters._targets import POSTGRES_SCHEMES, masked, redacted, url_scheme
 from leadmodel.domain.errors import (
     FieldError,
     InvalidDatabasePath,
+    LeadModelError,
     ValidationError,
+    _restore_error,
     describe_value,
 )
 
@@ -109,8 +113,34 @@ def _open_url(target: str, scheme: str, options: dict[str, Any]) -> Store:
         ) from None
     store_class = module.PostgresStore
     _check_options(store_class, options)
-    store: Store = store_class(target, **options)
+    target = scheme + target[len(scheme) :]  # PostgreSQL:// as postgresql://, as libpq reads it
+    try:
+        store: Store = store_class(target, **options)
+    except LeadModelError as exc:
+        if masked(target) == target:
+            raise
+        raise _without_passwords(exc, target) from None
     return store
+
+
+def _without_passwords(exc: LeadModelError, target: str) -> LeadModelError:
+    """A copy of *exc* (same class, same attributes) in which no password of *target* shows.
+
+    The store's own message may show the URL it was given, or libpq's reading of it; the
+    copy has no ``__cause__`` (a driver's error could show the connection string).
+    """
+
+    def clean(value: object) -> object:
+        if isinstance(value, str):
+            return redacted(value, target)
+        if isinstance(value, FieldError):
+            return attrs.evolve(value, message=redacted(value.message, target))
+        if isinstance(value, tuple):
+            return tuple(clean(item) for item in value)
+        return value
+
+    state = {name: clean(value) for name, value in vars(exc).items()}
+    return _restore_error(type(exc), tuple(clean(arg) for arg in exc.args), state)
 
 
 def _refuse_half_url(target: str) -> None:
