@@ -52,7 +52,7 @@ _FENCE = re.compile(
     r"^```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL
 )
 _MARKER = re.compile(r"<!--\s*(?P<kind>file|cli-docs):\s*(?P<value>.*?)\s*-->\s*$")
-_EXIT = re.compile(r"#.*\bexits (?P<code>\d+)\b")
+_EXIT = re.compile(r"#.*\bexits? (?P<code>\d+)\b")  # "# exits 2" or "# exit 2"
 _ENV = re.compile(r"^[A-Z_][A-Z0-9_]*=")
 
 

@@ -28,13 +28,17 @@ import os
 import sqlite3
 import sys
 import tempfile
+import traceback
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import unquote
 
 from leadmodel import (
     BANT_POLICY,
@@ -324,12 +328,21 @@ def run_demo(*, as_json: bool = False, database: str | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    if database is not None and Path(database).exists():
-        print(f"leadmodel demo: {database} exists; give a new file name", file=sys.stderr)
+    local = None if database is None else _sqlite_file(database)
+    if database is not None and local is not None and (_exists(local) or not database):
+        # A file: URI names its file too: the demo never writes into an existing database.
+        print(
+            f"leadmodel demo: {_printable(database)} exists; give a new file name", file=sys.stderr
+        )
         return 2
     with tempfile.TemporaryDirectory() as directory:
         path = database if database is not None else str(Path(directory) / "demo.db")
-        with open_store(path) as store:
+        try:
+            store = open_store(path)
+        except (sqlite3.Error, OSError, LeadModelError) as exc:
+            print(f"leadmodel demo: cannot open {_printable(_said(exc))}", file=sys.stderr)
+            return 2
+        with store:
             return _run_demo(store, path, as_json=as_json, keep=database is not None)
 
 
@@ -384,8 +397,43 @@ _DB_HELP = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors never show a URL's password.
+
+    argparse echoes what it did not understand (``unrecognized arguments: …``,
+    ``invalid choice: …``): a URL given where ``--db`` was not expected would be printed
+    whole.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        said = _printable(_hide_passwords(message, _ARGV.get()))
+        self.exit(2, f"{self.prog}: error: {said}\n")
+
+
+_ARGV: ContextVar[Sequence[str]] = ContextVar("leadmodel_cli_argv", default=())
+"""The arguments :func:`main` runs with, whose URLs' passwords no message may show."""
+
+
+def _urls(argv: Sequence[str]) -> list[str]:
+    """Every URL in *argv*, alone or as an option's ``--name=value``."""
+    return [
+        value
+        for arg in argv
+        for value in (arg, arg.partition("=")[2])
+        if value and url_scheme(value) is not None
+    ]
+
+
+def _hide_passwords(text: str, argv: Sequence[str]) -> str:
+    """*text* with the password of every URL in *argv* (or in *text* itself) masked."""
+    for url in sorted(_urls(argv), key=len, reverse=True):
+        text = redacted(text, url)
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="leadmodel",
         description=(_package_doc or "").splitlines()[0],
         epilog="Exit codes: 0 success; 1 not found or inconsistent; 2 bad input or usage.",
@@ -502,27 +550,30 @@ def _run_command(args: argparse.Namespace) -> int:
     say: Callable[[str], None] = (lambda _: None) if args.json else print
     target: str = args.db
     shown = masked(target)
+    if len(shown) > _SHOWN:  # as the store shows it: cut, so the error stays readable
+        shown = shown[:_SHOWN] + "…"
 
     def error(text: object, prefix: str = "error") -> None:
-        """One line on stderr, never a URL's password."""
-        print(f"leadmodel: {prefix}: {redacted(str(text), target)}", file=sys.stderr)
+        """One line on stderr, never a URL's password nor a control character."""
+        said = _printable(redacted(str(text), target))
+        print(f"leadmodel: {prefix}: {said}", file=sys.stderr)
+
+    def first_line(exc: BaseException) -> str:
+        """The error's first line, its passwords masked before it is cut to length."""
+        return _first_line(exc, target)
 
     if not target:
         error("--db is empty: give a SQLite path or a postgresql:// URL")
         return 2
-    if (
-        args.command == "privacy"
-        and url_scheme(target) is None
-        and target != ":memory:"
-        and not Path(target).exists()
-    ):
+    local = _sqlite_file(target)
+    if args.command == "privacy" and local is not None and not _exists(local):
         # A privacy request answered from a new empty file would say "nothing stored".
-        error(f"no database at {target}")
+        error(f"no database at {shown}")
         return 2
     try:
         store = open_store(target)
     except (sqlite3.Error, OSError, LeadModelError) as exc:
-        error(f"cannot open {shown}: {_said(exc).removeprefix(f'{shown!r}: ')}")
+        error(f"cannot open {shown}: {_said(exc, target).removeprefix(f'{shown!r}: ')}")
         return 2
     try:
         with store:
@@ -534,10 +585,10 @@ def _run_command(args: argparse.Namespace) -> int:
         error(exc)
         return 1
     except ConcurrencyError as exc:
-        error(f"{_first_line(exc)}; run again", "conflict")
+        error(f"{first_line(exc)}; run again", "conflict")
         return EXIT_CONFLICT
     except LeadModelError as exc:  # StorageError among them
-        error(_first_line(exc))
+        error(first_line(exc))
         return 2
     except sqlite3.Error as exc:
         error(f"database {shown}: {exc}")
@@ -547,16 +598,79 @@ def _run_command(args: argparse.Namespace) -> int:
     return code
 
 
-def _said(exc: BaseException) -> str:
+_SHOWN = 400
+"""How much of a long ``--db`` an error shows (SQLiteStore's messages cut it so too)."""
+
+
+def _exists(path: Path) -> bool:
+    """Whether *path* exists; a name the file system refuses (too long …) does not."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+_UNPRINTABLE = frozenset({"Cc", "Zl", "Zp"})
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _printable(text: str) -> str:
+    r"""*text* with control characters escaped, so an error stays one harmless line.
+
+    A ``--db`` path may hold a newline or a terminal escape sequence; printed as they are,
+    they would split the error line or recolour (retitle, clear) the user's terminal.
+
+    >>> print(_printable("cannot open no\nsuch\x1b[31m.db"))
+    cannot open no\nsuch\x1b[31m.db
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        ascii(ch)[1:-1] if unicodedata.category(ch) in _UNPRINTABLE or ch in _BIDI else ch
+        for ch in text
+    )
+
+
+def _sqlite_file(target: str) -> Path | None:
+    """The file a SQLite *target* names (the path of a ``file:`` URI), if any.
+
+    ``None`` for a URL or an in-memory database.
+
+    >>> _sqlite_file("leads.db"), _sqlite_file("file:data/leads.db?mode=rw")
+    (PosixPath('leads.db'), PosixPath('data/leads.db'))
+    >>> _sqlite_file("file:///srv/crm%20leads.db"), _sqlite_file("file::memory:?cache=shared")
+    (PosixPath('/srv/crm leads.db'), None)
+    """
+    if target == ":memory:" or url_scheme(target) is not None:
+        return None
+    if target.lower().startswith(("postgres:", "postgresql:")):
+        return None  # a URL missing its "//": open_store says so
+    if not target.startswith("file:"):
+        return Path(target)
+    path, _, query = target.removeprefix("file:").partition("?")
+    path = path.partition("#")[0]
+    if path.startswith("//"):  # file://host/path: SQLite takes "" and "localhost" only
+        path = "/" + path[2:].partition("/")[2]
+    if path in ("", ":memory:") or "mode=memory" in query.split("&"):
+        return None
+    return Path(unquote(path))
+
+
+def _said(exc: BaseException, target: str = "") -> str:
     """What an error says: the message of its one field error, or its first line."""
     if isinstance(exc, ValidationError) and len(exc.errors) == 1:
-        return exc.errors[0].message.splitlines()[0][:500] if exc.errors[0].message else ""
-    return _first_line(exc)
+        message = redacted(exc.errors[0].message, target) if target else exc.errors[0].message
+        return message.splitlines()[0][:500] if message else ""
+    return _first_line(exc, target)
 
 
-def _first_line(exc: BaseException) -> str:
-    """The first line of an error's message, within 500 characters."""
-    text = str(exc)
+def _first_line(exc: BaseException, target: str = "") -> str:
+    """The first line of an error's message, within 500 characters.
+
+    *target*'s passwords are masked before the line is cut, so that a cut never leaves
+    a password's first characters behind.
+    """
+    text = redacted(str(exc), target) if target else str(exc)
     return text.splitlines()[0][:500] if text else type(exc).__name__
 
 
@@ -575,8 +689,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``leadmodel`` console script; returns the exit code.
 
     Errors are one line on stderr, never a traceback (set ``LEADMODEL_DEBUG=1`` to see the
-    traceback of an internal error).
+    traceback of an internal error: the error is raised, or printed with every password
+    masked when a ``--db`` URL holds one).
     """
+    try:
+        shown_argv = [str(arg) for arg in (sys.argv[1:] if argv is None else argv)]
+    except TypeError:  # not a sequence: argparse says so below
+        shown_argv = []
+    running = _ARGV.set(shown_argv)
     try:
         return _main(argv)
     except BrokenPipeError:
@@ -591,13 +711,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except Exception as exc:
         if os.environ.get("LEADMODEL_DEBUG"):
-            raise
+            if all(masked(url) == url for url in _urls(shown_argv)):
+                raise
+            # A URL with a password: the traceback (and its causes), every password masked.
+            text = "".join(traceback.format_exception(exc))
+            print(_hide_passwords(text, shown_argv), end="", file=sys.stderr)
+            return EXIT_INTERNAL
+        said = _printable(_hide_passwords(str(exc), shown_argv).split("\n", 1)[0])
         print(
-            f"leadmodel: internal error (please report it): {type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:300] if str(exc) else ''}",
+            f"leadmodel: internal error (please report it): {type(exc).__name__}: {said[:300]}",
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+    finally:
+        _ARGV.reset(running)
 
 
 def _main(argv: Sequence[str] | None) -> int:

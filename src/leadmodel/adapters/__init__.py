@@ -13,11 +13,15 @@ import inspect
 import os
 from typing import TYPE_CHECKING, Any
 
-from leadmodel.adapters._targets import POSTGRES_SCHEMES, masked, url_scheme
+import attrs
+
+from leadmodel.adapters._targets import POSTGRES_SCHEMES, masked, redacted, url_scheme
 from leadmodel.domain.errors import (
     FieldError,
     InvalidDatabasePath,
+    LeadModelError,
     ValidationError,
+    _restore_error,
     describe_value,
 )
 
@@ -55,7 +59,8 @@ def open_store(target: str | os.PathLike[str], **options: Any) -> Store:
 
     Raises:
         InvalidDatabasePath: *target* is not text or a path, is empty, holds a NUL, is
-            another scheme's URL, a URL with a bad port, or (SQLite) names a directory.
+            another scheme's URL, a URL with a bad port, a ``postgresql:`` URL without its
+            ``//``, or (SQLite) names a directory.
         ValidationError: an option the store does not take (code ``invalid``), or a
             ``postgresql://`` URL without the ``postgres`` extra installed (code
             ``missing``).
@@ -66,6 +71,7 @@ def open_store(target: str | os.PathLike[str], **options: Any) -> Store:
         scheme = url_scheme(target)
         if scheme is not None:
             return _open_url(target, scheme, options)
+        _refuse_half_url(target)
     elif not isinstance(target, os.PathLike):
         raise InvalidDatabasePath(
             f"the database must be a SQLite path or a postgresql:// URL, not "
@@ -107,15 +113,57 @@ def _open_url(target: str, scheme: str, options: dict[str, Any]) -> Store:
         ) from None
     store_class = module.PostgresStore
     _check_options(store_class, options)
-    store: Store = store_class(target, **options)
+    target = scheme + target[len(scheme) :]  # PostgreSQL:// as postgresql://, as libpq reads it
+    try:
+        store: Store = store_class(target, **options)
+    except LeadModelError as exc:
+        if masked(target) == target:
+            raise
+        raise _without_passwords(exc, target) from None
     return store
+
+
+def _without_passwords(exc: LeadModelError, target: str) -> LeadModelError:
+    """A copy of *exc* (same class, same attributes) in which no password of *target* shows.
+
+    The store's own message may show the URL it was given, or libpq's reading of it; the
+    copy has no ``__cause__`` (a driver's error could show the connection string).
+    """
+
+    def clean(value: object) -> object:
+        if isinstance(value, str):
+            return redacted(value, target)
+        if isinstance(value, FieldError):
+            return attrs.evolve(value, message=redacted(value.message, target))
+        if isinstance(value, tuple):
+            return tuple(clean(item) for item in value)
+        return value
+
+    state = {name: clean(value) for name, value in vars(exc).items()}
+    return _restore_error(type(exc), tuple(clean(arg) for arg in exc.args), state)
+
+
+def _refuse_half_url(target: str) -> None:
+    """Refuse ``postgresql:crm`` or ``postgres:/db``: a URL mistyped, not a file to create.
+
+    Taken for a SQLite path, it would create an empty file of that name and answer from it
+    (``report`` showing no leads at all).
+    """
+    scheme, colon, rest = target.partition(":")
+    if colon and scheme.lower() in POSTGRES_SCHEMES and not rest.startswith("//"):
+        shown = describe_value(masked(f"{scheme}://{rest.lstrip('/')}"))
+        raise InvalidDatabasePath(
+            f"a {scheme}: URL needs // after the colon: write {shown} "
+            f"(postgresql://user@host/dbname)",
+            path=shown,
+        )
 
 
 def _check_port(target: str, shown: str) -> None:
     """Refuse a URL whose port is not a number from 1 to 65535 (libpq's message is vaguer)."""
     rest = target.split("://", 1)[1]
-    netloc = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-    hosts = netloc.rsplit("@", 1)[-1]
+    netloc = rest.split("/", 1)[0]  # libpq ends the user part at "@" before any "/"
+    hosts = netloc.rsplit("@", 1)[-1].split("?", 1)[0].split("#", 1)[0]
     for host in hosts.split(","):  # libpq takes host1:port1,host2:port2
         port = host.rsplit("]", 1)[-1].rpartition(":")[2] if ":" in host else ""
         if port and not (port.isascii() and port.isdigit() and 0 < int(port) <= 65535):

@@ -226,12 +226,19 @@ def _database_path(path: object) -> str:
         )
     if path == ":memory:" or path.startswith("file:"):
         return path
-    if Path(path).is_dir():
+    try:
+        is_dir, folder_exists = Path(path).is_dir(), Path(path).absolute().parent.is_dir()
+    except OSError as exc:  # a name too long, a folder that cannot be searched …
+        raise InvalidDatabasePath(
+            f"{_shown(path)} cannot be used: {exc.strerror or type(exc).__name__}",
+            path=_shown(path),
+        ) from None
+    if is_dir:
         raise InvalidDatabasePath(
             f"{_shown(path)} is a directory: give a database file inside it",
             path=path,
         )
-    if not Path(path).absolute().parent.is_dir():
+    if not folder_exists:
         raise InvalidDatabasePath(
             f"the folder of {_shown(path)} does not exist: create it first", path=path
         )
@@ -338,19 +345,17 @@ class SQLiteStore:
                     found=current,
                     supported=SCHEMA_VERSION,
                 )
-            if current == 0:
-                foreign = self.connection.execute(
-                    "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
-                ).fetchone()[0]
-                if foreign:
-                    raise NotADatabase(
-                        f"{_shown(self.path)} is another program's SQLite database "
-                        "(it has tables but no leadmodel schema): give a new file name",
-                        path=self.path,
-                    )
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 self.connection.execute("BEGIN IMMEDIATE")
                 try:
+                    # Read again under the write lock: another process opening the file at
+                    # the same moment may have migrated it since (or created it).
+                    found = self.connection.execute("PRAGMA user_version").fetchone()[0]
+                    if found >= version:
+                        self.connection.execute("ROLLBACK")
+                        continue
+                    if found == 0:
+                        self._refuse_foreign()
                     for statement in _MIGRATIONS[version]():
                         self.connection.execute(statement)
                     if version == 3 and current:  # the sort values came in schema 3
@@ -360,6 +365,18 @@ class SQLiteStore:
                     self.connection.execute("ROLLBACK")
                     raise
                 self.connection.execute("COMMIT")
+
+    def _refuse_foreign(self) -> None:
+        """Refuse a file without leadmodel's schema that has tables: another program's."""
+        foreign = self.connection.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+        ).fetchone()[0]
+        if foreign:
+            raise NotADatabase(
+                f"{_shown(self.path)} is another program's SQLite database "
+                "(it has tables but no leadmodel schema): give a new file name",
+                path=self.path,
+            )
 
     @contextlib.contextmanager
     def _translated(self) -> Iterator[None]:

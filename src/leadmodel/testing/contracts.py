@@ -135,8 +135,8 @@ CONTRACT_VERSION: Final = 6
    every later unit and a rollback by none, ``count`` counts committed records of each
    kind and refuses an unknown one, ``index_rules`` back-fills records stored before and
    ``find_by_keys`` finds them, ``schema_version`` is a positive ``int``, closing twice or
-   after an error is safe, and ``scrub`` (:class:`~leadmodel.ports.SupportsScrub`) keeps
-   every remaining record.
+   after an error is safe (and the error goes on, never swallowed by ``__exit__``), and
+   ``scrub`` (:class:`~leadmodel.ports.SupportsScrub`) keeps every remaining record.
 """
 
 _NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
@@ -1400,7 +1400,8 @@ class StoreContract:
     It checks that ``unit_of_work()`` gives independent units over the same data, that a
     commit is visible to every later unit and a rollback to none, ``count`` of each kind,
     ``index_rules`` followed by ``find_by_keys`` (records stored before the rule back-filled),
-    ``schema_version``, closing (twice, and by ``with`` even when the block raised), and,
+    ``schema_version``, closing (twice, and by ``with`` even when the block raised, whose
+    exception must go on), and,
     for a store with :class:`~leadmodel.ports.SupportsScrub`, that ``scrub`` after a
     removal keeps every remaining record.
     """
@@ -1497,8 +1498,13 @@ class StoreContract:
             assert entered is store, "with store as s: s must be the store"
         store.close()  # closing again is harmless
         failing = self.store()
-        with contextlib.suppress(_BlockError), failing:
-            raise _BlockError
+        try:
+            with failing:
+                raise _BlockError
+        except _BlockError:
+            pass
+        else:
+            raise AssertionError("the store's __exit__ swallowed the with block's exception")
         failing.close()
 
     def test_scrub_keeps_every_remaining_record(self) -> None:
