@@ -543,3 +543,20 @@ def test_open_store_hands_the_store_a_lower_case_scheme(monkeypatch):
     open_store("PostgreSQL://ann@db/crm")
     open_store("POSTGRES://ann@db/crm")
     assert opened == ["postgresql://ann@db/crm", "postgres://ann@db/crm"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://ann:pa?ss@db/crm",
+        "postgresql://ann:pa#ss@db/crm",
+        "postgresql://ann@db/crm?password=s3cret&sslmode=require",
+    ],
+)
+def test_the_postgres_adapter_names_a_url_without_its_password(url):
+    pytest.importorskip("psycopg")
+    from leadmodel.adapters.postgres import _redacted
+
+    assert "pa?ss" not in _redacted(url)
+    assert "pa#ss" not in _redacted(url)
+    assert "s3cret" not in _redacted(url)

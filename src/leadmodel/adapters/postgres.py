@@ -69,7 +69,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Self
-from urllib.parse import urlsplit, urlunsplit
 
 from leadmodel.adapters._staging import (
     COLUMNS,
@@ -86,6 +85,7 @@ from leadmodel.adapters._staging import (
     prepare_rules,
     shown,
 )
+from leadmodel.adapters._targets import masked
 from leadmodel.domain.account import Account
 from leadmodel.domain.activity import Activity
 from leadmodel.domain.consent import Consent, PrivacyLogEntry
@@ -208,15 +208,12 @@ def _marks(sql: str) -> str:
 
 
 def _redacted(url: str) -> str:
-    """*url* without its password, for messages."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "a PostgreSQL URL"
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    """*url* without its password, for messages, masked as the command line masks it.
+
+    ``user:pw@``, ``?password=`` and passwords holding ``?`` or ``#`` alike (see
+    ``leadmodel.adapters._targets.masked``).
+    """
+    return masked(url)
 
 
 def _check_url(url: object) -> str:
