@@ -327,7 +327,7 @@ def _whole(counted: _Sealed, cap: int | None) -> Any:
 
 
 def _whole_keys(part: _Part, *whole: Any) -> _Sealed:
-    """For each record of *part*, its keys compared pair by pair (see :func:`_owned`)."""
+    """For each record of *part*, its keys compared pair by pair (see :func:`_compare`)."""
     import numpy as np
 
     found: list[list[str] | None] = [None] * len(part.ids)
@@ -354,7 +354,7 @@ def _ship(part: _Part, whole: _Sealed, bucket: int, shared: Any) -> _Sealed:
     """*part*'s members of shared keys in *bucket* (step 3).
 
     As ``(key, id, values, whole keys)``: the record's keys compared pair by pair go along,
-    so that a pair is compared in one bucket only (see :func:`_owned`).
+    so that a pair is compared in one bucket only (see :func:`_compare`).
     """
     import numpy as np
 
