@@ -424,37 +424,35 @@ def _compare(rule: MatchingRule, *shipped: _Sealed) -> _Sealed:
                 blocks[key] = [rid]
             else:
                 members.append(rid)
-    ids = sorted(values_of)
-    number = {rid: n for n, rid in enumerate(ids)}
-    prepared = [values_of[rid] for rid in ids]
-    whole = [whole_of[rid] for rid in ids]
-    shares = [frozenset(keys) for keys in whole]
-    oversized: dict[tuple[Any, ...], list[int]] = {}
+    oversized: list[tuple[str, list[str]]] = []
     edges: list[_Edge] = []
     match = compiled.match_prepared
     with gc_paused():
         for key, names in blocks.items():
             if len(names) < 2:
                 continue
-            block = sorted({number[rid] for rid in names})
-            if cap is not None and len(block) > cap:
-                oversized[key,] = block
+            names.sort()  # id order, as in one process: a_id < b_id
+            if cap is not None and len(names) > cap:
+                oversized.append((key, names))
                 continue
-            for x, i in enumerate(block):
-                smaller = [other for other in whole[i] if other < key]
-                for j in block[x + 1 :]:
-                    if smaller and not shares[j].isdisjoint(smaller):
+            for x, a in enumerate(names):
+                smaller = [other for other in whole_of[a] if other < key]
+                values = values_of[a]
+                for b in names[x + 1 :]:
+                    if smaller and any(other in whole_of[b] for other in smaller):
                         continue  # a smaller key they share compares them
+                    result = match(values, values_of[b])
+                    if result is not None:
+                        edges.append((a, b, result))
+        for key, names in oversized:
+            prepared = [values_of[rid] for rid in names]
+            pairs, _, _ = _block_pairs(compiled, prepared, {(key,): list(range(len(names)))})
+            for i, j in sorted(pairs):
+                a, b = names[i], names[j]
+                if set(whole_of[a]).isdisjoint(whole_of[b]):  # else a block within the cap
                     result = match(prepared[i], prepared[j])
                     if result is not None:
-                        edges.append((ids[i], ids[j], result))
-        if oversized:
-            pairs, _, _ = _block_pairs(compiled, prepared, oversized)
-            for i, j in pairs:
-                if shares[i].isdisjoint(whole[j]):  # else a block within the cap has it
-                    result = match(prepared[i], prepared[j])
-                    if result is not None:
-                        edges.append((ids[i], ids[j], result))
+                        edges.append((a, b, result))
     return _Sealed(edges)
 
 
@@ -673,24 +671,28 @@ def find_duplicates_dask(
     parts = [part for part, _ in prepared]
     summaries = [summary for _, summary in prepared]
     near = [contextlib.nullcontext] * len(parts)
-    if client is not None and parts:
-        parts, summaries, near = _placed(dask, client, parts, summaries)
-    counted = [delayed(_count, pure=True)(b, *summaries) for b in range(buckets)]
-    shared = [delayed(_shared)(c) for c in counted]
-    whole = [delayed(_whole)(c, checked_rule.key_cap) for c in counted]
-    ships: list[list[Any]] = [[] for _ in range(buckets)]
-    for part, where in zip(parts, near, strict=True):
-        with where():
-            keys = delayed(_whole_keys, pure=True)(part, *whole)
-            for b in range(buckets):
-                ships[b].append(delayed(_ship, pure=True)(part, keys, b, shared[b]))
-    found = [delayed(_compare, pure=True)(checked_rule, *ships[b]) for b in range(buckets)]
-    checked = delayed(_check, pure=True)(
-        [delayed(_problems)(summary) for summary in summaries],
-        [delayed(_repeated)(c) for c in counted],
-    )
-    if collect:
-        return _collected(dask, client, found, checked)
+    # The workers hold millions of small objects from here on: their collectors pause
+    # (for collect=False, until the partitions are prepared and kept).
+    paused = _collector_paused(client) if client is not None else contextlib.nullcontext()
+    with paused:
+        if client is not None and parts:
+            parts, summaries, near = _placed(dask, client, parts, summaries)
+        counted = [delayed(_count, pure=True)(b, *summaries) for b in range(buckets)]
+        shared = [delayed(_shared)(c) for c in counted]
+        whole = [delayed(_whole)(c, checked_rule.key_cap) for c in counted]
+        ships: list[list[Any]] = [[] for _ in range(buckets)]
+        for part, where in zip(parts, near, strict=True):
+            with where():
+                keys = delayed(_whole_keys, pure=True)(part, *whole)
+                for b in range(buckets):
+                    ships[b].append(delayed(_ship, pure=True)(part, keys, b, shared[b]))
+        found = [delayed(_compare, pure=True)(checked_rule, *ships[b]) for b in range(buckets)]
+        checked = delayed(_check, pure=True)(
+            [delayed(_problems)(summary) for summary in summaries],
+            [delayed(_repeated)(c) for c in counted],
+        )
+        if collect:
+            return _collected(dask, client, found, checked)
     forests = [delayed(_bucket_forest, pure=True)(edges) for edges in found]
     while True:  # at least once: a merge also points every record straight at its root
         forests = [
@@ -773,8 +775,7 @@ def _collected(dask: Any, client: Any, found: list[Any], checked: Any) -> list[D
     # collector would rescan them over and over.
     with gc_paused():
         if client is not None:
-            with _collector_paused(client):
-                _, *results = client.gather(client.compute([checked, *found]))
+            _, *results = client.gather(client.compute([checked, *found]))
         else:
             _, *results = dask.compute(checked, *found)
         edges = [edge for part in results for edge in part.value]
