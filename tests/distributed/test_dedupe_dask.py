@@ -252,3 +252,23 @@ def test_two_different_keys_never_share_a_text(a, b):
     from leadmodel.distributed._dedupe import _key_text
 
     assert (_key_text(a) == _key_text(b)) == (a == b)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 3), key_parts, key_parts), max_size=6))
+def test_the_prepared_keys_are_the_key_texts(keys):
+    # _prepare builds _key_text inline: both must agree.
+    from unittest import mock
+
+    from leadmodel.distributed import _dedupe
+
+    compiled = STANDARD_LEAD_RULE.compile()
+    with mock.patch.object(
+        type(compiled), "prepare_blocked", return_value=((), tuple(dict.fromkeys(keys)))
+    ):
+        part, _ = _dedupe._prepare([{"id": "x"}], STANDARD_LEAD_RULE, None, "id", 3)
+    texts = sorted(text for bucket in part.entries for text, _ in bucket)
+    assert texts == sorted(_dedupe._key_text(key) for key in dict.fromkeys(keys))
+    for bucket, entries in enumerate(part.entries):
+        for text, _ in entries:
+            assert _dedupe._hash(text) % 3 == bucket

@@ -263,6 +263,7 @@ def _prepare(
     compiled = rule.compile()
     prepare = compiled.prepare_blocked
     ids, values = part.ids, part.prepared
+    hashes, entries, id_buckets = part.hashes, part.entries, part.id_buckets
     with gc_paused():
         for record in _records(part, rows, mapping, id_column):
             try:
@@ -275,13 +276,13 @@ def _prepare(
             index = len(ids)
             ids.append(rid)
             values.append(prepared)
-            part.id_buckets[_hash(rid) % buckets].append(rid)
+            id_buckets[_hash(rid) % buckets].append(rid)
             for key in keys:
                 text = _key_text(key)
                 code = _hash(text)
                 bucket = code % buckets
-                part.hashes[bucket].append(code)
-                part.entries[bucket].append((text, index))
+                hashes[bucket].append(code)
+                entries[bucket].append((text, index))
     return part, _Sealed((part.hashes, part.id_buckets, part.problems))
 
 
@@ -327,22 +328,22 @@ def _whole(counted: _Sealed, cap: int | None) -> Any:
 
 
 def _whole_keys(part: _Part, *whole: Any) -> _Sealed:
-    """For each record of *part*, its keys compared pair by pair (see :func:`_compare`)."""
+    """The records of *part* with keys compared pair by pair: their number -> those keys.
+
+    See :func:`_compare`; a record not in the mapping has none.
+    """
     import numpy as np
 
-    found: list[list[str] | None] = [None] * len(part.ids)
+    found: dict[int, tuple[str, ...]] = {}
     for bucket, codes in enumerate(part.hashes):
         if not len(codes) or not len(whole[bucket]):
             continue
         entries = part.entries[bucket]
-        for n in np.flatnonzero(np.isin(np.frombuffer(codes, dtype=np.uint32), whole[bucket])):
+        wanted = np.isin(np.frombuffer(codes, dtype=np.uint32), whole[bucket])
+        for n in np.flatnonzero(wanted).tolist():
             text, index = entries[n]
-            keys = found[index]
-            if keys is None:
-                found[index] = [text]
-            else:
-                keys.append(text)
-    return _Sealed([() if keys is None else tuple(keys) for keys in found])
+            found[index] = (*found.get(index, ()), text)
+    return _Sealed(found)
 
 
 def _repeated(counted: _Sealed) -> list[str]:
@@ -366,7 +367,7 @@ def _ship(part: _Part, whole: _Sealed, bucket: int, shared: Any) -> _Sealed:
     out = []
     for n in wanted.tolist():
         key, index = entries[n]
-        out.append((key, ids[index], values[index], keys[index]))
+        out.append((key, ids[index], values[index], keys.get(index, ())))
     return _Sealed(out)
 
 
