@@ -34,6 +34,7 @@ import contextlib
 import functools
 import gc
 import math
+import operator
 import sys
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -354,7 +355,7 @@ def _repeated(counted: _Sealed) -> list[str]:
 def _ship(part: _Part, whole: _Sealed, bucket: int, shared: Any) -> _Sealed:
     """*part*'s members of shared keys in *bucket* (step 3).
 
-    As ``(key, id, values, whole keys)``: the record's keys compared pair by pair go along,
+    As ``(key, (id, values, whole keys))``: the record's keys compared pair by pair go along,
     so that a pair is compared in one bucket only (see :func:`_compare`).
     """
     import numpy as np
@@ -365,9 +366,13 @@ def _ship(part: _Part, whole: _Sealed, bucket: int, shared: Any) -> _Sealed:
     wanted = np.flatnonzero(np.isin(np.frombuffer(codes, dtype=np.uint32), shared))
     entries, ids, values, keys = part.entries[bucket], part.ids, part.prepared, whole.value
     out = []
+    member: dict[int, tuple[str, Prepared, tuple[str, ...]]] = {}
     for n in wanted.tolist():
         key, index = entries[n]
-        out.append((key, ids[index], values[index], keys.get(index, ())))
+        found = member.get(index)
+        if found is None:
+            found = member[index] = (ids[index], values[index], keys.get(index, ()))
+        out.append((key, found))
     return _Sealed(out)
 
 
@@ -413,44 +418,40 @@ def _compare(rule: MatchingRule, *shipped: _Sealed) -> _Sealed:
     """
     compiled = rule.compile()
     cap = rule.key_cap
-    values_of: dict[str, Prepared] = {}
-    whole_of: dict[str, tuple[str, ...]] = {}
-    blocks: dict[str, list[str]] = {}
+    blocks: dict[str, list[tuple[str, Prepared, tuple[str, ...]]]] = {}
     for piece in shipped:
-        for key, rid, values, whole in piece.value:
-            values_of[rid] = values
-            whole_of[rid] = whole
+        for key, member in piece.value:
             members = blocks.get(key)
             if members is None:
-                blocks[key] = [rid]
+                blocks[key] = [member]
             else:
-                members.append(rid)
-    oversized: list[tuple[str, list[str]]] = []
+                members.append(member)
+    oversized: list[tuple[str, list[tuple[str, Prepared, tuple[str, ...]]]]] = []
     edges: list[_Edge] = []
     match = compiled.match_prepared
+    by_id = operator.itemgetter(0)
     with gc_paused():
-        for key, names in blocks.items():
-            if len(names) < 2:
+        for key, members in blocks.items():
+            if len(members) < 2:
                 continue
-            names.sort()  # id order, as in one process: a_id < b_id
-            if cap is not None and len(names) > cap:
-                oversized.append((key, names))
+            members.sort(key=by_id)  # id order, as in one process: a_id < b_id
+            if cap is not None and len(members) > cap:
+                oversized.append((key, members))
                 continue
-            for x, a in enumerate(names):
-                smaller = [other for other in whole_of[a] if other < key]
-                values = values_of[a]
-                for b in names[x + 1 :]:
-                    if smaller and any(other in whole_of[b] for other in smaller):
+            for x, (a, values, whole) in enumerate(members):
+                smaller = [other for other in whole if other < key]
+                for b, other_values, other_whole in members[x + 1 :]:
+                    if smaller and any(other in other_whole for other in smaller):
                         continue  # a smaller key they share compares them
-                    result = match(values, values_of[b])
+                    result = match(values, other_values)
                     if result is not None:
                         edges.append((a, b, result))
-        for key, names in oversized:
-            prepared = [values_of[rid] for rid in names]
-            pairs, _, _ = _block_pairs(compiled, prepared, {(key,): list(range(len(names)))})
+        for key, members in oversized:
+            prepared = [values for _, values, _ in members]
+            pairs, _, _ = _block_pairs(compiled, prepared, {(key,): list(range(len(members)))})
             for i, j in sorted(pairs):
-                a, b = names[i], names[j]
-                if set(whole_of[a]).isdisjoint(whole_of[b]):  # else a block within the cap
+                (a, _, whole), (b, _, other_whole) = members[i], members[j]
+                if set(whole).isdisjoint(other_whole):  # else a block within the cap has it
                     result = match(prepared[i], prepared[j])
                     if result is not None:
                         edges.append((a, b, result))
