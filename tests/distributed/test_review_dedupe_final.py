@@ -60,6 +60,7 @@ MANY_KEYS = MatchingRule(
         BlockingKey(("company:substr:1:2",)),
         BlockingKey(("phone",)),  # read from the record: no matcher on the phone
         BlockingKey(("title",)),  # raw values of any kind, normalised as text
+        BlockingKey(("last_name",)),  # twice: the same block under two keys
     ],
 )
 RULES = [
@@ -79,7 +80,7 @@ def _crc_mod(k: int) -> Callable[[str], int]:
 
 HASHES: list[Callable[[str], int] | None] = [
     None,
-    lambda text: 7,
+    lambda _text: 7,
     lambda text: len(text) % 3,
     _crc_mod(2),
     _crc_mod(5),
@@ -100,10 +101,12 @@ titles = st.one_of(
 
 
 @st.composite
-def tables(draw: st.DrawFn) -> list[dict[str, object]]:
+def tables(draw: st.DrawFn, *, repeats: bool = False) -> list[dict[str, object]]:
     pool = [f"r{n:02d}" for n in range(40)] + ["\ud800", "Z"]
     size = draw(st.integers(0, 30))
     ids = draw(st.lists(st.sampled_from(pool), min_size=size, max_size=size, unique=True))
+    if repeats and ids and draw(st.integers(0, 9)) == 0:
+        ids.append(draw(st.sampled_from(ids)))  # a repeated id: refused by both
     return [
         {
             "id": rid,
@@ -145,7 +148,7 @@ def _run(parts: list[list[Any]], rule: MatchingRule, hashed: Any, collect: bool)
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.data(),
-    tables(),
+    tables(repeats=True),
     st.sampled_from(RULES),
     st.sampled_from(HASHES),
     st.booleans(),
