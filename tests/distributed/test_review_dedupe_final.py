@@ -205,3 +205,26 @@ def test_the_pairs_compared_are_the_pairs_find_duplicates_compares(
     parts = data.draw(partitions(items))
     expected = _compared(lambda: find_duplicates(items, rule))
     assert _compared(lambda: _run(parts, rule, hashed, collect=True)) == expected
+
+
+def test_a_worker_s_frozen_objects_stay_frozen_after_a_run() -> None:
+    # A worker may freeze what it loaded (gc.freeze() after a preload, to keep the pages
+    # shared): the collector's resume must not unfreeze them.
+    import gc
+
+    was_enabled = gc.isenabled()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        _dedupe._pause_collector()
+        assert not gc.isenabled()
+        _dedupe._resume_collector()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+        else:
+            gc.disable()

@@ -711,17 +711,25 @@ def find_duplicates_dask(
     return dask.bag.from_delayed(groups) if groups else dask.bag.from_sequence([])
 
 
-_PAUSES: list[bool] = []
-"""On a worker: whether its cyclic collector was enabled before each run that paused it."""
+_PAUSES: list[tuple[bool, bool]] = []
+"""On a worker, for each run that paused its cyclic collector: whether the collector was
+enabled, and whether the worker held frozen objects (``gc.freeze``) of its own."""
 
 
 def _pause_collector() -> None:
-    _PAUSES.append(gc.isenabled())
+    _PAUSES.append((gc.isenabled(), gc.get_freeze_count() > 0))
     gc.disable()
 
 
 def _resume_collector() -> None:
-    if _PAUSES and _PAUSES.pop() and not _PAUSES:
+    if not _PAUSES:
+        return
+    enabled, frozen = _PAUSES.pop()
+    if enabled and not _PAUSES:
+        if frozen:
+            # Objects the worker froze itself stay frozen: no unfreeze, a plain resume.
+            gc.enable()
+            return
         # What was made during the pause joins the oldest generation as if it had
         # survived there (freeze, then unfreeze), instead of being rescanned whole by the
         # first young collection: that took most of a second on a million leads. Nothing
