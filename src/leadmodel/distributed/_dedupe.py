@@ -23,8 +23,10 @@ partitions and ``B`` key buckets (``B = P``):
    the groups are built; they are collected on the client, in :func:`find_duplicates`'
    order (or left on the cluster as a bag with ``collect=False``).
 
-A hash collision only sends a key that is not shared (it is then a block of one), or puts
-two keys in one bucket (blocks are grouped by the key itself): it never changes a result.
+A hash collision only sends a key that is not shared (it is then a block of one), puts
+two keys in one bucket (blocks are grouped by the key itself), or counts a key within the
+cap above it (it is then not a *whole* key, and a pair of its block may be compared in
+another block too, alike; see :func:`_compare`): it never changes a result.
 """
 
 from __future__ import annotations
