@@ -23,8 +23,10 @@ partitions and ``B`` key buckets (``B = P``):
    the groups are built; they are collected on the client, in :func:`find_duplicates`'
    order (or left on the cluster as a bag with ``collect=False``).
 
-A hash collision only sends a key that is not shared (it is then a block of one), or puts
-two keys in one bucket (blocks are grouped by the key itself): it never changes a result.
+A hash collision only sends a key that is not shared (it is then a block of one), puts
+two keys in one bucket (blocks are grouped by the key itself), or counts a key within the
+cap above it (it is then not a *whole* key, and a pair of its block may be compared in
+another block too, alike; see :func:`_compare`): it never changes a result.
 """
 
 from __future__ import annotations
@@ -711,17 +713,25 @@ def find_duplicates_dask(
     return dask.bag.from_delayed(groups) if groups else dask.bag.from_sequence([])
 
 
-_PAUSES: list[bool] = []
-"""On a worker: whether its cyclic collector was enabled before each run that paused it."""
+_PAUSES: list[tuple[bool, bool]] = []
+"""On a worker, for each run that paused its cyclic collector: whether the collector was
+enabled, and whether the worker held frozen objects (``gc.freeze``) of its own."""
 
 
 def _pause_collector() -> None:
-    _PAUSES.append(gc.isenabled())
+    _PAUSES.append((gc.isenabled(), gc.get_freeze_count() > 0))
     gc.disable()
 
 
 def _resume_collector() -> None:
-    if _PAUSES and _PAUSES.pop() and not _PAUSES:
+    if not _PAUSES:
+        return
+    enabled, frozen = _PAUSES.pop()
+    if enabled and not _PAUSES:
+        if frozen:
+            # Objects the worker froze itself stay frozen: no unfreeze, a plain resume.
+            gc.enable()
+            return
         # What was made during the pause joins the oldest generation as if it had
         # survived there (freeze, then unfreeze), instead of being rescanned whole by the
         # first young collection: that took most of a second on a million leads. Nothing
