@@ -36,6 +36,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -295,6 +296,7 @@ class SQLiteStore:
                 [FieldError("timeout", "invalid", "must be a number of seconds from 0 to 3600")],
             )
         self.keys = keys
+        self.timeout = float(timeout)
         self.lock = threading.RLock()
         self.rules = IndexedRules(aliasing=keys is lookup_keys)
         self.commits = 0
@@ -324,7 +326,7 @@ class SQLiteStore:
             # person's data must not survive in the file (see scrub()).
             connection.execute("PRAGMA secure_delete=ON").fetchone()
             if self.path != ":memory:":
-                connection.execute("PRAGMA journal_mode=WAL").fetchone()
+                self._wal(connection)
                 connection.execute("PRAGMA synchronous=NORMAL")
                 connection.execute("PRAGMA wal_autocheckpoint=8000")
             connection.execute("PRAGMA foreign_keys=ON")
@@ -333,6 +335,24 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise _storage_error(exc, self.path) from exc
         connection.create_function("leadmodel_fold", 1, fold, deterministic=True)
+
+    def _wal(self, connection: sqlite3.Connection) -> None:
+        """Switch to WAL mode, waiting up to the store's timeout for other openers.
+
+        Switching needs the file to itself, and SQLite answers "database is locked" at
+        once, without its busy handler, while another process is opening the same new
+        file: several workers starting together must all open it.
+        """
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode=WAL").fetchone()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.005)
+            else:
+                return
 
     def _migrate(self) -> None:
         with self.lock, self._translated():
