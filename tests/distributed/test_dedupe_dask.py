@@ -257,7 +257,7 @@ def test_two_different_keys_never_share_a_text(a, b):
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 3), key_parts, key_parts), max_size=6))
 def test_the_prepared_keys_are_the_key_texts(keys):
-    # _prepare builds _key_text inline: both must agree.
+    # The keys _prepare buckets are the texts _key_text makes, each in its hash's bucket.
     from unittest import mock
 
     from leadmodel.distributed import _dedupe

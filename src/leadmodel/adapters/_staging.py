@@ -181,7 +181,7 @@ class StagingUnitOfWork:
     store: Any
 
     def _repositories(self) -> tuple[Any, ...]:
-        """Every repository of the unit, in commit order."""
+        """Every repository of the unit, in commit order (trigger states last)."""
         return (
             getattr(self, "leads"),  # noqa: B009 - set by the subclasses
             getattr(self, "contacts"),  # noqa: B009
@@ -189,6 +189,9 @@ class StagingUnitOfWork:
             getattr(self, "opportunities"),  # noqa: B009
             getattr(self, "activities"),  # noqa: B009
             getattr(self, "merges"),  # noqa: B009
+            getattr(self, "consents"),  # noqa: B009
+            getattr(self, "privacy_log"),  # noqa: B009
+            getattr(self, "trigger_states"),  # noqa: B009
         )
 
     def _nothing_to_write(self, repositories: tuple[Any, ...]) -> bool:

@@ -503,10 +503,6 @@ class MemoryUnitOfWork(StagingUnitOfWork):
         )
         self.committed = False
 
-    def _repositories(self) -> tuple[Any, ...]:
-        """Every repository of the unit, in commit order (trigger states last)."""
-        return (*super()._repositories(), self.consents, self.privacy_log, self.trigger_states)
-
     def commit(self) -> None:
         """Persist every staged change at once, or none.
 

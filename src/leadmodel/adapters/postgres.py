@@ -764,10 +764,6 @@ class PostgresUnitOfWork(StagingUnitOfWork):
         )
         self.committed = False
 
-    def _repositories(self) -> tuple[Any, ...]:
-        """Every repository of the unit, in commit order (trigger states last)."""
-        return (*super()._repositories(), self.consents, self.privacy_log, self.trigger_states)
-
     def commit(self) -> None:
         """Write every staged change in one transaction, or none.
 
